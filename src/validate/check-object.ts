@@ -1,0 +1,89 @@
+import { isRecord, objectLabel, type Problem } from "./problems";
+import type { SchemaRegistry } from "./schemas";
+
+/** The parts of an ajv error that the generated validators fill in. */
+interface SchemaError {
+    instancePath: string;
+    keyword: string;
+    params: Record<string, unknown>;
+    message?: string;
+}
+
+/** Schema-checks one parsed object against the Kubernetes and Flux models. */
+export function checkObject(file: string, object: unknown, schemas: SchemaRegistry): Problem[] {
+    const label = objectLabel(object);
+    const problem = (field: string, message: string): Problem => ({ file, object: label, field, message });
+    if (!isRecord(object)) return [problem("", "is not a Kubernetes object (expected a mapping with apiVersion and kind)")];
+
+    const { apiVersion, kind } = object;
+    if (typeof apiVersion !== "string" || apiVersion === "") return [problem("apiVersion", "is required")];
+    if (typeof kind !== "string" || kind === "") return [problem("kind", "is required")];
+
+    const Model = schemas.find(apiVersion, kind);
+    if (!Model) return [unknownTypeProblem(apiVersion, kind, schemas, problem)];
+
+    try {
+        new Model(object).validate();
+        return [];
+    } catch (error) {
+        const errors = (error as { errors?: SchemaError[] }).errors;
+        if (!Array.isArray(errors)) throw error;
+        return schemaProblems(errors).map(({ field, message }) => problem(field, message));
+    }
+}
+
+function unknownTypeProblem(
+    apiVersion: string,
+    kind: string,
+    schemas: SchemaRegistry,
+    problem: (field: string, message: string) => Problem,
+): Problem {
+    const kinds = schemas.kindsOf(apiVersion);
+    if (kinds.length > 0) return problem("kind", `unknown kind "${kind}" in ${apiVersion}`);
+    const siblings = schemas.versionsOfGroup(apiVersion).filter((known) => schemas.find(known, kind));
+    const hint = siblings.length > 0 ? `; ${kind} is defined in ${siblings.join(", ")}` : "";
+    return problem("apiVersion", `unknown apiVersion "${apiVersion}" for kind ${kind} (not in the Kubernetes or Flux schemas)${hint}`);
+}
+
+/**
+ * One problem per field: ajv reports every failed branch of anyOf/oneOf (int-or-string fields)
+ * plus the anyOf itself, so only the first error at each field is kept.
+ */
+function schemaProblems(errors: SchemaError[]): { field: string; message: string }[] {
+    const byField = new Map<string, string>();
+    for (const error of errors) {
+        const { field, message } = describe(error);
+        if (!byField.has(field)) byField.set(field, message);
+    }
+    return [...byField].map(([field, message]) => ({ field, message }));
+}
+
+function describe(error: SchemaError): { field: string; message: string } {
+    const path = pointerToPath(error.instancePath);
+    const { params } = error;
+    switch (error.keyword) {
+        case "required":
+            return { field: joinPath(path, String(params.missingProperty)), message: "is required" };
+        case "additionalProperties":
+            return { field: joinPath(path, String(params.additionalProperty)), message: "is not a known field" };
+        case "enum":
+            return { field: path, message: `must be one of ${(params.allowedValues as unknown[]).map(String).join(", ")}` };
+        default:
+            return { field: path, message: error.message ?? `fails the ${error.keyword} rule` };
+    }
+}
+
+/** `/spec/containers/0/image` → `spec.containers[0].image` (JSON pointer, RFC 6901). */
+function pointerToPath(pointer: string): string {
+    return pointer
+        .split("/")
+        .slice(1)
+        .map((segment) => segment.replace(/~1/g, "/").replace(/~0/g, "~"))
+        .reduce(joinPath, "");
+}
+
+function joinPath(path: string, segment: string): string {
+    if (/^\d+$/.test(segment)) return `${path}[${segment}]`;
+    if (/^[A-Za-z_$][\w$-]*$/.test(segment)) return path === "" ? segment : `${path}.${segment}`;
+    return `${path}[${JSON.stringify(segment)}]`;
+}

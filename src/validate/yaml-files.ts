@@ -1,0 +1,54 @@
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { parseAllDocuments } from "yaml";
+import type { Problem } from "./problems";
+
+export interface ParsedYamlFile {
+    file: string;
+    /** The non-empty documents, in order. */
+    documents: unknown[];
+    /** At most one per document: the first YAML error in it. */
+    problems: Problem[];
+}
+
+/** Every *.yaml / *.yml below dir, sorted; hidden folders (.git, .github) are skipped. */
+export async function listYamlFiles(dir: string): Promise<string[]> {
+    const entries = await readdir(dir, { withFileTypes: true });
+    const nested = await Promise.all(
+        entries.map(async (entry) => {
+            const full = path.join(dir, entry.name);
+            if (entry.isDirectory()) return entry.name.startsWith(".") ? [] : listYamlFiles(full);
+            return entry.isFile() && /\.ya?ml$/i.test(entry.name) ? [full] : [];
+        }),
+    );
+    return nested.flat().sort();
+}
+
+export async function parseYamlFile(file: string): Promise<ParsedYamlFile> {
+    return parseYamlText(file, await readFile(file, "utf8"));
+}
+
+/** Parses a multi-document YAML stream; `file` only names it in problems. */
+export function parseYamlText(file: string, text: string): ParsedYamlFile {
+    const documents: unknown[] = [];
+    const problems: Problem[] = [];
+    for (const document of parseAllDocuments(text)) {
+        const [first] = document.errors;
+        if (first) {
+            // yaml's messages end in ":" followed by a snippet of the source; the first line says it all.
+            const message = first.message.split("\n")[0].replace(/:$/, "");
+            problems.push({ file, object: "", field: "", message: `YAML syntax error: ${message}` });
+            continue;
+        }
+        const value: unknown = document.toJS();
+        if (value !== null && value !== undefined) documents.push(value);
+    }
+    return { file, documents, problems };
+}
+
+/** Parses a kustomize build's output stream; a parse failure here is a kustomize bug, so it throws. */
+export function parseYamlStream(text: string): unknown[] {
+    const parsed = parseYamlText("kustomize output", text);
+    if (parsed.problems.length > 0) throw new Error(parsed.problems[0].message);
+    return parsed.documents;
+}
