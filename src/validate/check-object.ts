@@ -46,16 +46,21 @@ function unknownTypeProblem(
 }
 
 /**
- * One problem per field: ajv reports every failed branch of anyOf/oneOf (int-or-string fields)
- * plus the anyOf itself, so only the first error at each field is kept.
+ * One problem per field. ajv reports each failed branch of a oneOf/anyOf (int-or-string fields give
+ * "must be string", "must be integer" and "must match exactly one schema"): those become one message.
  */
 function schemaProblems(errors: SchemaError[]): { field: string; message: string }[] {
-    const byField = new Map<string, string>();
+    const byField = new Map<string, { error: SchemaError; message: string }[]>();
     for (const error of errors) {
         const { field, message } = describe(error);
-        if (!byField.has(field)) byField.set(field, message);
+        byField.set(field, [...(byField.get(field) ?? []), { error, message }]);
     }
-    return [...byField].map(([field, message]) => ({ field, message }));
+    return [...byField].map(([field, described]) => {
+        const types = described.filter(({ error }) => error.keyword === "type").map(({ error }) => String(error.params.type));
+        if (types.length > 1) return { field, message: `must be ${types.join(" or ")}` };
+        const specific = described.find(({ error }) => !["oneOf", "anyOf"].includes(error.keyword)) ?? described[0];
+        return { field, message: specific.message };
+    });
 }
 
 function describe(error: SchemaError): { field: string; message: string } {

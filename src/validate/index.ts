@@ -2,7 +2,7 @@
 // `bucketops push` before it uploads, and by the tests.
 import { checkObject } from "./check-object";
 import { throwIfAny } from "./problems";
-import { loadSchemas } from "./schemas";
+import { apiVersionsOf, loadSchemas } from "./schemas";
 
 export { ManifestValidationError, formatProblem, type Problem } from "./problems";
 export { validateTree } from "./tree";
@@ -14,6 +14,6 @@ export { listYamlFiles, parseYamlFile, parseYamlText, type ParsedYamlFile } from
  * in messages. Unknown apiVersion/kind is an error. Throws ManifestValidationError.
  */
 export async function validateObjects(objects: { file: string; object: unknown }[]): Promise<void> {
-    const schemas = await loadSchemas();
+    const schemas = await loadSchemas(apiVersionsOf(objects.map(({ object }) => object)));
     throwIfAny(objects.flatMap(({ file, object }) => checkObject(file, object, schemas)));
 }

@@ -15,12 +15,20 @@ export function kustomizeBuild(dir: string): Promise<KustomizeBuildResult> {
             if ((error as NodeJS.ErrnoException).code === "ENOENT") {
                 return resolve({ ok: false, error: `cannot run "${kubectl} kustomize": ${kubectl} is not installed` });
             }
-            resolve({ ok: false, error: oneLine(stderr) || error.message });
+            resolve({ ok: false, error: kustomizeErrorMessage(stderr) || error.message });
         });
     });
 }
 
-/** kustomize errors are one long line prefixed with "error: "; keep them on one line. */
-function oneLine(stderr: string): string {
-    return stderr.replace(/^error:\s*/i, "").replace(/\s+/g, " ").trim();
+/**
+ * kubectl wraps kustomize's error in a klog line (`E1123 ... "command failed" err="..."`), and kustomize
+ * appends why the path is not a directory either after trying it as a file; keep the error itself.
+ */
+export function kustomizeErrorMessage(stderr: string): string {
+    const klog = /err="((?:[^"\\]|\\.)*)"/.exec(stderr);
+    const error = klog ? klog[1].replace(/\\(.)/g, "$1") : stderr.replace(/^error:\s*/i, "");
+    return error
+        .replace(/: must build at directory: .*$/s, "")
+        .replace(/\s+/g, " ")
+        .trim();
 }

@@ -1,5 +1,7 @@
-// The offline schemas: every model class that kubernetes-models and @kubernetes-models/flux-cd export,
-// keyed by apiVersion and kind. Both packages are ESM-only, so they are loaded with dynamic import().
+// The offline schemas: the model classes that kubernetes-models and @kubernetes-models/flux-cd export,
+// keyed by apiVersion and kind. Both packages are ESM-only, so they are loaded with dynamic import(),
+// one API group at a time (`kubernetes-models/apps`, `@kubernetes-models/flux-cd/helm.toolkit.fluxcd.io`):
+// loading all of both costs about two seconds under tsx, a few groups a fraction of that.
 
 /** A generated model class: construct it with an object, and validate() throws with ajv `errors`. */
 export interface SchemaModel {
@@ -17,28 +19,56 @@ export interface SchemaRegistry {
     versionsOfGroup(apiVersion: string): string[];
 }
 
-let registry: Promise<SchemaRegistry> | undefined;
+const MODEL_PACKAGES = ["kubernetes-models", "@kubernetes-models/flux-cd"];
 
-/** Loads the model packages once per process (about a second), then answers from memory. */
-export function loadSchemas(): Promise<SchemaRegistry> {
-    registry ??= buildRegistry();
+/** apiVersion → kind → model, for every group loaded so far in this process. */
+const models = new Map<string, Map<string, SchemaModel>>();
+const loadedGroups = new Map<string, Promise<void>>();
+
+const registry: SchemaRegistry = {
+    find: (apiVersion, kind) => models.get(apiVersion)?.get(kind),
+    kindsOf: (apiVersion) => [...(models.get(apiVersion)?.keys() ?? [])].sort(),
+    versionsOfGroup: (apiVersion) => [...models.keys()].filter((known) => apiGroup(known) === apiGroup(apiVersion)).sort(),
+};
+
+/** Loads the groups of these apiVersions (once per process) and returns the registry, which answers for them. */
+export async function loadSchemas(apiVersions: Iterable<string>): Promise<SchemaRegistry> {
+    const groups = new Set([...apiVersions].map(groupModulePath));
+    await Promise.all([...groups].map((group) => loadedGroups.get(group) ?? loadGroup(group)));
     return registry;
 }
 
-async function buildRegistry(): Promise<SchemaRegistry> {
-    const [kubernetes, flux] = await Promise.all([import("kubernetes-models"), import("@kubernetes-models/flux-cd")]);
-    const byApiVersion = new Map<string, Map<string, SchemaModel>>();
-    for (const model of findModels([kubernetes, flux])) {
-        const kinds = byApiVersion.get(model.apiVersion) ?? new Map<string, SchemaModel>();
-        kinds.set(model.kind, model);
-        byApiVersion.set(model.apiVersion, kinds);
+function loadGroup(group: string): Promise<void> {
+    const loading = (async () => {
+        // Anything that is not a plain group name cannot be one the packages export.
+        if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(group)) return;
+        const modules = await Promise.all(MODEL_PACKAGES.map((name) => importIfExported(`${name}/${group}`)));
+        for (const model of findModels(modules)) {
+            const kinds = models.get(model.apiVersion) ?? new Map<string, SchemaModel>();
+            kinds.set(model.kind, model);
+            models.set(model.apiVersion, kinds);
+        }
+    })();
+    loadedGroups.set(group, loading);
+    return loading;
+}
+
+async function importIfExported(specifier: string): Promise<unknown> {
+    try {
+        return await import(specifier);
+    } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "ERR_PACKAGE_PATH_NOT_EXPORTED" || code === "ERR_MODULE_NOT_FOUND") return undefined;
+        throw error;
     }
-    return {
-        find: (apiVersion, kind) => byApiVersion.get(apiVersion)?.get(kind),
-        kindsOf: (apiVersion) => [...(byApiVersion.get(apiVersion)?.keys() ?? [])].sort(),
-        versionsOfGroup: (apiVersion) =>
-            [...byApiVersion.keys()].filter((known) => apiGroup(known) === apiGroup(apiVersion)).sort(),
-    };
+}
+
+/** The apiVersion strings among these values, for loadSchemas. */
+export function apiVersionsOf(objects: unknown[]): string[] {
+    return objects.flatMap((object) => {
+        const apiVersion = typeof object === "object" && object !== null ? (object as { apiVersion?: unknown }).apiVersion : undefined;
+        return typeof apiVersion === "string" ? [apiVersion] : [];
+    });
 }
 
 /** `apps` for `apps/v1`, `` (the core group) for `v1`. */
@@ -47,7 +77,12 @@ export function apiGroup(apiVersion: string): string {
     return slash === -1 ? "" : apiVersion.slice(0, slash);
 }
 
-/** The package indexes nest namespaces (`apps.v1.Deployment`); model classes carry static apiVersion and kind. */
+/** The packages export each group as a folder; the core group has none, only its version (`kubernetes-models/v1`). */
+function groupModulePath(apiVersion: string): string {
+    return apiGroup(apiVersion) || apiVersion;
+}
+
+/** Group indexes nest namespaces per version (`v1.Deployment`); model classes carry static apiVersion and kind. */
 function findModels(namespaces: unknown[]): SchemaModel[] {
     const found = new Set<SchemaModel>();
     const visit = (value: unknown): void => {

@@ -4,7 +4,7 @@ import { checkObject } from "./check-object";
 import { kustomizeBuild } from "./kustomize";
 import { isKustomizationFile, KUSTOMIZATION_FILE_NAMES, localReferences, type LocalReference } from "./kustomization-file";
 import { isRecord, objectLabel, throwIfAny, type Problem } from "./problems";
-import { loadSchemas, type SchemaRegistry } from "./schemas";
+import { apiVersionsOf, loadSchemas, type SchemaRegistry } from "./schemas";
 import { listYamlFiles, parseYamlFile, parseYamlStream, type ParsedYamlFile } from "./yaml-files";
 
 /** How problems in a kustomization.yaml name their object: it is kustomize's config, not a cluster object. */
@@ -28,8 +28,8 @@ interface KustomizationDir {
  */
 export async function validateTree(dir: string): Promise<void> {
     const root = path.resolve(dir);
-    const [schemas, files] = await Promise.all([loadSchemas(), listYamlFiles(root)]);
-    const parsed = await Promise.all(files.map(parseYamlFile));
+    const parsed = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
+    const schemas = await loadSchemas(apiVersionsOf(parsed.flatMap((file) => file.documents)));
     const problems: Problem[] = parsed.flatMap((file) => file.problems);
 
     const kustomizations = await readKustomizations(parsed, root, problems);
@@ -150,8 +150,10 @@ async function buildAll(kustomizations: Map<string, KustomizationDir>, found: Pr
             problems.push({ file: kustomization.file, object: KUSTOMIZATION_OBJECT, field: "", message: `kustomize build failed: ${built.error}` });
             return false;
         }
-        const outputProblems = parseYamlStream(built.yaml).flatMap((object) => checkObject(kustomization.file, object, schemas));
-        for (const problem of outputProblems) problems.push({ ...problem, message: `after kustomize build: ${problem.message}` });
+        const output = parseYamlStream(built.yaml);
+        await loadSchemas(apiVersionsOf(output));
+        const outputProblems = output.flatMap((object) => checkObject(kustomization.file, object, schemas));
+        for (const problem of outputProblems) problems.push({ ...problem, message: `${problem.message} (after kustomize build)` });
         return outputProblems.length === 0;
     };
 

@@ -1,0 +1,24 @@
+import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { ManifestValidationError, type Problem } from "../../src/validate";
+
+export const DEPLOY_DIR = path.resolve(__dirname, "../../deploy");
+
+/** Awaits `run` and asserts it throws ManifestValidationError with exactly these problems, in order. */
+export async function expectProblems(run: () => Promise<void>, expected: Problem[]): Promise<void> {
+    await assert.rejects(run, (error: unknown) => {
+        assert.ok(error instanceof ManifestValidationError, `expected ManifestValidationError, got ${String(error)}`);
+        assert.deepEqual(error.problems, expected);
+        return true;
+    });
+}
+
+/** A throwaway copy of deploy/ to break; removed when the test ends. */
+export function copyOfDeploy(t: { after(fn: () => void): void }): string {
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), "flux-bucket-deploy-")), "deploy");
+    cpSync(DEPLOY_DIR, dir, { recursive: true });
+    t.after(() => rmSync(path.dirname(dir), { recursive: true, force: true }));
+    return dir;
+}

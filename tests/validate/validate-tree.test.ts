@@ -1,0 +1,190 @@
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { validateTree } from "../../src/validate";
+import { copyOfDeploy, expectProblems } from "./expect-problems";
+
+/** Rewrites one file of the copy; fails the test if the text to replace is not there. */
+function edit(dir: string, file: string, from: string, to: string): void {
+    const full = path.join(dir, file);
+    const text = readFileSync(full, "utf8");
+    if (!text.includes(from)) throw new Error(`${file} does not contain ${JSON.stringify(from)}`);
+    writeFileSync(full, text.replace(from, to));
+}
+
+// Each test breaks its own copy of deploy/ in one way and expects exactly one message for it.
+describe("validateTree on a broken copy of deploy/", { concurrency: true }, () => {
+    it("names the file, object and field of a schema error", async (t) => {
+        const dir = copyOfDeploy(t);
+        edit(dir, "infrastructure/controllers/ingress-nginx.yaml", "interval: 30m", "interval: 30");
+        await expectProblems(() => validateTree(dir), [
+            {
+                file: path.join(dir, "infrastructure/controllers/ingress-nginx.yaml"),
+                object: "HelmRelease/ingress-nginx",
+                field: "spec.interval",
+                message: "must be string",
+            },
+        ]);
+    });
+
+    it("reports a YAML syntax error once, with its line, and does not build the kustomizations that include it", async (t) => {
+        const dir = copyOfDeploy(t);
+        edit(dir, "apps/base/podinfo/namespace.yaml", "  name: podinfo", "  name: podinfo\n   labels: {}");
+        await expectProblems(() => validateTree(dir), [
+            {
+                file: path.join(dir, "apps/base/podinfo/namespace.yaml"),
+                object: "",
+                field: "",
+                message: "YAML syntax error: Nested mappings are not allowed in compact mappings at line 4, column 9",
+            },
+        ]);
+    });
+
+    it("rejects an unknown kind, even in a file no kustomization lists", async (t) => {
+        const dir = copyOfDeploy(t);
+        writeFileSync(
+            path.join(dir, "infrastructure/controllers/certificate.yaml"),
+            "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: tls\n",
+        );
+        await expectProblems(() => validateTree(dir), [
+            {
+                file: path.join(dir, "infrastructure/controllers/certificate.yaml"),
+                object: "Certificate/tls",
+                field: "apiVersion",
+                message: 'unknown apiVersion "cert-manager.io/v1" for kind Certificate (not in the Kubernetes or Flux schemas)',
+            },
+        ]);
+    });
+
+    it("rejects an unknown apiVersion of a Flux kind in a multi-document file, naming the right document", async (t) => {
+        const dir = copyOfDeploy(t);
+        edit(dir, "infrastructure/controllers/ingress-nginx.yaml", "helm.toolkit.fluxcd.io/v2", "helm.toolkit.fluxcd.io/v3");
+        await expectProblems(() => validateTree(dir), [
+            {
+                file: path.join(dir, "infrastructure/controllers/ingress-nginx.yaml"),
+                object: "HelmRelease/ingress-nginx",
+                field: "apiVersion",
+                message:
+                    'unknown apiVersion "helm.toolkit.fluxcd.io/v3" for kind HelmRelease (not in the Kubernetes or Flux schemas); ' +
+                    "HelmRelease is defined in helm.toolkit.fluxcd.io/v2, helm.toolkit.fluxcd.io/v2beta1, helm.toolkit.fluxcd.io/v2beta2",
+            },
+        ]);
+    });
+
+    it("names the kustomization and the entry that references a missing file, once", async (t) => {
+        const dir = copyOfDeploy(t);
+        appendFileSync(path.join(dir, "apps/base/podinfo/kustomization.yaml"), "  - service-monitor.yaml\n");
+        // apps/dev includes ../base/podinfo: it is not built, so the mistake is not reported twice.
+        await expectProblems(() => validateTree(dir), [
+            {
+                file: path.join(dir, "apps/base/podinfo/kustomization.yaml"),
+                object: "Kustomization",
+                field: "resources[3]",
+                message: '"service-monitor.yaml" does not exist',
+            },
+        ]);
+    });
+
+    it("rejects a patch that does not exist and a directory without a kustomization.yaml", async (t) => {
+        const dir = copyOfDeploy(t);
+        rmSync(path.join(dir, "apps/dev/podinfo-values.yaml"));
+        mkdirSync(path.join(dir, "apps/base/empty"));
+        edit(dir, "apps/dev/kustomization.yaml", "  - ../base/podinfo", "  - ../base/podinfo\n  - ../base/empty");
+        await expectProblems(() => validateTree(dir), [
+            {
+                file: path.join(dir, "apps/dev/kustomization.yaml"),
+                object: "Kustomization",
+                field: "resources[1]",
+                message: '"../base/empty" is a directory without a kustomization.yaml',
+            },
+            {
+                file: path.join(dir, "apps/dev/kustomization.yaml"),
+                object: "Kustomization",
+                field: "patches[0].path",
+                message: '"podinfo-values.yaml" does not exist',
+            },
+        ]);
+    });
+
+    it("rejects a reference outside the tree, which would not be uploaded", async (t) => {
+        const dir = copyOfDeploy(t);
+        edit(dir, "apps/dev/kustomization.yaml", "  - ../base/podinfo", "  - ../../../shared/podinfo");
+        await expectProblems(() => validateTree(dir), [
+            {
+                file: path.join(dir, "apps/dev/kustomization.yaml"),
+                object: "Kustomization",
+                field: "resources[0]",
+                message: '"../../../shared/podinfo" is outside the tree, so it would not be uploaded with it',
+            },
+        ]);
+    });
+
+    it("reports a kustomize build failure with kustomize's own reason", async (t) => {
+        const dir = copyOfDeploy(t);
+        writeFileSync(path.join(dir, "infrastructure/controllers/namespace.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ingress-nginx\n");
+        appendFileSync(path.join(dir, "infrastructure/controllers/kustomization.yaml"), "  - namespace.yaml\n");
+        await expectProblems(() => validateTree(dir), [
+            {
+                file: path.join(dir, "infrastructure/controllers/kustomization.yaml"),
+                object: "Kustomization",
+                field: "",
+                message:
+                    "kustomize build failed: accumulating resources: accumulation err='merging resources from 'namespace.yaml': " +
+                    "may not add resource with an already registered id: Namespace.v1.[noGrp]/ingress-nginx.[noNs]'",
+            },
+        ]);
+    });
+
+    it("schema-checks what a patch produces, naming the kustomization that applies it", async (t) => {
+        const dir = copyOfDeploy(t);
+        appendFileSync(path.join(dir, "apps/dev/podinfo-values.yaml"), "  timeout: 300\n");
+        await expectProblems(() => validateTree(dir), [
+            {
+                file: path.join(dir, "apps/dev/kustomization.yaml"),
+                object: "HelmRelease/podinfo",
+                field: "spec.timeout",
+                message: "must be string (after kustomize build)",
+            },
+        ]);
+    });
+
+    it("rejects a Flux Kustomization whose spec.path is not a directory of the bucket", async (t) => {
+        const dir = copyOfDeploy(t);
+        edit(dir, "clusters/dev/apps.yaml", "path: ./apps/dev", "path: ./apps/staging");
+        await expectProblems(() => validateTree(dir), [
+            {
+                file: path.join(dir, "clusters/dev/apps.yaml"),
+                object: "Kustomization/apps",
+                field: "spec.path",
+                message: '"./apps/staging" is not a directory of the tree',
+            },
+        ]);
+    });
+
+    it("requires metadata.name", async (t) => {
+        const dir = copyOfDeploy(t);
+        edit(dir, "apps/base/podinfo/repository.yaml", "  name: podinfo\n", "");
+        await expectProblems(() => validateTree(dir), [
+            {
+                file: path.join(dir, "apps/base/podinfo/repository.yaml"),
+                object: "HelmRepository/(no name)",
+                field: "metadata.name",
+                message: "is required",
+            },
+        ]);
+    });
+
+    it("names files relative to the directory it was given", async (t) => {
+        const dir = copyOfDeploy(t);
+        edit(dir, "clusters/dev/infrastructure.yaml", "prune: true", "prune: yes please");
+        const relative = path.relative(process.cwd(), dir);
+        await expectProblems(() => validateTree(relative), [
+            {
+                file: path.join(relative, "clusters/dev/infrastructure.yaml"),
+                object: "Kustomization/infrastructure-controllers",
+                field: "spec.prune",
+                message: "must be boolean",
+            },
+        ]);
+    });
+});
