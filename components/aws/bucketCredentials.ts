@@ -1,0 +1,34 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { BucketAccess, accessPolicy } from "./policies";
+
+export interface BucketCredentialsArgs {
+    bucketArn: pulumi.Input<string>;
+    /** `read` for Flux, `write` for uploads. */
+    access: BucketAccess;
+    path?: pulumi.Input<string>;
+    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** An IAM user with an access key, allowed exactly the bucket actions of its access level and nothing else. */
+export class BucketCredentials extends pulumi.ComponentResource {
+    readonly user: aws.iam.User;
+    readonly accessKeyId: pulumi.Output<string>;
+    readonly secretAccessKey: pulumi.Output<string>;
+    readonly policy: pulumi.Output<string>;
+
+    constructor(name: string, args: BucketCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("fluxbucket:aws:BucketCredentials", name, {}, opts);
+        const parent = { parent: this };
+
+        this.user = new aws.iam.User(name, { path: args.path ?? "/flux-bucket/", tags: args.tags }, parent);
+        this.policy = pulumi.output(args.bucketArn).apply((arn) => JSON.stringify(accessPolicy(arn, args.access)));
+        const policy = new aws.iam.UserPolicy(name, { user: this.user.name, policy: this.policy }, parent);
+        // The key is created after the policy so that it never exists with fewer rights than it will have.
+        const key = new aws.iam.AccessKey(name, { user: this.user.name }, { parent: this, dependsOn: [policy] });
+
+        this.accessKeyId = key.id;
+        this.secretAccessKey = pulumi.secret(key.secret);
+        this.registerOutputs({ accessKeyId: this.accessKeyId, secretAccessKey: this.secretAccessKey, policy: this.policy });
+    }
+}

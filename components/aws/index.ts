@@ -1,0 +1,4 @@
+export * from "./bucketCredentials";
+export * from "./fluxBucket";
+export * from "./policies";
+export * from "./versionedBucket";

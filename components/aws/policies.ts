@@ -1,0 +1,58 @@
+/** IAM policy documents for the bucket, as plain data so they can be checked, rendered and reused. */
+
+export type BucketAccess = "read" | "write";
+
+export interface PolicyStatement {
+    Sid: string;
+    Effect: "Allow" | "Deny";
+    Principal?: "*";
+    Action: string | string[];
+    Resource: string | string[];
+    Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface PolicyDocument {
+    Version: "2012-10-17";
+    Statement: PolicyStatement[];
+}
+
+/**
+ * What each identity may do. Flux's source-controller only lists the bucket and reads objects.
+ * The writer (the `bucketops` CLI) also reads versions for history and rollback, but can never delete
+ * a version: a delete only adds a delete marker, so nothing it does is irreversible.
+ */
+export const BUCKET_ACTIONS: Record<BucketAccess, { bucket: string[]; objects: string[] }> = {
+    read: { bucket: ["s3:ListBucket"], objects: ["s3:GetObject"] },
+    write: {
+        bucket: ["s3:GetBucketVersioning", "s3:ListBucket", "s3:ListBucketVersions"],
+        objects: ["s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+    },
+};
+
+export function accessPolicy(bucketArn: string, access: BucketAccess): PolicyDocument {
+    const actions = BUCKET_ACTIONS[access];
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "ListBucket", Effect: "Allow", Action: actions.bucket, Resource: bucketArn },
+            { Sid: "Objects", Effect: "Allow", Action: actions.objects, Resource: `${bucketArn}/*` },
+        ],
+    };
+}
+
+/** The bucket policy: refuse every request that does not come over TLS. */
+export function tlsOnlyPolicy(bucketArn: string): PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "DenyInsecureTransport",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "s3:*",
+                Resource: [bucketArn, `${bucketArn}/*`],
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+        ],
+    };
+}

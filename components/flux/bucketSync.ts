@@ -1,0 +1,155 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+/** The providers of Flux's Bucket API. */
+export type FluxBucketProvider = "aws" | "gcp" | "generic" | "azure";
+
+/** Credentials for the Bucket's Secret; which shape fits depends on the provider. */
+export type BucketSourceCredentials =
+    | { accessKey: pulumi.Input<string>; secretKey: pulumi.Input<string> }
+    | { serviceAccountKey: pulumi.Input<string> }
+    | { azureAccountKey: pulumi.Input<string> }
+    | { azureSasKey: pulumi.Input<string> };
+
+export interface BucketSourceSpec {
+    provider: FluxBucketProvider;
+    bucketName: pulumi.Input<string>;
+    /** Bare host for aws, gcp and generic (storage.googleapis.com for gcp); an https URL for azure. */
+    endpoint: pulumi.Input<string>;
+    region?: pulumi.Input<string>;
+    insecure?: boolean;
+    interval: string;
+    timeout?: string;
+    prefix?: string;
+    ignore?: string;
+    suspend?: boolean;
+}
+
+export interface KustomizationSpec {
+    /** Path in the bucket to apply, e.g. `./clusters/dev`. */
+    path: string;
+    prune: boolean;
+    interval: string;
+    retryInterval?: string;
+    timeout?: string;
+    wait?: boolean;
+}
+
+export interface BucketSyncArgs {
+    namespace: pulumi.Input<string>;
+    /** Name of the Bucket, its Secret and the Kustomization; defaults to the resource name. */
+    objectName?: string;
+    bucket: BucketSourceSpec;
+    /** Unset: no Secret (workload identity, or a bucket that needs none). */
+    credentials?: BucketSourceCredentials;
+    kustomization: KustomizationSpec;
+}
+
+const SECRET_KEYS: Record<FluxBucketProvider, string[][]> = {
+    aws: [["accesskey", "secretkey"]],
+    generic: [["accesskey", "secretkey"]],
+    gcp: [["serviceaccount"]],
+    azure: [["accountKey"], ["sasKey"]],
+};
+
+/** The Secret data keys Flux's source-controller reads for each provider. */
+export function bucketSecretData(provider: FluxBucketProvider, credentials: BucketSourceCredentials): Record<string, pulumi.Input<string>> {
+    const data: Record<string, pulumi.Input<string>> =
+        "accessKey" in credentials
+            ? { accesskey: credentials.accessKey, secretkey: credentials.secretKey }
+            : "serviceAccountKey" in credentials
+              ? { serviceaccount: credentials.serviceAccountKey }
+              : "azureAccountKey" in credentials
+                ? { accountKey: credentials.azureAccountKey }
+                : { sasKey: credentials.azureSasKey };
+    const keys = Object.keys(data).join(",");
+    if (!SECRET_KEYS[provider].some((allowed) => allowed.join(",") === keys)) {
+        const expected = SECRET_KEYS[provider].map((allowed) => allowed.join(" + ")).join(" or ");
+        throw new Error(`Flux's ${provider} Bucket provider reads ${expected} from its Secret, not ${keys.replace(",", " + ")}`);
+    }
+    return data;
+}
+
+const defined = <T extends object>(spec: T): T =>
+    Object.fromEntries(Object.entries(spec).filter(([, value]) => value !== undefined)) as T;
+
+/**
+ * Flux syncing from a bucket: the credentials Secret, a `source.toolkit.fluxcd.io/v1` Bucket and the
+ * `kustomize.toolkit.fluxcd.io/v1` Kustomization that applies a path of it. Give it `dependsOn` the
+ * FluxInstall so the CRDs exist first.
+ */
+export class BucketSync extends pulumi.ComponentResource {
+    readonly secret?: k8s.core.v1.Secret;
+    readonly bucket: k8s.apiextensions.CustomResource;
+    readonly kustomization: k8s.apiextensions.CustomResource;
+    readonly bucketObjectName: pulumi.Output<string>;
+    readonly kustomizationObjectName: pulumi.Output<string>;
+
+    constructor(name: string, args: BucketSyncArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("fluxbucket:flux:BucketSync", name, {}, opts);
+        const parent = { parent: this };
+        const objectName = args.objectName ?? name;
+        const metadata = { name: objectName, namespace: args.namespace };
+
+        if (args.credentials) {
+            const data = bucketSecretData(args.bucket.provider, args.credentials);
+            this.secret = new k8s.core.v1.Secret(
+                name,
+                {
+                    metadata,
+                    type: "Opaque",
+                    stringData: Object.fromEntries(Object.entries(data).map(([key, value]) => [key, pulumi.secret(value)])),
+                },
+                parent,
+            );
+        }
+
+        const { provider, bucketName, endpoint, region, insecure, interval, timeout, prefix, ignore, suspend } = args.bucket;
+        this.bucket = new k8s.apiextensions.CustomResource(
+            name,
+            {
+                apiVersion: "source.toolkit.fluxcd.io/v1",
+                kind: "Bucket",
+                metadata,
+                spec: defined({
+                    provider,
+                    bucketName,
+                    endpoint,
+                    region,
+                    insecure,
+                    interval,
+                    timeout,
+                    prefix,
+                    ignore,
+                    suspend,
+                    secretRef: this.secret ? { name: objectName } : undefined,
+                }),
+            },
+            { parent: this, dependsOn: this.secret ? [this.secret] : [] },
+        );
+
+        const { path, prune, interval: every, retryInterval, timeout: applyTimeout, wait } = args.kustomization;
+        this.kustomization = new k8s.apiextensions.CustomResource(
+            name,
+            {
+                apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+                kind: "Kustomization",
+                metadata,
+                spec: defined({
+                    interval: every,
+                    retryInterval,
+                    timeout: applyTimeout,
+                    path,
+                    prune,
+                    wait,
+                    sourceRef: { kind: "Bucket", name: objectName },
+                }),
+            },
+            { parent: this, dependsOn: [this.bucket] },
+        );
+
+        this.bucketObjectName = this.bucket.metadata.name;
+        this.kustomizationObjectName = this.kustomization.metadata.name;
+        this.registerOutputs({ bucket: this.bucketObjectName, kustomization: this.kustomizationObjectName });
+    }
+}

@@ -1,0 +1,2 @@
+export * from "./bucketSync";
+export * from "./install";

@@ -1,0 +1,4 @@
+export * from "./bucketCredentials";
+export * from "./fluxBucket";
+export * from "./permissions";
+export * from "./versionedBucket";

@@ -1,0 +1,66 @@
+/**
+ * Value checks for config keys. Each returns undefined when the value is fine, otherwise what is allowed.
+ * Patterns are the ones the Flux CRDs and the cloud APIs enforce, so a bad value fails here and not mid-deploy.
+ */
+type Check = (value: string) => string | undefined;
+
+const rule = (pattern: RegExp, allowed: string): Check => (value) => (pattern.test(value) ? undefined : allowed);
+
+/** Flux `interval`/`retryInterval` and Kustomization `timeout` (Go durations in ms, s, m, h). */
+export const fluxDuration = rule(/^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/, "allowed: a duration in ms, s, m or h such as 30s, 5m, 1h30m");
+
+/** The Bucket `timeout` has no hours. */
+export const fluxBucketTimeout = rule(/^([0-9]+(\.[0-9]+)?(ms|s|m))+$/, "allowed: a duration in ms, s or m such as 60s or 2m");
+
+export const awsRegion = rule(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, "allowed: an AWS region code such as eu-west-1 or us-east-1");
+
+export const s3BucketName = rule(
+    /^(?!xn--|sthree-|amzn-s3-demo-)(?!.*(-s3alias|--ol-s3|--x-s3|\.\.))[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    "allowed: 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit",
+);
+
+export const gcsBucketName = rule(
+    /^(?!goog)(?!.*google)[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/,
+    "allowed: 3-63 lowercase letters, digits, dots, hyphens and underscores, starting and ending with a letter or digit, without \"goog\"",
+);
+
+export const gcsLocation = rule(
+    /^([A-Za-z]+|[a-z]+-[a-z]+\d+|[A-Za-z]+\d+)$/,
+    "allowed: a multi-region (EU, US, ASIA), a dual-region (EUR4, NAM4) or a region such as europe-west1",
+);
+
+export const gcpProjectId = rule(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "allowed: a GCP project ID (6-30 lowercase letters, digits and hyphens)");
+
+/** A Kubernetes object or namespace name (DNS-1123 label). */
+export const kubernetesName = rule(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "allowed: lowercase letters, digits and hyphens, at most 63");
+
+/** S3-compatible endpoints: Flux wants the bare host, the scheme comes from `insecure`. */
+export const bareHost = rule(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, "allowed: a host[:port] without scheme or path, such as minio.example.com:9000");
+
+export const azureEndpoint = rule(
+    /^https:\/\/[a-z0-9]{3,24}\.blob\.core\.(windows\.net|chinacloudapi\.cn|usgovcloudapi\.net)\/?$/,
+    "allowed: https://<storage account>.blob.core.windows.net",
+);
+
+export const azureContainerName = rule(
+    /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/,
+    "allowed: 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit",
+);
+
+/** A path inside the bucket, relative to its root as Flux resolves it. */
+export const bucketPath = (value: string): string | undefined =>
+    value.split("/").includes("..") || value.startsWith("/")
+        ? "allowed: a path relative to the bucket root such as ./clusters/dev, without .."
+        : undefined;
+
+export const bucketPrefix = rule(/^[^/][^\s]*$/, "allowed: a key prefix without a leading slash, such as dev/ or teams/a");
+
+export const stackName = rule(/^[^/\s]+\/[^/\s]+\/[^/\s]+$/, "allowed: a fully qualified stack name <organization>/<project>/<stack>");
+
+/** The flux2 chart's pre-install check refuses clusters older than Kubernetes 1.33. */
+export const civoKubernetesVersion: Check = (value) => {
+    const match = /^1\.(\d+)\.\d+(-k3s\d+)?$/.exec(value);
+    return match && Number(match[1]) >= 33 ? undefined : "allowed: Kubernetes 1.33 or newer, such as 1.33.1-k3s1";
+};
+
+export const civoRegion = rule(/^[A-Z]{3}\d$/, "allowed: a Civo region code such as LON1, FRA1, NYC1 or PHX1");

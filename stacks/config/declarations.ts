@@ -1,0 +1,115 @@
+/**
+ * Every config key of the project, in the `flux-bucket` namespace. Pulumi.yaml declares the same keys with the
+ * same types, descriptions and defaults for the CLI (a test keeps the two equal); this table is what the program
+ * itself applies, because `pulumi.runtime.setMocks` (tests, `npm run render`) runs without the CLI.
+ */
+export interface Declaration {
+    type: "string" | "integer" | "boolean";
+    description: string;
+    default?: string | number | boolean;
+    /** Only these values are accepted. */
+    allowed?: readonly string[];
+    /** Must be set with `pulumi config set --secret`. */
+    secret?: boolean;
+}
+
+export const PROJECT = "flux-bucket";
+
+export const PROVIDERS = ["aws", "gcp", "generic", "azure"] as const;
+export type StorageProvider = (typeof PROVIDERS)[number];
+
+export const declarations = {
+    layer: {
+        type: "string",
+        description: "Which program this stack runs: `infra` (cluster, bucket, credentials) or `flux` (Flux syncing from the bucket).",
+        allowed: ["infra", "flux"],
+    },
+
+    // infra layer: cluster
+    cluster: {
+        type: "string",
+        description: "Where the cluster comes from: `civo` creates one, `existing` uses the `kubeconfig` key.",
+        default: "civo",
+        allowed: ["civo", "existing"],
+    },
+    kubeconfig: {
+        type: "string",
+        description: "Kubeconfig of an existing cluster (kind, k3d, any), required when `cluster` is `existing`.",
+        secret: true,
+    },
+    civoRegion: { type: "string", description: "Civo region of the cluster.", default: "LON1" },
+    civoNodeSize: { type: "string", description: "Civo instance size of each node.", default: "g4s.kube.medium" },
+    civoNodeCount: { type: "integer", description: "Number of Civo nodes (1-20).", default: 2 },
+    kubernetesVersion: {
+        type: "string",
+        description: "Civo k3s version, e.g. `1.33.1-k3s1`; the flux2 chart needs Kubernetes 1.33 or newer. Unset: Civo's latest.",
+    },
+
+    // infra layer: object storage
+    provider: {
+        type: "string",
+        description: "Object storage Flux reads from: `aws` and `gcp` are provisioned; `generic` (S3-compatible) and `azure` are taken from config.",
+        default: "aws",
+        allowed: PROVIDERS,
+    },
+    bucketName: {
+        type: "string",
+        description: "Bucket name. aws/gcp: optional (a unique name is generated); generic/azure (container): required.",
+    },
+    region: { type: "string", description: "AWS region of the bucket (aws), or the S3 region (generic).", default: "eu-west-1" },
+    gcpProject: { type: "string", description: "GCP project of the bucket and service accounts (gcp)." },
+    gcpLocation: { type: "string", description: "GCS location of the bucket, e.g. `EU` or `europe-west1` (gcp).", default: "EU" },
+    noncurrentVersionDays: {
+        type: "integer",
+        description: "Days a replaced or deleted object version is kept (the rollback window) before it expires.",
+        default: 30,
+    },
+    forceDestroy: {
+        type: "boolean",
+        description: "Let `pulumi destroy` delete a bucket that still holds objects.",
+        default: false,
+    },
+    endpoint: {
+        type: "string",
+        description: "generic: the S3 host[:port] without scheme; azure: `https://<account>.blob.core.windows.net`.",
+    },
+    insecure: { type: "boolean", description: "generic: connect over plain HTTP.", default: false },
+    accessKey: { type: "string", description: "generic: access key Flux reads the bucket with." },
+    secretKey: { type: "string", description: "generic: secret key Flux reads the bucket with.", secret: true },
+    azureAccountKey: { type: "string", description: "azure: storage account key (or set `azureSasKey`).", secret: true },
+    azureSasKey: { type: "string", description: "azure: SAS token with read and list rights (or set `azureAccountKey`).", secret: true },
+
+    // flux layer
+    infraStack: {
+        type: "string",
+        description: "Fully qualified name of the infra stack to read. Default: this stack's name without its `-flux` suffix, in this organization and project.",
+    },
+    fluxNamespace: { type: "string", description: "Namespace Flux is installed into.", default: "flux-system" },
+    fluxChartVersion: {
+        type: "string",
+        description: "Version of the fluxcd-community `flux2` chart (2.18.3 ships Flux 2.8).",
+        default: "2.18.3",
+    },
+    sourceName: {
+        type: "string",
+        description: "Name of the Flux Bucket, its credentials Secret and the root Kustomization.",
+        default: "flux-bucket",
+    },
+    bucketInterval: { type: "string", description: "How often Flux checks the bucket (ms, s, m, h).", default: "1m" },
+    bucketTimeout: { type: "string", description: "Timeout of one bucket fetch (ms, s, m).", default: "60s" },
+    bucketPrefix: { type: "string", description: "Only fetch keys under this prefix (server-side filter)." },
+    bucketIgnore: { type: "string", description: "Extra .sourceignore-format patterns to exclude." },
+    bucketSuspend: { type: "boolean", description: "Suspend reconciliation of the Bucket.", default: false },
+    kustomizationPath: {
+        type: "string",
+        description: "Path in the bucket the root Kustomization applies.",
+        default: "./clusters/dev",
+    },
+    kustomizationPrune: { type: "boolean", description: "Delete objects removed from the bucket.", default: true },
+    kustomizationInterval: { type: "string", description: "Reconciliation interval of the Kustomization.", default: "10m" },
+    kustomizationRetryInterval: { type: "string", description: "Retry interval after a failed apply.", default: "2m" },
+    kustomizationTimeout: { type: "string", description: "Timeout of one apply, health checks included.", default: "5m" },
+    kustomizationWait: { type: "boolean", description: "Wait for every applied object to become ready.", default: true },
+} as const satisfies Record<string, Declaration>;
+
+export type ConfigKey = keyof typeof declarations;

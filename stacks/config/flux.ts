@@ -1,0 +1,58 @@
+import * as check from "./checks";
+import { ConfigReader } from "./reader";
+
+export interface FluxConfig {
+    /** Fully qualified name of the infra stack. */
+    infraStack: string;
+    namespace: string;
+    chartVersion: string;
+    sourceName: string;
+    bucket: { interval: string; timeout: string; prefix?: string; ignore?: string; suspend: boolean };
+    kustomization: { path: string; prune: boolean; interval: string; retryInterval: string; timeout: string; wait: boolean };
+}
+
+export interface StackIdentity {
+    organization: string;
+    project: string;
+    stack: string;
+}
+
+const FLUX_SUFFIX = "-flux";
+
+/** Reads and validates the flux layer's config; throws one ConfigError naming every bad key. */
+export function readFluxConfig(config: ConfigReader, self: StackIdentity): FluxConfig {
+    let infraStack = config.checked("infraStack", check.stackName);
+    if (infraStack === undefined) {
+        if (self.stack.endsWith(FLUX_SUFFIX) && self.stack.length > FLUX_SUFFIX.length) {
+            infraStack = `${self.organization}/${self.project}/${self.stack.slice(0, -FLUX_SUFFIX.length)}`;
+        } else {
+            config.fail(
+                "infraStack",
+                `is required because this stack's name "${self.stack}" does not end in "${FLUX_SUFFIX}"; set it to <organization>/<project>/<infra stack>`,
+            );
+        }
+    }
+    const flux: FluxConfig = {
+        infraStack: infraStack ?? "",
+        namespace: config.checked("fluxNamespace", check.kubernetesName)!,
+        chartVersion: config.checked("fluxChartVersion", (v) => (/^\d+\.\d+\.\d+$/.test(v) ? undefined : "allowed: a chart version such as 2.18.3"))!,
+        sourceName: config.checked("sourceName", check.kubernetesName)!,
+        bucket: {
+            interval: config.checked("bucketInterval", check.fluxDuration)!,
+            timeout: config.checked("bucketTimeout", check.fluxBucketTimeout)!,
+            prefix: config.checked("bucketPrefix", check.bucketPrefix),
+            ignore: config.string("bucketIgnore"),
+            suspend: config.boolean("bucketSuspend"),
+        },
+        kustomization: {
+            path: config.checked("kustomizationPath", check.bucketPath)!,
+            prune: config.boolean("kustomizationPrune"),
+            interval: config.checked("kustomizationInterval", check.fluxDuration)!,
+            retryInterval: config.checked("kustomizationRetryInterval", check.fluxDuration)!,
+            timeout: config.checked("kustomizationTimeout", check.fluxDuration)!,
+            wait: config.boolean("kustomizationWait"),
+        },
+    };
+    config.done();
+    return flux;
+}

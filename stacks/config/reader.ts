@@ -1,0 +1,94 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "./errors";
+import { ConfigKey, Declaration, PROJECT, declarations } from "./declarations";
+
+/**
+ * Reads this project's config values (keys without the `flux-bucket:` namespace), applying the declared defaults
+ * and allowed values. Problems are collected so that one error names every bad key; call `done()` last.
+ */
+export class ConfigReader {
+    private readonly problems: string[] = [];
+
+    constructor(private readonly values: Readonly<Record<string, string>>) {
+        for (const key of Object.keys(values)) {
+            if (!(key in declarations)) {
+                this.fail(key, "is not a setting of this project (see the config reference in README.md)");
+            }
+        }
+    }
+
+    /** The project's keys from a full config map such as `pulumi.runtime.allConfig()`. */
+    static fromAllConfig(all: Readonly<Record<string, string>>): ConfigReader {
+        const prefix = `${PROJECT}:`;
+        const own = Object.entries(all)
+            .filter(([key]) => key.startsWith(prefix))
+            .map(([key, value]) => [key.slice(prefix.length), value]);
+        return new ConfigReader(Object.fromEntries(own));
+    }
+
+    fail(key: ConfigKey | string, message: string): void {
+        this.problems.push(`${PROJECT}:${key} ${message}`);
+    }
+
+    /** Whether the key was set in the stack's config (defaults do not count). */
+    isSet(key: ConfigKey): boolean {
+        return this.values[key] !== undefined && this.values[key] !== "";
+    }
+
+    private defaultOf(key: ConfigKey): Declaration["default"] {
+        return (declarations[key] as Declaration).default;
+    }
+
+    string(key: ConfigKey): string | undefined {
+        const declaration: Declaration = declarations[key];
+        const value = this.isSet(key) ? this.values[key] : (this.defaultOf(key) as string | undefined);
+        if (value !== undefined && declaration.allowed && !declaration.allowed.includes(value)) {
+            this.fail(key, `is "${value}"; allowed: ${declaration.allowed.join(", ")}`);
+            return undefined;
+        }
+        return value;
+    }
+
+    /** A string the caller needs; `when` says in which case, for the message. */
+    requireString(key: ConfigKey, when?: string): string {
+        const value = this.string(key);
+        if (value === undefined) this.fail(key, `is required${when ? ` ${when}` : ""}`);
+        return value ?? "";
+    }
+
+    /** A string that must match `check`; `check` returns what is allowed when the value is wrong. */
+    checked(key: ConfigKey, check: (value: string) => string | undefined, required?: string): string | undefined {
+        const value = required === undefined ? this.string(key) : this.requireString(key, required);
+        if (value === undefined || (required !== undefined && value === "")) return value;
+        const allowed = check(value);
+        if (allowed !== undefined) {
+            this.fail(key, `is "${value}"; ${allowed}`);
+        }
+        return value;
+    }
+
+    integer(key: ConfigKey, min: number, max: number): number {
+        const raw = this.isSet(key) ? this.values[key] : String(this.defaultOf(key));
+        const value = Number(raw);
+        if (!/^-?\d+$/.test(raw) || value < min || value > max) {
+            this.fail(key, `is "${raw}"; allowed: a whole number from ${min} to ${max}`);
+        }
+        return value;
+    }
+
+    boolean(key: ConfigKey): boolean {
+        if (!this.isSet(key)) return this.defaultOf(key) as boolean;
+        const raw = this.values[key];
+        if (raw !== "true" && raw !== "false") this.fail(key, `is "${raw}"; allowed: true or false`);
+        return raw === "true";
+    }
+
+    /** A credential: always handed on as a Pulumi secret, whether or not the stack file encrypted it. */
+    secret(key: ConfigKey, when?: string): pulumi.Output<string> {
+        return pulumi.secret(this.requireString(key, when));
+    }
+
+    done(): void {
+        if (this.problems.length > 0) throw new ConfigError(this.problems);
+    }
+}

@@ -1,0 +1,21 @@
+import * as pulumi from "@pulumi/pulumi";
+import { readFluxConfig } from "./config/flux";
+import { readInfraConfig } from "./config/infra";
+import { ConfigReader } from "./config/reader";
+import { fluxStack } from "./flux";
+import { infraStack } from "./infra";
+
+/**
+ * The program of both stacks: `flux-bucket:layer` picks the infra or the flux layer. Config is read and
+ * validated here, once, before any resource is registered.
+ */
+export = async () => {
+    const config = ConfigReader.fromAllConfig(pulumi.runtime.allConfig());
+    const layer = config.requireString("layer", "(infra or flux)");
+    if (layer === "flux") {
+        const self = { organization: pulumi.getOrganization(), project: pulumi.getProject(), stack: pulumi.getStack() };
+        return fluxStack(readFluxConfig(config, self));
+    }
+    config.done();
+    return infraStack(readInfraConfig(config));
+};

@@ -1,0 +1,48 @@
+import { OfflineRun, RecordedResource, StackReferenceOutputs, runOffline } from "../../src/offline/engine";
+import program = require("../../stacks");
+
+export const PROJECT = "flux-bucket";
+export const ORGANIZATION = "organization";
+
+const namespaced = (config: Record<string, string>) =>
+    Object.fromEntries(Object.entries(config).map(([key, value]) => [`${PROJECT}:${key}`, value]));
+
+/** Runs the stacks' program offline as the infra layer, with `config` keys given without the namespace. */
+export function runInfra(config: Record<string, string>, stack = "dev"): Promise<OfflineRun> {
+    return runOffline(program, { project: PROJECT, stack, config: namespaced({ layer: "infra", ...config }) });
+}
+
+/** Runs the program as the flux layer against the given infra stack outputs (`organization/flux-bucket/dev` by default). */
+export function runFlux(
+    config: Record<string, string>,
+    infra: StackReferenceOutputs,
+    options: { stack?: string; infraStack?: string } = {},
+): Promise<OfflineRun> {
+    return runOffline(program, {
+        project: PROJECT,
+        stack: options.stack ?? "dev-flux",
+        config: namespaced({ layer: "flux", ...config }),
+        stackReferences: { [options.infraStack ?? `${ORGANIZATION}/${PROJECT}/dev`]: infra },
+    });
+}
+
+/** The infra outputs as a StackReference would serve them. */
+export function asStackReference(run: OfflineRun): StackReferenceOutputs {
+    return { outputs: run.outputs, secretOutputNames: run.secretOutputs };
+}
+
+export function ofType(run: { resources: RecordedResource[] }, type: string): RecordedResource[] {
+    return run.resources.filter((resource) => resource.type === type);
+}
+
+/** The one resource of this type (and name); fails the test if there is not exactly one. */
+export function only(run: { resources: RecordedResource[] }, type: string, name?: string): RecordedResource {
+    const found = ofType(run, type).filter((resource) => name === undefined || resource.name === name);
+    if (found.length !== 1) throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}`);
+    return found[0];
+}
+
+/** Runs a component-building function offline, as its own tiny program. */
+export function runComponents(build: () => unknown, stack = "test"): Promise<OfflineRun> {
+    return runOffline(build, { project: PROJECT, stack, config: {} });
+}
