@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { kustomizeErrorMessage } from "../../src/validate/kustomize";
+import { localReferences } from "../../src/validate/kustomization-file";
+import { parseYamlText } from "../../src/validate/yaml-files";
+
+describe("parseYamlText", () => {
+    it("returns every non-empty document of a multi-document stream", () => {
+        const parsed = parseYamlText("a.yaml", "---\n# only a comment\n---\nkind: A\n---\nkind: B\n...\n");
+        assert.deepEqual(parsed, { file: "a.yaml", documents: [{ kind: "A" }, { kind: "B" }], problems: [] });
+    });
+
+    it("reports the first error of a broken document and keeps the others", () => {
+        const parsed = parseYamlText("a.yaml", "kind: A\nkind: B\n---\nkind: C\n");
+        assert.deepEqual(parsed.documents, [{ kind: "C" }]);
+        assert.deepEqual(parsed.problems, [
+            { file: "a.yaml", object: "", field: "", message: "YAML syntax error: Map keys must be unique at line 2, column 1" },
+        ]);
+    });
+});
+
+describe("localReferences", () => {
+    it("finds resources, patches and generator inputs, and leaves out remote bases and inline patches", () => {
+        const kustomization = {
+            resources: ["app.yaml", "../base", "https://github.com/org/repo//deploy?ref=v1", "github.com/org/repo/deploy"],
+            patches: [{ path: "patch.yaml" }, { patch: "- op: remove\n  path: /spec/replicas\n", target: { kind: "Deployment" } }],
+            configMapGenerator: [{ name: "values", files: ["values.yaml=podinfo-values.yaml"], envs: ["app.env"] }],
+        };
+        const dir = path.resolve("/tree/apps/dev");
+        assert.deepEqual(
+            localReferences(kustomization, dir).map(({ field, value, target, role }) => [field, value, path.relative(dir, target), role]),
+            [
+                ["resources[0]", "app.yaml", "app.yaml", "resource"],
+                ["resources[1]", "../base", "../base", "resource"],
+                ["patches[0].path", "patch.yaml", "patch.yaml", "patch"],
+                ["configMapGenerator[0].files[0]", "podinfo-values.yaml", "podinfo-values.yaml", "data"],
+                ["configMapGenerator[0].envs[0]", "app.env", "app.env", "data"],
+            ],
+        );
+    });
+});
+
+describe("kustomizeErrorMessage", () => {
+    it("takes kustomize's error out of kubectl's klog line and drops the not-a-directory tail", () => {
+        const stderr =
+            'E1123 15:39:30.257241    6943 run.go:72] "command failed" err="accumulating resources: accumulation err=\'accumulating resources from \\"x.yaml\\": ' +
+            "open /t/x.yaml: no such file or directory': must build at directory: not a valid directory: evalsymlink failure on '/t/x.yaml'\"\n";
+        assert.equal(
+            kustomizeErrorMessage(stderr),
+            "accumulating resources: accumulation err='accumulating resources from \"x.yaml\": open /t/x.yaml: no such file or directory'",
+        );
+    });
+
+    it("keeps a plain `error:` line as it is", () => {
+        assert.equal(kustomizeErrorMessage("error: unable to find one of 'kustomization.yaml'\n  in directory '/t'\n"), "unable to find one of 'kustomization.yaml' in directory '/t'");
+    });
+});
