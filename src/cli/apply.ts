@@ -1,0 +1,94 @@
+import pLimit from "p-limit";
+import { CliError, ConcurrentChangeError } from "./errors";
+import { progressBar } from "./progress";
+import type { ObjectEntry, ObjectStore } from "./store/types";
+
+export interface Write {
+    key: string;
+    run(): Promise<ObjectEntry>;
+}
+
+export interface ChangeSet {
+    /** The prefix the writes and deletes stay within (listed again before deleting). */
+    prefix: string;
+    writes: Write[];
+    /** Objects left as they are. */
+    keep: ObjectEntry[];
+    deletes: ObjectEntry[];
+}
+
+/**
+ * Applies writes with bounded parallelism, then re-lists the prefix and deletes only if it shows
+ * exactly the expected objects: every key therefore ends in its old or its new state, and no key is
+ * deleted before every write succeeded or while another writer is changing the prefix.
+ * Returns the resulting objects of the prefix.
+ */
+export async function applyChanges(
+    store: ObjectStore,
+    changes: ChangeSet,
+    options: { concurrency: number; verb: string },
+): Promise<ObjectEntry[]> {
+    const written = await runWrites(changes.writes, options);
+
+    const expected = new Map<string, string>();
+    for (const entry of [...changes.keep, ...changes.deletes, ...written]) expected.set(entry.key, entry.etag);
+    const listing = await store.list(changes.prefix);
+    const drift = differences(expected, listing);
+    if (drift.length > 0) {
+        throw new ConcurrentChangeError(
+            `concurrent change detected in ${store.description} under '${changes.prefix}': ` +
+                `${drift.slice(0, 5).join(", ")}${drift.length > 5 ? ` and ${drift.length - 5} more` : ""}. ` +
+                `Another push or rollback is probably running. ${written.length} object(s) were written, ` +
+                `nothing was deleted; re-run when the other writer is done.`,
+        );
+    }
+
+    const deleted = new Set(changes.deletes.map((entry) => entry.key));
+    if (deleted.size > 0) await store.delete([...deleted]);
+    return listing.filter((entry) => !deleted.has(entry.key));
+}
+
+async function runWrites(writes: Write[], options: { concurrency: number; verb: string }): Promise<ObjectEntry[]> {
+    const limit = pLimit(options.concurrency);
+    const bar = progressBar(options.verb, writes.length);
+    let failure: unknown;
+    const results = await Promise.all(
+        writes.map((write) =>
+            limit(async () => {
+                if (failure) return undefined; // stop starting new writes after the first failure
+                try {
+                    const entry = await write.run();
+                    bar.tick();
+                    return entry;
+                } catch (error) {
+                    failure ??= error;
+                    return undefined;
+                }
+            }),
+        ),
+    );
+    bar.stop();
+    const done = results.filter((entry): entry is ObjectEntry => entry !== undefined);
+    if (failure) {
+        const message = failure instanceof Error ? failure.message : String(failure);
+        throw new CliError(
+            `${message}\n${options.verb} stopped: ${done.length} of ${writes.length} object(s) written, ` +
+                `nothing deleted; every key holds either its old or its new content. Re-run to finish.`,
+            failure instanceof CliError ? failure.exitCode : 1,
+        );
+    }
+    return done;
+}
+
+function differences(expected: Map<string, string>, listing: ObjectEntry[]): string[] {
+    const seen = new Set<string>();
+    const drift: string[] = [];
+    for (const entry of listing) {
+        seen.add(entry.key);
+        const etag = expected.get(entry.key);
+        if (etag === undefined) drift.push(`${entry.key} appeared`);
+        else if (etag !== entry.etag) drift.push(`${entry.key} changed`);
+    }
+    for (const key of expected.keys()) if (!seen.has(key)) drift.push(`${key} disappeared`);
+    return drift;
+}

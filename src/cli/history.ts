@@ -1,0 +1,105 @@
+import { CliError } from "./errors";
+import { digestIndex, fluxIndex, ignorePatterns } from "./revision";
+import { SOURCEIGNORE } from "./sourceignore";
+import type { ObjectStore, ObjectVersion } from "./store/types";
+import { folderPrefix } from "./url";
+
+/** The prefix as it was at one instant: every key's version then, and what Flux would have reported. */
+export interface State {
+    time: Date;
+    revision: string;
+    /** Key → the version current at `time` (keys absent then are not in the map). */
+    objects: Map<string, ObjectVersion>;
+    added: string[];
+    modified: string[];
+    removed: string[];
+}
+
+/**
+ * Reconstructs the past states of a prefix from its object versions: one state per instant at which
+ * any version or delete marker appeared (the listing's LastModified, often 1 s resolution). The root
+ * `.sourceignore` is taken as it was at each instant. Oldest first; the last state is the current one.
+ */
+export async function loadHistory(store: ObjectStore, specIgnore?: string): Promise<State[]> {
+    await requireVersioning(store, "history");
+    const prefix = folderPrefix(store.url.prefix);
+    const [versions, ignoreFileVersions] = await Promise.all([
+        store.listVersions(prefix),
+        prefix === "" ? Promise.resolve([]) : store.listVersions(SOURCEIGNORE),
+    ]);
+    const ignoreFile = [...versions, ...ignoreFileVersions].filter((v) => v.key === SOURCEIGNORE);
+    const ignoreContents = new Map<string, Buffer | undefined>();
+    for (const version of ignoreFile.filter((v) => !v.deleteMarker)) {
+        ignoreContents.set(version.versionId, await store.get(SOURCEIGNORE, version.versionId));
+    }
+
+    const timeline = new Timeline(versions);
+    const ignoreTimeline = new Timeline(ignoreFile);
+    const states: State[] = [];
+    let previous = new Map<string, ObjectVersion>();
+    for (const time of new Timeline([...versions, ...ignoreFile]).instants()) {
+        const objects = timeline.at(time);
+        const ignoreVersion = ignoreTimeline.at(time).get(SOURCEIGNORE);
+        const patterns = ignorePatterns(ignoreVersion && ignoreContents.get(ignoreVersion.versionId), specIgnore);
+        const revision = digestIndex(fluxIndex(objects.values(), patterns));
+        const keys = new Set([...previous.keys(), ...objects.keys()]);
+        const changes = { added: [] as string[], modified: [] as string[], removed: [] as string[] };
+        for (const key of [...keys].sort()) {
+            const before = previous.get(key);
+            const after = objects.get(key);
+            if (!before) changes.added.push(key);
+            else if (!after) changes.removed.push(key);
+            else if (before.versionId !== after.versionId) changes.modified.push(key);
+        }
+        states.push({ time, revision, objects, ...changes });
+        previous = objects;
+    }
+    return states;
+}
+
+export async function requireVersioning(store: ObjectStore, command: string): Promise<void> {
+    if (!(await store.versioningEnabled())) {
+        throw new CliError(
+            `versioning is not enabled on ${store.description}; ${command} needs a versioned bucket ` +
+                `(the infra stack enables it; for an existing bucket turn object versioning on first)`,
+        );
+    }
+}
+
+/** Versions grouped by key, each key's newest first, answering "which version was current at t?". */
+class Timeline {
+    private readonly byKey = new Map<string, ObjectVersion[]>();
+
+    constructor(private readonly versions: ObjectVersion[]) {
+        for (const version of versions) {
+            const list = this.byKey.get(version.key) ?? [];
+            list.push(version);
+            this.byKey.set(version.key, list);
+        }
+        for (const list of this.byKey.values()) list.sort(newestFirst);
+    }
+
+    instants(): Date[] {
+        const times = new Set(this.versions.map((v) => v.lastModified.getTime()));
+        return [...times].sort((a, b) => a - b).map((t) => new Date(t));
+    }
+
+    /** The live (non-deleted) version of every key at `time`. */
+    at(time: Date): Map<string, ObjectVersion> {
+        const live = new Map<string, ObjectVersion>();
+        for (const [key, list] of this.byKey) {
+            const current = list.find((v) => v.lastModified.getTime() <= time.getTime());
+            if (current && !current.deleteMarker) live.set(key, current);
+        }
+        return live;
+    }
+}
+
+/** Newest first; at equal times the key's latest version wins, then a version over a delete marker. */
+function newestFirst(a: ObjectVersion, b: ObjectVersion): number {
+    return (
+        b.lastModified.getTime() - a.lastModified.getTime() ||
+        Number(b.latest) - Number(a.latest) ||
+        Number(a.deleteMarker) - Number(b.deleteMarker)
+    );
+}

@@ -1,0 +1,162 @@
+import path from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { connect, type ConnectionFlags } from "./connection";
+import { CliError } from "./errors";
+import { loadHistory } from "./history";
+import { push } from "./push";
+import { currentRevision } from "./revision";
+import { rollback } from "./rollback";
+import { status } from "./status";
+import { parseBucketUrl } from "./url";
+
+// The SDK's notice that releases after January 2027 need Node 22 is noise on every command.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+const log = (line: string) => console.log(line);
+
+function positiveInt(value: string): number {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError("expected an integer from 1 to 256");
+    return n;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+    return [...previous, value];
+}
+
+/** spec.ignore as one multi-line string, from repeated --ignore flags. */
+function specIgnore(flags: { ignore?: string[] }): string | undefined {
+    return flags.ignore?.join("\n");
+}
+
+function withConnection(command: Command): Command {
+    return command
+        .option("--endpoint <url|host>", "S3-compatible endpoint or GCS API endpoint (a bare host means https)")
+        .option("--insecure", "plain http for a bare-host endpoint, as Flux's spec.insecure")
+        .option("--region <region>", "S3 region (default: AWS_REGION, the stack outputs, else us-east-1)")
+        .option("--profile <name>", "AWS shared-config profile")
+        .option("--from-stack-outputs <file.json>", "endpoint, region and writer credentials from `pulumi stack output --json --show-secrets`");
+}
+
+function withIgnore(command: Command): Command {
+    return command.option("--ignore <pattern>", "the Bucket's spec.ignore patterns (repeatable)", collect);
+}
+
+export function buildProgram(): Command {
+    const program = new Command("bucketops")
+        .description("GitOps from an object-storage bucket: validated push, Flux revisions, history, rollback, status")
+        .showHelpAfterError()
+        .configureOutput({ outputError: (text, write) => write(`bucketops: ${text.replace(/^error: /, "")}`) });
+
+    withIgnore(withConnection(program.command("push")))
+        .description("validate a manifest tree and sync it to s3://bucket/prefix or gs://bucket/prefix")
+        .argument("<dir>", "root of the manifest tree")
+        .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]")
+        .option("--no-prune", "keep objects that are no longer in the tree")
+        .option("--dry-run", "print the plan only")
+        .addOption(new Option("--concurrency <n>", "parallel uploads").argParser(positiveInt).default(8))
+        .option("--no-conditional-writes", "do not send If-Match/If-None-Match (for servers without them)")
+        .action(async (dir: string, url: string, flags: ConnectionFlags & PushFlags) => {
+            await push(dir, connect(url, flags), {
+                prune: flags.prune,
+                dryRun: flags.dryRun ?? false,
+                concurrency: flags.concurrency,
+                specIgnore: specIgnore(flags),
+                log,
+            });
+        });
+
+    withIgnore(withConnection(program.command("revision")))
+        .description("print the revision Flux's source-controller reports for this bucket and prefix")
+        .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]; the prefix is used verbatim, as spec.prefix")
+        .action(async (url: string, flags: ConnectionFlags & { ignore?: string[] }) => {
+            const { revision } = await currentRevision(connect(url, flags), parseBucketUrl(url).prefix, specIgnore(flags));
+            log(revision);
+        });
+
+    withIgnore(withConnection(program.command("history")))
+        .description("past states of the prefix, reconstructed from object versions")
+        .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]")
+        .option("--json", "machine-readable output")
+        .action(async (url: string, flags: ConnectionFlags & { ignore?: string[]; json?: boolean }) => {
+            const states = await loadHistory(connect(url, flags), specIgnore(flags));
+            if (flags.json) {
+                log(JSON.stringify(states.map(({ objects, ...state }) => ({ ...state, objects: objects.size })), null, 2));
+                return;
+            }
+            if (states.length === 0) log("no history: no object version was ever written under this prefix");
+            states.forEach((state, i) => {
+                const current = i === states.length - 1 ? "  (current)" : "";
+                log(`${state.time.toISOString()}  ${state.revision}  ${state.objects.size} object(s)${current}`);
+                for (const key of state.added) log(`    + ${key}`);
+                for (const key of state.modified) log(`    ~ ${key}`);
+                for (const key of state.removed) log(`    - ${key}`);
+            });
+        });
+
+    withIgnore(withConnection(program.command("rollback")))
+        .description("restore the prefix to a past state (itself undoable)")
+        .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]")
+        .requiredOption("--to <time|revision>", "an ISO 8601 time or a revision (sha256:<hex>, or a unique hex prefix)")
+        .option("--dry-run", "print the plan only")
+        .addOption(new Option("--concurrency <n>", "parallel copies").argParser(positiveInt).default(8))
+        .action(async (url: string, flags: ConnectionFlags & { ignore?: string[]; to: string; dryRun?: boolean; concurrency: number }) => {
+            await rollback(connect(url, flags), flags.to, {
+                dryRun: flags.dryRun ?? false,
+                concurrency: flags.concurrency,
+                specIgnore: specIgnore(flags),
+                log,
+            });
+        });
+
+    withConnection(program.command("status"))
+        .description("has the cluster caught up with the bucket? reads the Flux Bucket and its Kustomizations")
+        .option("--kubeconfig <file>", "kubeconfig (default: KUBECONFIG, ~/.kube/config, or the stack outputs' kubeconfig)")
+        .option("--context <name>", "kubeconfig context")
+        .option("-n, --namespace <ns>", "namespace of the Bucket", "flux-system")
+        .option("--name <bucket>", "name of the Flux Bucket object", "flux-bucket")
+        .option("--reconcile", "request a reconciliation as `flux reconcile source bucket` does")
+        .action(async (flags: ConnectionFlags & StatusFlags) => {
+            const caughtUp = await status({ ...flags, log });
+            if (!caughtUp) process.exitCode = 3;
+        });
+
+    return program;
+}
+
+interface PushFlags {
+    prune: boolean;
+    dryRun?: boolean;
+    concurrency: number;
+    ignore?: string[];
+}
+
+interface StatusFlags {
+    kubeconfig?: string;
+    context?: string;
+    namespace: string;
+    name: string;
+    reconcile?: boolean;
+}
+
+export async function main(argv: string[]): Promise<number> {
+    const program = buildProgram().exitOverride();
+    try {
+        await program.parseAsync(argv);
+        return Number(process.exitCode ?? 0);
+    } catch (error) {
+        const exitCode = (error as { exitCode?: number }).exitCode;
+        const code = (error as { code?: string }).code;
+        if (code?.startsWith("commander.")) return code === "commander.helpDisplayed" || code === "commander.version" ? 0 : (exitCode ?? 2);
+        if (error instanceof CliError) {
+            console.error(`bucketops: ${error.message}`);
+            return error.exitCode;
+        }
+        console.error(`bucketops: unexpected error: ${(error as Error).stack ?? String(error)}`);
+        return 1;
+    }
+}
+
+if (require.main === module || require.main?.filename.endsWith(path.join("bin", "bucketops.js"))) {
+    main(process.argv).then((code) => process.exit(code));
+}

@@ -1,0 +1,37 @@
+import type { LocalFile } from "./tree";
+import type { ObjectEntry } from "./store/types";
+
+export interface Upload {
+    key: string;
+    file: LocalFile;
+    /** The object it replaces, or null for a new key. */
+    previous: ObjectEntry | null;
+}
+
+export interface PushPlan {
+    uploads: Upload[];
+    unchanged: ObjectEntry[];
+    deletes: ObjectEntry[];
+}
+
+/**
+ * Diffs the local tree against one listing of the prefix. An object is unchanged when its size and
+ * MD5 match; where the store cannot tell the MD5 (multipart or KMS ETags) the file is re-uploaded.
+ */
+export function planPush(files: LocalFile[], remote: ObjectEntry[], keyPrefix: string, prune: boolean): PushPlan {
+    const byKey = new Map(remote.map((entry) => [entry.key, entry]));
+    const plan: PushPlan = { uploads: [], unchanged: [], deletes: [] };
+    const local = new Set<string>();
+    for (const file of files) {
+        const key = keyPrefix + file.relative;
+        local.add(key);
+        const previous = byKey.get(key) ?? null;
+        if (previous && previous.size === file.size && previous.md5 === file.md5.toString("hex")) {
+            plan.unchanged.push(previous);
+        } else {
+            plan.uploads.push({ key, file, previous });
+        }
+    }
+    if (prune) plan.deletes = remote.filter((entry) => !local.has(entry.key));
+    return plan;
+}

@@ -1,0 +1,76 @@
+import { readFile } from "node:fs/promises";
+import { applyChanges } from "./apply";
+import { planPush, type PushPlan } from "./plan";
+import { ignorePatterns, fluxRevision } from "./revision";
+import { SOURCEIGNORE } from "./sourceignore";
+import type { ObjectStore } from "./store/types";
+import { contentType, readTree } from "./tree";
+import { folderPrefix } from "./url";
+import { validateManifests } from "./validate";
+
+export interface PushOptions {
+    prune: boolean;
+    dryRun: boolean;
+    concurrency: number;
+    /** Flux's spec.ignore of the Bucket, for the revision printed at the end. */
+    specIgnore?: string;
+    log: (line: string) => void;
+}
+
+export interface PushResult {
+    plan: PushPlan;
+    /** The revision Flux will report; undefined on a dry run. */
+    revision?: string;
+}
+
+export async function push(dir: string, store: ObjectStore, options: PushOptions): Promise<PushResult> {
+    const files = await readTree(dir);
+    await validateManifests(dir, files);
+    options.log(`validated ${files.length} file(s) in ${dir}`);
+
+    const prefix = folderPrefix(store.url.prefix);
+    const plan = planPush(files, await store.list(prefix), prefix, options.prune);
+    describePlan(plan, store, prefix, options.log);
+    if (prefix !== "" && files.some((file) => file.relative === SOURCEIGNORE)) {
+        options.log(`note: Flux reads .sourceignore only at the bucket root, not at ${prefix}${SOURCEIGNORE}`);
+    }
+    if (options.dryRun) {
+        options.log("dry run: nothing was changed");
+        return { plan };
+    }
+
+    const objects = await applyChanges(
+        store,
+        {
+            prefix,
+            keep: plan.unchanged,
+            deletes: plan.deletes,
+            writes: plan.uploads.map((upload) => ({
+                key: upload.key,
+                run: async () =>
+                    store.put(upload.key, await readFile(upload.file.absolute), {
+                        md5: upload.file.md5,
+                        contentType: contentType(upload.key),
+                        expected: upload.previous,
+                    }),
+            })),
+        },
+        { concurrency: options.concurrency, verb: "push" },
+    );
+    options.log(`uploaded ${plan.uploads.length}, deleted ${plan.deletes.length}, unchanged ${plan.unchanged.length}`);
+
+    const revision = fluxRevision(objects, ignorePatterns(await store.get(SOURCEIGNORE), options.specIgnore));
+    options.log(`Flux revision (Bucket spec.prefix '${prefix}'): ${revision}`);
+    return { plan, revision };
+}
+
+function describePlan(plan: PushPlan, store: ObjectStore, prefix: string, log: (line: string) => void): void {
+    const added = plan.uploads.filter((u) => u.previous === null).length;
+    log(
+        `plan for ${store.description} prefix '${prefix}': ${plan.uploads.length} to upload ` +
+            `(${added} new, ${plan.uploads.length - added} changed), ${plan.unchanged.length} unchanged, ` +
+            `${plan.deletes.length} to delete`,
+    );
+    for (const upload of plan.uploads) log(`  ${upload.previous ? "~" : "+"} ${upload.key}`);
+    for (const entry of plan.deletes) log(`  - ${entry.key}`);
+}

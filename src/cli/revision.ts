@@ -1,0 +1,59 @@
+import { createHash } from "node:crypto";
+import { ignoreMatcher, readPatterns, SOURCEIGNORE } from "./sourceignore";
+import type { ObjectStore } from "./store/types";
+
+export interface KeyEtag {
+    key: string;
+    etag: string;
+}
+
+/**
+ * The revision source-controller reports for a Bucket (fetchEtagIndex + index.Digester):
+ * skip keys ending in '/' and the root `.sourceignore` itself, skip ignored keys (matched on the
+ * FULL key, prefix included), then sha256 over "key etag\n" lines sorted bytewise by key.
+ * No default ignore list applies to Buckets.
+ */
+export function fluxRevision(objects: Iterable<KeyEtag>, ignorePatterns: string[]): string {
+    return digestIndex(fluxIndex(objects, ignorePatterns));
+}
+
+/** The key → etag index source-controller builds (the keys it will fetch). */
+export function fluxIndex(objects: Iterable<KeyEtag>, ignorePatterns: string[]): Map<string, string> {
+    const ignored = ignoreMatcher(ignorePatterns);
+    const index = new Map<string, string>();
+    for (const { key, etag } of objects) {
+        if (key.endsWith("/") || key === SOURCEIGNORE || ignored(key)) continue;
+        index.set(key, etag);
+    }
+    return index;
+}
+
+export function digestIndex(index: Map<string, string>): string {
+    const hash = createHash("sha256");
+    for (const key of sortBytewise(index.keys())) hash.update(`${key} ${index.get(key)}\n`);
+    return `sha256:${hash.digest("hex")}`;
+}
+
+/** Go's sort.Strings order: by UTF-8 bytes, which differs from JavaScript's UTF-16 order above U+FFFF. */
+export function sortBytewise(keys: Iterable<string>): string[] {
+    return [...keys]
+        .map((key) => ({ key, bytes: Buffer.from(key, "utf8") }))
+        .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+        .map(({ key }) => key);
+}
+
+/** Patterns in Flux's order: the bucket root's `.sourceignore`, then `spec.ignore` (which wins). */
+export function ignorePatterns(sourceignore: Buffer | undefined, specIgnore: string | undefined): string[] {
+    return [...readPatterns(sourceignore?.toString("utf8") ?? ""), ...readPatterns(specIgnore ?? "")];
+}
+
+/** What Flux would report right now for a Bucket with this `spec.prefix` and `spec.ignore`. */
+export async function currentRevision(
+    store: ObjectStore,
+    prefix: string,
+    specIgnore?: string,
+): Promise<{ revision: string; indexed: number }> {
+    const [sourceignore, objects] = await Promise.all([store.get(SOURCEIGNORE), store.list(prefix)]);
+    const index = fluxIndex(objects, ignorePatterns(sourceignore, specIgnore));
+    return { revision: digestIndex(index), indexed: index.size };
+}

@@ -1,0 +1,99 @@
+import { applyChanges } from "./apply";
+import { CliError, UsageError } from "./errors";
+import { loadHistory, type State } from "./history";
+import { fluxRevision, ignorePatterns } from "./revision";
+import { SOURCEIGNORE } from "./sourceignore";
+import type { ObjectEntry, ObjectStore, ObjectVersion } from "./store/types";
+import { folderPrefix } from "./url";
+
+export interface RollbackOptions {
+    dryRun: boolean;
+    concurrency: number;
+    specIgnore?: string;
+    log: (line: string) => void;
+}
+
+export interface RollbackResult {
+    target: State;
+    /** The revision after the rollback (undefined on a dry run or when nothing had to change). */
+    revision?: string;
+}
+
+/**
+ * Restores the prefix to a past state: old versions are copied back as new current versions and keys
+ * absent then get delete markers, so the state rolled back from stays in the history (undoable).
+ */
+export async function rollback(store: ObjectStore, to: string, options: RollbackOptions): Promise<RollbackResult> {
+    const states = await loadHistory(store, options.specIgnore);
+    const target = resolveTarget(states, to);
+    const current = states.at(-1)!;
+    const prefix = folderPrefix(store.url.prefix);
+    options.log(`target: state of ${target.time.toISOString()}, revision ${target.revision}`);
+
+    const listing = new Map((await store.list(prefix)).map((entry) => [entry.key, entry]));
+    const restores: ObjectVersion[] = [];
+    const keep: ObjectEntry[] = [];
+    for (const [key, version] of target.objects) {
+        const now = listing.get(key);
+        if (now && now.etag === version.etag) keep.push(now);
+        else restores.push(version);
+    }
+    const deletes = [...listing.values()].filter((entry) => !target.objects.has(entry.key));
+    options.log(`plan: ${restores.length} to restore, ${deletes.length} to delete, ${keep.length} unchanged`);
+    for (const version of restores) options.log(`  < ${version.key} (version ${version.versionId})`);
+    for (const entry of deletes) options.log(`  - ${entry.key}`);
+    if (restores.length === 0 && deletes.length === 0) {
+        options.log("already in that state: nothing to do");
+        return { target };
+    }
+    if (options.dryRun) {
+        options.log("dry run: nothing was changed");
+        return { target };
+    }
+
+    const objects = await applyChanges(
+        store,
+        {
+            prefix,
+            keep,
+            deletes,
+            writes: restores.map((version) => ({ key: version.key, run: () => store.restore(version) })),
+        },
+        { concurrency: options.concurrency, verb: "rollback" },
+    );
+    const revision = fluxRevision(objects, ignorePatterns(await store.get(SOURCEIGNORE), options.specIgnore));
+    if (revision !== target.revision) {
+        throw new CliError(
+            `restored every object of ${target.time.toISOString()}, but Flux will report ${revision}, not ` +
+                `${target.revision}: ${store.url.provider === "gcs" ? "GCS gives every copy a new etag" : "some copies got a new ETag (multipart or KMS-encrypted objects) or the root .sourceignore changed"}. ` +
+                `The content is restored; undo with --to ${current.revision}`,
+        );
+    }
+    options.log(`rolled back: Flux revision ${revision}`);
+    options.log(`undo with: bucketops rollback <url> --to ${current.revision}`);
+    return { target, revision };
+}
+
+const REVISION = /^(?:sha256:)?([0-9a-f]{7,64})$/;
+
+export function resolveTarget(states: State[], to: string): State {
+    if (states.length === 0) throw new CliError("the prefix has no history: no object version was ever written");
+    const hex = REVISION.exec(to)?.[1];
+    if (hex) {
+        const match = states.filter((state) => state.revision.slice("sha256:".length).startsWith(hex)).at(-1);
+        if (!match) throw new CliError(`no past state has revision ${to}; list them with 'bucketops history'`);
+        return match;
+    }
+    const time = Date.parse(to);
+    if (Number.isNaN(time)) {
+        throw new UsageError(
+            `--to '${to}' is neither a revision (sha256:<hex>, at least 7 hex digits) ` +
+                `nor a time (ISO 8601, e.g. 2026-11-23T15:04:05Z)`,
+        );
+    }
+    const match = states.filter((state) => state.time.getTime() <= time).at(-1);
+    if (!match) {
+        throw new CliError(`no state at or before ${to}; the oldest is ${states[0].time.toISOString()}`);
+    }
+    return match;
+}

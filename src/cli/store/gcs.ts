@@ -1,0 +1,192 @@
+import { Storage, type File, type FileMetadata } from "@google-cloud/storage";
+import pLimit from "p-limit";
+import { CliError, ConcurrentChangeError } from "../errors";
+import { endpointUrl, type BucketUrl } from "../url";
+import { connectionFailure } from "./errors";
+import type { ObjectEntry, ObjectStore, ObjectVersion, PutOptions } from "./types";
+
+export interface GcsOptions {
+    /** API endpoint (an emulator or a private endpoint); unset for Google's. */
+    endpoint?: string;
+    insecure?: boolean;
+    /** Service-account key JSON (the infra stack's writerServiceAccountKey); unset: Application Default Credentials. */
+    serviceAccountKey?: string;
+    projectId?: string;
+}
+
+const PARALLEL_DELETES = 16;
+
+function entryOf(metadata: FileMetadata): ObjectEntry {
+    return {
+        key: metadata.name!,
+        // source-controller's GCS client puts ObjectAttrs.Etag, the JSON API `etag`, in its index.
+        etag: metadata.etag ?? "",
+        size: Number(metadata.size ?? 0),
+        md5: metadata.md5Hash ? Buffer.from(metadata.md5Hash, "base64").toString("hex") : undefined,
+        generation: metadata.generation === undefined ? undefined : String(metadata.generation),
+    };
+}
+
+function statusOf(error: unknown): number | undefined {
+    return (error as { code?: unknown }).code as number | undefined;
+}
+
+export class GcsStore implements ObjectStore {
+    readonly description: string;
+    private readonly storage: Storage;
+
+    constructor(
+        readonly url: BucketUrl,
+        options: GcsOptions = {},
+    ) {
+        const endpoint = options.endpoint ? endpointUrl(options.endpoint, options.insecure) : undefined;
+        const credentials = options.serviceAccountKey ? JSON.parse(options.serviceAccountKey) : undefined;
+        this.storage = new Storage({
+            apiEndpoint: endpoint,
+            credentials,
+            projectId: options.projectId ?? credentials?.project_id,
+            retryOptions: { maxRetries: 2 },
+        });
+        this.description = `gs://${url.bucket}${endpoint ? ` at ${endpoint}` : ""}`;
+    }
+
+    private get bucket() {
+        return this.storage.bucket(this.url.bucket);
+    }
+
+    async list(prefix: string): Promise<ObjectEntry[]> {
+        return this.call(async () => {
+            const [files] = await this.bucket.getFiles({ prefix, autoPaginate: true });
+            return files.map((file) => entryOf(file.metadata));
+        });
+    }
+
+    async get(key: string, versionId?: string): Promise<Buffer | undefined> {
+        return this.call(async () => {
+            const file = this.bucket.file(key, versionId ? { generation: Number(versionId) } : {});
+            try {
+                const [content] = await file.download();
+                return content;
+            } catch (error) {
+                if (statusOf(error) === 404) return undefined;
+                throw error;
+            }
+        });
+    }
+
+    async put(key: string, body: Buffer, options: PutOptions): Promise<ObjectEntry> {
+        const file = this.bucket.file(key);
+        const preconditionOpts =
+            options.expected === undefined
+                ? undefined
+                : { ifGenerationMatch: options.expected === null ? 0 : Number(options.expected.generation) };
+        return this.call(async () => {
+            try {
+                await file.save(body, {
+                    resumable: false,
+                    validation: "md5",
+                    metadata: { contentType: options.contentType, md5Hash: options.md5.toString("base64") },
+                    preconditionOpts,
+                });
+            } catch (error) {
+                if (statusOf(error) === 412) {
+                    throw new ConcurrentChangeError(
+                        `concurrent change detected: ${key} changed in ${this.description} since it was listed; ` +
+                            `another push is probably running. Nothing was deleted; re-run the push when it is done.`,
+                    );
+                }
+                throw error;
+            }
+            return entryOf(file.metadata);
+        });
+    }
+
+    async delete(keys: string[]): Promise<void> {
+        const limit = pLimit(PARALLEL_DELETES);
+        await this.call(() =>
+            Promise.all(keys.map((key) => limit(() => this.bucket.file(key).delete({ ignoreNotFound: true })))),
+        );
+    }
+
+    async versioningEnabled(): Promise<boolean> {
+        return this.call(async () => {
+            const [metadata] = await this.bucket.getMetadata();
+            return metadata.versioning?.enabled === true;
+        });
+    }
+
+    /**
+     * GCS has no delete markers: a version stops being live at its `timeDeleted`. Each such end is
+     * reported as a delete marker, which a newer generation created at the same instant supersedes.
+     */
+    async listVersions(prefix: string): Promise<ObjectVersion[]> {
+        return this.call(async () => {
+            const [files] = await this.bucket.getFiles({ prefix, versions: true, autoPaginate: true });
+            const versions: ObjectVersion[] = [];
+            for (const { metadata } of files as File[]) {
+                const entry = entryOf(metadata);
+                const version = { key: entry.key, versionId: entry.generation!, etag: entry.etag, size: entry.size };
+                versions.push({
+                    ...version,
+                    lastModified: new Date(metadata.timeCreated!),
+                    deleteMarker: false,
+                    latest: !metadata.timeDeleted,
+                });
+                if (metadata.timeDeleted) {
+                    versions.push({
+                        ...version,
+                        versionId: `${entry.generation}-end`,
+                        etag: "",
+                        size: 0,
+                        lastModified: new Date(metadata.timeDeleted),
+                        deleteMarker: true,
+                        latest: false,
+                    });
+                }
+            }
+            // The newest end of a deleted key is its "latest" marker.
+            const live = new Set(versions.filter((v) => v.latest).map((v) => v.key));
+            const newestEnd = new Map<string, ObjectVersion>();
+            for (const v of versions) {
+                if (!v.deleteMarker || live.has(v.key)) continue;
+                const seen = newestEnd.get(v.key);
+                if (!seen || seen.lastModified < v.lastModified) newestEnd.set(v.key, v);
+            }
+            for (const v of newestEnd.values()) v.latest = true;
+            return versions;
+        });
+    }
+
+    async restore(version: ObjectVersion): Promise<ObjectEntry> {
+        return this.call(async () => {
+            const source = this.bucket.file(version.key, { generation: Number(version.versionId) });
+            const [copy] = await source.copy(this.bucket.file(version.key));
+            const [metadata] = await copy.getMetadata();
+            return entryOf(metadata);
+        });
+    }
+
+    private async call<T>(operation: () => Promise<T>): Promise<T> {
+        try {
+            return await operation();
+        } catch (error) {
+            if (error instanceof CliError) throw error;
+            throw this.explain(error);
+        }
+    }
+
+    private explain(error: unknown): CliError {
+        const network = connectionFailure(error, this.description);
+        if (network) return network;
+        const status = statusOf(error);
+        const message = (error as Error).message ?? String(error);
+        if (status === 404) return new CliError(`bucket '${this.url.bucket}' does not exist (${this.description}): ${message}`);
+        if (status === 401 || status === 403) {
+            return new CliError(
+                `credentials rejected by ${this.description}: ${message}. Provide a service-account key ` +
+                    `(GOOGLE_APPLICATION_CREDENTIALS or --from-stack-outputs with writerServiceAccountKey).`,
+            );
+        }
+        return new CliError(`${this.description}: ${message}`);
+    }
+}

@@ -1,0 +1,260 @@
+import {
+    CopyObjectCommand,
+    DeleteObjectsCommand,
+    GetBucketVersioningCommand,
+    GetObjectCommand,
+    paginateListObjectsV2,
+    ListObjectVersionsCommand,
+    type ListObjectVersionsCommandOutput,
+    PutObjectCommand,
+    S3Client,
+    S3ServiceException,
+} from "@aws-sdk/client-s3";
+import { ConcurrentChangeError, CliError } from "../errors";
+import { endpointUrl, type BucketUrl } from "../url";
+import { connectionFailure } from "./errors";
+import type { ObjectEntry, ObjectStore, ObjectVersion, PutOptions } from "./types";
+
+export interface S3Options {
+    /** A URL, or a bare host as Flux's `spec.endpoint` takes it (https unless `insecure`). */
+    endpoint?: string;
+    insecure?: boolean;
+    region?: string;
+    profile?: string;
+    accessKeyId?: string;
+    secretAccessKey?: string;
+    /** Send If-Match / If-None-Match on writes (S3, MinIO and moto honour them). */
+    conditionalWrites?: boolean;
+    maxAttempts?: number;
+}
+
+const DELETE_BATCH = 1000;
+
+/** minio-go's trimEtag, which is what source-controller's listing hands to the index. */
+export function trimEtag(etag: string | undefined): string {
+    let trimmed = etag ?? "";
+    if (trimmed.startsWith('"')) trimmed = trimmed.slice(1);
+    if (trimmed.endsWith('"')) trimmed = trimmed.slice(0, -1);
+    return trimmed;
+}
+
+/** A single-part upload's ETag is the content MD5; multipart and SSE-KMS ETags are not. */
+function md5FromEtag(etag: string): string | undefined {
+    return /^[0-9a-f]{32}$/.test(etag) ? etag : undefined;
+}
+
+export class S3Store implements ObjectStore {
+    readonly description: string;
+    private readonly client: S3Client;
+    private readonly conditionalWrites: boolean;
+
+    constructor(
+        readonly url: BucketUrl,
+        options: S3Options = {},
+    ) {
+        const endpoint = options.endpoint ? endpointUrl(options.endpoint, options.insecure) : undefined;
+        const credentials =
+            options.accessKeyId && options.secretAccessKey
+                ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
+                : undefined;
+        this.client = new S3Client({
+            endpoint,
+            region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+            forcePathStyle: endpoint !== undefined,
+            followRegionRedirects: true,
+            credentials,
+            profile: options.profile,
+            maxAttempts: options.maxAttempts ?? 3,
+        });
+        this.conditionalWrites = options.conditionalWrites ?? true;
+        this.description = `s3://${url.bucket}${endpoint ? ` at ${endpoint}` : ""}`;
+    }
+
+    async list(prefix: string): Promise<ObjectEntry[]> {
+        return this.call(async () => {
+            const entries: ObjectEntry[] = [];
+            const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.url.bucket, Prefix: prefix });
+            for await (const page of pages) {
+                for (const object of page.Contents ?? []) {
+                    const etag = trimEtag(object.ETag);
+                    entries.push({ key: object.Key!, etag, size: object.Size ?? 0, md5: md5FromEtag(etag) });
+                }
+            }
+            return entries;
+        });
+    }
+
+    async get(key: string, versionId?: string): Promise<Buffer | undefined> {
+        return this.call(async () => {
+            try {
+                const out = await this.client.send(
+                    new GetObjectCommand({ Bucket: this.url.bucket, Key: key, VersionId: versionId }),
+                );
+                return Buffer.from(await out.Body!.transformToByteArray());
+            } catch (error) {
+                if (error instanceof S3ServiceException && error.name === "NoSuchKey") return undefined;
+                throw error;
+            }
+        });
+    }
+
+    async put(key: string, body: Buffer, options: PutOptions): Promise<ObjectEntry> {
+        const conditions =
+            !this.conditionalWrites || options.expected === undefined
+                ? {}
+                : options.expected === null
+                  ? { IfNoneMatch: "*" }
+                  : { IfMatch: `"${options.expected.etag}"` };
+        return this.call(async () => {
+            try {
+                const out = await this.client.send(
+                    new PutObjectCommand({
+                        Bucket: this.url.bucket,
+                        Key: key,
+                        Body: body,
+                        ContentMD5: options.md5.toString("base64"),
+                        ContentType: options.contentType,
+                        ...conditions,
+                    }),
+                );
+                const etag = trimEtag(out.ETag);
+                return { key, etag, size: body.length, md5: md5FromEtag(etag) };
+            } catch (error) {
+                if (error instanceof S3ServiceException && error.name === "PreconditionFailed") {
+                    throw new ConcurrentChangeError(
+                        `concurrent change detected: ${key} changed in ${this.description} since it was listed; ` +
+                            `another push is probably running. Nothing was deleted; re-run the push when it is done.`,
+                    );
+                }
+                throw error;
+            }
+        });
+    }
+
+    async delete(keys: string[]): Promise<void> {
+        await this.call(async () => {
+            for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+                const batch = keys.slice(i, i + DELETE_BATCH);
+                const out = await this.client.send(
+                    new DeleteObjectsCommand({
+                        Bucket: this.url.bucket,
+                        Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+                    }),
+                );
+                const failed = out.Errors ?? [];
+                if (failed.length > 0) {
+                    const first = failed[0];
+                    throw new CliError(
+                        `could not delete ${failed.length} object(s) from ${this.description}, ` +
+                            `e.g. ${first.Key}: ${first.Code} ${first.Message ?? ""}`.trim(),
+                    );
+                }
+            }
+        });
+    }
+
+    async versioningEnabled(): Promise<boolean> {
+        return this.call(async () => {
+            const out = await this.client.send(new GetBucketVersioningCommand({ Bucket: this.url.bucket }));
+            return out.Status === "Enabled";
+        });
+    }
+
+    async listVersions(prefix: string): Promise<ObjectVersion[]> {
+        return this.call(async () => {
+            const versions: ObjectVersion[] = [];
+            for await (const page of this.versionPages(prefix)) {
+                for (const v of page.Versions ?? []) {
+                    versions.push({
+                        key: v.Key!,
+                        versionId: v.VersionId ?? "null",
+                        etag: trimEtag(v.ETag),
+                        size: v.Size ?? 0,
+                        lastModified: v.LastModified!,
+                        deleteMarker: false,
+                        latest: v.IsLatest === true,
+                    });
+                }
+                for (const m of page.DeleteMarkers ?? []) {
+                    versions.push({
+                        key: m.Key!,
+                        versionId: m.VersionId ?? "null",
+                        etag: "",
+                        size: 0,
+                        lastModified: m.LastModified!,
+                        deleteMarker: true,
+                        latest: m.IsLatest === true,
+                    });
+                }
+            }
+            return versions;
+        });
+    }
+
+    /** ListObjectVersions has no SDK paginator: follow the key and version-id markers. */
+    private async *versionPages(prefix: string): AsyncGenerator<ListObjectVersionsCommandOutput> {
+        let markers: { KeyMarker?: string; VersionIdMarker?: string } = {};
+        for (;;) {
+            const page = await this.client.send(
+                new ListObjectVersionsCommand({ Bucket: this.url.bucket, Prefix: prefix, ...markers }),
+            );
+            yield page;
+            if (!page.IsTruncated) return;
+            markers = { KeyMarker: page.NextKeyMarker, VersionIdMarker: page.NextVersionIdMarker };
+        }
+    }
+
+    async restore(version: ObjectVersion): Promise<ObjectEntry> {
+        const source = `${this.url.bucket}/${encodeURIComponent(version.key).replace(/%2F/g, "/")}`;
+        return this.call(async () => {
+            const out = await this.client.send(
+                new CopyObjectCommand({
+                    Bucket: this.url.bucket,
+                    Key: version.key,
+                    CopySource: `${source}?versionId=${encodeURIComponent(version.versionId)}`,
+                }),
+            );
+            const etag = trimEtag(out.CopyObjectResult?.ETag);
+            return { key: version.key, etag, size: version.size, md5: md5FromEtag(etag) };
+        });
+    }
+
+    /** Runs one operation and turns SDK and network failures into one clear message. */
+    private async call<T>(operation: () => Promise<T>): Promise<T> {
+        try {
+            return await operation();
+        } catch (error) {
+            if (error instanceof CliError) throw error;
+            throw this.explain(error);
+        }
+    }
+
+    private explain(error: unknown): CliError {
+        const network = connectionFailure(error, this.description);
+        if (network) return network;
+        const name = (error as { name?: string }).name ?? "Error";
+        const message = (error as Error).message ?? String(error);
+        switch (name) {
+            case "NoSuchBucket":
+                return new CliError(`bucket '${this.url.bucket}' does not exist (${this.description})`);
+            case "InvalidAccessKeyId":
+            case "SignatureDoesNotMatch":
+            case "AccessDenied":
+            case "ExpiredToken":
+            case "InvalidToken":
+            case "CredentialsProviderError":
+                return new CliError(
+                    `credentials rejected by ${this.description}: ${name}: ${message}. ` +
+                        `Provide writer credentials via the AWS SDK chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ` +
+                        `AWS_PROFILE or --profile) or --from-stack-outputs.`,
+                );
+            case "NotImplemented":
+                return new CliError(
+                    `${this.description} does not implement a request bucketops sent (${message}); ` +
+                        `if it lacks conditional writes, retry with --no-conditional-writes.`,
+                );
+            default:
+                return new CliError(`${this.description}: ${name}: ${message}`);
+        }
+    }
+}

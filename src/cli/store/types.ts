@@ -1,0 +1,51 @@
+import type { BucketUrl } from "../url";
+
+/** A current object as a listing shows it. */
+export interface ObjectEntry {
+    key: string;
+    /** The etag Flux puts in its index: S3 listing ETag without quotes, GCS object `etag`. */
+    etag: string;
+    size: number;
+    /** Hex MD5 of the content when the provider tells it (S3: a plain single-part ETag; GCS: md5Hash). */
+    md5?: string;
+    /** Provider token for conditional writes (GCS generation); S3 uses the etag. */
+    generation?: string;
+}
+
+/** One version of a key, or a delete marker, as a version listing shows it. */
+export interface ObjectVersion {
+    key: string;
+    versionId: string;
+    etag: string;
+    size: number;
+    lastModified: Date;
+    deleteMarker: boolean;
+    /** The key's current version (or its delete marker): breaks ties between equal timestamps. */
+    latest: boolean;
+}
+
+export interface PutOptions {
+    md5: Buffer;
+    contentType: string;
+    /** Precondition: the object must still be this one (null: must not exist). Unset: unconditional. */
+    expected?: ObjectEntry | null;
+}
+
+/** The few object-store operations bucketops needs, one implementation per provider. */
+export interface ObjectStore {
+    readonly url: BucketUrl;
+    /** Human-readable location for messages, e.g. `s3://bucket at http://127.0.0.1:9000`. */
+    readonly description: string;
+    /** Every current object whose key starts with `prefix`, in one paginated listing. */
+    list(prefix: string): Promise<ObjectEntry[]>;
+    /** The object's content (of one version when given), or undefined when it does not exist. */
+    get(key: string, versionId?: string): Promise<Buffer | undefined>;
+    put(key: string, body: Buffer, options: PutOptions): Promise<ObjectEntry>;
+    /** Deletes current objects; on a versioned bucket this only adds delete markers. */
+    delete(keys: string[]): Promise<void>;
+    versioningEnabled(): Promise<boolean>;
+    /** Every version and delete marker whose key starts with `prefix`, each key's newest first. */
+    listVersions(prefix: string): Promise<ObjectVersion[]>;
+    /** Makes an old version current again by copying it over the key; returns the new current object. */
+    restore(version: ObjectVersion): Promise<ObjectEntry>;
+}
