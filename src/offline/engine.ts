@@ -114,7 +114,11 @@ function recordRegistrations(): { resources: RecordedResource[]; settled: () => 
         done.then(() => inFlight.delete(done));
     };
 
+    // The SDK's own queue of outstanding RPCs (internal, so untyped): registrations start some ticks after
+    // a resource is constructed, so an empty in-flight set alone does not mean the program is done.
+    const waitForRPCs: () => Promise<void> = (pulumi.runtime as any).waitForRPCs;
     const settled = async () => {
+        await waitForRPCs();
         while (inFlight.size > 0) {
             await Promise.all(inFlight);
             await new Promise((resolve) => setImmediate(resolve));
