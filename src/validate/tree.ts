@@ -28,7 +28,9 @@ interface KustomizationDir {
  */
 export async function validateTree(dir: string): Promise<void> {
     const root = path.resolve(dir);
-    const parsed = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
+    const files = await listYamlFiles(root);
+    if (files.length === 0) throwIfAny([{ file: dir, object: "", field: "", message: "has no *.yaml or *.yml files" }]);
+    const parsed = await Promise.all(files.map(parseYamlFile));
     const schemas = await loadSchemas(apiVersionsOf(parsed.flatMap((file) => file.documents)));
     const problems: Problem[] = parsed.flatMap((file) => file.problems);
 

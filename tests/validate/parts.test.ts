@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { kustomizeErrorMessage } from "../../src/validate/kustomize";
+import { kustomizeBuild, kustomizeErrorMessage } from "../../src/validate/kustomize";
 import { localReferences } from "../../src/validate/kustomization-file";
 import { parseYamlText } from "../../src/validate/yaml-files";
 
@@ -54,5 +54,17 @@ describe("kustomizeErrorMessage", () => {
 
     it("keeps a plain `error:` line as it is", () => {
         assert.equal(kustomizeErrorMessage("error: unable to find one of 'kustomization.yaml'\n  in directory '/t'\n"), "unable to find one of 'kustomization.yaml' in directory '/t'");
+    });
+});
+
+describe("kustomizeBuild", () => {
+    it("says so when kubectl is missing", async (t) => {
+        const previous = process.env.KUBECTL;
+        process.env.KUBECTL = "/nonexistent/kubectl";
+        t.after(() => (previous === undefined ? delete process.env.KUBECTL : (process.env.KUBECTL = previous)));
+        assert.deepEqual(await kustomizeBuild("."), {
+            ok: false,
+            error: 'cannot run "/nonexistent/kubectl kustomize": /nonexistent/kubectl is not installed',
+        });
     });
 });

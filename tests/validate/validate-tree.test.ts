@@ -1,4 +1,5 @@
-import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { validateTree } from "../../src/validate";
@@ -186,5 +187,12 @@ describe("validateTree on a broken copy of deploy/", { concurrency: true }, () =
                 message: "must be boolean",
             },
         ]);
+    });
+
+    it("rejects a tree without any YAML, such as a wrong directory", async (t) => {
+        const dir = mkdtempSync(path.join(tmpdir(), "flux-bucket-empty-"));
+        t.after(() => rmSync(dir, { recursive: true, force: true }));
+        writeFileSync(path.join(dir, "README.md"), "not a manifest\n");
+        await expectProblems(() => validateTree(dir), [{ file: dir, object: "", field: "", message: "has no *.yaml or *.yml files" }]);
     });
 });
