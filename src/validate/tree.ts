@@ -104,7 +104,8 @@ async function checkTreeObject(file: string, document: unknown, schemas: SchemaR
     }
     const fluxPath = bucketKustomizationPath(document);
     if (fluxPath !== undefined && !problems.some((p) => p.field === "spec.path")) {
-        const target = path.resolve(root, fluxPath);
+        // Flux resolves spec.path inside the source's root, so "/apps" means "./apps".
+        const target = path.join(root, fluxPath);
         if (!isInside(root, target) || (await pathKind(target)) !== "directory") {
             problems.push({ file, object, field: "spec.path", message: `"${fluxPath}" is not a directory of the tree` });
         }
@@ -128,6 +129,8 @@ function bucketKustomizationPath(object: Record<string, unknown>): string | unde
 async function buildAll(kustomizations: Map<string, KustomizationDir>, found: Problem[], schemas: SchemaRegistry): Promise<Problem[]> {
     const problems: Problem[] = [];
     const brokenFiles = new Set(found.map((problem) => problem.file));
+    // A directory whose kustomization.yaml does not even parse is not in `kustomizations`.
+    const brokenDirs = new Set([...brokenFiles].filter(isKustomizationFile).map((file) => path.dirname(file)));
     const results = new Map<string, Promise<boolean>>();
 
     const isClean = (kustomization: KustomizationDir, chain: string[]): Promise<boolean> => {
@@ -142,7 +145,7 @@ async function buildAll(kustomizations: Map<string, KustomizationDir>, found: Pr
     const buildIfInputsClean = async (kustomization: KustomizationDir, chain: string[]): Promise<boolean> => {
         if (brokenFiles.has(kustomization.file)) return false;
         for (const { target } of kustomization.references) {
-            if (brokenFiles.has(target)) return false;
+            if (brokenFiles.has(target) || brokenDirs.has(target)) return false;
             const dependency = kustomizations.get(target);
             // A cycle is left for kustomize to report.
             if (dependency && !chain.includes(target) && !(await isClean(dependency, chain))) return false;
@@ -181,5 +184,5 @@ async function pathKind(target: string): Promise<"file" | "directory" | "missing
 
 function isInside(root: string, target: string): boolean {
     const relative = path.relative(root, target);
-    return relative === "" || (!relative.startsWith("..") && !path.isAbsolute(relative));
+    return relative !== ".." && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
 }

@@ -32,7 +32,8 @@ export async function parseYamlFile(file: string): Promise<ParsedYamlFile> {
 export function parseYamlText(file: string, text: string): ParsedYamlFile {
     const documents: unknown[] = [];
     const problems: Problem[] = [];
-    for (const document of parseAllDocuments(text)) {
+    // kustomize and Flux read YAML with go-yaml v3, which honours `<<` merge keys.
+    for (const document of parseAllDocuments(text, { merge: true })) {
         const [first] = document.errors;
         if (first) {
             // yaml's messages end in ":" followed by a snippet of the source; the first line says it all.

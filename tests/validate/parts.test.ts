@@ -11,6 +11,11 @@ describe("parseYamlText", () => {
         assert.deepEqual(parsed, { file: "a.yaml", documents: [{ kind: "A" }, { kind: "B" }], problems: [] });
     });
 
+    it("resolves << merge keys, as kustomize's YAML reader does", () => {
+        const parsed = parseYamlText("a.yaml", "base: &base {interval: 5m}\nspec:\n  <<: *base\n  prune: true\n");
+        assert.deepEqual(parsed.documents, [{ base: { interval: "5m" }, spec: { interval: "5m", prune: true } }]);
+    });
+
     it("reports the first error of a broken document and keeps the others", () => {
         const parsed = parseYamlText("a.yaml", "kind: A\nkind: B\n---\nkind: C\n");
         assert.deepEqual(parsed.documents, [{ kind: "C" }]);

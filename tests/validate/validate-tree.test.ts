@@ -41,6 +41,19 @@ describe("validateTree on a broken copy of deploy/", { concurrency: true }, () =
         ]);
     });
 
+    it("reports a broken kustomization.yaml once, not again from the overlay that includes its directory", async (t) => {
+        const dir = copyOfDeploy(t);
+        edit(dir, "apps/base/podinfo/kustomization.yaml", "resources:", "resources: [");
+        await expectProblems(() => validateTree(dir), [
+            {
+                file: path.join(dir, "apps/base/podinfo/kustomization.yaml"),
+                object: "",
+                field: "",
+                message: "YAML syntax error: Block collections are not allowed within flow collections at line 4, column 3",
+            },
+        ]);
+    });
+
     it("rejects an unknown kind, even in a file no kustomization lists", async (t) => {
         const dir = copyOfDeploy(t);
         writeFileSync(
