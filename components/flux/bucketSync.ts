@@ -87,7 +87,11 @@ export class BucketSync extends pulumi.ComponentResource {
 
     constructor(name: string, args: BucketSyncArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fluxbucket:flux:BucketSync", name, {}, opts);
-        const parent = { parent: this };
+        // Children do not inherit the component's dependsOn: each object must wait for the CRDs itself.
+        const after = (...resources: pulumi.Resource[]): pulumi.CustomResourceOptions => ({
+            parent: this,
+            dependsOn: pulumi.output(opts?.dependsOn ?? []).apply((first) => [...(Array.isArray(first) ? first : [first]), ...resources]),
+        });
         const objectName = args.objectName ?? name;
         const metadata = { name: objectName, namespace: args.namespace };
 
@@ -100,7 +104,7 @@ export class BucketSync extends pulumi.ComponentResource {
                     type: "Opaque",
                     stringData: Object.fromEntries(Object.entries(data).map(([key, value]) => [key, pulumi.secret(value)])),
                 },
-                parent,
+                after(),
             );
         }
 
@@ -125,7 +129,7 @@ export class BucketSync extends pulumi.ComponentResource {
                     secretRef: this.secret ? { name: objectName } : undefined,
                 }),
             },
-            { parent: this, dependsOn: this.secret ? [this.secret] : [] },
+            after(...(this.secret ? [this.secret] : [])),
         );
 
         const { path, prune, interval: every, retryInterval, timeout: applyTimeout, wait } = args.kustomization;
@@ -145,7 +149,7 @@ export class BucketSync extends pulumi.ComponentResource {
                     sourceRef: { kind: "Bucket", name: objectName },
                 }),
             },
-            { parent: this, dependsOn: [this.bucket] },
+            after(this.bucket),
         );
 
         this.bucketObjectName = this.bucket.metadata.name;

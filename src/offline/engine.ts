@@ -81,38 +81,41 @@ class OfflineMocks implements pulumi.runtime.Mocks {
     }
 }
 
-/** Records every RegisterResource request the program sends, and knows when none is left in flight. */
+/** Records every resource the program registers or reads, and knows when no request is left in flight. */
 function recordRegistrations(): { resources: RecordedResource[]; settled: () => Promise<void> } {
     const monitor = pulumi.runtime.getMonitor() as any;
-    const register = monitor.registerResource.bind(monitor);
     const resources: RecordedResource[] = [];
     const inFlight = new Set<Promise<void>>();
 
-    monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {
-        const secretInputs: string[] = [];
-        const inputs = unwrapSecrets(req.getObject()?.toJavaScript() ?? {}, "", secretInputs);
-        const done = new Promise<void>((resolve) => {
-            register(req, (err: any, resp: any) => {
-                if (!err) {
-                    resources.push({
-                        urn: resp.getUrn(),
-                        type: req.getType(),
-                        name: req.getName(),
-                        custom: req.getCustom(),
-                        parent: req.getParent() || undefined,
-                        inputs,
-                        secretInputs,
-                        dependencies: req.getDependenciesList(),
-                        provider: req.getProvider() || undefined,
-                    });
-                }
-                resolve();
-                callback(err, resp);
+    // A registration (create or update) and a read (StackReference, `get`) carry the same request fields.
+    const record = (send: (req: any, callback: (err: any, resp: any) => void) => void, read: boolean) =>
+        (req: any, callback: (err: any, resp: any) => void) => {
+            const secretInputs: string[] = [];
+            const inputs = unwrapSecrets((read ? req.getProperties() : req.getObject())?.toJavaScript() ?? {}, "", secretInputs);
+            const done = new Promise<void>((resolve) => {
+                send(req, (err: any, resp: any) => {
+                    if (!err) {
+                        resources.push({
+                            urn: resp.getUrn(),
+                            type: req.getType(),
+                            name: req.getName(),
+                            custom: read || req.getCustom(),
+                            parent: req.getParent() || undefined,
+                            inputs,
+                            secretInputs,
+                            dependencies: req.getDependenciesList(),
+                            provider: req.getProvider() || undefined,
+                        });
+                    }
+                    resolve();
+                    callback(err, resp);
+                });
             });
-        });
-        inFlight.add(done);
-        done.then(() => inFlight.delete(done));
-    };
+            inFlight.add(done);
+            done.then(() => inFlight.delete(done));
+        };
+    monitor.registerResource = record(monitor.registerResource.bind(monitor), false);
+    monitor.readResource = record(monitor.readResource.bind(monitor), true);
 
     // The SDK's own queue of outstanding RPCs (internal, so untyped): registrations start some ticks after
     // a resource is constructed, so an empty in-flight set alone does not mean the program is done.

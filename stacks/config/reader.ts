@@ -52,7 +52,7 @@ export class ConfigReader {
     /** A string the caller needs; `when` says in which case, for the message. */
     requireString(key: ConfigKey, when?: string): string {
         const value = this.string(key);
-        if (value === undefined) this.fail(key, `is required${when ? ` ${when}` : ""}`);
+        if (value === undefined && !this.isSet(key)) this.fail(key, `is required${when ? ` ${when}` : ""}`);
         return value ?? "";
     }
 

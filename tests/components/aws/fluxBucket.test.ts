@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { BucketCredentials, FluxBucket, VersionedBucket } from "../../../components/aws";
 import { OfflineRun } from "../../../src/offline/engine";
@@ -139,7 +140,7 @@ describe("aws FluxBucket", () => {
     let bucket: FluxBucket;
     before(async () => {
         run = await runComponents(() => {
-            const provider = new pulumi.ProviderResource("aws", "eu", { region: "eu-central-1" });
+            const provider = new aws.Provider("eu", { region: "eu-central-1" });
             bucket = new FluxBucket("manifests", { noncurrentVersionDays: 30 }, { providers: [provider] });
         });
     });

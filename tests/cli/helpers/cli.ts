@@ -1,0 +1,53 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createHash } from "node:crypto";
+import { main } from "../../../src/cli/main";
+
+export interface Run {
+    code: number;
+    out: string;
+    err: string;
+}
+
+/** Runs `bucketops <args>` in this process and captures what it prints. */
+export async function bucketops(...args: string[]): Promise<Run> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(args, { out: (line) => out.push(line), err: (line) => err.push(line) });
+    return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+/** The revision a push or rollback printed last. */
+export function printedRevision(run: Run): string {
+    const matches = [...run.out.matchAll(/sha256:[0-9a-f]{64}/g)];
+    if (matches.length === 0) throw new Error(`no revision in output:\n${run.out}\n${run.err}`);
+    return matches.at(-1)![0];
+}
+
+export const md5 = (text: string) => createHash("md5").update(text).digest("hex");
+export const sha256 = (text: string) => `sha256:${createHash("sha256").update(text).digest("hex")}`;
+
+/** A temporary directory holding `files` (relative path → content). */
+export function writeTree(files: Record<string, string>, root = mkdtempSync(path.join(tmpdir(), "bucketops-tree-"))): string {
+    rmSync(root, { recursive: true, force: true });
+    for (const [name, content] of Object.entries(files)) {
+        const file = path.join(root, name);
+        mkdirSync(path.dirname(file), { recursive: true });
+        writeFileSync(file, content);
+    }
+    return root;
+}
+
+export function configMap(name: string, value: string): string {
+    return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: default\ndata:\n  value: "${value}"\n`;
+}
+
+/** A valid tree: a kustomization over n ConfigMaps whose data carries `tag`. */
+export function manifestTree(names: string[], tag: string): Record<string, string> {
+    const files: Record<string, string> = {
+        "kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${names.map((n) => `  - ${n}.yaml\n`).join("")}`,
+    };
+    for (const name of names) files[`${name}.yaml`] = configMap(name, `${name}-${tag}`);
+    return files;
+}
