@@ -12,7 +12,12 @@ import { parseBucketUrl } from "./url";
 // The SDK's notice that releases after January 2027 need Node 22 is noise on every command.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
-const log = (line: string) => console.log(line);
+/** Where a run writes, and the exit code an action chose without failing (status: 3 when behind). */
+export interface Io {
+    out: (line: string) => void;
+    err: (line: string) => void;
+    exitCode: number;
+}
 
 function positiveInt(value: string): number {
     const n = Number(value);
@@ -42,11 +47,17 @@ function withIgnore(command: Command): Command {
     return command.option("--ignore <pattern>", "the Bucket's spec.ignore patterns (repeatable)", collect);
 }
 
-export function buildProgram(): Command {
+export function buildProgram(io: Io): Command {
+    const log = io.out;
     const program = new Command("bucketops")
         .description("GitOps from an object-storage bucket: validated push, Flux revisions, history, rollback, status")
-        .showHelpAfterError()
-        .configureOutput({ outputError: (text, write) => write(`bucketops: ${text.replace(/^error: /, "")}`) });
+        .exitOverride()
+        .showHelpAfterError("(see 'bucketops <command> --help')")
+        .configureOutput({
+            writeOut: (text) => io.out(text.trimEnd()),
+            writeErr: (text) => io.err(text.trimEnd()),
+            outputError: (text) => io.err(`bucketops: ${text.replace(/^error: /, "").trimEnd()}`),
+        });
 
     withIgnore(withConnection(program.command("push")))
         .description("validate a manifest tree and sync it to s3://bucket/prefix or gs://bucket/prefix")
@@ -118,7 +129,7 @@ export function buildProgram(): Command {
         .option("--reconcile", "request a reconciliation as `flux reconcile source bucket` does")
         .action(async (flags: ConnectionFlags & StatusFlags) => {
             const caughtUp = await status({ ...flags, log });
-            if (!caughtUp) process.exitCode = 3;
+            if (!caughtUp) io.exitCode = 3;
         });
 
     return program;
@@ -139,24 +150,26 @@ interface StatusFlags {
     reconcile?: boolean;
 }
 
-export async function main(argv: string[]): Promise<number> {
-    const program = buildProgram().exitOverride();
+/** Runs one command line (argv without node and script) and returns the exit code. */
+export async function main(args: string[], io: Omit<Io, "exitCode"> = { out: console.log, err: console.error }): Promise<number> {
+    const run: Io = { ...io, exitCode: 0 };
+    const program = buildProgram(run);
     try {
-        await program.parseAsync(argv);
-        return Number(process.exitCode ?? 0);
+        await program.parseAsync(args, { from: "user" });
+        return run.exitCode;
     } catch (error) {
         const exitCode = (error as { exitCode?: number }).exitCode;
         const code = (error as { code?: string }).code;
-        if (code?.startsWith("commander.")) return code === "commander.helpDisplayed" || code === "commander.version" ? 0 : (exitCode ?? 2);
+        if (code?.startsWith("commander.")) return exitCode === 0 ? 0 : 2; // commander printed the message
         if (error instanceof CliError) {
-            console.error(`bucketops: ${error.message}`);
+            io.err(`bucketops: ${error.message}`);
             return error.exitCode;
         }
-        console.error(`bucketops: unexpected error: ${(error as Error).stack ?? String(error)}`);
+        io.err(`bucketops: unexpected error: ${(error as Error).stack ?? String(error)}`);
         return 1;
     }
 }
 
 if (require.main === module || require.main?.filename.endsWith(path.join("bin", "bucketops.js"))) {
-    main(process.argv).then((code) => process.exit(code));
+    main(process.argv.slice(2)).then((code) => process.exit(code));
 }

@@ -12,6 +12,8 @@ export interface PushPlan {
     uploads: Upload[];
     unchanged: ObjectEntry[];
     deletes: ObjectEntry[];
+    /** Objects no longer in the tree that --no-prune keeps. */
+    retained: ObjectEntry[];
 }
 
 /**
@@ -20,7 +22,7 @@ export interface PushPlan {
  */
 export function planPush(files: LocalFile[], remote: ObjectEntry[], keyPrefix: string, prune: boolean): PushPlan {
     const byKey = new Map(remote.map((entry) => [entry.key, entry]));
-    const plan: PushPlan = { uploads: [], unchanged: [], deletes: [] };
+    const plan: PushPlan = { uploads: [], unchanged: [], deletes: [], retained: [] };
     const local = new Set<string>();
     for (const file of files) {
         const key = keyPrefix + file.relative;
@@ -32,6 +34,8 @@ export function planPush(files: LocalFile[], remote: ObjectEntry[], keyPrefix: s
             plan.uploads.push({ key, file, previous });
         }
     }
-    if (prune) plan.deletes = remote.filter((entry) => !local.has(entry.key));
+    const gone = remote.filter((entry) => !local.has(entry.key));
+    if (prune) plan.deletes = gone;
+    else plan.retained = gone;
     return plan;
 }

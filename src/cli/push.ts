@@ -25,7 +25,7 @@ export interface PushResult {
 
 export async function push(dir: string, store: ObjectStore, options: PushOptions): Promise<PushResult> {
     const files = await readTree(dir);
-    await validateManifests(dir, files);
+    await validateManifests(dir);
     options.log(`validated ${files.length} file(s) in ${dir}`);
 
     const prefix = folderPrefix(store.url.prefix);
@@ -43,7 +43,7 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
         store,
         {
             prefix,
-            keep: plan.unchanged,
+            keep: [...plan.unchanged, ...plan.retained],
             deletes: plan.deletes,
             writes: plan.uploads.map((upload) => ({
                 key: upload.key,
@@ -69,7 +69,7 @@ function describePlan(plan: PushPlan, store: ObjectStore, prefix: string, log: (
     log(
         `plan for ${store.description} prefix '${prefix}': ${plan.uploads.length} to upload ` +
             `(${added} new, ${plan.uploads.length - added} changed), ${plan.unchanged.length} unchanged, ` +
-            `${plan.deletes.length} to delete`,
+            `${plan.deletes.length} to delete${plan.retained.length ? `, ${plan.retained.length} kept (--no-prune)` : ""}`,
     );
     for (const upload of plan.uploads) log(`  ${upload.previous ? "~" : "+"} ${upload.key}`);
     for (const entry of plan.deletes) log(`  - ${entry.key}`);
