@@ -28,7 +28,7 @@ export function checkObject(file: string, object: unknown, schemas: SchemaRegist
     } catch (error) {
         const errors = (error as { errors?: SchemaError[] }).errors;
         if (!Array.isArray(errors)) throw error;
-        return schemaProblems(errors).map(({ field, message }) => problem(field, message));
+        return schemaProblems(errors, object).map(({ field, message }) => problem(field, message));
     }
 }
 
@@ -49,7 +49,7 @@ function unknownTypeProblem(
  * One problem per field. ajv reports each failed branch of a oneOf/anyOf (int-or-string fields give
  * "must be string", "must be integer" and "must match exactly one schema"): those become one message.
  */
-function schemaProblems(errors: SchemaError[]): { field: string; message: string }[] {
+function schemaProblems(errors: SchemaError[], object: Record<string, unknown>): { field: string; message: string }[] {
     const byField = new Map<string, { error: SchemaError; message: string }[]>();
     for (const error of errors) {
         const { field, message } = describe(error);
@@ -57,10 +57,24 @@ function schemaProblems(errors: SchemaError[]): { field: string; message: string
     }
     return [...byField].map(([field, described]) => {
         const types = described.filter(({ error }) => error.keyword === "type").map(({ error }) => String(error.params.type));
-        if (types.length > 1) return { field, message: `must be ${types.join(" or ")}` };
         const specific = described.find(({ error }) => !["oneOf", "anyOf"].includes(error.keyword)) ?? described[0];
-        return { field, message: specific.message };
+        const message = types.length > 1 ? `must be ${types.join(" or ")}` : specific.message;
+        // For a wrong value, show it: "must be string (got 30)".
+        const wrongValue = ["type", "enum"].includes(specific.error.keyword);
+        return { field, message: wrongValue ? `${message} (got ${show(valueAt(object, specific.error.instancePath))})` : message };
     });
+}
+
+function valueAt(object: unknown, pointer: string): unknown {
+    return pointerSegments(pointer).reduce<unknown>(
+        (value, segment) => (typeof value === "object" && value !== null ? (value as Record<string, unknown>)[segment] : undefined),
+        object,
+    );
+}
+
+function show(value: unknown): string {
+    const text = JSON.stringify(value) ?? String(value);
+    return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
 function describe(error: SchemaError): { field: string; message: string } {
@@ -80,11 +94,14 @@ function describe(error: SchemaError): { field: string; message: string } {
 
 /** `/spec/containers/0/image` → `spec.containers[0].image` (JSON pointer, RFC 6901). */
 function pointerToPath(pointer: string): string {
+    return pointerSegments(pointer).reduce(joinPath, "");
+}
+
+function pointerSegments(pointer: string): string[] {
     return pointer
         .split("/")
         .slice(1)
-        .map((segment) => segment.replace(/~1/g, "/").replace(/~0/g, "~"))
-        .reduce(joinPath, "");
+        .map((segment) => segment.replace(/~1/g, "/").replace(/~0/g, "~"));
 }
 
 function joinPath(path: string, segment: string): string {

@@ -158,7 +158,7 @@ async function buildAll(kustomizations: Map<string, KustomizationDir>, found: Pr
         const output = parseYamlStream(built.yaml);
         await loadSchemas(apiVersionsOf(output));
         const outputProblems = output.flatMap((object) => checkObject(kustomization.file, object, schemas));
-        for (const problem of outputProblems) problems.push({ ...problem, message: `${problem.message} (after kustomize build)` });
+        for (const problem of outputProblems) problems.push({ ...problem, message: `${problem.message} in the kustomize build output` });
         return outputProblems.length === 0;
     };
 

@@ -39,7 +39,7 @@ describe("validateObjects", () => {
 
     it("names the file, object and field of a wrong type", async () => {
         await expectProblems(() => validateObjects([{ file: FILE, object: { ...bucket, spec: { ...bucket.spec, interval: 60 } } }]), [
-            { file: FILE, object: "Bucket/flux-bucket", field: "spec.interval", message: "must be string" },
+            { file: FILE, object: "Bucket/flux-bucket", field: "spec.interval", message: "must be string (got 60)" },
         ]);
     });
 
@@ -62,7 +62,7 @@ describe("validateObjects", () => {
                 file: FILE,
                 object: "Kustomization/flux-bucket",
                 field: "spec.sourceRef.kind",
-                message: "must be one of OCIRepository, GitRepository, Bucket, ExternalArtifact",
+                message: 'must be one of OCIRepository, GitRepository, Bucket, ExternalArtifact (got "S3Bucket")',
             },
         ]);
     });
@@ -75,7 +75,7 @@ describe("validateObjects", () => {
             spec: { ports: [{ port: 80 }, { port: 443, targetPort: true }] },
         };
         await expectProblems(() => validateObjects([{ file: FILE, object: service }]), [
-            { file: FILE, object: "Service/web", field: "spec.ports[1].targetPort", message: "must be string or integer" },
+            { file: FILE, object: "Service/web", field: "spec.ports[1].targetPort", message: "must be string or integer (got true)" },
         ]);
     });
 
@@ -140,8 +140,8 @@ describe("validateObjects", () => {
             [
                 "3 manifest problems:",
                 "  stacks/flux.ts: Bucket/flux-bucket: spec.bucketName: is required",
-                "  stacks/flux.ts: Bucket/flux-bucket: spec.interval: must be string",
-                "  other.ts: Namespace/(no name): metadata.name: must be string",
+                "  stacks/flux.ts: Bucket/flux-bucket: spec.interval: must be string (got 60)",
+                "  other.ts: Namespace/(no name): metadata.name: must be string (got 7)",
             ].join("\n"),
         );
         assert.equal(formatProblem(error.problems[0]), "stacks/flux.ts: Bucket/flux-bucket: spec.bucketName: is required");

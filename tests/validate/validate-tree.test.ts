@@ -23,7 +23,7 @@ describe("validateTree on a broken copy of deploy/", { concurrency: true }, () =
                 file: path.join(dir, "infrastructure/controllers/ingress-nginx.yaml"),
                 object: "HelmRelease/ingress-nginx",
                 field: "spec.interval",
-                message: "must be string",
+                message: "must be string (got 30)",
             },
         ]);
     });
@@ -157,7 +157,7 @@ describe("validateTree on a broken copy of deploy/", { concurrency: true }, () =
                 file: path.join(dir, "apps/dev/kustomization.yaml"),
                 object: "HelmRelease/podinfo",
                 field: "spec.timeout",
-                message: "must be string (after kustomize build)",
+                message: "must be string (got 300) in the kustomize build output",
             },
         ]);
     });
@@ -197,7 +197,7 @@ describe("validateTree on a broken copy of deploy/", { concurrency: true }, () =
                 file: path.join(relative, "clusters/dev/infrastructure.yaml"),
                 object: "Kustomization/infrastructure-controllers",
                 field: "spec.prune",
-                message: "must be boolean",
+                message: 'must be boolean (got "yes please")',
             },
         ]);
     });
