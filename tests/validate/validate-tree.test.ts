@@ -133,6 +133,15 @@ describe("validateTree on a broken copy of deploy/", { concurrency: true }, () =
         ]);
     });
 
+    it("accepts a patch from a folder beside the kustomization, as Flux does", async (t) => {
+        const dir = copyOfDeploy(t);
+        mkdirSync(path.join(dir, "apps/patches"));
+        writeFileSync(path.join(dir, "apps/patches/podinfo-values.yaml"), readFileSync(path.join(dir, "apps/dev/podinfo-values.yaml")));
+        rmSync(path.join(dir, "apps/dev/podinfo-values.yaml"));
+        edit(dir, "apps/dev/kustomization.yaml", "path: podinfo-values.yaml", "path: ../patches/podinfo-values.yaml");
+        await validateTree(dir);
+    });
+
     it("reports a kustomize build failure with kustomize's own reason", async (t) => {
         const dir = copyOfDeploy(t);
         writeFileSync(path.join(dir, "infrastructure/controllers/namespace.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ingress-nginx\n");
