@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { bucketops, manifestTree, md5, printedRevision, sha256, writeTree } from "./helpers/cli";
+import { freePort, Moto } from "./helpers/moto";
+import { CrashingProxy } from "./helpers/proxy";
+
+describe("a server that dies in the middle of a push", () => {
+    let moto: Moto;
+    let proxy: CrashingProxy;
+    before(async () => {
+        moto = await Moto.start();
+        await moto.createBucket("crashes");
+        proxy = await CrashingProxy.start(moto.endpoint, await freePort());
+    });
+    after(() => {
+        proxy?.close();
+        moto?.stop();
+    });
+
+    it("leaves every key old or new, deletes nothing, and a re-run completes the push", async () => {
+        const names = Array.from({ length: 24 }, (_, i) => `cm${String(i).padStart(2, "0")}`);
+        const v1 = manifestTree(names, "v1");
+        const dir = writeTree(v1);
+        assert.equal((await bucketops("push", dir, "s3://crashes/app", "--endpoint", proxy.endpoint)).code, 0);
+
+        const v2 = manifestTree(names.slice(0, 20), "v2"); // 21 changed files, 4 to prune
+        writeTree(v2, dir);
+        proxy.crashAfter(6);
+        const crashed = await bucketops("push", dir, "s3://crashes/app", "--endpoint", proxy.endpoint, "--concurrency", "4");
+        assert.equal(crashed.code, 1);
+        assert.match(crashed.err, /^bucketops: cannot reach s3:\/\/crashes at http:\/\/127\.0\.0\.1:\d+ \(ECONN(REFUSED|RESET)\)/);
+        assert.match(crashed.err, /push stopped: \d+ of 21 object\(s\) written, nothing deleted/);
+
+        const midway = await moto.contents("crashes", "app/");
+        assert.deepEqual(Object.keys(midway).sort(), Object.keys(v1).map((k) => `app/${k}`).sort(), "nothing deleted");
+        let updated = 0;
+        for (const [key, body] of Object.entries(midway)) {
+            const name = key.slice("app/".length);
+            assert.ok(body === v1[name] || body === v2[name], `${key} is neither old nor new: ${body}`);
+            if (body === v2[name] && body !== v1[name]) updated++;
+        }
+        assert.ok(updated >= 1 && updated < 21, `a partial push: ${updated} of 21 updated`);
+
+        await proxy.revive();
+        const rerun = await bucketops("push", dir, "s3://crashes/app", "--endpoint", proxy.endpoint);
+        assert.equal(rerun.code, 0, rerun.err);
+        assert.match(rerun.out, new RegExp(`${21 - updated} to upload .* ${updated} unchanged, 4 to delete`));
+        const final = await moto.contents("crashes", "app/");
+        const expected = Object.fromEntries(Object.entries(v2).map(([k, v]) => [`app/${k}`, v]));
+        assert.deepEqual(final, expected);
+        const lines = Object.keys(expected).sort().map((key) => `${key} ${md5(expected[key])}\n`).join("");
+        assert.equal(printedRevision(rerun), sha256(lines));
+    });
+});

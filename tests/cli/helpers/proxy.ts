@@ -1,0 +1,73 @@
+import { createServer, request, type Server } from "node:http";
+import type { Socket } from "node:net";
+
+/**
+ * An HTTP pass-through to a server that can "crash": after `crashAfterPuts` PUT requests it drops
+ * every connection and stops listening, as a killed server would, until `revive()`.
+ */
+export class CrashingProxy {
+    private crashAfterPuts = Infinity;
+    private puts = 0;
+    private readonly sockets = new Set<Socket>();
+    private readonly server: Server;
+
+    private constructor(
+        private readonly target: URL,
+        readonly port: number,
+    ) {
+        this.server = createServer((req, res) => {
+            if (req.method === "PUT" && ++this.puts > this.crashAfterPuts) {
+                this.crash();
+                return;
+            }
+            const upstream = request(
+                { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers: req.headers },
+                (answer) => {
+                    res.writeHead(answer.statusCode!, answer.headers);
+                    answer.pipe(res);
+                },
+            );
+            upstream.on("error", () => res.destroy());
+            req.pipe(upstream);
+        });
+        this.server.on("connection", (socket) => {
+            this.sockets.add(socket);
+            socket.on("close", () => this.sockets.delete(socket));
+        });
+    }
+
+    static async start(target: string, port: number): Promise<CrashingProxy> {
+        const proxy = new CrashingProxy(new URL(target), port);
+        await proxy.listen();
+        return proxy;
+    }
+
+    get endpoint(): string {
+        return `http://127.0.0.1:${this.port}`;
+    }
+
+    private listen(): Promise<void> {
+        return new Promise((resolve) => this.server.listen(this.port, "127.0.0.1", resolve));
+    }
+
+    private crash(): void {
+        this.server.close();
+        for (const socket of this.sockets) socket.destroy();
+    }
+
+    /** Crash on the PUT after the next `puts` ones. */
+    crashAfter(puts: number): void {
+        this.crashAfterPuts = puts;
+        this.puts = 0;
+    }
+
+    async revive(): Promise<void> {
+        this.crashAfterPuts = Infinity;
+        this.puts = 0;
+        await this.listen();
+    }
+
+    close(): void {
+        this.crash();
+    }
+}

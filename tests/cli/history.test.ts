@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { bucketops, manifestTree, md5, printedRevision, sha256, writeTree, type Run } from "./helpers/cli";
+import { Moto } from "./helpers/moto";
+
+/** moto's LastModified has 1 s resolution: states are told apart by the second they were written in. */
+async function nextSecond(): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, 1050 - (Date.now() % 1000)));
+}
+
+interface JsonState {
+    time: string;
+    revision: string;
+    objects: number;
+    added: string[];
+    modified: string[];
+    removed: string[];
+}
+
+function states(run: Run): JsonState[] {
+    assert.equal(run.code, 0, run.err);
+    return JSON.parse(run.out) as JsonState[];
+}
+
+function revisionOf(objects: Record<string, string>, ignored: (key: string) => boolean = () => false): string {
+    const keys = Object.keys(objects).filter((key) => !ignored(key)).sort();
+    return sha256(keys.map((key) => `${key} ${md5(objects[key])}\n`).join(""));
+}
+
+describe("bucketops history and rollback against moto_server", () => {
+    let moto: Moto;
+    before(async () => {
+        moto = await Moto.start();
+        await moto.createBucket("hist");
+        await moto.createBucket("rooted");
+        await moto.createBucket("unversioned", false);
+    });
+    after(() => moto?.stop());
+
+    it("reconstructs each pushed state and rolls back to it exactly, undoably", async () => {
+        const url = "s3://hist/app";
+        const endpoint = ["--endpoint", moto.endpoint];
+        const v1 = manifestTree(["a", "b"], "v1");
+        const v2 = manifestTree(["a", "c"], "v2");
+        const v3 = { ...v2, "c.yaml": v2["c.yaml"].replace("c-v2", "c-v3") };
+        const dir = writeTree(v1);
+        const pushed: string[] = [];
+        for (const tree of [v1, v2, v3]) {
+            writeTree(tree, dir);
+            const run = await bucketops("push", dir, url, ...endpoint);
+            assert.equal(run.code, 0, run.err);
+            pushed.push(printedRevision(run));
+            await nextSecond();
+        }
+        const under = (tree: Record<string, string>) =>
+            Object.fromEntries(Object.entries(tree).map(([k, v]) => [`app/${k}`, v]));
+        assert.deepEqual(pushed, [revisionOf(under(v1)), revisionOf(under(v2)), revisionOf(under(v3))]);
+
+        const history = states(await bucketops("history", url, ...endpoint, "--json"));
+        assert.deepEqual(history.map((s) => s.revision), pushed);
+        assert.deepEqual(history[1], {
+            ...history[1],
+            objects: 3,
+            added: ["app/c.yaml"],
+            modified: ["app/a.yaml", "app/kustomization.yaml"],
+            removed: ["app/b.yaml"],
+        });
+        assert.deepEqual(history[2].modified, ["app/c.yaml"]);
+
+        const text = await bucketops("history", url, ...endpoint);
+        assert.match(text.out, new RegExp(`${pushed[2]}  3 object\\(s\\)  \\(current\\)`));
+        assert.match(text.out, /^ {4}- app\/b\.yaml$/m);
+
+        const dry = await bucketops("rollback", url, ...endpoint, "--to", pushed[0], "--dry-run");
+        assert.equal(dry.code, 0, dry.err);
+        assert.match(dry.out, /plan: 3 to restore, 1 to delete, 0 unchanged/);
+        assert.deepEqual(await moto.contents("hist", "app/"), under(v3));
+
+        const back = await bucketops("rollback", url, ...endpoint, "--to", pushed[0]);
+        assert.equal(back.code, 0, back.err);
+        assert.deepEqual(await moto.contents("hist", "app/"), under(v1));
+        assert.match(back.out, new RegExp(`rolled back: Flux revision ${pushed[0]}`));
+        assert.equal((await bucketops("revision", url + "/", ...endpoint)).out, pushed[0]);
+        assert.match(back.out, new RegExp(`undo with: bucketops rollback <url> --to ${pushed[2]}`));
+        await nextSecond();
+
+        const after = states(await bucketops("history", url, ...endpoint, "--json"));
+        assert.deepEqual(after.map((s) => s.revision), [...pushed, pushed[0]], "the rollback is a new state");
+
+        // Undo by time: the state that was current in the middle of the v2 second.
+        const v2Time = new Date(Date.parse(history[1].time) + 500).toISOString();
+        const undo = await bucketops("rollback", url, ...endpoint, "--to", v2Time);
+        assert.equal(undo.code, 0, undo.err);
+        assert.deepEqual(await moto.contents("hist", "app/"), under(v2));
+        assert.match(undo.out, new RegExp(`rolled back: Flux revision ${pushed[1]}`));
+    });
+
+    it("takes the root .sourceignore as it was at each state", async () => {
+        const endpoint = ["--endpoint", moto.endpoint];
+        const v1 = { ...manifestTree(["a"], "v1"), ".sourceignore": "# docs\n*.md\n", "README.md": "hello" };
+        const v2 = { ...v1, ".sourceignore": "# nothing ignored\n" };
+        const dir = writeTree(v1);
+        const first = await bucketops("push", dir, "s3://rooted", ...endpoint);
+        assert.equal(first.code, 0, first.err);
+        const notIgnoreFile = (key: string) => key === ".sourceignore";
+        assert.equal(printedRevision(first), revisionOf(v1, (key) => notIgnoreFile(key) || key.endsWith(".md")));
+        await nextSecond();
+
+        writeTree(v2, dir);
+        const second = await bucketops("push", dir, "s3://rooted", ...endpoint);
+        assert.equal(second.code, 0, second.err);
+        assert.equal(printedRevision(second), revisionOf(v2, notIgnoreFile));
+
+        const history = states(await bucketops("history", "s3://rooted", ...endpoint, "--json"));
+        assert.deepEqual(history.map((s) => s.revision), [printedRevision(first), printedRevision(second)]);
+        assert.deepEqual(history[1].modified, [".sourceignore"]);
+    });
+
+    it("refuses history and rollback without versioning, and bad --to values", async () => {
+        const endpoint = ["--endpoint", moto.endpoint];
+        const off = await bucketops("history", "s3://unversioned/app", ...endpoint);
+        assert.equal(off.code, 1);
+        assert.match(off.err, /^bucketops: versioning is not enabled on s3:\/\/unversioned/);
+        const rollbackOff = await bucketops("rollback", "s3://unversioned/app", ...endpoint, "--to", "2026-01-01T00:00:00Z");
+        assert.equal(rollbackOff.code, 1);
+        assert.match(rollbackOff.err, /versioning is not enabled/);
+
+        const garbage = await bucketops("rollback", "s3://hist/app", ...endpoint, "--to", "yesterday-ish");
+        assert.equal(garbage.code, 2);
+        assert.match(garbage.err, /--to 'yesterday-ish' is neither a revision \(sha256:<hex>, at least 7 hex digits\) nor a time/);
+        const unknown = await bucketops("rollback", "s3://hist/app", ...endpoint, "--to", "sha256:0000000");
+        assert.equal(unknown.code, 1);
+        assert.match(unknown.err, /no past state has revision sha256:0000000/);
+        const tooEarly = await bucketops("rollback", "s3://hist/app", ...endpoint, "--to", "2000-01-01T00:00:00Z");
+        assert.equal(tooEarly.code, 1);
+        assert.match(tooEarly.err, /no state at or before 2000-01-01T00:00:00Z; the oldest is /);
+    });
+});
