@@ -1,0 +1,51 @@
+import { Command } from "commander";
+import path from "node:path";
+import { ConfigError } from "../../stacks/config/errors";
+import { ManifestValidationError } from "../validate";
+import { RenderError } from "./errors";
+import { writeFolder } from "./output";
+import { RenderedStack, renderStack } from "./render";
+
+function summary(stack: string, out: string, rendered: RenderedStack): string {
+    const lines = [`Rendered ${rendered.stacks.map(({ name }) => name).join(" and ")} offline into ${out}/`];
+    for (const { name, run } of rendered.stacks) {
+        const counts = new Map<string, number>();
+        for (const resource of run.resources) counts.set(resource.type, (counts.get(resource.type) ?? 0) + 1);
+        lines.push(`\n${name}: ${run.resources.length} resources`);
+        for (const [type, count] of [...counts].sort()) lines.push(`  ${String(count).padStart(3)}  ${type}`);
+    }
+    const folders = new Map<string, number>();
+    for (const file of rendered.files.keys()) folders.set(file.split("/")[0], (folders.get(file.split("/")[0]) ?? 0) + 1);
+    lines.push("", "Files:");
+    for (const [folder, count] of folders) lines.push(`  ${path.join(out, folder)}  (${count} file${count > 1 ? "s" : ""})`);
+    lines.push(
+        "",
+        `Every Kubernetes object and the deploy/ tree passed the Kubernetes and Flux schema checks.`,
+        `Nothing was created: this was an offline run with mocked providers and fake ids; secrets show as <redacted>.`,
+        `To apply it for real: pulumi up --stack ${stack}${rendered.stacks.length > 1 ? `, then pulumi up --stack ${rendered.stacks[1].name}` : ""}.`,
+    );
+    return lines.join("\n");
+}
+
+async function main(argv: string[]): Promise<void> {
+    const program = new Command("render")
+        .description("Run the infra stack and its flux stack offline (no cloud account, nothing created) and write what they would apply")
+        .option("-s, --stack <name>", "infra stack to render, read from Pulumi.<name>.yaml; its flux stack is <name>-flux", "dev")
+        .option("-o, --out <dir>", "output folder; the files go to <dir>/<stack>", "out")
+        .showHelpAfterError();
+    program.parse(argv);
+    const { stack, out } = program.opts<{ stack: string; out: string }>();
+
+    const root = path.resolve(__dirname, "../..");
+    const rendered = await renderStack(root, stack);
+    const target = path.resolve(out, stack);
+    writeFolder(target, rendered.files);
+    console.log(summary(stack, path.relative(process.cwd(), target) || ".", rendered));
+}
+
+main(process.argv).catch((error: unknown) => {
+    const known = error instanceof RenderError || error instanceof ConfigError || error instanceof ManifestValidationError;
+    console.error(`render: ${known ? (error as Error).message : (error as Error)?.stack ?? error}`);
+    console.error("Nothing was written.");
+    process.exit(1);
+});

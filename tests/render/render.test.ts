@@ -1,0 +1,174 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { parse } from "yaml";
+import { ConfigError } from "../../stacks/config/errors";
+import { writeFolder } from "../../src/render/output";
+import { renderStack } from "../../src/render/render";
+import { ManifestValidationError } from "../../src/validate";
+
+const root = path.resolve(__dirname, "../..");
+const scratch = mkdtempSync(path.join(tmpdir(), "flux-bucket-render-"));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Renders a stack of the repository into a scratch folder, as `npm run render` does. */
+async function renderInto(stack: string): Promise<(file: string) => string> {
+    const target = path.join(scratch, stack);
+    writeFolder(target, (await renderStack(root, stack)).files);
+    return (file) => readFileSync(path.join(target, file), "utf8");
+}
+
+/** A project root with the repository's Pulumi.yaml and deploy/, plus the given stack files. */
+function projectWith(stackFiles: Record<string, string>, deploy = path.join(root, "deploy")): string {
+    const dir = mkdtempSync(path.join(scratch, "project-"));
+    cpSync(path.join(root, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+    cpSync(deploy, path.join(dir, "deploy"), { recursive: true });
+    for (const [name, content] of Object.entries(stackFiles)) writeFileSync(path.join(dir, name), content);
+    return dir;
+}
+
+describe("render of the aws dev stacks", () => {
+    let read: (file: string) => string;
+    before(async () => {
+        read = await renderInto("dev");
+    });
+
+    test("writes every Kubernetes object the flux stack applies", () => {
+        assert.deepEqual(readdirSync(path.join(scratch, "dev", "kubernetes")).sort(), [
+            "bucket-flux-system-flux-bucket.yaml",
+            "kustomization-flux-system-flux-bucket.yaml",
+            "namespace-flux-system.yaml",
+            "secret-flux-system-flux-bucket.yaml",
+        ]);
+        const bucket = parse(read("kubernetes/bucket-flux-system-flux-bucket.yaml"));
+        assert.equal(bucket.apiVersion, "source.toolkit.fluxcd.io/v1");
+        assert.deepEqual(
+            { provider: bucket.spec.provider, endpoint: bucket.spec.endpoint, region: bucket.spec.region, secretRef: bucket.spec.secretRef },
+            { provider: "aws", endpoint: "s3.eu-west-1.amazonaws.com", region: "eu-west-1", secretRef: { name: "flux-bucket" } },
+        );
+        assert.equal(parse(read("kubernetes/kustomization-flux-system-flux-bucket.yaml")).spec.path, "./clusters/dev");
+    });
+
+    test("redacts the Secret's values but shows its keys", () => {
+        assert.deepEqual(parse(read("kubernetes/secret-flux-system-flux-bucket.yaml")).stringData, {
+            accesskey: "<redacted>",
+            secretkey: "<redacted>",
+        });
+        assert.doesNotMatch(read("resources.json"), /offline-secret-/);
+        assert.doesNotMatch(read("outputs.json"), /offline-secret-|AKIA/);
+    });
+
+    test("writes the chart, its version and the CRD keep annotation", () => {
+        const release = parse(read("helm/flux2.yaml"));
+        assert.deepEqual(
+            { chart: release.chart, version: release.version, repository: release.repository, crds: release.values.crds },
+            {
+                chart: "flux2",
+                version: "2.18.3",
+                repository: "https://fluxcd-community.github.io/helm-charts",
+                crds: { annotations: { "helm.sh/resource-policy": "keep" } },
+            },
+        );
+    });
+
+    test("writes the IAM and bucket policy documents", () => {
+        assert.deepEqual(JSON.parse(read("policies/userpolicy-bucket-reader.json")).Statement.map((s: any) => s.Action), [["s3:ListBucket"], ["s3:GetObject"]]);
+        assert.equal(JSON.parse(read("policies/bucketpolicy-bucket.json")).Statement[0].Sid, "DenyInsecureTransport");
+    });
+
+    test("lists every resource of both stacks with its parent", () => {
+        const resources: { stack: string; type: string; name: string; parent: string | null }[] = JSON.parse(read("resources.json"));
+        assert.deepEqual([...new Set(resources.map((resource) => resource.stack))], ["dev", "dev-flux"]);
+        const bucket = resources.find((resource) => resource.type === "aws:s3/bucket:Bucket");
+        assert.equal(bucket?.parent, "fluxbucket:aws:VersionedBucket::bucket");
+    });
+});
+
+describe("render of the gcp stacks", () => {
+    test("gives Flux the gcp provider, the GCS endpoint and a serviceaccount key", async () => {
+        const read = await renderInto("gcp-dev");
+        const bucket = parse(read("kubernetes/bucket-flux-system-flux-bucket.yaml"));
+        assert.equal(bucket.spec.provider, "gcp");
+        assert.equal(bucket.spec.endpoint, "storage.googleapis.com");
+        assert.equal(bucket.spec.region, undefined);
+        assert.deepEqual(parse(read("kubernetes/secret-flux-system-flux-bucket.yaml")).stringData, { serviceaccount: "<redacted>" });
+        assert.deepEqual(JSON.parse(read("policies/iamcustomrole-bucket-reader.json")).permissions, [
+            "storage.buckets.get",
+            "storage.objects.get",
+            "storage.objects.list",
+        ]);
+    });
+});
+
+describe("render of bad input", () => {
+    test("an unknown stack names the stacks there are", async () => {
+        await assert.rejects(renderStack(root, "prod"), {
+            message: 'no stack "prod": Pulumi.prod.yaml does not exist; stacks here: dev, dev-flux, gcp-dev, gcp-dev-flux',
+        });
+    });
+
+    test("a flux stack name points at its infra stack", async () => {
+        await assert.rejects(renderStack(root, "dev-flux"), {
+            message: 'Pulumi.dev-flux.yaml is not an infra stack (flux-bucket:layer is "flux", render wants "infra"); pass its infra stack, dev, and both are rendered',
+        });
+    });
+
+    test("a malformed stack file", async () => {
+        const dir = projectWith({ "Pulumi.broken.yaml": "config:\n  flux-bucket:layer: infra\n   bad: [\n" });
+        await assert.rejects(renderStack(dir, "broken"), (error: Error) => error.message.startsWith("Pulumi.broken.yaml is not valid YAML: "));
+    });
+
+    test("an invalid value is named with what is allowed", async () => {
+        const dir = projectWith({ "Pulumi.bad.yaml": "config:\n  flux-bucket:layer: infra\n  flux-bucket:region: mars-1\n" });
+        await assert.rejects(renderStack(dir, "bad"), (error: ConfigError) => {
+            assert.deepEqual(error.problems, ['flux-bucket:region is "mars-1"; allowed: an AWS region code such as eu-west-1 or us-east-1']);
+            return true;
+        });
+    });
+
+    test("secure values get a visible placeholder instead of failing", async () => {
+        const dir = projectWith({
+            "Pulumi.kind.yaml": "config:\n  flux-bucket:layer: infra\n  flux-bucket:cluster: existing\n  flux-bucket:kubeconfig:\n    secure: AAABAKx0\n",
+        });
+        const { stacks } = await renderStack(dir, "kind");
+        assert.equal(stacks[0].run.outputs.kubeconfig, "<secret flux-bucket:kubeconfig>");
+        assert.ok(stacks[0].run.secretOutputs.includes("kubeconfig"));
+    });
+
+    test("a broken manifest in deploy/ is rejected with its file named", async () => {
+        const deploy = mkdtempSync(path.join(scratch, "deploy-"));
+        cpSync(path.join(root, "deploy"), deploy, { recursive: true });
+        const release = path.join(deploy, "apps/base/podinfo/release.yaml");
+        writeFileSync(release, readFileSync(release, "utf8").replace(/interval: \S+/, "interval: 5"));
+        const dir = projectWith({ "Pulumi.dev.yaml": readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8") }, deploy);
+        await assert.rejects(renderStack(dir, "dev"), (error: ManifestValidationError) => {
+            assert.match(error.message, /deploy\/apps\/base\/podinfo\/release\.yaml: HelmRelease\/podinfo: spec\.interval: /);
+            return true;
+        });
+    });
+
+    test("the command exits non-zero, says why and writes nothing", () => {
+        const out = mkdtempSync(path.join(scratch, "out-"));
+        const result = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "src/render/main.ts"), "--stack", "prod", "--out", out], {
+            encoding: "utf8",
+        });
+        assert.equal(result.status, 1);
+        assert.match(result.stderr, /^render: no stack "prod": Pulumi\.prod\.yaml does not exist/);
+        assert.match(result.stderr, /Nothing was written\.\n$/);
+        assert.deepEqual(readdirSync(out), []);
+    });
+
+    test("the command writes out/<stack> and says that nothing was created", () => {
+        const out = mkdtempSync(path.join(scratch, "out-"));
+        const result = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "src/render/main.ts"), "--stack", "dev", "--out", out], {
+            encoding: "utf8",
+        });
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(result.stdout, /Nothing was created/);
+        assert.ok(existsSync(path.join(out, "dev", "kubernetes", "bucket-flux-system-flux-bucket.yaml")));
+        assert.deepEqual(readdirSync(out), ["dev"]);
+    });
+});
