@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { bucketops, manifestTree, md5, printedRevision, sha256, writeTree } from "./helpers/cli";
+import { FakeKubeApi } from "./helpers/kube";
+import { Moto } from "./helpers/moto";
+
+const ready = [{ type: "Ready", status: "True", reason: "Succeeded", message: "ok" }];
+
+function kustomization(name: string, lastAppliedRevision: string) {
+    return {
+        apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+        kind: "Kustomization",
+        metadata: { name, namespace: "flux-system" },
+        spec: { sourceRef: { kind: "Bucket", name: "flux-bucket" }, path: "./", interval: "10m" },
+        status: { lastAppliedRevision, conditions: ready },
+    };
+}
+
+describe("bucketops status against moto_server and a stand-in Kubernetes API", () => {
+    let moto: Moto;
+    let kube: FakeKubeApi;
+    let kubeconfig: string;
+    let revision: string;
+    before(async () => {
+        [moto, kube] = await Promise.all([Moto.start(), FakeKubeApi.start()]);
+        kubeconfig = kube.kubeconfig();
+        await moto.createBucket("cluster-bucket");
+        const tree = { ...manifestTree(["a"], "v1"), "README.md": "not deployed" };
+        const run = await bucketops("push", writeTree(tree), "s3://cluster-bucket/clusters/dev", "--endpoint", moto.endpoint);
+        assert.equal(run.code, 0, run.err);
+        const kept = Object.keys(tree).filter((name) => !name.endsWith(".md")).sort();
+        revision = sha256(kept.map((name) => `clusters/dev/${name} ${md5(tree[name as keyof typeof tree])}\n`).join(""));
+        assert.notEqual(printedRevision(run), revision, "the Bucket's spec.ignore must change the revision");
+
+        kube.buckets.set("flux-system/flux-bucket", {
+            apiVersion: "source.toolkit.fluxcd.io/v1",
+            kind: "Bucket",
+            metadata: { name: "flux-bucket", namespace: "flux-system" },
+            spec: {
+                provider: "generic",
+                bucketName: "cluster-bucket",
+                endpoint: moto.endpoint.replace("http://", ""),
+                insecure: true,
+                prefix: "clusters/dev/",
+                ignore: "*.md",
+                interval: "1m",
+            },
+            status: { artifact: { revision }, conditions: ready },
+        });
+    });
+    after(() => {
+        kube?.close();
+        moto?.stop();
+    });
+
+    it("says the cluster is behind (exit 3) until every Kustomization applied the bucket's revision", async () => {
+        kube.kustomizations = [kustomization("apps", revision), kustomization("infra", "sha256:" + "0".repeat(64))];
+        const behind = await bucketops("status", "--kubeconfig", kubeconfig);
+        assert.equal(behind.code, 3, behind.err);
+        assert.match(behind.out, new RegExp(`bucket s3://cluster-bucket/clusters/dev/ .*: ${revision}, 2 object\\(s\\)`));
+        assert.match(behind.out, new RegExp(`Bucket flux-system/flux-bucket: ${revision}, Ready=True: up to date`));
+        assert.match(behind.out, /Kustomization flux-system\/apps: .* up to date/);
+        assert.match(behind.out, /Kustomization flux-system\/infra: sha256:0{64}, Ready=True: behind/);
+        assert.match(behind.out, /cluster has NOT caught up/);
+
+        kube.kustomizations[1].status.lastAppliedRevision = revision;
+        const caughtUp = await bucketops("status", "--kubeconfig", kubeconfig);
+        assert.equal(caughtUp.code, 0, caughtUp.err);
+        assert.match(caughtUp.out, /cluster has caught up with the bucket/);
+        assert.equal(kube.patches.length, 0, "status alone changes nothing");
+    });
+
+    it("--reconcile sets reconcile.fluxcd.io/requestedAt with a merge patch, as flux reconcile does", async () => {
+        const before = Date.now();
+        const run = await bucketops("status", "--kubeconfig", kubeconfig, "--reconcile");
+        assert.equal(run.code, 0, run.err);
+        assert.equal(kube.patches.length, 1);
+        const [patch] = kube.patches;
+        assert.equal(patch.path, "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/buckets/flux-bucket");
+        assert.equal(patch.contentType, "application/merge-patch+json");
+        const requestedAt = patch.body.metadata!.annotations!["reconcile.fluxcd.io/requestedAt"];
+        assert.match(requestedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$/);
+        assert.ok(Date.parse(requestedAt) >= before - 1000 && Date.parse(requestedAt) <= Date.now());
+        assert.match(run.out, /requested reconciliation of Bucket flux-system\/flux-bucket/);
+    });
+
+    it("names a missing Bucket object", async () => {
+        const run = await bucketops("status", "--kubeconfig", kubeconfig, "--name", "nope");
+        assert.equal(run.code, 1);
+        assert.match(run.err, /^bucketops: Bucket flux-system\/nope not found/);
+    });
+});
