@@ -15,10 +15,15 @@ export interface State {
     removed: string[];
 }
 
+/** Writes closer together than this form one change (a push writes its objects in a burst). */
+export const BURST_GAP_MS = 1000;
+
 /**
- * Reconstructs the past states of a prefix from its object versions: one state per instant at which
- * any version or delete marker appeared (the listing's LastModified, often 1 s resolution). The root
- * `.sourceignore` is taken as it was at each instant. Oldest first; the last state is the current one.
+ * Reconstructs the past states of a prefix from its object versions. Every instant at which a version
+ * or delete marker appeared (the listing's LastModified: 1 s on AWS and moto, 1 ms on GCS and MinIO)
+ * ends a state, except that instants less than BURST_GAP_MS apart are one change, so a push is one
+ * state rather than one per object. The root `.sourceignore` is taken as it was at each state.
+ * Oldest first; the last state is the current one.
  */
 export async function loadHistory(store: ObjectStore, specIgnore?: string): Promise<State[]> {
     await requireVersioning(store, "history");
@@ -37,7 +42,7 @@ export async function loadHistory(store: ObjectStore, specIgnore?: string): Prom
     const ignoreTimeline = new Timeline(ignoreFile);
     const states: State[] = [];
     let previous = new Map<string, ObjectVersion>();
-    for (const time of new Timeline([...versions, ...ignoreFile]).instants()) {
+    for (const time of endsOfBursts(new Timeline([...versions, ...ignoreFile]).instants())) {
         const objects = timeline.at(time);
         const ignoreVersion = ignoreTimeline.at(time).get(SOURCEIGNORE);
         const patterns = ignorePatterns(ignoreVersion && ignoreContents.get(ignoreVersion.versionId), specIgnore);
@@ -55,6 +60,10 @@ export async function loadHistory(store: ObjectStore, specIgnore?: string): Prom
         previous = objects;
     }
     return states;
+}
+
+function endsOfBursts(instants: Date[]): Date[] {
+    return instants.filter((time, i) => i === instants.length - 1 || instants[i + 1].getTime() - time.getTime() >= BURST_GAP_MS);
 }
 
 export async function requireVersioning(store: ObjectStore, command: string): Promise<void> {

@@ -35,7 +35,7 @@ export async function rollback(store: ObjectStore, to: string, options: Rollback
     const keep: ObjectEntry[] = [];
     for (const [key, version] of target.objects) {
         const now = listing.get(key);
-        if (now && now.etag === version.etag) keep.push(now);
+        if (now && (now.etag === version.etag || sameContent(now, version))) keep.push(now);
         else restores.push(version);
     }
     const deletes = [...listing.values()].filter((entry) => !target.objects.has(entry.key));
@@ -61,17 +61,40 @@ export async function rollback(store: ObjectStore, to: string, options: Rollback
         },
         { concurrency: options.concurrency, verb: "rollback" },
     );
-    const revision = fluxRevision(objects, ignorePatterns(await store.get(SOURCEIGNORE), options.specIgnore));
-    if (revision !== target.revision) {
+    const restored = new Map(objects.map((entry) => [entry.key, entry]));
+    const altered = restores.filter((version) => contentDiffers(restored.get(version.key), version));
+    if (altered.length > 0) {
         throw new CliError(
-            `restored every object of ${target.time.toISOString()}, but Flux will report ${revision}, not ` +
-                `${target.revision}: ${store.url.provider === "gcs" ? "GCS gives every copy a new etag" : "some copies got a new ETag (multipart or KMS-encrypted objects) or the root .sourceignore changed"}. ` +
-                `The content is restored; undo with --to ${current.revision}`,
+            `restored ${altered.map((v) => v.key).join(", ")} but the content differs from version(s) of ` +
+                `${target.time.toISOString()}; undo with --to ${current.revision}`,
         );
     }
-    options.log(`rolled back: Flux revision ${revision}`);
+    const revision = fluxRevision(objects, ignorePatterns(await store.get(SOURCEIGNORE), options.specIgnore));
+    if (revision === target.revision) {
+        options.log(`rolled back: Flux revision ${revision}`);
+    } else if (!store.copiesKeepEtag) {
+        options.log(`rolled back: content of ${target.time.toISOString()} restored exactly (MD5 checked)`);
+        options.log(`Flux revision ${revision}: a new one, because ${store.url.provider.toUpperCase()} gives every copy a new etag`);
+    } else {
+        throw new CliError(
+            `restored every object of ${target.time.toISOString()}, but Flux will report ${revision}, not ` +
+                `${target.revision}: some copies got a new ETag (multipart or KMS-encrypted objects) or the ` +
+                `root .sourceignore changed. The content is restored; undo with --to ${current.revision}`,
+        );
+    }
     options.log(`undo with: bucketops rollback <url> --to ${current.revision}`);
     return { target, revision };
+}
+
+/** Same bytes, as far as both MD5s are known. */
+function sameContent(entry: ObjectEntry | undefined, version: ObjectVersion): boolean {
+    return entry !== undefined && entry.md5 !== undefined && entry.md5 === version.md5 && entry.size === version.size;
+}
+
+/** Provably different bytes (missing, other size, or other MD5 where both are known). */
+function contentDiffers(entry: ObjectEntry | undefined, version: ObjectVersion): boolean {
+    if (!entry || entry.size !== version.size) return true;
+    return entry.md5 !== undefined && version.md5 !== undefined && entry.md5 !== version.md5;
 }
 
 const REVISION = /^(?:sha256:)?([0-9a-f]{7,64})$/;

@@ -33,6 +33,7 @@ function statusOf(error: unknown): number | undefined {
 
 export class GcsStore implements ObjectStore {
     readonly description: string;
+    readonly copiesKeepEtag = false;
     private readonly storage: Storage;
 
     constructor(
@@ -125,7 +126,13 @@ export class GcsStore implements ObjectStore {
             const versions: ObjectVersion[] = [];
             for (const { metadata } of files as File[]) {
                 const entry = entryOf(metadata);
-                const version = { key: entry.key, versionId: entry.generation!, etag: entry.etag, size: entry.size };
+                const version = {
+                    key: entry.key,
+                    versionId: entry.generation!,
+                    etag: entry.etag,
+                    size: entry.size,
+                    md5: entry.md5,
+                };
                 versions.push({
                     ...version,
                     lastModified: new Date(metadata.timeCreated!),
@@ -138,6 +145,7 @@ export class GcsStore implements ObjectStore {
                         versionId: `${entry.generation}-end`,
                         etag: "",
                         size: 0,
+                        md5: undefined,
                         lastModified: new Date(metadata.timeDeleted),
                         deleteMarker: true,
                         latest: false,

@@ -45,6 +45,7 @@ function md5FromEtag(etag: string): string | undefined {
 
 export class S3Store implements ObjectStore {
     readonly description: string;
+    readonly copiesKeepEtag = true;
     private readonly client: S3Client;
     private readonly conditionalWrites: boolean;
 
@@ -165,11 +166,13 @@ export class S3Store implements ObjectStore {
             const versions: ObjectVersion[] = [];
             for await (const page of this.versionPages(prefix)) {
                 for (const v of page.Versions ?? []) {
+                    const etag = trimEtag(v.ETag);
                     versions.push({
                         key: v.Key!,
                         versionId: v.VersionId ?? "null",
-                        etag: trimEtag(v.ETag),
+                        etag,
                         size: v.Size ?? 0,
+                        md5: md5FromEtag(etag),
                         lastModified: v.LastModified!,
                         deleteMarker: false,
                         latest: v.IsLatest === true,

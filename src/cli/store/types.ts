@@ -18,6 +18,8 @@ export interface ObjectVersion {
     versionId: string;
     etag: string;
     size: number;
+    /** Hex MD5 of the content when the provider tells it. */
+    md5?: string;
     lastModified: Date;
     deleteMarker: boolean;
     /** The key's current version (or its delete marker): breaks ties between equal timestamps. */
@@ -36,6 +38,11 @@ export interface ObjectStore {
     readonly url: BucketUrl;
     /** Human-readable location for messages, e.g. `s3://bucket at http://127.0.0.1:9000`. */
     readonly description: string;
+    /**
+     * Whether a restored copy gets the old version's etag, so a rollback reproduces the old Flux
+     * revision: S3 yes (a single-part ETag is the content MD5), GCS no (etags are per generation).
+     */
+    readonly copiesKeepEtag: boolean;
     /** Every current object whose key starts with `prefix`, in one paginated listing. */
     list(prefix: string): Promise<ObjectEntry[]>;
     /** The object's content (of one version when given), or undefined when it does not exist. */

@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { GcsStore } from "../../src/cli/store/gcs";
+import { parseBucketUrl } from "../../src/cli/url";
+import { bucketops, manifestTree, printedRevision, sha256, writeTree } from "./helpers/cli";
+import { FakeGcs } from "./helpers/gcs";
+
+// No GCS server runs here: these tests drive @google-cloud/storage against a small local stand-in
+// for the JSON API (tests/cli/helpers/gcs.ts), so they check bucketops' GCS code paths, not GCS.
+describe("bucketops on gs:// through @google-cloud/storage (local JSON API stand-in)", () => {
+    let gcs: FakeGcs;
+    before(async () => {
+        gcs = await FakeGcs.start();
+        gcs.createBucket("gcs-bucket");
+        gcs.createBucket("gcs-unversioned", false);
+    });
+    after(() => gcs?.close());
+
+    /** Flux's GCS revision: the objects' JSON API etags, not their MD5s. */
+    function revisionFromEtags(bucket: string): string {
+        const keys = Object.keys(gcs.contents(bucket)).filter((k) => k !== ".sourceignore").sort();
+        return sha256(keys.map((key) => `${key} ${gcs.etag(bucket, key)}\n`).join(""));
+    }
+
+    it("pushes, skips unchanged objects by MD5, prunes, and hashes GCS etags", async () => {
+        const endpoint = ["--endpoint", gcs.endpoint];
+        const v1 = manifestTree(["a", "b"], "v1");
+        const dir = writeTree(v1);
+        const first = await bucketops("push", dir, "gs://gcs-bucket", ...endpoint);
+        assert.equal(first.code, 0, first.err);
+        assert.deepEqual(gcs.contents("gcs-bucket"), v1);
+        assert.equal(printedRevision(first), revisionFromEtags("gcs-bucket"));
+
+        gcs.passTime(5000);
+        const v2 = { ...manifestTree(["a"], "v2"), "a.yaml": v1["a.yaml"] };
+        writeTree(v2, dir);
+        const second = await bucketops("push", dir, "gs://gcs-bucket", ...endpoint);
+        assert.equal(second.code, 0, second.err);
+        assert.match(second.out, /1 to upload \(0 new, 1 changed\), 1 unchanged, 1 to delete/);
+        assert.deepEqual(gcs.contents("gcs-bucket"), v2);
+        const revision = await bucketops("revision", "gs://gcs-bucket", ...endpoint);
+        assert.equal(revision.out, revisionFromEtags("gcs-bucket"));
+        assert.equal(revision.out, printedRevision(second));
+    });
+
+    it("rolls back content exactly; the revision is new because GCS etags change with each copy", async () => {
+        const endpoint = ["--endpoint", gcs.endpoint];
+        const history = await bucketops("history", "gs://gcs-bucket", ...endpoint, "--json");
+        assert.equal(history.code, 0, history.err);
+        const states = JSON.parse(history.out) as { revision: string; added: string[]; removed: string[] }[];
+        assert.equal(states.length, 2, history.out);
+        const [first] = states;
+        assert.deepEqual(first.added, ["a.yaml", "b.yaml", "kustomization.yaml"]);
+
+        gcs.passTime(5000);
+        const run = await bucketops("rollback", "gs://gcs-bucket", ...endpoint, "--to", first.revision);
+        assert.equal(run.code, 0, run.err);
+        assert.deepEqual(gcs.contents("gcs-bucket"), manifestTree(["a", "b"], "v1"));
+        assert.match(run.out, /content of .* restored exactly \(MD5 checked\)/);
+        assert.match(run.out, /a new one, because GCS gives every copy a new etag/);
+        assert.notEqual(revisionFromEtags("gcs-bucket"), first.revision);
+    });
+
+    it("refuses to overwrite an object another writer changed (ifGenerationMatch)", async () => {
+        const store = new GcsStore(parseBucketUrl("gs://gcs-bucket"), { endpoint: gcs.endpoint });
+        const [listed] = await store.list("a.yaml");
+        await store.put("a.yaml", Buffer.from("someone else"), { md5: Buffer.alloc(16), contentType: "text/plain" }).catch(() => undefined);
+        await assert.rejects(
+            store.put("a.yaml", Buffer.from("ours"), { md5: Buffer.alloc(16), contentType: "text/plain", expected: listed }),
+            /concurrent change detected: a\.yaml/,
+        );
+    });
+
+    it("reports a missing bucket and an unversioned one", async () => {
+        const missing = await bucketops("revision", "gs://no-such-gcs-bucket", "--endpoint", gcs.endpoint);
+        assert.equal(missing.code, 1);
+        assert.match(missing.err, /^bucketops: bucket 'no-such-gcs-bucket' does not exist/);
+        const off = await bucketops("history", "gs://gcs-unversioned", "--endpoint", gcs.endpoint);
+        assert.equal(off.code, 1);
+        assert.match(off.err, /versioning is not enabled on gs:\/\/gcs-unversioned/);
+    });
+});
