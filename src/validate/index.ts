@@ -5,7 +5,7 @@ import { throwIfAny } from "./problems";
 import { apiVersionsOf, loadSchemas } from "./schemas";
 
 export { ManifestValidationError, formatProblem, type Problem } from "./problems";
-export { validateTree } from "./tree";
+export { validateTree, type ValidateTreeOptions } from "./tree";
 export { kustomizeBuild, type KustomizeBuildResult } from "./kustomize";
 export { listYamlFiles, parseYamlFile, parseYamlText, type ParsedYamlFile } from "./yaml-files";
 

@@ -1,14 +1,24 @@
-import { stat } from "node:fs/promises";
 import path from "node:path";
 import { checkObject } from "./check-object";
+import { bucketKustomizationPath, fluxPathProblem, normalizePrefix } from "./flux-path";
 import { kustomizeBuild } from "./kustomize";
 import { isKustomizationFile, KUSTOMIZATION_FILE_NAMES, localReferences, type LocalReference } from "./kustomization-file";
+import { isInside, pathKind } from "./paths";
 import { isRecord, objectLabel, throwIfAny, type Problem } from "./problems";
 import { apiVersionsOf, loadSchemas, type SchemaRegistry } from "./schemas";
 import { listYamlFiles, parseYamlFile, parseYamlStream, type ParsedYamlFile } from "./yaml-files";
 
 /** How problems in a kustomization.yaml name their object: it is kustomize's config, not a cluster object. */
 const KUSTOMIZATION_OBJECT = "Kustomization";
+
+export interface ValidateTreeOptions {
+    /**
+     * The key prefix the tree is pushed under (`prod/`; `prod` and `/prod` mean the same), when it is
+     * not the bucket root. Flux keeps the prefix in the artifact's paths, so every Bucket
+     * Kustomization's spec.path must then start with it and name a directory of the tree after it.
+     */
+    prefix?: string;
+}
 
 interface KustomizationDir {
     dir: string;
@@ -20,14 +30,16 @@ interface KustomizationDir {
  * Validates a tree as it will sit in the bucket (dir is the bucket root): every YAML file parses,
  * every object matches its Kubernetes/Flux schema and has a name, every kustomization's local
  * references exist inside the tree, every directory with a kustomization.yaml builds, and every
- * Flux Kustomization that reads a Bucket points at a directory of the tree.
+ * Flux Kustomization that reads a Bucket points at a directory of the tree (under options.prefix when
+ * the tree is pushed under a prefix).
  * Throws ManifestValidationError listing every problem, files named as `dir` joined with their path.
  *
  * A mistake is reported once, where it is: a kustomization that includes a broken file or directory
  * is not built (its build would only repeat the same failure in a longer message).
  */
-export async function validateTree(dir: string): Promise<void> {
+export async function validateTree(dir: string, options: ValidateTreeOptions = {}): Promise<void> {
     const root = path.resolve(dir);
+    const prefix = normalizePrefix(options.prefix ?? "");
     const files = await listYamlFiles(root);
     if (files.length === 0) throwIfAny([{ file: dir, object: "", field: "", message: "has no *.yaml or *.yml files" }]);
     const parsed = await Promise.all(files.map(parseYamlFile));
@@ -38,7 +50,7 @@ export async function validateTree(dir: string): Promise<void> {
     const standalone = standaloneFiles(parsed, kustomizations);
     for (const file of parsed) {
         if (!standalone.has(file.file)) continue;
-        for (const document of file.documents) problems.push(...(await checkTreeObject(file.file, document, schemas, root)));
+        for (const document of file.documents) problems.push(...(await checkTreeObject(file.file, document, schemas, root, prefix)));
     }
     problems.push(...(await buildAll(kustomizations, problems, schemas)));
 
@@ -92,7 +104,7 @@ function standaloneFiles(parsed: ParsedYamlFile[], kustomizations: Map<string, K
 }
 
 /** The schema check plus what an object in the tree needs beyond it: a name, and a Flux path that exists. */
-async function checkTreeObject(file: string, document: unknown, schemas: SchemaRegistry, root: string): Promise<Problem[]> {
+async function checkTreeObject(file: string, document: unknown, schemas: SchemaRegistry, root: string, prefix: string): Promise<Problem[]> {
     const problems = checkObject(file, document, schemas);
     const unreadable = problems.some((p) => ["", "apiVersion", "kind"].includes(p.field));
     if (!isRecord(document) || unreadable) return problems;
@@ -104,22 +116,10 @@ async function checkTreeObject(file: string, document: unknown, schemas: SchemaR
     }
     const fluxPath = bucketKustomizationPath(document);
     if (fluxPath !== undefined && !problems.some((p) => p.field === "spec.path")) {
-        // Flux resolves spec.path inside the source's root, so "/apps" means "./apps".
-        const target = path.join(root, fluxPath);
-        if (!isInside(root, target) || (await pathKind(target)) !== "directory") {
-            problems.push({ file, object, field: "spec.path", message: `"${fluxPath}" is not a directory of the tree` });
-        }
+        const message = await fluxPathProblem(fluxPath, root, prefix);
+        if (message !== undefined) problems.push({ file, object, field: "spec.path", message });
     }
     return problems;
-}
-
-/** spec.path of a Flux Kustomization that reads a Bucket: relative to the bucket root, i.e. the tree. */
-function bucketKustomizationPath(object: Record<string, unknown>): string | undefined {
-    if (typeof object.apiVersion !== "string" || !object.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/")) return undefined;
-    if (object.kind !== "Kustomization" || !isRecord(object.spec)) return undefined;
-    const { sourceRef, path: fluxPath } = object.spec;
-    if (!isRecord(sourceRef) || sourceRef.kind !== "Bucket") return undefined;
-    return typeof fluxPath === "string" ? fluxPath : "./";
 }
 
 /**
@@ -171,18 +171,4 @@ async function findKustomizationFile(dir: string): Promise<string | undefined> {
         if ((await pathKind(path.join(dir, name))) === "file") return path.join(dir, name);
     }
     return undefined;
-}
-
-async function pathKind(target: string): Promise<"file" | "directory" | "missing"> {
-    try {
-        const stats = await stat(target);
-        return stats.isDirectory() ? "directory" : "file";
-    } catch {
-        return "missing";
-    }
-}
-
-function isInside(root: string, target: string): boolean {
-    const relative = path.relative(root, target);
-    return relative !== ".." && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
 }

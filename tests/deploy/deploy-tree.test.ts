@@ -2,33 +2,13 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { kustomizeBuild, listYamlFiles, parseYamlFile, parseYamlText, validateTree } from "../../src/validate";
+import { listYamlFiles, parseYamlFile, validateTree } from "../../src/validate";
 import { DEPLOY_DIR } from "../validate/expect-problems";
+import { applyLikeFlux, build, chartOf, releases, type Manifest } from "./apply-like-flux";
 
 /** The path the flux stack's root Kustomization points at (see docs/deploy-and-validation.md). */
 const ROOT_PATH = "./clusters/dev";
 const BUCKET_SOURCE = { kind: "Bucket", name: "flux-bucket" };
-
-type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec: Record<string, any> };
-
-async function build(fluxPath: string): Promise<Manifest[]> {
-    const result = await kustomizeBuild(path.join(DEPLOY_DIR, fluxPath));
-    assert.ok(result.ok, result.ok ? "" : result.error);
-    return parseYamlText(fluxPath, result.yaml).documents as Manifest[];
-}
-
-/** What Flux would end up applying from ROOT_PATH: follows each Flux Kustomization's spec.path. */
-async function applyLikeFlux(): Promise<Manifest[]> {
-    const applied: Manifest[] = [];
-    const pending = [ROOT_PATH];
-    for (let fluxPath = pending.shift(); fluxPath !== undefined; fluxPath = pending.shift()) {
-        for (const object of await build(fluxPath)) {
-            applied.push(object);
-            if (object.kind === "Kustomization" && object.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/")) pending.push(object.spec.path);
-        }
-    }
-    return applied;
-}
 
 describe("deploy/", () => {
     it("passes validateTree", async () => {
@@ -36,7 +16,7 @@ describe("deploy/", () => {
     });
 
     it(`${ROOT_PATH} holds the Flux Kustomizations: infrastructure-controllers, then apps, both from the bucket`, async () => {
-        const objects = await build(ROOT_PATH);
+        const objects = await build(DEPLOY_DIR, ROOT_PATH);
         assert.deepEqual(
             objects.map(({ kind, metadata, spec }) => ({
                 kind,
@@ -56,14 +36,12 @@ describe("deploy/", () => {
     });
 
     it("ends up installing ingress-nginx and podinfo, with podinfo's ingress on ingress-nginx's class", async () => {
-        const releases = (await applyLikeFlux())
-            .filter((object) => object.kind === "HelmRelease")
-            .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+        const installed = releases(await applyLikeFlux(DEPLOY_DIR, ROOT_PATH));
         assert.deepEqual(
-            releases.map(({ metadata, spec }) => `${metadata.namespace}/${metadata.name}: ${spec.chart.spec.chart}@${spec.chart.spec.version}`),
+            installed.map(chartOf),
             ["ingress-nginx/ingress-nginx: ingress-nginx@4.15.1", "podinfo/podinfo: podinfo@6.15.0"],
         );
-        const [ingressNginx, podinfo] = releases;
+        const [ingressNginx, podinfo] = installed;
         assert.equal(podinfo.spec.values.ingress.className, ingressNginx.spec.values.controller.ingressClassResource.name);
     });
 

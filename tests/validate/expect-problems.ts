@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ManifestValidationError, type Problem } from "../../src/validate";
@@ -21,4 +21,12 @@ export function copyOfDeploy(t: { after(fn: () => void): void }): string {
     cpSync(DEPLOY_DIR, dir, { recursive: true });
     t.after(() => rmSync(path.dirname(dir), { recursive: true, force: true }));
     return dir;
+}
+
+/** Rewrites one file of a copy; fails the test if the text to replace is not there. */
+export function edit(dir: string, file: string, from: string, to: string): void {
+    const full = path.join(dir, file);
+    const text = readFileSync(full, "utf8");
+    if (!text.includes(from)) throw new Error(`${file} does not contain ${JSON.stringify(from)}`);
+    writeFileSync(full, text.replace(from, to));
 }

@@ -3,15 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { validateTree } from "../../src/validate";
-import { copyOfDeploy, expectProblems } from "./expect-problems";
-
-/** Rewrites one file of the copy; fails the test if the text to replace is not there. */
-function edit(dir: string, file: string, from: string, to: string): void {
-    const full = path.join(dir, file);
-    const text = readFileSync(full, "utf8");
-    if (!text.includes(from)) throw new Error(`${file} does not contain ${JSON.stringify(from)}`);
-    writeFileSync(full, text.replace(from, to));
-}
+import { copyOfDeploy, edit, expectProblems } from "./expect-problems";
 
 // Each test breaks its own copy of deploy/ in one way and expects exactly one message for it.
 describe("validateTree on a broken copy of deploy/", { concurrency: true }, () => {

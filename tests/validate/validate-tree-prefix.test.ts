@@ -1,0 +1,74 @@
+import path from "node:path";
+import { describe, it } from "node:test";
+import { validateTree } from "../../src/validate";
+import { copyOfDeploy, edit, expectProblems } from "./expect-problems";
+
+const APPS = "clusters/dev/apps.yaml";
+const INFRASTRUCTURE = "clusters/dev/infrastructure.yaml";
+
+/** A copy of deploy/ whose Flux Kustomizations read from under `bucketPrefix` (written as given). */
+function copyUnder(t: { after(fn: () => void): void }, bucketPrefix: string): string {
+    const dir = copyOfDeploy(t);
+    edit(dir, APPS, "path: ./apps/dev", `path: ./${bucketPrefix}apps/dev`);
+    edit(dir, INFRASTRUCTURE, "path: ./infrastructure/controllers", `path: ./${bucketPrefix}infrastructure/controllers`);
+    return dir;
+}
+
+const appsPathProblem = (dir: string, message: string) => ({ file: path.join(dir, APPS), object: "Kustomization/apps", field: "spec.path", message });
+
+describe("validateTree with a prefix", { concurrency: true }, () => {
+    it("normalizes the prefix: prod, /prod, prod/ and prod// all mean the folder prod/", async (t) => {
+        const dir = copyUnder(t, "prod/");
+        for (const prefix of ["prod", "/prod", "prod/", "prod//"]) await validateTree(dir, { prefix });
+        edit(dir, APPS, "path: ./prod/apps/dev", "path: ./apps/dev");
+        for (const prefix of ["prod", "/prod//"]) {
+            await expectProblems(() => validateTree(dir, { prefix }), [
+                appsPathProblem(
+                    dir,
+                    '"./apps/dev" is outside the prefix prod/ this tree is pushed under; Flux keeps the prefix in artifact paths, so write ./prod/apps/dev',
+                ),
+            ]);
+        }
+    });
+
+    it("treats an empty prefix, or /, as the bucket root", async (t) => {
+        const dir = copyOfDeploy(t);
+        await validateTree(dir, { prefix: "" });
+        await validateTree(dir, { prefix: "/" });
+        await validateTree(dir, {});
+    });
+
+    it("resolves spec.path as Flux does: a leading slash, a trailing slash and the prefix folder itself are inside", async (t) => {
+        const dir = copyUnder(t, "prod/");
+        edit(dir, APPS, "path: ./prod/apps/dev", "path: /prod/apps/dev/");
+        edit(dir, INFRASTRUCTURE, "path: ./prod/infrastructure/controllers", "path: ./prod");
+        await validateTree(dir, { prefix: "prod/" });
+    });
+
+    it("accepts a tree under a nested prefix and rejects a sibling whose name only starts like it", async (t) => {
+        const dir = copyUnder(t, "teams/a/");
+        await validateTree(dir, { prefix: "teams/a/" });
+        await validateTree(dir, { prefix: "teams/a" });
+        edit(dir, APPS, "path: ./teams/a/apps/dev", "path: ./teams/ab/apps/dev");
+        await expectProblems(() => validateTree(dir, { prefix: "teams/a/" }), [
+            appsPathProblem(
+                dir,
+                '"./teams/ab/apps/dev" is outside the prefix teams/a/ this tree is pushed under; Flux keeps the prefix in artifact paths, so it must start with ./teams/a/',
+            ),
+        ]);
+    });
+
+    it("says which folder of the tree it looked for when a path inside the prefix is not one", async (t) => {
+        const dir = copyUnder(t, "teams/a/");
+        edit(dir, APPS, "path: ./teams/a/apps/dev", "path: ./teams/a/apps/staging");
+        await expectProblems(() => validateTree(dir, { prefix: "teams/a/" }), [
+            appsPathProblem(dir, '"./teams/a/apps/staging" is not a directory of the tree (apps/staging once the prefix teams/a/ is stripped)'),
+        ]);
+    });
+
+    it("rejects a path that climbs above the bucket root, as without a prefix", async (t) => {
+        const dir = copyUnder(t, "prod/");
+        edit(dir, APPS, "path: ./prod/apps/dev", "path: ../apps/dev");
+        await expectProblems(() => validateTree(dir, { prefix: "prod/" }), [appsPathProblem(dir, '"../apps/dev" is not a directory of the tree')]);
+    });
+});
