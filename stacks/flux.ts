@@ -6,10 +6,16 @@ import { readInfraReference } from "./infraReference";
 
 export interface FluxOutputs {
     infraStack: string;
+    environment?: string;
     namespace: pulumi.Output<string>;
     chartVersion: string;
     bucket: pulumi.Output<string>;
     kustomization: pulumi.Output<string>;
+}
+
+/** Flux keeps full keys in the Bucket's artifact, so a path inside an environment starts with its prefix. */
+export function pathInBucket(path: string, prefix?: string): string {
+    return prefix === undefined ? path : `./${prefix}${path.replace(/^(\.\/)+/, "")}`;
 }
 
 /**
@@ -17,8 +23,8 @@ export interface FluxOutputs {
  * Kustomization that sync the bucket, created only once the chart (and so its CRDs) is in place.
  */
 export async function fluxStack(config: FluxConfig): Promise<FluxOutputs> {
-    const infra = await readInfraReference(config.infraStack);
-    const cluster = new k8s.Provider("cluster", { kubeconfig: infra.kubeconfig });
+    const infra = await readInfraReference(config.infraStack, { environment: config.environment, ownCluster: config.kubeconfig !== undefined });
+    const cluster = new k8s.Provider("cluster", { kubeconfig: config.kubeconfig ?? infra.kubeconfig! });
 
     const install = new FluxInstall(
         "flux",
@@ -36,15 +42,17 @@ export async function fluxStack(config: FluxConfig): Promise<FluxOutputs> {
                 region: infra.region,
                 insecure: infra.provider === "generic" ? infra.insecure : undefined,
                 ...config.bucket,
+                prefix: infra.prefix ?? config.bucket.prefix,
             },
             credentials: infra.credentials,
-            kustomization: config.kustomization,
+            kustomization: { ...config.kustomization, path: pathInBucket(config.kustomization.path, infra.prefix) },
         },
         { providers: [cluster], dependsOn: [install] },
     );
 
     return {
         infraStack: config.infraStack,
+        environment: config.environment,
         namespace: install.namespaceName,
         chartVersion: config.chartVersion,
         bucket: sync.bucketObjectName,

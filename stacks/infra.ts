@@ -21,6 +21,21 @@ export interface InfraOutputs {
     writerAccessKeyId?: pulumi.Output<string>;
     writerSecretAccessKey?: pulumi.Output<string>;
     writerServiceAccountKey?: pulumi.Output<string>;
+    /** With environments: each one's prefix. */
+    environmentPrefixes?: Record<string, string>;
+    /** With environments: each one's prefix and reader and writer credentials, as one secret. */
+    environments?: pulumi.Output<Record<string, EnvironmentOutputs>>;
+}
+
+/** One environment's entry in the `environments` output (credential keys as in the top-level outputs). */
+export interface EnvironmentOutputs {
+    prefix: string;
+    readerAccessKeyId?: string;
+    readerSecretAccessKey?: string;
+    readerServiceAccountKey?: string;
+    writerAccessKeyId?: string;
+    writerSecretAccessKey?: string;
+    writerServiceAccountKey?: string;
 }
 
 const TAGS = { "managed-by": "pulumi", "part-of": "flux-bucket" };
@@ -33,26 +48,52 @@ function cluster(config: ClusterConfig): pulumi.Output<string> {
 
 type StorageOutputs = Omit<InfraOutputs, "kubeconfig">;
 
+type Credentials = Record<string, pulumi.Output<string>>;
+
+const secrets = (credentials: Credentials): Credentials =>
+    Object.fromEntries(Object.entries(credentials).map(([key, value]) => [key, pulumi.secret(value)]));
+
+/** The per-environment outputs: prefixes in the clear, every environment's credentials in one secret map. */
+function environmentOutputs<Identity>(
+    environments: Record<string, { prefix: string; reader: Identity; writer: Identity }>,
+    keys: (reader: Identity, writer: Identity) => Credentials,
+): Pick<InfraOutputs, "environments" | "environmentPrefixes"> {
+    const entries = Object.entries(environments);
+    return {
+        environmentPrefixes: Object.fromEntries(entries.map(([name, { prefix }]) => [name, prefix])),
+        environments: pulumi.secret(
+            pulumi.output(Object.fromEntries(entries.map(([name, { prefix, reader, writer }]) => [name, { prefix, ...keys(reader, writer) }]))),
+        ) as pulumi.Output<Record<string, EnvironmentOutputs>>,
+    };
+}
+
 function storage(config: StorageConfig): StorageOutputs {
     switch (config.provider) {
         case "aws": {
-            const { region, bucketName, noncurrentVersionDays, forceDestroy } = config;
+            const { region, bucketName, noncurrentVersionDays, forceDestroy, environments } = config;
             const provider = new aws.Provider("aws", { region, defaultTags: { tags: TAGS } });
-            const bucket = new awsComponents.FluxBucket("bucket", { bucketName, noncurrentVersionDays, forceDestroy }, { providers: [provider] });
+            const bucket = new awsComponents.FluxBucket(
+                "bucket",
+                { bucketName, noncurrentVersionDays, forceDestroy, environments },
+                { providers: [provider] },
+            );
+            const keys = (reader: awsComponents.BucketCredentials, writer: awsComponents.BucketCredentials) => ({
+                readerAccessKeyId: reader.accessKeyId,
+                readerSecretAccessKey: reader.secretAccessKey,
+                writerAccessKeyId: writer.accessKeyId,
+                writerSecretAccessKey: writer.secretAccessKey,
+            });
             return {
                 provider: "aws",
                 bucketName: bucket.bucketName,
                 endpoint: bucket.endpoint,
                 region: bucket.region,
                 insecure: false,
-                readerAccessKeyId: pulumi.secret(bucket.reader.accessKeyId),
-                readerSecretAccessKey: bucket.reader.secretAccessKey,
-                writerAccessKeyId: pulumi.secret(bucket.writer.accessKeyId),
-                writerSecretAccessKey: bucket.writer.secretAccessKey,
+                ...(bucket.reader && bucket.writer ? secrets(keys(bucket.reader, bucket.writer)) : environmentOutputs(bucket.environments, keys)),
             };
         }
         case "gcp": {
-            const { project, location, bucketName, noncurrentVersionDays, forceDestroy } = config;
+            const { project, location, bucketName, noncurrentVersionDays, forceDestroy, environments } = config;
             const bucket = new gcpComponents.FluxBucket("bucket", {
                 project,
                 location,
@@ -60,14 +101,18 @@ function storage(config: StorageConfig): StorageOutputs {
                 noncurrentVersionDays,
                 forceDestroy,
                 labels: TAGS,
+                environments,
+            });
+            const keys = (reader: gcpComponents.BucketCredentials, writer: gcpComponents.BucketCredentials) => ({
+                readerServiceAccountKey: reader.serviceAccountKey,
+                writerServiceAccountKey: writer.serviceAccountKey,
             });
             return {
                 provider: "gcp",
                 bucketName: bucket.bucketName,
                 endpoint: bucket.endpoint,
                 insecure: false,
-                readerServiceAccountKey: bucket.reader.serviceAccountKey,
-                writerServiceAccountKey: bucket.writer.serviceAccountKey,
+                ...(bucket.reader && bucket.writer ? secrets(keys(bucket.reader, bucket.writer)) : environmentOutputs(bucket.environments, keys)),
             };
         }
         case "generic":

@@ -6,11 +6,13 @@ export interface BucketCredentialsArgs {
     bucketArn: pulumi.Input<string>;
     /** `read` for Flux, `write` for uploads. */
     access: BucketAccess;
+    /** Limit the identity to the keys under this prefix (normalized, e.g. `prod/`): an environment. */
+    prefix?: string;
     path?: pulumi.Input<string>;
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
-/** An IAM user with an access key, allowed exactly the bucket actions of its access level and nothing else. */
+/** An IAM user with an access key, allowed exactly the bucket actions of its access level (on a prefix, if given) and nothing else. */
 export class BucketCredentials extends pulumi.ComponentResource {
     readonly user: aws.iam.User;
     readonly accessKeyId: pulumi.Output<string>;
@@ -22,7 +24,7 @@ export class BucketCredentials extends pulumi.ComponentResource {
         const parent = { parent: this };
 
         this.user = new aws.iam.User(name, { path: args.path ?? "/flux-bucket/", tags: args.tags }, parent);
-        this.policy = pulumi.output(args.bucketArn).apply((arn) => JSON.stringify(accessPolicy(arn, args.access)));
+        this.policy = pulumi.output(args.bucketArn).apply((arn) => JSON.stringify(accessPolicy(arn, args.access, args.prefix)));
         const policy = new aws.iam.UserPolicy(name, { user: this.user.name, policy: this.policy }, parent);
         // The key is created after the policy so that it never exists with fewer rights than it will have.
         const key = new aws.iam.AccessKey(name, { user: this.user.name }, { parent: this, dependsOn: [policy] });

@@ -1,14 +1,30 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { Environment, SOURCEIGNORE_CONTENT, SOURCEIGNORE_KEY } from "../environments";
 import { BucketCredentials } from "./bucketCredentials";
 import { VersionedBucket, VersionedBucketArgs } from "./versionedBucket";
 
-export type FluxBucketArgs = VersionedBucketArgs;
+export interface FluxBucketArgs extends VersionedBucketArgs {
+    /** Environments sharing the bucket, each with a reader and a writer scoped to its prefix. Unset: one of each for the whole bucket. */
+    environments?: Environment[];
+}
 
-/** The AWS side of BucketOps: the versioned bucket, a read-only identity for Flux and a writer for uploads. */
+export interface EnvironmentCredentials {
+    prefix: string;
+    reader: BucketCredentials;
+    writer: BucketCredentials;
+}
+
+/**
+ * The AWS side of BucketOps: the versioned bucket, a read-only identity for Flux and a writer for uploads,
+ * either for the whole bucket or, with `environments`, a pair per environment limited to its prefix.
+ */
 export class FluxBucket extends pulumi.ComponentResource {
     readonly bucket: VersionedBucket;
-    readonly reader: BucketCredentials;
-    readonly writer: BucketCredentials;
+    /** Whole-bucket identities; unset when the bucket is split into environments. */
+    readonly reader?: BucketCredentials;
+    readonly writer?: BucketCredentials;
+    readonly environments: Record<string, EnvironmentCredentials> = {};
     readonly bucketName: pulumi.Output<string>;
     readonly region: pulumi.Output<string>;
     /** What Flux's Bucket `spec.endpoint` takes: the regional S3 host, no scheme. */
@@ -17,10 +33,29 @@ export class FluxBucket extends pulumi.ComponentResource {
     constructor(name: string, args: FluxBucketArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fluxbucket:aws:FluxBucket", name, {}, opts);
         const parent = { parent: this };
+        const { environments, ...bucketArgs } = args;
 
-        this.bucket = new VersionedBucket(name, args, parent);
-        this.reader = new BucketCredentials(`${name}-reader`, { bucketArn: this.bucket.arn, access: "read", tags: args.tags }, parent);
-        this.writer = new BucketCredentials(`${name}-writer`, { bucketArn: this.bucket.arn, access: "write", tags: args.tags }, parent);
+        this.bucket = new VersionedBucket(name, bucketArgs, parent);
+        const identity = (suffix: string, access: "read" | "write", prefix?: string) =>
+            new BucketCredentials(`${name}-${suffix}`, { bucketArn: this.bucket.arn, access, prefix, tags: args.tags }, parent);
+
+        if (environments === undefined) {
+            this.reader = identity("reader", "read");
+            this.writer = identity("writer", "write");
+        } else {
+            new aws.s3.BucketObjectv2(
+                `${name}-sourceignore`,
+                { bucket: this.bucket.bucketName, key: SOURCEIGNORE_KEY, content: SOURCEIGNORE_CONTENT, contentType: "text/plain" },
+                parent,
+            );
+            for (const { name: environment, prefix } of environments) {
+                this.environments[environment] = {
+                    prefix,
+                    reader: identity(`${environment}-reader`, "read", prefix),
+                    writer: identity(`${environment}-writer`, "write", prefix),
+                };
+            }
+        }
 
         this.bucketName = this.bucket.bucketName;
         this.region = this.bucket.region;

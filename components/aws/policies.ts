@@ -1,4 +1,5 @@
 /** IAM policy documents for the bucket, as plain data so they can be checked, rendered and reused. */
+import { SOURCEIGNORE_KEY } from "../environments";
 
 export type BucketAccess = "read" | "write";
 
@@ -29,13 +30,36 @@ export const BUCKET_ACTIONS: Record<BucketAccess, { bucket: string[]; objects: s
     },
 };
 
-export function accessPolicy(bucketArn: string, access: BucketAccess): PolicyDocument {
+/**
+ * The identity's policy on the bucket. With a `prefix` (an environment), listing is limited by the `s3:prefix`
+ * condition and objects to those under the prefix, plus the root `.sourceignore` that Flux always reads.
+ */
+export function accessPolicy(bucketArn: string, access: BucketAccess, prefix?: string): PolicyDocument {
     const actions = BUCKET_ACTIONS[access];
+    if (prefix === undefined) {
+        return {
+            Version: "2012-10-17",
+            Statement: [
+                { Sid: "ListBucket", Effect: "Allow", Action: actions.bucket, Resource: bucketArn },
+                { Sid: "Objects", Effect: "Allow", Action: actions.objects, Resource: `${bucketArn}/*` },
+            ],
+        };
+    }
+    const listing = actions.bucket.filter((action) => action.startsWith("s3:List"));
+    const bucketWide = actions.bucket.filter((action) => !listing.includes(action));
     return {
         Version: "2012-10-17",
         Statement: [
-            { Sid: "ListBucket", Effect: "Allow", Action: actions.bucket, Resource: bucketArn },
-            { Sid: "Objects", Effect: "Allow", Action: actions.objects, Resource: `${bucketArn}/*` },
+            ...(bucketWide.length > 0 ? [{ Sid: "Bucket", Effect: "Allow" as const, Action: bucketWide, Resource: bucketArn }] : []),
+            {
+                Sid: "ListPrefix",
+                Effect: "Allow",
+                Action: listing,
+                Resource: bucketArn,
+                Condition: { StringLike: { "s3:prefix": `${prefix}*` } },
+            },
+            { Sid: "Objects", Effect: "Allow", Action: actions.objects, Resource: `${bucketArn}/${prefix}*` },
+            { Sid: "ReadSourceIgnore", Effect: "Allow", Action: "s3:GetObject", Resource: `${bucketArn}/${SOURCEIGNORE_KEY}` },
         ],
     };
 }

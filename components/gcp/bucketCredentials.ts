@@ -1,33 +1,29 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "node:crypto";
-import { BUCKET_PERMISSIONS, BucketAccess } from "./permissions";
+import { SOURCEIGNORE_KEY } from "../environments";
 
 export interface BucketCredentialsArgs {
     project: pulumi.Input<string>;
     bucketName: pulumi.Input<string>;
-    /** `read` for Flux, `write` for uploads. */
-    access: BucketAccess;
-}
-
-const ROLE_NAMES: Record<BucketAccess, string> = { read: "reader", write: "writer" };
-
-/**
- * Service account and role ids are project-wide, so they are derived from the (globally unique) bucket name:
- * several stacks can share a project, and the ids fit GCP's limits (30 characters for accounts).
- */
-function ids(bucketName: string, access: BucketAccess): { accountId: string; roleId: string } {
-    const digest = createHash("sha256").update(bucketName).digest("hex").slice(0, 8);
-    return { accountId: `fluxbucket-${ROLE_NAMES[access]}-${digest}`, roleId: `fluxbucket.${ROLE_NAMES[access]}.${digest}` };
+    /** Service account id, 6-30 characters, unique in the project. */
+    accountId: pulumi.Input<string>;
+    /** The role granting the identity's permissions (see `permissions.ts`). */
+    role: pulumi.Input<string>;
+    /**
+     * Grant `role` on this managed folder (an environment's prefix, e.g. `prod/`) instead of the whole bucket.
+     * Needs `bucketRole` too.
+     */
+    managedFolder?: pulumi.Input<string>;
+    /** With `managedFolder`: a role holding only storage.buckets.get, granted on the bucket. */
+    bucketRole?: pulumi.Input<string>;
 }
 
 /**
- * A service account and key holding exactly the bucket permissions of its access level, through a custom role
- * bound on this bucket only (no project-wide grant).
+ * A service account and key holding `role` on this bucket only (no project-wide grant), or on one managed
+ * folder of it: an environment that can list and read nothing outside its prefix.
  */
 export class BucketCredentials extends pulumi.ComponentResource {
     readonly serviceAccount: gcp.serviceaccount.Account;
-    readonly role: gcp.projects.IAMCustomRole;
     readonly email: pulumi.Output<string>;
     /** The key file's JSON, which Flux reads from the `serviceaccount` Secret key. */
     readonly serviceAccountKey: pulumi.Output<string>;
@@ -35,33 +31,38 @@ export class BucketCredentials extends pulumi.ComponentResource {
     constructor(name: string, args: BucketCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fluxbucket:gcp:BucketCredentials", name, {}, opts);
         const parent = { parent: this };
-        const derived = pulumi.output(args.bucketName).apply((bucket) => ids(bucket, args.access));
 
-        this.role = new gcp.projects.IAMCustomRole(
-            name,
-            {
-                project: args.project,
-                roleId: derived.roleId,
-                title: pulumi.interpolate`flux-bucket ${ROLE_NAMES[args.access]} of ${args.bucketName}`,
-                permissions: BUCKET_PERMISSIONS[args.access],
-            },
-            parent,
-        );
         this.serviceAccount = new gcp.serviceaccount.Account(
             name,
-            {
-                project: args.project,
-                accountId: derived.accountId,
-                displayName: pulumi.interpolate`flux-bucket ${ROLE_NAMES[args.access]} of ${args.bucketName}`,
-            },
+            { project: args.project, accountId: args.accountId, displayName: pulumi.interpolate`flux-bucket ${name} of ${args.bucketName}` },
             parent,
         );
-        const binding = new gcp.storage.BucketIAMMember(
-            name,
-            { bucket: args.bucketName, role: this.role.name, member: pulumi.interpolate`serviceAccount:${this.serviceAccount.email}` },
-            parent,
-        );
-        const key = new gcp.serviceaccount.Key(name, { serviceAccountId: this.serviceAccount.name }, { parent: this, dependsOn: [binding] });
+        const member = pulumi.interpolate`serviceAccount:${this.serviceAccount.email}`;
+        const grants: pulumi.Resource[] = [];
+        if (args.managedFolder === undefined) {
+            grants.push(new gcp.storage.BucketIAMMember(name, { bucket: args.bucketName, role: args.role, member }, parent));
+        } else {
+            if (args.bucketRole === undefined) throw new Error(`BucketCredentials ${name}: a managedFolder grant needs bucketRole (storage.buckets.get)`);
+            grants.push(
+                new gcp.storage.ManagedFolderIamMember(name, { bucket: args.bucketName, managedFolder: args.managedFolder, role: args.role, member }, parent),
+                new gcp.storage.BucketIAMMember(`${name}-bucket`, { bucket: args.bucketName, role: args.bucketRole, member }, parent),
+                new gcp.storage.BucketIAMMember(
+                    `${name}-sourceignore`,
+                    {
+                        bucket: args.bucketName,
+                        role: "roles/storage.objectViewer",
+                        member,
+                        // A list request is checked against the bucket, so this grants reading one object, nothing more.
+                        condition: {
+                            title: "root .sourceignore only",
+                            expression: pulumi.interpolate`resource.name == "projects/_/buckets/${args.bucketName}/objects/${SOURCEIGNORE_KEY}"`,
+                        },
+                    },
+                    parent,
+                ),
+            );
+        }
+        const key = new gcp.serviceaccount.Key(name, { serviceAccountId: this.serviceAccount.name }, { parent: this, dependsOn: grants });
 
         this.email = this.serviceAccount.email;
         this.serviceAccountKey = pulumi.secret(key.privateKey.apply((encoded) => Buffer.from(encoded, "base64").toString("utf8")));

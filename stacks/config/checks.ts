@@ -64,3 +64,9 @@ export const civoKubernetesVersion: Check = (value) => {
 };
 
 export const civoRegion = rule(/^[A-Z]{3}\d$/, "allowed: a Civo region code such as LON1, FRA1, NYC1 or PHX1");
+
+/** Characters S3 and GCS both treat as safe in keys, in slash-separated segments. */
+export const keyPrefix = rule(
+    /^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*\/?$/,
+    "allowed: slash-separated segments of letters, digits and !_.*'()-, such as prod or teams/a",
+);

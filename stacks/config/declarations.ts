@@ -4,7 +4,9 @@
  * itself applies, because `pulumi.runtime.setMocks` (tests, `npm run render`) runs without the CLI.
  */
 export interface Declaration {
-    type: "string" | "integer" | "boolean";
+    type: "string" | "integer" | "boolean" | "array";
+    /** For arrays: the type of the elements (Pulumi.yaml cannot declare arrays of objects). */
+    items?: { type: "string" };
     description: string;
     default?: string | number | boolean;
     /** Only these values are accepted. */
@@ -34,7 +36,8 @@ export const declarations = {
     },
     kubeconfig: {
         type: "string",
-        description: "Kubeconfig of an existing cluster (kind, k3d, any), required when `cluster` is `existing`.",
+        description:
+            "infra: kubeconfig of an existing cluster (kind, k3d, any), required when `cluster` is `existing`. flux: the cluster this stack installs Flux on, when it is not the infra stack's.",
         secret: true,
     },
     civoRegion: { type: "string", description: "Civo region of the cluster.", default: "LON1" },
@@ -59,6 +62,12 @@ export const declarations = {
     region: { type: "string", description: "AWS region of the bucket (aws), or the S3 region (generic).", default: "eu-west-1" },
     gcpProject: { type: "string", description: "GCP project of the bucket and service accounts (gcp)." },
     gcpLocation: { type: "string", description: "GCS location of the bucket, e.g. `EU` or `europe-west1` (gcp).", default: "EU" },
+    environments: {
+        type: "array",
+        items: { type: "string" },
+        description:
+            "aws/gcp: environments sharing the bucket, each `name` (prefix `name/`) or `name=prefix`; each gets a reader and a writer limited to its prefix. Unset: one of each for the whole bucket.",
+    },
     noncurrentVersionDays: {
         type: "integer",
         description: "Days a replaced or deleted object version is kept (the rollback window) before it expires.",
@@ -84,6 +93,10 @@ export const declarations = {
         type: "string",
         description: "Fully qualified name of the infra stack to read. Default: this stack's name without its `-flux` suffix, in this organization and project.",
     },
+    environment: {
+        type: "string",
+        description: "The environment of the infra stack's `environments` this flux stack syncs: its prefix and credentials. Unset: the whole bucket.",
+    },
     fluxNamespace: { type: "string", description: "Namespace Flux is installed into.", default: "flux-system" },
     fluxChartVersion: {
         type: "string",
@@ -102,7 +115,7 @@ export const declarations = {
     bucketSuspend: { type: "boolean", description: "Suspend reconciliation of the Bucket.", default: false },
     kustomizationPath: {
         type: "string",
-        description: "Path in the bucket the root Kustomization applies.",
+        description: "Path in the bucket the root Kustomization applies; with `environment`, inside its prefix (default `./clusters/<environment>`).",
         default: "./clusters/dev",
     },
     kustomizationPrune: { type: "boolean", description: "Delete objects removed from the bucket.", default: true },

@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import * as check from "./checks";
 import { ConfigReader } from "./reader";
 
@@ -7,6 +8,10 @@ export interface FluxConfig {
     namespace: string;
     chartVersion: string;
     sourceName: string;
+    /** The infra stack's environment to sync; unset: the whole bucket. */
+    environment?: string;
+    /** The cluster to install on; unset: the infra stack's. */
+    kubeconfig?: pulumi.Output<string>;
     bucket: { interval: string; timeout: string; prefix?: string; ignore?: string; suspend: boolean };
     kustomization: { path: string; prune: boolean; interval: string; retryInterval: string; timeout: string; wait: boolean };
 }
@@ -32,11 +37,17 @@ export function readFluxConfig(config: ConfigReader, self: StackIdentity): FluxC
             );
         }
     }
+    const environment = config.checked("environment", check.kubernetesName);
+    if (environment !== undefined && config.isSet("bucketPrefix")) {
+        config.fail("bucketPrefix", `cannot be set together with flux-bucket:environment; the environment's prefix is used`);
+    }
     const flux: FluxConfig = {
         infraStack: infraStack ?? "",
         namespace: config.checked("fluxNamespace", check.kubernetesName)!,
         chartVersion: config.checked("fluxChartVersion", (v) => (/^\d+\.\d+\.\d+$/.test(v) ? undefined : "allowed: a chart version such as 2.18.3"))!,
         sourceName: config.checked("sourceName", check.kubernetesName)!,
+        environment,
+        kubeconfig: config.isSet("kubeconfig") ? config.secret("kubeconfig") : undefined,
         bucket: {
             interval: config.checked("bucketInterval", check.fluxDuration)!,
             timeout: config.checked("bucketTimeout", check.fluxBucketTimeout)!,
@@ -45,7 +56,10 @@ export function readFluxConfig(config: ConfigReader, self: StackIdentity): FluxC
             suspend: config.boolean("bucketSuspend"),
         },
         kustomization: {
-            path: config.checked("kustomizationPath", check.bucketPath)!,
+            path:
+                environment !== undefined && !config.isSet("kustomizationPath")
+                    ? `./clusters/${environment}`
+                    : config.checked("kustomizationPath", check.bucketPath)!,
             prune: config.boolean("kustomizationPrune"),
             interval: config.checked("kustomizationInterval", check.fluxDuration)!,
             retryInterval: config.checked("kustomizationRetryInterval", check.fluxDuration)!,

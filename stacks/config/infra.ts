@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
+import { Environment } from "../../components/environments";
 import * as check from "./checks";
 import { StorageProvider } from "./declarations";
+import { readEnvironments } from "./environments";
 import { ConfigReader } from "./reader";
 
 export type ClusterConfig =
@@ -12,6 +14,8 @@ interface ProvisionedBucket {
     bucketName?: string;
     noncurrentVersionDays: number;
     forceDestroy: boolean;
+    /** Unset: one reader and one writer for the whole bucket. */
+    environments?: Environment[];
 }
 
 export type StorageConfig =
@@ -57,7 +61,11 @@ function readStorage(config: ConfigReader, provider: StorageProvider): StorageCo
     const provisioned = () => ({
         noncurrentVersionDays: config.integer("noncurrentVersionDays", 1, 3650),
         forceDestroy: config.boolean("forceDestroy"),
+        environments: readEnvironments(config),
     });
+    if ((provider === "generic" || provider === "azure") && config.isSet("environments")) {
+        config.fail("environments", `needs a bucket this stack provisions (provider aws or gcp), not ${provider}`);
+    }
     switch (provider) {
         case "aws":
             return {

@@ -83,6 +83,23 @@ export class ConfigReader {
         return raw === "true";
     }
 
+    /** A list of strings, as `pulumi config set --path 'key[0]' value` stores it (JSON in the program's config). */
+    stringList(key: ConfigKey): string[] | undefined {
+        if (!this.isSet(key)) return undefined;
+        const raw = this.values[key];
+        let value: unknown;
+        try {
+            value = JSON.parse(raw);
+        } catch {
+            value = undefined;
+        }
+        if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) {
+            this.fail(key, `is ${raw}; allowed: a list of strings`);
+            return undefined;
+        }
+        return value;
+    }
+
     /** A credential: always handed on as a Pulumi secret, whether or not the stack file encrypted it. */
     secret(key: ConfigKey, when?: string): pulumi.Output<string> {
         return pulumi.secret(this.requireString(key, when));

@@ -106,7 +106,7 @@ describe("render of the gcp stacks", () => {
 describe("render of bad input", () => {
     test("an unknown stack names the stacks there are", async () => {
         await assert.rejects(renderStack(root, "prod"), {
-            message: 'no stack "prod": Pulumi.prod.yaml does not exist; stacks here: dev, dev-flux, gcp-dev, gcp-dev-flux',
+            message: 'no stack "prod": Pulumi.prod.yaml does not exist; stacks here: dev, dev-flux, fleet, fleet-flux, gcp-dev, gcp-dev-flux',
         });
     });
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { parse } from "yaml";
@@ -7,6 +7,7 @@ import { declarations } from "../../../stacks/config/declarations";
 import { readFluxConfig } from "../../../stacks/config/flux";
 import { readInfraConfig } from "../../../stacks/config/infra";
 import { ConfigReader } from "../../../stacks/config/reader";
+import { readStackFile } from "../../../src/render/stackFile";
 
 const root = path.resolve(__dirname, "../../..");
 
@@ -17,6 +18,7 @@ test("Pulumi.yaml declares exactly the keys, types, descriptions, defaults and s
             key,
             {
                 type: declaration.type,
+                ...("items" in declaration ? { items: declaration.items } : {}),
                 description: declaration.description,
                 ...("default" in declaration ? { default: declaration.default } : {}),
                 ...("secret" in declaration ? { secret: true } : {}),
@@ -26,10 +28,12 @@ test("Pulumi.yaml declares exactly the keys, types, descriptions, defaults and s
     assert.deepEqual(declared, expected);
 });
 
-test("every example stack file holds only known keys with valid values", () => {
-    for (const file of ["Pulumi.dev.yaml", "Pulumi.dev-flux.yaml", "Pulumi.gcp-dev.yaml", "Pulumi.gcp-dev-flux.yaml"]) {
-        const config: Record<string, unknown> = parse(readFileSync(path.join(root, file), "utf8")).config;
-        const reader = ConfigReader.fromAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)])));
+test("every stack file holds only known keys with valid values", () => {
+    const files = readdirSync(root).filter((file) => /^Pulumi\..+\.yaml$/.test(file));
+    assert.ok(files.length >= 6, `found ${files}`);
+    for (const file of files) {
+        const { config } = readStackFile(root, file.slice("Pulumi.".length, -".yaml".length));
+        const reader = ConfigReader.fromAllConfig(config);
         const stack = file.slice("Pulumi.".length, -".yaml".length);
         const read = config["flux-bucket:layer"] === "flux"
             ? () => readFluxConfig(reader, { organization: "acme", project: "flux-bucket", stack })

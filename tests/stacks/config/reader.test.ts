@@ -22,7 +22,14 @@ describe("infra config", () => {
     test("applies the declared defaults", () => {
         const config = readInfraConfig(new ConfigReader({}));
         assert.deepEqual(config.cluster, { kind: "civo", region: "LON1", nodeSize: "g4s.kube.medium", nodeCount: 2, kubernetesVersion: undefined });
-        assert.deepEqual(config.storage, { provider: "aws", region: "eu-west-1", bucketName: undefined, noncurrentVersionDays: 30, forceDestroy: false });
+        assert.deepEqual(config.storage, {
+            provider: "aws",
+            region: "eu-west-1",
+            bucketName: undefined,
+            noncurrentVersionDays: 30,
+            forceDestroy: false,
+            environments: undefined,
+        });
     });
 
     test("reads gcp settings", () => {
@@ -36,6 +43,7 @@ describe("infra config", () => {
             bucketName: undefined,
             noncurrentVersionDays: 7,
             forceDestroy: true,
+            environments: undefined,
         });
     });
 

@@ -1,0 +1,22 @@
+/** One environment of a shared bucket: a cluster that reads only the keys under its prefix. */
+export interface Environment {
+    /** DNS-label name, used in resource names and by the flux stack to pick its environment. */
+    name: string;
+    /** Key prefix, normalized with exactly one trailing slash and no leading one, e.g. `prod/` or `teams/a/`. */
+    prefix: string;
+}
+
+/**
+ * Flux reads `.sourceignore` at the bucket root whatever its prefix, and fails on any error but NoSuchKey.
+ * A prefix-scoped identity cannot tell a missing root object from a forbidden one (S3 answers 403 without an
+ * unconditional ListBucket), so with environments the root file always exists and every identity may read it.
+ */
+export const SOURCEIGNORE_KEY = ".sourceignore";
+
+export const SOURCEIGNORE_CONTENT =
+    "# Read by Flux for every environment of this bucket: patterns here apply to all of them.\n" +
+    "# Managed by the flux-bucket infra stack.\n";
+
+export function normalizePrefix(prefix: string): string {
+    return `${prefix.replace(/^\/+|\/+$/g, "")}/`;
+}

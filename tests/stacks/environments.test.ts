@@ -1,0 +1,220 @@
+import assert from "node:assert/strict";
+import { before, describe, test } from "node:test";
+import { ConfigError } from "../../stacks/config/errors";
+import { readInfraConfig } from "../../stacks/config/infra";
+import { ConfigReader } from "../../stacks/config/reader";
+import { pathInBucket } from "../../stacks/flux";
+import { OfflineRun } from "../../src/offline/engine";
+import { asStackReference, ofType, only, runFlux, runInfra } from "../support/offline";
+
+const BUCKET_ARN = "arn:aws:s3:::acme-manifests";
+const names = (count: number) => Array.from({ length: count }, (_, i) => `env-${i + 1}`);
+
+/** The exact policy an environment's identity must have: its prefix, plus the root .sourceignore Flux reads. */
+function expectedPolicy(access: "read" | "write", prefix: string) {
+    const statements = [
+        ...(access === "write" ? [{ Sid: "Bucket", Effect: "Allow", Action: ["s3:GetBucketVersioning"], Resource: BUCKET_ARN }] : []),
+        {
+            Sid: "ListPrefix",
+            Effect: "Allow",
+            Action: access === "write" ? ["s3:ListBucket", "s3:ListBucketVersions"] : ["s3:ListBucket"],
+            Resource: BUCKET_ARN,
+            Condition: { StringLike: { "s3:prefix": `${prefix}*` } },
+        },
+        {
+            Sid: "Objects",
+            Effect: "Allow",
+            Action: access === "write" ? ["s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"] : ["s3:GetObject"],
+            Resource: `${BUCKET_ARN}/${prefix}*`,
+        },
+        { Sid: "ReadSourceIgnore", Effect: "Allow", Action: "s3:GetObject", Resource: `${BUCKET_ARN}/.sourceignore` },
+    ];
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+for (const count of [1, 3, 100]) {
+    describe(`aws infra stack with ${count} environment${count > 1 ? "s" : ""}`, () => {
+        let run: OfflineRun;
+        before(async () => {
+            run = await runInfra({ provider: "aws", bucketName: "acme-manifests", environments: JSON.stringify(names(count)) });
+        });
+
+        test("scopes every reader and writer policy exactly to its environment's prefix", () => {
+            const policies = ofType(run, "aws:iam/userPolicy:UserPolicy");
+            assert.equal(policies.length, 2 * count);
+            for (const name of names(count)) {
+                assert.deepEqual(JSON.parse(only(run, "aws:iam/userPolicy:UserPolicy", `bucket-${name}-reader`).inputs.policy), expectedPolicy("read", `${name}/`));
+                assert.deepEqual(JSON.parse(only(run, "aws:iam/userPolicy:UserPolicy", `bucket-${name}-writer`).inputs.policy), expectedPolicy("write", `${name}/`));
+            }
+        });
+
+        test("creates no whole-bucket identity, and the root .sourceignore every environment's Flux reads", () => {
+            assert.equal(ofType(run, "aws:iam/user:User").length, 2 * count);
+            const sourceignore = only(run, "aws:s3/bucketObjectv2:BucketObjectv2").inputs;
+            assert.equal(sourceignore.bucket, "acme-manifests");
+            assert.equal(sourceignore.key, ".sourceignore");
+        });
+
+        test("exports the prefixes in the clear and the credentials as one secret", () => {
+            assert.deepEqual(run.outputs.environmentPrefixes, Object.fromEntries(names(count).map((name) => [name, `${name}/`])));
+            assert.ok(run.secretOutputs.includes("environments"));
+            assert.ok(!run.secretOutputs.includes("environmentPrefixes"));
+            assert.equal(run.outputs.readerAccessKeyId, undefined);
+            const environments = run.outputs.environments as Record<string, Record<string, string>>;
+            assert.deepEqual(Object.keys(environments), names(count));
+            assert.deepEqual(Object.keys(environments[names(count)[0]]).sort(), [
+                "prefix",
+                "readerAccessKeyId",
+                "readerSecretAccessKey",
+                "writerAccessKeyId",
+                "writerSecretAccessKey",
+            ]);
+        });
+    });
+}
+
+describe("gcp infra stack with environments", () => {
+    let run: OfflineRun;
+    before(async () => {
+        run = await runInfra({ provider: "gcp", gcpProject: "acme-prod", bucketName: "acme-manifests", environments: '["dev","prod=teams/a/prod"]' });
+    });
+
+    test("gives each environment a managed folder on its prefix", () => {
+        assert.deepEqual(
+            ofType(run, "gcp:storage/managedFolder:ManagedFolder").map((folder) => folder.inputs),
+            [
+                { bucket: "acme-manifests", name: "dev/" },
+                { bucket: "acme-manifests", name: "teams/a/prod/" },
+            ],
+        );
+    });
+
+    test("grants the object role on the environment's folder only, and just buckets.get on the bucket", () => {
+        const reader = only(run, "gcp:storage/managedFolderIamMember:ManagedFolderIamMember", "bucket-prod-reader").inputs;
+        const account = only(run, "gcp:serviceaccount/account:Account", "bucket-prod-reader").inputs;
+        const member = `serviceAccount:${account.accountId}@acme-prod.iam.gserviceaccount.com`;
+        assert.equal(reader.managedFolder, "teams/a/prod/");
+        assert.equal(reader.member, member);
+        const readerRole = only(run, "gcp:projects/iAMCustomRole:IAMCustomRole", "bucket-reader").inputs;
+        assert.equal(reader.role, `projects/acme-prod/roles/${readerRole.roleId}`);
+        assert.deepEqual(readerRole.permissions, ["storage.objects.get", "storage.objects.list"]);
+
+        const bucketRole = only(run, "gcp:projects/iAMCustomRole:IAMCustomRole", "bucket-bucket").inputs;
+        assert.deepEqual(bucketRole.permissions, ["storage.buckets.get"]);
+        const bucketGrant = only(run, "gcp:storage/bucketIAMMember:BucketIAMMember", "bucket-prod-reader-bucket").inputs;
+        assert.deepEqual(bucketGrant, { bucket: "acme-manifests", role: `projects/acme-prod/roles/${bucketRole.roleId}`, member });
+    });
+
+    test("lets each identity read the root .sourceignore and no other object at bucket level", () => {
+        const grant = only(run, "gcp:storage/bucketIAMMember:BucketIAMMember", "bucket-dev-writer-sourceignore").inputs;
+        assert.equal(grant.role, "roles/storage.objectViewer");
+        assert.deepEqual(grant.condition, {
+            title: "root .sourceignore only",
+            expression: 'resource.name == "projects/_/buckets/acme-manifests/objects/.sourceignore"',
+        });
+        assert.equal(only(run, "gcp:storage/bucketObject:BucketObject").inputs.name, ".sourceignore");
+    });
+
+    test("keeps custom roles per bucket, not per environment, and account ids per environment", () => {
+        assert.equal(ofType(run, "gcp:projects/iAMCustomRole:IAMCustomRole").length, 3);
+        const ids = ofType(run, "gcp:serviceaccount/account:Account").map((account) => account.inputs.accountId);
+        assert.equal(new Set(ids).size, 4);
+        assert.ok(ids.every((id: string) => /^fluxbucket-(reader|writer)-[0-9a-f]{8}$/.test(id)));
+    });
+});
+
+describe("flux stack for one environment", () => {
+    let infra: OfflineRun;
+    before(async () => {
+        infra = await runInfra({ provider: "aws", bucketName: "acme-manifests", environments: '["staging","prod=teams/a/prod"]' });
+    });
+
+    test("syncs the environment's prefix with its reader and a path inside the prefix", async () => {
+        const run = await runFlux({ environment: "prod" }, asStackReference(infra), { stack: "prod-flux", infraStack: "organization/flux-bucket/prod" });
+        const spec = only(run, "kubernetes:source.toolkit.fluxcd.io/v1:Bucket").inputs.spec;
+        assert.equal(spec.prefix, "teams/a/prod/");
+        assert.equal(only(run, "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization").inputs.spec.path, "./teams/a/prod/clusters/prod");
+        const environments = infra.outputs.environments as Record<string, Record<string, string>>;
+        assert.deepEqual(only(run, "kubernetes:core/v1:Secret").inputs.stringData, {
+            accesskey: environments.prod.readerAccessKeyId,
+            secretkey: environments.prod.readerSecretAccessKey,
+        });
+        assert.equal(run.outputs.environment, "prod");
+    });
+
+    test("installs on the cluster given by its own kubeconfig", async () => {
+        const kubeconfig = "apiVersion: v1\nkind: Config\nclusters: [{name: staging}]\n";
+        const run = await runFlux({ environment: "staging", kubeconfig, kustomizationPath: "./clusters/eu" }, asStackReference(infra), {
+            stack: "staging-flux",
+            infraStack: "organization/flux-bucket/staging",
+        });
+        assert.equal(only(run, "pulumi:providers:kubernetes").inputs.kubeconfig, kubeconfig);
+        assert.equal(only(run, "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization").inputs.spec.path, "./staging/clusters/eu");
+    });
+
+    test("an unknown environment is named with the ones there are", async () => {
+        await assert.rejects(runFlux({ environment: "qa" }, asStackReference(infra)), {
+            message: 'Invalid stack configuration:\n  - flux-bucket:infraStack "organization/flux-bucket/dev" has no environment "qa"; allowed: prod, staging',
+        });
+    });
+
+    test("a split bucket needs an environment", async () => {
+        await assert.rejects(runFlux({}, asStackReference(infra)), {
+            message:
+                'Invalid stack configuration:\n  - flux-bucket:infraStack "organization/flux-bucket/dev" splits its bucket into environments; set flux-bucket:environment to one of prod, staging',
+        });
+    });
+
+    test("an environment on a bucket without environments", async () => {
+        const whole = await runInfra({ provider: "aws" });
+        await assert.rejects(runFlux({ environment: "prod" }, asStackReference(whole)), {
+            message:
+                "Invalid stack configuration:\n  - flux-bucket:infraStack \"organization/flux-bucket/dev\" has no environments, so flux-bucket:environment \"prod\" cannot be synced; unset it or list it in the infra stack's flux-bucket:environments",
+        });
+    });
+});
+
+describe("environments config", () => {
+    const problems = (values: Record<string, string>) => {
+        try {
+            readInfraConfig(new ConfigReader(values));
+        } catch (error) {
+            return (error as ConfigError).problems;
+        }
+        return [];
+    };
+
+    test("reads names and name=prefix entries, normalizing prefixes", () => {
+        const config = readInfraConfig(new ConfigReader({ environments: '["dev","prod=teams/a/prod/"]' }));
+        assert.deepEqual(config.storage.provider === "aws" && config.storage.environments, [
+            { name: "dev", prefix: "dev/" },
+            { name: "prod", prefix: "teams/a/prod/" },
+        ]);
+    });
+
+    test("rejects nested prefixes, duplicate names, bad names and non-lists", () => {
+        assert.deepEqual(problems({ environments: '["a=teams/a","b=teams/a/b"]' }), [
+            "flux-bucket:environments gives a the prefix teams/a/ and b the prefix teams/a/b/; one contains the other, so allowed: prefixes that do not nest",
+        ]);
+        assert.deepEqual(problems({ environments: '["dev","dev=other"]' }), ['flux-bucket:environments names "dev" twice; each environment needs its own name']);
+        assert.deepEqual(problems({ environments: '["Prod"]' }), [
+            'flux-bucket:environments entry "Prod" has the name "Prod"; allowed: lowercase letters, digits and hyphens, at most 63',
+        ]);
+        assert.deepEqual(problems({ environments: "dev,prod" }), ["flux-bucket:environments is dev,prod; allowed: a list of strings"]);
+        assert.deepEqual(problems({ environments: "[]" }), ["flux-bucket:environments is empty; list at least one environment, or unset it for a single one"]);
+    });
+
+    test("needs a provisioned bucket", () => {
+        assert.ok(
+            problems({ provider: "generic", bucketName: "b", endpoint: "minio:9000", accessKey: "a", secretKey: "s", environments: '["dev"]' }).includes(
+                "flux-bucket:environments needs a bucket this stack provisions (provider aws or gcp), not generic",
+            ),
+        );
+    });
+
+    test("paths inside an environment start with its prefix", () => {
+        assert.equal(pathInBucket("./clusters/prod", "teams/a/prod/"), "./teams/a/prod/clusters/prod");
+        assert.equal(pathInBucket("clusters/prod", "prod/"), "./prod/clusters/prod");
+        assert.equal(pathInBucket("./clusters/dev"), "./clusters/dev");
+    });
+});
