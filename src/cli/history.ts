@@ -15,13 +15,16 @@ export interface State {
     removed: string[];
 }
 
-/** Writes closer together than this form one change (a push writes its objects in a burst). */
+/**
+ * Writes at most this far apart form one change: a push writes its objects in a burst, which on a
+ * 1 s clock (AWS, moto) may straddle a second boundary.
+ */
 export const BURST_GAP_MS = 1000;
 
 /**
  * Reconstructs the past states of a prefix from its object versions. Every instant at which a version
  * or delete marker appeared (the listing's LastModified: 1 s on AWS and moto, 1 ms on GCS and MinIO)
- * ends a state, except that instants less than BURST_GAP_MS apart are one change, so a push is one
+ * ends a state, except that instants at most BURST_GAP_MS apart are one change, so a push is one
  * state rather than one per object. The root `.sourceignore` is taken as it was at each state.
  * Oldest first; the last state is the current one.
  */
@@ -63,7 +66,7 @@ export async function loadHistory(store: ObjectStore, specIgnore?: string): Prom
 }
 
 function endsOfBursts(instants: Date[]): Date[] {
-    return instants.filter((time, i) => i === instants.length - 1 || instants[i + 1].getTime() - time.getTime() >= BURST_GAP_MS);
+    return instants.filter((time, i) => i === instants.length - 1 || instants[i + 1].getTime() - time.getTime() > BURST_GAP_MS);
 }
 
 export async function requireVersioning(store: ObjectStore, command: string): Promise<void> {

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { connect, type ConnectionFlags } from "./connection";
+import type { ObjectStore } from "./store/types";
 import { CliError } from "./errors";
 import { loadHistory } from "./history";
 import { push } from "./push";
@@ -17,6 +18,21 @@ export interface Io {
     out: (line: string) => void;
     err: (line: string) => void;
     exitCode: number;
+}
+
+/** Opens stores for one run and closes them when it ends. */
+class Stores {
+    private readonly opened: ObjectStore[] = [];
+
+    open(url: string, flags: ConnectionFlags): ObjectStore {
+        const store = connect(url, flags);
+        this.opened.push(store);
+        return store;
+    }
+
+    closeAll(): void {
+        for (const store of this.opened.splice(0)) store.close();
+    }
 }
 
 function positiveInt(value: string): number {
@@ -47,7 +63,7 @@ function withIgnore(command: Command): Command {
     return command.option("--ignore <pattern>", "the Bucket's spec.ignore patterns (repeatable)", collect);
 }
 
-export function buildProgram(io: Io): Command {
+export function buildProgram(io: Io, stores: Stores): Command {
     const log = io.out;
     const program = new Command("bucketops")
         .description("GitOps from an object-storage bucket: validated push, Flux revisions, history, rollback, status")
@@ -68,7 +84,7 @@ export function buildProgram(io: Io): Command {
         .addOption(new Option("--concurrency <n>", "parallel uploads").argParser(positiveInt).default(8))
         .option("--no-conditional-writes", "do not send If-Match/If-None-Match (for servers without them)")
         .action(async (dir: string, url: string, flags: ConnectionFlags & PushFlags) => {
-            await push(dir, connect(url, flags), {
+            await push(dir, stores.open(url, flags), {
                 prune: flags.prune,
                 dryRun: flags.dryRun ?? false,
                 concurrency: flags.concurrency,
@@ -81,7 +97,7 @@ export function buildProgram(io: Io): Command {
         .description("print the revision Flux's source-controller reports for this bucket and prefix")
         .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]; the prefix is used verbatim, as spec.prefix")
         .action(async (url: string, flags: ConnectionFlags & { ignore?: string[] }) => {
-            const { revision } = await currentRevision(connect(url, flags), parseBucketUrl(url).prefix, specIgnore(flags));
+            const { revision } = await currentRevision(stores.open(url, flags), parseBucketUrl(url).prefix, specIgnore(flags));
             log(revision);
         });
 
@@ -90,7 +106,7 @@ export function buildProgram(io: Io): Command {
         .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]")
         .option("--json", "machine-readable output")
         .action(async (url: string, flags: ConnectionFlags & { ignore?: string[]; json?: boolean }) => {
-            const states = await loadHistory(connect(url, flags), specIgnore(flags));
+            const states = await loadHistory(stores.open(url, flags), specIgnore(flags));
             if (flags.json) {
                 log(JSON.stringify(states.map(({ objects, ...state }) => ({ ...state, objects: objects.size })), null, 2));
                 return;
@@ -112,7 +128,7 @@ export function buildProgram(io: Io): Command {
         .option("--dry-run", "print the plan only")
         .addOption(new Option("--concurrency <n>", "parallel copies").argParser(positiveInt).default(8))
         .action(async (url: string, flags: ConnectionFlags & { ignore?: string[]; to: string; dryRun?: boolean; concurrency: number }) => {
-            await rollback(connect(url, flags), flags.to, {
+            await rollback(stores.open(url, flags), flags.to, {
                 dryRun: flags.dryRun ?? false,
                 concurrency: flags.concurrency,
                 specIgnore: specIgnore(flags),
@@ -128,7 +144,7 @@ export function buildProgram(io: Io): Command {
         .option("--name <bucket>", "name of the Flux Bucket object", "flux-bucket")
         .option("--reconcile", "request a reconciliation as `flux reconcile source bucket` does")
         .action(async (flags: ConnectionFlags & StatusFlags) => {
-            const caughtUp = await status({ ...flags, log });
+            const caughtUp = await status({ ...flags, log }, (url, connection) => stores.open(url, connection));
             if (!caughtUp) io.exitCode = 3;
         });
 
@@ -153,7 +169,8 @@ interface StatusFlags {
 /** Runs one command line (argv without node and script) and returns the exit code. */
 export async function main(args: string[], io: Omit<Io, "exitCode"> = { out: console.log, err: console.error }): Promise<number> {
     const run: Io = { ...io, exitCode: 0 };
-    const program = buildProgram(run);
+    const stores = new Stores();
+    const program = buildProgram(run, stores);
     try {
         await program.parseAsync(args, { from: "user" });
         return run.exitCode;
@@ -167,6 +184,8 @@ export async function main(args: string[], io: Omit<Io, "exitCode"> = { out: con
         }
         io.err(`bucketops: unexpected error: ${(error as Error).stack ?? String(error)}`);
         return 1;
+    } finally {
+        stores.closeAll();
     }
 }
 

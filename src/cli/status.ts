@@ -1,8 +1,9 @@
-import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import { readStackOutputs, type ConnectionFlags, connect } from "./connection";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { readStackOutputs, type ConnectionFlags } from "./connection";
 import { CliError, UsageError } from "./errors";
 import { currentRevision } from "./revision";
 import { connectionFailure } from "./store/errors";
+import type { ObjectStore } from "./store/types";
 
 /** What `flux reconcile` sets; source-controller reconciles when the value changes. */
 export const RECONCILE_ANNOTATION = "reconcile.fluxcd.io/requestedAt";
@@ -39,8 +40,13 @@ interface FluxObject {
 const S3_PROVIDERS = new Set(["generic", "aws", undefined]);
 
 /** Prints whether the Bucket's artifact and its Kustomizations match the bucket's current revision. */
-export async function status(options: StatusOptions): Promise<boolean> {
-    const api = kubeClient(options).makeApiClient(CustomObjectsApi);
+export async function status(
+    options: StatusOptions,
+    open: (url: string, flags: ConnectionFlags) => ObjectStore,
+): Promise<boolean> {
+    // Loaded on demand: the Kubernetes client takes seconds to load and only this command needs it.
+    const { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } = await import("@kubernetes/client-node");
+    const api = kubeClient(new KubeConfig(), options).makeApiClient(CustomObjectsApi);
     const where = { namespace: options.namespace, name: options.name };
     const bucket = (await kube(() => api.getNamespacedCustomObject({ ...SOURCE, ...where }), options)) as FluxObject;
     const spec = bucket.spec as { provider?: string; bucketName?: string; endpoint?: string; insecure?: boolean; region?: string; prefix?: string; ignore?: string };
@@ -62,7 +68,7 @@ export async function status(options: StatusOptions): Promise<boolean> {
     if (!scheme) throw new CliError(`Bucket ${options.namespace}/${options.name} uses provider '${spec.provider}'; bucketops reads generic, aws and gcp buckets`);
     const prefix = spec.prefix ?? "";
     const url = `${scheme}://${spec.bucketName}/${prefix}`;
-    const store = connect(url, {
+    const store = open(url, {
         ...options,
         endpoint: options.endpoint ?? (scheme === "s3" ? spec.endpoint : undefined),
         insecure: options.insecure ?? spec.insecure,
@@ -96,8 +102,7 @@ function report(label: string, seen: string | undefined, object: FluxObject, rev
     return upToDate;
 }
 
-function kubeClient(options: StatusOptions): KubeConfig {
-    const config = new KubeConfig();
+function kubeClient(config: KubeConfig, options: StatusOptions): KubeConfig {
     try {
         if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
         else {

@@ -4,6 +4,9 @@ import { bucketops, manifestTree, md5, printedRevision, sha256, writeTree } from
 import { freePort, Moto } from "./helpers/moto";
 import { CrashingProxy } from "./helpers/proxy";
 
+// One attempt per request: the SDK's retry backoff would only slow down the failure under test.
+process.env.AWS_MAX_ATTEMPTS = "1";
+
 describe("a server that dies in the middle of a push", () => {
     let moto: Moto;
     let proxy: CrashingProxy;

@@ -3,9 +3,19 @@ import { after, before, describe, it } from "node:test";
 import { bucketops, manifestTree, md5, printedRevision, sha256, writeTree, type Run } from "./helpers/cli";
 import { Moto } from "./helpers/moto";
 
-/** moto's LastModified has 1 s resolution: states are told apart by the second they were written in. */
-async function nextSecond(): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, 1050 - (Date.now() % 1000)));
+/**
+ * moto's LastModified has 1 s resolution and history merges writes at most 1 s apart into one change:
+ * run each write at least two clock seconds after the previous one ended.
+ */
+let lastWrite = 0;
+async function apart<T>(write: () => Promise<T>): Promise<T> {
+    const start = (Math.floor(lastWrite / 1000) + 2) * 1000 + 20;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, start - Date.now())));
+    try {
+        return await write();
+    } finally {
+        lastWrite = Date.now();
+    }
 }
 
 interface JsonState {
@@ -29,33 +39,48 @@ function revisionOf(objects: Record<string, string>, ignored: (key: string) => b
 
 describe("bucketops history and rollback against moto_server", () => {
     let moto: Moto;
+    let endpoint: string[];
+    const url = "s3://hist/app";
+    const v1 = manifestTree(["a", "b"], "v1");
+    const v2 = manifestTree(["a", "c"], "v2");
+    const v3 = { ...v2, "c.yaml": v2["c.yaml"].replace("c-v2", "c-v3") };
+    const under = (tree: Record<string, string>) => Object.fromEntries(Object.entries(tree).map(([k, v]) => [`app/${k}`, v]));
+    // The bucket root of "rooted" holds a .sourceignore that first ignores *.md, then nothing.
+    const r1 = { ...manifestTree(["a"], "v1"), ".sourceignore": "# docs\n*.md\n", "README.md": "hello" };
+    const r2 = { ...r1, ".sourceignore": "# nothing ignored\n" };
+    const pushed: string[] = [];
+    const rootedPushed: string[] = [];
+
     before(async () => {
         moto = await Moto.start();
-        await moto.createBucket("hist");
-        await moto.createBucket("rooted");
+        endpoint = ["--endpoint", moto.endpoint];
+        await Promise.all(["hist", "rooted"].map((name) => moto.createBucket(name)));
         await moto.createBucket("unversioned", false);
+        // Three pushes to hist/app and two to the root of rooted, each pair in the same second.
+        const dir = writeTree({});
+        const rootedDir = writeTree({});
+        for (const [i, tree] of [v1, v2, v3].entries()) {
+            writeTree(tree, dir);
+            const rooted = [r1, r2][i];
+            if (rooted) writeTree(rooted, rootedDir);
+            const [run, rootedRun] = await apart(() =>
+                Promise.all([
+                    bucketops("push", dir, url, ...endpoint),
+                    rooted ? bucketops("push", rootedDir, "s3://rooted", ...endpoint) : undefined,
+                ]),
+            );
+            assert.equal(run.code, 0, run.err);
+            pushed.push(printedRevision(run));
+            if (rootedRun) {
+                assert.equal(rootedRun.code, 0, rootedRun.err);
+                rootedPushed.push(printedRevision(rootedRun));
+            }
+        }
     });
     after(() => moto?.stop());
 
-    it("reconstructs each pushed state and rolls back to it exactly, undoably", async () => {
-        const url = "s3://hist/app";
-        const endpoint = ["--endpoint", moto.endpoint];
-        const v1 = manifestTree(["a", "b"], "v1");
-        const v2 = manifestTree(["a", "c"], "v2");
-        const v3 = { ...v2, "c.yaml": v2["c.yaml"].replace("c-v2", "c-v3") };
-        const dir = writeTree(v1);
-        const pushed: string[] = [];
-        for (const tree of [v1, v2, v3]) {
-            writeTree(tree, dir);
-            const run = await bucketops("push", dir, url, ...endpoint);
-            assert.equal(run.code, 0, run.err);
-            pushed.push(printedRevision(run));
-            await nextSecond();
-        }
-        const under = (tree: Record<string, string>) =>
-            Object.fromEntries(Object.entries(tree).map(([k, v]) => [`app/${k}`, v]));
+    it("reconstructs each pushed state with its revision and changed keys", async () => {
         assert.deepEqual(pushed, [revisionOf(under(v1)), revisionOf(under(v2)), revisionOf(under(v3))]);
-
         const history = states(await bucketops("history", url, ...endpoint, "--json"));
         assert.deepEqual(history.map((s) => s.revision), pushed);
         assert.deepEqual(history[1], {
@@ -70,49 +95,41 @@ describe("bucketops history and rollback against moto_server", () => {
         const text = await bucketops("history", url, ...endpoint);
         assert.match(text.out, new RegExp(`${pushed[2]}  3 object\\(s\\)  \\(current\\)`));
         assert.match(text.out, /^ {4}- app\/b\.yaml$/m);
+    });
 
+    it("rolls back to a past revision exactly, and the rollback itself can be undone by time", async () => {
+        const history = states(await bucketops("history", url, ...endpoint, "--json"));
         const dry = await bucketops("rollback", url, ...endpoint, "--to", pushed[0], "--dry-run");
         assert.equal(dry.code, 0, dry.err);
         assert.match(dry.out, /plan: 3 to restore, 1 to delete, 0 unchanged/);
         assert.deepEqual(await moto.contents("hist", "app/"), under(v3));
 
-        const back = await bucketops("rollback", url, ...endpoint, "--to", pushed[0]);
+        const back = await apart(() => bucketops("rollback", url, ...endpoint, "--to", pushed[0]));
         assert.equal(back.code, 0, back.err);
         assert.deepEqual(await moto.contents("hist", "app/"), under(v1));
         assert.match(back.out, new RegExp(`rolled back: Flux revision ${pushed[0]}`));
         assert.equal((await bucketops("revision", url + "/", ...endpoint)).out, pushed[0]);
         assert.match(back.out, new RegExp(`undo with: bucketops rollback <url> --to ${pushed[2]}`));
-        await nextSecond();
 
         const after = states(await bucketops("history", url, ...endpoint, "--json"));
         assert.deepEqual(after.map((s) => s.revision), [...pushed, pushed[0]], "the rollback is a new state");
 
-        // Undo by time: the state that was current in the middle of the v2 second.
+        // By time: the state that was current half a second after the v2 push.
         const v2Time = new Date(Date.parse(history[1].time) + 500).toISOString();
-        const undo = await bucketops("rollback", url, ...endpoint, "--to", v2Time);
+        const undo = await apart(() => bucketops("rollback", url, ...endpoint, "--to", v2Time));
         assert.equal(undo.code, 0, undo.err);
         assert.deepEqual(await moto.contents("hist", "app/"), under(v2));
         assert.match(undo.out, new RegExp(`rolled back: Flux revision ${pushed[1]}`));
     });
 
     it("takes the root .sourceignore as it was at each state", async () => {
-        const endpoint = ["--endpoint", moto.endpoint];
-        const v1 = { ...manifestTree(["a"], "v1"), ".sourceignore": "# docs\n*.md\n", "README.md": "hello" };
-        const v2 = { ...v1, ".sourceignore": "# nothing ignored\n" };
-        const dir = writeTree(v1);
-        const first = await bucketops("push", dir, "s3://rooted", ...endpoint);
-        assert.equal(first.code, 0, first.err);
-        const notIgnoreFile = (key: string) => key === ".sourceignore";
-        assert.equal(printedRevision(first), revisionOf(v1, (key) => notIgnoreFile(key) || key.endsWith(".md")));
-        await nextSecond();
-
-        writeTree(v2, dir);
-        const second = await bucketops("push", dir, "s3://rooted", ...endpoint);
-        assert.equal(second.code, 0, second.err);
-        assert.equal(printedRevision(second), revisionOf(v2, notIgnoreFile));
-
+        const isIgnoreFile = (key: string) => key === ".sourceignore";
+        assert.deepEqual(rootedPushed, [
+            revisionOf(r1, (key) => isIgnoreFile(key) || key.endsWith(".md")),
+            revisionOf(r2, isIgnoreFile),
+        ]);
         const history = states(await bucketops("history", "s3://rooted", ...endpoint, "--json"));
-        assert.deepEqual(history.map((s) => s.revision), [printedRevision(first), printedRevision(second)]);
+        assert.deepEqual(history.map((s) => s.revision), rootedPushed);
         assert.deepEqual(history[1].modified, [".sourceignore"]);
     });
 

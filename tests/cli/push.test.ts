@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { S3Store } from "../../src/cli/store/s3";
 import { parseBucketUrl } from "../../src/cli/url";
@@ -126,9 +129,11 @@ describe("bucketops push against moto_server", () => {
         assert.match(missing.err, /^bucketops: bucket 'no-such-bucket' does not exist/);
     });
 
-    it("explains rejected credentials", async () => {
+    it("explains rejected credentials, and signs with the stack outputs' writer key", async () => {
         // moto accepts any key, so a stand-in endpoint answers the way S3 does for an unknown key.
-        const server: Server = createServer((_req, res) => {
+        const authorizations: string[] = [];
+        const server: Server = createServer((req, res) => {
+            authorizations.push(req.headers.authorization ?? "");
             res.writeHead(403, { "content-type": "application/xml" });
             res.end(
                 '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidAccessKeyId</Code>' +
@@ -141,6 +146,27 @@ describe("bucketops push against moto_server", () => {
             const run = await bucketops("revision", "s3://pushes", "--endpoint", `http://127.0.0.1:${port}`);
             assert.equal(run.code, 1);
             assert.match(run.err, /credentials rejected by s3:\/\/pushes .*InvalidAccessKeyId/);
+
+            const outputs = path.join(mkdtempSync(path.join(tmpdir(), "bucketops-outputs-")), "infra.json");
+            writeFileSync(outputs, JSON.stringify({
+                provider: "generic",
+                bucketName: "pushes",
+                endpoint: `127.0.0.1:${port}`,
+                insecure: true,
+                writerAccessKeyId: "AKIDWRITER",
+                writerSecretAccessKey: "writer-secret",
+            }));
+            await new Promise((resolve) => setTimeout(resolve, 200)); // let the first run's parallel GET land
+            authorizations.length = 0;
+            const fromOutputs = await bucketops("revision", "s3://pushes", "--from-stack-outputs", outputs);
+            assert.equal(fromOutputs.code, 1);
+            assert.match(fromOutputs.err, new RegExp(`credentials rejected by s3://pushes at http://127.0.0.1:${port}`));
+            assert.ok(authorizations.length > 0);
+            for (const authorization of authorizations) assert.match(authorization, /Credential=AKIDWRITER\//);
+
+            const wrongProvider = await bucketops("revision", "gs://pushes", "--from-stack-outputs", outputs);
+            assert.equal(wrongProvider.code, 2);
+            assert.match(wrongProvider.err, /stack outputs are for provider 'generic' but the URL is gs:\/\/pushes/);
         } finally {
             server.close();
         }

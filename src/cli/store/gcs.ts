@@ -174,6 +174,10 @@ export class GcsStore implements ObjectStore {
         });
     }
 
+    close(): void {
+        // @google-cloud/storage keeps no connection that outlives a request.
+    }
+
     private async call<T>(operation: () => Promise<T>): Promise<T> {
         try {
             return await operation();

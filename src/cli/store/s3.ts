@@ -65,7 +65,7 @@ export class S3Store implements ObjectStore {
             followRegionRedirects: true,
             credentials,
             profile: options.profile,
-            maxAttempts: options.maxAttempts ?? 3,
+            maxAttempts: options.maxAttempts, // unset: the SDK's default (3) or AWS_MAX_ATTEMPTS
         });
         this.conditionalWrites = options.conditionalWrites ?? true;
         this.description = `s3://${url.bucket}${endpoint ? ` at ${endpoint}` : ""}`;
@@ -220,6 +220,10 @@ export class S3Store implements ObjectStore {
             const etag = trimEtag(out.CopyObjectResult?.ETag);
             return { key: version.key, etag, size: version.size, md5: md5FromEtag(etag) };
         });
+    }
+
+    close(): void {
+        this.client.destroy();
     }
 
     /** Runs one operation and turns SDK and network failures into one clear message. */

@@ -55,4 +55,6 @@ export interface ObjectStore {
     listVersions(prefix: string): Promise<ObjectVersion[]>;
     /** Makes an old version current again by copying it over the key; returns the new current object. */
     restore(version: ObjectVersion): Promise<ObjectEntry>;
+    /** Releases kept-alive connections. */
+    close(): void;
 }
