@@ -125,7 +125,7 @@ async function kube<T>(call: () => Promise<T>, options: StatusOptions): Promise<
         return await call();
     } catch (error) {
         const server = "the Kubernetes API server";
-        const network = connectionFailure(error, server);
+        const network = connectionFailure(error, server, "check the kubeconfig's server address and the network");
         if (network) throw network;
         const code = (error as { code?: number }).code;
         if (code === 404) {

@@ -1,8 +1,8 @@
 import { Storage, type File, type FileMetadata } from "@google-cloud/storage";
 import pLimit from "p-limit";
-import { CliError, ConcurrentChangeError } from "../errors";
+import { CliError } from "../errors";
 import { endpointUrl, type BucketUrl } from "../url";
-import { connectionFailure } from "./errors";
+import { concurrentWrite, explained } from "./errors";
 import type { ObjectEntry, ObjectStore, ObjectVersion, PutOptions } from "./types";
 
 export interface GcsOptions {
@@ -91,10 +91,7 @@ export class GcsStore implements ObjectStore {
                 });
             } catch (error) {
                 if (statusOf(error) === 412) {
-                    throw new ConcurrentChangeError(
-                        `concurrent change detected: ${key} changed in ${this.description} since it was listed; ` +
-                            `another push is probably running. Nothing was deleted; re-run the push when it is done.`,
-                    );
+                    throw concurrentWrite(key, this.description);
                 }
                 throw error;
             }
@@ -178,18 +175,11 @@ export class GcsStore implements ObjectStore {
         // @google-cloud/storage keeps no connection that outlives a request.
     }
 
-    private async call<T>(operation: () => Promise<T>): Promise<T> {
-        try {
-            return await operation();
-        } catch (error) {
-            if (error instanceof CliError) throw error;
-            throw this.explain(error);
-        }
+    private call<T>(operation: () => Promise<T>): Promise<T> {
+        return explained(operation, this.description, (error) => this.explain(error));
     }
 
     private explain(error: unknown): CliError {
-        const network = connectionFailure(error, this.description);
-        if (network) return network;
         const status = statusOf(error);
         const message = (error as Error).message ?? String(error);
         if (status === 404) return new CliError(`bucket '${this.url.bucket}' does not exist (${this.description}): ${message}`);

@@ -10,9 +10,9 @@ import {
     S3Client,
     S3ServiceException,
 } from "@aws-sdk/client-s3";
-import { ConcurrentChangeError, CliError } from "../errors";
+import { CliError } from "../errors";
 import { endpointUrl, type BucketUrl } from "../url";
-import { connectionFailure } from "./errors";
+import { concurrentWrite, explained } from "./errors";
 import type { ObjectEntry, ObjectStore, ObjectVersion, PutOptions } from "./types";
 
 export interface S3Options {
@@ -122,10 +122,7 @@ export class S3Store implements ObjectStore {
                 return { key, etag, size: body.length, md5: md5FromEtag(etag) };
             } catch (error) {
                 if (error instanceof S3ServiceException && error.name === "PreconditionFailed") {
-                    throw new ConcurrentChangeError(
-                        `concurrent change detected: ${key} changed in ${this.description} since it was listed; ` +
-                            `another push is probably running. Nothing was deleted; re-run the push when it is done.`,
-                    );
+                    throw concurrentWrite(key, this.description);
                 }
                 throw error;
             }
@@ -226,19 +223,11 @@ export class S3Store implements ObjectStore {
         this.client.destroy();
     }
 
-    /** Runs one operation and turns SDK and network failures into one clear message. */
-    private async call<T>(operation: () => Promise<T>): Promise<T> {
-        try {
-            return await operation();
-        } catch (error) {
-            if (error instanceof CliError) throw error;
-            throw this.explain(error);
-        }
+    private call<T>(operation: () => Promise<T>): Promise<T> {
+        return explained(operation, this.description, (error) => this.explain(error));
     }
 
     private explain(error: unknown): CliError {
-        const network = connectionFailure(error, this.description);
-        if (network) return network;
         const name = (error as { name?: string }).name ?? "Error";
         const message = (error as Error).message ?? String(error);
         switch (name) {
