@@ -103,9 +103,12 @@ export function resolveTarget(states: State[], to: string): State {
     if (states.length === 0) throw new CliError("the prefix has no history: no object version was ever written");
     const hex = REVISION.exec(to)?.[1];
     if (hex) {
-        const match = states.filter((state) => state.revision.slice("sha256:".length).startsWith(hex)).at(-1);
-        if (!match) throw new CliError(`no past state has revision ${to}; list them with 'bucketops history'`);
-        return match;
+        const matches = states.filter((state) => state.revision.slice("sha256:".length).startsWith(hex));
+        if (matches.length === 0) throw new CliError(`no past state has revision ${to}; list them with 'bucketops history'`);
+        if (new Set(matches.map((state) => state.revision)).size > 1) {
+            throw new UsageError(`revision ${to} is ambiguous; give more hex digits`);
+        }
+        return matches.at(-1)!;
     }
     const time = Date.parse(to);
     if (Number.isNaN(time)) {
