@@ -78,7 +78,7 @@ export async function rollback(store: ObjectStore, to: string, options: Rollback
     } else {
         throw new CliError(
             `restored every object of ${target.time.toISOString()}, but Flux will report ${revision}, not ` +
-                `${target.revision}: some copies got a new ETag (multipart or KMS-encrypted objects) or the ` +
+                `${target.revision}: some copies got a new ETag (KMS-encrypted objects) or the ` +
                 `root .sourceignore changed. The content is restored; undo with --to ${current.revision}`,
         );
     }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { bucketops, manifestTree, md5, printedRevision, sha256, writeTree, type Run } from "./helpers/cli";
 import { Moto } from "./helpers/moto";
@@ -50,11 +51,17 @@ describe("bucketops history and rollback against moto_server", () => {
     const r2 = { ...r1, ".sourceignore": "# nothing ignored\n" };
     const pushed: string[] = [];
     const rootedPushed: string[] = [];
+    // An object uploaded in two parts (S3's minimum part size is 5 MiB), later replaced by a plain one.
+    const parts = [Buffer.alloc(5 * 1024 * 1024, "x"), Buffer.from("tail")];
+    const multipartWrites = [
+        () => moto.putMultipart("multipart", "app/big.bin", parts),
+        () => moto.put("multipart", "app/big.bin", "small now"),
+    ];
 
     before(async () => {
         moto = await Moto.start();
         endpoint = ["--endpoint", moto.endpoint];
-        await Promise.all(["hist", "rooted"].map((name) => moto.createBucket(name)));
+        await Promise.all(["hist", "rooted", "multipart"].map((name) => moto.createBucket(name)));
         await moto.createBucket("unversioned", false);
         // Three pushes to hist/app and two to the root of rooted, each pair in the same second.
         const dir = writeTree({});
@@ -67,6 +74,7 @@ describe("bucketops history and rollback against moto_server", () => {
                 Promise.all([
                     bucketops("push", dir, url, ...endpoint),
                     rooted ? bucketops("push", rootedDir, "s3://rooted", ...endpoint) : undefined,
+                    multipartWrites[i]?.(),
                 ]),
             );
             assert.equal(run.code, 0, run.err);
@@ -131,6 +139,20 @@ describe("bucketops history and rollback against moto_server", () => {
         const history = states(await bucketops("history", "s3://rooted", ...endpoint, "--json"));
         assert.deepEqual(history.map((s) => s.revision), rootedPushed);
         assert.deepEqual(history[1].modified, [".sourceignore"]);
+    });
+
+    it("restores an object uploaded in parts with its multipart ETag, so the revision comes back", async () => {
+        const md5s = Buffer.concat(parts.map((part) => createHash("md5").update(part).digest()));
+        const multipartEtag = `${createHash("md5").update(md5s).digest("hex")}-2`;
+        const original = sha256(`app/big.bin ${multipartEtag}\n`);
+        const history = states(await bucketops("history", "s3://multipart/app", ...endpoint, "--json"));
+        assert.deepEqual(history.map((s) => s.revision), [original, sha256(`app/big.bin ${md5("small now")}\n`)]);
+
+        const run = await bucketops("rollback", "s3://multipart/app", ...endpoint, "--to", original.slice(0, 19));
+        assert.equal(run.code, 0, run.err);
+        assert.match(run.out, new RegExp(`rolled back: Flux revision ${original}`));
+        const body = (await moto.contents("multipart", "app/"))["app/big.bin"];
+        assert.equal(body, Buffer.concat(parts).toString());
     });
 
     it("refuses history and rollback without versioning, and bad --to values", async () => {

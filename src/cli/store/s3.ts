@@ -1,14 +1,19 @@
 import {
+    AbortMultipartUploadCommand,
+    CompleteMultipartUploadCommand,
     CopyObjectCommand,
+    CreateMultipartUploadCommand,
     DeleteObjectsCommand,
     GetBucketVersioningCommand,
     GetObjectCommand,
+    HeadObjectCommand,
     paginateListObjectsV2,
     ListObjectVersionsCommand,
     type ListObjectVersionsCommandOutput,
     PutObjectCommand,
     S3Client,
     S3ServiceException,
+    UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import { CliError } from "../errors";
 import { endpointUrl, type BucketUrl } from "../url";
@@ -204,19 +209,56 @@ export class S3Store implements ObjectStore {
         }
     }
 
+    /**
+     * CopyObject gives a copy a plain MD5 ETag, so a version uploaded in N parts is copied part by
+     * part with the same boundaries (UploadPartCopy): its ETag, and so Flux's revision, come back too.
+     */
     async restore(version: ObjectVersion): Promise<ObjectEntry> {
-        const source = `${this.url.bucket}/${encodeURIComponent(version.key).replace(/%2F/g, "/")}`;
+        const source = `${this.url.bucket}/${encodeURIComponent(version.key).replace(/%2F/g, "/")}?versionId=${encodeURIComponent(version.versionId)}`;
+        const parts = Number(/-(\d+)$/.exec(version.etag)?.[1] ?? 0);
         return this.call(async () => {
-            const out = await this.client.send(
-                new CopyObjectCommand({
-                    Bucket: this.url.bucket,
-                    Key: version.key,
-                    CopySource: `${source}?versionId=${encodeURIComponent(version.versionId)}`,
-                }),
-            );
-            const etag = trimEtag(out.CopyObjectResult?.ETag);
+            const etag =
+                parts > 0
+                    ? await this.copyInParts(version, source, parts)
+                    : trimEtag(
+                          (
+                              await this.client.send(
+                                  new CopyObjectCommand({ Bucket: this.url.bucket, Key: version.key, CopySource: source }),
+                              )
+                          ).CopyObjectResult?.ETag,
+                      );
             return { key: version.key, etag, size: version.size, md5: md5FromEtag(etag) };
         });
+    }
+
+    private async copyInParts(version: ObjectVersion, source: string, parts: number): Promise<string> {
+        const where = { Bucket: this.url.bucket, Key: version.key };
+        const head = await this.client.send(new HeadObjectCommand({ ...where, VersionId: version.versionId }));
+        const { UploadId } = await this.client.send(
+            new CreateMultipartUploadCommand({ ...where, ContentType: head.ContentType, Metadata: head.Metadata }),
+        );
+        try {
+            const done: { ETag?: string; PartNumber: number }[] = [];
+            let start = 0;
+            for (let PartNumber = 1; PartNumber <= parts; PartNumber++) {
+                const part = await this.client.send(
+                    new HeadObjectCommand({ ...where, VersionId: version.versionId, PartNumber }),
+                );
+                const end = start + (part.ContentLength ?? 0) - 1;
+                const copied = await this.client.send(
+                    new UploadPartCopyCommand({ ...where, UploadId, PartNumber, CopySource: source, CopySourceRange: `bytes=${start}-${end}` }),
+                );
+                done.push({ ETag: copied.CopyPartResult?.ETag, PartNumber });
+                start = end + 1;
+            }
+            const out = await this.client.send(
+                new CompleteMultipartUploadCommand({ ...where, UploadId, MultipartUpload: { Parts: done } }),
+            );
+            return trimEtag(out.ETag);
+        } catch (error) {
+            await this.client.send(new AbortMultipartUploadCommand({ ...where, UploadId })).catch(() => undefined);
+            throw error;
+        }
     }
 
     close(): void {

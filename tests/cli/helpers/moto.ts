@@ -1,12 +1,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import {
+    CompleteMultipartUploadCommand,
     CreateBucketCommand,
+    CreateMultipartUploadCommand,
     GetObjectCommand,
     ListObjectsV2Command,
     PutBucketVersioningCommand,
     PutObjectCommand,
     S3Client,
+    UploadPartCommand,
 } from "@aws-sdk/client-s3";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
@@ -74,6 +77,18 @@ export class Moto {
 
     async put(bucket: string, key: string, body: string): Promise<void> {
         await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+    }
+
+    /** Uploads one object in parts, as `aws s3 cp` does for large files. */
+    async putMultipart(bucket: string, key: string, parts: Buffer[]): Promise<void> {
+        const where = { Bucket: bucket, Key: key };
+        const { UploadId } = await this.s3.send(new CreateMultipartUploadCommand(where));
+        const done = [];
+        for (const [i, Body] of parts.entries()) {
+            const { ETag } = await this.s3.send(new UploadPartCommand({ ...where, UploadId, PartNumber: i + 1, Body }));
+            done.push({ ETag, PartNumber: i + 1 });
+        }
+        await this.s3.send(new CompleteMultipartUploadCommand({ ...where, UploadId, MultipartUpload: { Parts: done } }));
     }
 
     /** Every current key under the prefix with its body. */
