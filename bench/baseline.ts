@@ -1,0 +1,17 @@
+// The render benchmark's baseline: the smallest Pulumi program worth the name (one S3 bucket from
+// @pulumi/aws) run through the same offline engine as `npm run render`, so the ratio shows what the
+// stacks themselves cost on top of starting Node, tsx, the Pulumi SDK and a provider SDK.
+import * as aws from "@pulumi/aws";
+import { runOffline } from "../src/offline/engine";
+
+function program() {
+    const bucket = new aws.s3.Bucket("baseline");
+    return { bucketName: bucket.bucket };
+}
+
+runOffline(program, { project: "baseline", stack: "dev", config: { "aws:region": "us-east-1" } })
+    .then((run) => console.log(`baseline: ${run.resources.length} resource(s), bucket ${run.outputs.bucketName}`))
+    .catch((error: unknown) => {
+        console.error(error);
+        process.exit(1);
+    });

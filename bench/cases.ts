@@ -1,0 +1,221 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { paginateListObjectsV2 } from "@aws-sdk/client-s3";
+import { runOrFail, timeCommand } from "./measure";
+import type { LoggedRequest, MotoServer } from "./moto";
+import { withOneFileChanged, type ManifestTree } from "./tree";
+import { awsSyncCommand, bucketopsCommand, rcloneSyncCommand, type Command } from "./tools";
+
+const PREFIX = "envs/dev/";
+
+/** The fixture sizes: the issue's, or small ones for --quick. */
+export interface Sizes {
+    treeManifests: number;
+    revisionObjects: number;
+}
+
+/** What the cases share: the server, the fixture tree, a scratch folder; setup that is done once. */
+export interface BenchContext {
+    moto: MotoServer;
+    tree: ManifestTree;
+    scratch: string;
+    /** A bucket holding `revisionObjects` objects under PREFIX, filled on first use. */
+    revisionBucket: () => Promise<string>;
+}
+
+export interface Sample {
+    ms: number;
+    /** The requests the server answered during the timed command (cases against moto only). */
+    requests?: LoggedRequest[];
+    /** Set when the command failed but its time is still worth showing (the test suite). */
+    failure?: string;
+}
+
+export interface BenchCase {
+    id: string;
+    /** The table's section; cases of one group are compared with each other. */
+    group: string;
+    label: string;
+    /** Slow cases run fewer times (--slow-runs instead of --runs). */
+    slow: boolean;
+    /** A fixed number of runs, whatever --runs says. */
+    runs?: number;
+    /** The command line as a reader would type it, for the reproduce section. */
+    shownAs: string;
+    sample(ctx: BenchContext): Promise<Sample>;
+}
+
+type SyncCommand = (dir: string, bucket: string, prefix: string, endpoint: string) => Command;
+
+const bucketopsPush: SyncCommand = (dir, bucket, prefix, endpoint) =>
+    bucketopsCommand(["push", dir, `s3://${bucket}/${prefix}`, "--endpoint", endpoint, "--region", "us-east-1"]);
+
+const SYNC_TOOLS: { id: string; label: string; shownAs: string; command: SyncCommand }[] = [
+    {
+        id: "bucketops",
+        label: "`bucketops push`",
+        shownAs: "bucketops push <tree> s3://<bucket>/envs/dev --endpoint <moto> --region us-east-1",
+        command: bucketopsPush,
+    },
+    {
+        id: "aws",
+        label: "`aws s3 sync` (aws-cli v2)",
+        shownAs: "/usr/bin/aws s3 sync <tree> s3://<bucket>/envs/dev/ --delete --endpoint-url <moto>",
+        command: awsSyncCommand,
+    },
+    {
+        id: "rclone",
+        label: "`rclone sync`",
+        shownAs: "rclone sync <tree> bench:<bucket>/envs/dev/   (remote from RCLONE_CONFIG_BENCH_* env)",
+        command: rcloneSyncCommand,
+    },
+];
+
+async function countObjects(moto: MotoServer, bucket: string, prefix: string): Promise<number> {
+    let count = 0;
+    for await (const page of paginateListObjectsV2({ client: moto.s3 }, { Bucket: bucket, Prefix: prefix })) {
+        count += page.Contents?.length ?? 0;
+    }
+    return count;
+}
+
+/** Times one sync into a fresh bucket, counting its requests, and checks the prefix holds the tree. */
+async function timedSync(ctx: BenchContext, command: SyncCommand, bucket: string): Promise<Sample> {
+    const { moto, tree } = ctx;
+    const { result, requests } = await moto.recordRequests(() => runOrFail(command(tree.root, bucket, PREFIX, moto.endpoint)));
+    const stored = await countObjects(moto, bucket, PREFIX);
+    if (stored !== tree.fileCount) throw new Error(`expected ${tree.fileCount} objects under ${PREFIX} in ${bucket}, found ${stored}`);
+    return { ms: result.ms, requests };
+}
+
+const count = (n: number) => n.toLocaleString("en");
+
+const pushCases = ({ treeManifests }: Sizes): BenchCase[] => SYNC_TOOLS.flatMap((tool): BenchCase[] => [
+    {
+        id: `push-full-${tool.id}`,
+        group: `Push a tree of ${count(treeManifests)} manifests into an empty prefix`,
+        label: tool.label,
+        slow: true,
+        shownAs: tool.shownAs,
+        sample: async (ctx) => timedSync(ctx, tool.command, await ctx.moto.freshBucket(`full-${tool.id}`)),
+    },
+    {
+        id: `push-one-change-${tool.id}`,
+        group: `Re-push with one manifest changed out of ${count(treeManifests)}`,
+        label: tool.label,
+        slow: true,
+        shownAs: `${tool.shownAs}   (again, after the first push)`,
+        sample: async (ctx) => {
+            const bucket = await ctx.moto.freshBucket(`change-${tool.id}`);
+            await runOrFail(tool.command(ctx.tree.root, bucket, PREFIX, ctx.moto.endpoint));
+            return withOneFileChanged(ctx.tree, () => timedSync(ctx, tool.command, bucket));
+        },
+    },
+]);
+
+/** Whole-process timings of what a push does before it uploads, to show where its time goes. */
+const pushPartsCases = ({ treeManifests }: Sizes): BenchCase[] => {
+    const group = `Where a \`bucketops push\` of ${count(treeManifests)} manifests spends its time`;
+    const timed = async (command: Command): Promise<Sample> => ({ ms: (await runOrFail(command)).ms });
+    return [
+        {
+            id: "parts-startup",
+            group,
+            label: "`bucketops --help`: start Node and tsx, load every CLI module",
+            slow: false,
+            shownAs: "node bin/bucketops.js --help",
+            sample: () => timed(bucketopsCommand(["--help"])),
+        },
+        {
+            id: "parts-kustomize",
+            group,
+            label: "`kubectl kustomize` of the tree's root, alone (one step of push's validation)",
+            slow: true,
+            shownAs: "kubectl kustomize --load-restrictor=LoadRestrictionsNone <tree>",
+            sample: (ctx) => timed({ argv: [process.env.KUBECTL ?? "kubectl", "kustomize", "--load-restrictor=LoadRestrictionsNone", ctx.tree.root] }),
+        },
+        {
+            id: "parts-dry-run",
+            group,
+            label: "`bucketops push --dry-run` into an empty prefix: all but the uploads",
+            slow: true,
+            shownAs: "bucketops push --dry-run <tree> s3://<bucket>/envs/dev --endpoint <moto> --region us-east-1",
+            sample: async (ctx) => {
+                const bucket = await ctx.moto.freshBucket("dry-run");
+                const command = bucketopsPush(ctx.tree.root, bucket, PREFIX, ctx.moto.endpoint);
+                const { result, requests } = await ctx.moto.recordRequests(() => runOrFail({ ...command, argv: [...command.argv, "--dry-run"] }));
+                return { ms: result.ms, requests };
+            },
+        },
+    ];
+};
+
+const revisionCase = ({ revisionObjects }: Sizes): BenchCase => ({
+    id: "revision",
+    group: `\`bucketops revision\` over ${count(revisionObjects)} objects`,
+    label: "`bucketops revision`",
+    slow: false,
+    shownAs: "bucketops revision s3://<bucket>/envs/dev/ --endpoint <moto> --region us-east-1",
+    sample: async (ctx) => {
+        const bucket = await ctx.revisionBucket();
+        const command = bucketopsCommand(["revision", `s3://${bucket}/${PREFIX}`, "--endpoint", ctx.moto.endpoint, "--region", "us-east-1"]);
+        const { result, requests } = await ctx.moto.recordRequests(() => runOrFail(command));
+        return { ms: result.ms, requests };
+    },
+});
+
+/** A command run in the repository with a fresh --out folder each time. */
+function renderCase(id: string, label: string, argv: (out: string) => string[], shownAs: string): BenchCase {
+    return {
+        id,
+        group: "Offline render (Pulumi mock runtime), whole process",
+        label,
+        slow: false,
+        shownAs,
+        sample: async (ctx) => {
+            const out = mkdtempSync(path.join(ctx.scratch, `${id}-`));
+            try {
+                return { ms: (await runOrFail({ argv: argv(out) })).ms };
+            } finally {
+                rmSync(out, { recursive: true, force: true });
+            }
+        },
+    };
+}
+
+const renderCases: BenchCase[] = [
+    renderCase(
+        "render-baseline",
+        "baseline: one `aws.s3.Bucket` via `runOffline`",
+        () => [process.execPath, "--import", "tsx", "bench/baseline.ts"],
+        "node --import tsx bench/baseline.ts",
+    ),
+    ...["dev", "gcp-dev"].map((stack) =>
+        renderCase(
+            `render-${stack}`,
+            `\`npm run render -- --stack ${stack}\``,
+            (out) => ["npm", "run", "--silent", "render", "--", "--stack", stack, "--out", out],
+            `npm run render -- --stack ${stack} --out <tmp>`,
+        ),
+    ),
+];
+
+const testSuiteCase: BenchCase = {
+    id: "test-suite",
+    group: "Test suite",
+    label: "`npm test` (tsc --noEmit, then every tests/**/*.test.ts)",
+    slow: true,
+    runs: 1,
+    shownAs: "npm test",
+    sample: async () => {
+        const timed = await timeCommand({ argv: ["npm", "test"] });
+        const summary = timed.output.match(/^\d+ passed, \d+ failed$/m)?.[0];
+        return { ms: timed.ms, failure: timed.exitCode === 0 ? undefined : `exit code ${timed.exitCode}${summary ? `, ${summary}` : ""}` };
+    },
+};
+
+/** Every measured row, in table order. A new measurement is one more entry here. */
+export const benchCases = (sizes: Sizes): BenchCase[] => [...pushCases(sizes), ...pushPartsCases(sizes), revisionCase(sizes), ...renderCases, testSuiteCase];
+
+export const tmpScratch = () => mkdtempSync(path.join(tmpdir(), "flux-bucket-bench-"));

@@ -1,0 +1,62 @@
+import type { BenchCase, Sample } from "./cases";
+import { median } from "./measure";
+
+export interface CaseResult {
+    benchCase: BenchCase;
+    samples: Sample[];
+    medianMs: number;
+}
+
+export interface TargetOutcome {
+    target: string;
+    measured: string;
+    met: boolean;
+    margin: string;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/** bucketops no slower than the faster of aws-cli and rclone. */
+function pushTarget(results: Map<string, CaseResult>, kind: string, description: string): TargetOutcome | undefined {
+    const ours = results.get(`push-${kind}-bucketops`);
+    const others = ["aws", "rclone"].map((tool) => results.get(`push-${kind}-${tool}`)).filter((r) => r !== undefined);
+    if (!ours || others.length === 0) return undefined;
+    const fastest = others.reduce((a, b) => (b.medianMs < a.medianMs ? b : a));
+    const ratio = ours.medianMs / fastest.medianMs;
+    return {
+        target: `${description}: bucketops at least as fast as the faster of aws-cli and rclone`,
+        measured: `${seconds(ours.medianMs)} vs ${seconds(fastest.medianMs)} (${fastest.benchCase.label})`,
+        met: ratio <= 1,
+        margin: ratio <= 1 ? `${((1 - ratio) * 100).toFixed(0)}% faster` : `${((ratio - 1) * 100).toFixed(0)}% slower (${seconds(ours.medianMs - fastest.medianMs)} over)`,
+    };
+}
+
+const RENDER_LIMIT = 1.5;
+
+function renderTarget(results: Map<string, CaseResult>, stack: string): TargetOutcome | undefined {
+    const render = results.get(`render-${stack}`);
+    const baseline = results.get("render-baseline");
+    if (!render || !baseline) return undefined;
+    const ratio = render.medianMs / baseline.medianMs;
+    return {
+        target: `\`npm run render -- --stack ${stack}\` within ${RENDER_LIMIT}× the one-resource baseline`,
+        measured: `${ratio.toFixed(2)}× (${seconds(render.medianMs)} / ${seconds(baseline.medianMs)})`,
+        met: ratio <= RENDER_LIMIT,
+        margin: ratio <= RENDER_LIMIT
+            ? `${(RENDER_LIMIT - ratio).toFixed(2)}× to spare`
+            : `${(ratio - RENDER_LIMIT).toFixed(2)}× over (${seconds(render.medianMs - RENDER_LIMIT * baseline.medianMs)} too slow)`,
+    };
+}
+
+export function evaluateTargets(results: Map<string, CaseResult>): TargetOutcome[] {
+    return [
+        pushTarget(results, "full", "Push into an empty prefix"),
+        pushTarget(results, "one-change", "Re-push with one change"),
+        renderTarget(results, "dev"),
+        renderTarget(results, "gcp-dev"),
+    ].filter((outcome) => outcome !== undefined);
+}
+
+export function summarize(benchCase: BenchCase, samples: Sample[]): CaseResult {
+    return { benchCase, samples, medianMs: median(samples.map((s) => s.ms)) };
+}
