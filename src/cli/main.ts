@@ -41,6 +41,12 @@ function positiveInt(value: string): number {
     return n;
 }
 
+function seconds(value: string): number {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0 || n > 86_400) throw new InvalidArgumentError("expected seconds from 0 to 86400");
+    return n;
+}
+
 function collect(value: string, previous: string[] = []): string[] {
     return [...previous, value];
 }
@@ -143,8 +149,13 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .option("-n, --namespace <ns>", "namespace of the Bucket", "flux-system")
         .option("--name <bucket>", "name of the Flux Bucket object", "flux-bucket")
         .option("--reconcile", "request a reconciliation as `flux reconcile source bucket` does")
+        .addOption(new Option("--wait <seconds>", "poll until the cluster has caught up, at most this long").argParser(seconds))
+        .addOption(new Option("--interval <seconds>", "polling interval for --wait").argParser(seconds).default(2))
         .action(async (flags: ConnectionFlags & StatusFlags) => {
-            const caughtUp = await status({ ...flags, log }, (url, connection) => stores.open(url, connection));
+            const caughtUp = await status(
+                { ...flags, waitSeconds: flags.wait, intervalSeconds: flags.interval, log },
+                (url, connection) => stores.open(url, connection),
+            );
             if (!caughtUp) io.exitCode = 3;
         });
 
@@ -164,6 +175,8 @@ interface StatusFlags {
     namespace: string;
     name: string;
     reconcile?: boolean;
+    wait?: number;
+    interval: number;
 }
 
 /** Runs one command line (argv without node and script) and returns the exit code. */

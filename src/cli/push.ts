@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { applyChanges } from "./apply";
+import { UsageError } from "./errors";
 import { planPush, type PushPlan } from "./plan";
 import { ignorePatterns, fluxRevision } from "./revision";
 import { SOURCEIGNORE } from "./sourceignore";
@@ -25,6 +26,9 @@ export interface PushResult {
 
 export async function push(dir: string, store: ObjectStore, options: PushOptions): Promise<PushResult> {
     const files = await readTree(dir);
+    if (files.length === 0) {
+        throw new UsageError(`'${dir}' has no files: pushing it would delete every object under the prefix`);
+    }
     await validateManifests(dir);
     options.log(`validated ${files.length} file(s) in ${dir}`);
 

@@ -16,6 +16,9 @@ export interface StatusOptions extends ConnectionFlags {
     namespace: string;
     name: string;
     reconcile?: boolean;
+    /** Poll until caught up, for at most this long. */
+    waitSeconds?: number;
+    intervalSeconds?: number;
     log: (line: string) => void;
     /** Clock for the annotation value (tests). */
     now?: () => Date;
@@ -48,8 +51,9 @@ export async function status(
     const { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } = await import("@kubernetes/client-node");
     const api = kubeClient(new KubeConfig(), options).makeApiClient(CustomObjectsApi);
     const where = { namespace: options.namespace, name: options.name };
-    const bucket = (await kube(() => api.getNamespacedCustomObject({ ...SOURCE, ...where }), options)) as FluxObject;
-    const spec = bucket.spec as { provider?: string; bucketName?: string; endpoint?: string; insecure?: boolean; region?: string; prefix?: string; ignore?: string };
+    const readBucket = async () =>
+        (await kube(() => api.getNamespacedCustomObject({ ...SOURCE, ...where }), options)) as FluxObject;
+    const spec = (await readBucket()).spec as BucketSpec;
 
     if (options.reconcile) {
         const requestedAt = (options.now?.() ?? new Date()).toISOString();
@@ -74,31 +78,50 @@ export async function status(
         insecure: options.insecure ?? spec.insecure,
         region: options.region ?? spec.region,
     });
-    const { revision, indexed } = await currentRevision(store, prefix, spec.ignore);
-    options.log(`bucket ${url} (${store.description}): ${revision}, ${indexed} object(s)`);
 
-    let caughtUp = report(`Bucket ${options.namespace}/${options.name}`, bucket.status?.artifact?.revision, bucket, revision, options.log);
-    const list = (await kube(() => api.listNamespacedCustomObject({ ...KUSTOMIZE, namespace: options.namespace }), options)) as { items: FluxObject[] };
-    const users = list.items.filter(
-        (k) =>
-            k.spec.sourceRef?.kind === "Bucket" &&
-            k.spec.sourceRef.name === options.name &&
-            (k.spec.sourceRef.namespace ?? k.metadata.namespace) === options.namespace,
-    );
-    for (const k of users) {
-        const label = `Kustomization ${k.metadata.namespace}/${k.metadata.name}`;
-        caughtUp = report(label, k.status?.lastAppliedRevision, k, revision, options.log) && caughtUp;
+    const deadline = Date.now() + (options.waitSeconds ?? 0) * 1000;
+    for (;;) {
+        const lines: string[] = [];
+        const { revision, indexed } = await currentRevision(store, prefix, spec.ignore);
+        lines.push(`bucket ${url} (${store.description}): ${revision}, ${indexed} object(s)`);
+        const bucket = await readBucket();
+        let caughtUp = report(`Bucket ${options.namespace}/${options.name}`, bucket.status?.artifact?.revision, bucket, revision, lines);
+        const list = (await kube(() => api.listNamespacedCustomObject({ ...KUSTOMIZE, namespace: options.namespace }), options)) as { items: FluxObject[] };
+        const users = list.items.filter(
+            (k) =>
+                k.spec.sourceRef?.kind === "Bucket" &&
+                k.spec.sourceRef.name === options.name &&
+                (k.spec.sourceRef.namespace ?? k.metadata.namespace) === options.namespace,
+        );
+        for (const k of users) {
+            const label = `Kustomization ${k.metadata.namespace}/${k.metadata.name}`;
+            caughtUp = report(label, k.status?.lastAppliedRevision, k, revision, lines) && caughtUp;
+        }
+        if (users.length === 0) lines.push(`no Kustomization in ${options.namespace} uses Bucket ${options.name}`);
+        if (caughtUp || Date.now() >= deadline) {
+            lines.forEach((line) => options.log(line));
+            options.log(caughtUp ? "cluster has caught up with the bucket" : "cluster has NOT caught up with the bucket yet");
+            return caughtUp;
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min((options.intervalSeconds ?? 2) * 1000, deadline - Date.now())));
     }
-    if (users.length === 0) options.log(`no Kustomization in ${options.namespace} uses Bucket ${options.name}`);
-    options.log(caughtUp ? "cluster has caught up with the bucket" : "cluster has NOT caught up with the bucket yet");
-    return caughtUp;
 }
 
-function report(label: string, seen: string | undefined, object: FluxObject, revision: string, log: (line: string) => void): boolean {
+interface BucketSpec {
+    provider?: string;
+    bucketName?: string;
+    endpoint?: string;
+    insecure?: boolean;
+    region?: string;
+    prefix?: string;
+    ignore?: string;
+}
+
+function report(label: string, seen: string | undefined, object: FluxObject, revision: string, lines: string[]): boolean {
     const ready = object.status?.conditions?.find((c) => c.type === "Ready");
     const readyText = ready ? `Ready=${ready.status}${ready.status === "True" ? "" : ` (${ready.message ?? ""})`}` : "Ready=Unknown";
     const upToDate = seen === revision;
-    log(`  ${label}: ${seen ?? "no revision yet"}, ${readyText}: ${upToDate ? "up to date" : "behind"}`);
+    lines.push(`  ${label}: ${seen ?? "no revision yet"}, ${readyText}: ${upToDate ? "up to date" : "behind"}`);
     return upToDate;
 }
 

@@ -179,5 +179,9 @@ describe("bucketops push against moto_server", () => {
         const notDir = await bucketops("push", "/nonexistent-dir", "s3://pushes/x", "--endpoint", moto.endpoint);
         assert.equal(notDir.code, 2);
         assert.match(notDir.err, /is not a directory/);
+        const empty = await bucketops("push", writeTree({}), "s3://pushes/envs/dev", "--endpoint", moto.endpoint);
+        assert.equal(empty.code, 2);
+        assert.match(empty.err, /has no files: pushing it would delete every object under the prefix/);
+        assert.notDeepEqual(await moto.contents("pushes", "envs/dev/"), {});
     });
 });

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { bucketops, manifestTree, md5, printedRevision, sha256, writeTree } from "./helpers/cli";
 import { FakeKubeApi } from "./helpers/kube";
@@ -82,6 +85,32 @@ describe("bucketops status against moto_server and a stand-in Kubernetes API", (
         assert.match(requestedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$/);
         assert.ok(Date.parse(requestedAt) >= before - 1000 && Date.parse(requestedAt) <= Date.now());
         assert.match(run.out, /requested reconciliation of Bucket flux-system\/flux-bucket/);
+    });
+
+    it("--wait polls until the last Kustomization has applied the revision, or gives up with exit 3", async () => {
+        kube.kustomizations = [kustomization("apps", "sha256:" + "1".repeat(64))];
+        const gaveUp = await bucketops("status", "--kubeconfig", kubeconfig, "--wait", "0.3", "--interval", "0.1");
+        assert.equal(gaveUp.code, 3, gaveUp.err);
+        assert.match(gaveUp.out, /Kustomization flux-system\/apps: sha256:1{64}, Ready=True: behind/);
+
+        const applied = setTimeout(() => (kube.kustomizations[0].status.lastAppliedRevision = revision), 400);
+        try {
+            const waited = await bucketops("status", "--kubeconfig", kubeconfig, "--wait", "20", "--interval", "0.1");
+            assert.equal(waited.code, 0, waited.err);
+            assert.match(waited.out, /Kustomization flux-system\/apps: sha256:[0-9a-f]{64}, Ready=True: up to date/);
+            assert.doesNotMatch(waited.out, /behind/, "only the final report is printed");
+        } finally {
+            clearTimeout(applied);
+        }
+    });
+
+    it("takes the kubeconfig and bucket credentials from the stack outputs", async () => {
+        kube.kustomizations = [kustomization("apps", revision)];
+        const outputs = path.join(mkdtempSync(path.join(tmpdir(), "bucketops-outputs-")), "stack.json");
+        writeFileSync(outputs, JSON.stringify({ provider: "generic", kubeconfig: readFileSync(kubeconfig, "utf8"), writerAccessKeyId: "AKIDWRITER", writerSecretAccessKey: "secret" }));
+        const run = await bucketops("status", "--from-stack-outputs", outputs);
+        assert.equal(run.code, 0, run.err);
+        assert.match(run.out, /cluster has caught up/);
     });
 
     it("names a missing Bucket object", async () => {

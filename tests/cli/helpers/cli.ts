@@ -31,6 +31,7 @@ export const sha256 = (text: string) => `sha256:${createHash("sha256").update(te
 /** A temporary directory holding `files` (relative path → content). */
 export function writeTree(files: Record<string, string>, root = mkdtempSync(path.join(tmpdir(), "bucketops-tree-"))): string {
     rmSync(root, { recursive: true, force: true });
+    mkdirSync(root, { recursive: true });
     for (const [name, content] of Object.entries(files)) {
         const file = path.join(root, name);
         mkdirSync(path.dirname(file), { recursive: true });
