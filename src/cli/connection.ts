@@ -67,3 +67,18 @@ export function connect(urlText: string, flags: ConnectionFlags): ObjectStore {
         conditionalWrites: flags.conditionalWrites,
     });
 }
+
+/** The stores one run opened, closed together when it ends (their kept-alive sockets would hold the process). */
+export class Stores {
+    private readonly opened: ObjectStore[] = [];
+
+    open(url: string, flags: ConnectionFlags): ObjectStore {
+        const store = connect(url, flags);
+        this.opened.push(store);
+        return store;
+    }
+
+    closeAll(): void {
+        for (const store of this.opened.splice(0)) store.close();
+    }
+}

@@ -65,6 +65,18 @@ export async function loadHistory(store: ObjectStore, specIgnore?: string): Prom
     return states;
 }
 
+/** The states for people (newest last, changed keys below each) or as JSON. */
+export function historyReport(states: State[], json: boolean): string[] {
+    if (json) return [JSON.stringify(states.map(({ objects, ...state }) => ({ ...state, objects: objects.size })), null, 2)];
+    if (states.length === 0) return ["no history: no object version was ever written under this prefix"];
+    return states.flatMap((state, i) => [
+        `${state.time.toISOString()}  ${state.revision}  ${state.objects.size} object(s)${i === states.length - 1 ? "  (current)" : ""}`,
+        ...state.added.map((key) => `    + ${key}`),
+        ...state.modified.map((key) => `    ~ ${key}`),
+        ...state.removed.map((key) => `    - ${key}`),
+    ]);
+}
+
 function endsOfBursts(instants: Date[]): Date[] {
     return instants.filter((time, i) => i === instants.length - 1 || instants[i + 1].getTime() - time.getTime() > BURST_GAP_MS);
 }

@@ -1,9 +1,8 @@
 import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { connect, type ConnectionFlags } from "./connection";
-import type { ObjectStore } from "./store/types";
+import { Stores, type ConnectionFlags } from "./connection";
 import { CliError } from "./errors";
-import { loadHistory } from "./history";
+import { historyReport, loadHistory } from "./history";
 import { push } from "./push";
 import { currentRevision } from "./revision";
 import { rollback } from "./rollback";
@@ -18,21 +17,6 @@ export interface Io {
     out: (line: string) => void;
     err: (line: string) => void;
     exitCode: number;
-}
-
-/** Opens stores for one run and closes them when it ends. */
-class Stores {
-    private readonly opened: ObjectStore[] = [];
-
-    open(url: string, flags: ConnectionFlags): ObjectStore {
-        const store = connect(url, flags);
-        this.opened.push(store);
-        return store;
-    }
-
-    closeAll(): void {
-        for (const store of this.opened.splice(0)) store.close();
-    }
 }
 
 function positiveInt(value: string): number {
@@ -113,18 +97,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .option("--json", "machine-readable output")
         .action(async (url: string, flags: ConnectionFlags & { ignore?: string[]; json?: boolean }) => {
             const states = await loadHistory(stores.open(url, flags), specIgnore(flags));
-            if (flags.json) {
-                log(JSON.stringify(states.map(({ objects, ...state }) => ({ ...state, objects: objects.size })), null, 2));
-                return;
-            }
-            if (states.length === 0) log("no history: no object version was ever written under this prefix");
-            states.forEach((state, i) => {
-                const current = i === states.length - 1 ? "  (current)" : "";
-                log(`${state.time.toISOString()}  ${state.revision}  ${state.objects.size} object(s)${current}`);
-                for (const key of state.added) log(`    + ${key}`);
-                for (const key of state.modified) log(`    ~ ${key}`);
-                for (const key of state.removed) log(`    - ${key}`);
-            });
+            historyReport(states, flags.json ?? false).forEach(log);
         });
 
     withIgnore(withConnection(program.command("rollback")))
