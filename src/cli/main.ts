@@ -97,7 +97,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .option("--json", "machine-readable output")
         .action(async (url: string, flags: ConnectionFlags & { ignore?: string[]; json?: boolean }) => {
             const states = await loadHistory(stores.open(url, flags), specIgnore(flags));
-            historyReport(states, flags.json ?? false).forEach(log);
+            for (const line of historyReport(states, flags.json ?? false)) log(line);
         });
 
     withIgnore(withConnection(program.command("rollback")))

@@ -14,7 +14,9 @@ export interface Run {
 export async function bucketops(...args: string[]): Promise<Run> {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await main(args, { out: (line) => out.push(line), err: (line) => err.push(line) });
+    // Records every argument, as console.log would print them, so a stray extra argument shows up.
+    const record = (lines: string[]) => (...parts: unknown[]) => lines.push(parts.map(String).join(" "));
+    const code = await main(args, { out: record(out), err: record(err) });
     return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
