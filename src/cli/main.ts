@@ -71,7 +71,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]")
         .option("--no-prune", "keep objects that are no longer in the tree")
         .option("--dry-run", "print the plan only")
-        .addOption(new Option("--concurrency <n>", "parallel uploads").argParser(positiveInt).default(8))
+        .addOption(new Option("--concurrency <n>", "parallel uploads").argParser(positiveInt).default(16))
         .option("--no-conditional-writes", "do not send If-Match/If-None-Match (for servers without them)")
         .action(async (dir: string, url: string, flags: ConnectionFlags & PushFlags) => {
             await push(dir, stores.open(url, flags), {
@@ -105,7 +105,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]")
         .requiredOption("--to <time|revision>", "an ISO 8601 time or a revision (sha256:<hex>, or a unique hex prefix)")
         .option("--dry-run", "print the plan only")
-        .addOption(new Option("--concurrency <n>", "parallel copies").argParser(positiveInt).default(8))
+        .addOption(new Option("--concurrency <n>", "parallel copies").argParser(positiveInt).default(16))
         .action(async (url: string, flags: ConnectionFlags & { ignore?: string[]; to: string; dryRun?: boolean; concurrency: number }) => {
             await rollback(stores.open(url, flags), flags.to, {
                 dryRun: flags.dryRun ?? false,

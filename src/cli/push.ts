@@ -29,11 +29,14 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     if (files.length === 0) {
         throw new UsageError(`'${dir}' has no files: pushing it would delete every object under the prefix`);
     }
-    await validateManifests(dir);
+    // The listing runs while the tree is validated; a validation failure is reported first.
+    const prefix = folderPrefix(store.url.prefix);
+    const [validated, listed] = await Promise.allSettled([validateManifests(dir), store.list(prefix)]);
+    if (validated.status === "rejected") throw validated.reason;
+    if (listed.status === "rejected") throw listed.reason;
     options.log(`validated ${files.length} file(s) in ${dir}`);
 
-    const prefix = folderPrefix(store.url.prefix);
-    const plan = planPush(files, await store.list(prefix), prefix, options.prune);
+    const plan = planPush(files, listed.value, prefix, options.prune);
     describePlan(plan, store, prefix, options.log);
     if (prefix !== "" && files.some((file) => file.relative === SOURCEIGNORE)) {
         options.log(`note: Flux reads .sourceignore only at the bucket root, not at ${prefix}${SOURCEIGNORE}`);

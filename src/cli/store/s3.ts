@@ -71,6 +71,10 @@ export class S3Store implements ObjectStore {
             credentials,
             profile: options.profile,
             maxAttempts: options.maxAttempts, // unset: the SDK's default (3) or AWS_MAX_ATTEMPTS
+            // Uploads carry Content-MD5 already; the SDK's default extra CRC32 trailers cost CPU and
+            // are not understood by every S3-compatible server.
+            requestChecksumCalculation: "WHEN_REQUIRED",
+            responseChecksumValidation: "WHEN_REQUIRED",
         });
         this.conditionalWrites = options.conditionalWrites ?? true;
         this.description = `s3://${url.bucket}${endpoint ? ` at ${endpoint}` : ""}`;
