@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { OfflineRun, StackReferenceOutputs } from "../../src/offline/engine";
-import { asStackReference, ofType, only, runFlux, runInfra } from "../support/offline";
+import { GENERIC_ON_EXISTING_CLUSTER, asStackReference, ofType, only, runFlux, runInfra } from "../support/offline";
 
 const BUCKET = "kubernetes:source.toolkit.fluxcd.io/v1:Bucket";
 const KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization";
@@ -102,16 +102,7 @@ describe("flux stack on other providers", () => {
     });
 
     test("generic: the insecure flag reaches the Bucket", async () => {
-        const infra = await runInfra({
-            cluster: "existing",
-            kubeconfig: "apiVersion: v1\nkind: Config\n",
-            provider: "generic",
-            bucketName: "manifests",
-            endpoint: "minio.internal:9000",
-            insecure: "true",
-            accessKey: "flux",
-            secretKey: "flux-secret",
-        });
+        const infra = await runInfra(GENERIC_ON_EXISTING_CLUSTER);
         const run = await runFlux({}, asStackReference(infra));
         const spec = only(run, BUCKET).inputs.spec;
         assert.equal(spec.provider, "generic");

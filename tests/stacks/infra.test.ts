@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError } from "../../stacks/config/errors";
-import { ofType, only, runInfra } from "../support/offline";
+import { GENERIC_ON_EXISTING_CLUSTER, ofType, only, runInfra } from "../support/offline";
 
 const CREDENTIALS = ["kubeconfig", "readerAccessKeyId", "readerSecretAccessKey", "writerAccessKeyId", "writerSecretAccessKey"];
 
@@ -42,16 +42,7 @@ describe("infra stack", () => {
     });
 
     test("generic on an existing cluster: nothing is provisioned, config passes through, credentials as secrets", async () => {
-        const run = await runInfra({
-            cluster: "existing",
-            kubeconfig: "apiVersion: v1\nkind: Config\n",
-            provider: "generic",
-            bucketName: "manifests",
-            endpoint: "minio.internal:9000",
-            insecure: "true",
-            accessKey: "flux",
-            secretKey: "flux-secret",
-        });
+        const run = await runInfra(GENERIC_ON_EXISTING_CLUSTER);
         assert.deepEqual(
             run.resources.filter((resource) => resource.custom).map((resource) => resource.type),
             [],

@@ -4,6 +4,18 @@ import program = require("../../stacks");
 export const PROJECT = "flux-bucket";
 export const ORGANIZATION = "organization";
 
+/** Infra config for a MinIO-style bucket on an existing cluster: nothing provisioned, everything passed through. */
+export const GENERIC_ON_EXISTING_CLUSTER = {
+    cluster: "existing",
+    kubeconfig: "apiVersion: v1\nkind: Config\n",
+    provider: "generic",
+    bucketName: "manifests",
+    endpoint: "minio.internal:9000",
+    insecure: "true",
+    accessKey: "flux",
+    secretKey: "flux-secret",
+};
+
 const namespaced = (config: Record<string, string>) =>
     Object.fromEntries(Object.entries(config).map(([key, value]) => [`${PROJECT}:${key}`, value]));
 
