@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { UsageError } from "./errors";
 import { openStore } from "./store";
 import type { ObjectStore } from "./store/types";
-import { parseBucketUrl } from "./url";
+import { folderPrefix, parseBucketUrl } from "./url";
 
 /** Connection flags shared by every command that talks to the bucket. */
 export interface ConnectionFlags {
@@ -14,17 +14,26 @@ export interface ConnectionFlags {
     conditionalWrites?: boolean;
 }
 
-/** The infra stack's outputs as `pulumi stack output --json --show-secrets` prints them. */
-export interface StackOutputs {
+/** Credentials as the infra stack names them, top-level or per environment. */
+interface StackCredentials {
+    readerAccessKeyId?: string;
+    readerSecretAccessKey?: string;
+    readerServiceAccountKey?: string | object;
+    writerAccessKeyId?: string;
+    writerSecretAccessKey?: string;
+    writerServiceAccountKey?: string | object;
+}
+
+/** The infra stack's outputs (stacks/infra.ts) as `pulumi stack output --json --show-secrets` prints them. */
+export interface StackOutputs extends StackCredentials {
     provider?: string;
     bucketName?: string;
     region?: string;
     endpoint?: string;
     insecure?: boolean;
-    writerAccessKeyId?: string;
-    writerSecretAccessKey?: string;
-    writerServiceAccountKey?: string | object;
     kubeconfig?: string;
+    /** With per-environment prefixes: each environment's prefix and credentials. */
+    environments?: Record<string, StackCredentials & { prefix: string }>;
 }
 
 const PROVIDERS_BY_SCHEME: Record<string, string[]> = { s3: ["aws", "generic"], gcs: ["gcp"] };
@@ -55,17 +64,34 @@ export function connect(urlText: string, flags: ConnectionFlags): ObjectStore {
                 `bucketops supports aws and generic (s3://) and gcp (gs://)`,
         );
     }
-    const key = outputs.writerServiceAccountKey;
+    const credentials = stackCredentials(outputs, url.prefix);
+    const key = credentials.writerServiceAccountKey ?? credentials.readerServiceAccountKey;
     return openStore(url, {
         endpoint: flags.endpoint ?? outputs.endpoint,
         insecure: flags.insecure ?? outputs.insecure,
         region: flags.region ?? outputs.region,
         profile: flags.profile,
-        accessKeyId: outputs.writerAccessKeyId,
-        secretAccessKey: outputs.writerSecretAccessKey,
+        accessKeyId: credentials.writerAccessKeyId ?? credentials.readerAccessKeyId,
+        secretAccessKey: credentials.writerSecretAccessKey ?? credentials.readerSecretAccessKey,
         serviceAccountKey: typeof key === "object" ? JSON.stringify(key) : key,
         conditionalWrites: flags.conditionalWrites,
     });
+}
+
+/**
+ * The credentials for a prefix: the writer's (a generic bucket's one key pair is exported as the
+ * reader's); with per-environment credentials, those of the environment whose prefix holds it.
+ */
+function stackCredentials(outputs: StackOutputs, prefix: string): StackCredentials {
+    if (!outputs.environments || outputs.writerAccessKeyId || outputs.writerServiceAccountKey) return outputs;
+    const folder = folderPrefix(prefix);
+    const environments = Object.entries(outputs.environments);
+    const match = environments.find(([, environment]) => folder.startsWith(folderPrefix(environment.prefix)));
+    if (!match) {
+        const known = environments.map(([name, environment]) => `${name} (${environment.prefix})`).join(", ");
+        throw new UsageError(`the stack outputs hold credentials per environment; prefix '${prefix}' is in none of: ${known}`);
+    }
+    return match[1];
 }
 
 /** The stores one run opened, closed together when it ends (their kept-alive sockets would hold the process). */

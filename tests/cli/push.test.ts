@@ -164,6 +164,36 @@ describe("bucketops push against moto_server", () => {
             assert.ok(authorizations.length > 0);
             for (const authorization of authorizations) assert.match(authorization, /Credential=AKIDWRITER\//);
 
+            // Per-environment credentials: the environment whose prefix holds the URL's; a generic
+            // bucket's one key pair, exported as the reader's, otherwise.
+            const perEnvironment = path.join(path.dirname(outputs), "environments.json");
+            writeFileSync(perEnvironment, JSON.stringify({
+                provider: "aws",
+                bucketName: "pushes",
+                endpoint: `127.0.0.1:${port}`,
+                insecure: true,
+                region: "eu-west-1",
+                environments: {
+                    dev: { prefix: "envs/dev/", writerAccessKeyId: "AKIDDEV", writerSecretAccessKey: "d" },
+                    prod: { prefix: "envs/prod/", writerAccessKeyId: "AKIDPROD", writerSecretAccessKey: "p" },
+                },
+            }));
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            authorizations.length = 0;
+            await bucketops("revision", "s3://pushes/envs/prod", "--from-stack-outputs", perEnvironment);
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            assert.ok(authorizations.length > 0);
+            for (const authorization of authorizations) assert.match(authorization, /Credential=AKIDPROD\/\d+\/eu-west-1\//);
+            const outside = await bucketops("revision", "s3://pushes/other", "--from-stack-outputs", perEnvironment);
+            assert.equal(outside.code, 2);
+            assert.match(outside.err, /prefix 'other' is in none of: dev \(envs\/dev\/\), prod \(envs\/prod\/\)/);
+
+            writeFileSync(perEnvironment, JSON.stringify({ provider: "generic", endpoint: `127.0.0.1:${port}`, insecure: true, readerAccessKeyId: "AKIDGENERIC", readerSecretAccessKey: "g" }));
+            authorizations.length = 0;
+            await bucketops("revision", "s3://pushes", "--from-stack-outputs", perEnvironment);
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            for (const authorization of authorizations) assert.match(authorization, /Credential=AKIDGENERIC\//);
+
             const wrongProvider = await bucketops("revision", "gs://pushes", "--from-stack-outputs", outputs);
             assert.equal(wrongProvider.code, 2);
             assert.match(wrongProvider.err, /stack outputs are for provider 'generic' but the URL is gs:\/\/pushes/);

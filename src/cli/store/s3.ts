@@ -34,6 +34,8 @@ export interface S3Options {
 }
 
 const DELETE_BATCH = 1000;
+/** `s3.amazonaws.com`, `s3.<region>.amazonaws.com`, `s3-<region>.amazonaws.com` (and .com.cn); group 1: the region. */
+const AWS_ENDPOINT = /^s3(?:[.-]([a-z0-9-]+))?\.amazonaws\.com(?:\.cn)?$/;
 
 /** minio-go's trimEtag, which is what source-controller's listing hands to the index. */
 export function trimEtag(etag: string | undefined): string {
@@ -58,14 +60,17 @@ export class S3Store implements ObjectStore {
         readonly url: BucketUrl,
         options: S3Options = {},
     ) {
-        const endpoint = options.endpoint ? endpointUrl(options.endpoint, options.insecure) : undefined;
+        // An AWS endpoint such as Flux's `s3.<region>.amazonaws.com` only names the region: the SDK
+        // then addresses the bucket itself (virtual-hosted). Other endpoints are used as given, path-style.
+        const aws = options.endpoint ? AWS_ENDPOINT.exec(new URL(endpointUrl(options.endpoint)).hostname) : null;
+        const endpoint = options.endpoint && !aws ? endpointUrl(options.endpoint, options.insecure) : undefined;
         const credentials =
             options.accessKeyId && options.secretAccessKey
                 ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
                 : undefined;
         this.client = new S3Client({
             endpoint,
-            region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+            region: options.region ?? aws?.[1] ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
             forcePathStyle: endpoint !== undefined,
             followRegionRedirects: true,
             credentials,
