@@ -106,6 +106,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .requiredOption("--to <time|revision>", "an ISO 8601 time or a revision (sha256:<hex>, or a unique hex prefix)")
         .option("--dry-run", "print the plan only")
         .addOption(new Option("--concurrency <n>", "parallel copies").argParser(positiveInt).default(16))
+        .option("--no-conditional-writes", "do not send If-Match/If-None-Match (for servers without them)")
         .action(async (url: string, flags: ConnectionFlags & { ignore?: string[]; to: string; dryRun?: boolean; concurrency: number }) => {
             await rollback(stores.open(url, flags), flags.to, {
                 dryRun: flags.dryRun ?? false,

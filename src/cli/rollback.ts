@@ -57,7 +57,10 @@ export async function rollback(store: ObjectStore, to: string, options: Rollback
             prefix,
             keep,
             deletes,
-            writes: restores.map((version) => ({ key: version.key, run: () => store.restore(version) })),
+            writes: restores.map((version) => ({
+                key: version.key,
+                run: () => store.restore(version, listing.get(version.key) ?? null),
+            })),
         },
         { concurrency: options.concurrency, verb: "rollback" },
     );

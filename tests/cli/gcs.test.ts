@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { GcsStore } from "../../src/cli/store/gcs";
 import { parseBucketUrl } from "../../src/cli/url";
@@ -61,14 +62,19 @@ describe("bucketops on gs:// through @google-cloud/storage (local JSON API stand
         assert.notEqual(revisionFromEtags("gcs-bucket"), first.revision);
     });
 
-    it("refuses to overwrite an object another writer changed (ifGenerationMatch)", async () => {
+    it("refuses to overwrite or restore over an object another writer changed (ifGenerationMatch)", async () => {
         const store = new GcsStore(parseBucketUrl("gs://gcs-bucket"), { endpoint: gcs.endpoint });
         const [listed] = await store.list("a.yaml");
-        await store.put("a.yaml", Buffer.from("someone else"), { md5: Buffer.alloc(16), contentType: "text/plain" }).catch(() => undefined);
+        const theirs = Buffer.from("someone else");
+        const md5 = createHash("md5").update(theirs).digest();
+        await store.put("a.yaml", theirs, { md5, contentType: "text/plain" });
+        const [oldVersion] = (await store.listVersions("a.yaml")).filter((v) => v.versionId === listed.generation);
         await assert.rejects(
             store.put("a.yaml", Buffer.from("ours"), { md5: Buffer.alloc(16), contentType: "text/plain", expected: listed }),
             /concurrent change detected: a\.yaml/,
         );
+        await assert.rejects(store.restore(oldVersion, listed), /concurrent change detected: a\.yaml/);
+        assert.equal(gcs.contents("gcs-bucket")["a.yaml"], "someone else");
     });
 
     it("reports a missing bucket and an unversioned one", async () => {

@@ -27,6 +27,12 @@ function entryOf(metadata: FileMetadata): ObjectEntry {
     };
 }
 
+/** ifGenerationMatch for a write that expects `expected` (null: no object; 0 means "does not exist"). */
+function preconditions(expected: ObjectEntry | null | undefined): { ifGenerationMatch: number } | undefined {
+    if (expected === undefined) return undefined;
+    return { ifGenerationMatch: expected === null ? 0 : Number(expected.generation) };
+}
+
 function statusOf(error: unknown): number | undefined {
     return (error as { code?: unknown }).code as number | undefined;
 }
@@ -77,26 +83,27 @@ export class GcsStore implements ObjectStore {
 
     async put(key: string, body: Buffer, options: PutOptions): Promise<ObjectEntry> {
         const file = this.bucket.file(key);
-        const preconditionOpts =
-            options.expected === undefined
-                ? undefined
-                : { ifGenerationMatch: options.expected === null ? 0 : Number(options.expected.generation) };
-        return this.call(async () => {
-            try {
+        return this.call(() =>
+            this.conditionally(key, async () => {
                 await file.save(body, {
                     resumable: false,
                     validation: "md5",
                     metadata: { contentType: options.contentType, md5Hash: options.md5.toString("base64") },
-                    preconditionOpts,
+                    preconditionOpts: preconditions(options.expected),
                 });
-            } catch (error) {
-                if (statusOf(error) === 412) {
-                    throw concurrentWrite(key, this.description);
-                }
-                throw error;
-            }
-            return entryOf(file.metadata);
-        });
+                return entryOf(file.metadata);
+            }),
+        );
+    }
+
+    /** Runs a conditional write, turning a refused precondition into a concurrent-change error. */
+    private async conditionally<T>(key: string, write: () => Promise<T>): Promise<T> {
+        try {
+            return await write();
+        } catch (error) {
+            if (statusOf(error) === 412) throw concurrentWrite(key, this.description);
+            throw error;
+        }
     }
 
     async delete(keys: string[]): Promise<void> {
@@ -162,13 +169,17 @@ export class GcsStore implements ObjectStore {
         });
     }
 
-    async restore(version: ObjectVersion): Promise<ObjectEntry> {
-        return this.call(async () => {
-            const source = this.bucket.file(version.key, { generation: Number(version.versionId) });
-            const [copy] = await source.copy(this.bucket.file(version.key));
-            const [metadata] = await copy.getMetadata();
-            return entryOf(metadata);
-        });
+    async restore(version: ObjectVersion, expected?: ObjectEntry | null): Promise<ObjectEntry> {
+        return this.call(() =>
+            this.conditionally(version.key, async () => {
+                const source = this.bucket.file(version.key, { generation: Number(version.versionId) });
+                const [copy] = await source.copy(this.bucket.file(version.key), {
+                    preconditionOpts: preconditions(expected),
+                });
+                const [metadata] = await copy.getMetadata();
+                return entryOf(metadata);
+            }),
+        );
     }
 
     close(): void {

@@ -114,14 +114,8 @@ export class S3Store implements ObjectStore {
     }
 
     async put(key: string, body: Buffer, options: PutOptions): Promise<ObjectEntry> {
-        const conditions =
-            !this.conditionalWrites || options.expected === undefined
-                ? {}
-                : options.expected === null
-                  ? { IfNoneMatch: "*" }
-                  : { IfMatch: `"${options.expected.etag}"` };
-        return this.call(async () => {
-            try {
+        return this.call(() =>
+            this.conditionally(key, async () => {
                 const out = await this.client.send(
                     new PutObjectCommand({
                         Bucket: this.url.bucket,
@@ -129,18 +123,32 @@ export class S3Store implements ObjectStore {
                         Body: body,
                         ContentMD5: options.md5.toString("base64"),
                         ContentType: options.contentType,
-                        ...conditions,
+                        ...this.conditions(options.expected),
                     }),
                 );
                 const etag = trimEtag(out.ETag);
                 return { key, etag, size: body.length, md5: md5FromEtag(etag) };
-            } catch (error) {
-                if (error instanceof S3ServiceException && error.name === "PreconditionFailed") {
-                    throw concurrentWrite(key, this.description);
-                }
-                throw error;
+            }),
+        );
+    }
+
+    /** If-None-Match / If-Match for a write that expects `expected` (null: no object) at the key. */
+    private conditions(expected: ObjectEntry | null | undefined): { IfNoneMatch?: string; IfMatch?: string } {
+        if (!this.conditionalWrites || expected === undefined) return {};
+        return expected === null ? { IfNoneMatch: "*" } : { IfMatch: `"${expected.etag}"` };
+    }
+
+    /** Runs a conditional write, turning a refused precondition into a concurrent-change error. */
+    private async conditionally<T>(key: string, write: () => Promise<T>): Promise<T> {
+        try {
+            return await write();
+        } catch (error) {
+            const name = (error as { name?: string }).name;
+            if (name === "PreconditionFailed" || name === "ConditionalRequestConflict") {
+                throw concurrentWrite(key, this.description);
             }
-        });
+            throw error;
+        }
     }
 
     async delete(keys: string[]): Promise<void> {
@@ -222,25 +230,37 @@ export class S3Store implements ObjectStore {
      * CopyObject gives a copy a plain MD5 ETag, so a version uploaded in N parts is copied part by
      * part with the same boundaries (UploadPartCopy): its ETag, and so Flux's revision, come back too.
      */
-    async restore(version: ObjectVersion): Promise<ObjectEntry> {
+    async restore(version: ObjectVersion, expected?: ObjectEntry | null): Promise<ObjectEntry> {
         const source = `${this.url.bucket}/${encodeURIComponent(version.key).replace(/%2F/g, "/")}?versionId=${encodeURIComponent(version.versionId)}`;
         const parts = Number(/-(\d+)$/.exec(version.etag)?.[1] ?? 0);
-        return this.call(async () => {
-            const etag =
-                parts > 0
-                    ? await this.copyInParts(version, source, parts)
-                    : trimEtag(
-                          (
-                              await this.client.send(
-                                  new CopyObjectCommand({ Bucket: this.url.bucket, Key: version.key, CopySource: source }),
-                              )
-                          ).CopyObjectResult?.ETag,
-                      );
-            return { key: version.key, etag, size: version.size, md5: md5FromEtag(etag) };
-        });
+        return this.call(() =>
+            this.conditionally(version.key, async () => {
+                const etag =
+                    parts > 0
+                        ? await this.copyInParts(version, source, parts, expected)
+                        : trimEtag(
+                              (
+                                  await this.client.send(
+                                      new CopyObjectCommand({
+                                          Bucket: this.url.bucket,
+                                          Key: version.key,
+                                          CopySource: source,
+                                          ...this.conditions(expected),
+                                      }),
+                                  )
+                              ).CopyObjectResult?.ETag,
+                          );
+                return { key: version.key, etag, size: version.size, md5: md5FromEtag(etag) };
+            }),
+        );
     }
 
-    private async copyInParts(version: ObjectVersion, source: string, parts: number): Promise<string> {
+    private async copyInParts(
+        version: ObjectVersion,
+        source: string,
+        parts: number,
+        expected: ObjectEntry | null | undefined,
+    ): Promise<string> {
         const where = { Bucket: this.url.bucket, Key: version.key };
         const head = await this.client.send(new HeadObjectCommand({ ...where, VersionId: version.versionId }));
         const { UploadId } = await this.client.send(
@@ -261,7 +281,12 @@ export class S3Store implements ObjectStore {
                 start = end + 1;
             }
             const out = await this.client.send(
-                new CompleteMultipartUploadCommand({ ...where, UploadId, MultipartUpload: { Parts: done } }),
+                new CompleteMultipartUploadCommand({
+                    ...where,
+                    UploadId,
+                    MultipartUpload: { Parts: done },
+                    ...this.conditions(expected),
+                }),
             );
             return trimEtag(out.ETag);
         } catch (error) {

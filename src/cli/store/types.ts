@@ -53,8 +53,11 @@ export interface ObjectStore {
     versioningEnabled(): Promise<boolean>;
     /** Every version and delete marker whose key starts with `prefix`, each key's newest first. */
     listVersions(prefix: string): Promise<ObjectVersion[]>;
-    /** Makes an old version current again by copying it over the key; returns the new current object. */
-    restore(version: ObjectVersion): Promise<ObjectEntry>;
+    /**
+     * Makes an old version current again by copying it over the key; returns the new current object.
+     * `expected` is a precondition as for `put`.
+     */
+    restore(version: ObjectVersion, expected?: ObjectEntry | null): Promise<ObjectEntry>;
     /** Releases kept-alive connections. */
     close(): void;
 }

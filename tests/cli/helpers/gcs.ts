@@ -103,6 +103,7 @@ export class FakeGcs {
         if ((m = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)\/rewriteTo\/b\/([^/]+)\/o\/(.+)$/.exec(url.pathname)) && req.method === "POST") {
             const source = this.find(m[1], decodeURIComponent(m[2]), q.get("sourceGeneration"));
             if (!source) return notFound();
+            if (!this.preconditionHolds(m[3], decodeURIComponent(m[4]), q)) return this.send(res, 412, { error: { code: 412, message: "Precondition Failed" } });
             const copy = this.write(m[3], decodeURIComponent(m[4]), source.body, source.contentType);
             const resource = this.resource(m[3], copy);
             return this.send(res, 200, { kind: "storage#rewriteResponse", done: true, objectSize: resource.size, totalBytesRewritten: resource.size, resource });
