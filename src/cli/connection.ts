@@ -10,7 +10,8 @@ export interface ConnectionFlags {
     region?: string;
     insecure?: boolean;
     profile?: string;
-    fromStackOutputs?: string;
+    /** Stack output files (infra, flux), merged: their output names do not overlap. */
+    fromStackOutputs?: string[];
     conditionalWrites?: boolean;
 }
 
@@ -32,13 +33,20 @@ export interface StackOutputs extends StackCredentials {
     endpoint?: string;
     insecure?: boolean;
     kubeconfig?: string;
+    /** The flux stack's: Flux's namespace and the Bucket object's name. */
+    namespace?: string;
+    bucket?: string;
     /** With per-environment prefixes: each environment's prefix and credentials. */
     environments?: Record<string, StackCredentials & { prefix: string }>;
 }
 
 const PROVIDERS_BY_SCHEME: Record<string, string[]> = { s3: ["aws", "generic"], gcs: ["gcp"] };
 
-export function readStackOutputs(file: string): StackOutputs {
+export function readStackOutputs(files: string[] = []): StackOutputs {
+    return Object.assign({}, ...files.map(readStackOutputFile)) as StackOutputs;
+}
+
+function readStackOutputFile(file: string): StackOutputs {
     let parsed: unknown;
     try {
         parsed = JSON.parse(readFileSync(file, "utf8"));
@@ -57,7 +65,7 @@ export function readStackOutputs(file: string): StackOutputs {
 /** Opens the store for a bucket URL: flags first, then the stack outputs, then the SDKs' own chains. */
 export function connect(urlText: string, flags: ConnectionFlags): ObjectStore {
     const url = parseBucketUrl(urlText);
-    const outputs = flags.fromStackOutputs ? readStackOutputs(flags.fromStackOutputs) : {};
+    const outputs = readStackOutputs(flags.fromStackOutputs);
     if (outputs.provider && !PROVIDERS_BY_SCHEME[url.provider].includes(outputs.provider)) {
         throw new UsageError(
             `stack outputs are for provider '${outputs.provider}' but the URL is ${urlText}; ` +

@@ -46,7 +46,11 @@ function withConnection(command: Command): Command {
         .option("--insecure", "plain http for a bare-host endpoint, as Flux's spec.insecure")
         .option("--region <region>", "S3 region (default: AWS_REGION, the stack outputs, else us-east-1)")
         .option("--profile <name>", "AWS shared-config profile")
-        .option("--from-stack-outputs <file.json>", "endpoint, region and writer credentials from `pulumi stack output --json --show-secrets`");
+        .option(
+            "--from-stack-outputs <file.json>",
+            "`pulumi stack output --json --show-secrets` of the infra stack (endpoint, region, credentials, kubeconfig) or the flux stack (namespace, Bucket name); repeatable",
+            collect,
+        );
 }
 
 function withIgnore(command: Command): Command {
@@ -69,13 +73,14 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .description("validate a manifest tree and sync it to s3://bucket/prefix or gs://bucket/prefix")
         .argument("<dir>", "root of the manifest tree")
         .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]")
+        .option("--prune", "delete objects no longer in the tree, once every upload succeeded (the default)")
         .option("--no-prune", "keep objects that are no longer in the tree")
         .option("--dry-run", "print the plan only")
         .addOption(new Option("--concurrency <n>", "parallel uploads").argParser(positiveInt).default(16))
         .option("--no-conditional-writes", "do not send If-Match/If-None-Match (for servers without them)")
         .action(async (dir: string, url: string, flags: ConnectionFlags & PushFlags) => {
             await push(dir, stores.open(url, flags), {
-                prune: flags.prune,
+                prune: flags.prune ?? true,
                 dryRun: flags.dryRun ?? false,
                 concurrency: flags.concurrency,
                 specIgnore: specIgnore(flags),
@@ -120,8 +125,8 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .description("has the cluster caught up with the bucket? reads the Flux Bucket and its Kustomizations")
         .option("--kubeconfig <file>", "kubeconfig (default: KUBECONFIG, ~/.kube/config, or the stack outputs' kubeconfig)")
         .option("--context <name>", "kubeconfig context")
-        .option("-n, --namespace <ns>", "namespace of the Bucket", "flux-system")
-        .option("--name <bucket>", "name of the Flux Bucket object", "flux-bucket")
+        .option("-n, --namespace <ns>", "namespace of the Bucket (default: the flux stack outputs' namespace, else flux-system)")
+        .option("--name <bucket>", "name of the Flux Bucket object (default: the flux stack outputs' bucket, else flux-bucket)")
         .option("--reconcile", "request a reconciliation as `flux reconcile source bucket` does")
         .addOption(new Option("--wait <seconds>", "poll until the cluster has caught up, at most this long").argParser(seconds))
         .addOption(new Option("--interval <seconds>", "polling interval for --wait").argParser(seconds).default(2))
@@ -137,7 +142,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
 }
 
 interface PushFlags {
-    prune: boolean;
+    prune?: boolean;
     dryRun?: boolean;
     concurrency: number;
     ignore?: string[];
@@ -146,8 +151,8 @@ interface PushFlags {
 interface StatusFlags {
     kubeconfig?: string;
     context?: string;
-    namespace: string;
-    name: string;
+    namespace?: string;
+    name?: string;
     reconcile?: boolean;
     wait?: number;
     interval: number;

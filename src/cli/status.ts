@@ -13,8 +13,10 @@ const KUSTOMIZE = { group: "kustomize.toolkit.fluxcd.io", version: "v1", plural:
 export interface StatusOptions extends ConnectionFlags {
     kubeconfig?: string;
     context?: string;
-    namespace: string;
-    name: string;
+    /** Default: the flux stack outputs' namespace, else flux-system. */
+    namespace?: string;
+    /** Default: the flux stack outputs' bucket, else flux-bucket. */
+    name?: string;
     reconcile?: boolean;
     /** Poll until caught up, for at most this long. */
     waitSeconds?: number;
@@ -49,27 +51,30 @@ export async function status(
 ): Promise<boolean> {
     // Loaded on demand: the Kubernetes client takes seconds to load and only this command needs it.
     const { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } = await import("@kubernetes/client-node");
-    const api = kubeClient(new KubeConfig(), options).makeApiClient(CustomObjectsApi);
-    const where = { namespace: options.namespace, name: options.name };
+    const outputs = readStackOutputs(options.fromStackOutputs);
+    const api = kubeClient(new KubeConfig(), options, outputs.kubeconfig).makeApiClient(CustomObjectsApi);
+    const where: Where = {
+        namespace: options.namespace ?? outputs.namespace ?? "flux-system",
+        name: options.name ?? outputs.bucket ?? "flux-bucket",
+    };
     const readBucket = async () =>
-        (await kube(() => api.getNamespacedCustomObject({ ...SOURCE, ...where }), options)) as FluxObject;
+        (await kube(() => api.getNamespacedCustomObject({ ...SOURCE, ...where }), where)) as FluxObject;
     const spec = (await readBucket()).spec as BucketSpec;
 
     if (options.reconcile) {
         const requestedAt = (options.now?.() ?? new Date()).toISOString();
-        await kube(
-            () =>
+        await kube(() =>
                 api.patchNamespacedCustomObject(
                     { ...SOURCE, ...where, body: { metadata: { annotations: { [RECONCILE_ANNOTATION]: requestedAt } } } },
                     setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
                 ),
-            options,
+            where,
         );
-        options.log(`requested reconciliation of Bucket ${options.namespace}/${options.name} (${RECONCILE_ANNOTATION}=${requestedAt})`);
+        options.log(`requested reconciliation of Bucket ${where.namespace}/${where.name} (${RECONCILE_ANNOTATION}=${requestedAt})`);
     }
 
     const scheme = S3_PROVIDERS.has(spec.provider) ? "s3" : spec.provider === "gcp" ? "gs" : undefined;
-    if (!scheme) throw new CliError(`Bucket ${options.namespace}/${options.name} uses provider '${spec.provider}'; bucketops reads generic, aws and gcp buckets`);
+    if (!scheme) throw new CliError(`Bucket ${where.namespace}/${where.name} uses provider '${spec.provider}'; bucketops reads generic, aws and gcp buckets`);
     const prefix = spec.prefix ?? "";
     const url = `${scheme}://${spec.bucketName}/${prefix}`;
     const store = open(url, {
@@ -85,19 +90,19 @@ export async function status(
         const { revision, indexed } = await currentRevision(store, prefix, spec.ignore);
         lines.push(`bucket ${url} (${store.description}): ${revision}, ${indexed} object(s)`);
         const bucket = await readBucket();
-        let caughtUp = report(`Bucket ${options.namespace}/${options.name}`, bucket.status?.artifact?.revision, bucket, revision, lines);
-        const list = (await kube(() => api.listNamespacedCustomObject({ ...KUSTOMIZE, namespace: options.namespace }), options)) as { items: FluxObject[] };
+        let caughtUp = report(`Bucket ${where.namespace}/${where.name}`, bucket.status?.artifact?.revision, bucket, revision, lines);
+        const list = (await kube(() => api.listNamespacedCustomObject({ ...KUSTOMIZE, namespace: where.namespace }), where)) as { items: FluxObject[] };
         const users = list.items.filter(
             (k) =>
                 k.spec.sourceRef?.kind === "Bucket" &&
-                k.spec.sourceRef.name === options.name &&
-                (k.spec.sourceRef.namespace ?? k.metadata.namespace) === options.namespace,
+                k.spec.sourceRef.name === where.name &&
+                (k.spec.sourceRef.namespace ?? k.metadata.namespace) === where.namespace,
         );
         for (const k of users) {
             const label = `Kustomization ${k.metadata.namespace}/${k.metadata.name}`;
             caughtUp = report(label, k.status?.lastAppliedRevision, k, revision, lines) && caughtUp;
         }
-        if (users.length === 0) lines.push(`no Kustomization in ${options.namespace} uses Bucket ${options.name}`);
+        if (users.length === 0) lines.push(`no Kustomization in ${where.namespace} uses Bucket ${where.name}`);
         if (caughtUp || Date.now() >= deadline) {
             lines.forEach((line) => options.log(line));
             options.log(caughtUp ? "cluster has caught up with the bucket" : "cluster has NOT caught up with the bucket yet");
@@ -105,6 +110,11 @@ export async function status(
         }
         await new Promise((resolve) => setTimeout(resolve, Math.min((options.intervalSeconds ?? 2) * 1000, deadline - Date.now())));
     }
+}
+
+interface Where {
+    namespace: string;
+    name: string;
 }
 
 interface BucketSpec {
@@ -125,11 +135,11 @@ function report(label: string, seen: string | undefined, object: FluxObject, rev
     return upToDate;
 }
 
-function kubeClient(config: KubeConfig, options: StatusOptions): KubeConfig {
+/** The kubeconfig from --kubeconfig, else the stack outputs, else KUBECONFIG / ~/.kube/config. */
+function kubeClient(config: KubeConfig, options: StatusOptions, fromStack: string | undefined): KubeConfig {
     try {
         if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
         else {
-            const fromStack = options.fromStackOutputs ? readStackOutputs(options.fromStackOutputs).kubeconfig : undefined;
             if (fromStack) config.loadFromString(fromStack);
             else config.loadFromDefault();
         }
@@ -143,7 +153,7 @@ function kubeClient(config: KubeConfig, options: StatusOptions): KubeConfig {
     return config;
 }
 
-async function kube<T>(call: () => Promise<T>, options: StatusOptions): Promise<T> {
+async function kube<T>(call: () => Promise<T>, where: Where): Promise<T> {
     try {
         return await call();
     } catch (error) {
@@ -152,7 +162,7 @@ async function kube<T>(call: () => Promise<T>, options: StatusOptions): Promise<
         if (network) throw network;
         const code = (error as { code?: number }).code;
         if (code === 404) {
-            throw new CliError(`Bucket ${options.namespace}/${options.name} not found (or Flux's CRDs are not installed); pass --name/--namespace`);
+            throw new CliError(`Bucket ${where.namespace}/${where.name} not found (or Flux's CRDs are not installed); pass --name/--namespace`);
         }
         if (code === 401 || code === 403) throw new CliError(`${server} refused the request (${code}): check the kubeconfig's credentials and RBAC`);
         throw new CliError(`${server}: ${(error as Error).message}`);

@@ -104,12 +104,22 @@ describe("bucketops status against moto_server and a stand-in Kubernetes API", (
         }
     });
 
-    it("takes the kubeconfig and bucket credentials from the stack outputs", async () => {
-        kube.kustomizations = [kustomization("apps", revision)];
-        const outputs = path.join(mkdtempSync(path.join(tmpdir(), "bucketops-outputs-")), "stack.json");
-        writeFileSync(outputs, JSON.stringify({ provider: "generic", kubeconfig: readFileSync(kubeconfig, "utf8"), writerAccessKeyId: "AKIDWRITER", writerSecretAccessKey: "secret" }));
-        const run = await bucketops("status", "--from-stack-outputs", outputs);
+    it("takes the kubeconfig and credentials from the infra stack outputs, the Bucket's name from the flux stack's", async () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "bucketops-outputs-"));
+        const infra = path.join(dir, "infra.json");
+        const flux = path.join(dir, "flux.json");
+        writeFileSync(infra, JSON.stringify({ provider: "generic", kubeconfig: readFileSync(kubeconfig, "utf8"), writerAccessKeyId: "AKIDWRITER", writerSecretAccessKey: "secret" }));
+        writeFileSync(flux, JSON.stringify({ infraStack: "organization/flux-bucket/dev", namespace: "gitops", bucket: "apps-bucket", kustomization: "apps" }));
+        const bucket = structuredClone(kube.buckets.get("flux-system/flux-bucket")!);
+        bucket.metadata = { name: "apps-bucket", namespace: "gitops" };
+        kube.buckets.set("gitops/apps-bucket", bucket);
+        kube.kustomizations = [{ ...kustomization("apps", revision), metadata: { name: "apps", namespace: "gitops" } }];
+        (kube.kustomizations[0].spec.sourceRef as { name: string }).name = "apps-bucket";
+
+        const run = await bucketops("status", "--from-stack-outputs", infra, "--from-stack-outputs", flux);
         assert.equal(run.code, 0, run.err);
+        assert.match(run.out, /Bucket gitops\/apps-bucket: sha256:[0-9a-f]{64}, Ready=True: up to date/);
+        assert.match(run.out, /Kustomization gitops\/apps: .* up to date/);
         assert.match(run.out, /cluster has caught up/);
     });
 
