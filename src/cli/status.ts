@@ -22,8 +22,6 @@ export interface StatusOptions extends ConnectionFlags {
     waitSeconds?: number;
     intervalSeconds?: number;
     log: (line: string) => void;
-    /** Clock for the annotation value (tests). */
-    now?: () => Date;
 }
 
 interface Condition {
@@ -57,52 +55,29 @@ export async function status(
         namespace: options.namespace ?? outputs.namespace ?? "flux-system",
         name: options.name ?? outputs.bucket ?? "flux-bucket",
     };
-    const readBucket = async () =>
-        (await kube(() => api.getNamespacedCustomObject({ ...SOURCE, ...where }), where)) as FluxObject;
-    const spec = (await readBucket()).spec as BucketSpec;
+    const cluster: Cluster = {
+        bucket: async () => (await kube(() => api.getNamespacedCustomObject({ ...SOURCE, ...where }), where)) as FluxObject,
+        kustomizations: async () =>
+            ((await kube(() => api.listNamespacedCustomObject({ ...KUSTOMIZE, namespace: where.namespace }), where)) as { items: FluxObject[] }).items,
+    };
+    const spec = (await cluster.bucket()).spec as BucketSpec;
 
     if (options.reconcile) {
-        const requestedAt = (options.now?.() ?? new Date()).toISOString();
-        await kube(() =>
-                api.patchNamespacedCustomObject(
-                    { ...SOURCE, ...where, body: { metadata: { annotations: { [RECONCILE_ANNOTATION]: requestedAt } } } },
-                    setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-                ),
+        const requestedAt = new Date().toISOString();
+        const body = { metadata: { annotations: { [RECONCILE_ANNOTATION]: requestedAt } } };
+        await kube(
+            () => api.patchNamespacedCustomObject({ ...SOURCE, ...where, body }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch)),
             where,
         );
         options.log(`requested reconciliation of Bucket ${where.namespace}/${where.name} (${RECONCILE_ANNOTATION}=${requestedAt})`);
     }
 
-    const scheme = S3_PROVIDERS.has(spec.provider) ? "s3" : spec.provider === "gcp" ? "gs" : undefined;
-    if (!scheme) throw new CliError(`Bucket ${where.namespace}/${where.name} uses provider '${spec.provider}'; bucketops reads generic, aws and gcp buckets`);
-    const prefix = spec.prefix ?? "";
-    const url = `${scheme}://${spec.bucketName}/${prefix}`;
-    const store = open(url, {
-        ...options,
-        endpoint: options.endpoint ?? (scheme === "s3" ? spec.endpoint : undefined),
-        insecure: options.insecure ?? spec.insecure,
-        region: options.region ?? spec.region,
-    });
-
+    const { store, url } = bucketStore(spec, where, options, open);
     const deadline = Date.now() + (options.waitSeconds ?? 0) * 1000;
     for (;;) {
-        const lines: string[] = [];
-        const { revision, indexed } = await currentRevision(store, prefix, spec.ignore);
-        lines.push(`bucket ${url} (${store.description}): ${revision}, ${indexed} object(s)`);
-        const bucket = await readBucket();
-        let caughtUp = report(`Bucket ${where.namespace}/${where.name}`, bucket.status?.artifact?.revision, bucket, revision, lines);
-        const list = (await kube(() => api.listNamespacedCustomObject({ ...KUSTOMIZE, namespace: where.namespace }), where)) as { items: FluxObject[] };
-        const users = list.items.filter(
-            (k) =>
-                k.spec.sourceRef?.kind === "Bucket" &&
-                k.spec.sourceRef.name === where.name &&
-                (k.spec.sourceRef.namespace ?? k.metadata.namespace) === where.namespace,
-        );
-        for (const k of users) {
-            const label = `Kustomization ${k.metadata.namespace}/${k.metadata.name}`;
-            caughtUp = report(label, k.status?.lastAppliedRevision, k, revision, lines) && caughtUp;
-        }
-        if (users.length === 0) lines.push(`no Kustomization in ${where.namespace} uses Bucket ${where.name}`);
+        const { revision, indexed } = await currentRevision(store, spec.prefix ?? "", spec.ignore);
+        const lines = [`bucket ${url} (${store.description}): ${revision}, ${indexed} object(s)`];
+        const caughtUp = await compare(cluster, where, revision, lines);
         if (caughtUp || Date.now() >= deadline) {
             lines.forEach((line) => options.log(line));
             options.log(caughtUp ? "cluster has caught up with the bucket" : "cluster has NOT caught up with the bucket yet");
@@ -110,6 +85,49 @@ export async function status(
         }
         await new Promise((resolve) => setTimeout(resolve, Math.min((options.intervalSeconds ?? 2) * 1000, deadline - Date.now())));
     }
+}
+
+interface Cluster {
+    bucket(): Promise<FluxObject>;
+    kustomizations(): Promise<FluxObject[]>;
+}
+
+/** The bucket as the Bucket object describes it; the connection flags override its endpoint and region. */
+function bucketStore(
+    spec: BucketSpec,
+    where: Where,
+    options: StatusOptions,
+    open: (url: string, flags: ConnectionFlags) => ObjectStore,
+): { store: ObjectStore; url: string } {
+    const scheme = S3_PROVIDERS.has(spec.provider) ? "s3" : spec.provider === "gcp" ? "gs" : undefined;
+    if (!scheme) {
+        throw new CliError(`Bucket ${where.namespace}/${where.name} uses provider '${spec.provider}'; bucketops reads generic, aws and gcp buckets`);
+    }
+    const url = `${scheme}://${spec.bucketName}/${spec.prefix ?? ""}`;
+    const store = open(url, {
+        ...options,
+        endpoint: options.endpoint ?? (scheme === "s3" ? spec.endpoint : undefined),
+        insecure: options.insecure ?? spec.insecure,
+        region: options.region ?? spec.region,
+    });
+    return { store, url };
+}
+
+/** Reports the Bucket and every Kustomization in its namespace that uses it; true when all have `revision`. */
+async function compare(cluster: Cluster, where: Where, revision: string, lines: string[]): Promise<boolean> {
+    const bucket = await cluster.bucket();
+    let caughtUp = report(`Bucket ${where.namespace}/${where.name}`, bucket.status?.artifact?.revision, bucket, revision, lines);
+    const users = (await cluster.kustomizations()).filter(
+        (k) =>
+            k.spec.sourceRef?.kind === "Bucket" &&
+            k.spec.sourceRef.name === where.name &&
+            (k.spec.sourceRef.namespace ?? k.metadata.namespace) === where.namespace,
+    );
+    for (const k of users) {
+        caughtUp = report(`Kustomization ${k.metadata.namespace}/${k.metadata.name}`, k.status?.lastAppliedRevision, k, revision, lines) && caughtUp;
+    }
+    if (users.length === 0) lines.push(`no Kustomization in ${where.namespace} uses Bucket ${where.name}`);
+    return caughtUp;
 }
 
 interface Where {
