@@ -52,6 +52,10 @@ describe("bucketops push against moto_server", () => {
 
         const revision = await bucketops("revision", "s3://pushes/envs/dev/", "--endpoint", moto.endpoint);
         assert.equal(revision.out, printedRevision(second));
+        // spec.ignore: the last matching pattern wins, matched against full keys.
+        const ignoring = await bucketops("revision", "s3://pushes/envs/dev/", "--endpoint", moto.endpoint, "--ignore", "*.yaml", "--ignore", "!/envs/dev/kustomization.yaml");
+        const kustomization = `envs/dev/kustomization.yaml`;
+        assert.equal(ignoring.out, sha256(`${kustomization} ${md5(v2["kustomization.yaml"])}\n`));
     });
 
     it("keeps removed files with --no-prune and changes nothing with --dry-run", async () => {
