@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { paginateListObjectsV2 } from "@aws-sdk/client-s3";
 import { runOrFail, timeCommand } from "./measure";
@@ -7,7 +6,8 @@ import type { LoggedRequest, MotoServer } from "./moto";
 import { withOneFileChanged, type ManifestTree } from "./tree";
 import { awsSyncCommand, bucketopsCommand, rcloneSyncCommand, type Command } from "./tools";
 
-const PREFIX = "envs/dev/";
+/** The prefix every S3 case writes to or reads, in its own bucket. */
+export const PREFIX = "envs/dev/";
 
 /** The fixture sizes: the issue's, or small ones for --quick. */
 export interface Sizes {
@@ -199,6 +199,12 @@ const renderCases: BenchCase[] = [
             `npm run render -- --stack ${stack} --out <tmp>`,
         ),
     ),
+    renderCase(
+        "render-dev-direct",
+        "the same for dev without npm and the tsx CLI's extra process",
+        (out) => [process.execPath, "--import", "tsx", "src/render/main.ts", "--stack", "dev", "--out", out],
+        "node --import tsx src/render/main.ts --stack dev --out <tmp>",
+    ),
 ];
 
 const testSuiteCase: BenchCase = {
@@ -210,12 +216,15 @@ const testSuiteCase: BenchCase = {
     shownAs: "npm test",
     sample: async () => {
         const timed = await timeCommand({ argv: ["npm", "test"] });
+        if (timed.exitCode === 0) return { ms: timed.ms };
         const summary = timed.output.match(/^\d+ passed, \d+ failed$/m)?.[0];
-        return { ms: timed.ms, failure: timed.exitCode === 0 ? undefined : `exit code ${timed.exitCode}${summary ? `, ${summary}` : ""}` };
+        // The spec reporter marks a failed test "✖ <name> (<duration>)", once where it ran and once in its summary.
+        const failed = [...new Set([...timed.output.matchAll(/^\s*✖ (.+?) \(\d[\d.]*m?s\)$/gm)].map((m) => m[1]))];
+        const named = failed.length ? `: ${failed.slice(0, 3).join("; ")}${failed.length > 3 ? "; …" : ""}` : "";
+        return { ms: timed.ms, failure: `exit code ${timed.exitCode}${summary ? `, ${summary}` : ""}${named}` };
     },
 };
 
 /** Every measured row, in table order. A new measurement is one more entry here. */
 export const benchCases = (sizes: Sizes): BenchCase[] => [...pushCases(sizes), ...pushPartsCases(sizes), revisionCase(sizes), ...renderCases, testSuiteCase];
 
-export const tmpScratch = () => mkdtempSync(path.join(tmpdir(), "flux-bucket-bench-"));

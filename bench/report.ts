@@ -19,7 +19,7 @@ export interface RunInfo {
 export function describeMachine(toolVersions: Record<string, string>): string[] {
     const cpus = os.cpus();
     return [
-        `- CPU: ${cpus[0]?.model ?? "unknown"}, ${cpus.length} core(s) visible to Node`,
+        `- CPU: ${cpus[0]?.model ?? "unknown"}${cpus[0]?.speed ? ` at ${cpus[0].speed} MHz` : ""}, ${cpus.length} core(s) visible to Node`,
         `- Memory: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
         `- OS: ${os.type()} ${os.release()} (${os.arch()})`,
         `- Node ${process.version}`,
@@ -60,7 +60,7 @@ function row({ benchCase, samples, medianMs }: CaseResult): string {
     const times = samples.map((s) => s.ms);
     const spread = samples.length > 1 ? `${seconds(Math.min(...times))} – ${seconds(Math.max(...times))}` : "one run";
     const failures = samples.filter((s) => s.failure).map((s) => s.failure);
-    const time = `${seconds(medianMs)}${failures.length ? ` (failed: ${failures.join("; ")})` : ""}`;
+    const time = `${seconds(medianMs)}${failures.length ? ` (failed: ${failures.join("; ").replace(/\|/g, "\\|")})` : ""}`;
     const [requests, mix] = requestColumns(samples);
     return `| ${benchCase.label} | ${time} | ${spread} | ${samples.length} | ${requests} | ${mix} |`;
 }
@@ -82,6 +82,7 @@ export function resultsTable(results: CaseResult[]): string[] {
 }
 
 export function targetsTable(outcomes: TargetOutcome[]): string[] {
+    if (outcomes.length === 0) return [];
     return [
         "| Target | Measured (medians) | Met? | Margin |",
         "|---|---|---|---|",

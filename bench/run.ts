@@ -1,9 +1,9 @@
 // `npm run bench`: measures every case of bench/cases.ts side by side and writes BENCHMARKS.md.
-import { rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { benchCases, tmpScratch, type BenchCase, type BenchContext, type Sample, type Sizes } from "./cases";
+import { benchCases, PREFIX, type BenchCase, type BenchContext, type Sample, type Sizes } from "./cases";
 import { MotoServer } from "./moto";
 import { generatedBlock, resultsTable, targetsTable, writeReport } from "./report";
 import { evaluateTargets, summarize, type CaseResult } from "./targets";
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     if (cases.length === 0) throw new Error(`no case id starts with ${only?.join(" or ")}; ids: ${benchCases(sizes).map((c) => c.id).join(", ")}`);
 
     const loadAtStart = os.loadavg()[0];
-    const scratch = tmpScratch();
+    const scratch = mkdtempSync(path.join(os.tmpdir(), "flux-bucket-bench-"));
     const moto = await MotoServer.start();
     const tree = writeManifestTree(path.join(scratch, "tree"), sizes.treeManifests);
     let revisionBucket: Promise<string> | undefined;
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
             (revisionBucket ??= (async () => {
                 console.error(`  filling a bucket with ${sizes.revisionObjects} objects (not measured)...`);
                 const bucket = await moto.freshBucket("revision");
-                await moto.fill(bucket, "envs/dev/", sizes.revisionObjects, (i) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\n`);
+                await moto.fill(bucket, PREFIX, sizes.revisionObjects, (i) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\n`);
                 return bucket;
             })()),
     };
