@@ -198,6 +198,20 @@ describe("bucketops push against moto_server", () => {
             await new Promise((resolve) => setTimeout(resolve, 200));
             for (const authorization of authorizations) assert.match(authorization, /Credential=AKIDGENERIC\//);
 
+            const saved = { ...process.env };
+            try {
+                delete process.env.AWS_ACCESS_KEY_ID;
+                delete process.env.AWS_SECRET_ACCESS_KEY;
+                process.env.AWS_SHARED_CREDENTIALS_FILE = path.join(path.dirname(outputs), "none");
+                process.env.AWS_CONFIG_FILE = path.join(path.dirname(outputs), "none");
+                process.env.AWS_EC2_METADATA_DISABLED = "true";
+                const none = await bucketops("revision", "s3://pushes", "--endpoint", `http://127.0.0.1:${port}`);
+                assert.equal(none.code, 1);
+                assert.match(none.err, /^bucketops: no credentials for s3:\/\/pushes .*AWS_ACCESS_KEY_ID/);
+            } finally {
+                process.env = saved;
+            }
+
             const wrongProvider = await bucketops("revision", "gs://pushes", "--from-stack-outputs", outputs);
             assert.equal(wrongProvider.code, 2);
             assert.match(wrongProvider.err, /stack outputs are for provider 'generic' but the URL is gs:\/\/pushes/);

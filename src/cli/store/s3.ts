@@ -314,11 +314,15 @@ export class S3Store implements ObjectStore {
             case "AccessDenied":
             case "ExpiredToken":
             case "InvalidToken":
-            case "CredentialsProviderError":
                 return new CliError(
                     `credentials rejected by ${this.description}: ${name}: ${message}. ` +
                         `Provide writer credentials via the AWS SDK chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ` +
                         `AWS_PROFILE or --profile) or --from-stack-outputs.`,
+                );
+            case "CredentialsProviderError":
+                return new CliError(
+                    `no credentials for ${this.description}: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or ` +
+                        `AWS_PROFILE, pass --profile, or pass --from-stack-outputs with the writer's keys.`,
                 );
             case "NotImplemented":
                 return new CliError(
