@@ -55,7 +55,7 @@ const SYNC_TOOLS: { id: string; label: string; shownAs: string; command: SyncCom
     {
         id: "bucketops",
         label: "`bucketops push`",
-        shownAs: "bucketops push <tree> s3://<bucket>/envs/dev --endpoint <moto> --region us-east-1",
+        shownAs: "bucketops push <tree> s3://<bucket>/envs/dev/ --endpoint <moto> --region us-east-1",
         command: bucketopsPush,
     },
     {
@@ -67,7 +67,7 @@ const SYNC_TOOLS: { id: string; label: string; shownAs: string; command: SyncCom
     {
         id: "rclone",
         label: "`rclone sync`",
-        shownAs: "rclone sync <tree> bench:<bucket>/envs/dev/   (remote from RCLONE_CONFIG_BENCH_* env)",
+        shownAs: "rclone sync <tree> bench:<bucket>/envs/dev/",
         command: rcloneSyncCommand,
     },
 ];
@@ -140,7 +140,7 @@ const pushPartsCases = ({ treeManifests }: Sizes): BenchCase[] => {
             group,
             label: "`bucketops push --dry-run` into an empty prefix: all but the uploads",
             slow: true,
-            shownAs: "bucketops push --dry-run <tree> s3://<bucket>/envs/dev --endpoint <moto> --region us-east-1",
+            shownAs: "bucketops push <tree> s3://<bucket>/envs/dev/ --endpoint <moto> --region us-east-1 --dry-run",
             sample: async (ctx) => {
                 const bucket = await ctx.moto.freshBucket("dry-run");
                 const command = bucketopsPush(ctx.tree.root, bucket, PREFIX, ctx.moto.endpoint);

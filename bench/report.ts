@@ -3,6 +3,7 @@ import os from "node:os";
 import type { BenchCase, Sample } from "./cases";
 import { operationOf, type LoggedRequest } from "./moto";
 import type { CaseResult, TargetOutcome } from "./targets";
+import { rcloneRemoteEnv, S3_ENV } from "./tools";
 
 const START = "<!-- bench:generated:start (npm run bench rewrites this block; edit outside it) -->";
 const END = "<!-- bench:generated:end -->";
@@ -90,6 +91,13 @@ export function targetsTable(outcomes: TargetOutcome[]): string[] {
     ];
 }
 
+/** `A=1 B=2` for set variables, then "X and Y unset". */
+function envLine(env: Record<string, string | undefined>): string {
+    const set = Object.entries(env).filter(([, value]) => value !== undefined).map(([name, value]) => `${name}=${value}`);
+    const unset = Object.keys(env).filter((name) => env[name] === undefined);
+    return `\`${set.join(" ")}\`${unset.length ? ` (${unset.join(", ")} unset)` : ""}`;
+}
+
 function reproduce(cases: BenchCase[], info: RunInfo): string[] {
     return [
         "```sh",
@@ -101,7 +109,10 @@ function reproduce(cases: BenchCase[], info: RunInfo): string[] {
         "npm run bench -- --only render                       # cases whose id starts with 'render'; prints only",
         "```",
         "",
-        "Each case runs, per sample (in a fresh bucket on the same loopback `moto_server` for the S3 cases):",
+        "The server is `moto_server -H 127.0.0.1 -p 0` (it picks a free port). Every S3 command runs with",
+        `${envLine(S3_ENV)}; rclone's remote \`bench\` comes from ${envLine(rcloneRemoteEnv("<moto>"))}.`,
+        "",
+        "Each case runs, per sample (in a fresh bucket for the S3 cases):",
         "",
         "| Case id | Command |",
         "|---|---|",

@@ -75,16 +75,18 @@ export const awsSyncCommand = (dir: string, bucket: string, prefix: string, endp
     env: S3_ENV,
 });
 
+/** An rclone remote named `bench` for the server, from the environment alone (no config file). */
+export const rcloneRemoteEnv = (endpoint: string): Record<string, string> => ({
+    RCLONE_CONFIG: "/dev/null",
+    RCLONE_CONFIG_BENCH_TYPE: "s3",
+    RCLONE_CONFIG_BENCH_PROVIDER: "Other",
+    RCLONE_CONFIG_BENCH_ENDPOINT: endpoint,
+    RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: "test",
+    RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: "test",
+    RCLONE_CONFIG_BENCH_REGION: "us-east-1",
+});
+
 export const rcloneSyncCommand = (dir: string, bucket: string, prefix: string, endpoint: string): Command => ({
     argv: ["rclone", "sync", dir, `bench:${bucket}/${prefix}`],
-    env: {
-        ...S3_ENV,
-        RCLONE_CONFIG: "/dev/null",
-        RCLONE_CONFIG_BENCH_TYPE: "s3",
-        RCLONE_CONFIG_BENCH_PROVIDER: "Other",
-        RCLONE_CONFIG_BENCH_ENDPOINT: endpoint,
-        RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: "test",
-        RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: "test",
-        RCLONE_CONFIG_BENCH_REGION: "us-east-1",
-    },
+    env: { ...S3_ENV, ...rcloneRemoteEnv(endpoint) },
 });
