@@ -4,7 +4,8 @@ import { ConfigError } from "../../stacks/config/errors";
 import { ManifestValidationError } from "../validate";
 import { RenderError } from "./errors";
 import { writeFolder } from "./output";
-import { RenderedStack, renderStack } from "./render";
+import { validateDeployInWorker } from "./deployCheck";
+import type { RenderedStack } from "./render";
 
 function summary(stack: string, out: string, rendered: RenderedStack): string {
     const lines = [`Rendered ${rendered.stacks.map(({ name }) => name).join(" and ")} offline into ${out}/`];
@@ -37,7 +38,11 @@ async function main(argv: string[]): Promise<void> {
     const { stack, out } = program.opts<{ stack: string; out: string }>();
 
     const root = path.resolve(__dirname, "../..");
-    const rendered = await renderStack(root, stack);
+    const deployValidation = validateDeployInWorker(root);
+    deployValidation.catch(() => undefined); // observed by renderStack; this only keeps an early failure from being "unhandled"
+    // Loaded only now: the Pulumi SDK and providers take a while, and the worker checks deploy/ meanwhile.
+    const { renderStack } = await import("./render");
+    const rendered = await renderStack(root, stack, deployValidation);
     const target = path.resolve(out, stack);
     writeFolder(target, rendered.files);
     console.log(summary(stack, path.relative(process.cwd(), target) || ".", rendered));

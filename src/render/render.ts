@@ -115,10 +115,13 @@ function runStack(project: string, input: RunInput, stackReferences: Record<stri
 /**
  * Runs the infra stack and its flux stack, as configured by the stack files in `root`, offline, with the infra outputs feeding the flux stack's
  * StackReference, and returns every file to write. Every Kubernetes object and the `deploy/` tree are
- * validated; any problem throws before anything is written.
+ * validated (the tree by `deployValidation` when the caller started that early); any problem throws before
+ * anything is written.
  */
-export async function renderStack(root: string, stack: string): Promise<RenderedStack> {
+export async function renderStack(root: string, stack: string, deployValidation?: Promise<void>): Promise<RenderedStack> {
     const { infra, flux } = stacksToRun(root, stack);
+    // Settled at once, so that a failing stack run does not leave it rejected and unobserved.
+    const deployOutcome = (deployValidation ?? validateTree(path.join(root, "deploy"))).then(() => undefined, (error: unknown) => error);
     const project: string = parse(readFileSync(path.join(root, "Pulumi.yaml"), "utf8")).name;
 
     const infraRun = await runStack(project, infra);
@@ -138,6 +141,7 @@ export async function renderStack(root: string, stack: string): Promise<Rendered
     for (const { run } of stacks) for (const [file, content] of policyFiles(run)) files.set(file, content);
 
     await validateObjects(objects.filter(({ path: file }) => file.startsWith("kubernetes/")).map(({ path: file, object }) => ({ file: `out/${stack}/${file}`, object })));
-    await validateTree(path.join(root, "deploy"));
+    const deployProblem = await deployOutcome;
+    if (deployProblem) throw deployProblem;
     return { files, stacks };
 }

@@ -8,7 +8,8 @@ import { parse } from "yaml";
 import { ConfigError } from "../../stacks/config/errors";
 import { writeFolder } from "../../src/render/output";
 import { renderStack } from "../../src/render/render";
-import { ManifestValidationError } from "../../src/validate";
+import { validateDeployInWorker } from "../../src/render/deployCheck";
+import { ManifestValidationError, validateTree } from "../../src/validate";
 
 const root = path.resolve(__dirname, "../..");
 const scratch = mkdtempSync(path.join(tmpdir(), "flux-bucket-render-"));
@@ -146,6 +147,20 @@ describe("render of bad input", () => {
         const dir = projectWith({ "Pulumi.dev.yaml": readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8") }, deploy);
         await assert.rejects(renderStack(dir, "dev"), (error: ManifestValidationError) => {
             assert.match(error.message, /deploy\/apps\/base\/podinfo\/release\.yaml: HelmRelease\/podinfo: spec\.interval: /);
+            return true;
+        });
+    });
+
+    test("the deploy/ check on a worker thread reports the same problems", async () => {
+        const deploy = mkdtempSync(path.join(scratch, "deploy-"));
+        cpSync(path.join(root, "deploy"), deploy, { recursive: true });
+        writeFileSync(path.join(deploy, "apps/dev/kustomization.yaml"), "resources:\n  - ../base/missing\n");
+        const dir = projectWith({}, deploy);
+        const inline = await validateTree(path.join(dir, "deploy")).catch((error: ManifestValidationError) => error);
+        assert.ok(inline instanceof ManifestValidationError);
+        await assert.rejects(validateDeployInWorker(dir), (error: ManifestValidationError) => {
+            assert.ok(error instanceof ManifestValidationError);
+            assert.deepEqual(error.problems, inline.problems);
             return true;
         });
     });
