@@ -97,7 +97,10 @@ function stackCredentials(outputs: StackOutputs, prefix: string): StackCredentia
     const match = environments.find(([, environment]) => folder.startsWith(folderPrefix(environment.prefix)));
     if (!match) {
         const known = environments.map(([name, environment]) => `${name} (${environment.prefix})`).join(", ");
-        throw new UsageError(`the stack outputs hold credentials per environment; prefix '${prefix}' is in none of: ${known}`);
+        throw new UsageError(
+            `the stack outputs hold credentials per environment; prefix '${prefix}' is in none of: ${known}. ` +
+                `Name an environment's prefix in the URL (s3://<bucket>/<prefix>)`,
+        );
     }
     return match[1];
 }

@@ -1,4 +1,5 @@
 import { CliError } from "./errors";
+import { AccessDeniedError } from "./store/errors";
 import { digestIndex, fluxIndex, ignorePatterns } from "./revision";
 import { SOURCEIGNORE } from "./sourceignore";
 import type { ObjectStore, ObjectVersion } from "./store/types";
@@ -28,27 +29,25 @@ export const BURST_GAP_MS = 1000;
  * state rather than one per object. The root `.sourceignore` is taken as it was at each state.
  * Oldest first; the last state is the current one.
  */
-export async function loadHistory(store: ObjectStore, specIgnore?: string): Promise<State[]> {
+export async function loadHistory(
+    store: ObjectStore,
+    specIgnore?: string,
+    note: (line: string) => void = () => undefined,
+): Promise<State[]> {
     await requireVersioning(store, "history");
     const prefix = folderPrefix(store.url.prefix);
-    const [versions, ignoreFileVersions] = await Promise.all([
-        store.listVersions(prefix),
-        prefix === "" ? Promise.resolve([]) : store.listVersions(SOURCEIGNORE),
-    ]);
-    const ignoreFile = [...versions, ...ignoreFileVersions].filter((v) => v.key === SOURCEIGNORE);
-    const ignoreContents = new Map<string, Buffer | undefined>();
-    for (const version of ignoreFile.filter((v) => !v.deleteMarker)) {
-        ignoreContents.set(version.versionId, await store.get(SOURCEIGNORE, version.versionId));
-    }
+    // The root .sourceignore is listed with the prefix's own versions when the prefix is the root.
+    const rootListing = prefix === "" ? undefined : store.listVersions(SOURCEIGNORE);
+    rootListing?.catch(() => undefined); // awaited below; a rejection must not go unhandled meanwhile
+    const versions = await store.listVersions(prefix);
+    const rootIgnore = await rootIgnoreHistory(store, rootListing ?? Promise.resolve(versions), note);
 
     const timeline = new Timeline(versions);
-    const ignoreTimeline = new Timeline(ignoreFile);
     const states: State[] = [];
     let previous = new Map<string, ObjectVersion>();
-    for (const time of endsOfBursts(new Timeline([...versions, ...ignoreFile]).instants())) {
+    for (const time of endsOfBursts(new Timeline([...versions, ...rootIgnore.versions]).instants())) {
         const objects = timeline.at(time);
-        const ignoreVersion = ignoreTimeline.at(time).get(SOURCEIGNORE);
-        const patterns = ignorePatterns(ignoreVersion && ignoreContents.get(ignoreVersion.versionId), specIgnore);
+        const patterns = ignorePatterns(rootIgnore.at(time), specIgnore);
         const revision = digestIndex(fluxIndex(objects.values(), patterns));
         const keys = new Set([...previous.keys(), ...objects.keys()]);
         const changes = { added: [] as string[], modified: [] as string[], removed: [] as string[] };
@@ -63,6 +62,35 @@ export async function loadHistory(store: ObjectStore, specIgnore?: string): Prom
         previous = objects;
     }
     return states;
+}
+
+/**
+ * The root `.sourceignore` (Flux reads it whatever the prefix) through time: its versions and its content
+ * at an instant. A per-environment identity may read its current content but not list or read its versions:
+ * then every state is computed with the current content (no versions), and `note` says so.
+ */
+async function rootIgnoreHistory(
+    store: ObjectStore,
+    listing: Promise<ObjectVersion[]>,
+    note: (line: string) => void,
+): Promise<{ versions: ObjectVersion[]; at: (time: Date) => Buffer | undefined }> {
+    try {
+        const versions = (await listing).filter((v) => v.key === SOURCEIGNORE);
+        const contents = new Map<string, Buffer | undefined>();
+        for (const version of versions.filter((v) => !v.deleteMarker)) {
+            contents.set(version.versionId, await store.get(SOURCEIGNORE, version.versionId));
+        }
+        const timeline = new Timeline(versions);
+        return { versions, at: (time) => contents.get(timeline.at(time).get(SOURCEIGNORE)?.versionId ?? "") };
+    } catch (error) {
+        if (!(error instanceof AccessDeniedError)) throw error;
+        note(
+            `note: these credentials may not read past versions of the root ${SOURCEIGNORE} (a per-environment ` +
+                `identity reads only its current content): every state's revision uses the current one`,
+        );
+        const current = await store.get(SOURCEIGNORE);
+        return { versions: [], at: () => current };
+    }
 }
 
 /** The states for people (newest last, changed keys below each) or as JSON. */

@@ -101,7 +101,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]")
         .option("--json", "machine-readable output")
         .action(async (url: string, flags: ConnectionFlags & { ignore?: string[]; json?: boolean }) => {
-            const states = await loadHistory(stores.open(url, flags), specIgnore(flags));
+            const states = await loadHistory(stores.open(url, flags), specIgnore(flags), io.err); // notes off stdout: --json
             for (const line of historyReport(states, flags.json ?? false)) log(line);
         });
 

@@ -31,7 +31,7 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     }
     // The listing runs while the tree is validated; a validation failure is reported first.
     const prefix = folderPrefix(store.url.prefix);
-    const [validated, listed] = await Promise.allSettled([validateManifests(dir), store.list(prefix)]);
+    const [validated, listed] = await Promise.allSettled([validateManifests(dir, prefix), store.list(prefix)]);
     if (validated.status === "rejected") throw validated.reason;
     if (listed.status === "rejected") throw listed.reason;
     options.log(`validated ${files.length} file(s) in ${dir}`);

@@ -24,7 +24,7 @@ export interface RollbackResult {
  * absent then get delete markers, so the state rolled back from stays in the history (undoable).
  */
 export async function rollback(store: ObjectStore, to: string, options: RollbackOptions): Promise<RollbackResult> {
-    const states = await loadHistory(store, options.specIgnore);
+    const states = await loadHistory(store, options.specIgnore, options.log);
     const target = resolveTarget(states, to);
     const current = states.at(-1)!;
     const prefix = folderPrefix(store.url.prefix);

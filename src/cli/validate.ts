@@ -1,10 +1,13 @@
 import { ManifestValidationError, validateTree } from "../validate";
 import { CliError } from "./errors";
 
-/** Validates the tree with the project's validator (src/validate) before anything is uploaded. */
-export async function validateManifests(root: string): Promise<void> {
+/**
+ * Validates the tree with the project's validator (src/validate) before anything is uploaded. `prefix` is the
+ * key prefix the tree is pushed under: Flux keeps it in artifact paths, so every Flux Kustomization path must start with it.
+ */
+export async function validateManifests(root: string, prefix: string): Promise<void> {
     try {
-        await validateTree(root);
+        await validateTree(root, { prefix });
     } catch (error) {
         if (error instanceof ManifestValidationError) {
             throw new CliError(`${root} is not a valid manifest tree, nothing was uploaded:\n${error.message}`);

@@ -1,42 +1,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { bucketops, manifestTree, md5, printedRevision, sha256, writeTree, type Run } from "./helpers/cli";
-import { Moto } from "./helpers/moto";
-
-/**
- * moto's LastModified has 1 s resolution and history merges writes at most 1 s apart into one change:
- * run each write at least two clock seconds after the previous one ended.
- */
-let lastWrite = 0;
-async function apart<T>(write: () => Promise<T>): Promise<T> {
-    const start = (Math.floor(lastWrite / 1000) + 2) * 1000 + 20;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, start - Date.now())));
-    try {
-        return await write();
-    } finally {
-        lastWrite = Date.now();
-    }
-}
-
-interface JsonState {
-    time: string;
-    revision: string;
-    objects: number;
-    added: string[];
-    modified: string[];
-    removed: string[];
-}
-
-function states(run: Run): JsonState[] {
-    assert.equal(run.code, 0, run.err);
-    return JSON.parse(run.out) as JsonState[];
-}
-
-function revisionOf(objects: Record<string, string>, ignored: (key: string) => boolean = () => false): string {
-    const keys = Object.keys(objects).filter((key) => !ignored(key)).sort();
-    return sha256(keys.map((key) => `${key} ${md5(objects[key])}\n`).join(""));
-}
+import { bucketops, manifestTree, md5, printedRevision, revisionOf, sha256, states, writeTree } from "./helpers/cli";
+import { apart, Moto } from "./helpers/moto";
 
 describe("bucketops history and rollback against moto_server", () => {
     let moto: Moto;

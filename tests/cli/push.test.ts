@@ -6,18 +6,8 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { S3Store } from "../../src/cli/store/s3";
 import { parseBucketUrl } from "../../src/cli/url";
-import { bucketops, manifestTree, md5, printedRevision, sha256, writeTree } from "./helpers/cli";
+import { bucketops, manifestTree, md5, prefixed, printedRevision, revisionOf, sha256, writeTree } from "./helpers/cli";
 import { freePort, Moto } from "./helpers/moto";
-
-/** The revision Flux computes for objects uploaded in one part: etag = MD5 of the body. */
-function expectedRevision(objects: Record<string, string>): string {
-    const keys = Object.keys(objects).sort();
-    return sha256(keys.map((key) => `${key} ${md5(objects[key])}\n`).join(""));
-}
-
-function prefixed(prefix: string, files: Record<string, string>): Record<string, string> {
-    return Object.fromEntries(Object.entries(files).map(([name, body]) => [prefix + name, body]));
-}
 
 describe("bucketops push against moto_server", () => {
     let moto: Moto;
@@ -34,7 +24,7 @@ describe("bucketops push against moto_server", () => {
         assert.equal(first.code, 0, first.err);
         assert.match(first.out, /4 to upload \(4 new, 0 changed\), 0 unchanged, 0 to delete/);
         assert.deepEqual(await moto.contents("pushes"), prefixed("envs/dev/", v1));
-        assert.equal(printedRevision(first), expectedRevision(prefixed("envs/dev/", v1)));
+        assert.equal(printedRevision(first), revisionOf(prefixed("envs/dev/", v1)));
 
         const again = await bucketops("push", dir, "s3://pushes/envs/dev/", "--endpoint", moto.endpoint);
         assert.equal(again.code, 0, again.err);
@@ -48,7 +38,7 @@ describe("bucketops push against moto_server", () => {
         assert.match(second.out, /3 to upload \(1 new, 2 changed\), 1 unchanged, 1 to delete/);
         assert.match(second.out, /^ {2}- envs\/dev\/three\.yaml$/m);
         assert.deepEqual(await moto.contents("pushes"), prefixed("envs/dev/", v2));
-        assert.equal(printedRevision(second), expectedRevision(prefixed("envs/dev/", v2)));
+        assert.equal(printedRevision(second), revisionOf(prefixed("envs/dev/", v2)));
 
         const revision = await bucketops("revision", "s3://pushes/envs/dev/", "--endpoint", moto.endpoint);
         assert.equal(revision.out, printedRevision(second));

@@ -51,3 +51,17 @@ export function concurrentWrite(key: string, where: string): ConcurrentChangeErr
             `probably running. Nothing was deleted; re-run the push when it is done.`,
     );
 }
+
+/**
+ * The store refused one operation to credentials it accepted (S3 AccessDenied, GCS 403): the identity's
+ * policy does not allow it, e.g. a per-environment identity used outside its prefix.
+ */
+export class AccessDeniedError extends CliError {}
+
+export function accessDenied(what: string, where: string, detail: string): AccessDeniedError {
+    return new AccessDeniedError(
+        `access denied: ${where} does not allow these credentials to ${what} (${detail}). ` +
+            `A per-environment identity may only use keys under its own prefix and read the root .sourceignore: ` +
+            `check the URL's prefix and whose credentials are used (--from-stack-outputs picks the environment by prefix).`,
+    );
+}

@@ -2,7 +2,7 @@ import { Storage, type File, type FileMetadata } from "@google-cloud/storage";
 import pLimit from "p-limit";
 import { CliError } from "../errors";
 import { endpointUrl, type BucketUrl } from "../url";
-import { concurrentWrite, explained } from "./errors";
+import { accessDenied, concurrentWrite, explained } from "./errors";
 import type { ObjectEntry, ObjectStore, ObjectVersion, PutOptions } from "./types";
 
 export interface GcsOptions {
@@ -62,14 +62,14 @@ export class GcsStore implements ObjectStore {
     }
 
     async list(prefix: string): Promise<ObjectEntry[]> {
-        return this.call(async () => {
+        return this.call(`list '${prefix}'`, async () => {
             const [files] = await this.bucket.getFiles({ prefix, autoPaginate: true });
             return files.map((file) => entryOf(file.metadata));
         });
     }
 
     async get(key: string, versionId?: string): Promise<Buffer | undefined> {
-        return this.call(async () => {
+        return this.call(`read ${key}${versionId ? ` (generation ${versionId})` : ""}`, async () => {
             const file = this.bucket.file(key, versionId ? { generation: Number(versionId) } : {});
             try {
                 const [content] = await file.download();
@@ -83,7 +83,7 @@ export class GcsStore implements ObjectStore {
 
     async put(key: string, body: Buffer, options: PutOptions): Promise<ObjectEntry> {
         const file = this.bucket.file(key);
-        return this.call(() =>
+        return this.call(`write ${key}`, () =>
             this.conditionally(key, async () => {
                 await file.save(body, {
                     resumable: false,
@@ -108,13 +108,13 @@ export class GcsStore implements ObjectStore {
 
     async delete(keys: string[]): Promise<void> {
         const limit = pLimit(PARALLEL_DELETES);
-        await this.call(() =>
+        await this.call(`delete ${keys.length} object(s)`, () =>
             Promise.all(keys.map((key) => limit(() => this.bucket.file(key).delete({ ignoreNotFound: true })))),
         );
     }
 
     async versioningEnabled(): Promise<boolean> {
-        return this.call(async () => {
+        return this.call("read the bucket's versioning setting", async () => {
             const [metadata] = await this.bucket.getMetadata();
             return metadata.versioning?.enabled === true;
         });
@@ -125,7 +125,7 @@ export class GcsStore implements ObjectStore {
      * reported as a delete marker, which a newer generation created at the same instant supersedes.
      */
     async listVersions(prefix: string): Promise<ObjectVersion[]> {
-        return this.call(async () => {
+        return this.call(`list the versions under '${prefix}'`, async () => {
             const [files] = await this.bucket.getFiles({ prefix, versions: true, autoPaginate: true });
             const versions: ObjectVersion[] = [];
             for (const { metadata } of files as File[]) {
@@ -170,7 +170,7 @@ export class GcsStore implements ObjectStore {
     }
 
     async restore(version: ObjectVersion, expected?: ObjectEntry | null): Promise<ObjectEntry> {
-        return this.call(() =>
+        return this.call(`copy generation ${version.versionId} of ${version.key} over it`, () =>
             this.conditionally(version.key, async () => {
                 const source = this.bucket.file(version.key, { generation: Number(version.versionId) });
                 const [copy] = await source.copy(this.bucket.file(version.key), {
@@ -186,15 +186,17 @@ export class GcsStore implements ObjectStore {
         // @google-cloud/storage keeps no connection that outlives a request.
     }
 
-    private call<T>(operation: () => Promise<T>): Promise<T> {
-        return explained(operation, this.description, (error) => this.explain(error));
+    /** Runs one operation (`what`, for messages) and explains its failure. */
+    private call<T>(what: string, operation: () => Promise<T>): Promise<T> {
+        return explained(operation, this.description, (error) => this.explain(error, what));
     }
 
-    private explain(error: unknown): CliError {
+    private explain(error: unknown, what: string): CliError {
         const status = statusOf(error);
         const message = (error as Error).message ?? String(error);
         if (status === 404) return new CliError(`bucket '${this.url.bucket}' does not exist (${this.description}): ${message}`);
-        if (status === 401 || status === 403) {
+        if (status === 403) return accessDenied(what, this.description, `403: ${message}`);
+        if (status === 401) {
             return new CliError(
                 `credentials rejected by ${this.description}: ${message}. Provide a service-account key ` +
                     `(GOOGLE_APPLICATION_CREDENTIALS or --from-stack-outputs with writerServiceAccountKey).`,

@@ -17,7 +17,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { CliError } from "../errors";
 import { endpointUrl, type BucketUrl } from "../url";
-import { concurrentWrite, explained } from "./errors";
+import { accessDenied, concurrentWrite, explained } from "./errors";
 import type { ObjectEntry, ObjectStore, ObjectVersion, PutOptions } from "./types";
 
 export interface S3Options {
@@ -86,7 +86,7 @@ export class S3Store implements ObjectStore {
     }
 
     async list(prefix: string): Promise<ObjectEntry[]> {
-        return this.call(async () => {
+        return this.call(`list '${prefix}'`, async () => {
             const entries: ObjectEntry[] = [];
             const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.url.bucket, Prefix: prefix });
             for await (const page of pages) {
@@ -100,7 +100,7 @@ export class S3Store implements ObjectStore {
     }
 
     async get(key: string, versionId?: string): Promise<Buffer | undefined> {
-        return this.call(async () => {
+        return this.call(`read ${key}${versionId ? ` (version ${versionId})` : ""}`, async () => {
             try {
                 const out = await this.client.send(
                     new GetObjectCommand({ Bucket: this.url.bucket, Key: key, VersionId: versionId }),
@@ -114,7 +114,7 @@ export class S3Store implements ObjectStore {
     }
 
     async put(key: string, body: Buffer, options: PutOptions): Promise<ObjectEntry> {
-        return this.call(() =>
+        return this.call(`write ${key}`, () =>
             this.conditionally(key, async () => {
                 const out = await this.client.send(
                     new PutObjectCommand({
@@ -152,7 +152,7 @@ export class S3Store implements ObjectStore {
     }
 
     async delete(keys: string[]): Promise<void> {
-        await this.call(async () => {
+        await this.call(`delete ${keys.length} object(s)`, async () => {
             for (let i = 0; i < keys.length; i += DELETE_BATCH) {
                 const batch = keys.slice(i, i + DELETE_BATCH);
                 const out = await this.client.send(
@@ -174,14 +174,14 @@ export class S3Store implements ObjectStore {
     }
 
     async versioningEnabled(): Promise<boolean> {
-        return this.call(async () => {
+        return this.call("read the bucket's versioning setting", async () => {
             const out = await this.client.send(new GetBucketVersioningCommand({ Bucket: this.url.bucket }));
             return out.Status === "Enabled";
         });
     }
 
     async listVersions(prefix: string): Promise<ObjectVersion[]> {
-        return this.call(async () => {
+        return this.call(`list the versions under '${prefix}'`, async () => {
             const versions: ObjectVersion[] = [];
             for await (const page of this.versionPages(prefix)) {
                 for (const v of page.Versions ?? []) {
@@ -233,7 +233,7 @@ export class S3Store implements ObjectStore {
     async restore(version: ObjectVersion, expected?: ObjectEntry | null): Promise<ObjectEntry> {
         const source = `${this.url.bucket}/${encodeURIComponent(version.key).replace(/%2F/g, "/")}?versionId=${encodeURIComponent(version.versionId)}`;
         const parts = Number(/-(\d+)$/.exec(version.etag)?.[1] ?? 0);
-        return this.call(() =>
+        return this.call(`copy version ${version.versionId} of ${version.key} over it`, () =>
             this.conditionally(version.key, async () => {
                 const etag =
                     parts > 0
@@ -299,19 +299,21 @@ export class S3Store implements ObjectStore {
         this.client.destroy();
     }
 
-    private call<T>(operation: () => Promise<T>): Promise<T> {
-        return explained(operation, this.description, (error) => this.explain(error));
+    /** Runs one operation (`what`, for messages) and explains its failure. */
+    private call<T>(what: string, operation: () => Promise<T>): Promise<T> {
+        return explained(operation, this.description, (error) => this.explain(error, what));
     }
 
-    private explain(error: unknown): CliError {
+    private explain(error: unknown, what: string): CliError {
         const name = (error as { name?: string }).name ?? "Error";
         const message = (error as Error).message ?? String(error);
         switch (name) {
             case "NoSuchBucket":
                 return new CliError(`bucket '${this.url.bucket}' does not exist (${this.description})`);
+            case "AccessDenied":
+                return accessDenied(what, this.description, `${name}: ${message}`);
             case "InvalidAccessKeyId":
             case "SignatureDoesNotMatch":
-            case "AccessDenied":
             case "ExpiredToken":
             case "InvalidToken":
                 return new CliError(

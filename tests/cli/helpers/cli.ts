@@ -20,6 +20,22 @@ export async function bucketops(...args: string[]): Promise<Run> {
     return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
+/** One state of `bucketops history --json`. */
+export interface JsonState {
+    time: string;
+    revision: string;
+    objects: number;
+    added: string[];
+    modified: string[];
+    removed: string[];
+}
+
+/** The states a successful `history --json` printed. */
+export function states(run: Run): JsonState[] {
+    if (run.code !== 0) throw new Error(`history failed (${run.code}): ${run.err}`);
+    return JSON.parse(run.out) as JsonState[];
+}
+
 /** The revision a push or rollback printed last. */
 export function printedRevision(run: Run): string {
     const matches = [...run.out.matchAll(/sha256:[0-9a-f]{64}/g)];
@@ -29,6 +45,17 @@ export function printedRevision(run: Run): string {
 
 export const md5 = (text: string) => createHash("md5").update(text).digest("hex");
 export const sha256 = (text: string) => `sha256:${createHash("sha256").update(text).digest("hex")}`;
+
+/** The revision Flux computes for objects (full key → body) uploaded in one part: etag = MD5 of the body. */
+export function revisionOf(objects: Record<string, string>, ignored: (key: string) => boolean = () => false): string {
+    const keys = Object.keys(objects).filter((key) => !ignored(key)).sort();
+    return sha256(keys.map((key) => `${key} ${md5(objects[key])}\n`).join(""));
+}
+
+/** The files (relative path → body) as the keys they get under `prefix`. */
+export function prefixed(prefix: string, files: Record<string, string>): Record<string, string> {
+    return Object.fromEntries(Object.entries(files).map(([name, body]) => [prefix + name, body]));
+}
 
 /** A temporary directory holding `files` (relative path → content). */
 export function writeTree(files: Record<string, string>, root = mkdtempSync(path.join(tmpdir(), "bucketops-tree-"))): string {

@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { bucketops, configMap, md5, prefixed, printedRevision, sha256, states, writeTree, type JsonState, type Run } from "./helpers/cli";
+import { environmentRevision, environmentTree } from "./helpers/environments";
+import { apart, Moto } from "./helpers/moto";
+
+function filesUnder(root: string): string[] {
+    return (readdirSync(root, { recursive: true, withFileTypes: true }) as { name: string; parentPath: string; isFile(): boolean }[])
+        .filter((entry) => entry.isFile())
+        .map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)))
+        .sort();
+}
+
+/** History states without their times (which depend on when the test ran). */
+function untimed(run: Run): Omit<JsonState, "time">[] {
+    return states(run).map(({ time: _time, ...state }) => state);
+}
+
+describe("bucketops with environments: several prefixes of one bucket (moto_server)", () => {
+    let moto: Moto;
+    let endpoint: string[];
+    before(async () => {
+        moto = await Moto.start();
+        endpoint = ["--endpoint", moto.endpoint];
+        await moto.createBucket("checked");
+        await moto.createBucket("fleet");
+    });
+    after(() => moto?.stop());
+
+    it("push validates Flux paths against the URL's prefix before uploading anything", async () => {
+        const wrong = await bucketops("push", "deploy", "s3://checked/prod", ...endpoint);
+        assert.equal(wrong.code, 1);
+        assert.equal(
+            wrong.err,
+            "bucketops: deploy is not a valid manifest tree, nothing was uploaded:\n" +
+                "2 manifest problems:\n" +
+                `  deploy/clusters/dev/apps.yaml: Kustomization/apps: spec.path: "./apps/dev" is outside the prefix prod/ this tree is pushed under; Flux keeps the prefix in artifact paths, so write ./prod/apps/dev\n` +
+                `  deploy/clusters/dev/infrastructure.yaml: Kustomization/infrastructure-controllers: spec.path: "./infrastructure/controllers" is outside the prefix prod/ this tree is pushed under; Flux keeps the prefix in artifact paths, so write ./prod/infrastructure/controllers`,
+        );
+        assert.deepEqual(await moto.versions("checked", ""), []);
+
+        const fixture = "tests/deploy/fixtures/prod";
+        const right = await bucketops("push", fixture, "s3://checked/prod", ...endpoint);
+        assert.equal(right.code, 0, right.err);
+        const files = Object.fromEntries(filesUnder(fixture).map((file) => [file, readFileSync(path.join(fixture, file), "utf8")]));
+        assert.equal(Object.keys(files).length, 11);
+        assert.deepEqual(await moto.contents("checked"), prefixed("prod/", files));
+    });
+
+    it("keeps two environments of one versioned bucket apart: revisions over full keys, history, rollback", async () => {
+        const dev = { env: "dev", prefix: "dev/", url: "s3://fleet/dev" };
+        const prod = { env: "prod", prefix: "teams/a/prod/", url: "s3://fleet/teams/a/prod/" };
+        const push = async (target: typeof dev, tree: Record<string, string>) => {
+            const run = await bucketops("push", writeTree(tree), target.url, ...endpoint);
+            assert.equal(run.code, 0, run.err);
+            assert.equal(printedRevision(run), environmentRevision(target.env, target.prefix, tree));
+            return run;
+        };
+        const revision = async (target: typeof dev) => {
+            const run = await bucketops("revision", target.url, ...endpoint);
+            assert.equal(run.code, 0, run.err);
+            return run.out;
+        };
+        const trees = {
+            dev: [environmentTree("dev", dev.prefix, "v1"), environmentTree("dev", dev.prefix, "v2")],
+            prod: [environmentTree("prod", prod.prefix, "v1"), environmentTree("prod", prod.prefix, "v2")],
+        };
+
+        // The root .sourceignore, which Flux reads for every prefix: README.md is uploaded but not in any revision.
+        await apart(() => moto.put("fleet", ".sourceignore", "*.md\n"));
+        await apart(async () => {
+            await push(dev, trees.dev[0]);
+            await push(prod, trees.prod[0]);
+        });
+        await apart(async () => {
+            await push(dev, trees.dev[1]);
+            await push(prod, trees.prod[1]);
+        });
+        assert.equal((await moto.contents("fleet", "dev/"))["dev/README.md"], "# dev v2\n");
+
+        const kustomization = md5(trees.dev[1]["apps/dev/kustomization.yaml"]);
+        const devNow = sha256(
+            `dev/apps/dev/kustomization.yaml ${kustomization}\n` +
+                `dev/apps/dev/settings.yaml ${md5(configMap("settings", "dev-v2"))}\n` +
+                `dev/clusters/dev/apps.yaml ${md5(trees.dev[1]["clusters/dev/apps.yaml"])}\n`,
+        );
+        const prodNow = sha256(
+            `teams/a/prod/apps/prod/kustomization.yaml ${kustomization}\n` +
+                `teams/a/prod/apps/prod/settings.yaml ${md5(configMap("settings", "prod-v2"))}\n` +
+                `teams/a/prod/clusters/prod/apps.yaml ${md5(trees.prod[1]["clusters/prod/apps.yaml"])}\n`,
+        );
+        assert.equal(await revision(dev), devNow);
+        assert.equal(await revision(prod), prodNow);
+
+        // Each prefix's history holds its own keys only, with the root .sourceignore of each time.
+        const history = (target: typeof dev) => bucketops("history", target.url, ...endpoint, "--json");
+        const expectedHistory = (target: typeof dev, [v1, v2]: Record<string, string>[]) => {
+            const p = target.prefix;
+            const e = target.env;
+            return [
+                { revision: sha256(""), objects: 0, added: [], modified: [], removed: [] },
+                {
+                    revision: environmentRevision(e, p, v1),
+                    objects: 4,
+                    added: [`${p}README.md`, `${p}apps/${e}/kustomization.yaml`, `${p}apps/${e}/settings.yaml`, `${p}clusters/${e}/apps.yaml`],
+                    modified: [],
+                    removed: [],
+                },
+                { revision: environmentRevision(e, p, v2), objects: 4, added: [], modified: [`${p}README.md`, `${p}apps/${e}/settings.yaml`], removed: [] },
+            ];
+        };
+        assert.deepEqual(untimed(await history(dev)), expectedHistory(dev, trees.dev));
+        assert.deepEqual(untimed(await history(prod)), expectedHistory(prod, trees.prod));
+
+        // Rolling one prefix back leaves the other's objects, versions and revision exactly as they were.
+        for (const [target, other, v1] of [[dev, prod, trees.dev[0]], [prod, dev, trees.prod[0]]] as const) {
+            const otherVersions = await moto.versions("fleet", other.prefix);
+            const otherRevision = await revision(other);
+            const rolled = await bucketops("rollback", target.url, ...endpoint, "--to", environmentRevision(target.env, target.prefix, v1));
+            assert.equal(rolled.code, 0, rolled.err);
+            assert.match(rolled.out, /^plan: 2 to restore, 0 to delete, 2 unchanged$/m);
+            assert.equal(await revision(target), environmentRevision(target.env, target.prefix, v1));
+            assert.deepEqual(await moto.contents("fleet", target.prefix), prefixed(target.prefix, v1));
+            assert.deepEqual(await moto.versions("fleet", other.prefix), otherVersions);
+            assert.equal(await revision(other), otherRevision);
+        }
+        assert.equal((await moto.versions("fleet", ".sourceignore")).length, 1);
+    });
+
+    it("--from-stack-outputs with environments picks the credentials by the URL's prefix, or names the environments", async () => {
+        const outputs = path.join(writeTree({}), "infra.json");
+        const environments = {
+            dev: { prefix: "dev/", writerAccessKeyId: "AKIDDEV", writerSecretAccessKey: "d" },
+            prod: { prefix: "teams/a/prod/", writerAccessKeyId: "AKIDPROD", writerSecretAccessKey: "p" },
+        };
+        writeTree({ "infra.json": JSON.stringify({ provider: "aws", endpoint: moto.endpoint, environmentPrefixes: { dev: "dev/", prod: "teams/a/prod/" }, environments }) }, path.dirname(outputs));
+        const known = "dev (dev/), prod (teams/a/prod/). Name an environment's prefix in the URL (s3://<bucket>/<prefix>)";
+        for (const [url, prefix] of [["s3://fleet/teams/a", "teams/a"], ["s3://fleet", ""], ["s3://fleet/dev2/", "dev2/"]]) {
+            const run = await bucketops("revision", url, "--from-stack-outputs", outputs);
+            assert.equal(run.code, 2);
+            assert.equal(run.err, `bucketops: the stack outputs hold credentials per environment; prefix '${prefix}' is in none of: ${known}`);
+        }
+        const inDev = await bucketops("revision", "s3://fleet/dev", "--from-stack-outputs", outputs);
+        assert.equal(inDev.code, 0, inDev.err);
+        assert.equal(inDev.out, (await bucketops("revision", "s3://fleet/dev", ...endpoint)).out);
+    });
+});
