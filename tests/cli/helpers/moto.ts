@@ -1,11 +1,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
+import path from "node:path";
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import {
     CompleteMultipartUploadCommand,
     CreateBucketCommand,
     CreateMultipartUploadCommand,
     GetObjectCommand,
     ListObjectsV2Command,
+    ListObjectVersionsCommand,
     PutBucketVersioningCommand,
     PutObjectCommand,
     S3Client,
@@ -42,9 +45,30 @@ export async function waitForHttp(url: string, timeoutMs = 20_000): Promise<void
     }
 }
 
+/**
+ * moto's LastModified has 1 s resolution and history merges writes at most 1 s apart into one change:
+ * runs each write at least two clock seconds after the previous one (of this test process) ended.
+ */
+let lastWrite = 0;
+export async function apart<T>(write: () => Promise<T>): Promise<T> {
+    const start = (Math.floor(lastWrite / 1000) + 2) * 1000 + 20;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, start - Date.now())));
+    try {
+        return await write();
+    } finally {
+        lastWrite = Date.now();
+    }
+}
+
+export interface AccessKey {
+    accessKeyId: string;
+    secretAccessKey: string;
+}
+
 /** A moto_server on a free 127.0.0.1 port, with a plain S3 client to inspect what the CLI did. */
 export class Moto {
-    readonly s3: S3Client;
+    /** Any credentials until enforceIam(), an IAM user allowed s3:* after. */
+    s3: S3Client;
 
     private constructor(
         readonly endpoint: string,
@@ -53,12 +77,47 @@ export class Moto {
         this.s3 = new S3Client({ endpoint, forcePathStyle: true, region: "us-east-1" });
     }
 
-    static async start(): Promise<Moto> {
+    /**
+     * `iam`: run moto through helpers/moto_iam_server.py, which fixes moto's SigV4 check of escaped query
+     * values (see there), so that IAM can be enforced with enforceIam().
+     */
+    static async start(options: { iam?: boolean } = {}): Promise<Moto> {
         const port = await freePort();
-        const child = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+        const address = ["-H", "127.0.0.1", "-p", String(port)];
+        const child = options.iam
+            ? spawn("python3", [path.join(__dirname, "moto_iam_server.py"), ...address], { stdio: "ignore" })
+            : spawn("moto_server", address, { stdio: "ignore" });
         const endpoint = `http://127.0.0.1:${port}`;
         await waitForHttp(endpoint);
         return new Moto(endpoint, child);
+    }
+
+    /** An IAM user with `policy` as its inline policy, and its access key (call before enforceIam()). */
+    async createUser(name: string, policy: object): Promise<AccessKey> {
+        const iam = new IAMClient({ endpoint: this.endpoint, region: "us-east-1" });
+        try {
+            await iam.send(new CreateUserCommand({ UserName: name }));
+            await iam.send(new PutUserPolicyCommand({ UserName: name, PolicyName: name, PolicyDocument: JSON.stringify(policy) }));
+            const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: name }));
+            return { accessKeyId: AccessKey!.AccessKeyId!, secretAccessKey: AccessKey!.SecretAccessKey! };
+        } finally {
+            iam.destroy();
+        }
+    }
+
+    /**
+     * From now on moto checks every request's signature and the caller's IAM policies (moto's
+     * INITIAL_NO_AUTH_ACTION_COUNT, set to 0 through /moto-api/reset-auth). `s3` becomes an admin user.
+     */
+    async enforceIam(): Promise<void> {
+        const admin = await this.createUser("admin", {
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }],
+        });
+        const reset = await fetch(`${this.endpoint}/moto-api/reset-auth`, { method: "POST", body: "0" });
+        if (!reset.ok) throw new Error(`moto reset-auth: ${reset.status} ${await reset.text()}`);
+        this.s3.destroy();
+        this.s3 = new S3Client({ endpoint: this.endpoint, forcePathStyle: true, region: "us-east-1", credentials: admin });
     }
 
     stop(): void {
@@ -89,6 +148,15 @@ export class Moto {
             done.push({ ETag, PartNumber: i + 1 });
         }
         await this.s3.send(new CompleteMultipartUploadCommand({ ...where, UploadId, MultipartUpload: { Parts: done } }));
+    }
+
+    /** Every version and delete marker under the prefix, as sorted "key versionId etag|delete-marker" lines. */
+    async versions(bucket: string, prefix: string): Promise<string[]> {
+        const listing = await this.s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix }));
+        return [
+            ...(listing.Versions ?? []).map((v) => `${v.Key} ${v.VersionId} ${v.ETag}`),
+            ...(listing.DeleteMarkers ?? []).map((m) => `${m.Key} ${m.VersionId} delete-marker`),
+        ].sort();
     }
 
     /** Every current key under the prefix with its body. */

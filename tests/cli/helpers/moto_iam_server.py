@@ -1,0 +1,37 @@
+"""moto_server with IAM enforcement on, and one fix to moto 5.2.1's SigV4 check (nothing else is patched).
+
+moto (server mode) verifies a request's signature against the URL as werkzeug hands it over, whose query
+went through uri_to_iri: `prefix=dev%2F` arrives as `prefix=dev/`, so every request with '/' (or another
+escaped character) in a query value, such as ListObjectsV2 with a prefix, fails with SignatureDoesNotMatch.
+This re-encodes the query as SigV4 canonicalizes it (RFC 3986 unreserved characters kept) before moto
+recomputes the signature. Policy evaluation stays moto's own.
+
+Usage: python3 moto_iam_server.py -H 127.0.0.1 -p <port>. IAM is enforced once the test POSTs
+/moto-api/reset-auth (see tests/cli/helpers/moto.ts).
+"""
+
+import sys
+from urllib.parse import quote, unquote
+
+from moto.iam import access_control
+from moto.server import main
+
+_create_aws_request = access_control.IAMRequestBase._create_aws_request
+
+
+def _canonical(part: str) -> str:
+    return quote(unquote(part), safe="-_.~")
+
+
+def _create_aws_request_with_encoded_query(self):  # type: ignore[no-untyped-def]
+    path, question, query = self._path.partition("?")
+    if question:
+        pairs = (pair.partition("=") for pair in query.split("&"))
+        self._path = f"{path}?" + "&".join(f"{_canonical(key)}={_canonical(value)}" for key, _, value in pairs)
+    return _create_aws_request(self)
+
+
+access_control.IAMRequestBase._create_aws_request = _create_aws_request_with_encoded_query
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
