@@ -13,6 +13,8 @@ export interface RunInfo {
     toolVersions: Record<string, string>;
     runs: { fast: number; slow: number };
     treeFiles: number;
+    /** The checkout measured: commit, and whether files differed from it. */
+    checkout: string;
     /** 1-minute load averages when the run started and ended: other work on the machine skews wall times. */
     load: { start: number; end: number };
 }
@@ -126,7 +128,7 @@ export function generatedBlock(results: CaseResult[], outcomes: TargetOutcome[],
         START,
         `Measured ${info.date.toISOString().slice(0, 16).replace("T", " ")} UTC by \`npm run bench\`: medians of ` +
             `${info.runs.fast} runs per fast case and ${info.runs.slow} per slow one (the test suite: one run). ` +
-            `The pushed tree has ${info.treeFiles.toLocaleString("en")} files.`,
+            `The pushed tree has ${info.treeFiles.toLocaleString("en")} files. Checkout: ${info.checkout}.`,
         "",
         "### Machine",
         "",

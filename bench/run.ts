@@ -1,4 +1,5 @@
 // `npm run bench`: measures every case of bench/cases.ts side by side and writes BENCHMARKS.md.
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -64,6 +65,14 @@ function groupsOf(cases: BenchCase[]): BenchCase[][] {
     return [...groups.values()];
 }
 
+/** "commit abc1234" plus a warning when tracked files had uncommitted changes (others work in this checkout). */
+function describeCheckout(): string {
+    const git = (...args: string[]) => spawnSync("git", args, { cwd: REPO_ROOT, encoding: "utf8" }).stdout?.trim() ?? "";
+    const commit = git("rev-parse", "--short", "HEAD") || "unknown";
+    const changed = git("status", "--porcelain", "--untracked-files=no").split("\n").filter(Boolean).length;
+    return `commit ${commit}${changed ? `, with uncommitted changes to ${changed} tracked file(s)` : ""}`;
+}
+
 async function main(): Promise<void> {
     const { quick, only, runs } = options();
     const toolVersions = checkTools();
@@ -72,6 +81,7 @@ async function main(): Promise<void> {
     if (cases.length === 0) throw new Error(`no case id starts with ${only?.join(" or ")}; ids: ${benchCases(sizes).map((c) => c.id).join(", ")}`);
 
     const loadAtStart = os.loadavg()[0];
+    const checkout = describeCheckout();
     const scratch = mkdtempSync(path.join(os.tmpdir(), "flux-bucket-bench-"));
     const moto = await MotoServer.start();
     const tree = writeManifestTree(path.join(scratch, "tree"), sizes.treeManifests);
@@ -107,7 +117,7 @@ async function main(): Promise<void> {
         console.log(`\n(${quick ? "--quick" : "--only"}: BENCHMARKS.md left as it is)`);
         return;
     }
-    const block = generatedBlock(results, outcomes, { date: new Date(), toolVersions, runs, treeFiles: tree.fileCount, load: { start: loadAtStart, end: os.loadavg()[0] } });
+    const block = generatedBlock(results, outcomes, { date: new Date(), toolVersions, runs, treeFiles: tree.fileCount, checkout, load: { start: loadAtStart, end: os.loadavg()[0] } });
     writeReport(REPORT, block, (generated) => `# Benchmarks\n\n${generated}\n`);
     console.log([...resultsTable(results), "", ...targetsTable(outcomes)].join("\n"));
     console.log(`\nwrote ${path.relative(process.cwd(), REPORT)}`);
