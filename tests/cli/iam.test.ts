@@ -1,0 +1,172 @@
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { accessPolicy } from "../../components/aws/policies";
+import { bucketops, printedRevision, states, writeTree, type Run } from "./helpers/cli";
+import { environmentRevision, environmentTree } from "./helpers/environments";
+import { apart, Moto, type AccessKey } from "./helpers/moto";
+
+const BUCKET = "shared";
+const ARN = `arn:aws:s3:::${BUCKET}`;
+const DEV = { env: "dev", prefix: "dev/", url: `s3://${BUCKET}/dev/` };
+const PROD = { env: "prod", prefix: "teams/a/prod/", url: `s3://${BUCKET}/teams/a/prod/` };
+
+/**
+ * The prefix-scoped policies of components/aws/policies.ts on moto_server with IAM enforced. moto evaluates
+ * each statement's Action and Resource (object ARNs), but not the `s3:prefix` condition of the listing
+ * statement (moto 5.2.1 supports no StringLike condition and ignores it): listings are not restricted here.
+ */
+describe("per-environment identities (accessPolicy) against moto_server with IAM enforced", () => {
+    let moto: Moto;
+    let keys: Record<"devWriter" | "devReader" | "prodWriter", AccessKey>;
+    let dir: string;
+    before(async () => {
+        moto = await Moto.start({ iam: true });
+        await moto.createBucket(BUCKET);
+        await moto.put(BUCKET, ".sourceignore", "*.md\n");
+        keys = {
+            devWriter: await moto.createUser("dev-writer", accessPolicy(ARN, "write", DEV.prefix)),
+            devReader: await moto.createUser("dev-reader", accessPolicy(ARN, "read", DEV.prefix)),
+            prodWriter: await moto.createUser("prod-writer", accessPolicy(ARN, "write", PROD.prefix)),
+        };
+        await moto.enforceIam();
+        dir = writeTree({});
+    });
+    after(() => moto?.stop());
+
+    /** bucketops with the environments' credentials taken from infra stack outputs. */
+    function withOutputs(name: string, environments: Record<string, object>) {
+        const file = path.join(dir, `${name}.json`);
+        writeFileSync(file, JSON.stringify({ provider: "aws", endpoint: moto.endpoint, region: "us-east-1", environments }));
+        return (...args: string[]) => bucketops(...args, "--from-stack-outputs", file);
+    }
+    /** bucketops with one identity's keys through the AWS SDK's default chain (no stack outputs). */
+    async function as(key: AccessKey, ...args: string[]): Promise<Run> {
+        const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+        process.env.AWS_ACCESS_KEY_ID = key.accessKeyId;
+        process.env.AWS_SECRET_ACCESS_KEY = key.secretAccessKey;
+        try {
+            return await bucketops(...args, "--endpoint", moto.endpoint);
+        } finally {
+            process.env.AWS_ACCESS_KEY_ID = saved.id;
+            process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
+        }
+    }
+    const denied = (what: string, detail = "AccessDenied: Access Denied") =>
+        `access denied: s3://${BUCKET} at ${moto.endpoint} does not allow these credentials to ${what} (${detail}). ` +
+        `A per-environment identity may only use keys under its own prefix and read the root .sourceignore: ` +
+        `check the URL's prefix and whose credentials are used (--from-stack-outputs picks the environment by prefix).`;
+    const rootIgnoreNote =
+        "note: these credentials may not read past versions of the root .sourceignore (a per-environment " +
+        "identity reads only its current content): every state's revision uses the current one";
+
+    it("a writer pushes, lists history and rolls back under its prefix, and cannot write under another", async () => {
+        const trees = {
+            dev: [environmentTree("dev", DEV.prefix, "v1"), environmentTree("dev", DEV.prefix, "v2")],
+            prod: [environmentTree("prod", PROD.prefix, "v1"), environmentTree("prod", PROD.prefix, "v2")],
+        };
+        const both = withOutputs("both", {
+            dev: { prefix: DEV.prefix, writerAccessKeyId: keys.devWriter.accessKeyId, writerSecretAccessKey: keys.devWriter.secretAccessKey },
+            prod: { prefix: PROD.prefix, writerAccessKeyId: keys.prodWriter.accessKeyId, writerSecretAccessKey: keys.prodWriter.secretAccessKey },
+        });
+        // Each push uses the writer of the environment whose prefix holds the URL's.
+        for (const i of [0, 1]) {
+            await apart(async () => {
+                for (const [target, tree] of [[DEV, trees.dev[i]], [PROD, trees.prod[i]]] as const) {
+                    const pushed = await both("push", writeTree(tree), target.url);
+                    assert.equal(pushed.code, 0, pushed.err);
+                    assert.equal(printedRevision(pushed), environmentRevision(target.env, target.prefix, tree));
+                }
+            });
+        }
+
+        // history under its own prefix: the root .sourceignore's past versions are not readable (GetObjectVersion
+        // is not granted on it), so its current content applies to every state.
+        const history = await as(keys.devWriter, "history", DEV.url, "--json");
+        assert.equal(history.err, rootIgnoreNote);
+        assert.deepEqual(
+            states(history).map((state) => state.revision),
+            trees.dev.map((tree) => environmentRevision("dev", DEV.prefix, tree)),
+        );
+
+        const prodVersions = await moto.versions(BUCKET, PROD.prefix);
+        const v1 = environmentRevision("dev", DEV.prefix, trees.dev[0]);
+        const rolled = await as(keys.devWriter, "rollback", DEV.url, "--to", v1);
+        assert.equal(rolled.code, 0, rolled.err);
+        assert.match(rolled.out, new RegExp(`^rolled back: Flux revision ${v1}$`, "m"));
+
+        // Under the other environment's prefix every write is refused by the server: nothing changes.
+        const devVersions = await moto.versions(BUCKET, DEV.prefix);
+        const pushed = await as(keys.devWriter, "push", writeTree(environmentTree("prod", PROD.prefix, "v3")), PROD.url, "--concurrency", "1");
+        assert.equal(pushed.code, 1);
+        assert.equal(
+            pushed.err,
+            `bucketops: ${denied(`write ${PROD.prefix}README.md`)}\n` +
+                "push stopped: 0 of 2 object(s) written, nothing deleted; every key holds either its old or its new content. Re-run to finish.",
+        );
+        const back = await as(keys.devWriter, "rollback", PROD.url, "--to", environmentRevision("prod", PROD.prefix, trees.prod[0]), "--concurrency", "1");
+        assert.equal(back.code, 1);
+        assert.match(back.err, new RegExp(`^bucketops: access denied: s3://${BUCKET} at \\S+ does not allow these credentials to copy version \\S+ of ${PROD.prefix}README.md over it \\(AccessDenied: Access Denied\\)`));
+        assert.match(back.err, /\nrollback stopped: 0 of 2 object\(s\) written, nothing deleted;/);
+        assert.deepEqual(await moto.versions(BUCKET, PROD.prefix), prodVersions);
+        assert.deepEqual(await moto.versions(BUCKET, DEV.prefix), devVersions);
+
+        // With stack outputs the CLI does not even try: the URL's prefix is in none of the listed environments.
+        const devOnly = withOutputs("dev-only", { dev: { prefix: DEV.prefix, writerAccessKeyId: keys.devWriter.accessKeyId, writerSecretAccessKey: keys.devWriter.secretAccessKey } });
+        const outside = await devOnly("push", writeTree(trees.dev[0]), PROD.url);
+        assert.equal(outside.code, 2);
+        assert.equal(
+            outside.err,
+            `bucketops: the stack outputs hold credentials per environment; prefix '${PROD.prefix}' is in none of: dev (dev/). ` +
+                "Name an environment's prefix in the URL (s3://<bucket>/<prefix>)",
+        );
+
+        // Not proven on moto: listing another prefix. AWS refuses ListBucketVersions outside the s3:prefix
+        // condition; moto ignores the condition, so the dev writer can read the other prefix's history here.
+        const otherHistory = await as(keys.devWriter, "history", PROD.url, "--json");
+        assert.equal(otherHistory.code, 0, otherHistory.err);
+    });
+
+    it("a reader computes its prefix's revision with the root .sourceignore, and may neither write nor read other objects", async () => {
+        const reader = withOutputs("reader", {
+            dev: { prefix: DEV.prefix, readerAccessKeyId: keys.devReader.accessKeyId, readerSecretAccessKey: keys.devReader.secretAccessKey },
+        });
+        const devTree = environmentTree("dev", DEV.prefix, "v1"); // the state the first test rolled back to
+        const revision = await reader("revision", DEV.url);
+        assert.equal(revision.code, 0, revision.err);
+        assert.equal(revision.out, environmentRevision("dev", DEV.prefix, devTree)); // README.md left out: the root .sourceignore was read
+
+        const push = await reader("push", writeTree(devTree), DEV.url, "--no-prune");
+        assert.equal(push.code, 0, push.err); // nothing to upload: the tree is what is there
+        const changed = await reader("push", writeTree({ ...devTree, "README.md": "# changed\n" }), DEV.url);
+        assert.equal(changed.code, 1);
+        assert.match(changed.err, new RegExp(`^bucketops: ${literal(denied(`write ${DEV.prefix}README.md`))}\npush stopped: 0 of 1 object`));
+        const history = await reader("history", DEV.url);
+        assert.equal(history.code, 1);
+        assert.equal(history.err, `bucketops: ${denied("read the bucket's versioning setting")}`);
+
+        // What Flux does with these credentials: get the root .sourceignore and the prefix's objects, nothing else.
+        const flux = new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: "us-east-1", credentials: keys.devReader });
+        try {
+            const get = (key: string) => flux.send(new GetObjectCommand({ Bucket: BUCKET, Key: key })).then((out) => out.Body!.transformToString());
+            assert.equal(await get(".sourceignore"), "*.md\n");
+            assert.equal(await get(`${DEV.prefix}apps/dev/settings.yaml`), devTree["apps/dev/settings.yaml"]);
+            await assert.rejects(get(`${PROD.prefix}apps/prod/settings.yaml`), { name: "AccessDenied" });
+            await assert.rejects(get(`${DEV.prefix}missing.yaml`), { name: "NoSuchKey" });
+            await assert.rejects(get("elsewhere.yaml"), { name: "AccessDenied" });
+        } finally {
+            flux.destroy();
+        }
+
+        // Not proven on moto: AWS refuses the listing of another prefix (s3:prefix condition); moto ignores the
+        // condition, so this reader gets the other prefix's revision here.
+        const other = await as(keys.devReader, "revision", PROD.url);
+        assert.equal(other.code, 0, other.err);
+    });
+});
+
+function literal(text: string): string {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
