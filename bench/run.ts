@@ -65,12 +65,16 @@ function groupsOf(cases: BenchCase[]): BenchCase[][] {
     return [...groups.values()];
 }
 
-/** "commit abc1234" plus a warning when tracked files had uncommitted changes (others work in this checkout). */
+/** "commit abc1234", and which tracked files differed from it (others work in this checkout). */
 function describeCheckout(): string {
     const git = (...args: string[]) => spawnSync("git", args, { cwd: REPO_ROOT, encoding: "utf8" }).stdout?.trim() ?? "";
     const commit = git("rev-parse", "--short", "HEAD") || "unknown";
-    const changed = git("status", "--porcelain", "--untracked-files=no").split("\n").filter(Boolean).length;
-    return `commit ${commit}${changed ? `, with uncommitted changes to ${changed} tracked file(s)` : ""}`;
+    const changed = git("diff", "--name-only", "HEAD")
+        .split("\n")
+        .filter((file) => file && file !== path.basename(REPORT));
+    if (changed.length === 0) return `commit ${commit}`;
+    const listed = changed.slice(0, 6).map((file) => `\`${file}\``).join(", ");
+    return `commit ${commit}, with uncommitted changes to ${listed}${changed.length > 6 ? ` and ${changed.length - 6} more` : ""}`;
 }
 
 async function main(): Promise<void> {
