@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
@@ -60,6 +61,17 @@ export async function apart<T>(write: () => Promise<T>): Promise<T> {
     }
 }
 
+/** The Python that runs moto_server (its script's shebang, as pip and pipx write it), else python3 (e.g. a pyenv shim). */
+function motoPython(): string {
+    for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+        const script = path.join(dir, "moto_server");
+        if (!existsSync(script)) continue;
+        const shebang = /^#!(\S*python[\d.]*)\s*$/m.exec(readFileSync(script, "utf8").split("\n")[0]);
+        return shebang?.[1] ?? "python3";
+    }
+    return "python3";
+}
+
 export interface AccessKey {
     accessKeyId: string;
     secretAccessKey: string;
@@ -85,7 +97,7 @@ export class Moto {
         const port = await freePort();
         const address = ["-H", "127.0.0.1", "-p", String(port)];
         const child = options.iam
-            ? spawn("python3", [path.join(__dirname, "moto_iam_server.py"), ...address], { stdio: "ignore" })
+            ? spawn(motoPython(), [path.join(__dirname, "moto_iam_server.py"), ...address], { stdio: "ignore" })
             : spawn("moto_server", address, { stdio: "ignore" });
         const endpoint = `http://127.0.0.1:${port}`;
         await waitForHttp(endpoint);
