@@ -4,6 +4,10 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { bucketops, configMap, md5, prefixed, printedRevision, sha256, states, writeTree, type JsonState, type Run } from "./helpers/cli";
 import { environmentRevision, environmentTree } from "./helpers/environments";
+import { historyReport, loadHistory } from "../../src/cli/history";
+import { accessDenied } from "../../src/cli/store/errors";
+import type { ObjectStore, ObjectVersion } from "../../src/cli/store/types";
+import { parseBucketUrl } from "../../src/cli/url";
 import { apart, Moto } from "./helpers/moto";
 
 function filesUnder(root: string): string[] {
@@ -145,5 +149,40 @@ describe("bucketops with environments: several prefixes of one bucket (moto_serv
         const inDev = await bucketops("revision", "s3://fleet/dev", "--from-stack-outputs", outputs);
         assert.equal(inDev.code, 0, inDev.err);
         assert.equal(inDev.out, (await bucketops("revision", "s3://fleet/dev", ...endpoint)).out);
+    });
+
+    it("history of a prefix uses the current root .sourceignore when listing its versions is refused (AWS: s3:prefix)", async () => {
+        // moto ignores the s3:prefix condition, so this is AWS's answer to a prefix-scoped writer, played by a stub store.
+        const at = (second: number) => new Date(Date.UTC(2026, 10, 23, 12, 0, second));
+        const version = (key: string, versionId: string, second: number, latest: boolean): ObjectVersion =>
+            ({ key, versionId, etag: md5(versionId), size: 1, md5: md5(versionId), lastModified: at(second), deleteMarker: false, latest });
+        const requests: string[] = [];
+        const store = {
+            url: parseBucketUrl("s3://fleet/dev/"),
+            description: "s3://fleet",
+            versioningEnabled: async () => true,
+            listVersions: async (prefix: string) => {
+                requests.push(`listVersions ${prefix}`);
+                if (prefix !== "dev/") throw accessDenied(`list the versions under '${prefix}'`, "s3://fleet", "AccessDenied: Access Denied");
+                return [version("dev/a.yaml", "a1", 0, false), version("dev/README.md", "r1", 0, true), version("dev/a.yaml", "a2", 10, true)];
+            },
+            get: async (key: string, versionId?: string) => {
+                requests.push(`get ${key}${versionId ? ` ${versionId}` : ""}`);
+                return key === ".sourceignore" && !versionId ? Buffer.from("*.md\n") : undefined;
+            },
+        } as unknown as ObjectStore;
+        const notes: string[] = [];
+        const states = await loadHistory(store, undefined, (line) => notes.push(line));
+        assert.deepEqual(notes, [
+            "note: these credentials may not read past versions of the root .sourceignore (a per-environment identity reads only its current content): every state's revision uses the current one",
+        ]);
+        assert.deepEqual(requests.sort(), ["get .sourceignore", "listVersions .sourceignore", "listVersions dev/"]);
+        assert.deepEqual(historyReport(states, false), [
+            `2026-11-23T12:00:00.000Z  ${sha256(`dev/a.yaml ${md5("a1")}\n`)}  2 object(s)`,
+            "    + dev/README.md",
+            "    + dev/a.yaml",
+            `2026-11-23T12:00:10.000Z  ${sha256(`dev/a.yaml ${md5("a2")}\n`)}  2 object(s)  (current)`,
+            "    ~ dev/a.yaml",
+        ]);
     });
 });
