@@ -47,6 +47,8 @@ export function accessPolicy(bucketArn: string, access: BucketAccess, prefix?: s
     }
     const listing = actions.bucket.filter((action) => action.startsWith("s3:List"));
     const bucketWide = actions.bucket.filter((action) => !listing.includes(action));
+    // The writer's `history` also reads the root .sourceignore's past versions, to compute past revisions.
+    const writes = access === "write";
     return {
         Version: "2012-10-17",
         Statement: [
@@ -56,10 +58,15 @@ export function accessPolicy(bucketArn: string, access: BucketAccess, prefix?: s
                 Effect: "Allow",
                 Action: listing,
                 Resource: bucketArn,
-                Condition: { StringLike: { "s3:prefix": `${prefix}*` } },
+                Condition: { StringLike: { "s3:prefix": writes ? [`${prefix}*`, SOURCEIGNORE_KEY] : `${prefix}*` } },
             },
             { Sid: "Objects", Effect: "Allow", Action: actions.objects, Resource: `${bucketArn}/${prefix}*` },
-            { Sid: "ReadSourceIgnore", Effect: "Allow", Action: "s3:GetObject", Resource: `${bucketArn}/${SOURCEIGNORE_KEY}` },
+            {
+                Sid: "ReadSourceIgnore",
+                Effect: "Allow",
+                Action: writes ? ["s3:GetObject", "s3:GetObjectVersion"] : "s3:GetObject",
+                Resource: `${bucketArn}/${SOURCEIGNORE_KEY}`,
+            },
         ],
     };
 }

@@ -58,9 +58,6 @@ describe("per-environment identities (accessPolicy) against moto_server with IAM
         `access denied: s3://${BUCKET} at ${moto.endpoint} does not allow these credentials to ${what} (${detail}). ` +
         `A per-environment identity may only use keys under its own prefix and read the root .sourceignore: ` +
         `check the URL's prefix and whose credentials are used (--from-stack-outputs picks the environment by prefix).`;
-    const rootIgnoreNote =
-        "note: these credentials may not read past versions of the root .sourceignore (a per-environment " +
-        "identity reads only its current content): every state's revision uses the current one";
 
     it("a writer pushes, lists history and rolls back under its prefix, and cannot write under another", async () => {
         const trees = {
@@ -82,10 +79,10 @@ describe("per-environment identities (accessPolicy) against moto_server with IAM
             });
         }
 
-        // history under its own prefix: the root .sourceignore's past versions are not readable (GetObjectVersion
-        // is not granted on it), so its current content applies to every state.
+        // history under its own prefix: the writer may list and read the root .sourceignore's versions too, so
+        // every state's revision uses the ignore rules of its time, with no fallback note.
         const history = await as(keys.devWriter, "history", DEV.url, "--json");
-        assert.equal(history.err, rootIgnoreNote);
+        assert.equal(history.err, "");
         assert.deepEqual(
             states(history).map((state) => state.revision),
             trees.dev.map((tree) => environmentRevision("dev", DEV.prefix, tree)),

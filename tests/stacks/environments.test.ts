@@ -19,7 +19,7 @@ function expectedPolicy(access: "read" | "write", prefix: string) {
             Effect: "Allow",
             Action: access === "write" ? ["s3:ListBucket", "s3:ListBucketVersions"] : ["s3:ListBucket"],
             Resource: BUCKET_ARN,
-            Condition: { StringLike: { "s3:prefix": `${prefix}*` } },
+            Condition: { StringLike: { "s3:prefix": access === "write" ? [`${prefix}*`, ".sourceignore"] : `${prefix}*` } },
         },
         {
             Sid: "Objects",
@@ -27,7 +27,12 @@ function expectedPolicy(access: "read" | "write", prefix: string) {
             Action: access === "write" ? ["s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"] : ["s3:GetObject"],
             Resource: `${BUCKET_ARN}/${prefix}*`,
         },
-        { Sid: "ReadSourceIgnore", Effect: "Allow", Action: "s3:GetObject", Resource: `${BUCKET_ARN}/.sourceignore` },
+        {
+            Sid: "ReadSourceIgnore",
+            Effect: "Allow",
+            Action: access === "write" ? ["s3:GetObject", "s3:GetObjectVersion"] : "s3:GetObject",
+            Resource: `${BUCKET_ARN}/.sourceignore`,
+        },
     ];
     return { Version: "2012-10-17", Statement: statements };
 }
