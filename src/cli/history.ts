@@ -85,7 +85,7 @@ async function rootIgnoreHistory(
     } catch (error) {
         if (!(error instanceof AccessDeniedError)) throw error;
         note(
-            `note: these credentials may not read past versions of the root ${SOURCEIGNORE} (a per-environment ` +
+            `note: these credentials may not read past versions of the root ${SOURCEIGNORE} (a GCS environment ` +
                 `identity reads only its current content): every state's revision uses the current one`,
         );
         const current = await store.get(SOURCEIGNORE);

@@ -174,7 +174,7 @@ describe("bucketops with environments: several prefixes of one bucket (moto_serv
         const notes: string[] = [];
         const states = await loadHistory(store, undefined, (line) => notes.push(line));
         assert.deepEqual(notes, [
-            "note: these credentials may not read past versions of the root .sourceignore (a per-environment identity reads only its current content): every state's revision uses the current one",
+            "note: these credentials may not read past versions of the root .sourceignore (a GCS environment identity reads only its current content): every state's revision uses the current one",
         ]);
         assert.deepEqual(requests.sort(), ["get .sourceignore", "listVersions .sourceignore", "listVersions dev/"]);
         assert.deepEqual(historyReport(states, false), [
