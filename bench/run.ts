@@ -65,12 +65,14 @@ function groupsOf(cases: BenchCase[]): BenchCase[][] {
     return [...groups.values()];
 }
 
-/** "commit abc1234", and which tracked files differed from it (others work in this checkout). */
+/** "commit abc1234", and which files differed from it (others work in this checkout). */
 function describeCheckout(): string {
-    const git = (...args: string[]) => spawnSync("git", args, { cwd: REPO_ROOT, encoding: "utf8" }).stdout?.trim() ?? "";
+    const git = (...args: string[]) => spawnSync("git", args, { cwd: REPO_ROOT, encoding: "utf8" }).stdout?.trimEnd() ?? "";
     const commit = git("rev-parse", "--short", "HEAD") || "unknown";
-    const changed = git("diff", "--name-only", "HEAD")
+    // Porcelain lines are "XY path": tracked changes and new files alike.
+    const changed = git("status", "--porcelain")
         .split("\n")
+        .map((line) => line.slice(3))
         .filter((file) => file && file !== path.basename(REPORT));
     if (changed.length === 0) return `commit ${commit}`;
     const listed = changed.slice(0, 6).map((file) => `\`${file}\``).join(", ");
