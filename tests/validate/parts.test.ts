@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { kustomizeBuild, kustomizeErrorMessage } from "../../src/validate/kustomize";
@@ -63,13 +65,37 @@ describe("kustomizeErrorMessage", () => {
 });
 
 describe("kustomizeBuild", () => {
-    it("says so when kubectl is missing", async (t) => {
+    /** Runs the test with KUBECTL set to `kubectl`. */
+    const withKubectl = (t: { after(fn: () => void): void }, kubectl: string) => {
         const previous = process.env.KUBECTL;
-        process.env.KUBECTL = "/nonexistent/kubectl";
+        process.env.KUBECTL = kubectl;
         t.after(() => (previous === undefined ? delete process.env.KUBECTL : (process.env.KUBECTL = previous)));
+    };
+
+    it("says so when kubectl is missing", async (t) => {
+        withKubectl(t, "/nonexistent/kubectl");
         assert.deepEqual(await kustomizeBuild("."), {
             ok: false,
             error: 'cannot run "/nonexistent/kubectl kustomize": /nonexistent/kubectl is not installed',
         });
+    });
+
+    it("stops a build that is no longer needed, and frees its slot for the next", { timeout: 20_000 }, async (t) => {
+        const dir = mkdtempSync(path.join(tmpdir(), "flux-bucket-kubectl-"));
+        t.after(() => rmSync(dir, { recursive: true, force: true }));
+        const kubectl = path.join(dir, "kubectl");
+        writeFileSync(kubectl, "#!/bin/sh\nsleep 30\n", { mode: 0o755 });
+        withKubectl(t, kubectl);
+        const stop = new AbortController();
+        const started = Date.now();
+        // More waiting for a slot than running when they are stopped: each woken one that stops must wake the next.
+        const builds = Array.from({ length: availableParallelism() * 3 }, () => kustomizeBuild(".", stop.signal));
+        setTimeout(() => stop.abort(), 200);
+        assert.deepEqual(await Promise.all(builds), builds.map(() => ({ ok: false, error: "cancelled" })));
+        assert.ok(Date.now() - started < 10_000, "the builds were stopped, not waited for");
+        assert.deepEqual(await kustomizeBuild(".", AbortSignal.abort()), { ok: false, error: "cancelled" });
+        // Had a stopped build kept its slot, this one would wait for ever (and the test time out).
+        process.env.KUBECTL = "/nonexistent/kubectl";
+        assert.equal((await kustomizeBuild(".")).ok, false);
     });
 });

@@ -1,0 +1,159 @@
+import path from "node:path";
+import type { ObjectChecker } from "./check-object";
+import { kustomizeBuild, type KustomizeBuildResult } from "./kustomize";
+import { isKustomizationFile, type LocalReference } from "./kustomization-file";
+import type { Problem } from "./problems";
+import { apiVersionsOf, loadSchemas } from "./schemas";
+import { parseYamlStream } from "./yaml-files";
+
+/** How problems in a kustomization.yaml name their object: it is kustomize's config, not a cluster object. */
+export const KUSTOMIZATION_OBJECT = "Kustomization";
+
+export interface KustomizationDir {
+    dir: string;
+    file: string;
+    references: LocalReference[];
+}
+
+export interface BuildOptions {
+    /** Directories Flux builds on their own (the spec.path of the tree's Bucket Kustomizations), absolute. */
+    fluxTargets: string[];
+    /** Checks the build output, skipping objects that passed already (source files kustomize did not change). */
+    checker: ObjectChecker;
+    /** Builds already under way (startRootBuilds); every build started is added to them. */
+    started: StartedBuilds;
+}
+
+export interface StartedBuilds {
+    builds: Map<string, Promise<KustomizeBuildResult>>;
+    /** Stops the builds started early that turn out not to be needed (their tree has a problem already). */
+    unneeded: AbortController;
+}
+
+/** Once every build needed is done: stops the others, and waits for them, so that no kubectl outlives the validation. */
+export async function stopBuilds(started: StartedBuilds): Promise<void> {
+    started.unneeded.abort();
+    await Promise.all(started.builds.values());
+}
+
+/**
+ * Starts `kubectl kustomize` of the roots (the kustomizations no other one includes) before the tree
+ * is checked, for buildKustomizations to use: a tree is usually clean, and then their builds are the
+ * ones it needs.
+ */
+export function startRootBuilds(kustomizations: Map<string, KustomizationDir>): StartedBuilds {
+    const unneeded = new AbortController();
+    const builds = new Map(entryPoints(kustomizations, []).map(({ dir }) => [dir, kustomizeBuild(dir, unneeded.signal)]));
+    return { builds, unneeded };
+}
+
+/**
+ * Builds the tree's kustomizations and schema-checks each build's output (patches can break an object
+ * that was valid in its own file); returns the problems found.
+ *
+ * Fast path: only the entry points are built, in parallel: the kustomizations no other kustomization
+ * of the tree includes, and those a Flux Kustomization builds on its own. A kustomization builds its
+ * included directories as part of itself, so a clean build of an entry point covers them as Flux
+ * uses them. Only when an entry point does not build clean, or an input of it already has a problem,
+ * is every kustomization it reaches built on its own, dependencies first, and a kustomization with a
+ * broken input not built at all: a mistake is then reported once, where it is, and not again from
+ * each kustomization that includes it.
+ */
+export async function buildKustomizations(kustomizations: Map<string, KustomizationDir>, found: Problem[], options: BuildOptions): Promise<Problem[]> {
+    const problems: Problem[] = [];
+    const brokenFiles = new Set(found.map((problem) => problem.file));
+    // A directory whose kustomization.yaml does not even parse is not in `kustomizations`.
+    const brokenDirs = new Set([...brokenFiles].filter(isKustomizationFile).map((file) => path.dirname(file)));
+    const builds = new Map<string, Promise<Problem[]>>();
+    const inputResults = new Map<string, Promise<boolean>>();
+    const results = new Map<string, Promise<boolean>>();
+
+    /** Whether a kustomization's file and what it references have no problem; `dependencyClean` judges the kustomizations it includes. */
+    const inputsClean = async (
+        kustomization: KustomizationDir,
+        chain: string[],
+        dependencyClean: (dependency: KustomizationDir, chain: string[]) => Promise<boolean>,
+    ): Promise<boolean> => {
+        if (brokenFiles.has(kustomization.file)) return false;
+        for (const { target } of kustomization.references) {
+            if (brokenFiles.has(target) || brokenDirs.has(target)) return false;
+            const dependency = kustomizations.get(target);
+            // A cycle is left for kustomize to report.
+            if (dependency && !chain.includes(target) && !(await dependencyClean(dependency, chain))) return false;
+        }
+        return true;
+    };
+
+    /** No problem found so far in anything the kustomization reads, its included kustomizations' files included. */
+    const cleanSoFar = (kustomization: KustomizationDir, chain: string[]): Promise<boolean> =>
+        once(inputResults, kustomization.dir, () => inputsClean(kustomization, [...chain, kustomization.dir], cleanSoFar));
+
+    /** Builds it alone once its inputs and the kustomizations it includes are clean (built clean themselves); reports its own problems. */
+    const isClean = (kustomization: KustomizationDir, chain: string[]): Promise<boolean> =>
+        once(results, kustomization.dir, async () => {
+            if (!(await inputsClean(kustomization, [...chain, kustomization.dir], isClean))) return false;
+            const buildProblems = await buildAndCheck(kustomization);
+            problems.push(...buildProblems);
+            return buildProblems.length === 0;
+        });
+
+    /** The problems of one build and its output; each kustomization is built and checked at most once. */
+    const buildAndCheck = (kustomization: KustomizationDir): Promise<Problem[]> =>
+        once(builds, kustomization.dir, async () => {
+            const built = await once(options.started.builds, kustomization.dir, () => kustomizeBuild(kustomization.dir));
+            if (!built.ok) return [{ file: kustomization.file, object: KUSTOMIZATION_OBJECT, field: "", message: `kustomize build failed: ${built.error}` }];
+            const output = parseYamlStream(built.yaml);
+            await loadSchemas(apiVersionsOf(output));
+            const outputProblems = output.flatMap((object) => options.checker.check(kustomization.file, object));
+            return outputProblems.map((problem) => ({ ...problem, message: `${problem.message} in the kustomize build output` }));
+        });
+
+    await Promise.all(
+        entryPoints(kustomizations, options.fluxTargets).map(async (entry) => {
+            if ((await cleanSoFar(entry, [])) && (await buildAndCheck(entry)).length === 0) return;
+            const reached = reachable(entry, kustomizations);
+            await Promise.all([...kustomizations.values()].filter(({ dir }) => reached.has(dir)).map((kustomization) => isClean(kustomization, [])));
+        }),
+    );
+    return problems;
+}
+
+/**
+ * The kustomizations built first: those no kustomization of the tree includes, those Flux builds on
+ * their own, and, since a cycle of includes has no such root, the first of each group nothing else reaches.
+ */
+function entryPoints(kustomizations: Map<string, KustomizationDir>, fluxTargets: string[]): KustomizationDir[] {
+    const all = [...kustomizations.values()];
+    const included = new Set(all.flatMap((kustomization) => includes(kustomization, kustomizations)).map(({ dir }) => dir));
+    const entries = all.filter(({ dir }) => !included.has(dir) || fluxTargets.includes(dir));
+    const reached = new Set<string>();
+    for (const entry of entries) reachable(entry, kustomizations, reached);
+    for (const kustomization of all) {
+        if (reached.has(kustomization.dir)) continue;
+        entries.push(kustomization);
+        reachable(kustomization, kustomizations, reached);
+    }
+    return entries;
+}
+
+function includes(kustomization: KustomizationDir, kustomizations: Map<string, KustomizationDir>): KustomizationDir[] {
+    return kustomization.references.flatMap(({ target }) => kustomizations.get(target) ?? []);
+}
+
+/** The directories of `from` and of every kustomization it includes, directly or not (added to `reached`). */
+function reachable(from: KustomizationDir, kustomizations: Map<string, KustomizationDir>, reached = new Set<string>()): Set<string> {
+    if (reached.has(from.dir)) return reached;
+    reached.add(from.dir);
+    for (const included of includes(from, kustomizations)) reachable(included, kustomizations, reached);
+    return reached;
+}
+
+/** The promise cached under key, or compute()'s, cached. */
+function once<T>(cache: Map<string, Promise<T>>, key: string, compute: () => Promise<T>): Promise<T> {
+    let result = cache.get(key);
+    if (!result) {
+        result = compute();
+        cache.set(key, result);
+    }
+    return result;
+}
