@@ -1,8 +1,7 @@
-import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import * as awsComponents from "../components/aws";
+import type * as awsComponents from "../components/aws";
 import { Cluster } from "../components/civo";
-import * as gcpComponents from "../components/gcp";
+import type * as gcpComponents from "../components/gcp";
 import { ClusterConfig, InfraConfig, StorageConfig } from "./config/infra";
 
 /** What the infra stack exports for the flux stack and for `bucketops`; every credential is a secret. */
@@ -67,12 +66,14 @@ function environmentOutputs<Identity>(
     };
 }
 
-function storage(config: StorageConfig): StorageOutputs {
+// Each cloud's SDK is loaded only by the stacks that use it: loading one takes a good part of a second.
+async function storage(config: StorageConfig): Promise<StorageOutputs> {
     switch (config.provider) {
         case "aws": {
+            const [aws, { FluxBucket }] = await Promise.all([import("@pulumi/aws"), import("../components/aws")]);
             const { region, bucketName, noncurrentVersionDays, forceDestroy, environments } = config;
             const provider = new aws.Provider("aws", { region, defaultTags: { tags: TAGS } });
-            const bucket = new awsComponents.FluxBucket(
+            const bucket = new FluxBucket(
                 "bucket",
                 { bucketName, noncurrentVersionDays, forceDestroy, environments },
                 { providers: [provider] },
@@ -93,8 +94,9 @@ function storage(config: StorageConfig): StorageOutputs {
             };
         }
         case "gcp": {
+            const { FluxBucket } = await import("../components/gcp");
             const { project, location, bucketName, noncurrentVersionDays, forceDestroy, environments } = config;
-            const bucket = new gcpComponents.FluxBucket("bucket", {
+            const bucket = new FluxBucket("bucket", {
                 project,
                 location,
                 bucketName,
@@ -141,6 +143,6 @@ function storage(config: StorageConfig): StorageOutputs {
  * The infra layer: the cluster and, for aws and gcp, the versioned bucket with a read-only identity for Flux
  * and a writer for uploads. generic and azure buckets are not provisioned: their details pass through from config.
  */
-export function infraStack(config: InfraConfig): InfraOutputs {
-    return { ...storage(config.storage), kubeconfig: pulumi.secret(cluster(config.cluster)) };
+export async function infraStack(config: InfraConfig): Promise<InfraOutputs> {
+    return { ...(await storage(config.storage)), kubeconfig: pulumi.secret(cluster(config.cluster)) };
 }

@@ -4,7 +4,7 @@ import { ConfigError } from "../../stacks/config/errors";
 import { ManifestValidationError } from "../validate";
 import { RenderError } from "./errors";
 import { writeFolder } from "./output";
-import { validateDeployInWorker } from "./deployCheck";
+import { WorkerChecks } from "./checks";
 import type { RenderedStack } from "./render";
 
 function summary(stack: string, out: string, rendered: RenderedStack): string {
@@ -38,14 +38,17 @@ async function main(argv: string[]): Promise<void> {
     const { stack, out } = program.opts<{ stack: string; out: string }>();
 
     const root = path.resolve(__dirname, "../..");
-    const deployValidation = validateDeployInWorker(root);
-    deployValidation.catch(() => undefined); // observed by renderStack; this only keeps an early failure from being "unhandled"
-    // Loaded only now: the Pulumi SDK and providers take a while, and the worker checks deploy/ meanwhile.
-    const { renderStack } = await import("./render");
-    const rendered = await renderStack(root, stack, deployValidation);
-    const target = path.resolve(out, stack);
-    writeFolder(target, rendered.files);
-    console.log(summary(stack, path.relative(process.cwd(), target) || ".", rendered));
+    const checks = new WorkerChecks(root);
+    try {
+        // Loaded only now: the Pulumi SDK and providers take a while, and the worker checks deploy/ meanwhile.
+        const { renderStack } = await import("./render");
+        const rendered = await renderStack(root, stack, checks);
+        const target = path.resolve(out, stack);
+        writeFolder(target, rendered.files);
+        console.log(summary(stack, path.relative(process.cwd(), target) || ".", rendered));
+    } finally {
+        await checks.close();
+    }
 }
 
 main(process.argv).catch((error: unknown) => {

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse, stringify } from "yaml";
 import { OfflineRun, RecordedResource, runOffline } from "../offline/engine";
-import { validateObjects, validateTree } from "../validate";
+import { RenderChecks, inlineChecks } from "./checks";
 import { RenderError } from "./errors";
 import { REDACTED, redactPaths } from "./redact";
 import { StackConfig, readStackFile, stackFilePath } from "./stackFile";
@@ -115,13 +115,13 @@ function runStack(project: string, input: RunInput, stackReferences: Record<stri
 /**
  * Runs the infra stack and its flux stack, as configured by the stack files in `root`, offline, with the infra outputs feeding the flux stack's
  * StackReference, and returns every file to write. Every Kubernetes object and the `deploy/` tree are
- * validated (the tree by `deployValidation` when the caller started that early); any problem throws before
- * anything is written.
+ * validated (by `checks`, inline unless the caller brings its own); any problem throws before anything is
+ * written.
  */
-export async function renderStack(root: string, stack: string, deployValidation?: Promise<void>): Promise<RenderedStack> {
+export async function renderStack(root: string, stack: string, checks: RenderChecks = inlineChecks(root)): Promise<RenderedStack> {
     const { infra, flux } = stacksToRun(root, stack);
     // Settled at once, so that a failing stack run does not leave it rejected and unobserved.
-    const deployOutcome = (deployValidation ?? validateTree(path.join(root, "deploy"))).then(() => undefined, (error: unknown) => error);
+    const deployOutcome = checks.deploy().then(() => undefined, (error: unknown) => error);
     const project: string = parse(readFileSync(path.join(root, "Pulumi.yaml"), "utf8")).name;
 
     const infraRun = await runStack(project, infra);
@@ -140,7 +140,7 @@ export async function renderStack(root: string, stack: string, deployValidation?
     for (const { path: file, object } of objects) files.set(file, stringify(object, { lineWidth: 0 }));
     for (const { run } of stacks) for (const [file, content] of policyFiles(run)) files.set(file, content);
 
-    await validateObjects(objects.filter(({ path: file }) => file.startsWith("kubernetes/")).map(({ path: file, object }) => ({ file: `out/${stack}/${file}`, object })));
+    await checks.objects(objects.filter(({ path: file }) => file.startsWith("kubernetes/")).map(({ path: file, object }) => ({ file: `out/${stack}/${file}`, object })));
     const deployProblem = await deployOutcome;
     if (deployProblem) throw deployProblem;
     return { files, stacks };

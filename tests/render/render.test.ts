@@ -8,8 +8,8 @@ import { parse } from "yaml";
 import { ConfigError } from "../../stacks/config/errors";
 import { writeFolder } from "../../src/render/output";
 import { renderStack } from "../../src/render/render";
-import { validateDeployInWorker } from "../../src/render/deployCheck";
-import { ManifestValidationError, validateTree } from "../../src/validate";
+import { WorkerChecks } from "../../src/render/checks";
+import { ManifestValidationError, validateObjects, validateTree } from "../../src/validate";
 
 const root = path.resolve(__dirname, "../..");
 const scratch = mkdtempSync(path.join(tmpdir(), "flux-bucket-render-"));
@@ -151,18 +151,28 @@ describe("render of bad input", () => {
         });
     });
 
-    test("the deploy/ check on a worker thread reports the same problems", async () => {
+    test("the checks on a worker thread report the same problems as inline", async () => {
         const deploy = mkdtempSync(path.join(scratch, "deploy-"));
         cpSync(path.join(root, "deploy"), deploy, { recursive: true });
         writeFileSync(path.join(deploy, "apps/dev/kustomization.yaml"), "resources:\n  - ../base/missing\n");
         const dir = projectWith({}, deploy);
         const inline = await validateTree(path.join(dir, "deploy")).catch((error: ManifestValidationError) => error);
         assert.ok(inline instanceof ManifestValidationError);
-        await assert.rejects(validateDeployInWorker(dir), (error: ManifestValidationError) => {
-            assert.ok(error instanceof ManifestValidationError);
-            assert.deepEqual(error.problems, inline.problems);
-            return true;
-        });
+        const checks = new WorkerChecks(dir);
+        try {
+            await assert.rejects(checks.deploy(), (error: ManifestValidationError) => {
+                assert.ok(error instanceof ManifestValidationError);
+                assert.deepEqual(error.problems, inline.problems);
+                return true;
+            });
+            const object = { apiVersion: "v1", kind: "Namespace", metadata: { name: 7 } };
+            const expected = await validateObjects([{ file: "ns.yaml", object }]).catch((error: ManifestValidationError) => error);
+            assert.ok(expected instanceof ManifestValidationError);
+            await assert.rejects(checks.objects([{ file: "ns.yaml", object }]), { message: expected.message });
+            await checks.objects([{ file: "ns.yaml", object: { ...object, metadata: { name: "flux-system" } } }]);
+        } finally {
+            await checks.close();
+        }
     });
 
     test("the command exits non-zero, says why and writes nothing", () => {
