@@ -205,6 +205,12 @@ const renderCases: BenchCase[] = [
         (out) => [process.execPath, "--import", "tsx", "src/render/main.ts", "--stack", "dev", "--out", out],
         "node --import tsx src/render/main.ts --stack dev --out <tmp>",
     ),
+    renderCase(
+        "render-100-environments",
+        "an aws infra stack with 100 environments (800 resources) and one environment's flux stack",
+        (out) => [process.execPath, "--import", "tsx", "bench/renderEnvironments.ts", "100", out],
+        "node --import tsx bench/renderEnvironments.ts 100 <tmp>",
+    ),
 ];
 
 const testSuiteCase: BenchCase = {
