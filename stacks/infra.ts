@@ -49,15 +49,24 @@ type StorageOutputs = Omit<InfraOutputs, "kubeconfig">;
 
 type Credentials = Record<string, pulumi.Output<string>>;
 
-const secrets = (credentials: Credentials): Credentials =>
-    Object.fromEntries(Object.entries(credentials).map(([key, value]) => [key, pulumi.secret(value)]));
+interface ProvisionedIdentities<Identity> {
+    reader?: Identity;
+    writer?: Identity;
+    environments: Record<string, { prefix: string; reader: Identity; writer: Identity }>;
+}
 
-/** The per-environment outputs: prefixes in the clear, every environment's credentials in one secret map. */
-function environmentOutputs<Identity>(
-    environments: Record<string, { prefix: string; reader: Identity; writer: Identity }>,
+/**
+ * The credential outputs: whole-bucket ones as top-level secrets; per environment, the prefixes in the clear
+ * and every environment's credentials in one secret map.
+ */
+function credentialOutputs<Identity>(
+    bucket: ProvisionedIdentities<Identity>,
     keys: (reader: Identity, writer: Identity) => Credentials,
-): Pick<InfraOutputs, "environments" | "environmentPrefixes"> {
-    const entries = Object.entries(environments);
+): Partial<StorageOutputs> {
+    if (bucket.reader && bucket.writer) {
+        return Object.fromEntries(Object.entries(keys(bucket.reader, bucket.writer)).map(([key, value]) => [key, pulumi.secret(value)]));
+    }
+    const entries = Object.entries(bucket.environments);
     return {
         environmentPrefixes: Object.fromEntries(entries.map(([name, { prefix }]) => [name, prefix])),
         environments: pulumi.secret(
@@ -90,7 +99,7 @@ async function storage(config: StorageConfig): Promise<StorageOutputs> {
                 endpoint: bucket.endpoint,
                 region: bucket.region,
                 insecure: false,
-                ...(bucket.reader && bucket.writer ? secrets(keys(bucket.reader, bucket.writer)) : environmentOutputs(bucket.environments, keys)),
+                ...credentialOutputs(bucket, keys),
             };
         }
         case "gcp": {
@@ -114,7 +123,7 @@ async function storage(config: StorageConfig): Promise<StorageOutputs> {
                 bucketName: bucket.bucketName,
                 endpoint: bucket.endpoint,
                 insecure: false,
-                ...(bucket.reader && bucket.writer ? secrets(keys(bucket.reader, bucket.writer)) : environmentOutputs(bucket.environments, keys)),
+                ...credentialOutputs(bucket, keys),
             };
         }
         case "generic":
