@@ -201,7 +201,7 @@ const renderCases: BenchCase[] = [
     ),
     renderCase(
         "render-dev-direct",
-        "the same for dev without npm and the tsx CLI's extra process",
+        "the same for dev without npm (`node --import tsx src/render/main.ts`)",
         (out) => [process.execPath, "--import", "tsx", "src/render/main.ts", "--stack", "dev", "--out", out],
         "node --import tsx src/render/main.ts --stack dev --out <tmp>",
     ),

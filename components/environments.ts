@@ -1,3 +1,5 @@
+import path from "node:path";
+
 /** One environment of a shared bucket: a cluster that reads only the keys under its prefix. */
 export interface Environment {
     /** DNS-label name, used in resource names and by the flux stack to pick its environment. */
@@ -17,6 +19,12 @@ export const SOURCEIGNORE_CONTENT =
     "# Read by Flux for every environment of this bucket: patterns here apply to all of them.\n" +
     "# Managed by the flux-bucket infra stack.\n";
 
+/**
+ * A bucket key prefix as a folder: no leading slash, exactly one trailing slash, `.`/`//` collapsed
+ * as in the paths Flux writes the artifact to (`prod`, `/prod/` and `prod//` are all `prod/`).
+ * An empty prefix (the bucket root) stays empty.
+ */
 export function normalizePrefix(prefix: string): string {
-    return `${prefix.replace(/^\/+|\/+$/g, "")}/`;
+    // normalize keeps the trailing slash; the root ("/") becomes "".
+    return path.posix.normalize(`/${prefix}/`).replace(/^\/+/, "");
 }

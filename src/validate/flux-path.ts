@@ -2,16 +2,6 @@ import path from "node:path";
 import { isRecord } from "./problems";
 import { pathKind } from "./paths";
 
-/**
- * A bucket key prefix as a folder: no leading slash, exactly one trailing slash, `.`/`//` collapsed
- * as in the paths Flux writes the artifact to (`prod`, `/prod/` and `prod//` are all `prod/`).
- * An empty prefix (the bucket root) stays empty.
- */
-export function normalizePrefix(prefix: string): string {
-    // normalize keeps the trailing slash; the root ("/") becomes "".
-    return path.posix.normalize(`/${prefix}/`).replace(/^\/+/, "");
-}
-
 /** spec.path of a Flux Kustomization that reads a Bucket: relative to the bucket root. */
 export function bucketKustomizationPath(object: Record<string, unknown>): string | undefined {
     if (typeof object.apiVersion !== "string" || !object.apiVersion.startsWith("kustomize.toolkit.fluxcd.io/")) return undefined;

@@ -1,7 +1,8 @@
 import path from "node:path";
 import { buildKustomizations, KUSTOMIZATION_OBJECT, startRootBuilds, stopBuilds, type KustomizationDir } from "./builds";
 import { ObjectChecker } from "./check-object";
-import { bucketKustomizationPath, fluxPathProblem, normalizePrefix, treeFolder } from "./flux-path";
+import { normalizePrefix } from "../../components/environments";
+import { bucketKustomizationPath, fluxPathProblem, treeFolder } from "./flux-path";
 import { isKustomizationFile, KUSTOMIZATION_FILE_NAMES, localReferences } from "./kustomization-file";
 import { isInside, pathKind } from "./paths";
 import { isRecord, objectLabel, throwIfAny, type Problem } from "./problems";
