@@ -8,6 +8,13 @@ export interface Environment {
     prefix: string;
 }
 
+/** The identities one environment gets, whatever the cloud. */
+export interface EnvironmentIdentities<Identity> {
+    prefix: string;
+    reader: Identity;
+    writer: Identity;
+}
+
 /**
  * Flux reads `.sourceignore` at the bucket root whatever its prefix, and fails on any error but NoSuchKey.
  * A prefix-scoped identity cannot tell a missing root object from a forbidden one (S3 answers 403 without an

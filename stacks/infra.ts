@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as awsComponents from "../components/aws";
 import { Cluster } from "../components/civo";
+import type { EnvironmentIdentities } from "../components/environments";
 import type * as gcpComponents from "../components/gcp";
 import { ClusterConfig, InfraConfig, StorageConfig } from "./config/infra";
 
@@ -52,7 +53,7 @@ type Credentials = Record<string, pulumi.Output<string>>;
 interface ProvisionedIdentities<Identity> {
     reader?: Identity;
     writer?: Identity;
-    environments: Record<string, { prefix: string; reader: Identity; writer: Identity }>;
+    environments: Record<string, EnvironmentIdentities<Identity>>;
 }
 
 /**

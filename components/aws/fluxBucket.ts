@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Environment, SOURCEIGNORE_CONTENT, SOURCEIGNORE_KEY } from "../environments";
+import { Environment, EnvironmentIdentities, SOURCEIGNORE_CONTENT, SOURCEIGNORE_KEY } from "../environments";
 import { BucketCredentials } from "./bucketCredentials";
 import { VersionedBucket, VersionedBucketArgs } from "./versionedBucket";
 
@@ -9,11 +9,7 @@ export interface FluxBucketArgs extends VersionedBucketArgs {
     environments?: Environment[];
 }
 
-export interface EnvironmentCredentials {
-    prefix: string;
-    reader: BucketCredentials;
-    writer: BucketCredentials;
-}
+export type EnvironmentCredentials = EnvironmentIdentities<BucketCredentials>;
 
 /**
  * The AWS side of BucketOps: the versioned bucket, a read-only identity for Flux and a writer for uploads,

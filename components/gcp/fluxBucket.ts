@@ -1,7 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { Environment, SOURCEIGNORE_CONTENT, SOURCEIGNORE_KEY } from "../environments";
+import { Environment, EnvironmentIdentities, SOURCEIGNORE_CONTENT, SOURCEIGNORE_KEY } from "../environments";
 import { BucketCredentials } from "./bucketCredentials";
 import { BUCKET_METADATA_PERMISSIONS, BUCKET_PERMISSIONS, BucketAccess, OBJECT_PERMISSIONS } from "./permissions";
 import { VersionedBucket, VersionedBucketArgs } from "./versionedBucket";
@@ -14,11 +14,7 @@ export interface FluxBucketArgs extends VersionedBucketArgs {
     environments?: Environment[];
 }
 
-export interface EnvironmentCredentials {
-    prefix: string;
-    reader: BucketCredentials;
-    writer: BucketCredentials;
-}
+export type EnvironmentCredentials = EnvironmentIdentities<BucketCredentials>;
 
 /** The GCS endpoint Flux's Bucket needs in `spec.endpoint` (required by the CRD even for gcp). */
 export const GCS_ENDPOINT = "storage.googleapis.com";
