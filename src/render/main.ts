@@ -16,7 +16,7 @@ function summary(stack: string, out: string, rendered: RenderedStack): string {
         for (const [type, count] of [...counts].sort()) lines.push(`  ${String(count).padStart(3)}  ${type}`);
     }
     const folders = new Map<string, number>();
-    for (const file of rendered.files.keys()) folders.set(file.split("/")[0], (folders.get(file.split("/")[0]) ?? 0) + 1);
+    for (const [folder] of [...rendered.files.keys()].map((file) => file.split("/"))) folders.set(folder, (folders.get(folder) ?? 0) + 1);
     lines.push("", "Files:");
     for (const [folder, count] of folders) lines.push(`  ${path.join(out, folder)}  (${count} file${count > 1 ? "s" : ""})`);
     lines.push(

@@ -50,16 +50,16 @@ export class ConfigReader {
     }
 
     /** A string the caller needs; `when` says in which case, for the message. */
-    requireString(key: ConfigKey, when?: string): string {
+    requireString(key: ConfigKey, when?: string): string | undefined {
         const value = this.string(key);
         if (value === undefined && !this.isSet(key)) this.fail(key, `is required${when ? ` ${when}` : ""}`);
-        return value ?? "";
+        return value;
     }
 
     /** A string that must match `check`; `check` returns what is allowed when the value is wrong. */
     checked(key: ConfigKey, check: (value: string) => string | undefined, required?: string): string | undefined {
         const value = required === undefined ? this.string(key) : this.requireString(key, required);
-        if (value === undefined || (required !== undefined && value === "")) return value;
+        if (value === undefined) return undefined;
         const allowed = check(value);
         if (allowed !== undefined) {
             this.fail(key, `is "${value}"; ${allowed}`);
@@ -102,7 +102,7 @@ export class ConfigReader {
 
     /** A credential: always handed on as a Pulumi secret, whether or not the stack file encrypted it. */
     secret(key: ConfigKey, when?: string): pulumi.Output<string> {
-        return pulumi.secret(this.requireString(key, when));
+        return pulumi.secret(this.requireString(key, when) ?? "");
     }
 
     done(): void {
