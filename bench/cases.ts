@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import path from "node:path";
 import { paginateListObjectsV2 } from "@aws-sdk/client-s3";
-import { runOrFail, timeCommand } from "./measure";
-import type { LoggedRequest, MotoServer } from "./moto";
-import { withOneFileChanged, type ManifestTree } from "./tree";
-import { awsSyncCommand, bucketopsCommand, rcloneSyncCommand, type Command } from "./tools";
+import { runOrFail, timeCommand } from "./measure.ts";
+import type { LoggedRequest, MotoServer } from "./moto.ts";
+import { withOneFileChanged, type ManifestTree } from "./tree.ts";
+import { awsSyncCommand, bucketopsCommand, rcloneSyncCommand, type Command } from "./tools.ts";
 
 /** The prefix every S3 case writes to or reads, in its own bucket. */
 export const PREFIX = "envs/dev/";
@@ -122,7 +122,7 @@ const pushPartsCases = ({ treeManifests }: Sizes): BenchCase[] => {
         {
             id: "parts-startup",
             group,
-            label: "`bucketops --help`: start Node and tsx, load every CLI module",
+            label: "`bucketops --help`: start Node, load every CLI module",
             slow: false,
             shownAs: "node bin/bucketops.js --help",
             sample: () => timed(bucketopsCommand(["--help"])),
@@ -188,8 +188,8 @@ const renderCases: BenchCase[] = [
     renderCase(
         "render-baseline",
         "baseline: one `aws.s3.Bucket` via `runOffline`",
-        () => [process.execPath, "--import", "tsx", "bench/baseline.ts"],
-        "node --import tsx bench/baseline.ts",
+        () => [process.execPath, "bench/baseline.ts"],
+        "node bench/baseline.ts",
     ),
     ...["dev", "gcp-dev"].map((stack) =>
         renderCase(
@@ -201,15 +201,15 @@ const renderCases: BenchCase[] = [
     ),
     renderCase(
         "render-dev-direct",
-        "the same for dev without npm (`node --import tsx src/render/main.ts`)",
-        (out) => [process.execPath, "--import", "tsx", "src/render/main.ts", "--stack", "dev", "--out", out],
-        "node --import tsx src/render/main.ts --stack dev --out <tmp>",
+        "the same for dev without npm (`node src/render/main.ts`)",
+        (out) => [process.execPath, "src/render/main.ts", "--stack", "dev", "--out", out],
+        "node src/render/main.ts --stack dev --out <tmp>",
     ),
     renderCase(
         "render-100-environments",
         "an aws infra stack with 100 environments (800 resources) and one environment's flux stack",
-        (out) => [process.execPath, "--import", "tsx", "bench/renderEnvironments.ts", "100", out],
-        "node --import tsx bench/renderEnvironments.ts 100 <tmp>",
+        (out) => [process.execPath, "bench/renderEnvironments.ts", "100", out],
+        "node bench/renderEnvironments.ts 100 <tmp>",
     ),
 ];
 

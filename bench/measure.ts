@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
-import type { Command } from "./tools";
-import { REPO_ROOT } from "./tools";
+import type { Command } from "./tools.ts";
+import { REPO_ROOT } from "./tools.ts";
 
 export interface Timed {
     ms: number;

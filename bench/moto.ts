@@ -25,12 +25,10 @@ export class MotoServer {
     private readonly waiters = new Map<string, () => void>();
     private sentinels = 0;
     private buckets = 0;
+    private readonly child: ChildProcess;
 
-    private constructor(
-        port: number,
-        private readonly child: ChildProcess,
-        stderrLines: Interface,
-    ) {
+    private constructor(port: number, child: ChildProcess, stderrLines: Interface) {
+        this.child = child;
         this.endpoint = `http://127.0.0.1:${port}`;
         this.s3 = new S3Client({
             endpoint: this.endpoint,

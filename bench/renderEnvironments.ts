@@ -1,17 +1,17 @@
 /**
  * Renders an infra stack with N environments and the flux stack of one of them, as `npm run render` does, from
  * a scratch project (this repository's Pulumi.yaml and deploy/, generated stack files).
- * Usage: node --import tsx bench/renderEnvironments.ts <count> <out dir>
+ * Usage: node bench/renderEnvironments.ts <count> <out dir>
  */
 import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { stringify } from "yaml";
-import { writeFolder } from "../src/render/output";
-import { renderStack } from "../src/render/render";
+import { writeFolder } from "../src/render/output.ts";
+import { renderStack } from "../src/render/render.ts";
 
 async function main(count: number, out: string): Promise<void> {
-    const repository = path.resolve(__dirname, "..");
+    const repository = path.resolve(import.meta.dirname, "..");
     const root = mkdtempSync(path.join(tmpdir(), "render-environments-"));
     try {
         cpSync(path.join(repository, "Pulumi.yaml"), path.join(root, "Pulumi.yaml"));

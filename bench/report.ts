@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import type { BenchCase, Sample } from "./cases";
-import { operationOf, type LoggedRequest } from "./moto";
-import type { CaseResult, TargetOutcome } from "./targets";
-import { rcloneRemoteEnv, S3_ENV } from "./tools";
+import type { BenchCase, Sample } from "./cases.ts";
+import { operationOf, type LoggedRequest } from "./moto.ts";
+import type { CaseResult, TargetOutcome } from "./targets.ts";
+import { rcloneRemoteEnv, S3_ENV } from "./tools.ts";
 
 const START = "<!-- bench:generated:start (npm run bench rewrites this block; edit outside it) -->";
 const END = "<!-- bench:generated:end -->";

@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { benchCases, PREFIX, type BenchCase, type BenchContext, type Sample, type Sizes } from "./cases";
-import { MotoServer } from "./moto";
-import { generatedBlock, resultsTable, targetsTable, writeReport } from "./report";
-import { evaluateTargets, summarize, type CaseResult } from "./targets";
-import { checkTools, REPO_ROOT } from "./tools";
-import { writeManifestTree } from "./tree";
+import { benchCases, PREFIX, type BenchCase, type BenchContext, type Sample, type Sizes } from "./cases.ts";
+import { MotoServer } from "./moto.ts";
+import { generatedBlock, resultsTable, targetsTable, writeReport } from "./report.ts";
+import { evaluateTargets, summarize, type CaseResult } from "./targets.ts";
+import { checkTools, REPO_ROOT } from "./tools.ts";
+import { writeManifestTree } from "./tree.ts";
 
 // The SDK's notice that releases after January 2027 need Node 22 would only clutter the progress lines.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";

@@ -1,5 +1,5 @@
-import type { BenchCase, Sample } from "./cases";
-import { median } from "./measure";
+import type { BenchCase, Sample } from "./cases.ts";
+import { median } from "./measure.ts";
 
 export interface CaseResult {
     benchCase: BenchCase;

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 
-export const REPO_ROOT = path.resolve(__dirname, "..");
+export const REPO_ROOT = path.resolve(import.meta.dirname, "..");
 
 /** A command line to time, with the environment it runs in (merged over a clean copy of ours). */
 export interface Command {

@@ -1,4 +1,8 @@
 #!/usr/bin/env node
-// `npx bucketops`: runs the TypeScript CLI through tsx, so no build step is needed.
-require("tsx/cjs");
-require("../src/cli/main.ts");
+// `npx bucketops`: Node (22.18+, 24) runs the TypeScript CLI itself by stripping its types, so there is no
+// build step. The compile cache keeps the stripped and compiled modules between runs (start-up time).
+import module from "node:module";
+
+module.enableCompileCache?.();
+const { main } = await import("../src/cli/main.ts");
+process.exit(await main(process.argv.slice(2)));

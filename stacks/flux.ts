@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { BucketSync, FluxInstall } from "../components/flux";
-import { FluxConfig } from "./config/flux";
-import { readInfraReference } from "./infraReference";
+import { BucketSync, FluxInstall } from "../components/flux/index.ts";
+import type { FluxConfig } from "./config/flux.ts";
+import { readInfraReference } from "./infraReference.ts";
 
 export interface FluxOutputs {
     infraStack: string;

@@ -1,15 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import { readFluxConfig } from "./config/flux";
-import { readInfraConfig } from "./config/infra";
-import { ConfigReader } from "./config/reader";
-import { fluxStack } from "./flux";
-import { infraStack } from "./infra";
+import { readFluxConfig } from "./config/flux.ts";
+import { readInfraConfig } from "./config/infra.ts";
+import { ConfigReader } from "./config/reader.ts";
+import { fluxStack } from "./flux.ts";
+import { infraStack } from "./infra.ts";
 
 /**
  * The program of both stacks: `flux-bucket:layer` picks the infra or the flux layer. Config is read and
  * validated here, once, before any resource is registered.
  */
-export = async () => {
+export default async () => {
     const config = ConfigReader.fromAllConfig(pulumi.runtime.allConfig());
     const layer = config.requireString("layer", "(infra or flux)");
     if (layer === "flux") {

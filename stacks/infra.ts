@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import type * as awsComponents from "../components/aws";
-import { Cluster } from "../components/civo";
-import type { EnvironmentIdentities } from "../components/environments";
-import type * as gcpComponents from "../components/gcp";
-import { ClusterConfig, InfraConfig, StorageConfig } from "./config/infra";
+import type * as awsComponents from "../components/aws/index.ts";
+import { Cluster } from "../components/civo/index.ts";
+import type { EnvironmentIdentities } from "../components/environments.ts";
+import type * as gcpComponents from "../components/gcp/index.ts";
+import type { ClusterConfig,InfraConfig,StorageConfig } from "./config/infra.ts";
 
 /** What the infra stack exports for the flux stack and for `bucketops`; every credential is a secret. */
 export interface InfraOutputs {
@@ -80,7 +80,7 @@ function credentialOutputs<Identity>(
 async function storage(config: StorageConfig): Promise<StorageOutputs> {
     switch (config.provider) {
         case "aws": {
-            const [aws, { FluxBucket }] = await Promise.all([import("@pulumi/aws"), import("../components/aws")]);
+            const [aws, { FluxBucket }] = await Promise.all([import("@pulumi/aws"), import("../components/aws/index.ts")]);
             const { region, bucketName, noncurrentVersionDays, forceDestroy, environments } = config;
             const provider = new aws.Provider("aws", { region, defaultTags: { tags: TAGS } });
             const bucket = new FluxBucket(
@@ -104,7 +104,7 @@ async function storage(config: StorageConfig): Promise<StorageOutputs> {
             };
         }
         case "gcp": {
-            const { FluxBucket } = await import("../components/gcp");
+            const { FluxBucket } = await import("../components/gcp/index.ts");
             const { project, location, bucketName, noncurrentVersionDays, forceDestroy, environments } = config;
             const bucket = new FluxBucket("bucket", {
                 project,

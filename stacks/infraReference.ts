@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BucketSourceCredentials, FluxBucketProvider } from "../components/flux";
-import { ConfigError } from "./config/errors";
-import { PROVIDERS } from "./config/declarations";
-import type { EnvironmentOutputs, InfraOutputs } from "./infra";
+import type { BucketSourceCredentials,FluxBucketProvider } from "../components/flux/index.ts";
+import { ConfigError } from "./config/errors.ts";
+import { PROVIDERS } from "./config/declarations.ts";
+import type { EnvironmentOutputs, InfraOutputs } from "./infra.ts";
 
 /** The infra stack's outputs as the flux stack uses them. */
 export interface InfraReference {

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { Declaration, declarations } from "../stacks/config/declarations";
+import { type Declaration, declarations } from "../stacks/config/declarations.ts";
 
-const readme = readFileSync(path.resolve(__dirname, "../README.md"), "utf8");
+const readme = readFileSync(path.resolve(import.meta.dirname, "../README.md"), "utf8");
 
 test("the README's config reference lists every key with its default", () => {
     const rows = new Map(

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { BucketAccess, accessPolicy } from "./policies";
+import { type BucketAccess, accessPolicy } from "./policies.ts";
 
 export interface BucketCredentialsArgs {
     bucketArn: pulumi.Input<string>;

@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Environment, EnvironmentIdentities, SOURCEIGNORE_CONTENT, SOURCEIGNORE_KEY } from "../environments";
-import { BucketCredentials } from "./bucketCredentials";
-import { VersionedBucket, VersionedBucketArgs } from "./versionedBucket";
+import { type Environment, type EnvironmentIdentities, SOURCEIGNORE_CONTENT, SOURCEIGNORE_KEY } from "../environments.ts";
+import { BucketCredentials } from "./bucketCredentials.ts";
+import { VersionedBucket, type VersionedBucketArgs } from "./versionedBucket.ts";
 
 export interface FluxBucketArgs extends VersionedBucketArgs {
     /** Environments sharing the bucket, each with a reader and a writer scoped to its prefix. Unset: one of each for the whole bucket. */

@@ -1,5 +1,5 @@
 /** IAM policy documents for the bucket, as plain data so they can be checked, rendered and reused. */
-import { SOURCEIGNORE_KEY } from "../environments";
+import { SOURCEIGNORE_KEY } from "../environments.ts";
 
 export type BucketAccess = "read" | "write";
 

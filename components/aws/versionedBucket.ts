@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { tlsOnlyPolicy } from "./policies";
+import { tlsOnlyPolicy } from "./policies.ts";
 
 export interface VersionedBucketArgs {
     /** Globally unique bucket name; unset, Pulumi generates one from the resource name. */

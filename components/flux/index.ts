@@ -1,2 +1,2 @@
-export * from "./bucketSync";
-export * from "./install";
+export * from "./bucketSync.ts";
+export * from "./install.ts";

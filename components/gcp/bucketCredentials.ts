@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { SOURCEIGNORE_KEY } from "../environments";
+import { SOURCEIGNORE_KEY } from "../environments.ts";
 
 export interface BucketCredentialsArgs {
     project: pulumi.Input<string>;

@@ -1,10 +1,10 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { Environment, EnvironmentIdentities, SOURCEIGNORE_CONTENT, SOURCEIGNORE_KEY } from "../environments";
-import { BucketCredentials } from "./bucketCredentials";
-import { BUCKET_METADATA_PERMISSIONS, BUCKET_PERMISSIONS, BucketAccess, OBJECT_PERMISSIONS } from "./permissions";
-import { VersionedBucket, VersionedBucketArgs } from "./versionedBucket";
+import { type Environment, type EnvironmentIdentities, SOURCEIGNORE_CONTENT, SOURCEIGNORE_KEY } from "../environments.ts";
+import { BucketCredentials } from "./bucketCredentials.ts";
+import { BUCKET_METADATA_PERMISSIONS, BUCKET_PERMISSIONS, type BucketAccess, OBJECT_PERMISSIONS } from "./permissions.ts";
+import { VersionedBucket, type VersionedBucketArgs } from "./versionedBucket.ts";
 
 export interface FluxBucketArgs extends VersionedBucketArgs {
     /**

@@ -1,7 +1,7 @@
 import pLimit from "p-limit";
-import { CliError, ConcurrentChangeError } from "./errors";
-import { progressBar } from "./progress";
-import type { ObjectEntry, ObjectStore } from "./store/types";
+import { CliError, ConcurrentChangeError } from "./errors.ts";
+import { progressBar } from "./progress.ts";
+import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 
 export interface Write {
     key: string;

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
-import { UsageError } from "./errors";
-import { openStore } from "./store";
-import type { ObjectStore } from "./store/types";
-import { folderPrefix, parseBucketUrl } from "./url";
+import { UsageError } from "./errors.ts";
+import { openStore } from "./store/index.ts";
+import type { ObjectStore } from "./store/types.ts";
+import { folderPrefix, parseBucketUrl } from "./url.ts";
 
 /** Connection flags shared by every command that talks to the bucket. */
 export interface ConnectionFlags {

@@ -1,10 +1,10 @@
 /** An error meant for the user: main prints its message alone and exits with its code. */
 export class CliError extends Error {
-    constructor(
-        message: string,
-        readonly exitCode = 1,
-    ) {
+    readonly exitCode: number;
+
+    constructor(message: string, exitCode = 1) {
         super(message);
+        this.exitCode = exitCode;
         this.name = "CliError";
     }
 }

@@ -1,9 +1,9 @@
-import { CliError } from "./errors";
-import { AccessDeniedError } from "./store/errors";
-import { digestIndex, fluxIndex, ignorePatterns } from "./revision";
-import { SOURCEIGNORE } from "./sourceignore";
-import type { ObjectStore, ObjectVersion } from "./store/types";
-import { folderPrefix } from "./url";
+import { CliError } from "./errors.ts";
+import { AccessDeniedError } from "./store/errors.ts";
+import { digestIndex, fluxIndex, ignorePatterns } from "./revision.ts";
+import { SOURCEIGNORE } from "./sourceignore.ts";
+import type { ObjectStore, ObjectVersion } from "./store/types.ts";
+import { folderPrefix } from "./url.ts";
 
 /** The prefix as it was at one instant: every key's version then, and what Flux would have reported. */
 export interface State {
@@ -122,7 +122,10 @@ export async function requireVersioning(store: ObjectStore, command: string): Pr
 class Timeline {
     private readonly byKey = new Map<string, ObjectVersion[]>();
 
-    constructor(private readonly versions: ObjectVersion[]) {
+    private readonly versions: ObjectVersion[];
+
+    constructor(versions: ObjectVersion[]) {
+        this.versions = versions;
         for (const version of versions) {
             const list = this.byKey.get(version.key) ?? [];
             list.push(version);

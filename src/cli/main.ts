@@ -1,13 +1,12 @@
-import path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { Stores, type ConnectionFlags } from "./connection";
-import { CliError } from "./errors";
-import { historyReport, loadHistory } from "./history";
-import { push } from "./push";
-import { currentRevision } from "./revision";
-import { rollback } from "./rollback";
-import { status } from "./status";
-import { parseBucketUrl } from "./url";
+import { Stores, type ConnectionFlags } from "./connection.ts";
+import { CliError } from "./errors.ts";
+import { historyReport, loadHistory } from "./history.ts";
+import { push } from "./push.ts";
+import { currentRevision } from "./revision.ts";
+import { rollback } from "./rollback.ts";
+import { status } from "./status.ts";
+import { parseBucketUrl } from "./url.ts";
 
 // The SDK's notice that releases after January 2027 need Node 22 is noise on every command.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -179,8 +178,4 @@ export async function main(args: string[], io: Omit<Io, "exitCode"> = { out: con
     } finally {
         stores.closeAll();
     }
-}
-
-if (require.main === module || require.main?.filename.endsWith(path.join("bin", "bucketops.js"))) {
-    main(process.argv.slice(2)).then((code) => process.exit(code));
 }

@@ -1,5 +1,5 @@
-import type { LocalFile } from "./tree";
-import type { ObjectEntry } from "./store/types";
+import type { LocalFile } from "./tree.ts";
+import type { ObjectEntry } from "./store/types.ts";
 
 export interface Upload {
     key: string;

@@ -1,13 +1,13 @@
 import { readFile } from "node:fs/promises";
-import { applyChanges } from "./apply";
-import { UsageError } from "./errors";
-import { planPush, type PushPlan } from "./plan";
-import { ignorePatterns, fluxRevision } from "./revision";
-import { SOURCEIGNORE } from "./sourceignore";
-import type { ObjectStore } from "./store/types";
-import { contentType, readTree } from "./tree";
-import { folderPrefix } from "./url";
-import { validateManifests } from "./validate";
+import { applyChanges } from "./apply.ts";
+import { UsageError } from "./errors.ts";
+import { planPush, type PushPlan } from "./plan.ts";
+import { ignorePatterns, fluxRevision } from "./revision.ts";
+import { SOURCEIGNORE } from "./sourceignore.ts";
+import type { ObjectStore } from "./store/types.ts";
+import { contentType, readTree } from "./tree.ts";
+import { folderPrefix } from "./url.ts";
+import { validateManifests } from "./validate.ts";
 
 export interface PushOptions {
     prune: boolean;

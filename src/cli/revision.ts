@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { ignoreMatcher, readPatterns, SOURCEIGNORE } from "./sourceignore";
-import type { ObjectStore } from "./store/types";
+import { ignoreMatcher, readPatterns, SOURCEIGNORE } from "./sourceignore.ts";
+import type { ObjectStore } from "./store/types.ts";
 
 export interface KeyEtag {
     key: string;

@@ -1,10 +1,10 @@
-import { applyChanges } from "./apply";
-import { CliError, UsageError } from "./errors";
-import { loadHistory, type State } from "./history";
-import { fluxRevision, ignorePatterns } from "./revision";
-import { SOURCEIGNORE } from "./sourceignore";
-import type { ObjectEntry, ObjectStore, ObjectVersion } from "./store/types";
-import { folderPrefix } from "./url";
+import { applyChanges } from "./apply.ts";
+import { CliError, UsageError } from "./errors.ts";
+import { loadHistory, type State } from "./history.ts";
+import { fluxRevision, ignorePatterns } from "./revision.ts";
+import { SOURCEIGNORE } from "./sourceignore.ts";
+import type { ObjectEntry, ObjectStore, ObjectVersion } from "./store/types.ts";
+import { folderPrefix } from "./url.ts";
 
 export interface RollbackOptions {
     dryRun: boolean;

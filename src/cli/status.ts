@@ -1,9 +1,9 @@
 import type { KubeConfig } from "@kubernetes/client-node";
-import { readStackOutputs, type ConnectionFlags } from "./connection";
-import { CliError, UsageError } from "./errors";
-import { currentRevision } from "./revision";
-import { connectionFailure } from "./store/errors";
-import type { ObjectStore } from "./store/types";
+import { readStackOutputs, type ConnectionFlags } from "./connection.ts";
+import { CliError, UsageError } from "./errors.ts";
+import { currentRevision } from "./revision.ts";
+import { connectionFailure } from "./store/errors.ts";
+import type { ObjectStore } from "./store/types.ts";
 
 /** What `flux reconcile` sets; source-controller reconciles when the value changes. */
 export const RECONCILE_ANNOTATION = "reconcile.fluxcd.io/requestedAt";

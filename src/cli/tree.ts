@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { UsageError } from "./errors";
+import { UsageError } from "./errors.ts";
 
 /** A file of the local manifest tree. */
 export interface LocalFile {

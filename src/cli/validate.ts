@@ -1,5 +1,5 @@
-import { ManifestValidationError, validateTree } from "../validate";
-import { CliError } from "./errors";
+import { ManifestValidationError, validateTree } from "../validate/index.ts";
+import { CliError } from "./errors.ts";
 
 /**
  * Validates the tree with the project's validator (src/validate) before anything is uploaded. `prefix` is the

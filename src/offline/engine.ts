@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { FakeContext, fakeId, fakeState } from "./fakeState";
+import { type FakeContext, fakeId, fakeState } from "./fakeState.ts";
 
 /**
  * An offline engine: runs a Pulumi program in-process under `pulumi.runtime.setMocks`, with no CLI, no
@@ -62,7 +62,11 @@ function unwrapSecrets(value: any, path: string, secrets: string[]): any {
 class OfflineMocks implements pulumi.runtime.Mocks {
     private readonly awsRegions = new Map<string, string>();
 
-    constructor(private readonly stackReferences: Record<string, StackReferenceOutputs>) {}
+    private readonly stackReferences: Record<string, StackReferenceOutputs>;
+
+    constructor(stackReferences: Record<string, StackReferenceOutputs>) {
+        this.stackReferences = stackReferences;
+    }
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
         if (args.type === "pulumi:pulumi:StackReference") {

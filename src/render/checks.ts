@@ -1,6 +1,6 @@
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import { ManifestValidationError, Problem, validateObjects, validateTree } from "../validate";
+import { ManifestValidationError, type Problem, validateObjects, validateTree } from "../validate/index.ts";
 
 export type ObjectToCheck = { file: string; object: unknown };
 
@@ -24,7 +24,7 @@ export type CheckReply = { id: number } & CheckOutcome;
  * schemas it loads are the ones the rendered objects need.
  */
 export class WorkerChecks implements RenderChecks {
-    private readonly worker = new Worker(`require("tsx/cjs"); require(${JSON.stringify(path.join(__dirname, "checks.worker.ts"))});`, { eval: true });
+    private readonly worker = new Worker(new URL("./checks.worker.ts", import.meta.url));
     private readonly pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
     private nextId = 0;
     private readonly deployChecked: Promise<void>;

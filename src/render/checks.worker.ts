@@ -1,6 +1,6 @@
 import { parentPort } from "node:worker_threads";
-import { ManifestValidationError, validateObjects, validateTree } from "../validate";
-import type { CheckOutcome, CheckRequest } from "./checks";
+import { ManifestValidationError, validateObjects, validateTree } from "../validate/index.ts";
+import type { CheckOutcome, CheckRequest } from "./checks.ts";
 
 parentPort!.on("message", async (request: CheckRequest) => {
     const reply = (outcome: CheckOutcome) => parentPort!.postMessage({ id: request.id, ...outcome });

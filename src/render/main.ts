@@ -1,11 +1,11 @@
 import { Command } from "commander";
 import path from "node:path";
-import { ConfigError } from "../../stacks/config/errors";
-import { ManifestValidationError } from "../validate";
-import { RenderError } from "./errors";
-import { writeFolder } from "./output";
-import { WorkerChecks } from "./checks";
-import type { RenderedStack } from "./render";
+import { ConfigError } from "../../stacks/config/errors.ts";
+import { ManifestValidationError } from "../validate/index.ts";
+import { RenderError } from "./errors.ts";
+import { writeFolder } from "./output.ts";
+import { WorkerChecks } from "./checks.ts";
+import type { RenderedStack } from "./render.ts";
 
 function summary(stack: string, out: string, rendered: RenderedStack): string {
     const lines = [`Rendered ${rendered.stacks.map(({ name }) => name).join(" and ")} offline into ${out}/`];
@@ -37,11 +37,11 @@ async function main(argv: string[]): Promise<void> {
     program.parse(argv);
     const { stack, out } = program.opts<{ stack: string; out: string }>();
 
-    const root = path.resolve(__dirname, "../..");
+    const root = path.resolve(import.meta.dirname, "../..");
     const checks = new WorkerChecks(root);
     try {
         // Loaded only now: the Pulumi SDK and providers take a while, and the worker checks deploy/ meanwhile.
-        const { renderStack } = await import("./render");
+        const { renderStack } = await import("./render.ts");
         const rendered = await renderStack(root, stack, checks);
         const target = path.resolve(out, stack);
         writeFolder(target, rendered.files);

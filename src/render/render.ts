@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse, stringify } from "yaml";
-import { OfflineRun, RecordedResource, runOffline } from "../offline/engine";
-import { RenderChecks, inlineChecks } from "./checks";
-import { RenderError } from "./errors";
-import { REDACTED, redactPaths } from "./redact";
-import { StackConfig, readStackFile, stackFilePath } from "./stackFile";
-import program = require("../../stacks");
+import { type OfflineRun, type RecordedResource, runOffline } from "../offline/engine.ts";
+import { type RenderChecks, inlineChecks } from "./checks.ts";
+import { RenderError } from "./errors.ts";
+import { REDACTED, redactPaths } from "./redact.ts";
+import { type StackConfig, readStackFile, stackFilePath } from "./stackFile.ts";
+import program from "../../stacks/index.ts";
 
 const ORGANIZATION = "organization";
 const FLUX_SUFFIX = "-flux";

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { parseDocument } from "yaml";
-import { RenderError } from "./errors";
+import { RenderError } from "./errors.ts";
 
 export interface StackConfig {
     /** Full keys such as `flux-bucket:provider`, values as the Pulumi CLI hands them to a program (strings). */

@@ -1,10 +1,10 @@
 import path from "node:path";
-import type { ObjectChecker } from "./check-object";
-import { kustomizeBuild, type KustomizeBuildResult } from "./kustomize";
-import { isKustomizationFile, type LocalReference } from "./kustomization-file";
-import type { Problem } from "./problems";
-import { apiVersionsOf, loadSchemas } from "./schemas";
-import { parseYamlStream } from "./yaml-files";
+import type { ObjectChecker } from "./check-object.ts";
+import { kustomizeBuild, type KustomizeBuildResult } from "./kustomize.ts";
+import { isKustomizationFile, type LocalReference } from "./kustomization-file.ts";
+import type { Problem } from "./problems.ts";
+import { apiVersionsOf, loadSchemas } from "./schemas.ts";
+import { parseYamlStream } from "./yaml-files.ts";
 
 /** How problems in a kustomization.yaml name their object: it is kustomize's config, not a cluster object. */
 export const KUSTOMIZATION_OBJECT = "Kustomization";

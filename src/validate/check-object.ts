@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
-import { isRecord, objectLabel, type Problem } from "./problems";
-import type { SchemaRegistry } from "./schemas";
+import { isRecord, objectLabel, type Problem } from "./problems.ts";
+import type { SchemaRegistry } from "./schemas.ts";
 
 /** The parts of an ajv error that the generated validators fill in. */
 interface SchemaError {
@@ -44,7 +44,11 @@ export class ObjectChecker {
     /** The objects that passed, by apiVersion and Kind/name, to compare each object with few others. */
     private readonly passed = new Map<string, unknown[]>();
 
-    constructor(private readonly schemas: SchemaRegistry) {}
+    private readonly schemas: SchemaRegistry;
+
+    constructor(schemas: SchemaRegistry) {
+        this.schemas = schemas;
+    }
 
     check(file: string, object: unknown): Problem[] {
         const key = `${isRecord(object) ? String(object.apiVersion) : ""} ${objectLabel(object)}`;

@@ -1,6 +1,6 @@
 import path from "node:path";
-import { isRecord } from "./problems";
-import { pathKind } from "./paths";
+import { isRecord } from "./problems.ts";
+import { pathKind } from "./paths.ts";
 
 /** spec.path of a Flux Kustomization that reads a Bucket: relative to the bucket root. */
 export function bucketKustomizationPath(object: Record<string, unknown>): string | undefined {

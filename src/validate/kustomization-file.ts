@@ -1,5 +1,5 @@
 import path from "node:path";
-import { isRecord } from "./problems";
+import { isRecord } from "./problems.ts";
 
 /** The names kustomize looks for in a directory, in its order. */
 export const KUSTOMIZATION_FILE_NAMES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];

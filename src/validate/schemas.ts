@@ -1,7 +1,7 @@
 // The offline schemas: the model classes that kubernetes-models and @kubernetes-models/flux-cd export,
 // keyed by apiVersion and kind. Both packages are ESM-only, so they are loaded with dynamic import(),
 // one API group at a time (`kubernetes-models/apps`, `@kubernetes-models/flux-cd/helm.toolkit.fluxcd.io`):
-// loading all of both costs about two seconds under tsx, a few groups a fraction of that.
+// loading all of both costs about two seconds, a few groups a fraction of that.
 
 /** A generated model class: construct it with an object, and validate() throws with ajv `errors`. */
 export interface SchemaModel {

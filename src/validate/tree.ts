@@ -1,13 +1,13 @@
 import path from "node:path";
-import { buildKustomizations, KUSTOMIZATION_OBJECT, startRootBuilds, stopBuilds, type KustomizationDir } from "./builds";
-import { ObjectChecker } from "./check-object";
-import { normalizePrefix } from "../../components/environments";
-import { bucketKustomizationPath, fluxPathProblem, treeFolder } from "./flux-path";
-import { isKustomizationFile, KUSTOMIZATION_FILE_NAMES, localReferences } from "./kustomization-file";
-import { isInside, pathKind } from "./paths";
-import { isRecord, objectLabel, throwIfAny, type Problem } from "./problems";
-import { apiVersionsOf, loadSchemas } from "./schemas";
-import { listYamlFiles, parseYamlFile, type ParsedYamlFile } from "./yaml-files";
+import { buildKustomizations, KUSTOMIZATION_OBJECT, startRootBuilds, stopBuilds, type KustomizationDir } from "./builds.ts";
+import { ObjectChecker } from "./check-object.ts";
+import { normalizePrefix } from "../../components/environments.ts";
+import { bucketKustomizationPath, fluxPathProblem, treeFolder } from "./flux-path.ts";
+import { isKustomizationFile, KUSTOMIZATION_FILE_NAMES, localReferences } from "./kustomization-file.ts";
+import { isInside, pathKind } from "./paths.ts";
+import { isRecord, objectLabel, throwIfAny, type Problem } from "./problems.ts";
+import { apiVersionsOf, loadSchemas } from "./schemas.ts";
+import { listYamlFiles, parseYamlFile, type ParsedYamlFile } from "./yaml-files.ts";
 
 export interface ValidateTreeOptions {
     /**

@@ -1,7 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
-import type { Problem } from "./problems";
+import type { Problem } from "./problems.ts";
 
 export interface ParsedYamlFile {
     file: string;

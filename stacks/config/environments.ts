@@ -1,6 +1,6 @@
-import { Environment, normalizePrefix } from "../../components/environments";
-import * as check from "./checks";
-import { ConfigReader } from "./reader";
+import { type Environment, normalizePrefix } from "../../components/environments.ts";
+import * as check from "./checks.ts";
+import { ConfigReader } from "./reader.ts";
 
 /**
  * Reads `environments`: entries `name` (prefix `name/`) or `name=prefix`. Names must be unique DNS labels and no

@@ -1,7 +1,10 @@
 /** Invalid stack configuration: raised before any resource is registered, naming every offending key. */
 export class ConfigError extends Error {
-    constructor(readonly problems: string[]) {
+    readonly problems: string[];
+
+    constructor(problems: string[]) {
         super(`Invalid stack configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.problems = problems;
         this.name = "ConfigError";
     }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as check from "./checks";
-import { ConfigReader } from "./reader";
+import * as check from "./checks.ts";
+import { ConfigReader } from "./reader.ts";
 
 export interface FluxConfig {
     /** Fully qualified name of the infra stack. */

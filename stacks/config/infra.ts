@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Environment } from "../../components/environments";
-import * as check from "./checks";
-import { StorageProvider } from "./declarations";
-import { readEnvironments } from "./environments";
-import { ConfigReader } from "./reader";
+import type { Environment } from "../../components/environments.ts";
+import * as check from "./checks.ts";
+import type { StorageProvider } from "./declarations.ts";
+import { readEnvironments } from "./environments.ts";
+import { ConfigReader } from "./reader.ts";
 
 export type ClusterConfig =
     | { kind: "civo"; region: string; nodeSize: string; nodeCount: number; kubernetesVersion?: string }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "./errors";
-import { ConfigKey, Declaration, PROJECT, declarations } from "./declarations";
+import { ConfigError } from "./errors.ts";
+import { type ConfigKey, type Declaration, PROJECT, declarations } from "./declarations.ts";
 
 /**
  * Reads this project's config values (keys without the `flux-bucket:` namespace), applying the declared defaults
@@ -9,7 +9,10 @@ import { ConfigKey, Declaration, PROJECT, declarations } from "./declarations";
 export class ConfigReader {
     private readonly problems: string[] = [];
 
-    constructor(private readonly values: Readonly<Record<string, string>>) {
+    private readonly values: Readonly<Record<string, string>>;
+
+    constructor(values: Readonly<Record<string, string>>) {
+        this.values = values;
         for (const key of Object.keys(values)) {
             if (!(key in declarations)) {
                 this.fail(key, "is not a setting of this project (see the config reference in README.md)");

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, it } from "node:test";
 
-const bin = path.resolve(__dirname, "../../bin/bucketops.js");
+const bin = path.resolve(import.meta.dirname, "../../bin/bucketops.js");
 
 describe("the bucketops executable (bin/bucketops.js)", () => {
     it("lists its commands and exits 0 for --help", () => {

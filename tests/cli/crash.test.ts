@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { bucketops, manifestTree, md5, printedRevision, sha256, writeTree } from "./helpers/cli";
-import { freePort, Moto } from "./helpers/moto";
-import { CrashingProxy } from "./helpers/proxy";
+import { bucketops, manifestTree, md5, printedRevision, sha256, writeTree } from "./helpers/cli.ts";
+import { freePort, Moto } from "./helpers/moto.ts";
+import { CrashingProxy } from "./helpers/proxy.ts";
 
 // One attempt per request: the SDK's retry backoff would only slow down the failure under test.
 process.env.AWS_MAX_ATTEMPTS = "1";

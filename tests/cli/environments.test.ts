@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { bucketops, configMap, md5, prefixed, printedRevision, sha256, states, writeTree, type JsonState, type Run } from "./helpers/cli";
-import { environmentRevision, environmentTree } from "./helpers/environments";
-import { historyReport, loadHistory } from "../../src/cli/history";
-import { accessDenied } from "../../src/cli/store/errors";
-import type { ObjectStore, ObjectVersion } from "../../src/cli/store/types";
-import { parseBucketUrl } from "../../src/cli/url";
-import { apart, Moto } from "./helpers/moto";
+import { bucketops, configMap, md5, prefixed, printedRevision, sha256, states, writeTree, type JsonState, type Run } from "./helpers/cli.ts";
+import { environmentRevision, environmentTree } from "./helpers/environments.ts";
+import { historyReport, loadHistory } from "../../src/cli/history.ts";
+import { accessDenied } from "../../src/cli/store/errors.ts";
+import type { ObjectStore, ObjectVersion } from "../../src/cli/store/types.ts";
+import { parseBucketUrl } from "../../src/cli/url.ts";
+import { apart, Moto } from "./helpers/moto.ts";
 
 function filesUnder(root: string): string[] {
     return (readdirSync(root, { recursive: true, withFileTypes: true }) as { name: string; parentPath: string; isFile(): boolean }[])

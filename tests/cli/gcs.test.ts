@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { GcsStore } from "../../src/cli/store/gcs";
-import { parseBucketUrl } from "../../src/cli/url";
-import { bucketops, manifestTree, printedRevision, sha256, writeTree } from "./helpers/cli";
-import { FakeGcs } from "./helpers/gcs";
+import { GcsStore } from "../../src/cli/store/gcs.ts";
+import { parseBucketUrl } from "../../src/cli/url.ts";
+import { bucketops, manifestTree, printedRevision, sha256, writeTree } from "./helpers/cli.ts";
+import { FakeGcs } from "./helpers/gcs.ts";
 
 // No GCS server runs here: these tests drive @google-cloud/storage against a small local stand-in
 // for the JSON API (tests/cli/helpers/gcs.ts), so they check bucketops' GCS code paths, not GCS.

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { bucketops, manifestTree, md5, printedRevision, revisionOf, sha256, states, writeTree } from "./helpers/cli";
-import { apart, Moto } from "./helpers/moto";
+import { bucketops, manifestTree, md5, printedRevision, revisionOf, sha256, states, writeTree } from "./helpers/cli.ts";
+import { apart, Moto } from "./helpers/moto.ts";
 
 describe("bucketops history and rollback against moto_server", () => {
     let moto: Moto;

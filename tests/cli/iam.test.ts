@@ -3,10 +3,10 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { accessPolicy } from "../../components/aws/policies";
-import { bucketops, printedRevision, states, writeTree, type Run } from "./helpers/cli";
-import { environmentRevision, environmentTree } from "./helpers/environments";
-import { apart, Moto, type AccessKey } from "./helpers/moto";
+import { accessPolicy } from "../../components/aws/policies.ts";
+import { bucketops, printedRevision, states, writeTree, type Run } from "./helpers/cli.ts";
+import { environmentRevision, environmentTree } from "./helpers/environments.ts";
+import { apart, Moto, type AccessKey } from "./helpers/moto.ts";
 
 const BUCKET = "shared";
 const ARN = `arn:aws:s3:::${BUCKET}`;

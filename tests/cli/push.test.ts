@@ -4,10 +4,10 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { S3Store } from "../../src/cli/store/s3";
-import { parseBucketUrl } from "../../src/cli/url";
-import { bucketops, manifestTree, md5, prefixed, printedRevision, revisionOf, sha256, writeTree } from "./helpers/cli";
-import { freePort, Moto } from "./helpers/moto";
+import { S3Store } from "../../src/cli/store/s3.ts";
+import { parseBucketUrl } from "../../src/cli/url.ts";
+import { bucketops, manifestTree, md5, prefixed, printedRevision, revisionOf, sha256, writeTree } from "./helpers/cli.ts";
+import { freePort, Moto } from "./helpers/moto.ts";
 
 describe("bucketops push against moto_server", () => {
     let moto: Moto;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { fluxRevision, ignorePatterns } from "../../src/cli/revision";
-import { ignoreMatcher, readPatterns } from "../../src/cli/sourceignore";
+import { fluxRevision, ignorePatterns } from "../../src/cli/revision.ts";
+import { ignoreMatcher, readPatterns } from "../../src/cli/sourceignore.ts";
 
 // Expected digests computed outside this code, e.g. `printf 'a.yaml 0cc1...\n' | sha256sum`.
 describe("fluxRevision (source-controller's Bucket revision)", () => {

@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { bucketops, manifestTree, md5, printedRevision, sha256, writeTree } from "./helpers/cli";
-import { FakeKubeApi } from "./helpers/kube";
-import { Moto } from "./helpers/moto";
+import { bucketops, manifestTree, md5, printedRevision, sha256, writeTree } from "./helpers/cli.ts";
+import { FakeKubeApi } from "./helpers/kube.ts";
+import { Moto } from "./helpers/moto.ts";
 
 const ready = [{ type: "Ready", status: "True", reason: "Succeeded", message: "ok" }];
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { endpointUrl, folderPrefix, parseBucketUrl } from "../../src/cli/url";
+import { endpointUrl, folderPrefix, parseBucketUrl } from "../../src/cli/url.ts";
 
 describe("bucket URLs", () => {
     it("parses s3:// and gs:// URLs, keeping the prefix verbatim as Flux's spec.prefix", () => {

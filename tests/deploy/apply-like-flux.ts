@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import path from "node:path";
-import { kustomizeBuild, parseYamlText } from "../../src/validate";
+import { kustomizeBuild, parseYamlText } from "../../src/validate/index.ts";
 
 export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec: Record<string, any> };
 

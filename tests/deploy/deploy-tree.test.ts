@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { listYamlFiles, parseYamlFile, validateTree } from "../../src/validate";
-import { DEPLOY_DIR } from "../validate/expect-problems";
-import { applyLikeFlux, build, chartOf, releases, type Manifest } from "./apply-like-flux";
+import { listYamlFiles, parseYamlFile, validateTree } from "../../src/validate/index.ts";
+import { DEPLOY_DIR } from "../validate/expect-problems.ts";
+import { applyLikeFlux, build, chartOf, releases, type Manifest } from "./apply-like-flux.ts";
 
 /** The path the flux stack's root Kustomization points at (see docs/deploy-and-validation.md). */
 const ROOT_PATH = "./clusters/dev";

@@ -3,12 +3,12 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { listYamlFiles, validateTree } from "../../src/validate";
-import { DEPLOY_DIR, expectProblems } from "../validate/expect-problems";
-import { applyLikeFlux, build, chartOf, releases } from "./apply-like-flux";
+import { listYamlFiles, validateTree } from "../../src/validate/index.ts";
+import { DEPLOY_DIR, expectProblems } from "../validate/expect-problems.ts";
+import { applyLikeFlux, build, chartOf, releases } from "./apply-like-flux.ts";
 
 /** An environment tree meant for `bucketops push <it> s3://<bucket>/prod/` (see docs/deploy-and-validation.md). */
-const PROD_DIR = path.resolve(__dirname, "fixtures/prod");
+const PROD_DIR = path.resolve(import.meta.dirname, "fixtures/prod");
 const PREFIX = "prod/";
 /** The prod cluster's root Kustomization path: the prefix is part of it. */
 const ROOT_PATH = "./prod/clusters/prod";

@@ -5,13 +5,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse } from "yaml";
-import { ConfigError } from "../../stacks/config/errors";
-import { writeFolder } from "../../src/render/output";
-import { renderStack } from "../../src/render/render";
-import { WorkerChecks } from "../../src/render/checks";
-import { ManifestValidationError, validateObjects, validateTree } from "../../src/validate";
+import { ConfigError } from "../../stacks/config/errors.ts";
+import { writeFolder } from "../../src/render/output.ts";
+import { renderStack } from "../../src/render/render.ts";
+import { WorkerChecks } from "../../src/render/checks.ts";
+import { ManifestValidationError, validateObjects, validateTree } from "../../src/validate/index.ts";
 
-const root = path.resolve(__dirname, "../..");
+const root = path.resolve(import.meta.dirname, "../..");
 const scratch = mkdtempSync(path.join(tmpdir(), "flux-bucket-render-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -177,7 +177,7 @@ describe("render of bad input", () => {
 
     test("the command exits non-zero, says why and writes nothing", () => {
         const out = mkdtempSync(path.join(scratch, "out-"));
-        const result = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "src/render/main.ts"), "--stack", "prod", "--out", out], {
+        const result = spawnSync(process.execPath, [path.join(root, "src/render/main.ts"), "--stack", "prod", "--out", out], {
             encoding: "utf8",
         });
         assert.equal(result.status, 1);
@@ -188,7 +188,7 @@ describe("render of bad input", () => {
 
     test("the command writes out/<stack> and says that nothing was created", () => {
         const out = mkdtempSync(path.join(scratch, "out-"));
-        const result = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "src/render/main.ts"), "--stack", "dev", "--out", out], {
+        const result = spawnSync(process.execPath, [path.join(root, "src/render/main.ts"), "--stack", "dev", "--out", out], {
             encoding: "utf8",
         });
         assert.equal(result.status, 0, result.stderr);

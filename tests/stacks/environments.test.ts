@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { ConfigError } from "../../stacks/config/errors";
-import { readInfraConfig } from "../../stacks/config/infra";
-import { ConfigReader } from "../../stacks/config/reader";
-import { pathInBucket } from "../../stacks/flux";
-import { OfflineRun } from "../../src/offline/engine";
-import { asStackReference, ofType, only, runFlux, runInfra } from "../support/offline";
+import { ConfigError } from "../../stacks/config/errors.ts";
+import { readInfraConfig } from "../../stacks/config/infra.ts";
+import { ConfigReader } from "../../stacks/config/reader.ts";
+import { pathInBucket } from "../../stacks/flux.ts";
+import type { OfflineRun } from "../../src/offline/engine.ts";
+import { asStackReference, ofType, only, runFlux, runInfra } from "../support/offline.ts";
 
 const BUCKET_ARN = "arn:aws:s3:::acme-manifests";
 const names = (count: number) => Array.from({ length: count }, (_, i) => `env-${i + 1}`);

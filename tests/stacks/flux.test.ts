@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { OfflineRun, StackReferenceOutputs } from "../../src/offline/engine";
-import { GENERIC_ON_EXISTING_CLUSTER, asStackReference, ofType, only, runFlux, runInfra } from "../support/offline";
+import type { OfflineRun,StackReferenceOutputs } from "../../src/offline/engine.ts";
+import { GENERIC_ON_EXISTING_CLUSTER, asStackReference, ofType, only, runFlux, runInfra } from "../support/offline.ts";
 
 const BUCKET = "kubernetes:source.toolkit.fluxcd.io/v1:Bucket";
 const KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ConfigError } from "../../stacks/config/errors";
-import { GENERIC_ON_EXISTING_CLUSTER, ofType, only, runInfra } from "../support/offline";
+import { ConfigError } from "../../stacks/config/errors.ts";
+import { GENERIC_ON_EXISTING_CLUSTER, ofType, only, runInfra } from "../support/offline.ts";
 
 const CREDENTIALS = ["kubeconfig", "readerAccessKeyId", "readerSecretAccessKey", "writerAccessKeyId", "writerSecretAccessKey"];
 

@@ -1,5 +1,5 @@
-import { OfflineRun, RecordedResource, StackReferenceOutputs, runOffline } from "../../src/offline/engine";
-import program = require("../../stacks");
+import { type OfflineRun, type RecordedResource, type StackReferenceOutputs, runOffline } from "../../src/offline/engine.ts";
+import program from "../../stacks/index.ts";
 
 export const PROJECT = "flux-bucket";
 export const ORGANIZATION = "organization";

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ManifestValidationError, type Problem } from "../../src/validate";
+import { ManifestValidationError, type Problem } from "../../src/validate/index.ts";
 
-export const DEPLOY_DIR = path.resolve(__dirname, "../../deploy");
+export const DEPLOY_DIR = path.resolve(import.meta.dirname, "../../deploy");
 
 /** Awaits `run` and asserts it throws ManifestValidationError with exactly these problems, in order. */
 export async function expectProblems(run: () => Promise<void>, expected: Problem[]): Promise<void> {

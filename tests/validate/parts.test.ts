@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { kustomizeBuild, kustomizeErrorMessage } from "../../src/validate/kustomize";
-import { localReferences } from "../../src/validate/kustomization-file";
-import { parseYamlText } from "../../src/validate/yaml-files";
+import { kustomizeBuild, kustomizeErrorMessage } from "../../src/validate/kustomize.ts";
+import { localReferences } from "../../src/validate/kustomization-file.ts";
+import { parseYamlText } from "../../src/validate/yaml-files.ts";
 
 describe("parseYamlText", () => {
     it("returns every non-empty document of a multi-document stream", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { formatProblem, ManifestValidationError, validateObjects } from "../../src/validate";
-import { expectProblems } from "./expect-problems";
+import { formatProblem, ManifestValidationError, validateObjects } from "../../src/validate/index.ts";
+import { expectProblems } from "./expect-problems.ts";
 
 const FILE = "stacks/flux.ts";
 

@@ -2,8 +2,8 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFile
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { validateTree } from "../../src/validate";
-import { copyOfDeploy, edit, expectProblems } from "./expect-problems";
+import { validateTree } from "../../src/validate/index.ts";
+import { copyOfDeploy, edit, expectProblems } from "./expect-problems.ts";
 
 // Each test breaks its own copy of deploy/ in one way and expects exactly one message for it.
 describe("validateTree on a broken copy of deploy/", { concurrency: true }, () => {

@@ -1,4 +1,4 @@
-import { CliError, ConcurrentChangeError } from "../errors";
+import { CliError, ConcurrentChangeError } from "../errors.ts";
 
 const NETWORK_CODES = new Set([
     "ECONNREFUSED",

@@ -1,9 +1,9 @@
 import { Storage, type File, type FileMetadata } from "@google-cloud/storage";
 import pLimit from "p-limit";
-import { CliError } from "../errors";
-import { endpointUrl, type BucketUrl } from "../url";
-import { accessDenied, concurrentWrite, explained } from "./errors";
-import type { ObjectEntry, ObjectStore, ObjectVersion, PutOptions } from "./types";
+import { CliError } from "../errors.ts";
+import { endpointUrl, type BucketUrl } from "../url.ts";
+import { accessDenied, concurrentWrite, explained } from "./errors.ts";
+import type { ObjectEntry, ObjectStore, ObjectVersion, PutOptions } from "./types.ts";
 
 export interface GcsOptions {
     /** API endpoint (an emulator or a private endpoint); unset for Google's. */
@@ -42,10 +42,10 @@ export class GcsStore implements ObjectStore {
     readonly copiesKeepEtag = false;
     private readonly storage: Storage;
 
-    constructor(
-        readonly url: BucketUrl,
-        options: GcsOptions = {},
-    ) {
+    readonly url: BucketUrl;
+
+    constructor(url: BucketUrl, options: GcsOptions = {}) {
+        this.url = url;
         const endpoint = options.endpoint ? endpointUrl(options.endpoint, options.insecure) : undefined;
         const credentials = options.serviceAccountKey ? JSON.parse(options.serviceAccountKey) : undefined;
         this.storage = new Storage({

@@ -15,10 +15,10 @@ import {
     S3ServiceException,
     UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
-import { CliError } from "../errors";
-import { endpointUrl, type BucketUrl } from "../url";
-import { accessDenied, concurrentWrite, explained } from "./errors";
-import type { ObjectEntry, ObjectStore, ObjectVersion, PutOptions } from "./types";
+import { CliError } from "../errors.ts";
+import { endpointUrl, type BucketUrl } from "../url.ts";
+import { accessDenied, concurrentWrite, explained } from "./errors.ts";
+import type { ObjectEntry, ObjectStore, ObjectVersion, PutOptions } from "./types.ts";
 
 export interface S3Options {
     /** A URL, or a bare host as Flux's `spec.endpoint` takes it (https unless `insecure`). */
@@ -56,10 +56,10 @@ export class S3Store implements ObjectStore {
     private readonly client: S3Client;
     private readonly conditionalWrites: boolean;
 
-    constructor(
-        readonly url: BucketUrl,
-        options: S3Options = {},
-    ) {
+    readonly url: BucketUrl;
+
+    constructor(url: BucketUrl, options: S3Options = {}) {
+        this.url = url;
         // An AWS endpoint such as Flux's `s3.<region>.amazonaws.com` only names the region: the SDK
         // then addresses the bucket itself (virtual-hosted). Other endpoints are used as given, path-style.
         const aws = options.endpoint ? AWS_ENDPOINT.exec(new URL(endpointUrl(options.endpoint)).hostname) : null;

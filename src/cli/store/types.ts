@@ -1,4 +1,4 @@
-import type { BucketUrl } from "../url";
+import type { BucketUrl } from "../url.ts";
 
 /** A current object as a listing shows it. */
 export interface ObjectEntry {

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
-import { main } from "../../../src/cli/main";
+import { main } from "../../../src/cli/main.ts";
 
 export interface Run {
     code: number;

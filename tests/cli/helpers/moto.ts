@@ -82,10 +82,12 @@ export class Moto {
     /** Any credentials until enforceIam(), an IAM user allowed s3:* after. */
     s3: S3Client;
 
-    private constructor(
-        readonly endpoint: string,
-        private readonly process: ChildProcess,
-    ) {
+    readonly endpoint: string;
+    private readonly process: ChildProcess;
+
+    private constructor(endpoint: string, process: ChildProcess) {
+        this.endpoint = endpoint;
+        this.process = process;
         this.s3 = new S3Client({ endpoint, forcePathStyle: true, region: "us-east-1" });
     }
 
@@ -97,7 +99,7 @@ export class Moto {
         const port = await freePort();
         const address = ["-H", "127.0.0.1", "-p", String(port)];
         const child = options.iam
-            ? spawn(motoPython(), [path.join(__dirname, "moto_iam_server.py"), ...address], { stdio: "ignore" })
+            ? spawn(motoPython(), [path.join(import.meta.dirname, "moto_iam_server.py"), ...address], { stdio: "ignore" })
             : spawn("moto_server", address, { stdio: "ignore" });
         const endpoint = `http://127.0.0.1:${port}`;
         await waitForHttp(endpoint);

@@ -11,10 +11,12 @@ export class CrashingProxy {
     private readonly sockets = new Set<Socket>();
     private readonly server: Server;
 
-    private constructor(
-        private readonly target: URL,
-        readonly port: number,
-    ) {
+    private readonly target: URL;
+    readonly port: number;
+
+    private constructor(target: URL, port: number) {
+        this.target = target;
+        this.port = port;
         this.server = createServer((req, res) => {
             if (req.method === "PUT" && ++this.puts > this.crashAfterPuts) {
                 this.crash();

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { BucketCredentials, FluxBucket, VersionedBucket } from "../../../components/aws";
-import { OfflineRun } from "../../../src/offline/engine";
-import { only, runComponents } from "../../support/offline";
+import { BucketCredentials, FluxBucket, VersionedBucket } from "../../../components/aws/index.ts";
+import type { OfflineRun } from "../../../src/offline/engine.ts";
+import { only, runComponents } from "../../support/offline.ts";
 
 const BUCKET_ARN = "arn:aws:s3:::manifests";
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { Cluster } from "../../../components/civo";
-import { OfflineRun } from "../../../src/offline/engine";
-import { only, runComponents } from "../../support/offline";
+import { Cluster } from "../../../components/civo/index.ts";
+import type { OfflineRun } from "../../../src/offline/engine.ts";
+import { only, runComponents } from "../../support/offline.ts";
 
 describe("civo Cluster", () => {
     let run: OfflineRun;

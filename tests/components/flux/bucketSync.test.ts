@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { BucketSync, BucketSyncArgs, bucketSecretData } from "../../../components/flux";
-import { OfflineRun } from "../../../src/offline/engine";
-import { only, runComponents } from "../../support/offline";
+import { BucketSync, type BucketSyncArgs, bucketSecretData } from "../../../components/flux/index.ts";
+import type { OfflineRun } from "../../../src/offline/engine.ts";
+import { only, runComponents } from "../../support/offline.ts";
 
 const kustomization = { path: "./clusters/dev", prune: true, interval: "10m", retryInterval: "2m", timeout: "5m", wait: true };
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { FluxInstall } from "../../../components/flux";
-import { OfflineRun } from "../../../src/offline/engine";
-import { only, runComponents } from "../../support/offline";
+import { FluxInstall } from "../../../components/flux/index.ts";
+import type { OfflineRun } from "../../../src/offline/engine.ts";
+import { only, runComponents } from "../../support/offline.ts";
 
 describe("FluxInstall", () => {
     let run: OfflineRun;

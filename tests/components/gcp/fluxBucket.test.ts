@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { FluxBucket } from "../../../components/gcp";
-import { OfflineRun } from "../../../src/offline/engine";
-import { ofType, only, runComponents } from "../../support/offline";
+import { FluxBucket } from "../../../components/gcp/index.ts";
+import type { OfflineRun } from "../../../src/offline/engine.ts";
+import { ofType, only, runComponents } from "../../support/offline.ts";
 
 describe("gcp FluxBucket", () => {
     let run: OfflineRun;

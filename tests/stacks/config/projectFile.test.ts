@@ -3,13 +3,13 @@ import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { parse } from "yaml";
-import { declarations } from "../../../stacks/config/declarations";
-import { readFluxConfig } from "../../../stacks/config/flux";
-import { readInfraConfig } from "../../../stacks/config/infra";
-import { ConfigReader } from "../../../stacks/config/reader";
-import { readStackFile } from "../../../src/render/stackFile";
+import { declarations } from "../../../stacks/config/declarations.ts";
+import { readFluxConfig } from "../../../stacks/config/flux.ts";
+import { readInfraConfig } from "../../../stacks/config/infra.ts";
+import { ConfigReader } from "../../../stacks/config/reader.ts";
+import { readStackFile } from "../../../src/render/stackFile.ts";
 
-const root = path.resolve(__dirname, "../../..");
+const root = path.resolve(import.meta.dirname, "../../..");
 
 test("Pulumi.yaml declares exactly the keys, types, descriptions, defaults and secrecy the program applies", () => {
     const declared = parse(readFileSync(path.join(root, "Pulumi.yaml"), "utf8")).config;

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import * as check from "../../../stacks/config/checks";
-import { ConfigError } from "../../../stacks/config/errors";
-import { readFluxConfig } from "../../../stacks/config/flux";
-import { readInfraConfig } from "../../../stacks/config/infra";
-import { ConfigReader } from "../../../stacks/config/reader";
+import * as check from "../../../stacks/config/checks.ts";
+import { ConfigError } from "../../../stacks/config/errors.ts";
+import { readFluxConfig } from "../../../stacks/config/flux.ts";
+import { readInfraConfig } from "../../../stacks/config/infra.ts";
+import { ConfigReader } from "../../../stacks/config/reader.ts";
 
 const self = { organization: "acme", project: "flux-bucket", stack: "dev-flux" };
 
