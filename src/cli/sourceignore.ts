@@ -1,4 +1,4 @@
-import ignore, { type Ignore } from "ignore";
+import { newMatcher, parsePattern } from "../flux/gitignore.ts";
 
 /** Name of the ignore file source-controller reads from the bucket root (and only from there). */
 export const SOURCEIGNORE = ".sourceignore";
@@ -12,39 +12,17 @@ export function readPatterns(text: string): string[] {
     return text
         .split("\n")
         .map((line) => line.replace(/\r$/, ""))
-        .filter((line) => !line.startsWith("#") && line.trim().length > 0);
+        .filter((line) => !line.startsWith("#") && !GO_BLANK.test(line));
 }
 
-interface Rule {
-    include: boolean;
-    pattern: Ignore;
-}
+/** A line that Go's strings.TrimSpace empties (unicode.IsSpace: not quite JavaScript's trim(), which also drops U+FEFF but keeps U+0085). */
+const GO_BLANK = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/;
 
 /**
- * A key matcher with the semantics of Flux's gitignore matcher (a copy of go-git's): the LAST
- * pattern that matches decides, and a `!pattern` can re-include a file below an excluded directory
- * (plain git could not). Each single pattern is matched by the `ignore` package, whose per-pattern
- * gitignore semantics (anchoring, `**`, trailing `/` for directories, a matching parent directory
- * matching everything below it) agree with go-git's for the usual cases.
+ * Whether source-controller skips a key: its gitignore matcher (fluxcd/pkg sourceignore) on the FULL key
+ * split at '/', as a file. See src/flux/gitignore.ts for how that differs from git and from the `ignore` package.
  */
 export function ignoreMatcher(patterns: string[]): (key: string) => boolean {
-    const rules: Rule[] = patterns.map((line) => {
-        const include = line.startsWith("!");
-        return { include, pattern: ignore().add(include ? line.slice(1) : line) };
-    });
-    return (key) => {
-        for (let i = rules.length - 1; i >= 0; i--) {
-            if (matches(rules[i].pattern, key)) return !rules[i].include;
-        }
-        return false;
-    };
-}
-
-function matches(pattern: Ignore, key: string): boolean {
-    try {
-        return pattern.ignores(key);
-    } catch {
-        // `ignore` refuses keys that are not relative paths (e.g. a leading '/'); no pattern of ours names them.
-        return false;
-    }
+    const matches = newMatcher(patterns.map((line) => parsePattern(line)));
+    return (key) => matches(key.split("/"), false);
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fluxRevision, ignorePatterns } from "../../src/cli/revision.ts";
-import { ignoreMatcher, readPatterns } from "../../src/cli/sourceignore.ts";
+import { readPatterns } from "../../src/cli/sourceignore.ts";
 
 // Expected digests computed outside this code, e.g. `printf 'a.yaml 0cc1...\n' | sha256sum`.
 describe("fluxRevision (source-controller's Bucket revision)", () => {
@@ -63,35 +63,7 @@ describe("fluxRevision (source-controller's Bucket revision)", () => {
     });
 });
 
-describe("sourceignore matching (Flux's go-git gitignore semantics)", () => {
-    const cases: [string[], string, boolean][] = [
-        [["*.md"], "docs/a/readme.md", true],
-        [["*.yaml"], "a.yml", false],
-        [["/apps"], "apps/x.yaml", true],
-        [["/apps"], "envs/apps/x.yaml", false],
-        [["apps"], "envs/apps/x.yaml", true],
-        [["tmp/"], "a/tmp/x.yaml", true],
-        [["tmp/"], "a/tmp", false],
-        [["a/b"], "a/b/c.yaml", true],
-        [["a/b"], "x/a/b/c.yaml", false],
-        [["**/secret"], "x/y/secret/z.yaml", true],
-        [["docs/**"], "docs/a/b.md", true],
-        [["a/**/z.yaml"], "a/b/c/z.yaml", true],
-        [["*.yaml", "!keep.yaml"], "keep.yaml", false],
-        [["!keep.yaml", "*.yaml"], "keep.yaml", true],
-        // go-git lets a later negation re-include a file below an excluded directory (git would not).
-        [["dir/", "!dir/keep.yaml"], "dir/keep.yaml", false],
-        [["dir/", "!dir/keep.yaml"], "dir/other.yaml", true],
-        // Patterns match full keys: a prefix is part of the path.
-        [["/app.yaml"], "envs/prod/app.yaml", false],
-        [["/envs/prod/app.yaml"], "envs/prod/app.yaml", true],
-    ];
-    for (const [patterns, key, ignored] of cases) {
-        it(`${JSON.stringify(patterns)} ${ignored ? "ignores" : "keeps"} ${key}`, () => {
-            assert.equal(ignoreMatcher(patterns)(key), ignored);
-        });
-    }
-
+describe("readPatterns (sourceignore.ReadPatterns)", () => {
     it("reads patterns like sourceignore.ReadPatterns: drops comments, blank lines and CRs only", () => {
         assert.deepEqual(readPatterns("# c\r\n*.md\r\n\n   \n  lead\ntrail  \n\\#hash\n"), [
             "*.md",
