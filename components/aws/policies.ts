@@ -18,21 +18,28 @@ export interface PolicyDocument {
 }
 
 /**
- * What each identity may do. Flux's source-controller only lists the bucket and reads objects.
- * The writer (the `bucketops` CLI) also reads versions for history and rollback, but can never delete
- * a version: a delete only adds a delete marker, so nothing it does is irreversible.
+ * What each identity may do. Flux's source-controller lists the bucket (and checks it exists: HeadBucket is
+ * authorized as s3:ListBucket) and reads objects. The writer (the `bucketops` CLI) also reads versions for
+ * history and rollback, and aborts the multipart copy of a failed rollback, but can never delete a version:
+ * a delete only adds a delete marker, so nothing it does is irreversible.
  */
 export const BUCKET_ACTIONS: Record<BucketAccess, { bucket: string[]; objects: string[] }> = {
     read: { bucket: ["s3:ListBucket"], objects: ["s3:GetObject"] },
     write: {
         bucket: ["s3:GetBucketVersioning", "s3:ListBucket", "s3:ListBucketVersions"],
-        objects: ["s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+        objects: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
     },
 };
 
+/** Bucket actions an environment's identity gets only for requests under its prefix (the `s3:prefix` condition). */
+const PREFIX_SCOPED_BUCKET_ACTIONS = ["s3:ListBucketVersions"];
+
 /**
- * The identity's policy on the bucket. With a `prefix` (an environment), listing is limited by the `s3:prefix`
- * condition and objects to those under the prefix, plus the root `.sourceignore` that Flux always reads.
+ * The identity's policy on the bucket. With a `prefix` (an environment), objects are limited to those under the
+ * prefix, plus the root `.sourceignore` that Flux always reads, and so are version listings. Listing keys stays
+ * bucket-wide: S3 authorizes HeadBucket, which source-controller sends first on every reconcile, as s3:ListBucket
+ * with no `s3:prefix` in the request, and a missing object answers 404 rather than 403 only to an identity that
+ * may list. So every identity sees the bucket's key names; none can read or write another environment's objects.
  */
 export function accessPolicy(bucketArn: string, access: BucketAccess, prefix?: string): PolicyDocument {
     const actions = BUCKET_ACTIONS[access];
@@ -45,28 +52,27 @@ export function accessPolicy(bucketArn: string, access: BucketAccess, prefix?: s
             ],
         };
     }
-    const listing = actions.bucket.filter((action) => action.startsWith("s3:List"));
-    const bucketWide = actions.bucket.filter((action) => !listing.includes(action));
+    const scoped = actions.bucket.filter((action) => PREFIX_SCOPED_BUCKET_ACTIONS.includes(action));
+    const bucketWide = actions.bucket.filter((action) => !scoped.includes(action));
     // The writer's `history` also reads the root .sourceignore's past versions, to compute past revisions.
-    const writes = access === "write";
+    const sourceignoreActions = actions.objects.filter((action) => action === "s3:GetObject" || action === "s3:GetObjectVersion");
     return {
         Version: "2012-10-17",
         Statement: [
-            ...(bucketWide.length > 0 ? [{ Sid: "Bucket", Effect: "Allow" as const, Action: bucketWide, Resource: bucketArn }] : []),
-            {
-                Sid: "ListPrefix",
-                Effect: "Allow",
-                Action: listing,
-                Resource: bucketArn,
-                Condition: { StringLike: { "s3:prefix": writes ? [`${prefix}*`, SOURCEIGNORE_KEY] : `${prefix}*` } },
-            },
+            { Sid: "Bucket", Effect: "Allow", Action: bucketWide, Resource: bucketArn },
+            ...(scoped.length > 0
+                ? [
+                      {
+                          Sid: "ListPrefixVersions",
+                          Effect: "Allow" as const,
+                          Action: scoped,
+                          Resource: bucketArn,
+                          Condition: { StringLike: { "s3:prefix": [`${prefix}*`, SOURCEIGNORE_KEY] } },
+                      },
+                  ]
+                : []),
             { Sid: "Objects", Effect: "Allow", Action: actions.objects, Resource: `${bucketArn}/${prefix}*` },
-            {
-                Sid: "ReadSourceIgnore",
-                Effect: "Allow",
-                Action: writes ? ["s3:GetObject", "s3:GetObjectVersion"] : "s3:GetObject",
-                Resource: `${bucketArn}/${SOURCEIGNORE_KEY}`,
-            },
+            { Sid: "ReadSourceIgnore", Effect: "Allow", Action: sourceignoreActions, Resource: `${bucketArn}/${SOURCEIGNORE_KEY}` },
         ],
     };
 }

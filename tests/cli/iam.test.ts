@@ -120,8 +120,8 @@ describe("per-environment identities (accessPolicy) against moto_server with IAM
                 "Name an environment's prefix in the URL (s3://<bucket>/<prefix>)",
         );
 
-        // Not proven on moto: listing another prefix. AWS refuses ListBucketVersions outside the s3:prefix
-        // condition; moto ignores the condition, so the dev writer can read the other prefix's history here.
+        // Not proven on moto: listing another prefix's versions. AWS refuses ListBucketVersions outside the s3:prefix
+        // condition (tests/components/aws/policies.test.ts); moto ignores conditions, so the dev writer can list here.
         const otherHistory = await as(keys.devWriter, "history", PROD.url, "--json");
         assert.equal(otherHistory.code, 0, otherHistory.err);
     });
@@ -157,8 +157,8 @@ describe("per-environment identities (accessPolicy) against moto_server with IAM
             flux.destroy();
         }
 
-        // Not proven on moto: AWS refuses the listing of another prefix (s3:prefix condition); moto ignores the
-        // condition, so this reader gets the other prefix's revision here.
+        // Key names and etags are visible to every identity of the bucket (s3:ListBucket is bucket-wide, as Flux's
+        // HeadBucket needs), so this reader computes the other prefix's revision, on AWS too; its contents stay unreadable.
         const other = await as(keys.devReader, "revision", PROD.url);
         assert.equal(other.code, 0, other.err);
     });

@@ -10,27 +10,36 @@ import { asStackReference, ofType, only, runFlux, runInfra } from "../support/of
 const BUCKET_ARN = "arn:aws:s3:::acme-manifests";
 const names = (count: number) => Array.from({ length: count }, (_, i) => `env-${i + 1}`);
 
-/** The exact policy an environment's identity must have: its prefix, plus the root .sourceignore Flux reads. */
+/**
+ * The exact policy an environment's identity must have: objects under its prefix, plus the root .sourceignore Flux
+ * reads; key listing bucket-wide (HeadBucket needs it); version listing under its prefix. What these allow and deny
+ * on the requests Flux and bucketops send is proven in tests/components/aws/policies.test.ts.
+ */
 function expectedPolicy(access: "read" | "write", prefix: string) {
+    const write = access === "write";
     const statements = [
-        ...(access === "write" ? [{ Sid: "Bucket", Effect: "Allow", Action: ["s3:GetBucketVersioning"], Resource: BUCKET_ARN }] : []),
-        {
-            Sid: "ListPrefix",
-            Effect: "Allow",
-            Action: access === "write" ? ["s3:ListBucket", "s3:ListBucketVersions"] : ["s3:ListBucket"],
-            Resource: BUCKET_ARN,
-            Condition: { StringLike: { "s3:prefix": access === "write" ? [`${prefix}*`, ".sourceignore"] : `${prefix}*` } },
-        },
+        { Sid: "Bucket", Effect: "Allow", Action: write ? ["s3:GetBucketVersioning", "s3:ListBucket"] : ["s3:ListBucket"], Resource: BUCKET_ARN },
+        ...(write
+            ? [
+                  {
+                      Sid: "ListPrefixVersions",
+                      Effect: "Allow",
+                      Action: ["s3:ListBucketVersions"],
+                      Resource: BUCKET_ARN,
+                      Condition: { StringLike: { "s3:prefix": [`${prefix}*`, ".sourceignore"] } },
+                  },
+              ]
+            : []),
         {
             Sid: "Objects",
             Effect: "Allow",
-            Action: access === "write" ? ["s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"] : ["s3:GetObject"],
+            Action: write ? ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"] : ["s3:GetObject"],
             Resource: `${BUCKET_ARN}/${prefix}*`,
         },
         {
             Sid: "ReadSourceIgnore",
             Effect: "Allow",
-            Action: access === "write" ? ["s3:GetObject", "s3:GetObjectVersion"] : "s3:GetObject",
+            Action: write ? ["s3:GetObject", "s3:GetObjectVersion"] : ["s3:GetObject"],
             Resource: `${BUCKET_ARN}/.sourceignore`,
         },
     ];

@@ -1,15 +1,19 @@
 import { createServer, request, type Server } from "node:http";
 import type { Socket } from "node:net";
+import type { S3Request } from "../../support/s3Authorization.ts";
 
 /**
- * An HTTP pass-through to a server that can "crash": after `crashAfterPuts` PUT requests it drops
- * every connection and stops listening, as a killed server would, until `revive()`.
+ * An HTTP pass-through to a server that records every request it forwards and can "crash": after
+ * `crashAfterPuts` PUT requests it drops every connection and stops listening, as a killed server would,
+ * until `revive()`.
  */
 export class CrashingProxy {
     private crashAfterPuts = Infinity;
     private puts = 0;
     private readonly sockets = new Set<Socket>();
     private readonly server: Server;
+    /** Every request forwarded, with its body (DeleteObjects names its keys there). */
+    readonly requests: S3Request[] = [];
 
     private readonly target: URL;
     readonly port: number;
@@ -22,6 +26,11 @@ export class CrashingProxy {
                 this.crash();
                 return;
             }
+            const recorded: S3Request = { method: req.method!, url: req.url!, headers: req.headers };
+            this.requests.push(recorded);
+            const body: Buffer[] = [];
+            req.on("data", (chunk: Buffer) => body.push(chunk));
+            req.on("end", () => (recorded.body = Buffer.concat(body).toString("utf8")));
             const upstream = request(
                 { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers: req.headers },
                 (answer) => {

@@ -110,12 +110,17 @@ describe("aws BucketCredentials", () => {
         });
     });
 
-    test("lets the writer upload, delete and read versions, but never delete a version", () => {
+    test("lets the writer upload, delete, read versions and abort its multipart copies, but never delete a version", () => {
         assert.deepEqual(policyOf("uploader"), {
             Version: "2012-10-17",
             Statement: [
                 { Sid: "ListBucket", Effect: "Allow", Action: ["s3:GetBucketVersioning", "s3:ListBucket", "s3:ListBucketVersions"], Resource: BUCKET_ARN },
-                { Sid: "Objects", Effect: "Allow", Action: ["s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], Resource: `${BUCKET_ARN}/*` },
+                {
+                    Sid: "Objects",
+                    Effect: "Allow",
+                    Action: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+                    Resource: `${BUCKET_ARN}/*`,
+                },
             ],
         });
     });
