@@ -28,7 +28,7 @@ export async function fluxStack(config: FluxConfig): Promise<FluxOutputs> {
 
     const install = new FluxInstall(
         "flux",
-        { namespace: config.namespace, chartVersion: config.chartVersion },
+        { namespace: config.namespace, chartVersion: config.chartVersion, fluxRelease: config.fluxRelease },
         { providers: [cluster] },
     );
     const sync = new BucketSync(

@@ -15,6 +15,8 @@ export interface Declaration {
     secret?: boolean;
 }
 
+import { DEFAULT_FLUX_RELEASE, FLUX_RELEASES } from "../../components/flux/install.ts";
+
 export const PROJECT = "flux-bucket";
 
 export const PROVIDERS = ["aws", "gcp", "generic", "azure"] as const;
@@ -102,6 +104,12 @@ export const declarations = {
         type: "string",
         description: "Version of the fluxcd-community `flux2` chart (2.18.3 ships Flux 2.8).",
         default: "2.18.3",
+    },
+    fluxVersion: {
+        type: "string",
+        description: "Flux release whose images the chart runs (its `<controller>.tag` values): `2.8.8` (source-controller v1.8.5, bucket object paths resolved with SecureJoin) or `2.8.5` (the chart's own).",
+        default: DEFAULT_FLUX_RELEASE,
+        allowed: Object.keys(FLUX_RELEASES),
     },
     sourceName: {
         type: "string",

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { FluxRelease } from "../../components/flux/install.ts";
 import * as check from "./checks.ts";
 import { ConfigReader } from "./reader.ts";
 
@@ -7,6 +8,7 @@ export interface FluxConfig {
     infraStack: string;
     namespace: string;
     chartVersion: string;
+    fluxRelease: FluxRelease;
     sourceName: string;
     /** The infra stack's environment to sync; unset: the whole bucket. */
     environment?: string;
@@ -45,6 +47,7 @@ export function readFluxConfig(config: ConfigReader, self: StackIdentity): FluxC
         infraStack: infraStack ?? "",
         namespace: config.checked("fluxNamespace", check.kubernetesName)!,
         chartVersion: config.checked("fluxChartVersion", (v) => (/^\d+\.\d+\.\d+$/.test(v) ? undefined : "allowed: a chart version such as 2.18.3"))!,
+        fluxRelease: config.string("fluxVersion") as FluxRelease,
         sourceName: config.checked("sourceName", check.kubernetesName)!,
         environment,
         kubeconfig: config.isSet("kubeconfig") ? config.secret("kubeconfig") : undefined,

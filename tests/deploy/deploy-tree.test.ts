@@ -35,14 +35,14 @@ describe("deploy/", () => {
         );
     });
 
-    it("ends up installing ingress-nginx and podinfo, with podinfo's ingress on ingress-nginx's class", async () => {
+    it("ends up installing Traefik and podinfo, with podinfo's ingress on Traefik's class", async () => {
         const installed = releases(await applyLikeFlux(DEPLOY_DIR, ROOT_PATH));
         assert.deepEqual(
             installed.map(chartOf),
-            ["ingress-nginx/ingress-nginx: ingress-nginx@4.15.1", "podinfo/podinfo: podinfo@6.15.0"],
+            ["podinfo/podinfo: podinfo@6.14.1", "traefik/traefik: traefik@41.3.0"],
         );
-        const [ingressNginx, podinfo] = installed;
-        assert.equal(podinfo.spec.values.ingress.className, ingressNginx.spec.values.controller.ingressClassResource.name);
+        const [podinfo, traefik] = installed;
+        assert.equal(podinfo.spec.values.ingress.className, traefik.spec.values.ingressClass.name);
     });
 
     it("uses the current Flux APIs and pins chart versions exactly", async () => {

@@ -72,6 +72,20 @@ describe("flux stack on the aws infra stack", () => {
         });
     });
 
+    test("runs Flux 2.8.8's controllers from chart 2.18.3 (source-controller v1.8.5 by default)", async () => {
+        const tags = (flux: OfflineRun) => {
+            const { values } = only(flux, RELEASE).inputs;
+            return [values.cli.tag, values.sourceController.tag, values.kustomizeController.tag, values.helmController.tag, values.notificationController.tag];
+        };
+        assert.equal(only(run, RELEASE).inputs.version, "2.18.3");
+        assert.deepEqual(tags(run), ["v2.8.8", "v1.8.5", "v1.8.5", "v1.5.5", "v1.8.4"]);
+        const chartOwn = await runFlux({ fluxVersion: "2.8.5" }, asStackReference(infra));
+        assert.deepEqual(tags(chartOwn), ["v2.8.5", "v1.8.2", "v1.8.3", "v1.5.3", "v1.8.3"]);
+        await assert.rejects(runFlux({ fluxVersion: "2.9.0" }, asStackReference(infra)), {
+            message: 'Invalid stack configuration:\n  - flux-bucket:fluxVersion is "2.9.0"; allowed: 2.8.5, 2.8.8',
+        });
+    });
+
     test("creates the Secret, Bucket and Kustomization only after the chart (and its CRDs)", () => {
         const release = only(run, RELEASE).urn;
         for (const type of ["kubernetes:core/v1:Secret", BUCKET, KUSTOMIZATION]) {

@@ -9,11 +9,11 @@ import { copyOfDeploy, edit, expectProblems } from "./expect-problems.ts";
 describe("validateTree on a broken copy of deploy/", { concurrency: true }, () => {
     it("names the file, object and field of a schema error", async (t) => {
         const dir = copyOfDeploy(t);
-        edit(dir, "infrastructure/controllers/ingress-nginx.yaml", "interval: 30m", "interval: 30");
+        edit(dir, "infrastructure/controllers/traefik.yaml", "interval: 30m", "interval: 30");
         await expectProblems(() => validateTree(dir), [
             {
-                file: path.join(dir, "infrastructure/controllers/ingress-nginx.yaml"),
-                object: "HelmRelease/ingress-nginx",
+                file: path.join(dir, "infrastructure/controllers/traefik.yaml"),
+                object: "HelmRelease/traefik",
                 field: "spec.interval",
                 message: "must be string (got 30)",
             },
@@ -64,11 +64,11 @@ describe("validateTree on a broken copy of deploy/", { concurrency: true }, () =
 
     it("rejects an unknown apiVersion of a Flux kind in a multi-document file, naming the right document", async (t) => {
         const dir = copyOfDeploy(t);
-        edit(dir, "infrastructure/controllers/ingress-nginx.yaml", "helm.toolkit.fluxcd.io/v2", "helm.toolkit.fluxcd.io/v3");
+        edit(dir, "infrastructure/controllers/traefik.yaml", "helm.toolkit.fluxcd.io/v2", "helm.toolkit.fluxcd.io/v3");
         await expectProblems(() => validateTree(dir), [
             {
-                file: path.join(dir, "infrastructure/controllers/ingress-nginx.yaml"),
-                object: "HelmRelease/ingress-nginx",
+                file: path.join(dir, "infrastructure/controllers/traefik.yaml"),
+                object: "HelmRelease/traefik",
                 field: "apiVersion",
                 message:
                     'unknown apiVersion "helm.toolkit.fluxcd.io/v3" for kind HelmRelease (not in the Kubernetes or Flux schemas); ' +
@@ -136,7 +136,7 @@ describe("validateTree on a broken copy of deploy/", { concurrency: true }, () =
 
     it("reports a kustomize build failure with kustomize's own reason", async (t) => {
         const dir = copyOfDeploy(t);
-        writeFileSync(path.join(dir, "infrastructure/controllers/namespace.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ingress-nginx\n");
+        writeFileSync(path.join(dir, "infrastructure/controllers/namespace.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: traefik\n");
         appendFileSync(path.join(dir, "infrastructure/controllers/kustomization.yaml"), "  - namespace.yaml\n");
         await expectProblems(() => validateTree(dir), [
             {
@@ -145,7 +145,7 @@ describe("validateTree on a broken copy of deploy/", { concurrency: true }, () =
                 field: "",
                 message:
                     "kustomize build failed: accumulating resources: accumulation err='merging resources from 'namespace.yaml': " +
-                    "may not add resource with an already registered id: Namespace.v1.[noGrp]/ingress-nginx.[noNs]'",
+                    "may not add resource with an already registered id: Namespace.v1.[noGrp]/traefik.[noNs]'",
             },
         ]);
     });
