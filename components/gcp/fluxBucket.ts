@@ -77,7 +77,13 @@ export class FluxBucket extends pulumi.ComponentResource {
                 parent,
             );
             for (const { name: environment, prefix } of environments) {
-                const folder = new gcp.storage.ManagedFolder(`${name}-${environment}`, { bucket: bucketName, name: prefix }, parent);
+                // The API refuses to delete a folder that still holds objects (or IAM policy) unless asked (allowNonEmpty):
+                // without forceDestroy here too, `pulumi destroy` would stop at the folders before it reached the bucket.
+                const folder = new gcp.storage.ManagedFolder(
+                    `${name}-${environment}`,
+                    { bucket: bucketName, name: prefix, forceDestroy: args.forceDestroy },
+                    parent,
+                );
                 const identity = (access: BucketAccess) =>
                     new BucketCredentials(
                         `${name}-${environment}-${ROLE_NAMES[access]}`,

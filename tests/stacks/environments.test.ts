@@ -97,10 +97,18 @@ describe("gcp infra stack with environments", () => {
         assert.deepEqual(
             ofType(run, "gcp:storage/managedFolder:ManagedFolder").map((folder) => folder.inputs),
             [
-                { bucket: "acme-manifests", name: "dev/" },
-                { bucket: "acme-manifests", name: "teams/a/prod/" },
+                { bucket: "acme-manifests", name: "dev/", forceDestroy: false },
+                { bucket: "acme-manifests", name: "teams/a/prod/", forceDestroy: false },
             ],
         );
+    });
+
+    test("forceDestroy reaches the managed folders too, so destroy gets past non-empty folders to the bucket", async () => {
+        // The Storage API deletes a managed folder that holds objects only with allowNonEmpty, which the provider
+        // sends for forceDestroy; the bucket's own forceDestroy does not reach its folders.
+        const forced = await runInfra({ provider: "gcp", gcpProject: "acme-prod", environments: '["dev","prod=teams/a/prod"]', forceDestroy: "true" });
+        assert.equal(only(forced, "gcp:storage/bucket:Bucket").inputs.forceDestroy, true);
+        assert.deepEqual(ofType(forced, "gcp:storage/managedFolder:ManagedFolder").map((folder) => folder.inputs.forceDestroy), [true, true]);
     });
 
     test("grants the object role on the environment's folder only, and just buckets.get on the bucket", () => {
