@@ -42,7 +42,7 @@ export class FluxBucket extends pulumi.ComponentResource {
             new aws.s3.BucketObjectv2(
                 `${name}-sourceignore`,
                 { bucket: this.bucket.bucketName, key: SOURCEIGNORE_KEY, content: SOURCEIGNORE_CONTENT, contentType: "text/plain" },
-                parent,
+                { parent: this, dependsOn: [this.bucket.configured] },
             );
             for (const { name: environment, prefix } of environments) {
                 this.environments[environment] = {

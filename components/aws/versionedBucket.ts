@@ -21,6 +21,8 @@ export class VersionedBucket extends pulumi.ComponentResource {
     readonly bucketName: pulumi.Output<string>;
     readonly arn: pulumi.Output<string>;
     readonly region: pulumi.Output<string>;
+    /** The last configuration call on the bucket: objects written after it land in a versioned, locked-down bucket. */
+    readonly configured: pulumi.Resource;
 
     constructor(name: string, args: VersionedBucketArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fluxbucket:aws:VersionedBucket", name, {}, opts);
@@ -29,40 +31,55 @@ export class VersionedBucket extends pulumi.ComponentResource {
         this.bucket = new aws.s3.Bucket(name, { bucket: args.bucketName, forceDestroy: args.forceDestroy, tags: args.tags }, parent);
         const bucket = this.bucket.id;
 
-        new aws.s3.BucketOwnershipControls(name, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
-        const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(
-            name,
-            { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-            parent,
+        // S3 refuses a configuration change while another one on the same bucket is in progress (409
+        // OperationAborted: "A conflicting conditional operation is currently in progress"), so each call waits for
+        // the one before it: one configuration call on the bucket at a time. The lifecycle rule also needs
+        // versioning, and the bucket policy a settled public access block.
+        let previous: pulumi.Resource = this.bucket;
+        const next = <T extends pulumi.Resource>(create: (opts: pulumi.CustomResourceOptions) => T): T => {
+            previous = create({ parent: this, dependsOn: [previous] });
+            return previous as T;
+        };
+        next((opts) => new aws.s3.BucketOwnershipControls(name, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts));
+        next(
+            (opts) =>
+                new aws.s3.BucketPublicAccessBlock(
+                    name,
+                    { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+                    opts,
+                ),
         );
-        new aws.s3.BucketServerSideEncryptionConfiguration(
-            name,
-            { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
-            parent,
+        next(
+            (opts) =>
+                new aws.s3.BucketServerSideEncryptionConfiguration(
+                    name,
+                    { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
+                    opts,
+                ),
         );
-        const versioning = new aws.s3.BucketVersioning(name, { bucket, versioningConfiguration: { status: "Enabled" } }, parent);
-        new aws.s3.BucketLifecycleConfiguration(
-            name,
-            {
-                bucket,
-                rules: [
+        next((opts) => new aws.s3.BucketVersioning(name, { bucket, versioningConfiguration: { status: "Enabled" } }, opts));
+        next(
+            (opts) =>
+                new aws.s3.BucketLifecycleConfiguration(
+                    name,
                     {
-                        id: "expire-noncurrent-versions",
-                        status: "Enabled",
-                        filter: {},
-                        noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionDays },
-                        expiration: { expiredObjectDeleteMarker: true },
-                        abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                        bucket,
+                        rules: [
+                            {
+                                id: "expire-noncurrent-versions",
+                                status: "Enabled",
+                                filter: {},
+                                noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionDays },
+                                expiration: { expiredObjectDeleteMarker: true },
+                                abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                            },
+                        ],
                     },
-                ],
-            },
-            { parent: this, dependsOn: [versioning] },
+                    opts,
+                ),
         );
-        new aws.s3.BucketPolicy(
-            name,
-            { bucket, policy: this.bucket.arn.apply((arn) => JSON.stringify(tlsOnlyPolicy(arn))) },
-            // S3 rejects a bucket policy while the public access block is still being applied.
-            { parent: this, dependsOn: [publicAccessBlock] },
+        this.configured = next(
+            (opts) => new aws.s3.BucketPolicy(name, { bucket, policy: this.bucket.arn.apply((arn) => JSON.stringify(tlsOnlyPolicy(arn))) }, opts),
         );
 
         this.bucketName = this.bucket.bucket;

@@ -5,7 +5,7 @@ import { readInfraConfig } from "../../stacks/config/infra.ts";
 import { ConfigReader } from "../../stacks/config/reader.ts";
 import { pathInBucket } from "../../stacks/flux.ts";
 import type { OfflineRun } from "../../src/offline/engine.ts";
-import { asStackReference, ofType, only, runFlux, runInfra } from "../support/offline.ts";
+import { asStackReference, ofType, only, runFlux, runInfra, waitsFor } from "../support/offline.ts";
 
 const BUCKET_ARN = "arn:aws:s3:::acme-manifests";
 const names = (count: number) => Array.from({ length: count }, (_, i) => `env-${i + 1}`);
@@ -64,9 +64,12 @@ for (const count of [1, 3, 100]) {
 
         test("creates no whole-bucket identity, and the root .sourceignore every environment's Flux reads", () => {
             assert.equal(ofType(run, "aws:iam/user:User").length, 2 * count);
-            const sourceignore = only(run, "aws:s3/bucketObjectv2:BucketObjectv2").inputs;
-            assert.equal(sourceignore.bucket, "acme-manifests");
-            assert.equal(sourceignore.key, ".sourceignore");
+            const sourceignore = only(run, "aws:s3/bucketObjectv2:BucketObjectv2");
+            assert.equal(sourceignore.inputs.bucket, "acme-manifests");
+            assert.equal(sourceignore.inputs.key, ".sourceignore");
+            // written into a versioned bucket, after its last configuration call
+            assert.ok(waitsFor(run, sourceignore, only(run, "aws:s3/bucketVersioning:BucketVersioning")));
+            assert.ok(waitsFor(run, sourceignore, only(run, "aws:s3/bucketPolicy:BucketPolicy")));
         });
 
         test("exports the prefixes in the clear and the credentials as one secret", () => {

@@ -54,6 +54,20 @@ export function only(run: { resources: RecordedResource[] }, type: string, name?
     return found[0];
 }
 
+/** Whether Pulumi creates `resource` only after `other`: a dependency, or a dependency of a dependency. */
+export function waitsFor(run: { resources: RecordedResource[] }, resource: RecordedResource, other: RecordedResource): boolean {
+    const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
+    const seen = new Set<string>();
+    const pending = [...resource.dependencies];
+    for (let urn = pending.pop(); urn !== undefined; urn = pending.pop()) {
+        if (urn === other.urn) return true;
+        if (seen.has(urn)) continue;
+        seen.add(urn);
+        pending.push(...(byUrn.get(urn)?.dependencies ?? []));
+    }
+    return false;
+}
+
 /** Runs a component-building function offline, as its own tiny program. */
 export function runComponents(build: () => unknown, stack = "test"): Promise<OfflineRun> {
     return runOffline(build, { project: PROJECT, stack, config: {} });

@@ -4,7 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { BucketCredentials, FluxBucket, VersionedBucket } from "../../../components/aws/index.ts";
 import type { OfflineRun } from "../../../src/offline/engine.ts";
-import { only, runComponents } from "../../support/offline.ts";
+import { only, runComponents, waitsFor } from "../../support/offline.ts";
 
 const BUCKET_ARN = "arn:aws:s3:::manifests";
 
@@ -29,6 +29,22 @@ describe("aws VersionedBucket", () => {
             "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
             "aws:s3/bucketVersioning:BucketVersioning",
         ]);
+    });
+
+    test("configures the bucket one call at a time (S3 answers 409 OperationAborted to concurrent ones)", () => {
+        const order = [
+            "aws:s3/bucket:Bucket",
+            "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            "aws:s3/bucketVersioning:BucketVersioning",
+            "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+            "aws:s3/bucketPolicy:BucketPolicy",
+        ];
+        // Pulumi runs a resource's create only after everything it depends on: a chain leaves no two in flight.
+        for (let i = 1; i < order.length; i++) {
+            assert.ok(child(order[i]).dependencies.includes(child(order[i - 1]).urn), `${order[i]} waits for ${order[i - 1]}`);
+        }
     });
 
     test("names the bucket and passes forceDestroy", () => {
@@ -70,7 +86,7 @@ describe("aws VersionedBucket", () => {
                 },
             ],
         });
-        assert.ok(policy.dependencies.includes(child("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").urn));
+        assert.ok(waitsFor(run, policy, child("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")));
     });
 
     test("expires noncurrent versions after the configured days, once versioning is on", () => {
