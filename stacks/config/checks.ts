@@ -58,9 +58,13 @@ export const bucketPrefix = rule(/^[^/][^\s]*$/, "allowed: a key prefix without 
 export const stackName = rule(/^[^/\s]+\/[^/\s]+\/[^/\s]+$/, "allowed: a fully qualified stack name <organization>/<project>/<stack>");
 
 /** The flux2 chart's pre-install check refuses clusters older than Kubernetes 1.33. */
+/**
+ * Civo's version names are passed through as written (their format is Civo's to change); only a recognisable
+ * Kubernetes version older than 1.33, which the flux2 chart's pre-install check refuses, is rejected.
+ */
 export const civoKubernetesVersion: Check = (value) => {
-    const match = /^1\.(\d+)\.\d+(-k3s\d+)?$/.exec(value);
-    return match && Number(match[1]) >= 33 ? undefined : "allowed: Kubernetes 1.33 or newer, such as 1.33.1-k3s1";
+    const minor = /^v?1\.(\d+)(\.|$)/.exec(value)?.[1];
+    return minor !== undefined && Number(minor) < 33 ? "allowed: Kubernetes 1.33 or newer (the flux2 chart refuses older), such as 1.33.1-k3s1" : undefined;
 };
 
 export const civoRegion = rule(/^[A-Z]{3}\d$/, "allowed: a Civo region code such as LON1, FRA1, NYC1 or PHX1");

@@ -12,6 +12,11 @@ describe("infra stack", () => {
         assert.equal(only(run, "aws:s3/bucket:Bucket").inputs.bucket, "acme-manifests");
         assert.equal(ofType(run, "fluxbucket:aws:BucketCredentials").length, 2);
         assert.equal(only(run, "civo:index/kubernetesCluster:KubernetesCluster").inputs.kubernetesVersion, "1.33.1-k3s1");
+        // Civo's own naming, whatever it becomes, is passed through as written.
+        for (const version of ["1.34.2-k3s1", "talos-v1.35.0", "1.33.0"]) {
+            const other = await runInfra({ provider: "aws", bucketName: "acme-manifests", kubernetesVersion: version });
+            assert.equal(only(other, "civo:index/kubernetesCluster:KubernetesCluster").inputs.kubernetesVersion, version);
+        }
         assert.deepEqual(
             { ...run.outputs, kubeconfig: "(checked below)", readerSecretAccessKey: "-", writerSecretAccessKey: "-" },
             {

@@ -56,7 +56,7 @@ describe("infra config", () => {
         ["a generic endpoint with a scheme", { provider: "generic", bucketName: "manifests", endpoint: "https://minio:9000", accessKey: "a", secretKey: "b" }, 'flux-bucket:endpoint is "https://minio:9000"; allowed: a host[:port] without scheme or path, such as minio.example.com:9000'],
         ["an azure stack with no key", { provider: "azure", bucketName: "manifests", endpoint: "https://acme.blob.core.windows.net" }, "flux-bucket:azureAccountKey or flux-bucket:azureSasKey is required when provider is azure; set exactly one of the two"],
         ["an existing cluster without kubeconfig", { cluster: "existing" }, "flux-bucket:kubeconfig is required when cluster is existing"],
-        ["Kubernetes older than the flux2 chart accepts", { kubernetesVersion: "1.32.5-k3s1" }, 'flux-bucket:kubernetesVersion is "1.32.5-k3s1"; allowed: Kubernetes 1.33 or newer, such as 1.33.1-k3s1'],
+        ["Kubernetes older than the flux2 chart accepts", { kubernetesVersion: "1.32.5-k3s1" }, 'flux-bucket:kubernetesVersion is "1.32.5-k3s1"; allowed: Kubernetes 1.33 or newer (the flux2 chart refuses older), such as 1.33.1-k3s1'],
         ["a zero retention", { noncurrentVersionDays: "0" }, 'flux-bucket:noncurrentVersionDays is "0"; allowed: a whole number from 1 to 3650'],
         ["a non-boolean flag", { forceDestroy: "yes" }, 'flux-bucket:forceDestroy is "yes"; allowed: true or false'],
         ["a misspelt key", { bucketname: "x" }, "flux-bucket:bucketname is not a setting of this project (see the config reference in README.md)"],
