@@ -1,5 +1,5 @@
 import pLimit from "p-limit";
-import { CliError, ConcurrentChangeError } from "./errors.ts";
+import { CliError, ConcurrentChangeError, tooManyOpenFiles } from "./errors.ts";
 import { progressBar } from "./progress.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 
@@ -70,11 +70,12 @@ async function runWrites(writes: Write[], options: { concurrency: number; verb: 
     bar.stop();
     const done = results.filter((entry): entry is ObjectEntry => entry !== undefined);
     if (failure) {
-        const message = failure instanceof Error ? failure.message : String(failure);
+        const reason = failure instanceof CliError ? failure : (tooManyOpenFiles(failure) ?? failure);
+        const message = reason instanceof Error ? reason.message : String(reason);
         throw new CliError(
             `${message}\n${options.verb} stopped: ${done.length} of ${writes.length} object(s) written, ` +
                 `nothing deleted; every key holds either its old or its new content. Re-run to finish.`,
-            failure instanceof CliError ? failure.exitCode : 1,
+            reason instanceof CliError ? reason.exitCode : 1,
         );
     }
     return done;

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 /** An error meant for the user: main prints its message alone and exits with its code. */
 export class CliError extends Error {
     readonly exitCode: number;
@@ -24,3 +25,38 @@ export class ConcurrentChangeError extends CliError {
         this.name = "ConcurrentChangeError";
     }
 }
+
+/** The error's codes along its cause chain (and an AggregateError's first error), outermost first. */
+export function errorCodes(error: unknown): string[] {
+    const codes: string[] = [];
+    for (let e = error as { code?: unknown; cause?: unknown; errors?: unknown[] } | undefined; e && typeof e === "object"; ) {
+        const code = e.code ?? (e.errors?.[0] as { code?: unknown } | undefined)?.code;
+        if (typeof code === "string") codes.push(code);
+        e = e.cause as typeof e;
+    }
+    return codes;
+}
+
+/**
+ * Running out of file descriptors (EMFILE: this process's limit; ENFILE: the system's) as one message naming the
+ * limit and how to raise it. bucketops keeps its own use small and fixed, so another process or a very low
+ * limit is the cause.
+ */
+export function tooManyOpenFiles(error: unknown): CliError | undefined {
+    const code = errorCodes(error).find((c) => c === "EMFILE" || c === "ENFILE");
+    if (!code) return undefined;
+    const which = code === "EMFILE" ? `this process may open ${OPEN_FILE_LIMIT ? `at most ${OPEN_FILE_LIMIT}` : "no more"} files` : "the system's table of open files is full";
+    return new CliError(
+        `too many open files (${code}): ${which}. bucketops itself keeps at most a few dozen open; raise the limit ` +
+            `(e.g. 'ulimit -n 4096' in this shell) or close what holds descriptors, and re-run.`,
+    );
+}
+
+/** The soft limit on open files (Linux), read at start-up: once it is reached, reading it fails too. */
+const OPEN_FILE_LIMIT = (() => {
+    try {
+        return /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"))?.[1];
+    } catch {
+        return undefined;
+    }
+})();

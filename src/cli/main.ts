@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { Stores, type ConnectionFlags } from "./connection.ts";
-import { CliError } from "./errors.ts";
+import { CliError, UsageError, tooManyOpenFiles } from "./errors.ts";
+import { TreeEntryError } from "../fs/walk.ts";
 import { historyReport, loadHistory } from "./history.ts";
 import { push } from "./push.ts";
 import { currentRevision } from "./revision.ts";
@@ -169,13 +170,20 @@ export async function main(args: string[], io: Omit<Io, "exitCode"> = { out: con
         const exitCode = (error as { exitCode?: number }).exitCode;
         const code = (error as { code?: string }).code;
         if (code?.startsWith("commander.")) return exitCode === 0 ? 0 : 2; // commander printed the message
-        if (error instanceof CliError) {
-            io.err(`bucketops: ${error.message}`);
-            return error.exitCode;
+        const known = error instanceof CliError ? error : localFailure(error);
+        if (known) {
+            io.err(`bucketops: ${known.message}`);
+            return known.exitCode;
         }
         io.err(`bucketops: unexpected error: ${(error as Error).stack ?? String(error)}`);
         return 1;
     } finally {
         stores.closeAll();
     }
+}
+
+/** Problems with the local machine rather than the command: a bad file in the tree (exit 2), no file descriptors left. */
+function localFailure(error: unknown): CliError | undefined {
+    if (error instanceof TreeEntryError) return new UsageError(`${error.message}; nothing was uploaded`);
+    return tooManyOpenFiles(error);
 }

@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
+import { mapBounded } from "../fs/bounded.ts";
+import { TreeEntryError, walkFiles } from "../fs/walk.ts";
 import { UsageError } from "./errors.ts";
 
 /** A file of the local manifest tree. */
@@ -15,29 +17,26 @@ export interface LocalFile {
 /** Directories never uploaded: version-control metadata. */
 const SKIPPED_DIRS = new Set([".git"]);
 
+/**
+ * The files of the tree with their MD5s, read a bounded number at a time (see src/fs/walk.ts for symlinks).
+ * Only the digests are kept, so memory grows with the number of files, not their size.
+ */
 export async function readTree(root: string): Promise<LocalFile[]> {
     const info = await stat(root).catch(() => undefined);
     if (!info?.isDirectory()) throw new UsageError(`'${root}' is not a directory: push takes the manifest tree's root`);
-    const files: LocalFile[] = [];
-    async function walk(dir: string): Promise<void> {
-        for (const entry of await readdir(dir, { withFileTypes: true })) {
-            const absolute = path.join(dir, entry.name);
-            const kind = entry.isSymbolicLink() ? await stat(absolute) : entry;
-            if (kind.isDirectory()) {
-                if (!SKIPPED_DIRS.has(entry.name)) await walk(absolute);
-            } else if (kind.isFile()) {
-                const content = await readFile(absolute);
-                files.push({
-                    relative: path.relative(root, absolute).split(path.sep).join("/"),
-                    absolute,
-                    size: content.length,
-                    md5: createHash("md5").update(content).digest(),
-                });
-            }
-        }
-    }
-    await walk(root);
-    return files.sort((a, b) => (a.relative < b.relative ? -1 : a.relative > b.relative ? 1 : 0));
+    const paths = await walkFiles(root, { skipFolder: (name) => SKIPPED_DIRS.has(name) });
+    return mapBounded(paths, async (absolute) => {
+        const content = await readFile(absolute).catch((error: NodeJS.ErrnoException) => {
+            if (error.code === "EACCES" || error.code === "EPERM") throw new TreeEntryError(absolute, "cannot be read (permission denied)");
+            throw error;
+        });
+        return {
+            relative: path.relative(root, absolute).split(path.sep).join("/"),
+            absolute,
+            size: content.length,
+            md5: createHash("md5").update(content).digest(),
+        };
+    });
 }
 
 const CONTENT_TYPES: Record<string, string> = {

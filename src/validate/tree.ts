@@ -2,6 +2,7 @@ import path from "node:path";
 import { buildKustomizations, KUSTOMIZATION_OBJECT, startRootBuilds, stopBuilds, type KustomizationDir } from "./builds.ts";
 import { ObjectChecker } from "./check-object.ts";
 import { normalizePrefix } from "../../components/environments.ts";
+import { mapBounded } from "../fs/bounded.ts";
 import { bucketKustomizationPath, fluxPathProblem, treeFolder } from "./flux-path.ts";
 import { isKustomizationFile, KUSTOMIZATION_FILE_NAMES, localReferences } from "./kustomization-file.ts";
 import { isInside, pathKind } from "./paths.ts";
@@ -35,13 +36,13 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
     const prefix = normalizePrefix(options.prefix ?? "");
     const files = await listYamlFiles(root);
     if (files.length === 0) throwIfAny([{ file: dir, object: "", field: "", message: "has no *.yaml or *.yml files" }]);
-    const kustomizationFiles = await Promise.all(files.filter(isKustomizationFile).map(parseYamlFile));
+    const kustomizationFiles = await mapBounded(files.filter(isKustomizationFile), parseYamlFile);
     const problems: Problem[] = kustomizationFiles.flatMap((file) => file.problems);
     const kustomizations = await readKustomizations(kustomizationFiles, root, problems);
     // Building the roots takes longest: it runs while the rest of the tree is read and checked.
     const started = startRootBuilds(kustomizations);
     try {
-        const manifests = await Promise.all(files.filter((file) => !isKustomizationFile(file)).map(parseYamlFile));
+        const manifests = await mapBounded(files.filter((file) => !isKustomizationFile(file)), parseYamlFile);
         problems.push(...manifests.flatMap((file) => file.problems));
         const documents = [...kustomizationFiles, ...manifests].flatMap((file) => file.documents);
         const checker = new ObjectChecker(await loadSchemas(apiVersionsOf(documents)));

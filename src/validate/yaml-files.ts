@@ -1,5 +1,5 @@
-import { readdir, readFile } from "node:fs/promises";
-import path from "node:path";
+import { readFile } from "node:fs/promises";
+import { walkFiles } from "../fs/walk.ts";
 import { parseAllDocuments } from "yaml";
 import type { Problem } from "./problems.ts";
 
@@ -13,15 +13,8 @@ export interface ParsedYamlFile {
 
 /** Every *.yaml / *.yml below dir, sorted; hidden folders (.git, .github) are skipped. */
 export async function listYamlFiles(dir: string): Promise<string[]> {
-    const entries = await readdir(dir, { withFileTypes: true });
-    const nested = await Promise.all(
-        entries.map(async (entry) => {
-            const full = path.join(dir, entry.name);
-            if (entry.isDirectory()) return entry.name.startsWith(".") ? [] : listYamlFiles(full);
-            return entry.isFile() && /\.ya?ml$/i.test(entry.name) ? [full] : [];
-        }),
-    );
-    return nested.flat().sort();
+    const files = await walkFiles(dir, { skipFolder: (name) => name.startsWith(".") });
+    return files.filter((file) => /\.ya?ml$/i.test(file));
 }
 
 export async function parseYamlFile(file: string): Promise<ParsedYamlFile> {

@@ -1,4 +1,4 @@
-import { CliError, ConcurrentChangeError } from "../errors.ts";
+import { CliError, ConcurrentChangeError, errorCodes, tooManyOpenFiles } from "../errors.ts";
 
 const NETWORK_CODES = new Set([
     "ECONNREFUSED",
@@ -17,14 +17,8 @@ export function connectionFailure(
     where: string,
     hint = "check the endpoint (--endpoint, --insecure for plain http) and the network",
 ): CliError | undefined {
-    for (let e = error as { code?: string; cause?: unknown; errors?: unknown[] } | undefined; e; ) {
-        const code = e.code ?? (e.errors?.[0] as { code?: string } | undefined)?.code;
-        if (code && NETWORK_CODES.has(code)) {
-            return new CliError(`cannot reach ${where} (${code}); ${hint}.`);
-        }
-        e = e.cause as typeof e;
-    }
-    return undefined;
+    const code = errorCodes(error).find((c) => NETWORK_CODES.has(c));
+    return code ? new CliError(`cannot reach ${where} (${code}); ${hint}.`) : undefined;
 }
 
 /**
@@ -40,7 +34,7 @@ export async function explained<T>(
         return await operation();
     } catch (error) {
         if (error instanceof CliError) throw error;
-        throw connectionFailure(error, where) ?? explain(error);
+        throw tooManyOpenFiles(error) ?? connectionFailure(error, where) ?? explain(error);
     }
 }
 

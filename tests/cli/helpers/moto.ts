@@ -3,12 +3,13 @@ import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
+import { mapBounded } from "../../../src/fs/bounded.ts";
 import {
     CompleteMultipartUploadCommand,
     CreateBucketCommand,
     CreateMultipartUploadCommand,
     GetObjectCommand,
-    ListObjectsV2Command,
+    paginateListObjectsV2,
     ListObjectVersionsCommand,
     PutBucketVersioningCommand,
     PutObjectCommand,
@@ -173,14 +174,17 @@ export class Moto {
         ].sort();
     }
 
-    /** Every current key under the prefix with its body. */
+    /** Every current key under the prefix with its body (all pages of the listing, bodies read 16 at a time). */
     async contents(bucket: string, prefix = ""): Promise<Record<string, string>> {
-        const listing = await this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
-        const result: Record<string, string> = {};
-        for (const { Key } of listing.Contents ?? []) {
-            const object = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key }));
-            result[Key!] = await object.Body!.transformToString();
+        const keys: string[] = [];
+        for await (const page of paginateListObjectsV2({ client: this.s3 }, { Bucket: bucket, Prefix: prefix })) {
+            keys.push(...(page.Contents ?? []).map(({ Key }) => Key!));
         }
-        return result;
+        const bodies = await mapBounded(
+            keys,
+            async (Key) => (await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key }))).Body!.transformToString(),
+            16,
+        );
+        return Object.fromEntries(keys.map((key, i) => [key, bodies[i]]));
     }
 }

@@ -1,0 +1,87 @@
+import { readdir, realpath, stat } from "node:fs/promises";
+import path from "node:path";
+import { mapBounded } from "./bounded.ts";
+
+/**
+ * A file of the tree that cannot be uploaded as it is: a dangling symlink, a symlink loop, a symlink out of the
+ * tree, or an entry that cannot be read. Bad local input, not a crash: the CLI reports it in one line (exit 2).
+ */
+export class TreeEntryError extends Error {
+    readonly path: string;
+
+    constructor(entry: string, problem: string) {
+        super(`${entry}: ${problem}`);
+        this.name = "TreeEntryError";
+        this.path = entry;
+    }
+}
+
+export interface WalkOptions {
+    /** Folders not descended into, by name (e.g. `.git`). */
+    skipFolder: (name: string) => boolean;
+}
+
+/**
+ * Every regular file below `root`, sorted, as absolute paths under `root` (symlinks are not resolved in them).
+ * Folders are read a bounded number at a time, level by level. Symlinks are followed when they stay inside the
+ * tree (their real path is under the root's): such a file is uploaded with its content, as if it were a copy.
+ * A symlink out of the tree, a dangling one, a loop, and an unreadable folder are TreeEntryErrors.
+ */
+export async function walkFiles(root: string, options: WalkOptions): Promise<string[]> {
+    const realRoot = await realpath(root);
+    const files: string[] = [];
+    // Each folder with the real paths of the folders above it, to tell a symlink loop from a second way in.
+    let level: { dir: string; ancestors: string[] }[] = [{ dir: root, ancestors: [realRoot] }];
+    while (level.length > 0) {
+        const next: typeof level = [];
+        await mapBounded(level, async ({ dir, ancestors }) => {
+            for (const entry of await readFolder(dir)) {
+                const absolute = path.join(dir, entry.name);
+                if (entry.isDirectory()) {
+                    if (!options.skipFolder(entry.name)) next.push({ dir: absolute, ancestors: [...ancestors, path.join(ancestors.at(-1)!, entry.name)] });
+                } else if (entry.isFile()) {
+                    files.push(absolute);
+                } else if (entry.isSymbolicLink()) {
+                    const target = await followLink(absolute, realRoot);
+                    if (target.kind === "file") files.push(absolute);
+                    else if (target.kind === "folder" && !options.skipFolder(entry.name)) {
+                        if (ancestors.includes(target.real)) throw new TreeEntryError(absolute, "is a symlink loop (it leads back to a folder above it)");
+                        next.push({ dir: absolute, ancestors: [...ancestors, target.real] });
+                    }
+                }
+                // Sockets, FIFOs and devices are not manifests: left out, as git would.
+            }
+        });
+        level = next;
+    }
+    return files.sort();
+}
+
+async function readFolder(dir: string) {
+    try {
+        return await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "EACCES" || code === "EPERM") throw new TreeEntryError(dir, "cannot be read (permission denied)");
+        throw error;
+    }
+}
+
+async function followLink(link: string, realRoot: string): Promise<{ kind: "file" | "folder" | "other"; real: string }> {
+    let real: string;
+    try {
+        real = await realpath(link);
+    } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") throw new TreeEntryError(link, "is a dangling symlink (its target does not exist)");
+        if (code === "ELOOP") throw new TreeEntryError(link, "is a symlink loop");
+        if (code === "EACCES") throw new TreeEntryError(link, "is a symlink whose target cannot be read (permission denied)");
+        throw error;
+    }
+    const relative = path.relative(realRoot, real);
+    if (relative === ".." || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
+        throw new TreeEntryError(link, `is a symlink out of the tree (to ${real}); only symlinks within the tree are followed`);
+    }
+    const stats = await stat(real);
+    return { kind: stats.isFile() ? "file" : stats.isDirectory() ? "folder" : "other", real };
+}
