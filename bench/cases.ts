@@ -13,6 +13,8 @@ export const PREFIX = "envs/dev/";
 export interface Sizes {
     treeManifests: number;
     revisionObjects: number;
+    /** The large tree of the scale cases (issue 17: 20,000 manifests). */
+    scaleManifests: number;
 }
 
 /** What the cases share: the server, the fixture tree, a scratch folder; setup that is done once. */
@@ -22,10 +24,14 @@ export interface BenchContext {
     scratch: string;
     /** A bucket holding `revisionObjects` objects under PREFIX, filled on first use. */
     revisionBucket: () => Promise<string>;
+    /** The tree of `scaleManifests` manifests, written on first use. */
+    scaleTree: () => ManifestTree;
 }
 
 export interface Sample {
     ms: number;
+    /** Peak RSS of the timed command (push cases). */
+    peakRssKb?: number;
     /** The requests the server answered during the timed command (cases against moto only). */
     requests?: LoggedRequest[];
     /** Set when the command failed but its time is still worth showing (the test suite). */
@@ -80,13 +86,13 @@ async function countObjects(moto: MotoServer, bucket: string, prefix: string): P
     return count;
 }
 
-/** Times one sync into a fresh bucket, counting its requests, and checks the prefix holds the tree. */
-async function timedSync(ctx: BenchContext, command: SyncCommand, bucket: string): Promise<Sample> {
-    const { moto, tree } = ctx;
-    const { result, requests } = await moto.recordRequests(() => runOrFail(command(tree.root, bucket, PREFIX, moto.endpoint)));
+/** Times one sync into a fresh bucket, counting its requests and its peak RSS, and checks the prefix holds the tree. */
+async function timedSync(ctx: BenchContext, command: SyncCommand, bucket: string, tree = ctx.tree): Promise<Sample> {
+    const { moto } = ctx;
+    const { result, requests } = await moto.recordRequests(() => runOrFail(command(tree.root, bucket, PREFIX, moto.endpoint), { peakRss: true }));
     const stored = await countObjects(moto, bucket, PREFIX);
     if (stored !== tree.fileCount) throw new Error(`expected ${tree.fileCount} objects under ${PREFIX} in ${bucket}, found ${stored}`);
-    return { ms: result.ms, requests };
+    return { ms: result.ms, requests, peakRssKb: result.peakRssKb };
 }
 
 const count = (n: number) => n.toLocaleString("en");
@@ -113,6 +119,18 @@ const pushCases = ({ treeManifests }: Sizes): BenchCase[] => SYNC_TOOLS.flatMap(
         },
     },
 ]);
+
+/** Issue 17: a tree ten times the size, pushed once each by bucketops and aws-cli (rclone's HEAD per file takes minutes). */
+const scaleCases = ({ scaleManifests }: Sizes): BenchCase[] =>
+    SYNC_TOOLS.filter((tool) => tool.id !== "rclone").map((tool) => ({
+        id: `scale-push-${tool.id}`,
+        group: `Push a tree of ${count(scaleManifests)} manifests into an empty prefix`,
+        label: tool.label,
+        slow: true,
+        runs: 1,
+        shownAs: `${tool.shownAs}   (the ${count(scaleManifests)}-manifest tree)`,
+        sample: async (ctx) => timedSync(ctx, tool.command, await ctx.moto.freshBucket(`scale-${tool.id}`), ctx.scaleTree()),
+    }));
 
 /** Whole-process timings of what a push does before it uploads, to show where its time goes. */
 const pushPartsCases = ({ treeManifests }: Sizes): BenchCase[] => {
@@ -232,5 +250,5 @@ const testSuiteCase: BenchCase = {
 };
 
 /** Every measured row, in table order. A new measurement is one more entry here. */
-export const benchCases = (sizes: Sizes): BenchCase[] => [...pushCases(sizes), ...pushPartsCases(sizes), revisionCase(sizes), ...renderCases, testSuiteCase];
+export const benchCases = (sizes: Sizes): BenchCase[] => [...pushCases(sizes), ...scaleCases(sizes), ...pushPartsCases(sizes), revisionCase(sizes), ...renderCases, testSuiteCase];
 

@@ -3,6 +3,7 @@ import os from "node:os";
 import type { BenchCase, Sample } from "./cases.ts";
 import { operationOf, type LoggedRequest } from "./moto.ts";
 import type { CaseResult, TargetOutcome } from "./targets.ts";
+import { median } from "./measure.ts";
 import { rcloneRemoteEnv, S3_ENV } from "./tools.ts";
 
 const START = "<!-- bench:generated:start (npm run bench rewrites this block; edit outside it) -->";
@@ -65,19 +66,21 @@ function row({ benchCase, samples, medianMs }: CaseResult): string {
     const failures = samples.filter((s) => s.failure).map((s) => s.failure);
     const time = `${seconds(medianMs)}${failures.length ? ` (failed: ${failures.join("; ").replace(/\|/g, "\\|")})` : ""}`;
     const [requests, mix] = requestColumns(samples);
-    return `| ${benchCase.label} | ${time} | ${spread} | ${samples.length} | ${requests} | ${mix} |`;
+    const rss = samples.map((s) => s.peakRssKb).filter((kb) => kb !== undefined);
+    const peak = rss.length ? `${(median(rss) / 1024).toFixed(0)} MiB` : "–";
+    return `| ${benchCase.label} | ${time} | ${spread} | ${samples.length} | ${peak} | ${requests} | ${mix} |`;
 }
 
 export function resultsTable(results: CaseResult[]): string[] {
     const lines = [
-        "| Case | Median wall time | Min – max | Runs | Requests (median) | Requests of a median run |",
-        "|---|--:|--:|--:|--:|---|",
+        "| Case | Median wall time | Min – max | Runs | Peak RSS (median) | Requests (median) | Requests of a median run |",
+        "|---|--:|--:|--:|--:|--:|---|",
     ];
     let group = "";
     for (const result of results) {
         if (result.benchCase.group !== group) {
             group = result.benchCase.group;
-            lines.push(`| **${group}** | | | | | |`);
+            lines.push(`| **${group}** | | | | | | |`);
         }
         lines.push(row(result));
     }
@@ -103,7 +106,7 @@ function envLine(env: Record<string, string | undefined>): string {
 function reproduce(cases: BenchCase[], info: RunInfo): string[] {
     return [
         "```sh",
-        "apt-get update && apt-get install -y awscli rclone   # aws-cli v2 at /usr/bin/aws, rclone",
+        "apt-get update && apt-get install -y awscli rclone time   # aws-cli v2 at /usr/bin/aws, rclone, GNU time",
         "pip install 'moto[server]'                           # if moto_server is not on PATH",
         `npm run bench                                        # ${info.runs.fast} runs per fast case, ${info.runs.slow} per slow one; writes BENCHMARKS.md`,
         "npm run bench -- --runs 9 --slow-runs 5              # more runs",

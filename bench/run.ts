@@ -9,13 +9,13 @@ import { MotoServer } from "./moto.ts";
 import { generatedBlock, resultsTable, targetsTable, writeReport } from "./report.ts";
 import { evaluateTargets, summarize, type CaseResult } from "./targets.ts";
 import { checkTools, REPO_ROOT } from "./tools.ts";
-import { writeManifestTree } from "./tree.ts";
+import { writeManifestTree, type ManifestTree } from "./tree.ts";
 
 // The SDK's notice that releases after January 2027 need Node 22 would only clutter the progress lines.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
-const FULL_SIZES: Sizes = { treeManifests: 2_000, revisionObjects: 10_000 };
-const QUICK_SIZES: Sizes = { treeManifests: 200, revisionObjects: 1_000 };
+const FULL_SIZES: Sizes = { treeManifests: 2_000, revisionObjects: 10_000, scaleManifests: 20_000 };
+const QUICK_SIZES: Sizes = { treeManifests: 200, revisionObjects: 1_000, scaleManifests: 2_000 };
 const REPORT = path.join(REPO_ROOT, "BENCHMARKS.md");
 
 function positive(flag: string, value: string): number {
@@ -92,6 +92,7 @@ async function main(): Promise<void> {
     const moto = await MotoServer.start();
     const tree = writeManifestTree(path.join(scratch, "tree"), sizes.treeManifests);
     let revisionBucket: Promise<string> | undefined;
+    let scaleTree: ManifestTree | undefined;
     const ctx: BenchContext = {
         moto,
         tree,
@@ -103,6 +104,7 @@ async function main(): Promise<void> {
                 await moto.fill(bucket, PREFIX, sizes.revisionObjects, (i) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\n`);
                 return bucket;
             })()),
+        scaleTree: () => (scaleTree ??= writeManifestTree(path.join(scratch, "scale-tree"), sizes.scaleManifests)),
     };
 
     const results: CaseResult[] = [];

@@ -23,6 +23,8 @@ export const S3_ENV: Record<string, string | undefined> = {
 
 /** aws-cli v2 from Debian's awscli package; a pyenv `aws` shim earlier on PATH would be another tool. */
 export const AWS_CLI = "/usr/bin/aws";
+/** GNU time, which reports a child's peak RSS (Debian package `time`). */
+export const GNU_TIME = "/usr/bin/time";
 
 interface Tool {
     name: string;
@@ -39,6 +41,7 @@ const TOOLS: Tool[] = [
         install: "see https://kubernetes.io/docs/tasks/tools/ (bucketops push validates with `kubectl kustomize`)",
     },
     { name: "moto_server", probe: ["python3", "-c", "import moto; print('moto', moto.__version__)"], install: "pip install 'moto[server]'" },
+    { name: "GNU time (peak RSS)", probe: [GNU_TIME, "--version"], install: "apt-get update && apt-get install -y time" },
 ];
 
 function firstLine(argv: string[]): string | undefined {

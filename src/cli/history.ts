@@ -27,6 +27,8 @@ export const BURST_GAP_MS = 1000;
  * or delete marker appeared (the listing's LastModified: 1 s on AWS and moto, 1 ms on GCS and MinIO)
  * ends a state, except that instants at most BURST_GAP_MS apart are one change, so a push is one
  * state rather than one per object. The root `.sourceignore` is taken as it was at each state.
+ * History starts at the prefix's first write: instants before it (the root `.sourceignore` written by the infra
+ * stack, another environment's keys) are not states of the prefix, and a rollback to one would empty it.
  * Oldest first; the last state is the current one.
  */
 export async function loadHistory(
@@ -47,6 +49,7 @@ export async function loadHistory(
     let previous = new Map<string, ObjectVersion>();
     for (const time of endsOfBursts(new Timeline([...versions, ...rootIgnore.versions]).instants())) {
         const objects = timeline.at(time);
+        if (states.length === 0 && objects.size === 0) continue; // before the prefix's first write
         const patterns = ignorePatterns(rootIgnore.at(time), specIgnore);
         const revision = digestIndex(fluxIndex(objects.values(), patterns));
         const keys = new Set([...previous.keys(), ...objects.keys()]);

@@ -110,11 +110,13 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]")
         .requiredOption("--to <time|revision>", "an ISO 8601 time or a revision (sha256:<hex>, or a unique hex prefix)")
         .option("--dry-run", "print the plan only")
+        .option("--allow-empty", "allow a target with no object under the prefix: every object there is deleted")
         .addOption(new Option("--concurrency <n>", "parallel copies").argParser(positiveInt).default(16))
         .option("--no-conditional-writes", "do not send If-Match/If-None-Match (for servers without them)")
-        .action(async (url: string, flags: ConnectionFlags & { ignore?: string[]; to: string; dryRun?: boolean; concurrency: number }) => {
+        .action(async (url: string, flags: ConnectionFlags & { ignore?: string[]; to: string; dryRun?: boolean; allowEmpty?: boolean; concurrency: number }) => {
             await rollback(stores.open(url, flags), flags.to, {
                 dryRun: flags.dryRun ?? false,
+                allowEmpty: flags.allowEmpty ?? false,
                 concurrency: flags.concurrency,
                 specIgnore: specIgnore(flags),
                 log,

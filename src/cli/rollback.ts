@@ -4,10 +4,12 @@ import { loadHistory, type State } from "./history.ts";
 import { fluxRevision, ignorePatterns } from "./revision.ts";
 import { SOURCEIGNORE } from "./sourceignore.ts";
 import type { ObjectEntry, ObjectStore, ObjectVersion } from "./store/types.ts";
-import { folderPrefix } from "./url.ts";
+import { folderPrefix, formatBucketUrl } from "./url.ts";
 
 export interface RollbackOptions {
     dryRun: boolean;
+    /** Allow a target with no object under the prefix (rolling back deletes every object there). */
+    allowEmpty: boolean;
     concurrency: number;
     specIgnore?: string;
     log: (line: string) => void;
@@ -28,6 +30,13 @@ export async function rollback(store: ObjectStore, to: string, options: Rollback
     const target = resolveTarget(states, to);
     const current = states.at(-1)!;
     const prefix = folderPrefix(store.url.prefix);
+    if (target.objects.size === 0 && !options.allowEmpty) {
+        throw new UsageError(
+            `the state of ${target.time.toISOString()} has no object under '${prefix}': rolling back to it would delete ` +
+                `every object there, and Flux (prune: true) every workload it applied. Nothing was changed; ` +
+                `pass --allow-empty if that is what you want`,
+        );
+    }
     options.log(`target: state of ${target.time.toISOString()}, revision ${target.revision}`);
 
     const listing = new Map((await store.list(prefix)).map((entry) => [entry.key, entry]));
@@ -85,7 +94,7 @@ export async function rollback(store: ObjectStore, to: string, options: Rollback
                 `root .sourceignore changed. The content is restored; undo with --to ${current.revision}`,
         );
     }
-    options.log(`undo with: bucketops rollback <url> --to ${current.revision}`);
+    options.log(`undo with: bucketops rollback ${formatBucketUrl(store.url)} --to ${current.revision}`);
     return { target, revision };
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { DeleteObjectsCommand } from "@aws-sdk/client-s3";
 import { bucketops, manifestTree, md5, printedRevision, revisionOf, sha256, states, writeTree } from "./helpers/cli.ts";
 import { apart, Moto } from "./helpers/moto.ts";
 
@@ -83,7 +84,7 @@ describe("bucketops history and rollback against moto_server", () => {
         assert.deepEqual(await moto.contents("hist", "app/"), under(v1));
         assert.match(back.out, new RegExp(`rolled back: Flux revision ${pushed[0]}`));
         assert.equal((await bucketops("revision", url + "/", ...endpoint)).out, pushed[0]);
-        assert.match(back.out, new RegExp(`undo with: bucketops rollback <url> --to ${pushed[2]}`));
+        assert.match(back.out, new RegExp(`undo with: bucketops rollback s3://hist/app --to ${pushed[2]}$`, "m"));
 
         const after = states(await bucketops("history", url, ...endpoint, "--json"));
         assert.deepEqual(after.map((s) => s.revision), [...pushed, pushed[0]], "the rollback is a new state");
@@ -119,6 +120,43 @@ describe("bucketops history and rollback against moto_server", () => {
         assert.match(run.out, new RegExp(`rolled back: Flux revision ${original}`));
         const body = (await moto.contents("multipart", "app/"))["app/big.bin"];
         assert.equal(body, Buffer.concat(parts).toString());
+    });
+
+    it("starts a prefix's history at its first write, and refuses an emptying rollback without --allow-empty", async () => {
+        // What the infra stack does for environments: the root .sourceignore is written before the first push.
+        await moto.createBucket("phantom");
+        await apart(() => moto.put("phantom", ".sourceignore", "*.md\n"));
+        await apart(() => moto.put("phantom", "other/x.yaml", "another environment's key"));
+        const tree = manifestTree(["a"], "v1");
+        const first = await apart(() => bucketops("push", writeTree(tree), "s3://phantom/dev", ...endpoint));
+        assert.equal(first.code, 0, first.err);
+        const history = states(await bucketops("history", "s3://phantom/dev", ...endpoint, "--json"));
+        assert.deepEqual(history.map((s) => [s.revision, s.objects]), [[printedRevision(first), 2]]);
+
+        // Time before the first push: no state of the prefix then (it used to be a phantom state of 0 objects).
+        const before = new Date(Date.parse(history[0].time) - 1500).toISOString();
+        const early = await bucketops("rollback", "s3://phantom/dev", ...endpoint, "--to", before);
+        assert.equal(early.code, 1);
+        assert.match(early.err, new RegExp(`^bucketops: no state at or before ${before}; the oldest is ${history[0].time}`));
+
+        // A state that really is empty (everything under the prefix deleted) is refused unless asked for.
+        await apart(() => moto.s3.send(new DeleteObjectsCommand({ Bucket: "phantom", Delete: { Objects: Object.keys(tree).map((k) => ({ Key: `dev/${k}` })) } })));
+        const second = await apart(() => bucketops("push", writeTree(tree), "s3://phantom/dev", ...endpoint));
+        assert.equal(second.code, 0, second.err);
+        const [, empty] = states(await bucketops("history", "s3://phantom/dev", ...endpoint, "--json"));
+        assert.equal(empty.objects, 0);
+        const refused = await bucketops("rollback", "s3://phantom/dev", ...endpoint, "--to", empty.revision);
+        assert.equal(refused.code, 2);
+        assert.equal(
+            refused.err,
+            `bucketops: the state of ${empty.time} has no object under 'dev/': rolling back to it would delete every object there, ` +
+                "and Flux (prune: true) every workload it applied. Nothing was changed; pass --allow-empty if that is what you want",
+        );
+        assert.deepEqual(Object.keys(await moto.contents("phantom", "dev/")).sort(), ["dev/a.yaml", "dev/kustomization.yaml"]);
+        const allowed = await apart(() => bucketops("rollback", "s3://phantom/dev", ...endpoint, "--to", empty.revision, "--allow-empty"));
+        assert.equal(allowed.code, 0, allowed.err);
+        assert.deepEqual(await moto.contents("phantom", "dev/"), {});
+        assert.deepEqual(Object.keys(await moto.contents("phantom")).sort(), [".sourceignore", "other/x.yaml"]);
     });
 
     it("refuses history and rollback without versioning, and bad --to values", async () => {
