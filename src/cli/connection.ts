@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { UsageError } from "./errors.ts";
 import { openStore } from "./store/index.ts";
-import type { ObjectStore } from "./store/types.ts";
+import { DEFAULT_TIMEOUTS, type NetworkTimeouts, type ObjectStore } from "./store/types.ts";
 import { folderPrefix, parseBucketUrl } from "./url.ts";
 
 /** Connection flags shared by every command that talks to the bucket. */
@@ -13,6 +13,9 @@ export interface ConnectionFlags {
     /** Stack output files (infra, flux), merged: their output names do not overlap. */
     fromStackOutputs?: string[];
     conditionalWrites?: boolean;
+    /** Seconds to connect, and for a request's answer. */
+    connectTimeout: number;
+    timeout: number;
 }
 
 /** Credentials as the infra stack names them, top-level or per environment. */
@@ -83,7 +86,12 @@ export function connect(urlText: string, flags: ConnectionFlags): ObjectStore {
         secretAccessKey: credentials.writerSecretAccessKey ?? credentials.readerSecretAccessKey,
         serviceAccountKey: typeof key === "object" ? JSON.stringify(key) : key,
         conditionalWrites: flags.conditionalWrites,
+        timeouts: timeoutsOf(flags),
     });
+}
+
+export function timeoutsOf(flags: Pick<ConnectionFlags, "connectTimeout" | "timeout">): NetworkTimeouts {
+    return { connectMs: flags.connectTimeout * 1000, requestMs: flags.timeout * 1000, attempts: DEFAULT_TIMEOUTS.attempts };
 }
 
 /**

@@ -8,6 +8,7 @@ import { currentRevision } from "./revision.ts";
 import { rollback } from "./rollback.ts";
 import { status } from "./status.ts";
 import { parseBucketUrl } from "./url.ts";
+import { DEFAULT_TIMEOUTS } from "./store/types.ts";
 
 // The SDK's notice that releases after January 2027 need Node 22 is noise on every command.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -40,8 +41,25 @@ function specIgnore(flags: { ignore?: string[] }): string | undefined {
     return flags.ignore?.join("\n");
 }
 
-function withConnection(command: Command): Command {
+/** The network timeouts, shared by the bucket commands and status (the Kubernetes API). */
+function withTimeouts(command: Command): Command {
     return command
+        .addOption(new Option("--connect-timeout <seconds>", "give up connecting after this long").argParser(timeoutSeconds).default(DEFAULT_TIMEOUTS.connectMs / 1000))
+        .addOption(
+            new Option("--timeout <seconds>", `give up on a request that gets no answer for this long (it is tried ${DEFAULT_TIMEOUTS.attempts} times)`)
+                .argParser(timeoutSeconds)
+                .default(DEFAULT_TIMEOUTS.requestMs / 1000),
+        );
+}
+
+function timeoutSeconds(value: string): number {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new InvalidArgumentError("expected seconds, more than 0 and at most 3600");
+    return n;
+}
+
+function withConnection(command: Command): Command {
+    return withTimeouts(command)
         .option("--endpoint <url|host>", "S3-compatible endpoint or GCS API endpoint (a bare host means https)")
         .option("--insecure", "plain http for a bare-host endpoint, as Flux's spec.insecure")
         .option("--region <region>", "S3 region (default: AWS_REGION, the stack outputs, else us-east-1)")

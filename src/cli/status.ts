@@ -1,5 +1,5 @@
 import type { KubeConfig } from "@kubernetes/client-node";
-import { readStackOutputs, type ConnectionFlags } from "./connection.ts";
+import { readStackOutputs, timeoutsOf, type ConnectionFlags } from "./connection.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { currentRevision } from "./revision.ts";
 import { connectionFailure } from "./store/errors.ts";
@@ -50,10 +50,13 @@ export async function status(
     // Loaded on demand: the Kubernetes client takes seconds to load and only this command needs it.
     const { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } = await import("@kubernetes/client-node");
     const outputs = readStackOutputs(options.fromStackOutputs);
-    const api = kubeClient(new KubeConfig(), options, outputs.kubeconfig).makeApiClient(CustomObjectsApi);
+    const config = kubeClient(new KubeConfig(), options, outputs.kubeconfig);
+    const api = config.makeApiClient(CustomObjectsApi);
     const where: Where = {
         namespace: options.namespace ?? outputs.namespace ?? "flux-system",
         name: options.name ?? outputs.bucket ?? "flux-bucket",
+        server: config.getCurrentCluster()!.server,
+        timeoutMs: timeoutsOf(options).requestMs,
     };
     const cluster: Cluster = {
         bucket: async () => (await kube(() => api.getNamespacedCustomObject({ ...SOURCE, ...where }), where)) as FluxObject,
@@ -133,6 +136,9 @@ async function compare(cluster: Cluster, where: Where, revision: string, lines: 
 interface Where {
     namespace: string;
     name: string;
+    /** The API server, for messages, and how long a call may go unanswered. */
+    server: string;
+    timeoutMs: number;
 }
 
 interface BucketSpec {
@@ -171,10 +177,23 @@ function kubeClient(config: KubeConfig, options: StatusOptions, fromStack: strin
     return config;
 }
 
+/** A Kubernetes API call that gets no answer within the --timeout. */
+class KubeTimeout extends Error {}
+
 async function kube<T>(call: () => Promise<T>, where: Where): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new KubeTimeout()), where.timeoutMs);
+    });
     try {
-        return await call();
+        return await Promise.race([call(), timedOut]);
     } catch (error) {
+        if (error instanceof KubeTimeout) {
+            throw new CliError(
+                `the Kubernetes API server at ${where.server} did not answer within ${where.timeoutMs / 1000} s: ` +
+                    `check the kubeconfig's server address and the network, or raise --timeout`,
+            );
+        }
         const server = "the Kubernetes API server";
         const network = connectionFailure(error, server, "check the kubeconfig's server address and the network");
         if (network) throw network;
@@ -184,5 +203,7 @@ async function kube<T>(call: () => Promise<T>, where: Where): Promise<T> {
         }
         if (code === 401 || code === 403) throw new CliError(`${server} refused the request (${code}): check the kubeconfig's credentials and RBAC`);
         throw new CliError(`${server}: ${(error as Error).message}`);
+    } finally {
+        clearTimeout(timer);
     }
 }

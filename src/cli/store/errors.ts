@@ -1,4 +1,5 @@
 import { CliError, ConcurrentChangeError, errorCodes, tooManyOpenFiles } from "../errors.ts";
+import { noAnswer, type NetworkTimeouts } from "./types.ts";
 
 const NETWORK_CODES = new Set([
     "ECONNREFUSED",
@@ -22,18 +23,30 @@ export function connectionFailure(
 }
 
 /**
- * Runs one store operation and turns its failures into one clear message: CliErrors pass through,
- * network failures say the endpoint is unreachable, anything else goes to the provider's `explain`.
+ * A request given up for want of an answer, after the client's retries: @smithy/node-http-handler's TimeoutError
+ * (S3: no connection, or no answer, in time), gaxios's aborted fetch or `request-timeout` (GCS).
+ */
+export function isTimeout(error: unknown): boolean {
+    const { name, type } = error as { name?: string; type?: string };
+    return name === "TimeoutError" || name === "AbortError" || type === "request-timeout";
+}
+
+/**
+ * Runs one store operation and turns its failures into one clear message: CliErrors pass through, running
+ * out of descriptors and timeouts get their own, network failures say the endpoint is unreachable, anything
+ * else goes to the provider's `explain`.
  */
 export async function explained<T>(
     operation: () => Promise<T>,
     where: string,
+    timeouts: NetworkTimeouts,
     explain: (error: unknown) => CliError,
 ): Promise<T> {
     try {
         return await operation();
     } catch (error) {
         if (error instanceof CliError) throw error;
+        if (isTimeout(error)) throw new CliError(noAnswer(where, timeouts));
         throw tooManyOpenFiles(error) ?? connectionFailure(error, where) ?? explain(error);
     }
 }

@@ -3,7 +3,7 @@ import pLimit from "p-limit";
 import { CliError } from "../errors.ts";
 import { endpointUrl, type BucketUrl } from "../url.ts";
 import { accessDenied, concurrentWrite, explained } from "./errors.ts";
-import type { ObjectEntry, ObjectStore, ObjectVersion, PutOptions } from "./types.ts";
+import { DEFAULT_TIMEOUTS, type NetworkTimeouts, type ObjectEntry, type ObjectStore, type ObjectVersion, type PutOptions } from "./types.ts";
 
 export interface GcsOptions {
     /** API endpoint (an emulator or a private endpoint); unset for Google's. */
@@ -12,6 +12,7 @@ export interface GcsOptions {
     /** Service-account key JSON (the infra stack's writerServiceAccountKey); unset: Application Default Credentials. */
     serviceAccountKey?: string;
     projectId?: string;
+    timeouts?: NetworkTimeouts;
 }
 
 const PARALLEL_DELETES = 16;
@@ -44,15 +45,24 @@ export class GcsStore implements ObjectStore {
 
     readonly url: BucketUrl;
 
+    private readonly timeouts: NetworkTimeouts;
+
     constructor(url: BucketUrl, options: GcsOptions = {}) {
         this.url = url;
+        this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
         const endpoint = options.endpoint ? endpointUrl(options.endpoint, options.insecure) : undefined;
         const credentials = options.serviceAccountKey ? JSON.parse(options.serviceAccountKey) : undefined;
         this.storage = new Storage({
             apiEndpoint: endpoint,
             credentials,
             projectId: options.projectId ?? credentials?.project_id,
-            retryOptions: { maxRetries: 2 },
+            // `timeout` bounds each request (gaxios: no answer in time aborts it); retries back off, in total at most
+            // what every attempt may take.
+            timeout: this.timeouts.requestMs,
+            retryOptions: {
+                maxRetries: this.timeouts.attempts - 1,
+                totalTimeout: (this.timeouts.attempts * (this.timeouts.requestMs + this.timeouts.connectMs)) / 1000,
+            },
         });
         this.description = `gs://${url.bucket}${endpoint ? ` at ${endpoint}` : ""}`;
     }
@@ -188,7 +198,7 @@ export class GcsStore implements ObjectStore {
 
     /** Runs one operation (`what`, for messages) and explains its failure. */
     private call<T>(what: string, operation: () => Promise<T>): Promise<T> {
-        return explained(operation, this.description, (error) => this.explain(error, what));
+        return explained(operation, this.description, this.timeouts, (error) => this.explain(error, what));
     }
 
     private explain(error: unknown, what: string): CliError {

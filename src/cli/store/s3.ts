@@ -18,7 +18,7 @@ import {
 import { CliError } from "../errors.ts";
 import { endpointUrl, type BucketUrl } from "../url.ts";
 import { accessDenied, concurrentWrite, explained } from "./errors.ts";
-import type { ObjectEntry, ObjectStore, ObjectVersion, PutOptions } from "./types.ts";
+import { DEFAULT_TIMEOUTS, type NetworkTimeouts, type ObjectEntry, type ObjectStore, type ObjectVersion, type PutOptions } from "./types.ts";
 
 export interface S3Options {
     /** A URL, or a bare host as Flux's `spec.endpoint` takes it (https unless `insecure`). */
@@ -30,7 +30,7 @@ export interface S3Options {
     secretAccessKey?: string;
     /** Send If-Match / If-None-Match on writes (S3, MinIO and moto honour them). */
     conditionalWrites?: boolean;
-    maxAttempts?: number;
+    timeouts?: NetworkTimeouts;
 }
 
 const DELETE_BATCH = 1000;
@@ -58,8 +58,11 @@ export class S3Store implements ObjectStore {
 
     readonly url: BucketUrl;
 
+    private readonly timeouts: NetworkTimeouts;
+
     constructor(url: BucketUrl, options: S3Options = {}) {
         this.url = url;
+        this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
         // An AWS endpoint such as Flux's `s3.<region>.amazonaws.com` only names the region: the SDK
         // then addresses the bucket itself (virtual-hosted). Other endpoints are used as given, path-style.
         const aws = options.endpoint ? AWS_ENDPOINT.exec(new URL(endpointUrl(options.endpoint)).hostname) : null;
@@ -75,7 +78,9 @@ export class S3Store implements ObjectStore {
             followRegionRedirects: true,
             credentials,
             profile: options.profile,
-            maxAttempts: options.maxAttempts, // unset: the SDK's default (3) or AWS_MAX_ATTEMPTS
+            // The SDK's standard retry strategy retries timeouts, throttling, 5xx and resets with backoff.
+            maxAttempts: this.timeouts.attempts,
+            requestHandler: { connectionTimeout: this.timeouts.connectMs, requestTimeout: this.timeouts.requestMs, throwOnRequestTimeout: true },
             // Uploads carry Content-MD5 already; the SDK's default extra CRC32 trailers cost CPU and
             // are not understood by every S3-compatible server.
             requestChecksumCalculation: "WHEN_REQUIRED",
@@ -301,7 +306,7 @@ export class S3Store implements ObjectStore {
 
     /** Runs one operation (`what`, for messages) and explains its failure. */
     private call<T>(what: string, operation: () => Promise<T>): Promise<T> {
-        return explained(operation, this.description, (error) => this.explain(error, what));
+        return explained(operation, this.description, this.timeouts, (error) => this.explain(error, what));
     }
 
     private explain(error: unknown, what: string): CliError {

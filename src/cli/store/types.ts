@@ -33,6 +33,26 @@ export interface PutOptions {
     expected?: ObjectEntry | null;
 }
 
+/** How long a store waits before it gives up on the network; every request is tried `attempts` times. */
+export interface NetworkTimeouts {
+    /** To open a connection. */
+    connectMs: number;
+    /** For a request's answer: the time the connection may stay silent. */
+    requestMs: number;
+    /** Tries per request, for timeouts, throttling, 5xx and resets (with backoff between them). */
+    attempts: number;
+}
+
+export const DEFAULT_TIMEOUTS: NetworkTimeouts = { connectMs: 10_000, requestMs: 60_000, attempts: 3 };
+
+/** The one message for an endpoint that stopped answering. */
+export function noAnswer(where: string, timeouts: NetworkTimeouts): string {
+    return (
+        `${where} did not answer within ${timeouts.requestMs / 1000} s (${timeouts.attempts} attempt(s), ` +
+        `${timeouts.connectMs / 1000} s to connect): check the endpoint and the network, or raise --timeout`
+    );
+}
+
 /** The few object-store operations bucketops needs, one implementation per provider. */
 export interface ObjectStore {
     readonly url: BucketUrl;

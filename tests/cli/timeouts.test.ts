@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { after, before, describe, it } from "node:test";
+import { bucketops, manifestTree, writeTree } from "./helpers/cli.ts";
+
+/**
+ * An endpoint that accepts the TCP connection and never answers: what a hung proxy, a stopped server behind a
+ * load balancer or a firewall that swallows packets after the handshake look like. Every command gives up after
+ * its --timeout (each request tried 3 times) with one message naming the endpoint, instead of hanging.
+ */
+describe("an endpoint that accepts connections but never answers", () => {
+    let server: Server;
+    let endpoint: string;
+    const sockets = new Set<Socket>();
+    before(async () => {
+        // Any credentials: the endpoint never gets to check them.
+        process.env.AWS_ACCESS_KEY_ID ??= "testing";
+        process.env.AWS_SECRET_ACCESS_KEY ??= "testing";
+        server = createServer((socket) => {
+            sockets.add(socket);
+            socket.on("close", () => sockets.delete(socket));
+            socket.on("data", () => undefined); // read, never answer
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    });
+    after(() => {
+        for (const socket of sockets) socket.destroy();
+        server.close();
+    });
+
+    /** Runs bucketops and checks it gave up: 3 attempts of `timeout` s plus the clients' backoff (GCS: 1 s, then 2 s, with jitter). */
+    async function givesUp(timeout: number, ...args: string[]) {
+        const start = performance.now();
+        const run = await bucketops(...args, "--timeout", String(timeout));
+        const seconds = (performance.now() - start) / 1000;
+        assert.ok(seconds < 30, `took ${seconds.toFixed(1)} s`);
+        return run;
+    }
+
+    it("revision, push, history and rollback on S3", async () => {
+        const message = `bucketops: s3://hung at ${endpoint} did not answer within 0.5 s (3 attempt(s), 10 s to connect): check the endpoint and the network, or raise --timeout`;
+        for (const args of [
+            ["revision", "s3://hung/app"],
+            ["push", writeTree(manifestTree(["a"], "v1")), "s3://hung/app"],
+            ["history", "s3://hung/app"],
+            ["rollback", "s3://hung/app", "--to", "2026-01-01T00:00:00Z"],
+        ]) {
+            const run = await givesUp(0.5, ...args, "--endpoint", endpoint);
+            assert.equal(run.code, 1, args[0]);
+            assert.equal(run.err, message, args[0]);
+        }
+    });
+
+    it("revision on GCS", async () => {
+        const run = await givesUp(0.5, "revision", "gs://hung/app", "--endpoint", endpoint);
+        assert.equal(run.code, 1);
+        assert.equal(
+            run.err,
+            `bucketops: gs://hung at ${endpoint} did not answer within 0.5 s (3 attempt(s), 10 s to connect): check the endpoint and the network, or raise --timeout`,
+        );
+    });
+
+    it("status, for the Kubernetes API server", async () => {
+        const kubeconfig = path.join(tmpdir(), `bucketops-hung-kubeconfig-${process.pid}.yaml`);
+        writeFileSync(
+            kubeconfig,
+            `apiVersion: v1\nkind: Config\nclusters: [{name: hung, cluster: {server: '${endpoint}', insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\n` +
+                "contexts: [{name: hung, context: {cluster: hung, user: u}}]\ncurrent-context: hung\n",
+        );
+        const run = await givesUp(0.5, "status", "--kubeconfig", kubeconfig);
+        assert.equal(run.code, 1);
+        assert.equal(
+            run.err,
+            `bucketops: the Kubernetes API server at ${endpoint} did not answer within 0.5 s: check the kubeconfig's server address and the network, or raise --timeout`,
+        );
+    });
+
+    it("rejects a --timeout that is not a positive number of seconds", async () => {
+        const run = await bucketops("revision", "s3://hung/app", "--endpoint", endpoint, "--timeout", "0");
+        assert.equal(run.code, 2);
+        assert.match(run.err, /option '--timeout <seconds>' argument '0' is invalid\. expected seconds, more than 0 and at most 3600/);
+    });
+});
