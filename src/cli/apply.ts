@@ -48,14 +48,32 @@ export async function applyChanges(
     return listing.filter((entry) => !deleted.has(entry.key));
 }
 
+/**
+ * Ctrl-C while writes run: no new write starts, the ones under way finish, and the run ends with what was written
+ * and that nothing was deleted (exit 130). A second Ctrl-C quits at once.
+ */
+function onInterrupt(interrupted: () => void): () => void {
+    const second = () => process.exit(130);
+    const first = () => {
+        interrupted();
+        process.once("SIGINT", second);
+    };
+    process.once("SIGINT", first);
+    return () => {
+        process.removeListener("SIGINT", first);
+        process.removeListener("SIGINT", second);
+    };
+}
+
 async function runWrites(writes: Write[], options: { concurrency: number; verb: string }): Promise<ObjectEntry[]> {
     const limit = pLimit(options.concurrency);
     const bar = progressBar(options.verb, writes.length);
     let failure: unknown;
+    const stopListening = onInterrupt(() => (failure ??= new CliError("interrupted (Ctrl-C)", 130)));
     const results = await Promise.all(
         writes.map((write) =>
             limit(async () => {
-                if (failure) return undefined; // stop starting new writes after the first failure
+                if (failure) return undefined; // stop starting new writes after the first failure or a Ctrl-C
                 try {
                     const entry = await write.run();
                     bar.tick();
@@ -67,6 +85,7 @@ async function runWrites(writes: Write[], options: { concurrency: number; verb: 
             }),
         ),
     );
+    stopListening();
     bar.stop();
     const done = results.filter((entry): entry is ObjectEntry => entry !== undefined);
     if (failure) {

@@ -9,6 +9,7 @@ import { rollback } from "./rollback.ts";
 import { status } from "./status.ts";
 import { parseBucketUrl } from "./url.ts";
 import { DEFAULT_TIMEOUTS } from "./store/types.ts";
+import packageJson from "../../package.json" with { type: "json" };
 
 // The SDK's notice that releases after January 2027 need Node 22 is noise on every command.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -19,6 +20,8 @@ export interface Io {
     err: (line: string) => void;
     exitCode: number;
 }
+
+const VERSION: string = packageJson.version;
 
 function positiveInt(value: string): number {
     const n = Number(value);
@@ -79,6 +82,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
     const log = io.out;
     const program = new Command("bucketops")
         .description("GitOps from an object-storage bucket: validated push, Flux revisions, history, rollback, status")
+        .version(VERSION, "-V, --version", "print bucketops' version")
         .exitOverride()
         .showHelpAfterError("(see 'bucketops <command> --help')")
         .configureOutput({
@@ -94,12 +98,16 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .option("--prune", "delete objects no longer in the tree, once every upload succeeded (the default)")
         .option("--no-prune", "keep objects that are no longer in the tree")
         .option("--dry-run", "print the plan only")
+        .option("--allow-unversioned", "push to a bucket without versioning: deletes and overwrites are then permanent")
+        .option("--skip-build", "skip the kustomize builds of validation (every file is still parsed and schema-checked)")
         .addOption(new Option("--concurrency <n>", "parallel uploads").argParser(positiveInt).default(16))
         .option("--no-conditional-writes", "do not send If-Match/If-None-Match (for servers without them)")
         .action(async (dir: string, url: string, flags: ConnectionFlags & PushFlags) => {
             await push(dir, stores.open(url, flags), {
                 prune: flags.prune ?? true,
                 dryRun: flags.dryRun ?? false,
+                allowUnversioned: flags.allowUnversioned ?? false,
+                skipBuild: flags.skipBuild ?? false,
                 concurrency: flags.concurrency,
                 specIgnore: specIgnore(flags),
                 log,
@@ -164,6 +172,8 @@ export function buildProgram(io: Io, stores: Stores): Command {
 interface PushFlags {
     prune?: boolean;
     dryRun?: boolean;
+    allowUnversioned?: boolean;
+    skipBuild?: boolean;
     concurrency: number;
     ignore?: string[];
 }

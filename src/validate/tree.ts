@@ -17,6 +17,8 @@ export interface ValidateTreeOptions {
      * Kustomization's spec.path must then start with it and name a directory of the tree after it.
      */
     prefix?: string;
+    /** Run `kustomize build` of the kustomizations (default); without, only files, schemas and Flux paths are checked. */
+    build?: boolean;
 }
 
 /**
@@ -40,7 +42,8 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
     const problems: Problem[] = kustomizationFiles.flatMap((file) => file.problems);
     const kustomizations = await readKustomizations(kustomizationFiles, root, problems);
     // Building the roots takes longest: it runs while the rest of the tree is read and checked.
-    const started = startRootBuilds(kustomizations);
+    const build = options.build ?? true;
+    const started = startRootBuilds(build ? kustomizations : new Map());
     try {
         const manifests = await mapBounded(files.filter((file) => !isKustomizationFile(file)), parseYamlFile);
         problems.push(...manifests.flatMap((file) => file.problems));
@@ -51,7 +54,7 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
             for (const document of file.documents) problems.push(...(await checkTreeObject(file.file, document, checker, root, prefix)));
         }
         const fluxTargets = standalone.flatMap(({ documents }) => documents.flatMap((document) => fluxTarget(document, root, prefix)));
-        problems.push(...(await buildKustomizations(kustomizations, problems, { fluxTargets, checker, started })));
+        if (build) problems.push(...(await buildKustomizations(kustomizations, problems, { fluxTargets, checker, started })));
     } finally {
         await stopBuilds(started);
     }

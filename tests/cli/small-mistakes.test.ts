@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { writeManifestTree } from "../../bench/tree.ts";
+import { bucketops, manifestTree, writeTree } from "./helpers/cli.ts";
+import { freePort, Moto } from "./helpers/moto.ts";
+import { CrashingProxy } from "./helpers/proxy.ts";
+
+const BIN = path.resolve(import.meta.dirname, "../../bin/bucketops.js");
+const packageVersion = JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../../package.json"), "utf8")).version;
+
+describe("small mistakes, each caught with one message (moto_server)", () => {
+    let moto: Moto;
+    let endpoint: string[];
+    before(async () => {
+        moto = await Moto.start();
+        endpoint = ["--endpoint", moto.endpoint];
+        await moto.createBucket("plain", false);
+        await moto.createBucket("rooted");
+        await moto.createBucket("interrupted");
+    });
+    after(() => moto?.stop());
+
+    it("bucketops --version prints the package's version", async () => {
+        const run = await bucketops("--version");
+        assert.equal(run.code, 0);
+        assert.equal(run.out, packageVersion);
+    });
+
+    it("refuses to push to an unversioned bucket without --allow-unversioned, then warns", async () => {
+        const dir = writeTree(manifestTree(["a"], "v1"));
+        const refused = await bucketops("push", dir, "s3://plain/app", ...endpoint);
+        assert.equal(refused.code, 2);
+        assert.equal(
+            refused.err,
+            `bucketops: versioning is not enabled on s3://plain at ${moto.endpoint}: this push's overwrites and deletes would be permanent, ` +
+                "and history and rollback could not undo them. Nothing was uploaded; turn versioning on (the infra stack does), or pass --allow-unversioned",
+        );
+        assert.deepEqual(await moto.contents("plain"), {});
+        const allowed = await bucketops("push", dir, "s3://plain/app", ...endpoint, "--allow-unversioned");
+        assert.equal(allowed.code, 0, allowed.err);
+        assert.match(allowed.out, /^warning: versioning is not enabled on s3:\/\/plain at .*: overwrites and deletes are permanent$/m);
+    });
+
+    it("a push to the bucket root keeps the root .sourceignore it does not have, and says so", async () => {
+        await moto.put("rooted", ".sourceignore", "*.md\n"); // as the infra stack writes it for environments
+        const run = await bucketops("push", writeTree(manifestTree(["a"], "v1")), "s3://rooted", ...endpoint);
+        assert.equal(run.code, 0, run.err);
+        assert.match(run.out, /^note: kept the bucket's root \.sourceignore, which the tree does not have: Flux reads it for every prefix\./m);
+        assert.equal((await moto.contents("rooted"))[".sourceignore"], "*.md\n");
+    });
+
+    it("--skip-build pushes a tree whose kustomize build fails, still checking every file's schema", async () => {
+        // The build fails (a patch of an object no resource defines); each file on its own is valid.
+        const tree: Record<string, string> = {
+            ...manifestTree(["a"], "v1"),
+            "kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - a.yaml\npatches:\n  - path: patch.yaml\n",
+            "patch.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: nobody\n  namespace: default\ndata:\n  value: x\n",
+        };
+        const built = await bucketops("push", writeTree(tree), "s3://rooted/skip", ...endpoint);
+        assert.equal(built.code, 1);
+        assert.match(built.err, /kustomize build failed/);
+        const skipped = await bucketops("push", writeTree(tree), "s3://rooted/skip", ...endpoint, "--skip-build");
+        assert.equal(skipped.code, 0, skipped.err);
+        const invalid = await bucketops("push", writeTree({ ...tree, "a.yaml": tree["a.yaml"].replace("kind: ConfigMap", "kind: ConfigMapp") }), "s3://rooted/skip", ...endpoint, "--skip-build");
+        assert.equal(invalid.code, 1);
+        assert.match(invalid.err, /a\.yaml: ConfigMapp\/a: .*unknown/i);
+    });
+
+    it("Ctrl-C during a push finishes the writes under way, starts no more, deletes nothing and says so", async () => {
+        const root = writeTree({});
+        const { fileCount } = writeManifestTree(root, 400);
+        // Through a proxy, to see the uploads start; the first push's objects are there to be (not) pruned.
+        const proxy = await CrashingProxy.start(moto.endpoint, await freePort());
+        try {
+            await moto.put("interrupted", "app/stale.yaml", "left from an earlier push");
+            const child = spawn(process.execPath, [BIN, "push", root, "s3://interrupted/app", "--endpoint", proxy.endpoint, "--concurrency", "2"], {
+                stdio: ["ignore", "pipe", "pipe"],
+            });
+            let stderr = "";
+            child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+            while (proxy.requests.filter((r) => r.method === "PUT").length < 10) await new Promise((r) => setTimeout(r, 20));
+            child.kill("SIGINT");
+            const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+            assert.equal(code, 130, stderr);
+            const written = Number(new RegExp(`push stopped: (\\d+) of ${fileCount} object\\(s\\) written, nothing deleted`).exec(stderr)?.[1]);
+            assert.ok(written >= 10 && written < fileCount, stderr);
+            assert.match(stderr, /^bucketops: interrupted \(Ctrl-C\)\npush stopped: \d+ of \d+ object\(s\) written, nothing deleted; every key holds either its old or its new content\. Re-run to finish\.$/m);
+            const contents = await moto.contents("interrupted");
+            assert.equal(contents["app/stale.yaml"], "left from an earlier push");
+            assert.equal(Object.keys(contents).length, written + 1);
+        } finally {
+            proxy.close();
+        }
+    });
+});
