@@ -98,13 +98,13 @@ describe("bucketops with environments: several prefixes of one bucket (moto_serv
         assert.equal(await revision(dev), devNow);
         assert.equal(await revision(prod), prodNow);
 
-        // Each prefix's history holds its own keys only, with the root .sourceignore of each time.
+        // Each prefix's history holds its own keys only, with the root .sourceignore of each time, and starts at the
+        // prefix's first push (not at the .sourceignore written before it).
         const history = (target: typeof dev) => bucketops("history", target.url, ...endpoint, "--json");
         const expectedHistory = (target: typeof dev, [v1, v2]: Record<string, string>[]) => {
             const p = target.prefix;
             const e = target.env;
             return [
-                { revision: sha256(""), objects: 0, added: [], modified: [], removed: [] },
                 {
                     revision: environmentRevision(e, p, v1),
                     objects: 4,
