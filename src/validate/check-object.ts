@@ -25,12 +25,39 @@ export function checkObject(file: string, object: unknown, schemas: SchemaRegist
 
     try {
         new Model(object).validate();
-        return [];
+        return sizeProblems(object, kind).map(({ field, message }) => problem(field, message));
     } catch (error) {
         const errors = (error as { errors?: SchemaError[] }).errors;
         if (!Array.isArray(errors)) throw error;
         return schemaProblems(errors, object).map(({ field, message }) => problem(field, message));
     }
+}
+
+/**
+ * What the API server refuses whatever the schema says: etcd takes a request of at most 1.5 MiB by default
+ * (`--max-request-bytes`), and the API server's validation caps a ConfigMap's data plus binaryData, and a Secret's
+ * decoded data, at 1 MiB (k8s.io/kubernetes pkg/apis/core/validation: MaxSecretSize, used for both).
+ */
+export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+export const MAX_DATA_BYTES = 1024 * 1024;
+
+function sizeProblems(object: Record<string, unknown>, kind: string): { field: string; message: string }[] {
+    const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
+    const size = Buffer.byteLength(JSON.stringify(object));
+    if (size > MAX_OBJECT_BYTES) {
+        return [{ field: "", message: `is ${mib(size)} as JSON; the API server (etcd) takes at most ${mib(MAX_OBJECT_BYTES)} per object` }];
+    }
+    const values = (field: string, decode: (value: string) => number) =>
+        isRecord(object[field]) ? Object.values(object[field]).reduce<number>((sum, value) => sum + (typeof value === "string" ? decode(value) : 0), 0) : 0;
+    const utf8 = (value: string) => Buffer.byteLength(value);
+    const base64 = (value: string) => Buffer.from(value, "base64").length;
+    const data =
+        kind === "ConfigMap" ? values("data", utf8) + values("binaryData", base64) : kind === "Secret" ? values("data", base64) + values("stringData", utf8) : 0;
+    if (data > MAX_DATA_BYTES) {
+        const fields = kind === "ConfigMap" ? "data and binaryData" : "data and stringData";
+        return [{ field: "data", message: `holds ${mib(data)} (${fields}); the API server takes at most ${mib(MAX_DATA_BYTES)} in a ${kind}` }];
+    }
+    return [];
 }
 
 /**

@@ -37,6 +37,32 @@ describe("validateObjects", () => {
         ]);
     });
 
+    it("rejects what the API server refuses for its size: ConfigMap or Secret data over 1 MiB, any object over 1.5 MiB", async () => {
+        const configMap = (data: Record<string, string>, binaryData?: Record<string, string>) => ({
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            metadata: { name: "big", namespace: "default" },
+            data,
+            ...(binaryData ? { binaryData } : {}),
+        });
+        const MiB = 1024 * 1024;
+        // Exactly 1 MiB of data is accepted (the API server's limit is "more than MaxSecretSize").
+        await validateObjects([{ file: "a.yaml", object: configMap({ a: "x".repeat(MiB / 2), b: "y".repeat(MiB / 2) }) }]);
+        await expectProblems(() => validateObjects([{ file: "a.yaml", object: configMap({ a: "x".repeat(MiB / 2), b: "y".repeat(MiB / 2 + 1) }) }]), [
+            { file: "a.yaml", object: "ConfigMap/big", field: "data", message: "holds 1.00 MiB (data and binaryData); the API server takes at most 1.00 MiB in a ConfigMap" },
+        ]);
+        // binaryData counts decoded: 1 MiB of base64 text is 0.75 MiB of data.
+        await validateObjects([{ file: "a.yaml", object: configMap({ a: "x".repeat(MiB / 4) }, { b: Buffer.alloc(MiB * 0.75 - 1).toString("base64") }) }]);
+        const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "big", namespace: "default" }, data: { key: Buffer.alloc(MiB + 1).toString("base64") } };
+        await expectProblems(() => validateObjects([{ file: "s.yaml", object: secret }]), [
+            { file: "s.yaml", object: "Secret/big", field: "data", message: "holds 1.00 MiB (data and stringData); the API server takes at most 1.00 MiB in a Secret" },
+        ]);
+        const huge = { ...bucket, metadata: { ...bucket.metadata, annotations: { note: "z".repeat(2 * MiB) } } };
+        await expectProblems(() => validateObjects([{ file: FILE, object: huge }]), [
+            { file: FILE, object: "Bucket/flux-bucket", field: "", message: "is 2.00 MiB as JSON; the API server (etcd) takes at most 1.50 MiB per object" },
+        ]);
+    });
+
     it("names the file, object and field of a wrong type", async () => {
         await expectProblems(() => validateObjects([{ file: FILE, object: { ...bucket, spec: { ...bucket.spec, interval: 60 } } }]), [
             { file: FILE, object: "Bucket/flux-bucket", field: "spec.interval", message: "must be string (got 60)" },
