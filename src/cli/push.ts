@@ -3,7 +3,7 @@ import { applyChanges } from "./apply.ts";
 import { UsageError } from "./errors.ts";
 import { planPush, type PushPlan } from "./plan.ts";
 import { ignorePatterns, fluxRevision } from "./revision.ts";
-import { SOURCEIGNORE } from "./sourceignore.ts";
+import { ignoreMatcher, SOURCEIGNORE } from "./sourceignore.ts";
 import { AccessDeniedError } from "./store/errors.ts";
 import type { ObjectStore } from "./store/types.ts";
 import { contentType, readTree } from "./tree.ts";
@@ -30,14 +30,19 @@ export interface PushResult {
 }
 
 export async function push(dir: string, store: ObjectStore, options: PushOptions): Promise<PushResult> {
+    const prefix = folderPrefix(store.url.prefix);
+    const bucketIgnore = store.get(SOURCEIGNORE);
+    bucketIgnore.catch(() => undefined); // awaited below; must not go unhandled while the tree is read
     const files = await readTree(dir);
     if (files.length === 0) {
         throw new UsageError(`'${dir}' has no files: pushing it would delete every object under the prefix`);
     }
+    // What Flux will not fetch: at the bucket root the tree's own .sourceignore replaces the bucket's.
+    const ownIgnore = prefix === "" ? files.find((file) => file.relative === SOURCEIGNORE) : undefined;
+    const ignored = ignoreMatcher(ignorePatterns(ownIgnore ? await readFile(ownIgnore.absolute) : await bucketIgnore, options.specIgnore));
     // The listing runs while the tree is validated; a validation failure is reported first.
-    const prefix = folderPrefix(store.url.prefix);
     const [validated, listed, versioned] = await Promise.allSettled([
-        validateManifests(dir, prefix, { build: !options.skipBuild }),
+        validateManifests(dir, prefix, { build: !options.skipBuild, files, ignored }),
         store.list(prefix),
         // An identity that may not read the setting (a reader) finds out at its first write instead.
         store.versioningEnabled().catch((error: unknown) => (error instanceof AccessDeniedError ? undefined : Promise.reject(error))),

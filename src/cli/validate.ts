@@ -1,17 +1,52 @@
+import { link, copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { mapBounded } from "../fs/bounded.ts";
 import { ManifestValidationError, validateTree } from "../validate/index.ts";
 import { CliError } from "./errors.ts";
+import type { LocalFile } from "./tree.ts";
+
+export interface ValidateManifestsOptions {
+    /** Run the kustomize builds (push --skip-build turns them off). */
+    build: boolean;
+    /** The files of the tree, and which of their keys (prefix + path) Flux will not fetch. */
+    files: LocalFile[];
+    ignored: (key: string) => boolean;
+}
 
 /**
- * Validates the tree with the project's validator (src/validate) before anything is uploaded. `prefix` is the
- * key prefix the tree is pushed under: Flux keeps it in artifact paths, so every Flux Kustomization path must start with it.
+ * Validates the tree as Flux will see it, with the project's validator (src/validate), before anything is uploaded:
+ * files that the root `.sourceignore` or `spec.ignore` hide from Flux are left out (a broken one does not block a
+ * push; a Kustomization whose path holds only ignored files is refused). `prefix` is the key prefix the tree is
+ * pushed under: Flux keeps it in artifact paths, so every Flux Kustomization path must start with it.
  */
-export async function validateManifests(root: string, prefix: string, options: { build: boolean } = { build: true }): Promise<void> {
+export async function validateManifests(root: string, prefix: string, options: ValidateManifestsOptions): Promise<void> {
+    const kept = options.files.filter((file) => !options.ignored(prefix + file.relative));
     try {
-        await validateTree(root, { prefix, build: options.build });
+        if (kept.length === options.files.length) {
+            await validateTree(root, { prefix, build: options.build });
+        } else {
+            await validateFilteredCopy(root, kept, { prefix, build: options.build });
+        }
     } catch (error) {
         if (error instanceof ManifestValidationError) {
             throw new CliError(`${root} is not a valid manifest tree, nothing was uploaded:\n${error.message}`);
         }
         throw error;
+    }
+}
+
+/** The artifact Flux builds: a copy of the tree with only the kept files (hard links where the disk allows). */
+async function validateFilteredCopy(root: string, kept: LocalFile[], options: { prefix: string; build: boolean }): Promise<void> {
+    const copy = await mkdtemp(path.join(tmpdir(), "bucketops-artifact-"));
+    try {
+        await mapBounded(kept, async (file) => {
+            const target = path.join(copy, ...file.relative.split("/"));
+            await mkdir(path.dirname(target), { recursive: true });
+            await link(file.absolute, target).catch(() => copyFile(file.absolute, target));
+        });
+        await validateTree(copy, { ...options, original: root });
+    } finally {
+        await rm(copy, { recursive: true, force: true });
     }
 }

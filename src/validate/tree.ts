@@ -19,6 +19,11 @@ export interface ValidateTreeOptions {
     prefix?: string;
     /** Run `kustomize build` of the kustomizations (default); without, only files, schemas and Flux paths are checked. */
     build?: boolean;
+    /**
+     * The tree as its owner has it, when `dir` is a copy of it without the files Flux ignores: problems name files
+     * under it, and a Flux path that exists only there is reported as ignored.
+     */
+    original?: string;
 }
 
 /**
@@ -51,7 +56,7 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
         const checker = new ObjectChecker(await loadSchemas(apiVersionsOf(documents)));
         const standalone = standaloneFiles(manifests, kustomizations);
         for (const file of standalone) {
-            for (const document of file.documents) problems.push(...(await checkTreeObject(file.file, document, checker, root, prefix)));
+            for (const document of file.documents) problems.push(...(await checkTreeObject(file.file, document, checker, root, prefix, options.original)));
         }
         const fluxTargets = standalone.flatMap(({ documents }) => documents.flatMap((document) => fluxTarget(document, root, prefix)));
         if (build) problems.push(...(await buildKustomizations(kustomizations, problems, { fluxTargets, checker, started })));
@@ -59,7 +64,7 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
         await stopBuilds(started);
     }
 
-    const display = (absolute: string) => path.join(dir, path.relative(root, absolute));
+    const display = (absolute: string) => path.join(options.original ?? dir, path.relative(root, absolute));
     // Builds finish in any order; a stable sort by file keeps the report in the same order every run.
     const byFile = problems.sort((a, b) => a.file.localeCompare(b.file));
     throwIfAny(byFile.map((problem) => ({ ...problem, file: display(problem.file) })));
@@ -105,7 +110,7 @@ function standaloneFiles(parsed: ParsedYamlFile[], kustomizations: Map<string, K
 }
 
 /** The schema check plus what an object in the tree needs beyond it: a name, and a Flux path that exists. */
-async function checkTreeObject(file: string, document: unknown, checker: ObjectChecker, root: string, prefix: string): Promise<Problem[]> {
+async function checkTreeObject(file: string, document: unknown, checker: ObjectChecker, root: string, prefix: string, original?: string): Promise<Problem[]> {
     const problems = checker.check(file, document);
     const unreadable = problems.some((p) => ["", "apiVersion", "kind"].includes(p.field));
     if (!isRecord(document) || unreadable) return problems;
@@ -117,7 +122,10 @@ async function checkTreeObject(file: string, document: unknown, checker: ObjectC
     }
     const fluxPath = bucketKustomizationPath(document);
     if (fluxPath !== undefined && !problems.some((p) => p.field === "spec.path")) {
-        const message = await fluxPathProblem(fluxPath, root, prefix);
+        let message = await fluxPathProblem(fluxPath, root, prefix);
+        if (message !== undefined && original !== undefined && (await fluxPathProblem(fluxPath, original, prefix)) === undefined) {
+            message = `"${fluxPath}" holds nothing Flux would fetch: every file under it is ignored (the root .sourceignore or spec.ignore)`;
+        }
         if (message !== undefined) problems.push({ file, object, field: "spec.path", message });
     }
     return problems;

@@ -96,3 +96,48 @@ describe("small mistakes, each caught with one message (moto_server)", () => {
         }
     });
 });
+
+describe("validation sees what Flux sees: files ignored by .sourceignore or spec.ignore (moto_server)", () => {
+    let moto: Moto;
+    let endpoint: string[];
+    before(async () => {
+        moto = await Moto.start();
+        endpoint = ["--endpoint", moto.endpoint];
+        await moto.createBucket("seen");
+    });
+    after(() => moto?.stop());
+
+    const fluxKustomization = (path: string) =>
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\n" +
+        `spec:\n  interval: 10m\n  prune: true\n  sourceRef:\n    kind: Bucket\n    name: flux-bucket\n  path: ${path}\n`;
+
+    it("a broken file that Flux ignores does not block the push; the same file not ignored does", async () => {
+        const tree = { ...manifestTree(["a"], "v1"), "drafts/broken.yaml": "kind: [unclosed\n" };
+        const blocked = await bucketops("push", writeTree(tree), "s3://seen/one", ...endpoint);
+        assert.equal(blocked.code, 1);
+        assert.match(blocked.err, /drafts\/broken\.yaml: YAML syntax error/);
+        const ignored = await bucketops("push", writeTree(tree), "s3://seen/one", ...endpoint, "--ignore", "drafts/");
+        assert.equal(ignored.code, 0, ignored.err);
+        // At the bucket root, the tree's own .sourceignore is the one Flux will read.
+        const rooted = await bucketops("push", writeTree({ ...tree, ".sourceignore": "/drafts\n" }), "s3://seen", ...endpoint);
+        assert.equal(rooted.code, 0, rooted.err);
+    });
+
+    it("refuses a Flux Kustomization whose path holds only files the bucket's root .sourceignore hides", async () => {
+        await moto.put("seen", ".sourceignore", "# hide the apps of every environment\napps/\n");
+        const tree = {
+            "clusters/dev/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - apps.yaml\n",
+            "clusters/dev/apps.yaml": fluxKustomization("./dev/apps"),
+            ...Object.fromEntries(Object.entries(manifestTree(["a"], "v1")).map(([name, body]) => [`apps/${name}`, body])),
+        };
+        const dir = writeTree(tree);
+        const run = await bucketops("push", dir, "s3://seen/dev", ...endpoint);
+        assert.equal(run.code, 1);
+        assert.equal(
+            run.err,
+            `bucketops: ${dir} is not a valid manifest tree, nothing was uploaded:\n1 manifest problem:\n` +
+                `  ${dir}/clusters/dev/apps.yaml: Kustomization/apps: spec.path: "./dev/apps" holds nothing Flux would fetch: every file under it is ignored (the root .sourceignore or spec.ignore)`,
+        );
+        assert.deepEqual(await moto.contents("seen", "dev/"), {});
+    });
+});
