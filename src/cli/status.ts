@@ -1,3 +1,6 @@
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { readStackOutputs, timeoutsOf, type ConnectionFlags } from "./connection.ts";
 import { CliError, UsageError } from "./errors.ts";
@@ -160,18 +163,36 @@ function report(label: string, seen: string | undefined, object: FluxObject, rev
 }
 
 /** The kubeconfig from --kubeconfig, else the stack outputs, else KUBECONFIG / ~/.kube/config. */
+/** What loadFromDefault reads: KUBECONFIG, ~/.kube/config, or a pod's service account. */
+function defaultKubeconfigExists(): boolean {
+    if (process.env.KUBECONFIG) return true;
+    if (process.env.KUBERNETES_SERVICE_HOST) return true;
+    return existsSync(path.join(homedir(), ".kube", "config"));
+}
+
 function kubeClient(config: KubeConfig, options: StatusOptions, fromStack: string | undefined): KubeConfig {
+    if (!options.kubeconfig && !fromStack && !defaultKubeconfigExists()) {
+        // loadFromDefault would fall back to http://localhost:8080 and fail later with an unrelated message.
+        throw new UsageError(
+            "no kubeconfig: pass --kubeconfig, set KUBECONFIG, put one at ~/.kube/config, or use --from-stack-outputs with the infra stack's outputs",
+        );
+    }
     try {
         if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
-        else {
-            if (fromStack) config.loadFromString(fromStack);
-            else config.loadFromDefault();
-        }
+        else if (fromStack) config.loadFromString(fromStack);
+        else config.loadFromDefault();
         if (options.context) config.setCurrentContext(options.context);
     } catch (error) {
         throw new UsageError(`cannot load the kubeconfig: ${(error as Error).message}`);
     }
-    if (!config.getCurrentCluster()) {
+    const cluster = config.getCurrentCluster();
+    if (cluster?.server.startsWith("http:") && !cluster.skipTLSVerify) {
+        throw new UsageError(
+            `the kubeconfig's cluster '${cluster.name}' has a plain-http server (${cluster.server}); the Kubernetes client uses ` +
+                "http only when the cluster entry also sets insecure-skip-tls-verify: true (or use its https address)",
+        );
+    }
+    if (!cluster) {
         throw new UsageError("no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG, or use --from-stack-outputs with a kubeconfig output");
     }
     return config;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -84,5 +84,43 @@ describe("an endpoint that accepts connections but never answers", () => {
         const run = await bucketops("revision", "s3://hung/app", "--endpoint", endpoint, "--timeout", "0");
         assert.equal(run.code, 2);
         assert.match(run.err, /option '--timeout <seconds>' argument '0' is invalid\. expected seconds, more than 0 and at most 3600/);
+    });
+});
+
+describe("status with a missing or unusable kubeconfig", () => {
+    it("says there is no kubeconfig, instead of failing at a default localhost:8080", async () => {
+        const saved = { home: process.env.HOME, kubeconfig: process.env.KUBECONFIG, inCluster: process.env.KUBERNETES_SERVICE_HOST };
+        process.env.HOME = mkdtempSync(path.join(tmpdir(), "bucketops-home-"));
+        delete process.env.KUBECONFIG;
+        delete process.env.KUBERNETES_SERVICE_HOST;
+        try {
+            const run = await bucketops("status");
+            assert.equal(run.code, 2);
+            assert.equal(
+                run.err,
+                "bucketops: no kubeconfig: pass --kubeconfig, set KUBECONFIG, put one at ~/.kube/config, or use --from-stack-outputs with the infra stack's outputs",
+            );
+        } finally {
+            for (const [name, value] of [["HOME", saved.home], ["KUBECONFIG", saved.kubeconfig], ["KUBERNETES_SERVICE_HOST", saved.inCluster]] as const) {
+                if (value === undefined) delete process.env[name];
+                else process.env[name] = value;
+            }
+        }
+    });
+
+    it("explains a plain-http server without insecure-skip-tls-verify", async () => {
+        const kubeconfig = path.join(tmpdir(), `bucketops-http-kubeconfig-${process.pid}.yaml`);
+        writeFileSync(
+            kubeconfig,
+            "apiVersion: v1\nkind: Config\nclusters: [{name: local, cluster: {server: 'http://127.0.0.1:8080'}}]\nusers: [{name: u, user: {token: t}}]\n" +
+                "contexts: [{name: local, context: {cluster: local, user: u}}]\ncurrent-context: local\n",
+        );
+        const run = await bucketops("status", "--kubeconfig", kubeconfig);
+        assert.equal(run.code, 2);
+        assert.equal(
+            run.err,
+            "bucketops: the kubeconfig's cluster 'local' has a plain-http server (http://127.0.0.1:8080); the Kubernetes client uses http only " +
+                "when the cluster entry also sets insecure-skip-tls-verify: true (or use its https address)",
+        );
     });
 });
