@@ -15,6 +15,7 @@ import {
     S3ServiceException,
     UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
+import type { DeserializeHandler, HandlerExecutionContext } from "@smithy/types";
 import { CliError } from "../errors.ts";
 import { endpointUrl, type BucketUrl } from "../url.ts";
 import { accessDenied, concurrentWrite, explained } from "./errors.ts";
@@ -48,6 +49,34 @@ export function trimEtag(etag: string | undefined): string {
 /** A single-part upload's ETag is the content MD5; multipart and SSE-KMS ETags are not. */
 function md5FromEtag(etag: string): string | undefined {
     return /^[0-9a-f]{32}$/.test(etag) ? etag : undefined;
+}
+
+/**
+ * S3 answers every request but object reads and HEADs with XML (or nothing). A web server, a console port or a
+ * proxy's error page answers with HTML instead, which the SDK would read as an empty listing ("no objects") or an
+ * unnamed error ("NotFound: UnknownError"): say what was expected and what came back.
+ */
+function refuseNonS3Answers(where: string) {
+    const check = (response: unknown, command: string) => {
+        const { statusCode, headers } = (response ?? {}) as { statusCode?: number; headers?: Record<string, string> };
+        const type = headers?.["content-type"] ?? "";
+        if (command === "GetObjectCommand" || command === "HeadObjectCommand" || type === "" || /xml/i.test(type)) return;
+        throw new CliError(
+            `${where} answered ${command.replace(/Command$/, "")} with HTTP ${statusCode} ${type.split(";")[0]}, not with S3's XML: ` +
+                `is that an S3 API endpoint? (for MinIO and other S3-compatible servers, the API address, not the console's)`,
+        );
+    };
+    return <Output extends object>(next: DeserializeHandler<object, Output>, context: HandlerExecutionContext): DeserializeHandler<object, Output> =>
+        async (args) => {
+            try {
+                const result = await next(args);
+                check(result.response, context.commandName ?? "");
+                return result;
+            } catch (error) {
+                if (!(error instanceof CliError)) check((error as { $response?: unknown }).$response, context.commandName ?? "");
+                throw error;
+            }
+        };
 }
 
 export class S3Store implements ObjectStore {
@@ -88,6 +117,7 @@ export class S3Store implements ObjectStore {
         });
         this.conditionalWrites = options.conditionalWrites ?? true;
         this.description = `s3://${url.bucket}${endpoint ? ` at ${endpoint}` : ""}`;
+        this.client.middlewareStack.add(refuseNonS3Answers(this.description), { step: "deserialize", name: "refuseNonS3Answers", priority: "high" });
     }
 
     async list(prefix: string): Promise<ObjectEntry[]> {

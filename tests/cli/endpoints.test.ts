@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -122,5 +123,35 @@ describe("status with a missing or unusable kubeconfig", () => {
             "bucketops: the kubeconfig's cluster 'local' has a plain-http server (http://127.0.0.1:8080); the Kubernetes client uses http only " +
                 "when the cluster entry also sets insecure-skip-tls-verify: true (or use its https address)",
         );
+    });
+});
+
+describe("an endpoint that answers, but not as S3", () => {
+    let server: Server;
+    let endpoint: string;
+    before(async () => {
+        process.env.AWS_ACCESS_KEY_ID ??= "testing";
+        process.env.AWS_SECRET_ACCESS_KEY ??= "testing";
+        // A web server: its console page for one path, a 404 page for the rest.
+        server = createHttpServer((req, res) => {
+            const found = req.url?.startsWith("/console") ?? false;
+            res.writeHead(found ? 200 : 404, { "content-type": "text/html; charset=utf-8" });
+            res.end(found ? "<html><body>Welcome</body></html>" : "<html><body>Not Found</body></html>");
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    });
+    after(() => server.close());
+
+    it("says so, whether it answers 404 or a 200 page that the SDK would read as an empty bucket", async () => {
+        for (const [bucket, status] of [["missing", 404], ["console", 200]] as const) {
+            const run = await bucketops("revision", `s3://${bucket}/app`, "--endpoint", endpoint);
+            assert.equal(run.code, 1);
+            assert.equal(
+                run.err,
+                `bucketops: s3://${bucket} at ${endpoint} answered ListObjectsV2 with HTTP ${status} text/html, not with S3's XML: ` +
+                    "is that an S3 API endpoint? (for MinIO and other S3-compatible servers, the API address, not the console's)",
+            );
+        }
     });
 });
