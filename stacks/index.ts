@@ -16,6 +16,6 @@ export default async () => {
         const self = { organization: pulumi.getOrganization(), project: pulumi.getProject(), stack: pulumi.getStack() };
         return fluxStack(readFluxConfig(config, self));
     }
-    config.done();
+    // An unknown key, a bad layer and bad values are reported together, by readInfraConfig's done().
     return infraStack(readInfraConfig(config));
 };
