@@ -37,9 +37,10 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     if (files.length === 0) {
         throw new UsageError(`'${dir}' has no files: pushing it would delete every object under the prefix`);
     }
-    // What Flux will not fetch: at the bucket root the tree's own .sourceignore replaces the bucket's.
+    // What Flux will not fetch, now and after the push: at the bucket root the tree's own .sourceignore replaces the bucket's.
     const ownIgnore = prefix === "" ? files.find((file) => file.relative === SOURCEIGNORE) : undefined;
-    const ignored = ignoreMatcher(ignorePatterns(ownIgnore ? await readFile(ownIgnore.absolute) : await bucketIgnore, options.specIgnore));
+    const patterns = ignorePatterns(ownIgnore ? await readFile(ownIgnore.absolute) : await bucketIgnore, options.specIgnore);
+    const ignored = ignoreMatcher(patterns);
     // The listing runs while the tree is validated; a validation failure is reported first.
     const [validated, listed, versioned] = await Promise.allSettled([
         validateManifests(dir, prefix, { build: !options.skipBuild, files, ignored }),
@@ -94,7 +95,7 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     );
     options.log(`uploaded ${plan.uploads.length}, deleted ${plan.deletes.length}, unchanged ${plan.unchanged.length}`);
 
-    const revision = fluxRevision(objects, ignorePatterns(await store.get(SOURCEIGNORE), options.specIgnore));
+    const revision = fluxRevision(objects, patterns);
     options.log(`Flux revision (Bucket spec.prefix '${prefix}'): ${revision}`);
     return { plan, revision };
 }

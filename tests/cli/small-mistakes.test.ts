@@ -81,7 +81,11 @@ describe("small mistakes, each caught with one message (moto_server)", () => {
             });
             let stderr = "";
             child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-            while (proxy.requests.filter((r) => r.method === "PUT").length < 10) await new Promise((r) => setTimeout(r, 20));
+            const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+            let done = false;
+            void exited.then(() => (done = true));
+            while (!done && proxy.requests.filter((r) => r.method === "PUT").length < 10) await new Promise((r) => setTimeout(r, 20));
+            assert.ok(!done, `the push ended before it was interrupted: ${stderr}`);
             child.kill("SIGINT");
             const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
             assert.equal(code, 130, stderr);

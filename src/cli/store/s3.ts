@@ -51,16 +51,30 @@ function md5FromEtag(etag: string): string | undefined {
     return /^[0-9a-f]{32}$/.test(etag) ? etag : undefined;
 }
 
+/** The calls S3 answers with an XML document when they succeed (the others answer with no body, or an object's). */
+const XML_ANSWERS = new Set([
+    "ListObjectsV2Command",
+    "ListObjectVersionsCommand",
+    "GetBucketVersioningCommand",
+    "DeleteObjectsCommand",
+    "CopyObjectCommand",
+    "CreateMultipartUploadCommand",
+    "UploadPartCopyCommand",
+    "CompleteMultipartUploadCommand",
+]);
+
 /**
- * S3 answers every request but object reads and HEADs with XML (or nothing). A web server, a console port or a
- * proxy's error page answers with HTML instead, which the SDK would read as an empty listing ("no objects") or an
- * unnamed error ("NotFound: UnknownError"): say what was expected and what came back.
+ * S3 answers listings and the other XML_ANSWERS calls, and every error that has a body, with XML. A web server, a
+ * console port or a proxy's error page answers with HTML instead, which the SDK would read as an empty listing
+ * ("no objects") or an unnamed error ("NotFound: UnknownError"): say what was expected and what came back.
  */
 function refuseNonS3Answers(where: string) {
     const check = (response: unknown, command: string) => {
-        const { statusCode, headers } = (response ?? {}) as { statusCode?: number; headers?: Record<string, string> };
+        const { statusCode = 0, headers } = (response ?? {}) as { statusCode?: number; headers?: Record<string, string> };
         const type = headers?.["content-type"] ?? "";
-        if (command === "GetObjectCommand" || command === "HeadObjectCommand" || type === "" || /xml/i.test(type)) return;
+        const hasBody = headers?.["content-length"] !== "0";
+        const expectsXml = statusCode >= 300 ? hasBody && command !== "HeadObjectCommand" : XML_ANSWERS.has(command);
+        if (!expectsXml || type === "" || /xml/i.test(type)) return;
         throw new CliError(
             `${where} answered ${command.replace(/Command$/, "")} with HTTP ${statusCode} ${type.split(";")[0]}, not with S3's XML: ` +
                 `is that an S3 API endpoint? (for MinIO and other S3-compatible servers, the API address, not the console's)`,
