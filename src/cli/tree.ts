@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { mapBounded } from "../fs/bounded.ts";
-import { TreeEntryError, walkFiles } from "../fs/walk.ts";
+import { readInTree, walkFiles } from "../fs/walk.ts";
 import { UsageError } from "./errors.ts";
 
 /** A file of the local manifest tree. */
@@ -26,10 +26,7 @@ export async function readTree(root: string): Promise<LocalFile[]> {
     if (!info?.isDirectory()) throw new UsageError(`'${root}' is not a directory: push takes the manifest tree's root`);
     const paths = await walkFiles(root, { skipFolder: (name) => SKIPPED_DIRS.has(name) });
     return mapBounded(paths, async (absolute) => {
-        const content = await readFile(absolute).catch((error: NodeJS.ErrnoException) => {
-            if (error.code === "EACCES" || error.code === "EPERM") throw new TreeEntryError(absolute, "cannot be read (permission denied)");
-            throw error;
-        });
+        const content = await readInTree(absolute, () => readFile(absolute));
         return {
             relative: path.relative(root, absolute).split(path.sep).join("/"),
             absolute,

@@ -57,15 +57,18 @@ export async function walkFiles(root: string, options: WalkOptions): Promise<str
     return files.sort();
 }
 
-async function readFolder(dir: string) {
+/** Reading a file or folder of the tree, a permission error becomes a TreeEntryError naming it; others pass. */
+export async function readInTree<T>(entry: string, read: () => Promise<T>): Promise<T> {
     try {
-        return await readdir(dir, { withFileTypes: true });
+        return await read();
     } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if (code === "EACCES" || code === "EPERM") throw new TreeEntryError(dir, "cannot be read (permission denied)");
+        if (code === "EACCES" || code === "EPERM") throw new TreeEntryError(entry, "cannot be read (permission denied)");
         throw error;
     }
 }
+
+const readFolder = (dir: string) => readInTree(dir, () => readdir(dir, { withFileTypes: true }));
 
 async function followLink(link: string, realRoot: string): Promise<{ kind: "file" | "folder" | "other"; real: string }> {
     let real: string;
