@@ -1,4 +1,4 @@
-import path from "node:path";
+import { LEASE_IGNORE } from "../src/bucket/keys.ts";
 
 /** One environment of a shared bucket: a cluster that reads only the keys under its prefix. */
 export interface Environment {
@@ -16,22 +16,11 @@ export interface EnvironmentIdentities<Identity> {
 }
 
 /**
- * Flux reads `.sourceignore` at the bucket root whatever its prefix, and fails on any error but NoSuchKey.
+ * Flux reads `.sourceignore` (SOURCEIGNORE) at the bucket root whatever its prefix, and fails on any error but NoSuchKey.
  * A prefix-scoped identity cannot tell a missing root object from a forbidden one (S3 answers 403 without an
  * unconditional ListBucket), so with environments the root file always exists and every identity may read it.
  */
-export const SOURCEIGNORE_KEY = ".sourceignore";
-
 export const SOURCEIGNORE_CONTENT =
     "# Read by Flux for every environment of this bucket: patterns here apply to all of them.\n" +
-    "# Managed by the flux-bucket infra stack.\n";
-
-/**
- * A bucket key prefix as a folder: no leading slash, exactly one trailing slash, `.`/`//` collapsed
- * as in the paths Flux writes the artifact to (`prod`, `/prod/` and `prod//` are all `prod/`).
- * An empty prefix (the bucket root) stays empty.
- */
-export function normalizePrefix(prefix: string): string {
-    // normalize keeps the trailing slash; the root ("/") becomes "".
-    return path.posix.normalize(`/${prefix}/`).replace(/^\/+/, "");
-}
+    "# Managed by the flux-bucket infra stack.\n" +
+    LEASE_IGNORE;

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { type Environment, type EnvironmentIdentities, SOURCEIGNORE_CONTENT, SOURCEIGNORE_KEY } from "../environments.ts";
+import { SOURCEIGNORE } from "../../src/bucket/keys.ts";
+import { type Environment, type EnvironmentIdentities, SOURCEIGNORE_CONTENT } from "../environments.ts";
 import { BucketCredentials } from "./bucketCredentials.ts";
 import { VersionedBucket, type VersionedBucketArgs } from "./versionedBucket.ts";
 
@@ -41,7 +42,7 @@ export class FluxBucket extends pulumi.ComponentResource {
         } else {
             new aws.s3.BucketObjectv2(
                 `${name}-sourceignore`,
-                { bucket: this.bucket.bucketName, key: SOURCEIGNORE_KEY, content: SOURCEIGNORE_CONTENT, contentType: "text/plain" },
+                { bucket: this.bucket.bucketName, key: SOURCEIGNORE, content: SOURCEIGNORE_CONTENT, contentType: "text/plain" },
                 { parent: this, dependsOn: [this.bucket.configured] },
             );
             for (const { name: environment, prefix } of environments) {

@@ -1,5 +1,5 @@
 /** IAM policy documents for the bucket, as plain data so they can be checked, rendered and reused. */
-import { SOURCEIGNORE_KEY } from "../environments.ts";
+import { SOURCEIGNORE } from "../../src/bucket/keys.ts";
 
 export type BucketAccess = "read" | "write";
 
@@ -67,12 +67,12 @@ export function accessPolicy(bucketArn: string, access: BucketAccess, prefix?: s
                           Effect: "Allow" as const,
                           Action: scoped,
                           Resource: bucketArn,
-                          Condition: { StringLike: { "s3:prefix": [`${prefix}*`, SOURCEIGNORE_KEY] } },
+                          Condition: { StringLike: { "s3:prefix": [`${prefix}*`, SOURCEIGNORE] } },
                       },
                   ]
                 : []),
             { Sid: "Objects", Effect: "Allow", Action: actions.objects, Resource: `${bucketArn}/${prefix}*` },
-            { Sid: "ReadSourceIgnore", Effect: "Allow", Action: sourceignoreActions, Resource: `${bucketArn}/${SOURCEIGNORE_KEY}` },
+            { Sid: "ReadSourceIgnore", Effect: "Allow", Action: sourceignoreActions, Resource: `${bucketArn}/${SOURCEIGNORE}` },
         ],
     };
 }

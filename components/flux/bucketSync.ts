@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { LEASE_IGNORE } from "../../src/bucket/keys.ts";
 
 /** The providers of Flux's Bucket API. */
 export type FluxBucketProvider = "aws" | "gcp" | "generic" | "azure";
@@ -21,6 +22,7 @@ export interface BucketSourceSpec {
     interval: string;
     timeout?: string;
     prefix?: string;
+    /** `.sourceignore`-format patterns; bucketops' LEASE_IGNORE is always appended, so a lease never changes the revision. */
     ignore?: string;
     suspend?: boolean;
 }
@@ -124,7 +126,7 @@ export class BucketSync extends pulumi.ComponentResource {
                     interval,
                     timeout,
                     prefix,
-                    ignore,
+                    ignore: ignore ? `${ignore.replace(/\n?$/, "\n")}${LEASE_IGNORE}` : LEASE_IGNORE,
                     suspend,
                     secretRef: this.secret ? { name: objectName } : undefined,
                 }),

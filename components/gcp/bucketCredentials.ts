@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { SOURCEIGNORE_KEY } from "../environments.ts";
+import { SOURCEIGNORE } from "../../src/bucket/keys.ts";
 
 export interface BucketCredentialsArgs {
     project: pulumi.Input<string>;
@@ -55,7 +55,7 @@ export class BucketCredentials extends pulumi.ComponentResource {
                         // A list request is checked against the bucket, so this grants reading one object, nothing more.
                         condition: {
                             title: "root .sourceignore only",
-                            expression: pulumi.interpolate`resource.name == "projects/_/buckets/${args.bucketName}/objects/${SOURCEIGNORE_KEY}"`,
+                            expression: pulumi.interpolate`resource.name == "projects/_/buckets/${args.bucketName}/objects/${SOURCEIGNORE}"`,
                         },
                     },
                     parent,

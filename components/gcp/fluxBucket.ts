@@ -1,7 +1,8 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { type Environment, type EnvironmentIdentities, SOURCEIGNORE_CONTENT, SOURCEIGNORE_KEY } from "../environments.ts";
+import { SOURCEIGNORE } from "../../src/bucket/keys.ts";
+import { type Environment, type EnvironmentIdentities, SOURCEIGNORE_CONTENT } from "../environments.ts";
 import { BucketCredentials } from "./bucketCredentials.ts";
 import { BUCKET_METADATA_PERMISSIONS, BUCKET_PERMISSIONS, type BucketAccess, OBJECT_PERMISSIONS } from "./permissions.ts";
 import { VersionedBucket, type VersionedBucketArgs } from "./versionedBucket.ts";
@@ -73,7 +74,7 @@ export class FluxBucket extends pulumi.ComponentResource {
             const bucketRole = role("bucket", BUCKET_METADATA_PERMISSIONS);
             new gcp.storage.BucketObject(
                 `${name}-sourceignore`,
-                { bucket: bucketName, name: SOURCEIGNORE_KEY, content: SOURCEIGNORE_CONTENT, contentType: "text/plain" },
+                { bucket: bucketName, name: SOURCEIGNORE, content: SOURCEIGNORE_CONTENT, contentType: "text/plain" },
                 parent,
             );
             for (const { name: environment, prefix } of environments) {

@@ -1,11 +1,21 @@
 import pLimit from "p-limit";
+import { isLeaseKey } from "../bucket/keys.ts";
 import { CliError, ConcurrentChangeError, tooManyOpenFiles } from "./errors.ts";
+import type { Lease } from "./lease.ts";
 import { progressBar } from "./progress.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 
 export interface Write {
     key: string;
     run(): Promise<ObjectEntry>;
+}
+
+export interface ApplyOptions {
+    concurrency: number;
+    /** For messages and the progress bar: push, rollback. */
+    verb: string;
+    /** The prefix's lease, held by the caller; checked before each write and before deleting. */
+    lease: Lease;
 }
 
 export interface ChangeSet {
@@ -23,16 +33,13 @@ export interface ChangeSet {
  * deleted before every write succeeded or while another writer is changing the prefix.
  * Returns the resulting objects of the prefix.
  */
-export async function applyChanges(
-    store: ObjectStore,
-    changes: ChangeSet,
-    options: { concurrency: number; verb: string },
-): Promise<ObjectEntry[]> {
+export async function applyChanges(store: ObjectStore, changes: ChangeSet, options: ApplyOptions): Promise<ObjectEntry[]> {
+    options.lease.writing();
     const written = await runWrites(changes.writes, options);
 
     const expected = new Map<string, string>();
     for (const entry of [...changes.keep, ...changes.deletes, ...written]) expected.set(entry.key, entry.etag);
-    const listing = await store.list(changes.prefix);
+    const listing = (await store.list(changes.prefix)).filter((entry) => !isLeaseKey(entry.key));
     const drift = differences(expected, listing);
     if (drift.length > 0) {
         throw new ConcurrentChangeError(
@@ -44,7 +51,9 @@ export async function applyChanges(
     }
 
     const deleted = new Set(changes.deletes.map((entry) => entry.key));
+    options.lease.check();
     if (deleted.size > 0) await store.delete([...deleted]);
+    options.lease.settled();
     return listing.filter((entry) => !deleted.has(entry.key));
 }
 
@@ -65,7 +74,7 @@ function onInterrupt(interrupted: () => void): () => void {
     };
 }
 
-async function runWrites(writes: Write[], options: { concurrency: number; verb: string }): Promise<ObjectEntry[]> {
+async function runWrites(writes: Write[], options: ApplyOptions): Promise<ObjectEntry[]> {
     const limit = pLimit(options.concurrency);
     const bar = progressBar(options.verb, writes.length);
     let failure: unknown;
@@ -75,6 +84,7 @@ async function runWrites(writes: Write[], options: { concurrency: number; verb: 
             limit(async () => {
                 if (failure) return undefined; // stop starting new writes after the first failure or a Ctrl-C
                 try {
+                    options.lease.check();
                     const entry = await write.run();
                     bar.tick();
                     return entry;

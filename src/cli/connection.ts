@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { UsageError } from "./errors.ts";
 import { openStore } from "./store/index.ts";
 import { DEFAULT_TIMEOUTS, type NetworkTimeouts, type ObjectStore } from "./store/types.ts";
-import { folderPrefix, parseBucketUrl } from "./url.ts";
+import { folderPrefix, parseBucketUrl, type BucketUrl } from "./url.ts";
 
 /** Connection flags shared by every command that talks to the bucket. */
 export interface ConnectionFlags {
@@ -75,7 +75,7 @@ export function connect(urlText: string, flags: ConnectionFlags): ObjectStore {
                 `bucketops supports aws and generic (s3://) and gcp (gs://)`,
         );
     }
-    const credentials = stackCredentials(outputs, url.prefix);
+    const { credentials, hint } = stackCredentials(outputs, url.prefix, flags, url.provider);
     const key = credentials.writerServiceAccountKey ?? credentials.readerServiceAccountKey;
     return openStore(url, {
         endpoint: flags.endpoint ?? outputs.endpoint,
@@ -87,6 +87,7 @@ export function connect(urlText: string, flags: ConnectionFlags): ObjectStore {
         serviceAccountKey: typeof key === "object" ? JSON.stringify(key) : key,
         conditionalWrites: flags.conditionalWrites,
         timeouts: timeoutsOf(flags),
+        accessHint: hint,
     });
 }
 
@@ -96,10 +97,18 @@ export function timeoutsOf(flags: Pick<ConnectionFlags, "connectTimeout" | "time
 
 /**
  * The credentials for a prefix: the writer's (a generic bucket's one key pair is exported as the
- * reader's); with per-environment credentials, those of the environment whose prefix holds it.
+ * reader's); with per-environment credentials, those of the environment whose prefix holds it. The hint says
+ * where they came from, for an access-denied message.
  */
-function stackCredentials(outputs: StackOutputs, prefix: string): StackCredentials {
-    if (!outputs.environments || outputs.writerAccessKeyId || outputs.writerServiceAccountKey) return outputs;
+function stackCredentials(
+    outputs: StackOutputs,
+    prefix: string,
+    flags: ConnectionFlags,
+    scheme: BucketUrl["provider"],
+): { credentials: StackCredentials; hint: string } {
+    if (!outputs.environments || outputs.writerAccessKeyId || outputs.writerServiceAccountKey) {
+        return { credentials: outputs, hint: credentialsHint(outputs, flags, scheme) };
+    }
     const folder = folderPrefix(prefix);
     const environments = Object.entries(outputs.environments);
     const match = environments.find(([, environment]) => folder.startsWith(folderPrefix(environment.prefix)));
@@ -110,7 +119,30 @@ function stackCredentials(outputs: StackOutputs, prefix: string): StackCredentia
                 `Name an environment's prefix in the URL (s3://<bucket>/<prefix>)`,
         );
     }
-    return match[1];
+    const [name, environment] = match;
+    return {
+        credentials: environment,
+        hint:
+            `These are environment ${name}'s credentials from the stack outputs, which may only use keys under ` +
+            `${environment.prefix} and read the root .sourceignore: check the URL's prefix.`,
+    };
+}
+
+function credentialsHint(outputs: StackOutputs, flags: ConnectionFlags, scheme: BucketUrl["provider"]): string {
+    if (outputs.writerAccessKeyId || outputs.writerServiceAccountKey) {
+        return "These are the stack outputs' writer credentials: check that the outputs are this bucket's infra stack's.";
+    }
+    if (outputs.readerAccessKeyId || outputs.readerServiceAccountKey) {
+        return "These are the stack outputs' reader credentials, which may only read: pushes and rollbacks need the writer's.";
+    }
+    const chain =
+        scheme === "gcs"
+            ? "Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud)"
+            : `the AWS SDK's chain (${flags.profile ? `profile ${flags.profile}` : "AWS_ACCESS_KEY_ID, AWS_PROFILE, the instance's role"})`;
+    return (
+        `The credentials came from ${chain}: check which identity that is and what its policy allows, or pass ` +
+        `--from-stack-outputs with the infra stack's outputs.`
+    );
 }
 
 /** The stores one run opened, closed together when it ends (their kept-alive sockets would hold the process). */

@@ -1,7 +1,7 @@
 import { CliError } from "./errors.ts";
 import { AccessDeniedError } from "./store/errors.ts";
 import { digestIndex, fluxIndex, ignorePatterns } from "./revision.ts";
-import { SOURCEIGNORE } from "./sourceignore.ts";
+import { isLeaseKey, leaseKey, SOURCEIGNORE } from "../bucket/keys.ts";
 import type { ObjectStore, ObjectVersion } from "./store/types.ts";
 import { folderPrefix } from "./url.ts";
 
@@ -14,6 +14,8 @@ export interface State {
     added: string[];
     modified: string[];
     removed: string[];
+    /** Written by a push or rollback that had not finished (its lease was held then): part old tree, part new. */
+    incomplete: boolean;
 }
 
 /**
@@ -29,6 +31,8 @@ export const BURST_GAP_MS = 1000;
  * state rather than one per object. The root `.sourceignore` is taken as it was at each state.
  * History starts at the prefix's first write: instants before it (the root `.sourceignore` written by the infra
  * stack, another environment's keys) are not states of the prefix, and a rollback to one would empty it.
+ * A state that ends while the prefix's lease is held is incomplete, unless the lease is released later with no
+ * further change (the writer finished after a pause); the lease itself is not part of any state.
  * Oldest first; the last state is the current one.
  */
 export async function loadHistory(
@@ -41,17 +45,27 @@ export async function loadHistory(
     // The root .sourceignore is listed with the prefix's own versions when the prefix is the root.
     const rootListing = prefix === "" ? undefined : store.listVersions(SOURCEIGNORE);
     rootListing?.catch(() => undefined); // awaited below; a rejection must not go unhandled meanwhile
-    const versions = await store.listVersions(prefix);
+    const listed = await store.listVersions(prefix);
+    const versions = listed.filter((v) => !isLeaseKey(v.key));
+    // Taken and released in one clock tick (1 s on S3) is the usual order for a lease, not the other way round.
+    const leases = new Timeline(listed.filter((v) => v.key === leaseKey(prefix)), "marker");
     const rootIgnore = await rootIgnoreHistory(store, rootListing ?? Promise.resolve(versions), note);
 
     const timeline = new Timeline(versions);
     const states: State[] = [];
     let previous = new Map<string, ObjectVersion>();
-    for (const time of endsOfBursts(new Timeline([...versions, ...rootIgnore.versions]).instants())) {
+    for (const time of endsOfBursts(new Timeline([...listed, ...rootIgnore.versions]).instants())) {
         const objects = timeline.at(time);
         if (states.length === 0 && objects.size === 0) continue; // before the prefix's first write
+        const incomplete = leases.at(time).size > 0;
         const patterns = ignorePatterns(rootIgnore.at(time), specIgnore);
         const revision = digestIndex(fluxIndex(objects.values(), patterns));
+        const last = states.at(-1);
+        if (last && last.revision === revision && sameVersions(last.objects, objects)) {
+            // Only the lease changed: taken (nothing written yet), or released after a pause with no further write.
+            if (!incomplete) last.incomplete = false;
+            continue;
+        }
         const keys = new Set([...previous.keys(), ...objects.keys()]);
         const changes = { added: [] as string[], modified: [] as string[], removed: [] as string[] };
         for (const key of [...keys].sort()) {
@@ -61,7 +75,7 @@ export async function loadHistory(
             else if (!after) changes.removed.push(key);
             else if (before.versionId !== after.versionId) changes.modified.push(key);
         }
-        states.push({ time, revision, objects, ...changes });
+        states.push({ time, revision, objects, ...changes, incomplete });
         previous = objects;
     }
     return states;
@@ -101,11 +115,16 @@ export function historyReport(states: State[], json: boolean): string[] {
     if (json) return [JSON.stringify(states.map(({ objects, ...state }) => ({ ...state, objects: objects.size })), null, 2)];
     if (states.length === 0) return ["no history: no object version was ever written under this prefix"];
     return states.flatMap((state, i) => [
-        `${state.time.toISOString()}  ${state.revision}  ${state.objects.size} object(s)${i === states.length - 1 ? "  (current)" : ""}`,
+        `${state.time.toISOString()}  ${state.revision}  ${state.objects.size} object(s)${i === states.length - 1 ? "  (current)" : ""}` +
+            (state.incomplete ? "  (incomplete: a push or rollback stopped part-way)" : ""),
         ...state.added.map((key) => `    + ${key}`),
         ...state.modified.map((key) => `    ~ ${key}`),
         ...state.removed.map((key) => `    - ${key}`),
     ]);
+}
+
+function sameVersions(a: Map<string, ObjectVersion>, b: Map<string, ObjectVersion>): boolean {
+    return a.size === b.size && [...a].every(([key, version]) => b.get(key)?.versionId === version.versionId);
 }
 
 function endsOfBursts(instants: Date[]): Date[] {
@@ -121,20 +140,26 @@ export async function requireVersioning(store: ObjectStore, command: string): Pr
     }
 }
 
-/** Versions grouped by key, each key's newest first, answering "which version was current at t?". */
+/**
+ * Versions grouped by key, each key's newest first, answering "which version was current at t?". Versions of a key
+ * with equal times are ordered by the store's sequence where it has one (GCS), else the key's latest version is
+ * newest, else `tie` says which is newer: a version (a key deleted then written again, as a rollback restores it)
+ * or a delete marker (written then deleted, as a lease is taken and released).
+ */
 class Timeline {
     private readonly byKey = new Map<string, ObjectVersion[]>();
 
     private readonly versions: ObjectVersion[];
 
-    constructor(versions: ObjectVersion[]) {
+    constructor(versions: ObjectVersion[], tie: "version" | "marker" = "version") {
         this.versions = versions;
         for (const version of versions) {
             const list = this.byKey.get(version.key) ?? [];
             list.push(version);
             this.byKey.set(version.key, list);
         }
-        for (const list of this.byKey.values()) list.sort(newestFirst);
+        const markerFirst = tie === "marker" ? -1 : 1;
+        for (const list of this.byKey.values()) list.sort((a, b) => newestFirst(a, b) || markerFirst * (Number(a.deleteMarker) - Number(b.deleteMarker)));
     }
 
     instants(): Date[] {
@@ -153,11 +178,11 @@ class Timeline {
     }
 }
 
-/** Newest first; at equal times the key's latest version wins, then a version over a delete marker. */
+/** Newest first; at equal times by the store's sequence, then the key's latest version first (0: still tied). */
 function newestFirst(a: ObjectVersion, b: ObjectVersion): number {
     return (
         b.lastModified.getTime() - a.lastModified.getTime() ||
-        Number(b.latest) - Number(a.latest) ||
-        Number(a.deleteMarker) - Number(b.deleteMarker)
+        (a.sequence !== undefined && b.sequence !== undefined ? b.sequence - a.sequence : 0) ||
+        Number(b.latest) - Number(a.latest)
     );
 }

@@ -74,6 +74,26 @@ function withConnection(command: Command): Command {
         );
 }
 
+/** The lease on the prefix, for the commands that write it. */
+function withLease(command: Command): Command {
+    return command
+        .addOption(
+            new Option("--wait-lock <seconds>", "wait this long for another push or rollback on the prefix to finish").argParser(seconds).default(0),
+        )
+        .option("--break-lock", "take over a stale lease: one past its expiry, or whose process on this host is gone")
+        .option("--no-conditional-writes", "do not send If-Match/If-None-Match (for servers without them; the lease is then advisory)");
+}
+
+function leaseOptions(flags: LeaseFlags) {
+    return { waitMs: flags.waitLock * 1000, breakStale: flags.breakLock ?? false, conditional: flags.conditionalWrites };
+}
+
+interface LeaseFlags {
+    waitLock: number;
+    breakLock?: boolean;
+    conditionalWrites: boolean;
+}
+
 function withIgnore(command: Command): Command {
     return command.option("--ignore <pattern>", "the Bucket's spec.ignore patterns (repeatable)", collect);
 }
@@ -91,7 +111,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
             outputError: (text) => io.err(`bucketops: ${text.replace(/^error: /, "").trimEnd()}`),
         });
 
-    withIgnore(withConnection(program.command("push")))
+    withLease(withIgnore(withConnection(program.command("push"))))
         .description("validate a manifest tree and sync it to s3://bucket/prefix or gs://bucket/prefix")
         .argument("<dir>", "root of the manifest tree")
         .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]")
@@ -101,14 +121,14 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .option("--allow-unversioned", "push to a bucket without versioning: deletes and overwrites are then permanent")
         .option("--skip-build", "skip the kustomize builds of validation (every file is still parsed and schema-checked)")
         .addOption(new Option("--concurrency <n>", "parallel uploads").argParser(positiveInt).default(16))
-        .option("--no-conditional-writes", "do not send If-Match/If-None-Match (for servers without them)")
-        .action(async (dir: string, url: string, flags: ConnectionFlags & PushFlags) => {
+        .action(async (dir: string, url: string, flags: ConnectionFlags & PushFlags & LeaseFlags) => {
             await push(dir, stores.open(url, flags), {
                 prune: flags.prune ?? true,
                 dryRun: flags.dryRun ?? false,
                 allowUnversioned: flags.allowUnversioned ?? false,
                 skipBuild: flags.skipBuild ?? false,
                 concurrency: flags.concurrency,
+                lease: leaseOptions(flags),
                 specIgnore: specIgnore(flags),
                 log,
             });
@@ -131,18 +151,20 @@ export function buildProgram(io: Io, stores: Stores): Command {
             for (const line of historyReport(states, flags.json ?? false)) log(line);
         });
 
-    withIgnore(withConnection(program.command("rollback")))
+    withLease(withIgnore(withConnection(program.command("rollback"))))
         .description("restore the prefix to a past state (itself undoable)")
         .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]")
         .requiredOption("--to <time|revision>", "an ISO 8601 time or a revision (sha256:<hex>, or a unique hex prefix)")
         .option("--dry-run", "print the plan only")
         .option("--allow-empty", "allow a target with no object under the prefix: every object there is deleted")
+        .option("--allow-incomplete", "allow a target that a push or rollback left half-written (history marks it)")
         .addOption(new Option("--concurrency <n>", "parallel copies").argParser(positiveInt).default(16))
-        .option("--no-conditional-writes", "do not send If-Match/If-None-Match (for servers without them)")
-        .action(async (url: string, flags: ConnectionFlags & { ignore?: string[]; to: string; dryRun?: boolean; allowEmpty?: boolean; concurrency: number }) => {
+        .action(async (url: string, flags: ConnectionFlags & LeaseFlags & RollbackFlags) => {
             await rollback(stores.open(url, flags), flags.to, {
                 dryRun: flags.dryRun ?? false,
                 allowEmpty: flags.allowEmpty ?? false,
+                allowIncomplete: flags.allowIncomplete ?? false,
+                lease: leaseOptions(flags),
                 concurrency: flags.concurrency,
                 specIgnore: specIgnore(flags),
                 log,
@@ -176,6 +198,15 @@ interface PushFlags {
     skipBuild?: boolean;
     concurrency: number;
     ignore?: string[];
+}
+
+interface RollbackFlags {
+    ignore?: string[];
+    to: string;
+    dryRun?: boolean;
+    allowEmpty?: boolean;
+    allowIncomplete?: boolean;
+    concurrency: number;
 }
 
 interface StatusFlags {

@@ -14,6 +14,8 @@ export interface PushPlan {
     deletes: ObjectEntry[];
     /** Objects no longer in the tree that --no-prune keeps. */
     retained: ObjectEntry[];
+    /** The bucket's root `.sourceignore`, which a push to the root prunes only when the tree has its own. */
+    keptSourceignore?: boolean;
 }
 
 /**

@@ -3,10 +3,12 @@ import { applyChanges } from "./apply.ts";
 import { UsageError } from "./errors.ts";
 import { planPush, type PushPlan } from "./plan.ts";
 import { ignorePatterns, fluxRevision } from "./revision.ts";
-import { ignoreMatcher, SOURCEIGNORE } from "./sourceignore.ts";
+import { isLeaseKey, LEASE_NAME, leaseKey, SOURCEIGNORE } from "../bucket/keys.ts";
+import { ignoreMatcher } from "./sourceignore.ts";
+import { Lease, type LeaseOptions } from "./lease.ts";
 import { AccessDeniedError } from "./store/errors.ts";
-import type { ObjectStore } from "./store/types.ts";
-import { contentType, readTree } from "./tree.ts";
+import type { ObjectEntry, ObjectStore } from "./store/types.ts";
+import { contentType, readTree, type LocalFile } from "./tree.ts";
 import { folderPrefix } from "./url.ts";
 import { validateManifests } from "./validate.ts";
 
@@ -18,6 +20,8 @@ export interface PushOptions {
     /** Skip the kustomize builds of validation (files, schemas and Flux paths are still checked). */
     skipBuild?: boolean;
     concurrency: number;
+    /** Waiting for, and breaking, another writer's lease on the prefix. */
+    lease: Pick<LeaseOptions, "waitMs" | "breakStale" | "conditional">;
     /** Flux's spec.ignore of the Bucket, for the revision printed at the end. */
     specIgnore?: string;
     log: (line: string) => void;
@@ -37,6 +41,10 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     if (files.length === 0) {
         throw new UsageError(`'${dir}' has no files: pushing it would delete every object under the prefix`);
     }
+    const reserved = files.find((file) => isLeaseKey(file.relative));
+    if (reserved) {
+        throw new UsageError(`'${reserved.relative}' in ${dir}: the name ${LEASE_NAME} is bucketops' lease, which Flux ignores; rename it`);
+    }
     // What Flux will not fetch, now and after the push: at the bucket root the tree's own .sourceignore replaces the bucket's.
     const ownIgnore = prefix === "" ? files.find((file) => file.relative === SOURCEIGNORE) : undefined;
     const patterns = ignorePatterns(ownIgnore ? await readFile(ownIgnore.absolute) : await bucketIgnore, options.specIgnore);
@@ -53,69 +61,106 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     if (versioned.status === "rejected") throw versioned.reason;
     options.log(`validated ${files.length} file(s) in ${dir}`);
 
-    const plan = planPush(files, listed.value, prefix, options.prune);
-    keepRootSourceignore(plan, prefix, options.log);
-    describePlan(plan, store, prefix, options.log);
-    const changes = plan.uploads.length + plan.deletes.length > 0;
-    if (changes && versioned.value === false && !options.dryRun) {
-        if (!options.allowUnversioned) {
-            throw new UsageError(
-                `versioning is not enabled on ${store.description}: this push's overwrites and deletes would be permanent, and ` +
-                    `history and rollback could not undo them. Nothing was uploaded; turn versioning on (the infra stack does), ` +
-                    `or pass --allow-unversioned`,
-            );
-        }
-        options.log(`warning: versioning is not enabled on ${store.description}: overwrites and deletes are permanent`);
+    // A push that changes nothing writes nothing, not even the lease (a reader may run it). One that does takes the
+    // lease, then plans again from a listing under it: another writer may have finished in between.
+    const planFor = (listing: ObjectEntry[]) =>
+        keepRootSourceignore(planPush(files, listing.filter((entry) => !isLeaseKey(entry.key)), prefix, options.prune), prefix);
+    let listing = listed.value;
+    let plan = planFor(listing);
+    if (listing.some((entry) => entry.key === leaseKey(prefix))) {
+        options.log(`note: the prefix's lease ${leaseKey(prefix)} is held or was left: another push or rollback may be writing it`);
     }
-    if (prefix !== "" && files.some((file) => file.relative === SOURCEIGNORE)) {
-        options.log(`note: Flux reads .sourceignore only at the bucket root, not at ${prefix}${SOURCEIGNORE}`);
+    if (options.dryRun || !changes(plan)) return report(plan, listing, store, prefix, files, patterns, options);
+    refuseUnversioned(store, versioned.value, options);
+    const lease = await Lease.take(store, prefix, { ...options.lease, command: "push", log: options.log });
+    try {
+        listing = await store.list(prefix);
+        plan = planFor(listing);
+        if (!changes(plan)) return report(plan, listing, store, prefix, files, patterns, options);
+        describePlan(plan, store, prefix, files, options.log);
+        const objects = await applyChanges(
+            store,
+            {
+                prefix,
+                keep: [...plan.unchanged, ...plan.retained],
+                deletes: plan.deletes,
+                writes: plan.uploads.map((upload) => ({
+                    key: upload.key,
+                    run: async () =>
+                        store.put(upload.key, await readFile(upload.file.absolute), {
+                            md5: upload.file.md5,
+                            contentType: contentType(upload.key),
+                            expected: upload.previous,
+                        }),
+                })),
+            },
+            { concurrency: options.concurrency, verb: "push", lease },
+        );
+        return done(plan, objects, prefix, patterns, options.log);
+    } finally {
+        await lease.release();
     }
+}
+
+const changes = (plan: PushPlan) => plan.uploads.length + plan.deletes.length > 0;
+
+/** A push with nothing to change, or a dry run: the plan, and for the former the revision Flux reports now. */
+function report(
+    plan: PushPlan,
+    listing: ObjectEntry[],
+    store: ObjectStore,
+    prefix: string,
+    files: LocalFile[],
+    patterns: string[],
+    options: PushOptions,
+): PushResult {
+    describePlan(plan, store, prefix, files, options.log);
     if (options.dryRun) {
         options.log("dry run: nothing was changed");
         return { plan };
     }
+    return done(plan, listing, prefix, patterns, options.log);
+}
 
-    const objects = await applyChanges(
-        store,
-        {
-            prefix,
-            keep: [...plan.unchanged, ...plan.retained],
-            deletes: plan.deletes,
-            writes: plan.uploads.map((upload) => ({
-                key: upload.key,
-                run: async () =>
-                    store.put(upload.key, await readFile(upload.file.absolute), {
-                        md5: upload.file.md5,
-                        contentType: contentType(upload.key),
-                        expected: upload.previous,
-                    }),
-            })),
-        },
-        { concurrency: options.concurrency, verb: "push" },
-    );
-    options.log(`uploaded ${plan.uploads.length}, deleted ${plan.deletes.length}, unchanged ${plan.unchanged.length}`);
-
+function done(plan: PushPlan, objects: ObjectEntry[], prefix: string, patterns: string[], log: (line: string) => void): PushResult {
+    log(`uploaded ${plan.uploads.length}, deleted ${plan.deletes.length}, unchanged ${plan.unchanged.length}`);
     const revision = fluxRevision(objects, patterns);
-    options.log(`Flux revision (Bucket spec.prefix '${prefix}'): ${revision}`);
+    log(`Flux revision (Bucket spec.prefix '${prefix}'): ${revision}`);
     return { plan, revision };
+}
+
+function refuseUnversioned(store: ObjectStore, versioned: boolean | undefined, options: PushOptions): void {
+    if (versioned !== false) return;
+    if (!options.allowUnversioned) {
+        throw new UsageError(
+            `versioning is not enabled on ${store.description}: this push's overwrites and deletes would be permanent, and ` +
+                `history and rollback could not undo them. Nothing was uploaded; turn versioning on (the infra stack does), ` +
+                `or pass --allow-unversioned`,
+        );
+    }
+    options.log(`warning: versioning is not enabled on ${store.description}: overwrites and deletes are permanent`);
 }
 
 /**
  * At the bucket root, a tree without a `.sourceignore` would prune the bucket's: the one Flux reads for every
- * prefix (the infra stack writes it for environments). It is kept, and the push says so.
+ * prefix (the infra stack writes it for environments). It is kept, and describePlan says so.
  */
-function keepRootSourceignore(plan: PushPlan, prefix: string, log: (line: string) => void): void {
+function keepRootSourceignore(plan: PushPlan, prefix: string): PushPlan {
     const rootIgnore = prefix === "" ? plan.deletes.find((entry) => entry.key === SOURCEIGNORE) : undefined;
-    if (!rootIgnore) return;
-    plan.deletes = plan.deletes.filter((entry) => entry !== rootIgnore);
-    plan.retained.push(rootIgnore);
-    log(
-        `note: kept the bucket's root ${SOURCEIGNORE}, which the tree does not have: Flux reads it for every prefix. ` +
-            `Add it to the tree to change it; delete it with your storage tools if you mean to`,
-    );
+    if (!rootIgnore) return plan;
+    return { ...plan, deletes: plan.deletes.filter((entry) => entry !== rootIgnore), retained: [...plan.retained, rootIgnore], keptSourceignore: true };
 }
 
-function describePlan(plan: PushPlan, store: ObjectStore, prefix: string, log: (line: string) => void): void {
+function describePlan(plan: PushPlan, store: ObjectStore, prefix: string, files: LocalFile[], log: (line: string) => void): void {
+    if (plan.keptSourceignore) {
+        log(
+            `note: kept the bucket's root ${SOURCEIGNORE}, which the tree does not have: Flux reads it for every prefix. ` +
+                `Add it to the tree to change it; delete it with your storage tools if you mean to`,
+        );
+    }
+    if (prefix !== "" && files.some((file) => file.relative === SOURCEIGNORE)) {
+        log(`note: Flux reads .sourceignore only at the bucket root, not at ${prefix}${SOURCEIGNORE}`);
+    }
     const added = plan.uploads.filter((u) => u.previous === null).length;
     log(
         `plan for ${store.description} prefix '${prefix}': ${plan.uploads.length} to upload ` +

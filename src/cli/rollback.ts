@@ -1,8 +1,9 @@
 import { applyChanges } from "./apply.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { loadHistory, type State } from "./history.ts";
+import { Lease, type LeaseOptions } from "./lease.ts";
 import { fluxRevision, ignorePatterns } from "./revision.ts";
-import { SOURCEIGNORE } from "./sourceignore.ts";
+import { isLeaseKey, SOURCEIGNORE } from "../bucket/keys.ts";
 import type { ObjectEntry, ObjectStore, ObjectVersion } from "./store/types.ts";
 import { folderPrefix, formatBucketUrl } from "./url.ts";
 
@@ -10,6 +11,10 @@ export interface RollbackOptions {
     dryRun: boolean;
     /** Allow a target with no object under the prefix (rolling back deletes every object there). */
     allowEmpty: boolean;
+    /** Allow a target written by a push or rollback that stopped part-way. */
+    allowIncomplete: boolean;
+    /** Waiting for, and breaking, another writer's lease on the prefix. */
+    lease: Pick<LeaseOptions, "waitMs" | "breakStale" | "conditional">;
     concurrency: number;
     specIgnore?: string;
     log: (line: string) => void;
@@ -37,9 +42,33 @@ export async function rollback(store: ObjectStore, to: string, options: Rollback
                 `pass --allow-empty if that is what you want`,
         );
     }
+    if (target.incomplete && !options.allowIncomplete) {
+        throw new UsageError(
+            `the state of ${target.time.toISOString()} was written by a push or rollback that stopped part-way: it mixes ` +
+                `two trees. Nothing was changed; pick a complete state from 'bucketops history', or pass --allow-incomplete`,
+        );
+    }
     options.log(`target: state of ${target.time.toISOString()}, revision ${target.revision}`);
+    if (options.dryRun) return planRollback(store, prefix, target, current, undefined, options);
+    const lease = await Lease.take(store, prefix, { ...options.lease, command: "rollback", log: options.log });
+    try {
+        return await planRollback(store, prefix, target, current, lease, options);
+    } finally {
+        await lease.release();
+    }
+}
 
-    const listing = new Map((await store.list(prefix)).map((entry) => [entry.key, entry]));
+/** Plans the rollback from a listing taken under the lease, then applies it (with no lease: prints the plan only). */
+async function planRollback(
+    store: ObjectStore,
+    prefix: string,
+    target: State,
+    current: State,
+    lease: Lease | undefined,
+    options: RollbackOptions,
+): Promise<RollbackResult> {
+    const listed = (await store.list(prefix)).filter((entry) => !isLeaseKey(entry.key));
+    const listing = new Map(listed.map((entry) => [entry.key, entry]));
     const restores: ObjectVersion[] = [];
     const keep: ObjectEntry[] = [];
     for (const [key, version] of target.objects) {
@@ -55,7 +84,7 @@ export async function rollback(store: ObjectStore, to: string, options: Rollback
         options.log("already in that state: nothing to do");
         return { target };
     }
-    if (options.dryRun) {
+    if (!lease) {
         options.log("dry run: nothing was changed");
         return { target };
     }
@@ -71,7 +100,7 @@ export async function rollback(store: ObjectStore, to: string, options: Rollback
                 run: () => store.restore(version, listing.get(version.key) ?? null),
             })),
         },
-        { concurrency: options.concurrency, verb: "rollback" },
+        { concurrency: options.concurrency, verb: "rollback", lease },
     );
     const restored = new Map(objects.map((entry) => [entry.key, entry]));
     const altered = restores.filter((version) => contentDiffers(restored.get(version.key), version));

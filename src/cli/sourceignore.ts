@@ -1,8 +1,5 @@
 import { newMatcher, parsePattern } from "../flux/gitignore.ts";
 
-/** Name of the ignore file source-controller reads from the bucket root (and only from there). */
-export const SOURCEIGNORE = ".sourceignore";
-
 /**
  * Lines of a `.sourceignore` or `spec.ignore` as fluxcd/pkg sourceignore.ReadPatterns keeps them:
  * lines starting with '#' and blank lines are dropped, nothing else is trimmed (a bufio line scanner

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { buildKustomizations, KUSTOMIZATION_OBJECT, startRootBuilds, stopBuilds, type KustomizationDir } from "./builds.ts";
 import { ObjectChecker } from "./check-object.ts";
-import { normalizePrefix } from "../../components/environments.ts";
+import { normalizePrefix } from "../bucket/keys.ts";
 import { mapBounded } from "../fs/bounded.ts";
 import { bucketKustomizationPath, fluxPathProblem, treeFolder } from "./flux-path.ts";
 import { isKustomizationFile, KUSTOMIZATION_FILE_NAMES, localReferences } from "./kustomization-file.ts";

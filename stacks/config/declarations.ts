@@ -119,7 +119,7 @@ export const declarations = {
     bucketInterval: { type: "string", description: "How often Flux checks the bucket (ms, s, m, h).", default: "1m" },
     bucketTimeout: { type: "string", description: "Timeout of one bucket fetch (ms, s, m).", default: "60s" },
     bucketPrefix: { type: "string", description: "Only fetch keys under this prefix (server-side filter)." },
-    bucketIgnore: { type: "string", description: "Extra .sourceignore-format patterns to exclude." },
+    bucketIgnore: { type: "string", description: "Extra .sourceignore-format patterns to exclude (the Bucket's spec.ignore, which always ends with .bucketops-lock)." },
     bucketSuspend: { type: "boolean", description: "Suspend reconciliation of the Bucket.", default: false },
     kustomizationPath: {
         type: "string",

@@ -1,4 +1,5 @@
-import { type Environment, normalizePrefix } from "../../components/environments.ts";
+import type { Environment } from "../../components/environments.ts";
+import { normalizePrefix } from "../../src/bucket/keys.ts";
 import * as check from "./checks.ts";
 import { ConfigReader } from "./reader.ts";
 

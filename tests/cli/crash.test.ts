@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { bucketops, manifestTree, md5, printedRevision, sha256, writeTree } from "./helpers/cli.ts";
+import { bucketops, manifestTree, md5, printedRevision, sha256, states, writeTree } from "./helpers/cli.ts";
 import { freePort, Moto } from "./helpers/moto.ts";
 import { CrashingProxy } from "./helpers/proxy.ts";
 
@@ -28,13 +28,15 @@ describe("a server that dies in the middle of a push", () => {
 
         const v2 = manifestTree(names.slice(0, 20), "v2"); // 21 changed files, 4 to prune
         writeTree(v2, dir);
-        proxy.crashAfter(6);
+        proxy.crashAfter(9); // after the lease and the listing, a few uploads in
         const crashed = await bucketops("push", dir, "s3://crashes/app", "--endpoint", proxy.endpoint, "--concurrency", "4");
         assert.equal(crashed.code, 1);
         assert.match(crashed.err, /^bucketops: cannot reach s3:\/\/crashes at http:\/\/127\.0\.0\.1:\d+ \(ECONN(REFUSED|RESET)\)/);
         assert.match(crashed.err, /push stopped: \d+ of 21 object\(s\) written, nothing deleted/);
 
-        const midway = await moto.contents("crashes", "app/");
+        // The push could not release its lease either: it stays, naming the push, so history marks this state.
+        const { "app/.bucketops-lock": lease, ...midway } = await moto.contents("crashes", "app/");
+        assert.match(lease, /"command": "push",\n.*\n.*\n  "state": "writing"/s);
         assert.deepEqual(Object.keys(midway).sort(), Object.keys(v1).map((k) => `app/${k}`).sort(), "nothing deleted");
         let updated = 0;
         for (const [key, body] of Object.entries(midway)) {
@@ -45,13 +47,25 @@ describe("a server that dies in the middle of a push", () => {
         assert.ok(updated >= 1 && updated < 21, `a partial push: ${updated} of 21 updated`);
 
         await proxy.revive();
-        const rerun = await bucketops("push", dir, "s3://crashes/app", "--endpoint", proxy.endpoint);
+        const stale = await bucketops("push", dir, "s3://crashes/app", "--endpoint", proxy.endpoint);
+        assert.equal(stale.code, 4);
+        assert.match(
+            stale.err,
+            /^bucketops: the lease app\/\.bucketops-lock in s3:\/\/crashes at \S+ was left by \S+ \(pid \d+\), push since \S+, which stopped without letting go \(process \d+ on this host is gone\): the prefix may be half-written\. Nothing was changed; see 'bucketops history', then re-run with --break-lock to take the lease over$/,
+        );
+        const incomplete = await bucketops("history", "s3://crashes/app", "--endpoint", proxy.endpoint, "--json");
+        assert.equal(states(incomplete).at(-1)!.incomplete, true, "the crashed push's state is incomplete");
+
+        const rerun = await bucketops("push", dir, "s3://crashes/app", "--endpoint", proxy.endpoint, "--break-lock");
         assert.equal(rerun.code, 0, rerun.err);
+        assert.match(rerun.out, /note: took over the lease app\/\.bucketops-lock: the push by \S+ \(pid \d+\) \(\S+\) stopped without letting go/);
         assert.match(rerun.out, new RegExp(`${21 - updated} to upload .* ${updated} unchanged, 4 to delete`));
         const final = await moto.contents("crashes", "app/");
         const expected = Object.fromEntries(Object.entries(v2).map(([k, v]) => [`app/${k}`, v]));
         assert.deepEqual(final, expected);
         const lines = Object.keys(expected).sort().map((key) => `${key} ${md5(expected[key])}\n`).join("");
         assert.equal(printedRevision(rerun), sha256(lines));
+        const complete = await bucketops("history", "s3://crashes/app", "--endpoint", proxy.endpoint, "--json");
+        assert.equal(states(complete).at(-1)!.incomplete, false, "the re-run's state is complete");
     });
 });

@@ -111,8 +111,16 @@ describe("bucketops with environments: several prefixes of one bucket (moto_serv
                     added: [`${p}README.md`, `${p}apps/${e}/kustomization.yaml`, `${p}apps/${e}/settings.yaml`, `${p}clusters/${e}/apps.yaml`],
                     modified: [],
                     removed: [],
+                    incomplete: false,
                 },
-                { revision: environmentRevision(e, p, v2), objects: 4, added: [], modified: [`${p}README.md`, `${p}apps/${e}/settings.yaml`], removed: [] },
+                {
+                    revision: environmentRevision(e, p, v2),
+                    objects: 4,
+                    added: [],
+                    modified: [`${p}README.md`, `${p}apps/${e}/settings.yaml`],
+                    removed: [],
+                    incomplete: false,
+                },
             ];
         };
         assert.deepEqual(untimed(await history(dev)), expectedHistory(dev, trees.dev));
@@ -163,7 +171,7 @@ describe("bucketops with environments: several prefixes of one bucket (moto_serv
             versioningEnabled: async () => true,
             listVersions: async (prefix: string) => {
                 requests.push(`listVersions ${prefix}`);
-                if (prefix !== "dev/") throw accessDenied(`list the versions under '${prefix}'`, "s3://fleet", "AccessDenied: Access Denied");
+                if (prefix !== "dev/") throw accessDenied(`list the versions under '${prefix}'`, "s3://fleet", "AccessDenied: Access Denied", "");
                 return [version("dev/a.yaml", "a1", 0, false), version("dev/README.md", "r1", 0, true), version("dev/a.yaml", "a2", 10, true)];
             },
             get: async (key: string, versionId?: string) => {

@@ -64,6 +64,7 @@ describe("bucketops history and rollback against moto_server", () => {
             added: ["app/c.yaml"],
             modified: ["app/a.yaml", "app/kustomization.yaml"],
             removed: ["app/b.yaml"],
+            incomplete: false,
         });
         assert.deepEqual(history[2].modified, ["app/c.yaml"]);
 

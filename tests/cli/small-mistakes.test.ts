@@ -92,9 +92,10 @@ describe("small mistakes, each caught with one message (moto_server)", () => {
             const written = Number(new RegExp(`push stopped: (\\d+) of ${fileCount} object\\(s\\) written, nothing deleted`).exec(stderr)?.[1]);
             assert.ok(written >= 10 && written < fileCount, stderr);
             assert.match(stderr, /^bucketops: interrupted \(Ctrl-C\)\npush stopped: \d+ of \d+ object\(s\) written, nothing deleted; every key holds either its old or its new content\. Re-run to finish\.$/m);
-            const contents = await moto.contents("interrupted");
+            const { "app/.bucketops-lock": lease, ...contents } = await moto.contents("interrupted");
             assert.equal(contents["app/stale.yaml"], "left from an earlier push");
             assert.equal(Object.keys(contents).length, written + 1);
+            assert.equal(JSON.parse(lease).state, "interrupted", "the lease marks the push as stopped part-way");
         } finally {
             proxy.close();
         }

@@ -6,6 +6,7 @@ import { ConfigReader } from "../../stacks/config/reader.ts";
 import { pathInBucket } from "../../stacks/flux.ts";
 import type { OfflineRun } from "../../src/offline/engine.ts";
 import { asStackReference, ofType, only, runFlux, runInfra, waitsFor } from "../support/offline.ts";
+import { ignoreMatcher, readPatterns } from "../../src/cli/sourceignore.ts";
 
 const BUCKET_ARN = "arn:aws:s3:::acme-manifests";
 const names = (count: number) => Array.from({ length: count }, (_, i) => `env-${i + 1}`);
@@ -67,6 +68,9 @@ for (const count of [1, 3, 100]) {
             const sourceignore = only(run, "aws:s3/bucketObjectv2:BucketObjectv2");
             assert.equal(sourceignore.inputs.bucket, "acme-manifests");
             assert.equal(sourceignore.inputs.key, ".sourceignore");
+            // Flux, matching as source-controller does, skips every environment's lease with it (and nothing else here).
+            const ignored = ignoreMatcher(readPatterns(sourceignore.inputs.content));
+            assert.deepEqual(["dev/.bucketops-lock", "teams/a/.bucketops-lock", "dev/app.yaml", "README.md"].filter(ignored), ["dev/.bucketops-lock", "teams/a/.bucketops-lock"]);
             // written into a versioned bucket, after its last configuration call
             assert.ok(waitsFor(run, sourceignore, only(run, "aws:s3/bucketVersioning:BucketVersioning")));
             assert.ok(waitsFor(run, sourceignore, only(run, "aws:s3/bucketPolicy:BucketPolicy")));

@@ -65,10 +65,6 @@ export function concurrentWrite(key: string, where: string): ConcurrentChangeErr
  */
 export class AccessDeniedError extends CliError {}
 
-export function accessDenied(what: string, where: string, detail: string): AccessDeniedError {
-    return new AccessDeniedError(
-        `access denied: ${where} does not allow these credentials to ${what} (${detail}). ` +
-            `A per-environment identity may only use keys under its own prefix and read the root .sourceignore: ` +
-            `check the URL's prefix and whose credentials are used (--from-stack-outputs picks the environment by prefix).`,
-    );
+export function accessDenied(what: string, where: string, detail: string, hint: string): AccessDeniedError {
+    return new AccessDeniedError(`access denied: ${where} does not allow these credentials to ${what} (${detail}). ${hint}`);
 }

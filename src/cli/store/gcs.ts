@@ -3,7 +3,7 @@ import pLimit from "p-limit";
 import { CliError } from "../errors.ts";
 import { endpointUrl, type BucketUrl } from "../url.ts";
 import { accessDenied, concurrentWrite, explained } from "./errors.ts";
-import { DEFAULT_TIMEOUTS, type NetworkTimeouts, type ObjectEntry, type ObjectStore, type ObjectVersion, type PutOptions } from "./types.ts";
+import { DEFAULT_ACCESS_HINT, DEFAULT_TIMEOUTS, type NetworkTimeouts, type ObjectEntry, type ObjectStore, type ObjectVersion, type PutOptions } from "./types.ts";
 
 export interface GcsOptions {
     /** API endpoint (an emulator or a private endpoint); unset for Google's. */
@@ -13,6 +13,8 @@ export interface GcsOptions {
     serviceAccountKey?: string;
     projectId?: string;
     timeouts?: NetworkTimeouts;
+    /** What to check when the server refuses these credentials an operation: where they came from. */
+    accessHint?: string;
 }
 
 const PARALLEL_DELETES = 16;
@@ -46,10 +48,12 @@ export class GcsStore implements ObjectStore {
     readonly url: BucketUrl;
 
     private readonly timeouts: NetworkTimeouts;
+    private readonly accessHint: string;
 
     constructor(url: BucketUrl, options: GcsOptions = {}) {
         this.url = url;
         this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+        this.accessHint = options.accessHint ?? DEFAULT_ACCESS_HINT;
         const endpoint = options.endpoint ? endpointUrl(options.endpoint, options.insecure) : undefined;
         const credentials = options.serviceAccountKey ? JSON.parse(options.serviceAccountKey) : undefined;
         this.storage = new Storage({
@@ -147,11 +151,14 @@ export class GcsStore implements ObjectStore {
                     size: entry.size,
                     md5: entry.md5,
                 };
+                // A generation's end is stamped with the same instant as the generation that replaces it.
+                const sequence = 2 * Number(entry.generation);
                 versions.push({
                     ...version,
                     lastModified: new Date(metadata.timeCreated!),
                     deleteMarker: false,
                     latest: !metadata.timeDeleted,
+                    sequence,
                 });
                 if (metadata.timeDeleted) {
                     versions.push({
@@ -163,6 +170,7 @@ export class GcsStore implements ObjectStore {
                         lastModified: new Date(metadata.timeDeleted),
                         deleteMarker: true,
                         latest: false,
+                        sequence: sequence + 1,
                     });
                 }
             }
@@ -205,7 +213,7 @@ export class GcsStore implements ObjectStore {
         const status = statusOf(error);
         const message = (error as Error).message ?? String(error);
         if (status === 404) return new CliError(`bucket '${this.url.bucket}' does not exist (${this.description}): ${message}`);
-        if (status === 403) return accessDenied(what, this.description, `403: ${message}`);
+        if (status === 403) return accessDenied(what, this.description, `403: ${message}`, this.accessHint);
         if (status === 401) {
             return new CliError(
                 `credentials rejected by ${this.description}: ${message}. Provide a service-account key ` +

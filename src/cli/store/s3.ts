@@ -3,6 +3,7 @@ import {
     CompleteMultipartUploadCommand,
     CopyObjectCommand,
     CreateMultipartUploadCommand,
+    DeleteObjectCommand,
     DeleteObjectsCommand,
     GetBucketVersioningCommand,
     GetObjectCommand,
@@ -19,7 +20,7 @@ import type { DeserializeHandler, HandlerExecutionContext } from "@smithy/types"
 import { CliError } from "../errors.ts";
 import { endpointUrl, type BucketUrl } from "../url.ts";
 import { accessDenied, concurrentWrite, explained } from "./errors.ts";
-import { DEFAULT_TIMEOUTS, type NetworkTimeouts, type ObjectEntry, type ObjectStore, type ObjectVersion, type PutOptions } from "./types.ts";
+import { DEFAULT_ACCESS_HINT, DEFAULT_TIMEOUTS, type NetworkTimeouts, type ObjectEntry, type ObjectStore, type ObjectVersion, type PutOptions } from "./types.ts";
 
 export interface S3Options {
     /** A URL, or a bare host as Flux's `spec.endpoint` takes it (https unless `insecure`). */
@@ -32,6 +33,8 @@ export interface S3Options {
     /** Send If-Match / If-None-Match on writes (S3, MinIO and moto honour them). */
     conditionalWrites?: boolean;
     timeouts?: NetworkTimeouts;
+    /** What to check when the server refuses these credentials an operation: where they came from. */
+    accessHint?: string;
 }
 
 const DELETE_BATCH = 1000;
@@ -102,10 +105,12 @@ export class S3Store implements ObjectStore {
     readonly url: BucketUrl;
 
     private readonly timeouts: NetworkTimeouts;
+    private readonly accessHint: string;
 
     constructor(url: BucketUrl, options: S3Options = {}) {
         this.url = url;
         this.timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+        this.accessHint = options.accessHint ?? DEFAULT_ACCESS_HINT;
         // An AWS endpoint such as Flux's `s3.<region>.amazonaws.com` only names the region: the SDK
         // then addresses the bucket itself (virtual-hosted). Other endpoints are used as given, path-style.
         const aws = options.endpoint ? AWS_ENDPOINT.exec(new URL(endpointUrl(options.endpoint)).hostname) : null;
@@ -201,7 +206,13 @@ export class S3Store implements ObjectStore {
     }
 
     async delete(keys: string[]): Promise<void> {
-        await this.call(`delete ${keys.length} object(s)`, async () => {
+        await this.call(keys.length === 1 ? `delete ${keys[0]}` : `delete ${keys.length} object(s)`, async () => {
+            // One key (a lease): DeleteObject. moto's IAM check authorizes a batch on the bucket rather than per key as
+            // S3 does, so a prefix-scoped writer could not release its lease there.
+            if (keys.length === 1) {
+                await this.client.send(new DeleteObjectCommand({ Bucket: this.url.bucket, Key: keys[0] }));
+                return;
+            }
             for (let i = 0; i < keys.length; i += DELETE_BATCH) {
                 const batch = keys.slice(i, i + DELETE_BATCH);
                 const out = await this.client.send(
@@ -360,7 +371,7 @@ export class S3Store implements ObjectStore {
             case "NoSuchBucket":
                 return new CliError(`bucket '${this.url.bucket}' does not exist (${this.description})`);
             case "AccessDenied":
-                return accessDenied(what, this.description, `${name}: ${message}`);
+                return accessDenied(what, this.description, `${name}: ${message}`, this.accessHint);
             case "InvalidAccessKeyId":
             case "SignatureDoesNotMatch":
             case "ExpiredToken":

@@ -24,6 +24,8 @@ export interface ObjectVersion {
     deleteMarker: boolean;
     /** The key's current version (or its delete marker): breaks ties between equal timestamps. */
     latest: boolean;
+    /** Where the store knows it (GCS: from the generation), the order of the key's versions: larger is newer. */
+    sequence?: number;
 }
 
 export interface PutOptions {
@@ -44,6 +46,9 @@ export interface NetworkTimeouts {
 }
 
 export const DEFAULT_TIMEOUTS: NetworkTimeouts = { connectMs: 10_000, requestMs: 60_000, attempts: 3 };
+
+/** For a store opened without saying where its credentials came from. */
+export const DEFAULT_ACCESS_HINT = "Check which identity these credentials belong to and what its policy allows.";
 
 /** The one message for an endpoint that stopped answering. */
 export function noAnswer(where: string, timeouts: NetworkTimeouts): string {

@@ -28,6 +28,7 @@ export interface JsonState {
     added: string[];
     modified: string[];
     removed: string[];
+    incomplete: boolean;
 }
 
 /** The states a successful `history --json` printed. */

@@ -48,6 +48,11 @@ export class FakeGcs {
         this.buckets.set(name, { versioning, objects: [] });
     }
 
+    /** Writes an object as another client would (a new generation). */
+    put(bucket: string, name: string, body: string): void {
+        this.write(bucket, name, Buffer.from(body), "application/json");
+    }
+
     /** Live objects: name → body. */
     contents(bucket: string): Record<string, string> {
         const live = this.buckets.get(bucket)!.objects.filter((o) => !o.timeDeleted);

@@ -52,8 +52,11 @@ describe("aws policies decided by IAM on the requests Flux and bucketops send", 
             const url = `s3://${BUCKET}/${prefix}`;
             const first = environmentTree(env, prefix, "v1");
             const from = proxy.requests.length;
-            const pushed = await apart(() => run("push", writeTree({ ...first, "extra.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n  namespace: default\n" }), url));
-            await apart(() => run("push", writeTree(environmentTree(env, prefix, "v2")), url)); // modifies one object, prunes extra.yaml
+            const extra = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: default\n`;
+            const pushed = await apart(() => run("push", writeTree({ ...first, "extra.yaml": extra("extra"), "extra2.yaml": extra("extra2") }), url));
+            // Modifies one object and prunes two (DeleteObjects); each push and the rollback take and release the
+            // prefix's lease (ListObjectsV2, GetObject, PutObject, DeleteObject).
+            await apart(() => run("push", writeTree(environmentTree(env, prefix, "v2")), url));
             await run("history", url);
             await apart(() => run("rollback", url, "--to", printedRevision(pushed)));
             await run("revision", url);
@@ -68,7 +71,7 @@ describe("aws policies decided by IAM on the requests Flux and bucketops send", 
 
     it("bucketops sent every kind of request these commands need (the recording is complete)", () => {
         const operations = new Set([...sent.values()].flat().flatMap(authorizationsOf).map(({ operation }) => operation));
-        for (const operation of ["ListObjectsV2", "GetObject", "PutObject", "DeleteObjects", "GetBucketVersioning", "ListObjectVersions", "CopyObject", "CopyObject (source)"]) {
+        for (const operation of ["ListObjectsV2", "GetObject", "PutObject", "DeleteObject", "DeleteObjects", "GetBucketVersioning", "ListObjectVersions", "CopyObject", "CopyObject (source)"]) {
             assert.ok(operations.has(operation), `no ${operation} among ${[...operations].join(", ")}`);
         }
     });

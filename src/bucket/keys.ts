@@ -1,0 +1,40 @@
+import path from "node:path";
+
+/**
+ * The rules for keys in a bucket that Flux reads: which object Flux reads its ignore patterns from, what a prefix
+ * is, and which key holds bucketops' lease. Components, stacks, validation and the CLI all take them from here.
+ */
+
+/** The ignore file source-controller reads from the bucket root, and only from there, whatever the Bucket's prefix. */
+export const SOURCEIGNORE = ".sourceignore";
+
+/**
+ * A bucket key prefix as a folder: no leading slash, exactly one trailing slash, `.`/`//` collapsed
+ * as in the paths Flux writes the artifact to (`prod`, `/prod/` and `prod//` are all `prod/`).
+ * An empty prefix (the bucket root) stays empty.
+ */
+export function normalizePrefix(prefix: string): string {
+    // normalize keeps the trailing slash; the root ("/") becomes "".
+    return path.posix.normalize(`/${prefix}/`).replace(/^\/+/, "");
+}
+
+/** The name of the object that holds a prefix's lease while a push or rollback writes it (see src/cli/lease.ts). */
+export const LEASE_NAME = ".bucketops-lock";
+
+/** The lease's key for a folder prefix (`prod/` → `prod/.bucketops-lock`; the bucket root's is `.bucketops-lock`). */
+export function leaseKey(prefix: string): string {
+    return `${prefix}${LEASE_NAME}`;
+}
+
+/**
+ * The patterns that keep every lease out of Flux's index, in `.sourceignore` syntax: a name without a slash matches
+ * that name at any depth, so a Bucket at the root ignores the environments' leases too. The flux stack's Bucket
+ * carries them in `spec.ignore` (after the user's patterns, so they win) and bucketops adds them to every revision
+ * it computes. A Bucket made by hand needs them in its `spec.ignore` too, or Flux sees a lease while a push runs.
+ */
+export const LEASE_IGNORE = `# bucketops' lease on a prefix while it writes: never part of a revision\n${LEASE_NAME}\n`;
+
+/** Whether a key is a lease (or lies under a folder named like one), i.e. what LEASE_IGNORE makes Flux skip. */
+export function isLeaseKey(key: string): boolean {
+    return key.split("/").includes(LEASE_NAME);
+}

@@ -1,0 +1,262 @@
+import { createHash, randomUUID } from "node:crypto";
+import os from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import { leaseKey } from "../bucket/keys.ts";
+import { CliError, ConcurrentChangeError } from "./errors.ts";
+import { AccessDeniedError } from "./store/errors.ts";
+import type { ObjectEntry, ObjectStore } from "./store/types.ts";
+
+/** How long a lease lasts unless renewed; the holder renews it every third of that. */
+export const LEASE_TTL_MS = 60_000;
+
+/**
+ * What the lease object holds (JSON). `writing`: a push or rollback holds it and may have written part of its
+ * changes; `interrupted`: it stopped after writing part of them and let go, so the next writer may take it at once.
+ */
+export interface LeaseRecord {
+    /** Tells this lease from another one of the same process. */
+    id: string;
+    holder: string;
+    host: string;
+    pid: number;
+    command: string;
+    acquired: string;
+    expires: string;
+    state: "writing" | "interrupted";
+}
+
+export interface LeaseOptions {
+    /** `push` or `rollback`, for the record and messages. */
+    command: string;
+    /** How long to wait for another writer's live lease (0: give up at once). */
+    waitMs: number;
+    /** Take over a stale lease: past its expiry, or held by a process of this host that is gone. */
+    breakStale: boolean;
+    /** Whether the store sends preconditions; without them the lease cannot exclude a writer that races us. */
+    conditional: boolean;
+    ttlMs?: number;
+    log: (line: string) => void;
+}
+
+/** Exit 4, as for a concurrent change: another writer has the prefix. */
+class LeaseHeldError extends ConcurrentChangeError {}
+
+/**
+ * The lease on a prefix: one object under it (LEASE_NAME, which Flux ignores) created only if absent (S3
+ * `If-None-Match: *`, GCS `ifGenerationMatch=0`), renewed while writes run and deleted at the end. Every write is
+ * under the prefix, so it needs no permission a writer for that prefix lacks. A writer that stops after writing
+ * part of its changes leaves the record as `interrupted`, which history shows and the next writer takes over.
+ */
+export class Lease {
+    readonly key: string;
+    private readonly store: ObjectStore;
+    private readonly options: LeaseOptions;
+    private readonly ttlMs: number;
+    private entry: ObjectEntry;
+    private record: LeaseRecord;
+    private readonly timer: NodeJS.Timeout;
+    private lost?: CliError;
+    private writesStarted = false;
+    private writesSettled = false;
+    private released = false;
+    /** The renewal under way, if any: releasing waits for it, so the two never race for the object. */
+    private renewal: Promise<void> = Promise.resolve();
+
+    private constructor(store: ObjectStore, key: string, entry: ObjectEntry, record: LeaseRecord, options: LeaseOptions) {
+        this.store = store;
+        this.key = key;
+        this.entry = entry;
+        this.record = record;
+        this.options = options;
+        this.ttlMs = options.ttlMs ?? LEASE_TTL_MS;
+        this.timer = setInterval(() => (this.renewal = this.renewal.then(() => this.renew())), this.ttlMs / 3);
+        this.timer.unref();
+        holding.add(record.id);
+    }
+
+    /** Takes the lease on `prefix` (a folder prefix), waiting up to `waitMs` for another writer to let go. */
+    static async take(store: ObjectStore, prefix: string, options: LeaseOptions): Promise<Lease> {
+        const key = leaseKey(prefix);
+        const ttlMs = options.ttlMs ?? LEASE_TTL_MS;
+        const deadline = Date.now() + options.waitMs;
+        if (!options.conditional) {
+            options.log(`note: without conditional writes the lease ${key} cannot stop a writer that starts at the same moment`);
+        }
+        for (let pause = 250; ; pause = Math.min(pause * 2, 2000)) {
+            const [current] = (await store.list(key)).filter((entry) => entry.key === key);
+            const held = current ? readRecord(await store.get(key)) : undefined;
+            if (current && held === undefined) continue; // deleted between the listing and the read
+            const standing = held === undefined ? "free" : standingOf(held);
+            if (standing === "live") {
+                if (Date.now() >= deadline) throw heldBy(key, store, held as LeaseRecord, options);
+                await sleep(Math.max(0, Math.min(pause, deadline - Date.now())));
+                continue;
+            }
+            if (standing === "stale" && !options.breakStale) throw staleLease(key, store, held!);
+            const record = newRecord(options.command, ttlMs);
+            try {
+                const entry = await store.put(key, encode(record), encodeOptions(record, current ?? null));
+                if (held !== undefined) options.log(takenOver(key, held, options.command));
+                return new Lease(store, key, entry, record, options);
+            } catch (error) {
+                if (error instanceof AccessDeniedError) {
+                    throw new AccessDeniedError(`${error.message}\n${options.command} did not start: it could not take the prefix's lease, and nothing was changed.`);
+                }
+                if (!(error instanceof ConcurrentChangeError)) throw error;
+                // Another writer took it between our read and our write: look again.
+            }
+        }
+    }
+
+    /** Throws when the lease was lost (another writer broke it): nothing more may be written or deleted. */
+    check(): void {
+        if (this.lost) throw this.lost;
+    }
+
+    /** Writes are about to start: until `settled`, a failure leaves the prefix half-written. */
+    writing(): void {
+        this.writesStarted = true;
+    }
+
+    /** Every write and delete succeeded. */
+    settled(): void {
+        this.writesSettled = true;
+    }
+
+    /**
+     * Lets go: deletes the lease, or after writes that did not all succeed records it as `interrupted`. A failure to
+     * let go is reported, not thrown: the run's own outcome stands, and the lease expires by itself.
+     */
+    async release(): Promise<void> {
+        if (this.released) return;
+        this.released = true;
+        clearInterval(this.timer);
+        await this.renewal;
+        holding.delete(this.record.id);
+        if (this.lost) return;
+        try {
+            if (this.writesStarted && !this.writesSettled) {
+                const record: LeaseRecord = { ...this.record, state: "interrupted" };
+                await this.store.put(this.key, encode(record), encodeOptions(record, this.entry));
+            } else {
+                await this.store.delete([this.key]);
+            }
+        } catch (error) {
+            this.options.log(
+                `warning: could not release the lease ${this.key} (${(error as Error).message}): the next push or ` +
+                    `rollback takes it over with --break-lock, on this host at once, elsewhere after ${this.record.expires}`,
+            );
+        }
+    }
+
+    private async renew(): Promise<void> {
+        if (this.released || this.lost) return;
+        const record: LeaseRecord = { ...this.record, expires: new Date(Date.now() + this.ttlMs).toISOString() };
+        try {
+            this.entry = await this.store.put(this.key, encode(record), encodeOptions(record, this.entry));
+            this.record = record;
+        } catch (error) {
+            if (error instanceof ConcurrentChangeError || Date.parse(this.record.expires) <= Date.now()) {
+                this.lost = new ConcurrentChangeError(
+                    `lost the lease ${this.key} in ${this.store.description} while the ${this.options.command} ran ` +
+                        `(${error instanceof ConcurrentChangeError ? "another writer took it over" : `it expired: ${(error as Error).message}`}); ` +
+                        `stopped before deleting anything. Check 'bucketops history' and re-run`,
+                );
+            }
+            // Otherwise the next renewal tries again before the lease expires.
+        }
+    }
+}
+
+type Held = LeaseRecord | "unreadable";
+
+/**
+ * `free`: its holder stopped part-way and let go (interrupted); `live`: a writer holds it; `stale`: its holder stopped
+ * without letting go (expired, or its process on this host is gone), or bucketops cannot read it.
+ */
+function standingOf(held: Held): "free" | "live" | "stale" {
+    if (held === "unreadable") return "stale";
+    if (held.state === "interrupted") return "free";
+    if (Date.parse(held.expires) <= Date.now()) return "stale";
+    return held.host === os.hostname() && !holderRuns(held) ? "stale" : "live";
+}
+
+/** The leases this process holds now. */
+const holding = new Set<string>();
+
+/** Whether a lease's holder on this host still runs: its process, and when that is this one, the lease is still held. */
+function holderRuns(record: LeaseRecord): boolean {
+    if (record.pid === process.pid) return holding.has(record.id);
+    try {
+        process.kill(record.pid, 0);
+        return true;
+    } catch (error) {
+        return (error as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+function newRecord(command: string, ttlMs: number): LeaseRecord {
+    const now = Date.now();
+    return {
+        id: randomUUID(),
+        holder: `${os.userInfo().username}@${os.hostname()} (pid ${process.pid})`,
+        host: os.hostname(),
+        pid: process.pid,
+        command,
+        acquired: new Date(now).toISOString(),
+        expires: new Date(now + ttlMs).toISOString(),
+        state: "writing",
+    };
+}
+
+function encode(record: LeaseRecord): Buffer {
+    return Buffer.from(`${JSON.stringify(record, null, 2)}\n`);
+}
+
+function encodeOptions(record: LeaseRecord, expected: ObjectEntry | null) {
+    return { md5: createHash("md5").update(encode(record)).digest(), contentType: "application/json", expected };
+}
+
+function readRecord(body: Buffer | undefined): LeaseRecord | "unreadable" | undefined {
+    if (body === undefined) return undefined;
+    try {
+        const record = JSON.parse(body.toString("utf8")) as LeaseRecord;
+        return typeof record.holder === "string" && typeof record.expires === "string" ? record : "unreadable";
+    } catch {
+        return "unreadable";
+    }
+}
+
+function describe(held: LeaseRecord): string {
+    return `${held.holder}, ${held.command} since ${held.acquired}`;
+}
+
+function heldBy(key: string, store: ObjectStore, held: LeaseRecord, options: LeaseOptions): CliError {
+    return new LeaseHeldError(
+        `another writer holds the lease ${key} in ${store.description} (${describe(held)}, renewed until ${held.expires})` +
+            `${options.waitMs > 0 ? ` and did not let go within ${options.waitMs / 1000} s` : ""}. Nothing was changed; ` +
+            `re-run when it is done, or wait for it with --wait-lock <seconds>`,
+    );
+}
+
+function staleLease(key: string, store: ObjectStore, held: Held): CliError {
+    const why =
+        held === "unreadable"
+            ? "holds something bucketops cannot read as a lease"
+            : `was left by ${describe(held)}, which stopped without letting go (${
+                  Date.parse(held.expires) <= Date.now() ? `it expired at ${held.expires}` : `process ${held.pid} on this host is gone`
+              })`;
+    return new LeaseHeldError(
+        `the lease ${key} in ${store.description} ${why}: the prefix may be half-written. Nothing was changed; ` +
+            `see 'bucketops history', then re-run with --break-lock to take the lease over`,
+    );
+}
+
+function takenOver(key: string, held: Held, command: string): string {
+    if (held === "unreadable") return `note: broke the lease ${key}, which held something unreadable`;
+    const what = held.state === "interrupted" ? "stopped part-way" : "stopped without letting go";
+    return (
+        `note: took over the lease ${key}: the ${held.command} by ${held.holder} (${held.acquired}) ${what}, ` +
+        `leaving the prefix half-written; this ${command} writes the whole of its own state`
+    );
+}

@@ -1,0 +1,250 @@
+import assert from "node:assert/strict";
+import { hostname } from "node:os";
+import { after, before, describe, it } from "node:test";
+import { isLeaseKey, LEASE_IGNORE, leaseKey } from "../../src/bucket/keys.ts";
+import { Lease } from "../../src/cli/lease.ts";
+import { ignoreMatcher, readPatterns } from "../../src/cli/sourceignore.ts";
+import { S3Store } from "../../src/cli/store/s3.ts";
+import { parseBucketUrl } from "../../src/cli/url.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { bucketops, manifestTree, prefixed, printedRevision, revisionOf, states, writeTree } from "./helpers/cli.ts";
+import { FakeGcs } from "./helpers/gcs.ts";
+import { apart, Moto } from "./helpers/moto.ts";
+
+/** Polls `condition` every 50 ms for up to 5 s. */
+async function waitsFor(condition: () => Promise<boolean>, what: string): Promise<void> {
+    for (const deadline = Date.now() + 5000; Date.now() < deadline; await sleep(50)) if (await condition()) return;
+    assert.fail(`timed out waiting for ${what}`);
+}
+
+/** A lease record as another machine's bucketops would have left it. */
+function foreignLease(overrides: Record<string, unknown>): string {
+    return JSON.stringify({
+        id: "elsewhere",
+        holder: "ci@build-7 (pid 4242)",
+        host: "build-7",
+        pid: 4242,
+        command: "push",
+        acquired: "2026-11-24T10:00:00.000Z",
+        expires: new Date(Date.now() + 60_000).toISOString(),
+        state: "writing",
+        ...overrides,
+    });
+}
+
+/** Makes the next content upload of any S3Store wait until `open()` is called (the lease is written as usual). */
+function gateUploads(): { reached: Promise<void>; open: () => void; restore: () => void } {
+    const originalPut = S3Store.prototype.put;
+    let open!: () => void;
+    let reached!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    const reachedPromise = new Promise<void>((resolve) => (reached = resolve));
+    S3Store.prototype.put = async function (this: S3Store, ...args) {
+        if (!isLeaseKey(args[0])) {
+            reached();
+            await opened;
+        }
+        return originalPut.apply(this, args);
+    };
+    return { reached: reachedPromise, open, restore: () => (S3Store.prototype.put = originalPut) };
+}
+
+// moto_server stands for S3's conditional writes here: PutObject with If-None-Match: * fails with 412 when the
+// key exists, and with If-Match when the ETag differs (S3 has honoured both since 2024).
+describe("the lease: one writer per prefix at a time (moto_server)", () => {
+    let moto: Moto;
+    let endpoint: string[];
+    before(async () => {
+        moto = await Moto.start();
+        endpoint = ["--endpoint", moto.endpoint];
+        await moto.createBucket("leases");
+    });
+    after(() => moto?.stop());
+
+    it("keeps every lease out of Flux's index: LEASE_IGNORE matches exactly the keys isLeaseKey names", () => {
+        const ignored = ignoreMatcher(readPatterns(LEASE_IGNORE));
+        const keys = [
+            ".bucketops-lock",
+            "prod/.bucketops-lock",
+            "teams/a/.bucketops-lock",
+            ".bucketops-lock/x.yaml",
+            "prod/.bucketops-lock.yaml",
+            "prod/x.bucketops-lock",
+            "prod/.Bucketops-lock",
+            "prod/app.yaml",
+        ];
+        assert.deepEqual(keys.filter(ignored), keys.filter(isLeaseKey));
+        assert.deepEqual(keys.filter(isLeaseKey), [".bucketops-lock", "prod/.bucketops-lock", "teams/a/.bucketops-lock", ".bucketops-lock/x.yaml"]);
+    });
+
+    it("a second push exits 4 naming the holder, or waits with --wait-lock, and the prefix ends as one tree", async () => {
+        const url = "s3://leases/race";
+        const first = manifestTree(["a", "b"], "first");
+        const second = manifestTree(["a", "c"], "second");
+        assert.equal((await bucketops("push", writeTree(manifestTree(["a"], "v0")), url, ...endpoint)).code, 0);
+        const before = printedRevision(await bucketops("revision", url, ...endpoint));
+
+        const gate = gateUploads();
+        try {
+            const holder = bucketops("push", writeTree(first), url, ...endpoint);
+            await gate.reached;
+            // While the first push holds the lease, Flux's revision is unchanged: the lease is not in its index.
+            assert.equal(printedRevision(await bucketops("revision", url, ...endpoint)), before);
+            const lease = JSON.parse((await moto.contents("leases", "race/"))["race/.bucketops-lock"]);
+            assert.equal(lease.host, hostname());
+            assert.equal(lease.state, "writing");
+
+            const refused = await bucketops("push", writeTree(second), url, ...endpoint);
+            assert.equal(refused.code, 4);
+            assert.match(
+                refused.err,
+                new RegExp(
+                    `^bucketops: another writer holds the lease race/\\.bucketops-lock in s3://leases at \\S+ \\(${lease.holder.replace(/[()]/g, "\\$&")}, ` +
+                        `push since ${lease.acquired}, renewed until \\S+\\)\\. Nothing was changed; re-run when it is done, or wait for it with --wait-lock <seconds>$`,
+                ),
+            );
+
+            const waiting = bucketops("push", writeTree(second), url, ...endpoint, "--wait-lock", "30");
+            gate.restore();
+            gate.open();
+            const [held, waited] = await Promise.all([holder, waiting]);
+            assert.equal(held.code, 0, held.err);
+            assert.equal(waited.code, 0, waited.err);
+        } finally {
+            gate.restore();
+            gate.open();
+        }
+        assert.deepEqual(await moto.contents("leases", "race/"), prefixed("race/", second), "the later push's tree, and no lease left");
+        const history = states(await bucketops("history", url, ...endpoint, "--json"));
+        assert.ok(history.every((state) => !state.incomplete), JSON.stringify(history));
+    });
+
+    it("a stale lease needs --break-lock; a live one is never broken", async () => {
+        const url = "s3://leases/stale";
+        const tree = manifestTree(["a"], "v1");
+        const expired = new Date(Date.now() - 1000).toISOString();
+        await moto.put("leases", "stale/.bucketops-lock", foreignLease({ expires: expired }));
+
+        const refused = await bucketops("push", writeTree(tree), url, ...endpoint);
+        assert.equal(refused.code, 4);
+        assert.equal(
+            refused.err,
+            `bucketops: the lease stale/.bucketops-lock in s3://leases at ${moto.endpoint} was left by ci@build-7 (pid 4242), push ` +
+                `since 2026-11-24T10:00:00.000Z, which stopped without letting go (it expired at ${expired}): the prefix may be ` +
+                `half-written. Nothing was changed; see 'bucketops history', then re-run with --break-lock to take the lease over`,
+        );
+        assert.deepEqual(Object.keys(await moto.contents("leases", "stale/")), ["stale/.bucketops-lock"]);
+
+        const broken = await bucketops("push", writeTree(tree), url, ...endpoint, "--break-lock");
+        assert.equal(broken.code, 0, broken.err);
+        assert.match(broken.out, /^note: took over the lease stale\/\.bucketops-lock: the push by ci@build-7 \(pid 4242\) \(2026-11-24T10:00:00\.000Z\) stopped without letting go/m);
+        assert.deepEqual(await moto.contents("leases", "stale/"), prefixed("stale/", tree));
+
+        await moto.put("leases", "stale/.bucketops-lock", foreignLease({}));
+        const live = await bucketops("push", writeTree(manifestTree(["b"], "v2")), url, ...endpoint, "--break-lock", "--wait-lock", "0.5");
+        assert.equal(live.code, 4);
+        assert.match(live.err, /another writer holds the lease .* and did not let go within 0\.5 s/);
+        const { "stale/.bucketops-lock": kept, ...unchanged } = await moto.contents("leases", "stale/");
+        assert.deepEqual(unchanged, prefixed("stale/", tree));
+        assert.equal(JSON.parse(kept).holder, "ci@build-7 (pid 4242)", "a live lease is not broken");
+    });
+
+    it("a push that fails part-way marks its state incomplete; rollback refuses it; the next push takes over", async () => {
+        const url = "s3://leases/partial";
+        const v1 = manifestTree(["a", "b", "c"], "v1");
+        const v2 = manifestTree(["a", "b", "c"], "v2");
+        const dir = writeTree(v1);
+        const pushed = await apart(() => bucketops("push", dir, url, ...endpoint));
+        assert.equal(pushed.code, 0, pushed.err);
+
+        writeTree(v2, dir);
+        const originalPut = S3Store.prototype.put;
+        let uploads = 0;
+        S3Store.prototype.put = async function (this: S3Store, ...args) {
+            if (!isLeaseKey(args[0]) && ++uploads > 1) throw Object.assign(new Error("injected"), { name: "InternalError" });
+            return originalPut.apply(this, args);
+        };
+        let failed;
+        try {
+            failed = await apart(() => bucketops("push", dir, url, ...endpoint, "--concurrency", "1"));
+        } finally {
+            S3Store.prototype.put = originalPut;
+        }
+        assert.equal(failed.code, 1);
+        assert.match(failed.err, /push stopped: 1 of 3 object\(s\) written, nothing deleted/);
+        assert.equal(JSON.parse((await moto.contents("leases", "partial/"))["partial/.bucketops-lock"]).state, "interrupted");
+
+        const history = states(await bucketops("history", url, ...endpoint, "--json"));
+        assert.deepEqual(history.map((state) => state.incomplete), [false, true]);
+        const text = await bucketops("history", url, ...endpoint);
+        assert.match(text.out, /4 object\(s\)  \(current\)  \(incomplete: a push or rollback stopped part-way\)$/m);
+
+        const refused = await bucketops("rollback", url, ...endpoint, "--to", history[1].revision);
+        assert.equal(refused.code, 2);
+        assert.match(refused.err, /was written by a push or rollback that stopped part-way: it mixes two trees\. Nothing was changed; .* --allow-incomplete$/);
+
+        const rerun = await apart(() => bucketops("push", dir, url, ...endpoint));
+        assert.equal(rerun.code, 0, rerun.err);
+        assert.match(rerun.out, /note: took over the lease partial\/\.bucketops-lock: the push by .* stopped part-way/);
+        assert.equal(printedRevision(rerun), revisionOf(prefixed("partial/", v2)));
+        assert.deepEqual(await moto.contents("leases", "partial/"), prefixed("partial/", v2));
+        assert.deepEqual(states(await bucketops("history", url, ...endpoint, "--json")).map((state) => state.incomplete), [false, true, false]);
+    });
+
+    it("is renewed while held, and a writer that lost it stops before writing or deleting more", async () => {
+        const store = new S3Store(parseBucketUrl("s3://leases/renewed"), { endpoint: moto.endpoint });
+        const lines: string[] = [];
+        const lease = await Lease.take(store, "renewed/", { command: "push", waitMs: 0, breakStale: false, conditional: true, ttlMs: 300, log: (l) => lines.push(l) });
+        try {
+            const read = async () => JSON.parse((await moto.contents("leases", "renewed/"))[leaseKey("renewed/")]);
+            const first = await read();
+            await waitsFor(async () => (await read()).expires !== first.expires, "the lease to be renewed");
+            lease.check();
+
+            await moto.put("leases", leaseKey("renewed/"), foreignLease({}));
+            await waitsFor(async () => {
+                try {
+                    lease.check();
+                    return false;
+                } catch (error) {
+                    assert.match((error as Error).message, /^lost the lease renewed\/\.bucketops-lock in s3:\/\/leases at \S+ while the push ran \(another writer took it over\); stopped before deleting anything/);
+                    return true;
+                }
+            }, "the lease to be lost");
+        } finally {
+            await lease.release();
+        }
+        assert.equal(JSON.parse((await moto.contents("leases", "renewed/"))[leaseKey("renewed/")]).holder, "ci@build-7 (pid 4242)", "a lost lease is not released");
+        store.close();
+    });
+
+    it("refuses a tree with a file named like the lease", async () => {
+        const run = await bucketops("push", writeTree({ ...manifestTree(["a"], "v1"), "sub/.bucketops-lock": "x" }), "s3://leases/reserved", ...endpoint);
+        assert.equal(run.code, 2);
+        assert.match(run.err, /'sub\/\.bucketops-lock' in \S+: the name \.bucketops-lock is bucketops' lease, which Flux ignores; rename it$/);
+        assert.deepEqual(await moto.versions("leases", "reserved/"), []);
+    });
+});
+
+// The GCS stand-in implements ifGenerationMatch=0 (create only) and ifGenerationMatch=<n> as GCS documents them.
+describe("the lease on gs:// (local JSON API stand-in)", () => {
+    let gcs: FakeGcs;
+    before(async () => {
+        gcs = await FakeGcs.start();
+        gcs.createBucket("gcs-leases");
+    });
+    after(() => gcs?.close());
+
+    it("is taken with ifGenerationMatch=0, refuses a second writer, and is gone after the push", async () => {
+        const endpoint = ["--endpoint", gcs.endpoint];
+        gcs.put("gcs-leases", "env/.bucketops-lock", foreignLease({}));
+        const refused = await bucketops("push", writeTree(manifestTree(["a"], "v1")), "gs://gcs-leases/env", ...endpoint);
+        assert.equal(refused.code, 4);
+        assert.match(refused.err, /^bucketops: another writer holds the lease env\/\.bucketops-lock in gs:\/\/gcs-leases/);
+
+        gcs.put("gcs-leases", "env/.bucketops-lock", foreignLease({ state: "interrupted" }));
+        const pushed = await bucketops("push", writeTree(manifestTree(["a"], "v1")), "gs://gcs-leases/env", ...endpoint);
+        assert.equal(pushed.code, 0, pushed.err);
+        assert.deepEqual(Object.keys(gcs.contents("gcs-leases")).sort(), ["env/a.yaml", "env/kustomization.yaml"]);
+    });
+});
