@@ -20,10 +20,11 @@ export function pathInBucket(path: string, prefix?: string): string {
 
 /**
  * The flux layer: Flux installed with the flux2 chart on the infra stack's cluster, then the Secret, Bucket and
- * Kustomization that sync the bucket, created only once the chart (and so its CRDs) is in place.
+ * Kustomization that sync the bucket, created only once the chart (and so its CRDs) is in place. `file` is the stack's
+ * file, which problems with the infra stack it reads are reported against.
  */
-export async function fluxStack(config: FluxConfig): Promise<FluxOutputs> {
-    const infra = await readInfraReference(config.infraStack, { environment: config.environment, ownCluster: config.kubeconfig !== undefined });
+export async function fluxStack(config: FluxConfig, file?: string): Promise<FluxOutputs> {
+    const infra = await readInfraReference(config.infraStack, { environment: config.environment, ownCluster: config.kubeconfig !== undefined, file });
     const cluster = new k8s.Provider("cluster", { kubeconfig: config.kubeconfig ?? infra.kubeconfig! });
 
     const install = new FluxInstall(

@@ -56,6 +56,8 @@ export interface InfraReferenceOptions {
     environment?: string;
     /** The flux stack brings its own cluster, so the infra stack's kubeconfig is not needed. */
     ownCluster?: boolean;
+    /** The flux stack's file, which a problem names. */
+    file?: string;
 }
 
 function credentialsOf(
@@ -82,7 +84,7 @@ export async function readInfraReference(stackName: string, options: InfraRefere
     const details = new Map(await Promise.all(READ.map(async (name) => [name, await stack.getOutputDetails(name)] as const)));
     const plain = (name: OutputName) => details.get(name)?.value ?? details.get(name)?.secretValue;
     const has = (name: OutputName) => plain(name) !== undefined;
-    const fail = (problem: string) => new ConfigError([`flux-bucket:infraStack "${stackName}" ${problem}`]);
+    const fail = (problem: string) => new ConfigError([`flux-bucket:infraStack "${stackName}" ${problem}`], options.file);
 
     const provider = details.get("provider")?.value as FluxBucketProvider | undefined;
     if (provider === undefined) throw fail("has no output provider; run `pulumi up` on the infra stack first");

@@ -6,7 +6,8 @@ import { type RenderChecks, inlineChecks } from "./checks.ts";
 import { RenderError } from "./errors.ts";
 import { REDACTED, redactPaths } from "./redact.ts";
 import { type StackConfig, readStackFile, stackFilePath } from "./stackFile.ts";
-import program from "../../stacks/index.ts";
+import { ConfigError } from "../../stacks/config/errors.ts";
+import program, { readStackConfig } from "../../stacks/index.ts";
 
 const ORGANIZATION = "organization";
 const FLUX_SUFFIX = "-flux";
@@ -42,6 +43,20 @@ function stacksToRun(root: string, stack: string): { infra: RunInput; flux?: Run
         throw new RenderError(`Pulumi.${fluxName}.yaml reads the infra stack "${reads}", not "${stack}"`);
     }
     return { infra: { name: stack, stackConfig: infra }, flux: { name: fluxName, stackConfig: flux } };
+}
+
+/** Every config problem of both stack files in one error, before either stack runs. */
+function checkConfigs(project: string, inputs: RunInput[]): void {
+    const errors = inputs.flatMap((input) => {
+        try {
+            readStackConfig(input.stackConfig.config, { organization: ORGANIZATION, project, stack: input.name });
+            return [];
+        } catch (error) {
+            if (error instanceof ConfigError) return [error];
+            throw error;
+        }
+    });
+    if (errors.length > 0) throw ConfigError.combine(errors);
 }
 
 const label = (resource: RecordedResource) => `${resource.type}::${resource.name}`;
@@ -120,9 +135,10 @@ function runStack(project: string, input: RunInput, stackReferences: Record<stri
  */
 export async function renderStack(root: string, stack: string, checks: RenderChecks = inlineChecks(root)): Promise<RenderedStack> {
     const { infra, flux } = stacksToRun(root, stack);
+    const project: string = parse(readFileSync(path.join(root, "Pulumi.yaml"), "utf8")).name;
+    checkConfigs(project, [infra, ...(flux ? [flux] : [])]);
     // Settled at once, so that a failing stack run does not leave it rejected and unobserved.
     const deployOutcome = checks.deploy().then(() => undefined, (error: unknown) => error);
-    const project: string = parse(readFileSync(path.join(root, "Pulumi.yaml"), "utf8")).name;
 
     const infraRun = await runStack(project, infra);
     const stacks = [{ name: infra.name, run: infraRun }];

@@ -43,6 +43,7 @@ export function readFluxConfig(config: ConfigReader, self: StackIdentity): FluxC
     if (environment !== undefined && config.isSet("bucketPrefix")) {
         config.fail("bucketPrefix", `cannot be set together with flux-bucket:environment; the environment's prefix is used`);
     }
+    config.overriddenBy("kubernetes:kubeconfig", "kubeconfig", config.string("kubeconfig"), "Flux is installed through a provider of its own, on the cluster of");
     const flux: FluxConfig = {
         infraStack: infraStack ?? "",
         namespace: config.checked("fluxNamespace", check.kubernetesName)!,

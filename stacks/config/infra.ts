@@ -47,9 +47,11 @@ function readCluster(config: ConfigReader): ClusterConfig {
     if (config.string("cluster") === "existing") {
         return { kind: "existing", kubeconfig: config.secret("kubeconfig", "when cluster is existing") };
     }
+    const region = config.checked("civoRegion", check.civoRegion)!;
+    config.overriddenBy("civo:region", "civoRegion", region, "the cluster is created in");
     return {
         kind: "civo",
-        region: config.checked("civoRegion", check.civoRegion)!,
+        region,
         nodeSize: config.string("civoNodeSize")!,
         nodeCount: config.integer("civoNodeCount", 1, 20),
         kubernetesVersion: config.checked("kubernetesVersion", check.civoKubernetesVersion),
@@ -67,21 +69,27 @@ function readStorage(config: ConfigReader, provider: StorageProvider): StorageCo
         config.fail("environments", `needs a bucket this stack provisions (provider aws or gcp), not ${provider}`);
     }
     switch (provider) {
-        case "aws":
+        case "aws": {
+            const region = config.checked("region", check.awsRegion)!;
+            config.overriddenBy("aws:region", "region", region, "the bucket and its identities are created in");
             return {
                 provider,
-                region: config.checked("region", check.awsRegion)!,
+                region,
                 bucketName: config.checked("bucketName", check.s3BucketName),
                 ...provisioned(),
             };
-        case "gcp":
+        }
+        case "gcp": {
+            const project = config.checked("gcpProject", check.gcpProjectId, when)!;
+            config.overriddenBy("gcp:project", "gcpProject", project, "the bucket and its service accounts are created in");
             return {
                 provider,
-                project: config.checked("gcpProject", check.gcpProjectId, when)!,
+                project,
                 location: config.checked("gcpLocation", check.gcsLocation)!,
                 bucketName: config.checked("bucketName", check.gcsBucketName),
                 ...provisioned(),
             };
+        }
         case "generic":
             return {
                 provider,

@@ -11,26 +11,49 @@ export class ConfigReader {
 
     private readonly values: Readonly<Record<string, string>>;
 
-    constructor(values: Readonly<Record<string, string>>) {
+    private readonly options: ReaderOptions;
+
+    constructor(values: Readonly<Record<string, string>>, options: ReaderOptions = {}) {
         this.values = values;
+        this.options = options;
+        const layer = values.layer;
         for (const key of Object.keys(values)) {
-            if (!(key in declarations)) {
+            const declaration = (declarations as Record<string, Declaration>)[key];
+            if (!declaration) {
                 this.fail(key, "is not a setting of this project (see the config reference in README.md)");
+            } else if ((layer === "infra" || layer === "flux") && declaration.layer !== "both" && declaration.layer !== layer) {
+                this.fail(key, `is a setting of the ${declaration.layer} layer, and this stack's flux-bucket:layer is ${layer}, which never reads it; move it to the ${declaration.layer} stack's file`);
             }
         }
     }
 
-    /** The project's keys from a full config map such as `pulumi.runtime.allConfig()`. */
-    static fromAllConfig(all: Readonly<Record<string, string>>): ConfigReader {
+    /** The project's keys from a full config map such as `pulumi.runtime.allConfig()`; other namespaces' are kept for `overriddenBy`. */
+    static fromAllConfig(all: Readonly<Record<string, string>>, file?: string): ConfigReader {
         const prefix = `${PROJECT}:`;
         const own = Object.entries(all)
             .filter(([key]) => key.startsWith(prefix))
             .map(([key, value]) => [key.slice(prefix.length), value]);
-        return new ConfigReader(Object.fromEntries(own));
+        const others = Object.fromEntries(Object.entries(all).filter(([key]) => !key.startsWith(prefix)));
+        return new ConfigReader(Object.fromEntries(own), { file, others });
     }
 
     fail(key: ConfigKey | string, message: string): void {
         this.problems.push(`${PROJECT}:${key} ${message}`);
+    }
+
+    /**
+     * A key of another namespace (a provider's, such as `aws:region`) that this program does not read, because it
+     * passes `ours` (the value of one of its keys) to its own provider instead. Set to anything else, it is refused,
+     * saying which key wins: leaving it in place would suggest it has an effect.
+     */
+    overriddenBy(other: string, key: ConfigKey, ours: string | undefined, what: string): void {
+        const theirs = this.options.others?.[other];
+        if (theirs === undefined || theirs === ours) return;
+        const secret = (declarations[key] as Declaration).secret === true;
+        this.problems.push(
+            `${other} is ${secret ? "set" : `"${theirs}"`}, but ${what} flux-bucket:${key}` +
+                `${ours === undefined || secret ? "" : ` ("${ours}")`}, which wins; set flux-bucket:${key} instead and remove ${other}`,
+        );
     }
 
     /** Whether the key was set in the stack's config (defaults do not count). */
@@ -109,6 +132,13 @@ export class ConfigReader {
     }
 
     done(): void {
-        if (this.problems.length > 0) throw new ConfigError(this.problems);
+        if (this.problems.length > 0) throw new ConfigError(this.problems, this.options.file);
     }
+}
+
+export interface ReaderOptions {
+    /** The stack file the values come from, e.g. `Pulumi.dev.yaml`: every problem names it. */
+    file?: string;
+    /** The config keys of other namespaces (`aws:region`), for `overriddenBy`. */
+    others?: Readonly<Record<string, string>>;
 }

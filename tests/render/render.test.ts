@@ -125,7 +125,23 @@ describe("render of bad input", () => {
     test("an invalid value is named with what is allowed", async () => {
         const dir = projectWith({ "Pulumi.bad.yaml": "config:\n  flux-bucket:layer: infra\n  flux-bucket:region: mars-1\n" });
         await assert.rejects(renderStack(dir, "bad"), (error: ConfigError) => {
-            assert.deepEqual(error.problems, ['flux-bucket:region is "mars-1"; allowed: an AWS region code such as eu-west-1 or us-east-1']);
+            assert.deepEqual(error.problems, ['Pulumi.bad.yaml: flux-bucket:region is "mars-1"; allowed: an AWS region code such as eu-west-1 or us-east-1']);
+            return true;
+        });
+    });
+
+    test("every problem of both stack files in one error, each with its file and key", async () => {
+        const dir = projectWith({
+            "Pulumi.both.yaml": "config:\n  flux-bucket:layer: infra\n  flux-bucket:region: mars-1\n  flux-bucket:bucketInterval: 5m\n",
+            "Pulumi.both-flux.yaml": "config:\n  flux-bucket:layer: flux\n  flux-bucket:bucketInterval: daily\n  flux-bucket:civoRegion: LON1\n",
+        });
+        await assert.rejects(renderStack(dir, "both"), (error: ConfigError) => {
+            assert.deepEqual(error.problems, [
+                "Pulumi.both.yaml: flux-bucket:bucketInterval is a setting of the flux layer, and this stack's flux-bucket:layer is infra, which never reads it; move it to the flux stack's file",
+                'Pulumi.both.yaml: flux-bucket:region is "mars-1"; allowed: an AWS region code such as eu-west-1 or us-east-1',
+                "Pulumi.both-flux.yaml: flux-bucket:civoRegion is a setting of the infra layer, and this stack's flux-bucket:layer is flux, which never reads it; move it to the infra stack's file",
+                'Pulumi.both-flux.yaml: flux-bucket:bucketInterval is "daily"; allowed: a duration in ms, s, m or h such as 30s, 5m, 1h30m',
+            ]);
             return true;
         });
     });

@@ -183,14 +183,14 @@ describe("flux stack for one environment", () => {
 
     test("an unknown environment is named with the ones there are", async () => {
         await assert.rejects(runFlux({ environment: "qa" }, asStackReference(infra)), {
-            message: 'Invalid stack configuration:\n  - flux-bucket:infraStack "organization/flux-bucket/dev" has no environment "qa"; allowed: prod, staging',
+            message: 'Invalid stack configuration:\n  - Pulumi.dev-flux.yaml: flux-bucket:infraStack "organization/flux-bucket/dev" has no environment "qa"; allowed: prod, staging',
         });
     });
 
     test("a split bucket needs an environment", async () => {
         await assert.rejects(runFlux({}, asStackReference(infra)), {
             message:
-                'Invalid stack configuration:\n  - flux-bucket:infraStack "organization/flux-bucket/dev" splits its bucket into environments; set flux-bucket:environment to one of prod, staging',
+                'Invalid stack configuration:\n  - Pulumi.dev-flux.yaml: flux-bucket:infraStack "organization/flux-bucket/dev" splits its bucket into environments; set flux-bucket:environment to one of prod, staging',
         });
     });
 
@@ -198,7 +198,7 @@ describe("flux stack for one environment", () => {
         const whole = await runInfra({ provider: "aws" });
         await assert.rejects(runFlux({ environment: "prod" }, asStackReference(whole)), {
             message:
-                "Invalid stack configuration:\n  - flux-bucket:infraStack \"organization/flux-bucket/dev\" has no environments, so flux-bucket:environment \"prod\" cannot be synced; unset it or list it in the infra stack's flux-bucket:environments",
+                "Invalid stack configuration:\n  - Pulumi.dev-flux.yaml: flux-bucket:infraStack \"organization/flux-bucket/dev\" has no environments, so flux-bucket:environment \"prod\" cannot be synced; unset it or list it in the infra stack's flux-bucket:environments",
         });
     });
 });

@@ -84,7 +84,7 @@ describe("flux stack on the aws infra stack", () => {
         const chartOwn = await runFlux({ fluxVersion: "2.8.5" }, asStackReference(infra));
         assert.deepEqual(tags(chartOwn), ["v2.8.5", "v1.8.2", "v1.8.3", "v1.5.3", "v1.8.3"]);
         await assert.rejects(runFlux({ fluxVersion: "2.9.0" }, asStackReference(infra)), {
-            message: 'Invalid stack configuration:\n  - flux-bucket:fluxVersion is "2.9.0"; allowed: 2.8.5, 2.8.8',
+            message: 'Invalid stack configuration:\n  - Pulumi.dev-flux.yaml: flux-bucket:fluxVersion is "2.9.0"; allowed: 2.8.5, 2.8.8',
         });
     });
 
@@ -144,19 +144,19 @@ describe("flux stack with a bad infra stack or config", () => {
     test("an infra stack lacking outputs is named with what is missing, and nothing is created", async () => {
         await assert.rejects(runFlux({}, infraOutputs({ provider: "aws", bucketName: "b", endpoint: "s3.amazonaws.com" })), {
             message:
-                'Invalid stack configuration:\n  - flux-bucket:infraStack "organization/flux-bucket/dev" lacks the outputs region, kubeconfig, readerAccessKeyId, readerSecretAccessKey needed for provider aws',
+                'Invalid stack configuration:\n  - Pulumi.dev-flux.yaml: flux-bucket:infraStack "organization/flux-bucket/dev" lacks the outputs region, kubeconfig, readerAccessKeyId, readerSecretAccessKey needed for provider aws',
         });
     });
 
     test("an infra stack never deployed", async () => {
         await assert.rejects(runFlux({}, infraOutputs({})), {
-            message: 'Invalid stack configuration:\n  - flux-bucket:infraStack "organization/flux-bucket/dev" has no output provider; run `pulumi up` on the infra stack first',
+            message: 'Invalid stack configuration:\n  - Pulumi.dev-flux.yaml: flux-bucket:infraStack "organization/flux-bucket/dev" has no output provider; run `pulumi up` on the infra stack first',
         });
     });
 
     test("an invalid interval fails before the StackReference is even read", async () => {
         await assert.rejects(runFlux({ bucketInterval: "daily" }, infraOutputs({})), {
-            message: 'Invalid stack configuration:\n  - flux-bucket:bucketInterval is "daily"; allowed: a duration in ms, s, m or h such as 30s, 5m, 1h30m',
+            message: 'Invalid stack configuration:\n  - Pulumi.dev-flux.yaml: flux-bucket:bucketInterval is "daily"; allowed: a duration in ms, s, m or h such as 30s, 5m, 1h30m',
         });
     });
 

@@ -81,7 +81,7 @@ describe("infra stack", () => {
             runInfra({ provider: "aws", region: "mars-1" }),
             (error: ConfigError) => {
                 assert.deepEqual(error.problems, [
-                    'flux-bucket:region is "mars-1"; allowed: an AWS region code such as eu-west-1 or us-east-1',
+                    'Pulumi.dev.yaml: flux-bucket:region is "mars-1"; allowed: an AWS region code such as eu-west-1 or us-east-1',
                 ]);
                 return true;
             },
@@ -91,15 +91,15 @@ describe("infra stack", () => {
     test("an unknown key does not hide the bad values beside it", async () => {
         await assert.rejects(runInfra({ provider: "aws", region: "mars-1", bucketname: "typo" }), (error: ConfigError) => {
             assert.deepEqual(error.problems, [
-                "flux-bucket:bucketname is not a setting of this project (see the config reference in README.md)",
-                'flux-bucket:region is "mars-1"; allowed: an AWS region code such as eu-west-1 or us-east-1',
+                "Pulumi.dev.yaml: flux-bucket:bucketname is not a setting of this project (see the config reference in README.md)",
+                'Pulumi.dev.yaml: flux-bucket:region is "mars-1"; allowed: an AWS region code such as eu-west-1 or us-east-1',
             ]);
             return true;
         });
     });
 
     test("a missing layer is named with what is allowed", async () => {
-        await assert.rejects(runInfra({ layer: "" }), { message: "Invalid stack configuration:\n  - flux-bucket:layer is required (infra or flux)" });
-        await assert.rejects(runInfra({ layer: "cluster" }), { message: 'Invalid stack configuration:\n  - flux-bucket:layer is "cluster"; allowed: infra, flux' });
+        await assert.rejects(runInfra({ layer: "" }), { message: "Invalid stack configuration:\n  - Pulumi.dev.yaml: flux-bucket:layer is required (infra or flux)" });
+        await assert.rejects(runInfra({ layer: "cluster" }), { message: 'Invalid stack configuration:\n  - Pulumi.dev.yaml: flux-bucket:layer is "cluster"; allowed: infra, flux' });
     });
 });

@@ -76,6 +76,44 @@ describe("infra config", () => {
     });
 });
 
+describe("keys the program would not read", () => {
+    const read = (all: Record<string, string>) => problemsOf(() => readInfraConfig(ConfigReader.fromAllConfig(all, "Pulumi.dev.yaml")));
+
+    test("a key of the other layer is refused, naming the file it belongs in", () => {
+        assert.deepEqual(read({ "flux-bucket:layer": "infra", "flux-bucket:kustomizationPath": "./clusters/prod" }), [
+            "Pulumi.dev.yaml: flux-bucket:kustomizationPath is a setting of the flux layer, and this stack's flux-bucket:layer is infra, which never reads it; move it to the flux stack's file",
+        ]);
+        assert.deepEqual(
+            problemsOf(() => readFluxConfig(ConfigReader.fromAllConfig({ "flux-bucket:layer": "flux", "flux-bucket:forceDestroy": "true" }, "Pulumi.dev-flux.yaml"), self)),
+            ["Pulumi.dev-flux.yaml: flux-bucket:forceDestroy is a setting of the infra layer, and this stack's flux-bucket:layer is flux, which never reads it; move it to the infra stack's file"],
+        );
+        // kubeconfig belongs to both layers.
+        assert.doesNotThrow(() => readFluxConfig(ConfigReader.fromAllConfig({ "flux-bucket:layer": "flux", "flux-bucket:kubeconfig": "apiVersion: v1" }), self));
+    });
+
+    test("a provider's key that the program's own setting overrides is refused, saying which wins", () => {
+        assert.deepEqual(read({ "flux-bucket:layer": "infra", "aws:region": "us-east-1" }), [
+            'Pulumi.dev.yaml: aws:region is "us-east-1", but the bucket and its identities are created in flux-bucket:region ("eu-west-1"), which wins; set flux-bucket:region instead and remove aws:region',
+        ]);
+        assert.deepEqual(read({ "flux-bucket:layer": "infra", "flux-bucket:provider": "gcp", "flux-bucket:gcpProject": "acme-prod-1", "gcp:project": "acme-dev-1", "civo:region": "FRA1" }), [
+            'Pulumi.dev.yaml: civo:region is "FRA1", but the cluster is created in flux-bucket:civoRegion ("LON1"), which wins; set flux-bucket:civoRegion instead and remove civo:region',
+            'Pulumi.dev.yaml: gcp:project is "acme-dev-1", but the bucket and its service accounts are created in flux-bucket:gcpProject ("acme-prod-1"), which wins; set flux-bucket:gcpProject instead and remove gcp:project',
+        ]);
+        assert.deepEqual(
+            problemsOf(() => readFluxConfig(ConfigReader.fromAllConfig({ "flux-bucket:layer": "flux", "kubernetes:kubeconfig": "apiVersion: v1" }, "Pulumi.dev-flux.yaml"), self)),
+            ["Pulumi.dev-flux.yaml: kubernetes:kubeconfig is set, but Flux is installed through a provider of its own, on the cluster of flux-bucket:kubeconfig, which wins; set flux-bucket:kubeconfig instead and remove kubernetes:kubeconfig"],
+        );
+        // The same value in both places, and keys the program leaves to the provider (credentials), are fine.
+        assert.doesNotThrow(() =>
+            readInfraConfig(ConfigReader.fromAllConfig({ "flux-bucket:layer": "infra", "flux-bucket:region": "us-east-1", "aws:region": "us-east-1", "aws:profile": "ops", "civo:token": "x" })),
+        );
+        // With a provider that makes no AWS resources, aws:region is not this program's business.
+        assert.doesNotThrow(() =>
+            readInfraConfig(ConfigReader.fromAllConfig({ "flux-bucket:layer": "infra", "flux-bucket:cluster": "existing", "flux-bucket:kubeconfig": "k", "flux-bucket:provider": "generic", "flux-bucket:bucketName": "manifests", "flux-bucket:endpoint": "minio:9000", "flux-bucket:accessKey": "a", "flux-bucket:secretKey": "b", "aws:region": "us-east-1", "civo:region": "FRA1" })),
+        );
+    });
+});
+
 describe("flux config", () => {
     test("defaults the infra stack to this stack's name without -flux", () => {
         const config = readFluxConfig(new ConfigReader({}), self);
