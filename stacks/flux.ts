@@ -1,17 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { BucketSync, FluxInstall } from "../components/flux/index.ts";
+import type { FluxOutputs } from "../src/bucket/outputs.ts";
 import type { FluxConfig } from "./config/flux.ts";
 import { readInfraReference } from "./infraReference.ts";
 
-export interface FluxOutputs {
-    infraStack: string;
-    environment?: string;
-    namespace: pulumi.Output<string>;
-    chartVersion: string;
-    bucket: pulumi.Output<string>;
-    kustomization: pulumi.Output<string>;
-}
+/** What the flux stack exports (src/bucket/outputs.ts). */
+export type FluxStackOutputs = FluxOutputs<pulumi.Output<string>>;
 
 /** Flux keeps full keys in the Bucket's artifact, so a path inside an environment starts with its prefix. */
 export function pathInBucket(path: string, prefix?: string): string {
@@ -23,7 +18,7 @@ export function pathInBucket(path: string, prefix?: string): string {
  * Kustomization that sync the bucket, created only once the chart (and so its CRDs) is in place. `file` is the stack's
  * file, which problems with the infra stack it reads are reported against.
  */
-export async function fluxStack(config: FluxConfig, file?: string): Promise<FluxOutputs> {
+export async function fluxStack(config: FluxConfig, file?: string): Promise<FluxStackOutputs> {
     const infra = await readInfraReference(config.infraStack, { environment: config.environment, ownCluster: config.kubeconfig !== undefined, file });
     const cluster = new k8s.Provider("cluster", { kubeconfig: config.kubeconfig ?? infra.kubeconfig! });
 

@@ -3,40 +3,11 @@ import type * as awsComponents from "../components/aws/index.ts";
 import { Cluster } from "../components/civo/index.ts";
 import type { EnvironmentIdentities } from "../components/environments.ts";
 import type * as gcpComponents from "../components/gcp/index.ts";
-import type { ClusterConfig,InfraConfig,StorageConfig } from "./config/infra.ts";
+import type { EnvironmentOutputs, InfraOutputs } from "../src/bucket/outputs.ts";
+import type { ClusterConfig, InfraConfig, StorageConfig } from "./config/infra.ts";
 
-/** What the infra stack exports for the flux stack and for `bucketops`; every credential is a secret. */
-export interface InfraOutputs {
-    provider: string;
-    bucketName: pulumi.Input<string>;
-    endpoint: pulumi.Input<string>;
-    region?: pulumi.Input<string>;
-    insecure: boolean;
-    kubeconfig: pulumi.Output<string>;
-    readerAccessKeyId?: pulumi.Output<string>;
-    readerSecretAccessKey?: pulumi.Output<string>;
-    readerServiceAccountKey?: pulumi.Output<string>;
-    readerAzureAccountKey?: pulumi.Output<string>;
-    readerAzureSasKey?: pulumi.Output<string>;
-    writerAccessKeyId?: pulumi.Output<string>;
-    writerSecretAccessKey?: pulumi.Output<string>;
-    writerServiceAccountKey?: pulumi.Output<string>;
-    /** With environments: each one's prefix. */
-    environmentPrefixes?: Record<string, string>;
-    /** With environments: each one's prefix and reader and writer credentials, as one secret. */
-    environments?: pulumi.Output<Record<string, EnvironmentOutputs>>;
-}
-
-/** One environment's entry in the `environments` output (credential keys as in the top-level outputs). */
-export interface EnvironmentOutputs {
-    prefix: string;
-    readerAccessKeyId?: string;
-    readerSecretAccessKey?: string;
-    readerServiceAccountKey?: string;
-    writerAccessKeyId?: string;
-    writerSecretAccessKey?: string;
-    writerServiceAccountKey?: string;
-}
+/** What the infra stack exports for the flux stack and for `bucketops` (src/bucket/outputs.ts); every credential is a secret. */
+export type InfraStackOutputs = InfraOutputs<pulumi.Input<string>, pulumi.Output<string>, pulumi.Output<Record<string, EnvironmentOutputs>>>;
 
 const TAGS = { "managed-by": "pulumi", "part-of": "flux-bucket" };
 
@@ -46,7 +17,7 @@ function cluster(config: ClusterConfig): pulumi.Output<string> {
     return new Cluster("cluster", { region, nodeSize, nodeCount, kubernetesVersion }).kubeconfig;
 }
 
-type StorageOutputs = Omit<InfraOutputs, "kubeconfig">;
+type StorageOutputs = Omit<InfraStackOutputs, "kubeconfig">;
 
 type Credentials = Record<string, pulumi.Output<string>>;
 
@@ -153,6 +124,6 @@ async function storage(config: StorageConfig): Promise<StorageOutputs> {
  * The infra layer: the cluster and, for aws and gcp, the versioned bucket with a read-only identity for Flux
  * and a writer for uploads. generic and azure buckets are not provisioned: their details pass through from config.
  */
-export async function infraStack(config: InfraConfig): Promise<InfraOutputs> {
+export async function infraStack(config: InfraConfig): Promise<InfraStackOutputs> {
     return { ...(await storage(config.storage)), kubeconfig: pulumi.secret(cluster(config.cluster)) };
 }

@@ -1,8 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { BucketSourceCredentials,FluxBucketProvider } from "../components/flux/index.ts";
+import type { FluxBucketProvider } from "../src/bucket/flux.ts";
+import type { EnvironmentOutputs, InfraOutputName } from "../src/bucket/outputs.ts";
+import { type Credential, type CredentialArgs, isProvider, PROVIDER_NAMES, PROVIDERS, type ReaderOutputName } from "../src/bucket/providers.ts";
 import { ConfigError } from "./config/errors.ts";
-import { PROVIDERS } from "./config/declarations.ts";
-import type { EnvironmentOutputs, InfraOutputs } from "./infra.ts";
+
+type CredentialSet = readonly Credential[];
+
+const credentialSets = (provider: FluxBucketProvider): readonly CredentialSet[] => PROVIDERS[provider].credentials;
+
+/** Every output that holds a reader's credentials, for some provider. */
+const READER_OUTPUTS = [...new Set(PROVIDER_NAMES.flatMap((provider) => credentialSets(provider).flat().map((credential) => credential.readerOutput)))];
 
 /** The infra stack's outputs as the flux stack uses them. */
 export interface InfraReference {
@@ -13,43 +20,14 @@ export interface InfraReference {
     insecure: boolean;
     /** Unset when the flux stack brings its own cluster and the infra stack has none. */
     kubeconfig?: pulumi.Output<string>;
-    credentials: BucketSourceCredentials;
+    /** The reader's credentials, as BucketSync takes them. */
+    credentials: CredentialArgs<pulumi.Output<string>>;
     /** The environment's prefix, when one was asked for. */
     prefix?: string;
 }
 
-type OutputName = keyof InfraOutputs;
-type CredentialName = Exclude<keyof EnvironmentOutputs, "prefix">;
-type ReaderCredentialName = CredentialName | "readerAzureAccountKey" | "readerAzureSasKey";
-
-const BUCKET_OUTPUTS: Record<FluxBucketProvider, OutputName[]> = {
-    aws: ["bucketName", "endpoint", "region"],
-    gcp: ["bucketName", "endpoint"],
-    generic: ["bucketName", "endpoint"],
-    azure: ["bucketName", "endpoint"],
-};
-
-const READER_CREDENTIALS: Record<FluxBucketProvider, CredentialName[]> = {
-    aws: ["readerAccessKeyId", "readerSecretAccessKey"],
-    gcp: ["readerServiceAccountKey"],
-    generic: ["readerAccessKeyId", "readerSecretAccessKey"],
-    azure: [],
-};
-
-const READ: OutputName[] = [
-    "provider",
-    "bucketName",
-    "endpoint",
-    "region",
-    "insecure",
-    "kubeconfig",
-    "readerAccessKeyId",
-    "readerSecretAccessKey",
-    "readerServiceAccountKey",
-    "readerAzureAccountKey",
-    "readerAzureSasKey",
-    "environments",
-];
+/** Every output a flux stack may need; which ones it does depends on the provider (PROVIDERS) and the environment. */
+const READ: InfraOutputName[] = ["provider", "bucketName", "endpoint", "region", "insecure", "kubeconfig", "environments", ...READER_OUTPUTS];
 
 export interface InfraReferenceOptions {
     /** Sync this environment of the infra stack instead of the whole bucket. */
@@ -60,19 +38,15 @@ export interface InfraReferenceOptions {
     file?: string;
 }
 
+/** The BucketSync credentials of the provider's first credential set whose outputs are all there. */
 function credentialsOf(
     provider: FluxBucketProvider,
-    value: (name: ReaderCredentialName) => pulumi.Output<string>,
-    has: (name: ReaderCredentialName) => boolean,
-): BucketSourceCredentials {
-    switch (provider) {
-        case "gcp":
-            return { serviceAccountKey: value("readerServiceAccountKey") };
-        case "azure":
-            return has("readerAzureAccountKey") ? { azureAccountKey: value("readerAzureAccountKey") } : { azureSasKey: value("readerAzureSasKey") };
-        default:
-            return { accessKey: value("readerAccessKeyId"), secretKey: value("readerSecretAccessKey") };
-    }
+    value: (name: ReaderOutputName) => pulumi.Output<string>,
+    has: (name: ReaderOutputName) => boolean,
+): CredentialArgs<pulumi.Output<string>> {
+    const sets = credentialSets(provider);
+    const present = sets.find((set) => set.every((credential) => has(credential.readerOutput))) ?? sets[0];
+    return Object.fromEntries(present.map((credential) => [credential.arg, value(credential.readerOutput)])) as CredentialArgs<pulumi.Output<string>>;
 }
 
 /**
@@ -82,13 +56,13 @@ function credentialsOf(
 export async function readInfraReference(stackName: string, options: InfraReferenceOptions = {}): Promise<InfraReference> {
     const stack = new pulumi.StackReference("infra", { name: stackName });
     const details = new Map(await Promise.all(READ.map(async (name) => [name, await stack.getOutputDetails(name)] as const)));
-    const plain = (name: OutputName) => details.get(name)?.value ?? details.get(name)?.secretValue;
-    const has = (name: OutputName) => plain(name) !== undefined;
+    const plain = (name: InfraOutputName) => details.get(name)?.value ?? details.get(name)?.secretValue;
+    const has = (name: InfraOutputName) => plain(name) !== undefined;
     const fail = (problem: string) => new ConfigError([`flux-bucket:infraStack "${stackName}" ${problem}`], options.file);
 
-    const provider = details.get("provider")?.value as FluxBucketProvider | undefined;
+    const provider = details.get("provider")?.value as string | undefined;
     if (provider === undefined) throw fail("has no output provider; run `pulumi up` on the infra stack first");
-    if (!PROVIDERS.includes(provider)) throw fail(`has provider "${provider}"; allowed: ${PROVIDERS.join(", ")}`);
+    if (!isProvider(provider)) throw fail(`has provider "${provider}"; allowed: ${PROVIDER_NAMES.join(", ")}`);
 
     const environments = plain("environments") as Record<string, EnvironmentOutputs> | undefined;
     const { environment } = options;
@@ -102,20 +76,30 @@ export async function readInfraReference(stackName: string, options: InfraRefere
     }
 
     const scoped = environment !== undefined ? environments![environment] : undefined;
+    const hasReader = (name: ReaderOutputName) => (scoped ? scoped[name] !== undefined : has(name));
+    const sets = credentialSets(provider);
     const absent: string[] = [
-        ...BUCKET_OUTPUTS[provider].filter((name) => !has(name)),
+        ...PROVIDERS[provider].bucketOutputs.filter((name) => !has(name)),
         ...(options.ownCluster || has("kubeconfig") ? [] : ["kubeconfig"]),
-        ...READER_CREDENTIALS[provider]
-            .filter((name) => (scoped ? scoped[name] === undefined : !has(name)))
-            .map((name) => (scoped ? `environments.${environment}.${name}` : name)),
+        ...(sets.some((set) => set.every((credential) => hasReader(credential.readerOutput)))
+            ? []
+            : [
+                  sets
+                      .map((set) =>
+                          set
+                              .filter((credential) => !hasReader(credential.readerOutput))
+                              .map((credential) => (scoped ? `environments.${environment}.${credential.readerOutput}` : credential.readerOutput))
+                              .join(", "),
+                      )
+                      .join(" or "),
+              ]),
     ];
-    if (provider === "azure" && !has("readerAzureAccountKey") && !has("readerAzureSasKey")) absent.push("readerAzureAccountKey or readerAzureSasKey");
     if (absent.length > 0) {
         throw fail(`lacks the output${absent.length > 1 ? "s" : ""} ${absent.join(", ")} needed for provider ${provider}`);
     }
 
-    const output = (name: OutputName) => stack.requireOutput(name) as pulumi.Output<string>;
-    const credential = (name: ReaderCredentialName) =>
+    const output = (name: InfraOutputName) => stack.requireOutput(name) as pulumi.Output<string>;
+    const credential = (name: ReaderOutputName) =>
         pulumi.secret(scoped ? (stack.requireOutput("environments").apply((all) => all[environment!][name]) as pulumi.Output<string>) : output(name));
     return {
         provider,
@@ -124,7 +108,7 @@ export async function readInfraReference(stackName: string, options: InfraRefere
         region: has("region") ? output("region") : undefined,
         insecure: details.get("insecure")?.value === true,
         kubeconfig: has("kubeconfig") ? pulumi.secret(output("kubeconfig")) : undefined,
-        credentials: credentialsOf(provider, credential, has),
+        credentials: credentialsOf(provider, credential, hasReader),
         prefix: scoped?.prefix,
     };
 }

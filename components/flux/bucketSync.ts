@@ -1,16 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { FluxBucketProvider } from "../../src/bucket/flux.ts";
 import { LEASE_IGNORE } from "../../src/bucket/keys.ts";
+import { type Credential, type CredentialArgs, PROVIDERS } from "../../src/bucket/providers.ts";
 
-/** The providers of Flux's Bucket API. */
-export type FluxBucketProvider = "aws" | "gcp" | "generic" | "azure";
+export type { FluxBucketProvider };
 
-/** Credentials for the Bucket's Secret; which shape fits depends on the provider. */
-export type BucketSourceCredentials =
-    | { accessKey: pulumi.Input<string>; secretKey: pulumi.Input<string> }
-    | { serviceAccountKey: pulumi.Input<string> }
-    | { azureAccountKey: pulumi.Input<string> }
-    | { azureSasKey: pulumi.Input<string> };
+/** Credentials for the Bucket's Secret; which shapes fit a provider is PROVIDERS[provider].credentials. */
+export type BucketSourceCredentials = CredentialArgs<pulumi.Input<string>>;
 
 export interface BucketSourceSpec {
     provider: FluxBucketProvider;
@@ -47,30 +44,27 @@ export interface BucketSyncArgs {
     kustomization: KustomizationSpec;
 }
 
-const SECRET_KEYS: Record<FluxBucketProvider, string[][]> = {
-    aws: [["accesskey", "secretkey"]],
-    generic: [["accesskey", "secretkey"]],
-    gcp: [["serviceaccount"]],
-    azure: [["accountKey"], ["sasKey"]],
-};
-
-/** The Secret data keys Flux's source-controller reads for each provider. */
+/** The Secret data keys Flux's source-controller reads for the provider, from the credentials given as BucketSync args. */
 export function bucketSecretData(provider: FluxBucketProvider, credentials: BucketSourceCredentials): Record<string, pulumi.Input<string>> {
-    const data: Record<string, pulumi.Input<string>> =
-        "accessKey" in credentials
-            ? { accesskey: credentials.accessKey, secretkey: credentials.secretKey }
-            : "serviceAccountKey" in credentials
-              ? { serviceaccount: credentials.serviceAccountKey }
-              : "azureAccountKey" in credentials
-                ? { accountKey: credentials.azureAccountKey }
-                : { sasKey: credentials.azureSasKey };
-    const keys = Object.keys(data).join(",");
-    if (!SECRET_KEYS[provider].some((allowed) => allowed.join(",") === keys)) {
-        const expected = SECRET_KEYS[provider].map((allowed) => allowed.join(" + ")).join(" or ");
-        throw new Error(`Flux's ${provider} Bucket provider reads ${expected} from its Secret, not ${keys.replace(",", " + ")}`);
+    const given = credentials as Record<string, pulumi.Input<string>>;
+    const sets: readonly (readonly Credential[])[] = PROVIDERS[provider].credentials;
+    const set = sets.find((candidate) => sameKeys(candidate.map((credential) => credential.arg), Object.keys(given)));
+    if (!set) {
+        const secretKeyOf = (arg: string) =>
+            Object.values(PROVIDERS)
+                .flatMap((facts): readonly (readonly Credential[])[] => facts.credentials)
+                .flat()
+                .find((credential) => credential.arg === arg)?.secretKey ?? arg;
+        const expected = sets.map((candidate) => candidate.map((credential) => credential.secretKey).join(" + ")).join(" or ");
+        throw new pulumi.InputPropertyError({
+            propertyPath: "credentials",
+            reason: `Flux's ${provider} Bucket provider reads ${expected} from its Secret, not ${Object.keys(given).map(secretKeyOf).join(" + ")}`,
+        });
     }
-    return data;
+    return Object.fromEntries(set.map((credential) => [credential.secretKey, given[credential.arg]]));
 }
+
+const sameKeys = (a: string[], b: string[]) => a.length === b.length && a.every((key) => b.includes(key));
 
 const defined = <T extends object>(spec: T): T =>
     Object.fromEntries(Object.entries(spec).filter(([, value]) => value !== undefined)) as T;

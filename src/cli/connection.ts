@@ -1,8 +1,11 @@
 import { readFileSync } from "node:fs";
+import { normalizePrefix } from "../bucket/keys.ts";
+import type { Credentials, FluxOutputs, InfraOutputs } from "../bucket/outputs.ts";
+import { providersOf, URL_SCHEMES, type UrlScheme } from "../bucket/providers.ts";
 import { UsageError } from "./errors.ts";
 import { openStore } from "./store/index.ts";
 import { DEFAULT_TIMEOUTS, type NetworkTimeouts, type ObjectStore } from "./store/types.ts";
-import { folderPrefix, parseBucketUrl, type BucketUrl } from "./url.ts";
+import { parseBucketUrl } from "./url.ts";
 
 /** Connection flags shared by every command that talks to the bucket. */
 export interface ConnectionFlags {
@@ -18,32 +21,11 @@ export interface ConnectionFlags {
     timeout: number;
 }
 
-/** Credentials as the infra stack names them, top-level or per environment. */
-interface StackCredentials {
-    readerAccessKeyId?: string;
-    readerSecretAccessKey?: string;
-    readerServiceAccountKey?: string | object;
-    writerAccessKeyId?: string;
-    writerSecretAccessKey?: string;
-    writerServiceAccountKey?: string | object;
-}
-
-/** The infra stack's outputs (stacks/infra.ts) as `pulumi stack output --json --show-secrets` prints them. */
-export interface StackOutputs extends StackCredentials {
-    provider?: string;
-    bucketName?: string;
-    region?: string;
-    endpoint?: string;
-    insecure?: boolean;
-    kubeconfig?: string;
-    /** The flux stack's: Flux's namespace and the Bucket object's name. */
-    namespace?: string;
-    bucket?: string;
-    /** With per-environment prefixes: each environment's prefix and credentials. */
-    environments?: Record<string, StackCredentials & { prefix: string }>;
-}
-
-const PROVIDERS_BY_SCHEME: Record<string, string[]> = { s3: ["aws", "generic"], gcs: ["gcp"] };
+/**
+ * The stack outputs bucketops reads (src/bucket/outputs.ts), as `pulumi stack output --json --show-secrets` prints
+ * them: the infra stack's (endpoint, region, credentials, kubeconfig) and the flux stack's (namespace, Bucket name).
+ */
+export type StackOutputs = Partial<InfraOutputs & FluxOutputs>;
 
 export function readStackOutputs(files: string[] = []): StackOutputs {
     return Object.assign({}, ...files.map(readStackOutputFile)) as StackOutputs;
@@ -69,14 +51,12 @@ function readStackOutputFile(file: string): StackOutputs {
 export function connect(urlText: string, flags: ConnectionFlags): ObjectStore {
     const url = parseBucketUrl(urlText);
     const outputs = readStackOutputs(flags.fromStackOutputs);
-    if (outputs.provider && !PROVIDERS_BY_SCHEME[url.provider].includes(outputs.provider)) {
-        throw new UsageError(
-            `stack outputs are for provider '${outputs.provider}' but the URL is ${urlText}; ` +
-                `bucketops supports aws and generic (s3://) and gcp (gs://)`,
-        );
+    if (outputs.provider && !providersOf(url.scheme).includes(outputs.provider)) {
+        const supported = URL_SCHEMES.map((scheme) => `${providersOf(scheme).join(" and ")} (${scheme}://)`).join(", ");
+        throw new UsageError(`stack outputs are for provider '${outputs.provider}' but the URL is ${urlText}; bucketops supports ${supported}`);
     }
-    const { credentials, hint } = stackCredentials(outputs, url.prefix, flags, url.provider);
-    const key = credentials.writerServiceAccountKey ?? credentials.readerServiceAccountKey;
+    const { credentials, hint } = stackCredentials(outputs, url.prefix, flags, url.scheme);
+    const serviceAccountKey = credentials.writerServiceAccountKey ?? credentials.readerServiceAccountKey;
     return openStore(url, {
         endpoint: flags.endpoint ?? outputs.endpoint,
         insecure: flags.insecure ?? outputs.insecure,
@@ -84,7 +64,7 @@ export function connect(urlText: string, flags: ConnectionFlags): ObjectStore {
         profile: flags.profile,
         accessKeyId: credentials.writerAccessKeyId ?? credentials.readerAccessKeyId,
         secretAccessKey: credentials.writerSecretAccessKey ?? credentials.readerSecretAccessKey,
-        serviceAccountKey: typeof key === "object" ? JSON.stringify(key) : key,
+        serviceAccountKey,
         conditionalWrites: flags.conditionalWrites,
         timeouts: timeoutsOf(flags),
         accessHint: hint,
@@ -104,14 +84,14 @@ function stackCredentials(
     outputs: StackOutputs,
     prefix: string,
     flags: ConnectionFlags,
-    scheme: BucketUrl["provider"],
-): { credentials: StackCredentials; hint: string } {
+    scheme: UrlScheme,
+): { credentials: Credentials<string>; hint: string } {
     if (!outputs.environments || outputs.writerAccessKeyId || outputs.writerServiceAccountKey) {
         return { credentials: outputs, hint: credentialsHint(outputs, flags, scheme) };
     }
-    const folder = folderPrefix(prefix);
+    const folder = normalizePrefix(prefix);
     const environments = Object.entries(outputs.environments);
-    const match = environments.find(([, environment]) => folder.startsWith(folderPrefix(environment.prefix)));
+    const match = environments.find(([, environment]) => folder.startsWith(normalizePrefix(environment.prefix)));
     if (!match) {
         const known = environments.map(([name, environment]) => `${name} (${environment.prefix})`).join(", ");
         throw new UsageError(
@@ -128,7 +108,7 @@ function stackCredentials(
     };
 }
 
-function credentialsHint(outputs: StackOutputs, flags: ConnectionFlags, scheme: BucketUrl["provider"]): string {
+function credentialsHint(outputs: StackOutputs, flags: ConnectionFlags, scheme: UrlScheme): string {
     if (outputs.writerAccessKeyId || outputs.writerServiceAccountKey) {
         return "These are the stack outputs' writer credentials: check that the outputs are this bucket's infra stack's.";
     }
@@ -136,7 +116,7 @@ function credentialsHint(outputs: StackOutputs, flags: ConnectionFlags, scheme: 
         return "These are the stack outputs' reader credentials, which may only read: pushes and rollbacks need the writer's.";
     }
     const chain =
-        scheme === "gcs"
+        scheme === "gs"
             ? "Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud)"
             : `the AWS SDK's chain (${flags.profile ? `profile ${flags.profile}` : "AWS_ACCESS_KEY_ID, AWS_PROFILE, the instance's role"})`;
     return (

@@ -1,9 +1,8 @@
 import { CliError } from "./errors.ts";
 import { AccessDeniedError } from "./store/errors.ts";
 import { digestIndex, fluxIndex, ignorePatterns } from "./revision.ts";
-import { isLeaseKey, leaseKey, SOURCEIGNORE } from "../bucket/keys.ts";
+import { isLeaseKey, leaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
 import type { ObjectStore, ObjectVersion } from "./store/types.ts";
-import { folderPrefix } from "./url.ts";
 
 /** The prefix as it was at one instant: every key's version then, and what Flux would have reported. */
 export interface State {
@@ -41,7 +40,7 @@ export async function loadHistory(
     note: (line: string) => void = () => undefined,
 ): Promise<State[]> {
     await requireVersioning(store, "history");
-    const prefix = folderPrefix(store.url.prefix);
+    const prefix = normalizePrefix(store.url.prefix);
     // The root .sourceignore is listed with the prefix's own versions when the prefix is the root.
     const rootListing = prefix === "" ? undefined : store.listVersions(SOURCEIGNORE);
     rootListing?.catch(() => undefined); // awaited below; a rejection must not go unhandled meanwhile

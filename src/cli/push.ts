@@ -3,13 +3,12 @@ import { applyChanges } from "./apply.ts";
 import { UsageError } from "./errors.ts";
 import { planPush, type PushPlan } from "./plan.ts";
 import { ignorePatterns, fluxRevision } from "./revision.ts";
-import { isLeaseKey, LEASE_NAME, leaseKey, SOURCEIGNORE } from "../bucket/keys.ts";
+import { isLeaseKey, LEASE_NAME, leaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
 import { ignoreMatcher } from "./sourceignore.ts";
 import { Lease, type LeaseOptions } from "./lease.ts";
 import { AccessDeniedError } from "./store/errors.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 import { contentType, readTree, type LocalFile } from "./tree.ts";
-import { folderPrefix } from "./url.ts";
 import { validateManifests } from "./validate.ts";
 
 export interface PushOptions {
@@ -34,7 +33,7 @@ export interface PushResult {
 }
 
 export async function push(dir: string, store: ObjectStore, options: PushOptions): Promise<PushResult> {
-    const prefix = folderPrefix(store.url.prefix);
+    const prefix = normalizePrefix(store.url.prefix);
     const bucketIgnore = store.get(SOURCEIGNORE);
     bucketIgnore.catch(() => undefined); // awaited below; must not go unhandled while the tree is read
     const files = await readTree(dir);

@@ -3,9 +3,10 @@ import { CliError, UsageError } from "./errors.ts";
 import { loadHistory, type State } from "./history.ts";
 import { Lease, type LeaseOptions } from "./lease.ts";
 import { fluxRevision, ignorePatterns } from "./revision.ts";
-import { isLeaseKey, SOURCEIGNORE } from "../bucket/keys.ts";
+import { isLeaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
 import type { ObjectEntry, ObjectStore, ObjectVersion } from "./store/types.ts";
-import { folderPrefix, formatBucketUrl } from "./url.ts";
+import { formatBucketUrl } from "./url.ts";
+import { SCHEME_TITLES } from "../bucket/providers.ts";
 
 export interface RollbackOptions {
     dryRun: boolean;
@@ -34,7 +35,7 @@ export async function rollback(store: ObjectStore, to: string, options: Rollback
     const states = await loadHistory(store, options.specIgnore, options.log);
     const target = resolveTarget(states, to);
     const current = states.at(-1)!;
-    const prefix = folderPrefix(store.url.prefix);
+    const prefix = normalizePrefix(store.url.prefix);
     if (target.objects.size === 0 && !options.allowEmpty) {
         throw new UsageError(
             `the state of ${target.time.toISOString()} has no object under '${prefix}': rolling back to it would delete ` +
@@ -115,7 +116,7 @@ async function planRollback(
         options.log(`rolled back: Flux revision ${revision}`);
     } else if (!store.copiesKeepEtag) {
         options.log(`rolled back: content of ${target.time.toISOString()} restored exactly (MD5 checked)`);
-        options.log(`Flux revision ${revision}: a new one, because ${store.url.provider.toUpperCase()} gives every copy a new etag`);
+        options.log(`Flux revision ${revision}: a new one, because ${SCHEME_TITLES[store.url.scheme]} gives every copy a new etag`);
     } else {
         throw new CliError(
             `restored every object of ${target.time.toISOString()}, but Flux will report ${revision}, not ` +

@@ -2,6 +2,8 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
+import type { IBucketSpec } from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1/BucketSpec";
+import { PROVIDER_NAMES, PROVIDERS, type ProviderFacts } from "../bucket/providers.ts";
 import { readStackOutputs, timeoutsOf, type ConnectionFlags } from "./connection.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { currentRevision } from "./revision.ts";
@@ -43,8 +45,6 @@ interface FluxObject {
     };
 }
 
-const S3_PROVIDERS = new Set(["generic", "aws", undefined]);
-
 /** Prints whether the Bucket's artifact and its Kustomizations match the bucket's current revision. */
 export async function status(
     options: StatusOptions,
@@ -66,7 +66,7 @@ export async function status(
         kustomizations: async () =>
             ((await kube(() => api.listNamespacedCustomObject({ ...KUSTOMIZE, namespace: where.namespace }), where)) as { items: FluxObject[] }).items,
     };
-    const spec = (await cluster.bucket()).spec as BucketSpec;
+    const spec = (await cluster.bucket()).spec as unknown as IBucketSpec;
 
     if (options.reconcile) {
         const requestedAt = new Date().toISOString();
@@ -100,14 +100,16 @@ interface Cluster {
 
 /** The bucket as the Bucket object describes it; the connection flags override its endpoint and region. */
 function bucketStore(
-    spec: BucketSpec,
+    spec: IBucketSpec,
     where: Where,
     options: StatusOptions,
     open: (url: string, flags: ConnectionFlags) => ObjectStore,
 ): { store: ObjectStore; url: string } {
-    const scheme = S3_PROVIDERS.has(spec.provider) ? "s3" : spec.provider === "gcp" ? "gs" : undefined;
+    const provider = spec.provider ?? "generic"; // the CRD's default
+    const scheme = (PROVIDERS[provider] as ProviderFacts).scheme;
     if (!scheme) {
-        throw new CliError(`Bucket ${where.namespace}/${where.name} uses provider '${spec.provider}'; bucketops reads generic, aws and gcp buckets`);
+        const readable = PROVIDER_NAMES.filter((name) => (PROVIDERS[name] as ProviderFacts).scheme !== undefined);
+        throw new CliError(`Bucket ${where.namespace}/${where.name} uses provider '${provider}'; bucketops reads ${readable.join(", ")} buckets`);
     }
     const url = `${scheme}://${spec.bucketName}/${spec.prefix ?? ""}`;
     const store = open(url, {
@@ -142,16 +144,6 @@ interface Where {
     /** The API server, for messages, and how long a call may go unanswered. */
     server: string;
     timeoutMs: number;
-}
-
-interface BucketSpec {
-    provider?: string;
-    bucketName?: string;
-    endpoint?: string;
-    insecure?: boolean;
-    region?: string;
-    prefix?: string;
-    ignore?: string;
 }
 
 function report(label: string, seen: string | undefined, object: FluxObject, revision: string, lines: string[]): boolean {

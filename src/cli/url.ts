@@ -1,20 +1,20 @@
+import { URL_SCHEMES, type UrlScheme } from "../bucket/providers.ts";
 import { UsageError } from "./errors.ts";
 
-export type Provider = "s3" | "gcs";
-
-/** `s3://bucket/prefix` or `gs://bucket/prefix`. `prefix` is kept verbatim, as Flux's `spec.prefix` would be. */
+/**
+ * `s3://bucket/prefix` or `gs://bucket/prefix`. `prefix` is kept verbatim, as Flux's `spec.prefix` would be; push,
+ * history and rollback use it as a folder (normalizePrefix: `prod`, `./prod/` and `prod//` are all `prod/`).
+ */
 export interface BucketUrl {
-    provider: Provider;
+    scheme: UrlScheme;
     bucket: string;
     prefix: string;
 }
 
-const SCHEMES: Record<string, Provider> = { "s3:": "s3", "gs:": "gcs" };
-
 export function parseBucketUrl(text: string): BucketUrl {
-    const match = /^([a-z0-9]+:)\/\/([^/]+)(?:\/(.*))?$/i.exec(text);
-    const provider = match ? SCHEMES[match[1].toLowerCase()] : undefined;
-    if (!match || !provider) {
+    const match = /^([a-z0-9]+):\/\/([^/]+)(?:\/(.*))?$/i.exec(text);
+    const scheme = match?.[1].toLowerCase();
+    if (!match || !scheme || !(URL_SCHEMES as string[]).includes(scheme)) {
         throw new UsageError(
             `invalid bucket URL '${text}': expected s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]`,
         );
@@ -25,19 +25,15 @@ export function parseBucketUrl(text: string): BucketUrl {
             `invalid bucket name '${bucket}' in '${text}': use 3-63 lowercase letters, digits, '.', '-' or '_'`,
         );
     }
-    return { provider, bucket, prefix: match[3] ?? "" };
-}
-
-/**
- * The prefix as a folder: push, history and rollback treat the URL path as a directory,
- * so `envs/prod` and `envs/prod/` both mean the keys under `envs/prod/` (never `envs/prod2/...`).
- */
-export function folderPrefix(prefix: string): string {
-    return prefix === "" || prefix.endsWith("/") ? prefix : `${prefix}/`;
+    const prefix = match[3] ?? "";
+    if (prefix.split("/").includes("..")) {
+        throw new UsageError(`invalid prefix '${prefix}' in '${text}': '..' is not allowed; name the folder from the bucket root, e.g. envs/prod`);
+    }
+    return { scheme: scheme as UrlScheme, bucket, prefix };
 }
 
 export function formatBucketUrl(url: BucketUrl): string {
-    return `${url.provider === "s3" ? "s3" : "gs"}://${url.bucket}/${url.prefix}`;
+    return `${url.scheme}://${url.bucket}/${url.prefix}`;
 }
 
 /** A URL as given, or a bare host as Flux's `spec.endpoint` takes it: https unless `insecure`. */

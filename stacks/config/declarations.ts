@@ -18,11 +18,10 @@ export interface Declaration {
 }
 
 import { DEFAULT_FLUX_RELEASE, FLUX_RELEASES } from "../../components/flux/install.ts";
+import { PROVIDER_NAMES } from "../../src/bucket/providers.ts";
 
 export const PROJECT = "flux-bucket";
 
-export const PROVIDERS = ["aws", "gcp", "generic", "azure"] as const;
-export type StorageProvider = (typeof PROVIDERS)[number];
 
 export const declarations = {
     layer: {
@@ -62,7 +61,7 @@ export const declarations = {
         type: "string",
         description: "Object storage Flux reads from: `aws` and `gcp` are provisioned; `generic` (S3-compatible) and `azure` are taken from config.",
         default: "aws",
-        allowed: PROVIDERS,
+        allowed: PROVIDER_NAMES,
     },
     bucketName: {
         layer: "infra",

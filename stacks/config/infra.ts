@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../../components/environments.ts";
 import * as check from "./checks.ts";
-import type { StorageProvider } from "./declarations.ts";
+import type { FluxBucketProvider } from "../../src/bucket/flux.ts";
 import { readEnvironments } from "./environments.ts";
 import { ConfigReader } from "./reader.ts";
 
@@ -58,7 +58,7 @@ function readCluster(config: ConfigReader): ClusterConfig {
     };
 }
 
-function readStorage(config: ConfigReader, provider: StorageProvider): StorageConfig {
+function readStorage(config: ConfigReader, provider: FluxBucketProvider): StorageConfig {
     const when = `when provider is ${provider}`;
     const provisioned = () => ({
         noncurrentVersionDays: config.integer("noncurrentVersionDays", 1, 3650),
@@ -118,7 +118,7 @@ function readStorage(config: ConfigReader, provider: StorageProvider): StorageCo
 
 /** Reads and validates the infra layer's config; throws one ConfigError naming every bad key. */
 export function readInfraConfig(config: ConfigReader): InfraConfig {
-    const provider = (config.string("provider") ?? "aws") as StorageProvider;
+    const provider = (config.string("provider") ?? "aws") as FluxBucketProvider;
     const infra = { cluster: readCluster(config), storage: readStorage(config, provider) };
     config.done();
     return infra;

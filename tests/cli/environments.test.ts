@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { bucketops, configMap, md5, prefixed, printedRevision, sha256, states, writeTree, type JsonState, type Run } from "./helpers/cli.ts";
+import { bucketops, configMap, manifestTree, md5, prefixed, printedRevision, sha256, states, writeTree, type JsonState, type Run } from "./helpers/cli.ts";
 import { environmentRevision, environmentTree } from "./helpers/environments.ts";
 import { historyReport, loadHistory } from "../../src/cli/history.ts";
 import { accessDenied } from "../../src/cli/store/errors.ts";
@@ -51,6 +51,21 @@ describe("bucketops with environments: several prefixes of one bucket (moto_serv
         const files = Object.fromEntries(filesUnder(fixture).map((file) => [file, readFileSync(path.join(fixture, file), "utf8")]));
         assert.equal(Object.keys(files).length, 11);
         assert.deepEqual(await moto.contents("checked"), prefixed("prod/", files));
+    });
+
+    it("validates and uploads under one prefix however the URL spells it (./prod, a//b)", async () => {
+        const fixture = "tests/deploy/fixtures/prod";
+        const files = Object.fromEntries(filesUnder(fixture).map((file) => [file, readFileSync(path.join(fixture, file), "utf8")]));
+        await moto.createBucket("spelled");
+        // Validation checks the Flux paths against prod/, the prefix the keys get: both from normalizePrefix.
+        const dotted = await bucketops("push", fixture, "s3://spelled/./prod", ...endpoint);
+        assert.equal(dotted.code, 0, dotted.err);
+        assert.deepEqual(await moto.contents("spelled"), prefixed("prod/", files));
+
+        const doubled = await bucketops("push", writeTree(manifestTree(["a"], "v1")), "s3://spelled/a//b", ...endpoint);
+        assert.equal(doubled.code, 0, doubled.err);
+        assert.deepEqual(Object.keys(await moto.contents("spelled", "a/")).sort(), ["a/b/a.yaml", "a/b/kustomization.yaml"]);
+        assert.equal(states(await bucketops("history", "s3://spelled/a/b/", ...endpoint, "--json")).length, 1);
     });
 
     it("keeps two environments of one versioned bucket apart: revisions over full keys, history, rollback", async () => {

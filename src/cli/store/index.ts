@@ -6,5 +6,5 @@ import type { ObjectStore } from "./types.ts";
 export type { ObjectEntry, ObjectStore, ObjectVersion } from "./types.ts";
 
 export function openStore(url: BucketUrl, options: S3Options & GcsOptions): ObjectStore {
-    return url.provider === "gcs" ? new GcsStore(url, options) : new S3Store(url, options);
+    return url.scheme === "gs" ? new GcsStore(url, options) : new S3Store(url, options);
 }
