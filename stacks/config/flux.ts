@@ -46,15 +46,15 @@ export function readFluxConfig(config: ConfigReader, self: StackIdentity): FluxC
     config.overriddenBy("kubernetes:kubeconfig", "kubeconfig", config.string("kubeconfig"), "Flux is installed through a provider of its own, on the cluster of");
     const flux: FluxConfig = {
         infraStack: infraStack ?? "",
-        namespace: config.checked("fluxNamespace", check.kubernetesName)!,
-        chartVersion: config.checked("fluxChartVersion", (v) => (/^\d+\.\d+\.\d+$/.test(v) ? undefined : "allowed: a chart version such as 2.18.3"))!,
+        namespace: config.checked("fluxNamespace", check.kubernetesName),
+        chartVersion: config.checked("fluxChartVersion", (v) => (/^\d+\.\d+\.\d+$/.test(v) ? undefined : "allowed: a chart version such as 2.18.3")),
         fluxRelease: config.string("fluxVersion") as FluxRelease,
-        sourceName: config.checked("sourceName", check.kubernetesName)!,
+        sourceName: config.checked("sourceName", check.kubernetesName),
         environment,
         kubeconfig: config.isSet("kubeconfig") ? config.secret("kubeconfig") : undefined,
         bucket: {
-            interval: config.checked("bucketInterval", check.fluxDuration)!,
-            timeout: config.checked("bucketTimeout", check.fluxBucketTimeout)!,
+            interval: config.checked("bucketInterval", check.fluxDuration),
+            timeout: config.checked("bucketTimeout", check.fluxBucketTimeout),
             prefix: config.checked("bucketPrefix", check.bucketPrefix),
             ignore: config.string("bucketIgnore"),
             suspend: config.boolean("bucketSuspend"),
@@ -63,11 +63,11 @@ export function readFluxConfig(config: ConfigReader, self: StackIdentity): FluxC
             path:
                 environment !== undefined && !config.isSet("kustomizationPath")
                     ? `./clusters/${environment}`
-                    : config.checked("kustomizationPath", check.bucketPath)!,
+                    : config.checked("kustomizationPath", check.bucketPath),
             prune: config.boolean("kustomizationPrune"),
-            interval: config.checked("kustomizationInterval", check.fluxDuration)!,
-            retryInterval: config.checked("kustomizationRetryInterval", check.fluxDuration)!,
-            timeout: config.checked("kustomizationTimeout", check.fluxDuration)!,
+            interval: config.checked("kustomizationInterval", check.fluxDuration),
+            retryInterval: config.checked("kustomizationRetryInterval", check.fluxDuration),
+            timeout: config.checked("kustomizationTimeout", check.fluxDuration),
             wait: config.boolean("kustomizationWait"),
         },
     };

@@ -47,12 +47,12 @@ function readCluster(config: ConfigReader): ClusterConfig {
     if (config.string("cluster") === "existing") {
         return { kind: "existing", kubeconfig: config.secret("kubeconfig", "when cluster is existing") };
     }
-    const region = config.checked("civoRegion", check.civoRegion)!;
+    const region = config.checked("civoRegion", check.civoRegion);
     config.overriddenBy("civo:region", "civoRegion", region, "the cluster is created in");
     return {
         kind: "civo",
         region,
-        nodeSize: config.string("civoNodeSize")!,
+        nodeSize: config.string("civoNodeSize"),
         nodeCount: config.integer("civoNodeCount", 1, 20),
         kubernetesVersion: config.checked("kubernetesVersion", check.civoKubernetesVersion),
     };
@@ -70,7 +70,7 @@ function readStorage(config: ConfigReader, provider: FluxBucketProvider): Storag
     }
     switch (provider) {
         case "aws": {
-            const region = config.checked("region", check.awsRegion)!;
+            const region = config.checked("region", check.awsRegion);
             config.overriddenBy("aws:region", "region", region, "the bucket and its identities are created in");
             return {
                 provider,
@@ -80,12 +80,12 @@ function readStorage(config: ConfigReader, provider: FluxBucketProvider): Storag
             };
         }
         case "gcp": {
-            const project = config.checked("gcpProject", check.gcpProjectId, when)!;
+            const project = config.checked("gcpProject", check.gcpProjectId, when);
             config.overriddenBy("gcp:project", "gcpProject", project, "the bucket and its service accounts are created in");
             return {
                 provider,
                 project,
-                location: config.checked("gcpLocation", check.gcsLocation)!,
+                location: config.checked("gcpLocation", check.gcsLocation),
                 bucketName: config.checked("bucketName", check.gcsBucketName),
                 ...provisioned(),
             };
@@ -93,8 +93,8 @@ function readStorage(config: ConfigReader, provider: FluxBucketProvider): Storag
         case "generic":
             return {
                 provider,
-                bucketName: config.checked("bucketName", check.s3BucketName, when)!,
-                endpoint: config.checked("endpoint", check.bareHost, when)!,
+                bucketName: config.checked("bucketName", check.s3BucketName, when),
+                endpoint: config.checked("endpoint", check.bareHost, when),
                 insecure: config.boolean("insecure"),
                 region: config.isSet("region") ? config.string("region") : undefined,
                 accessKey: config.secret("accessKey", when),
@@ -103,8 +103,8 @@ function readStorage(config: ConfigReader, provider: FluxBucketProvider): Storag
         case "azure": {
             const storage = {
                 provider,
-                bucketName: config.checked("bucketName", check.azureContainerName, when)!,
-                endpoint: config.checked("endpoint", check.azureEndpoint, when)!,
+                bucketName: config.checked("bucketName", check.azureContainerName, when),
+                endpoint: config.checked("endpoint", check.azureEndpoint, when),
                 accountKey: config.isSet("azureAccountKey") ? config.secret("azureAccountKey") : undefined,
                 sasKey: config.isSet("azureSasKey") ? config.secret("azureSasKey") : undefined,
             };

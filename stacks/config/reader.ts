@@ -65,27 +65,29 @@ export class ConfigReader {
         return (declarations[key] as Declaration).default;
     }
 
-    string(key: ConfigKey): string | undefined {
+    /** The value, else the declared default; a value outside the declared `allowed` is recorded as a problem. */
+    string<K extends ConfigKey>(key: K): Read<K> {
         const declaration: Declaration = declarations[key];
         const value = this.isSet(key) ? this.values[key] : (this.defaultOf(key) as string | undefined);
         if (value !== undefined && declaration.allowed && !declaration.allowed.includes(value)) {
             this.fail(key, `is "${value}"; allowed: ${declaration.allowed.join(", ")}`);
-            return undefined;
         }
-        return value;
+        return value as Read<K>;
     }
 
-    /** A string the caller needs; `when` says in which case, for the message. */
-    requireString(key: ConfigKey, when?: string): string | undefined {
+    /** A string the caller needs; `when` says in which case, for the message. Missing: "" and a problem. */
+    requireString(key: ConfigKey, when?: string): string {
         const value = this.string(key);
-        if (value === undefined && !this.isSet(key)) this.fail(key, `is required${when ? ` ${when}` : ""}`);
-        return value;
+        if (value === undefined) this.fail(key, `is required${when ? ` ${when}` : ""}`);
+        return value ?? "";
     }
 
     /** A string that must match `check`; `check` returns what is allowed when the value is wrong. */
+    checked<K extends ConfigKey>(key: K, check: (value: string) => string | undefined): Read<K>;
+    checked(key: ConfigKey, check: (value: string) => string | undefined, required: string): string;
     checked(key: ConfigKey, check: (value: string) => string | undefined, required?: string): string | undefined {
         const value = required === undefined ? this.string(key) : this.requireString(key, required);
-        if (value === undefined) return undefined;
+        if (value === undefined || (required !== undefined && !this.isSet(key))) return value;
         const allowed = check(value);
         if (allowed !== undefined) {
             this.fail(key, `is "${value}"; ${allowed}`);
@@ -135,6 +137,10 @@ export class ConfigReader {
         if (this.problems.length > 0) throw new ConfigError(this.problems, this.options.file);
     }
 }
+
+/** The keys declared with a default: reading one always gives a value. */
+type Defaulted = { [K in ConfigKey]: (typeof declarations)[K] extends { default: unknown } ? K : never }[ConfigKey];
+type Read<K extends ConfigKey> = K extends Defaulted ? string : string | undefined;
 
 export interface ReaderOptions {
     /** The stack file the values come from, e.g. `Pulumi.dev.yaml`: every problem names it. */

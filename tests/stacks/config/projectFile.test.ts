@@ -1,32 +1,13 @@
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { parse } from "yaml";
-import { declarations } from "../../../stacks/config/declarations.ts";
 import { readFluxConfig } from "../../../stacks/config/flux.ts";
 import { readInfraConfig } from "../../../stacks/config/infra.ts";
 import { ConfigReader } from "../../../stacks/config/reader.ts";
 import { readStackFile } from "../../../src/render/stackFile.ts";
 
 const root = path.resolve(import.meta.dirname, "../../..");
-
-test("Pulumi.yaml declares exactly the keys, types, descriptions, defaults and secrecy the program applies", () => {
-    const declared = parse(readFileSync(path.join(root, "Pulumi.yaml"), "utf8")).config;
-    const expected = Object.fromEntries(
-        Object.entries(declarations).map(([key, declaration]) => [
-            key,
-            {
-                type: declaration.type,
-                ...("items" in declaration ? { items: declaration.items } : {}),
-                description: declaration.description,
-                ...("default" in declaration ? { default: declaration.default } : {}),
-                ...("secret" in declaration ? { secret: true } : {}),
-            },
-        ]),
-    );
-    assert.deepEqual(declared, expected);
-});
 
 test("every stack file holds only known keys with valid values", () => {
     const files = readdirSync(root).filter((file) => /^Pulumi\..+\.yaml$/.test(file));
