@@ -4,7 +4,7 @@ import type { FluxBucketProvider } from "./flux.ts";
  * The stacks' outputs: the one contract between the infra stack, the flux stack (which reads the infra stack through
  * a StackReference) and bucketops (which reads `pulumi stack output --json --show-secrets`). The stacks export
  * these types with Pulumi's value types; bucketops reads them with plain ones. Renaming a field here changes all
- * three, and tests/cli/stack-outputs.test.ts feeds bucketops the outputs of offline runs of the real stacks.
+ * three, and tests/cli/stackOutputs.test.ts feeds bucketops the outputs of offline runs of the real stacks.
  */
 
 /** One identity's keys, as each provider names them (a provider uses the ones of its `credentials`). */

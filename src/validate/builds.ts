@@ -1,10 +1,10 @@
 import path from "node:path";
-import type { ObjectChecker } from "./check-object.ts";
+import type { ObjectChecker } from "./checkObject.ts";
 import { kustomizeBuild, type KustomizeBuildResult } from "./kustomize.ts";
-import { isKustomizationFile, type LocalReference } from "./kustomization-file.ts";
+import { isKustomizationFile, type LocalReference } from "./kustomizationFile.ts";
 import type { Problem } from "./problems.ts";
 import { apiVersionsOf, loadSchemas } from "./schemas.ts";
-import { parseYamlStream } from "./yaml-files.ts";
+import { parseYamlStream } from "./yamlFiles.ts";
 
 /** How problems in a kustomization.yaml name their object: it is kustomize's config, not a cluster object. */
 export const KUSTOMIZATION_OBJECT = "Kustomization";
@@ -60,62 +60,80 @@ export function startRootBuilds(kustomizations: Map<string, KustomizationDir>): 
  * each kustomization that includes it.
  */
 export async function buildKustomizations(kustomizations: Map<string, KustomizationDir>, found: Problem[], options: BuildOptions): Promise<Problem[]> {
-    const problems: Problem[] = [];
-    const brokenFiles = new Set(found.map((problem) => problem.file));
-    // A directory whose kustomization.yaml does not even parse is not in `kustomizations`.
-    const brokenDirs = new Set([...brokenFiles].filter(isKustomizationFile).map((file) => path.dirname(file)));
-    const builds = new Map<string, Promise<Problem[]>>();
-    const inputResults = new Map<string, Promise<boolean>>();
-    const results = new Map<string, Promise<boolean>>();
+    const tree = new TreeBuild(kustomizations, found, options);
+    await Promise.all(
+        entryPoints(kustomizations, options.fluxTargets).map(async (entry) => {
+            if ((await tree.cleanSoFar(entry, [])) && (await tree.buildAndCheck(entry)).length === 0) return;
+            const reached = reachable(entry, kustomizations);
+            await Promise.all([...kustomizations.values()].filter(({ dir }) => reached.has(dir)).map((kustomization) => tree.isClean(kustomization, [])));
+        }),
+    );
+    return tree.problems;
+}
+
+/** The builds of one tree: each answer (clean so far, built clean, a build's problems) computed once per directory. */
+class TreeBuild {
+    readonly problems: Problem[] = [];
+    private readonly kustomizations: Map<string, KustomizationDir>;
+    private readonly options: BuildOptions;
+    private readonly brokenFiles: Set<string>;
+    /** A directory whose kustomization.yaml does not even parse is not in `kustomizations`. */
+    private readonly brokenDirs: Set<string>;
+    private readonly inputResults = new Map<string, Promise<boolean>>();
+    private readonly results = new Map<string, Promise<boolean>>();
+    private readonly builds = new Map<string, Promise<Problem[]>>();
+
+    constructor(kustomizations: Map<string, KustomizationDir>, found: Problem[], options: BuildOptions) {
+        this.kustomizations = kustomizations;
+        this.options = options;
+        this.brokenFiles = new Set(found.map((problem) => problem.file));
+        this.brokenDirs = new Set([...this.brokenFiles].filter(isKustomizationFile).map((file) => path.dirname(file)));
+    }
+
+    /** No problem found so far in anything the kustomization reads, its included kustomizations' files included. */
+    cleanSoFar(kustomization: KustomizationDir, chain: string[]): Promise<boolean> {
+        return once(this.inputResults, kustomization.dir, () =>
+            this.inputsClean(kustomization, [...chain, kustomization.dir], (dependency, next) => this.cleanSoFar(dependency, next)),
+        );
+    }
+
+    /** Builds it alone once its inputs and the kustomizations it includes are clean (built clean themselves); reports its own problems. */
+    isClean(kustomization: KustomizationDir, chain: string[]): Promise<boolean> {
+        return once(this.results, kustomization.dir, async () => {
+            if (!(await this.inputsClean(kustomization, [...chain, kustomization.dir], (dependency, next) => this.isClean(dependency, next)))) return false;
+            const buildProblems = await this.buildAndCheck(kustomization);
+            this.problems.push(...buildProblems);
+            return buildProblems.length === 0;
+        });
+    }
+
+    /** The problems of one build and its output; each kustomization is built and checked at most once. */
+    buildAndCheck(kustomization: KustomizationDir): Promise<Problem[]> {
+        return once(this.builds, kustomization.dir, async () => {
+            const built = await once(this.options.started.builds, kustomization.dir, () => kustomizeBuild(kustomization.dir));
+            if (!built.ok) return [{ file: kustomization.file, object: KUSTOMIZATION_OBJECT, field: "", message: `kustomize build failed: ${built.error}` }];
+            const output = parseYamlStream(built.yaml);
+            await loadSchemas(apiVersionsOf(output));
+            const outputProblems = output.flatMap((object) => this.options.checker.check(kustomization.file, object));
+            return outputProblems.map((problem) => ({ ...problem, message: `${problem.message} in the kustomize build output` }));
+        });
+    }
 
     /** Whether a kustomization's file and what it references have no problem; `dependencyClean` judges the kustomizations it includes. */
-    const inputsClean = async (
+    private async inputsClean(
         kustomization: KustomizationDir,
         chain: string[],
         dependencyClean: (dependency: KustomizationDir, chain: string[]) => Promise<boolean>,
-    ): Promise<boolean> => {
-        if (brokenFiles.has(kustomization.file)) return false;
+    ): Promise<boolean> {
+        if (this.brokenFiles.has(kustomization.file)) return false;
         for (const { target } of kustomization.references) {
-            if (brokenFiles.has(target) || brokenDirs.has(target)) return false;
-            const dependency = kustomizations.get(target);
+            if (this.brokenFiles.has(target) || this.brokenDirs.has(target)) return false;
+            const dependency = this.kustomizations.get(target);
             // A cycle is left for kustomize to report.
             if (dependency && !chain.includes(target) && !(await dependencyClean(dependency, chain))) return false;
         }
         return true;
-    };
-
-    /** No problem found so far in anything the kustomization reads, its included kustomizations' files included. */
-    const cleanSoFar = (kustomization: KustomizationDir, chain: string[]): Promise<boolean> =>
-        once(inputResults, kustomization.dir, () => inputsClean(kustomization, [...chain, kustomization.dir], cleanSoFar));
-
-    /** Builds it alone once its inputs and the kustomizations it includes are clean (built clean themselves); reports its own problems. */
-    const isClean = (kustomization: KustomizationDir, chain: string[]): Promise<boolean> =>
-        once(results, kustomization.dir, async () => {
-            if (!(await inputsClean(kustomization, [...chain, kustomization.dir], isClean))) return false;
-            const buildProblems = await buildAndCheck(kustomization);
-            problems.push(...buildProblems);
-            return buildProblems.length === 0;
-        });
-
-    /** The problems of one build and its output; each kustomization is built and checked at most once. */
-    const buildAndCheck = (kustomization: KustomizationDir): Promise<Problem[]> =>
-        once(builds, kustomization.dir, async () => {
-            const built = await once(options.started.builds, kustomization.dir, () => kustomizeBuild(kustomization.dir));
-            if (!built.ok) return [{ file: kustomization.file, object: KUSTOMIZATION_OBJECT, field: "", message: `kustomize build failed: ${built.error}` }];
-            const output = parseYamlStream(built.yaml);
-            await loadSchemas(apiVersionsOf(output));
-            const outputProblems = output.flatMap((object) => options.checker.check(kustomization.file, object));
-            return outputProblems.map((problem) => ({ ...problem, message: `${problem.message} in the kustomize build output` }));
-        });
-
-    await Promise.all(
-        entryPoints(kustomizations, options.fluxTargets).map(async (entry) => {
-            if ((await cleanSoFar(entry, [])) && (await buildAndCheck(entry)).length === 0) return;
-            const reached = reachable(entry, kustomizations);
-            await Promise.all([...kustomizations.values()].filter(({ dir }) => reached.has(dir)).map((kustomization) => isClean(kustomization, [])));
-        }),
-    );
-    return problems;
+    }
 }
 
 /**

@@ -1,13 +1,13 @@
 // Offline validation of manifests against the Kubernetes and Flux schemas, used by render, by
 // `bucketops push` before it uploads, and by the tests.
-import { checkObject } from "./check-object.ts";
+import { checkObject } from "./checkObject.ts";
 import { throwIfAny } from "./problems.ts";
 import { apiVersionsOf, loadSchemas } from "./schemas.ts";
 
 export { ManifestValidationError, formatProblem, type Problem } from "./problems.ts";
 export { validateTree, type ValidateTreeOptions } from "./tree.ts";
 export { kustomizeBuild, type KustomizeBuildResult } from "./kustomize.ts";
-export { listYamlFiles, parseYamlFile, parseYamlText, type ParsedYamlFile } from "./yaml-files.ts";
+export { listYamlFiles, parseYamlFile, parseYamlText, type ParsedYamlFile } from "./yamlFiles.ts";
 
 /**
  * Schema-checks already-parsed objects (what Pulumi would apply). `file` names where each came from

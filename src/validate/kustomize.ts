@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { availableParallelism } from "node:os";
+import pLimit from "p-limit";
 
 export type KustomizeBuildResult = { ok: true; yaml: string } | { ok: false; error: string };
 
@@ -10,28 +11,14 @@ export type KustomizeBuildResult = { ok: true; yaml: string } | { ok: false; err
  * its own directory (validateTree checks that they are still inside the tree).
  * Aborting `signal` stops a build that is no longer needed (kubectl is killed, or never started).
  */
-export async function kustomizeBuild(dir: string, signal?: AbortSignal): Promise<KustomizeBuildResult> {
-    // A tree of many kustomizations would otherwise start one kubectl per directory at once.
-    while (running >= MAX_RUNNING) await new Promise<void>((wake) => waiting.push(wake));
-    if (signal?.aborted) {
-        // It may have been woken for the free slot it does not take: pass it on.
-        waiting.shift()?.();
-        return { ok: false, error: "cancelled" };
-    }
-    running++;
-    try {
-        return await runKubectlKustomize(dir, signal);
-    } finally {
-        running--;
-        waiting.shift()?.();
-    }
+export function kustomizeBuild(dir: string, signal?: AbortSignal): Promise<KustomizeBuildResult> {
+    return builds(() => (signal?.aborted ? { ok: false, error: "cancelled" } : runKubectlKustomize(dir, signal)));
 }
 
-const MAX_RUNNING = availableParallelism();
+/** A tree of many kustomizations would otherwise start one kubectl per directory at once. */
+const builds = pLimit(availableParallelism());
 /** kustomize's time grows faster than its input (2,000 ConfigMaps in one build: 2.5 s; 20,000: 12 minutes). */
 export const BUILD_TIMEOUT_MS = 60_000;
-let running = 0;
-const waiting: (() => void)[] = [];
 
 function runKubectlKustomize(dir: string, signal: AbortSignal | undefined): Promise<KustomizeBuildResult> {
     const kubectl = process.env.KUBECTL ?? "kubectl";

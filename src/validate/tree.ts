@@ -1,14 +1,14 @@
 import path from "node:path";
 import { buildKustomizations, KUSTOMIZATION_OBJECT, startRootBuilds, stopBuilds, type KustomizationDir } from "./builds.ts";
-import { ObjectChecker } from "./check-object.ts";
+import { ObjectChecker } from "./checkObject.ts";
 import { normalizePrefix } from "../bucket/keys.ts";
 import { mapBounded } from "../fs/bounded.ts";
-import { bucketKustomizationPath, fluxPathProblem, treeFolder } from "./flux-path.ts";
-import { isKustomizationFile, KUSTOMIZATION_FILE_NAMES, localReferences } from "./kustomization-file.ts";
+import { bucketKustomizationPath, fluxPathProblem, treeFolder } from "./fluxPath.ts";
+import { isKustomizationFile, KUSTOMIZATION_FILE_NAMES, localReferences } from "./kustomizationFile.ts";
 import { isInside, pathKind } from "./paths.ts";
 import { isRecord, objectLabel, throwIfAny, type Problem } from "./problems.ts";
 import { apiVersionsOf, loadSchemas } from "./schemas.ts";
-import { listYamlFiles, parseYamlFile, type ParsedYamlFile } from "./yaml-files.ts";
+import { listYamlFiles, parseYamlFile, type ParsedYamlFile } from "./yamlFiles.ts";
 
 export interface ValidateTreeOptions {
     /**

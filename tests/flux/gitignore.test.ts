@@ -10,7 +10,7 @@ import { type MatchResult, filepathMatch, newMatcher, parsePattern } from "../..
 const vectors = <T>(file: string): T => JSON.parse(readFileSync(path.join(import.meta.dirname, "vectors", file), "utf8"));
 
 describe("filepathMatch: Go's path/filepath.Match test vectors", () => {
-    const { vectors: cases } = vectors<{ vectors: { pattern: string; name: string; matched: boolean; bad: boolean }[] }>("filepath-match.json");
+    const { vectors: cases } = vectors<{ vectors: { pattern: string; name: string; matched: boolean; bad: boolean }[] }>("filepathMatch.json");
     for (const { pattern, name, matched, bad } of cases) {
         it(`Match(${JSON.stringify(pattern)}, ${JSON.stringify(name)}) = ${matched}${bad ? ", ErrBadPattern" : ""}`, () => {
             assert.deepEqual(filepathMatch(pattern, name), { matched, bad });
@@ -20,7 +20,7 @@ describe("filepathMatch: Go's path/filepath.Match test vectors", () => {
 
 describe("parsePattern: fluxcd/pkg sourceignore/gitignore pattern_test.go", () => {
     type Vector = { test: string; pattern: string; domain: string[]; path: string[]; isDir: boolean; result: MatchResult };
-    for (const { test, pattern, domain, path: components, isDir, result } of vectors<{ vectors: Vector[] }>("gitignore-pattern.json").vectors) {
+    for (const { test, pattern, domain, path: components, isDir, result } of vectors<{ vectors: Vector[] }>("gitignorePattern.json").vectors) {
         it(test, () => assert.equal(parsePattern(pattern, domain).match(components, isDir), result));
     }
 });
@@ -48,7 +48,7 @@ describe("newMatcher: fluxcd/pkg matcher_test.go and sourceignore_test.go", () =
 
 describe("ignoreMatcher: what source-controller v1.8 skips, answered by fluxcd/pkg under Go", () => {
     type Case = { why?: string; ignore: string; ignored: string[]; kept: string[] };
-    const { cases } = vectors<{ cases: Case[] }>("sourceignore-cases.json");
+    const { cases } = vectors<{ cases: Case[] }>("sourceignoreCases.json");
     for (const [n, { why, ignore, ignored, kept }] of cases.entries()) {
         it(`case ${n + 1}: ${JSON.stringify(ignore)}${why ? ` (${why})` : ""}`, () => {
             const skips = ignoreMatcher(readPatterns(ignore));

@@ -4,8 +4,8 @@ import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { kustomizeBuild, kustomizeErrorMessage } from "../../src/validate/kustomize.ts";
-import { localReferences } from "../../src/validate/kustomization-file.ts";
-import { parseYamlText } from "../../src/validate/yaml-files.ts";
+import { localReferences } from "../../src/validate/kustomizationFile.ts";
+import { parseYamlText } from "../../src/validate/yamlFiles.ts";
 
 describe("parseYamlText", () => {
     it("returns every non-empty document of a multi-document stream", () => {

@@ -5,13 +5,13 @@ import { describe, it } from "node:test";
 import { FLUX2_CHART } from "../../components/flux/install.ts";
 import { declarations } from "../../stacks/config/declarations.ts";
 import { listYamlFiles, parseYamlFile } from "../../src/validate/index.ts";
-import type { Manifest } from "./apply-like-flux.ts";
-import { DEPLOY_DIR } from "../validate/expect-problems.ts";
+import type { Manifest } from "./applyLikeFlux.ts";
+import { DEPLOY_DIR } from "../validate/expectProblems.ts";
 
 // What each chart repository publishes, read from the repository itself (its index.yaml, or its release tags);
-// published-charts.json says where, for each. helm-controller can only install a version that is listed there.
+// publishedCharts.json says where, for each. helm-controller can only install a version that is listed there.
 const published: Record<string, { checked: string; charts: Record<string, string[]> }> = JSON.parse(
-    readFileSync(path.join(import.meta.dirname, "published-charts.json"), "utf8"),
+    readFileSync(path.join(import.meta.dirname, "publishedCharts.json"), "utf8"),
 );
 
 function isPublished(url: string, chart: string, version: string): boolean {

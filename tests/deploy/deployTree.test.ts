@@ -3,8 +3,8 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { listYamlFiles, parseYamlFile, validateTree } from "../../src/validate/index.ts";
-import { DEPLOY_DIR } from "../validate/expect-problems.ts";
-import { applyLikeFlux, build, chartOf, releases, type Manifest } from "./apply-like-flux.ts";
+import { DEPLOY_DIR } from "../validate/expectProblems.ts";
+import { applyLikeFlux, build, chartOf, releases, type Manifest } from "./applyLikeFlux.ts";
 
 /** The path the flux stack's root Kustomization points at (see docs/deploy-and-validation.md). */
 const ROOT_PATH = "./clusters/dev";

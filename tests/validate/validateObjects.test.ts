@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { formatProblem, ManifestValidationError, validateObjects } from "../../src/validate/index.ts";
-import { expectProblems } from "./expect-problems.ts";
+import { expectProblems } from "./expectProblems.ts";
 
 const FILE = "stacks/flux.ts";
 

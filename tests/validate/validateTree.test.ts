@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { validateTree } from "../../src/validate/index.ts";
-import { copyOfDeploy, edit, expectProblems } from "./expect-problems.ts";
+import { copyOfDeploy, edit, expectProblems } from "./expectProblems.ts";
 
 // Each test breaks its own copy of deploy/ in one way and expects exactly one message for it.
 describe("validateTree on a broken copy of deploy/", { concurrency: true }, () => {

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { describe, it } from "node:test";
 import { validateTree } from "../../src/validate/index.ts";
-import { copyOfDeploy, edit, expectProblems } from "./expect-problems.ts";
+import { copyOfDeploy, edit, expectProblems } from "./expectProblems.ts";
 
 const APPS = "clusters/dev/apps.yaml";
 const INFRASTRUCTURE = "clusters/dev/infrastructure.yaml";

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { listYamlFiles, validateTree } from "../../src/validate/index.ts";
-import { DEPLOY_DIR, expectProblems } from "../validate/expect-problems.ts";
-import { applyLikeFlux, build, chartOf, releases } from "./apply-like-flux.ts";
+import { DEPLOY_DIR, expectProblems } from "../validate/expectProblems.ts";
+import { applyLikeFlux, build, chartOf, releases } from "./applyLikeFlux.ts";
 
 /** An environment tree meant for `bucketops push <it> s3://<bucket>/prod/` (see docs/deploy-and-validation.md). */
 const PROD_DIR = path.resolve(import.meta.dirname, "fixtures/prod");

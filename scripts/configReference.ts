@@ -1,6 +1,6 @@
 // Writes the config keys declared in stacks/config/declarations.ts into Pulumi.yaml (its `config:` block, for the
 // Pulumi CLI) and into README.md (the config reference table). `--check` only says whether both are up to date;
-// tests/scripts/config-reference.test.ts runs that check.
+// tests/scripts/configReference.test.ts runs that check.
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseDocument } from "yaml";

@@ -2,7 +2,7 @@ import { appendFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { validateTree } from "../../src/validate/index.ts";
-import { copyOfDeploy, edit, expectProblems, treeOf } from "./expect-problems.ts";
+import { copyOfDeploy, edit, expectProblems, treeOf } from "./expectProblems.ts";
 
 // validateTree builds only the roots (and what Flux builds on its own) while they build clean; these
 // trees build clean only in part, to show that a problem is still found, and named where it is.

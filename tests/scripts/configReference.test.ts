@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { parse } from "yaml";
-import { GENERATED, readme } from "../../scripts/config-reference.ts";
+import { GENERATED, readme } from "../../scripts/configReference.ts";
 import { declarations } from "../../stacks/config/declarations.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
