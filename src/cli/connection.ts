@@ -48,7 +48,7 @@ function readStackOutputFile(file: string): StackOutputs {
 }
 
 /** Opens the store for a bucket URL: flags first, then the stack outputs, then the SDKs' own chains. */
-export function connect(urlText: string, flags: ConnectionFlags): ObjectStore {
+export function connect(urlText: string, flags: ConnectionFlags): Promise<ObjectStore> {
     const url = parseBucketUrl(urlText);
     const outputs = readStackOutputs(flags.fromStackOutputs);
     if (outputs.provider && !providersOf(url.scheme).includes(outputs.provider)) {
@@ -129,8 +129,8 @@ function credentialsHint(outputs: StackOutputs, flags: ConnectionFlags, scheme: 
 export class Stores {
     private readonly opened: ObjectStore[] = [];
 
-    open(url: string, flags: ConnectionFlags): ObjectStore {
-        const store = connect(url, flags);
+    async open(url: string, flags: ConnectionFlags): Promise<ObjectStore> {
+        const store = await connect(url, flags);
         this.opened.push(store);
         return store;
     }

@@ -1,28 +1,20 @@
 import { readFileSync } from "node:fs";
-/** An error meant for the user: main prints its message alone and exits with its code. */
-export class CliError extends Error {
-    readonly exitCode: number;
+import { UserError } from "../errors.ts";
 
-    constructor(message: string, exitCode = 1) {
-        super(message);
-        this.exitCode = exitCode;
-        this.name = "CliError";
-    }
-}
+/** An error of a bucketops command: main prints its message alone and exits with its code (1 unless said). */
+export class CliError extends UserError {}
 
 /** Bad flags or arguments: exit code 2, like commander's own usage errors. */
 export class UsageError extends CliError {
     constructor(message: string) {
         super(message, 2);
-        this.name = "UsageError";
     }
 }
 
-/** Another writer changed the prefix while we were writing; nothing was deleted. */
+/** Another writer holds the prefix or changed it while we were writing; nothing was deleted. */
 export class ConcurrentChangeError extends CliError {
     constructor(message: string) {
         super(message, 4);
-        this.name = "ConcurrentChangeError";
     }
 }
 

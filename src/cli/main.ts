@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { Stores, type ConnectionFlags } from "./connection.ts";
+import { UserError } from "../errors.ts";
 import { CliError, UsageError, tooManyOpenFiles } from "./errors.ts";
 import { TreeEntryError } from "../fs/walk.ts";
 import { historyReport, loadHistory } from "./history.ts";
@@ -74,6 +75,11 @@ function withConnection(command: Command): Command {
         );
 }
 
+/** An `Examples:` block after a command's options, as flux's help has one (each example: a comment, then the command). */
+function examples(...pairs: [comment: string, command: string][]): string {
+    return `\nExamples:\n${pairs.map(([comment, command]) => `  # ${comment}\n  ${command}`).join("\n\n")}`;
+}
+
 /** The lease on the prefix, for the commands that write it. */
 function withLease(command: Command): Command {
     return command
@@ -113,6 +119,14 @@ export function buildProgram(io: Io, stores: Stores): Command {
 
     withLease(withIgnore(withConnection(program.command("push"))))
         .description("validate a manifest tree and sync it to s3://bucket/prefix or gs://bucket/prefix")
+        .addHelpText(
+            "after",
+            examples(
+                ["Validate and upload deploy/ to an environment's prefix, with the infra stack's credentials", "pulumi stack output --json --show-secrets > infra.json\n  bucketops push ./deploy s3://my-bucket/prod --from-stack-outputs infra.json"],
+                ["Show what would change, without changing anything", "bucketops push ./deploy s3://my-bucket/prod --dry-run"],
+                ["Push to MinIO over plain http, waiting up to 2 minutes for another push to finish", "bucketops push ./deploy s3://manifests --endpoint minio.local:9000 --insecure --wait-lock 120"],
+            ),
+        )
         .argument("<dir>", "root of the manifest tree")
         .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]")
         .option("--prune", "delete objects no longer in the tree, once every upload succeeded (the default)")
@@ -122,7 +136,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .option("--skip-build", "skip the kustomize builds of validation (every file is still parsed and schema-checked)")
         .addOption(new Option("--concurrency <n>", "parallel uploads").argParser(positiveInt).default(16))
         .action(async (dir: string, url: string, flags: ConnectionFlags & PushFlags & LeaseFlags) => {
-            await push(dir, stores.open(url, flags), {
+            await push(dir, await stores.open(url, flags), {
                 prune: flags.prune ?? true,
                 dryRun: flags.dryRun ?? false,
                 allowUnversioned: flags.allowUnversioned ?? false,
@@ -136,23 +150,44 @@ export function buildProgram(io: Io, stores: Stores): Command {
 
     withIgnore(withConnection(program.command("revision")))
         .description("print the revision Flux's source-controller reports for this bucket and prefix")
+        .addHelpText(
+            "after",
+            examples(
+                ["The revision a Bucket with spec.prefix prod/ reports", "bucketops revision s3://my-bucket/prod/"],
+                ["With the Bucket's spec.ignore", "bucketops revision gs://my-bucket --ignore '*.md' --ignore 'docs/'"],
+            ),
+        )
         .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]; the prefix is used verbatim, as spec.prefix")
         .action(async (url: string, flags: ConnectionFlags & { ignore?: string[] }) => {
-            const { revision } = await currentRevision(stores.open(url, flags), parseBucketUrl(url).prefix, specIgnore(flags));
+            const { revision } = await currentRevision(await stores.open(url, flags), parseBucketUrl(url).prefix, specIgnore(flags));
             log(revision);
         });
 
     withIgnore(withConnection(program.command("history")))
         .description("past states of the prefix, reconstructed from object versions")
+        .addHelpText(
+            "after",
+            examples(
+                ["Every state of the prefix, with the keys each one changed", "bucketops history s3://my-bucket/prod"],
+                ["As JSON, e.g. for the revision of the state before the current one", "bucketops history s3://my-bucket/prod --json | jq -r '.[-2].revision'"],
+            ),
+        )
         .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]")
         .option("--json", "machine-readable output")
         .action(async (url: string, flags: ConnectionFlags & { ignore?: string[]; json?: boolean }) => {
-            const states = await loadHistory(stores.open(url, flags), specIgnore(flags), io.err); // notes off stdout: --json
+            const states = await loadHistory(await stores.open(url, flags), specIgnore(flags), io.err); // notes off stdout: --json
             for (const line of historyReport(states, flags.json ?? false)) log(line);
         });
 
     withLease(withIgnore(withConnection(program.command("rollback"))))
         .description("restore the prefix to a past state (itself undoable)")
+        .addHelpText(
+            "after",
+            examples(
+                ["Go back to the state Flux reported as sha256:3f2a9c1…", "bucketops rollback s3://my-bucket/prod --to 3f2a9c1"],
+                ["Go back to the state current at a time, showing the plan only", "bucketops rollback s3://my-bucket/prod --to 2026-11-24T09:00:00Z --dry-run"],
+            ),
+        )
         .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]")
         .requiredOption("--to <time|revision>", "an ISO 8601 time or a revision (sha256:<hex>, or a unique hex prefix)")
         .option("--dry-run", "print the plan only")
@@ -160,7 +195,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .option("--allow-incomplete", "allow a target that a push or rollback left half-written (history marks it)")
         .addOption(new Option("--concurrency <n>", "parallel copies").argParser(positiveInt).default(16))
         .action(async (url: string, flags: ConnectionFlags & LeaseFlags & RollbackFlags) => {
-            await rollback(stores.open(url, flags), flags.to, {
+            await rollback(await stores.open(url, flags), flags.to, {
                 dryRun: flags.dryRun ?? false,
                 allowEmpty: flags.allowEmpty ?? false,
                 allowIncomplete: flags.allowIncomplete ?? false,
@@ -173,6 +208,13 @@ export function buildProgram(io: Io, stores: Stores): Command {
 
     withConnection(program.command("status"))
         .description("has the cluster caught up with the bucket? reads the Flux Bucket and its Kustomizations")
+        .addHelpText(
+            "after",
+            examples(
+                ["After a push: ask Flux to fetch now, and wait up to 5 minutes for every Kustomization to apply it", "bucketops status --reconcile --wait 300"],
+                ["With the stacks' outputs (kubeconfig, credentials, namespace and Bucket name)", "bucketops status --from-stack-outputs infra.json --from-stack-outputs flux.json"],
+            ),
+        )
         .option("--kubeconfig <file>", "kubeconfig (default: KUBECONFIG, ~/.kube/config, or the stack outputs' kubeconfig)")
         .option("--context <name>", "kubeconfig context")
         .option("-n, --namespace <ns>", "namespace of the Bucket (default: the flux stack outputs' namespace, else flux-system)")
@@ -231,7 +273,7 @@ export async function main(args: string[], io: Omit<Io, "exitCode"> = { out: con
         const exitCode = (error as { exitCode?: number }).exitCode;
         const code = (error as { code?: string }).code;
         if (code?.startsWith("commander.")) return exitCode === 0 ? 0 : 2; // commander printed the message
-        const known = error instanceof CliError ? error : localFailure(error);
+        const known = localFailure(error) ?? (error instanceof UserError ? error : undefined);
         if (known) {
             io.err(`bucketops: ${known.message}`);
             return known.exitCode;

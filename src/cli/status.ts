@@ -48,7 +48,7 @@ interface FluxObject {
 /** Prints whether the Bucket's artifact and its Kustomizations match the bucket's current revision. */
 export async function status(
     options: StatusOptions,
-    open: (url: string, flags: ConnectionFlags) => ObjectStore,
+    open: (url: string, flags: ConnectionFlags) => Promise<ObjectStore>,
 ): Promise<boolean> {
     // Loaded on demand: the Kubernetes client takes seconds to load and only this command needs it.
     const { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } = await import("@kubernetes/client-node");
@@ -78,7 +78,7 @@ export async function status(
         options.log(`requested reconciliation of Bucket ${where.namespace}/${where.name} (${RECONCILE_ANNOTATION}=${requestedAt})`);
     }
 
-    const { store, url } = bucketStore(spec, where, options, open);
+    const { store, url } = await bucketStore(spec, where, options, open);
     const deadline = Date.now() + (options.waitSeconds ?? 0) * 1000;
     for (;;) {
         const { revision, indexed } = await currentRevision(store, spec.prefix ?? "", spec.ignore);
@@ -99,12 +99,12 @@ interface Cluster {
 }
 
 /** The bucket as the Bucket object describes it; the connection flags override its endpoint and region. */
-function bucketStore(
+async function bucketStore(
     spec: IBucketSpec,
     where: Where,
     options: StatusOptions,
-    open: (url: string, flags: ConnectionFlags) => ObjectStore,
-): { store: ObjectStore; url: string } {
+    open: (url: string, flags: ConnectionFlags) => Promise<ObjectStore>,
+): Promise<{ store: ObjectStore; url: string }> {
     const provider = spec.provider ?? "generic"; // the CRD's default
     const scheme = (PROVIDERS[provider] as ProviderFacts).scheme;
     if (!scheme) {
@@ -112,7 +112,7 @@ function bucketStore(
         throw new CliError(`Bucket ${where.namespace}/${where.name} uses provider '${provider}'; bucketops reads ${readable.join(", ")} buckets`);
     }
     const url = `${scheme}://${spec.bucketName}/${spec.prefix ?? ""}`;
-    const store = open(url, {
+    const store = await open(url, {
         ...options,
         endpoint: options.endpoint ?? (scheme === "s3" ? spec.endpoint : undefined),
         insecure: options.insecure ?? spec.insecure,

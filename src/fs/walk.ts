@@ -1,17 +1,17 @@
 import { readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
+import { UserError } from "../errors.ts";
 import { mapBounded } from "./bounded.ts";
 
 /**
  * A file of the tree that cannot be uploaded as it is: a dangling symlink, a symlink loop, a symlink out of the
  * tree, or an entry that cannot be read. Bad local input, not a crash: the CLI reports it in one line (exit 2).
  */
-export class TreeEntryError extends Error {
+export class TreeEntryError extends UserError {
     readonly path: string;
 
     constructor(entry: string, problem: string) {
-        super(`${entry}: ${problem}`);
-        this.name = "TreeEntryError";
+        super(`${entry}: ${problem}`, 2);
         this.path = entry;
     }
 }

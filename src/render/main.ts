@@ -1,8 +1,6 @@
 import { Command } from "commander";
 import path from "node:path";
-import { ConfigError } from "../../stacks/config/errors.ts";
-import { ManifestValidationError } from "../validate/index.ts";
-import { RenderError } from "./errors.ts";
+import { UserError } from "../errors.ts";
 import { writeFolder } from "./output.ts";
 import { WorkerChecks } from "./checks.ts";
 import type { RenderedStack } from "./render.ts";
@@ -52,7 +50,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv).catch((error: unknown) => {
-    const known = error instanceof RenderError || error instanceof ConfigError || error instanceof ManifestValidationError;
+    const known = error instanceof UserError;
     console.error(`render: ${known ? (error as Error).message : (error as Error)?.stack ?? error}`);
     console.error("Nothing was written.");
     process.exit(1);

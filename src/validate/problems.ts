@@ -1,3 +1,5 @@
+import { UserError } from "../errors.ts";
+
 /** One thing wrong with a manifest: where it is (file, object, field) and what is wrong. */
 export interface Problem {
     file: string;
@@ -13,13 +15,12 @@ export function formatProblem(problem: Problem): string {
     return [problem.file, problem.object, problem.field, problem.message].filter((part) => part !== "").join(": ");
 }
 
-export class ManifestValidationError extends Error {
+export class ManifestValidationError extends UserError {
     readonly problems: Problem[];
 
     constructor(problems: Problem[]) {
         const noun = problems.length === 1 ? "problem" : "problems";
         super(`${problems.length} manifest ${noun}:\n${problems.map((p) => `  ${formatProblem(p)}`).join("\n")}`);
-        this.name = "ManifestValidationError";
         this.problems = problems;
     }
 }

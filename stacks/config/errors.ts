@@ -1,8 +1,10 @@
+import { UserError } from "../../src/errors.ts";
+
 /**
  * Invalid stack configuration: raised before any resource is registered, naming every offending key, each with
  * the stack file it is set in (or should be).
  */
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
     readonly problems: string[];
 
     /** `file`, e.g. `Pulumi.dev.yaml`, prefixes each problem; problems of several files can be joined with `combine`. */
@@ -10,7 +12,6 @@ export class ConfigError extends Error {
         const located = file ? problems.map((problem) => `${file}: ${problem}`) : problems;
         super(`Invalid stack configuration:\n${located.map((p) => `  - ${p}`).join("\n")}`);
         this.problems = located;
-        this.name = "ConfigError";
     }
 
     /** One error listing every problem of every stack file. */

@@ -11,7 +11,6 @@ export interface GcsOptions {
     insecure?: boolean;
     /** Service-account key JSON (the infra stack's writerServiceAccountKey); unset: Application Default Credentials. */
     serviceAccountKey?: string;
-    projectId?: string;
     timeouts?: NetworkTimeouts;
     /** What to check when the server refuses these credentials an operation: where they came from. */
     accessHint?: string;
@@ -59,7 +58,7 @@ export class GcsStore implements ObjectStore {
         this.storage = new Storage({
             apiEndpoint: endpoint,
             credentials,
-            projectId: options.projectId ?? credentials?.project_id,
+            projectId: credentials?.project_id,
             // `timeout` bounds each request (gaxios: no answer in time aborts it); retries back off, in total at most
             // what every attempt may take.
             timeout: this.timeouts.requestMs,
