@@ -1,14 +1,18 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { normalizePrefix } from "../../src/bucket/keys.ts";
 import { type BucketAccess, accessPolicy } from "./policies.ts";
 
 export interface BucketCredentialsArgs {
+    /** ARN of the bucket the policy allows. */
     bucketArn: pulumi.Input<string>;
     /** `read` for Flux, `write` for uploads. */
     access: BucketAccess;
-    /** Limit the identity to the keys under this prefix (normalized, e.g. `prod/`): an environment. */
+    /** Limit the identity to the keys under this prefix (normalized, e.g. `prod/`): an environment. Unset: the whole bucket. */
     prefix?: string;
+    /** IAM path of the user. Default: `/flux-bucket/`. */
     path?: pulumi.Input<string>;
+    /** Tags on the user. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
@@ -21,6 +25,12 @@ export class BucketCredentials extends pulumi.ComponentResource {
 
     constructor(name: string, args: BucketCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fluxbucket:aws:BucketCredentials", name, {}, opts);
+        if (args.prefix !== undefined && (args.prefix === "" || args.prefix !== normalizePrefix(args.prefix))) {
+            throw new pulumi.InputPropertyError({
+                propertyPath: "prefix",
+                reason: `"${args.prefix}" is not a normalized prefix: give it as normalizePrefix() returns it, e.g. "${normalizePrefix(args.prefix) || "prod/"}", or leave it unset for the whole bucket`,
+            });
+        }
         const parent = { parent: this };
 
         this.user = new aws.iam.User(name, { path: args.path ?? "/flux-bucket/", tags: args.tags }, parent);

@@ -9,6 +9,7 @@ export interface VersionedBucketArgs {
     noncurrentVersionDays: pulumi.Input<number>;
     /** Allow `pulumi destroy` to delete a bucket that still holds objects. */
     forceDestroy?: pulumi.Input<boolean>;
+    /** Tags on the bucket. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 

@@ -2,8 +2,11 @@ import * as civo from "@pulumi/civo";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface ClusterArgs {
+    /** Civo region code, e.g. `LON1`. */
     region: pulumi.Input<string>;
+    /** Civo instance size of each node, e.g. `g4s.kube.medium`. */
     nodeSize: pulumi.Input<string>;
+    /** Number of nodes, at least 1. */
     nodeCount: pulumi.Input<number>;
     /** k3s version such as `1.33.1-k3s1`; the flux2 chart needs Kubernetes 1.33 or newer. Unset: Civo's latest. */
     kubernetesVersion?: pulumi.Input<string>;

@@ -1,5 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { IKustomization } from "@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1/Kustomization";
+import type { IBucketSpec } from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1/BucketSpec";
 import type { FluxBucketProvider } from "../../src/bucket/flux.ts";
 import { LEASE_IGNORE } from "../../src/bucket/keys.ts";
 import { type Credential, type CredentialArgs, PROVIDERS } from "../../src/bucket/providers.ts";
@@ -9,38 +11,41 @@ export type { FluxBucketProvider };
 /** Credentials for the Bucket's Secret; which shapes fit a provider is PROVIDERS[provider].credentials. */
 export type BucketSourceCredentials = CredentialArgs<pulumi.Input<string>>;
 
-export interface BucketSourceSpec {
+/**
+ * The Bucket's spec, as Flux's CRD model types it (`IBucketSpec` of @kubernetes-models/flux-cd), with the values
+ * that usually come from other resources as Pulumi inputs. `secretRef` is set by BucketSync.
+ */
+export type BucketSourceSpec = Pick<IBucketSpec, "interval" | "insecure" | "timeout" | "prefix" | "suspend"> & {
+    /** Flux's `spec.provider`; decides the Secret's keys (PROVIDERS in src/bucket/providers.ts). */
     provider: FluxBucketProvider;
     bucketName: pulumi.Input<string>;
     /** Bare host for aws, gcp and generic (storage.googleapis.com for gcp); an https URL for azure. */
     endpoint: pulumi.Input<string>;
+    /** The bucket's region (aws, and generic stores that need one). */
     region?: pulumi.Input<string>;
-    insecure?: boolean;
-    interval: string;
-    timeout?: string;
-    prefix?: string;
     /** `.sourceignore`-format patterns; bucketops' LEASE_IGNORE is always appended, so a lease never changes the revision. */
     ignore?: string;
-    suspend?: boolean;
-}
+};
 
-export interface KustomizationSpec {
-    /** Path in the bucket to apply, e.g. `./clusters/dev`. */
-    path: string;
-    prune: boolean;
-    interval: string;
-    retryInterval?: string;
-    timeout?: string;
-    wait?: boolean;
-}
+/**
+ * The root Kustomization's spec, as Flux's CRD model types it (`IKustomization["spec"]`); `sourceRef` is set by
+ * BucketSync. `path` is relative to the bucket root as Flux unpacks it, e.g. `./clusters/dev` (an environment's
+ * prefix included: `./prod/clusters/prod`), and may not contain `..`.
+ */
+export type KustomizationSpec = Pick<KustomizationModelSpec, "prune" | "interval" | "retryInterval" | "timeout" | "wait"> & { path: string };
+
+type KustomizationModelSpec = NonNullable<IKustomization["spec"]>;
 
 export interface BucketSyncArgs {
+    /** Namespace of the Secret, the Bucket and the Kustomization: Flux's own (FluxInstall's `namespaceName`). */
     namespace: pulumi.Input<string>;
     /** Name of the Bucket, its Secret and the Kustomization; defaults to the resource name. */
     objectName?: string;
+    /** The bucket Flux fetches. */
     bucket: BucketSourceSpec;
-    /** Unset: no Secret (workload identity, or a bucket that needs none). */
+    /** The reader's credentials, in the shape of one of the provider's credential sets. Unset: no Secret (workload identity, or a bucket that needs none). */
     credentials?: BucketSourceCredentials;
+    /** What Flux applies from the bucket. */
     kustomization: KustomizationSpec;
 }
 
@@ -83,6 +88,12 @@ export class BucketSync extends pulumi.ComponentResource {
 
     constructor(name: string, args: BucketSyncArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fluxbucket:flux:BucketSync", name, {}, opts);
+        if (args.kustomization.path.split("/").includes("..")) {
+            throw new pulumi.InputPropertyError({
+                propertyPath: "kustomization.path",
+                reason: `"${args.kustomization.path}" leaves the bucket; give a path from its root such as ./clusters/dev`,
+            });
+        }
         // Children do not inherit the component's dependsOn: each object must wait for the CRDs itself.
         const after = (...resources: pulumi.Resource[]): pulumi.CustomResourceOptions => ({
             parent: this,

@@ -72,6 +72,9 @@ export class FluxInstall extends pulumi.ComponentResource {
 
     constructor(name: string, args: FluxInstallArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fluxbucket:flux:FluxInstall", name, {}, opts);
+        if (args.fluxRelease !== undefined && !Object.hasOwn(FLUX_RELEASES, args.fluxRelease)) {
+            throw new pulumi.InputPropertyError({ propertyPath: "fluxRelease", reason: `"${args.fluxRelease}"; allowed: ${Object.keys(FLUX_RELEASES).join(", ")}` });
+        }
 
         this.namespace = new k8s.core.v1.Namespace(name, { metadata: { name: args.namespace } }, { parent: this });
         const values = args.values ?? {};

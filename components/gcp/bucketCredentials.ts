@@ -3,19 +3,24 @@ import * as pulumi from "@pulumi/pulumi";
 import { SOURCEIGNORE } from "../../src/bucket/keys.ts";
 
 export interface BucketCredentialsArgs {
+    /** GCP project of the service account. */
     project: pulumi.Input<string>;
+    /** The bucket the grants are on. */
     bucketName: pulumi.Input<string>;
     /** Service account id, 6-30 characters, unique in the project. */
     accountId: pulumi.Input<string>;
     /** The role granting the identity's permissions (see `permissions.ts`). */
     role: pulumi.Input<string>;
-    /**
-     * Grant `role` on this managed folder (an environment's prefix, e.g. `prod/`) instead of the whole bucket.
-     * Needs `bucketRole` too.
-     */
-    managedFolder?: pulumi.Input<string>;
-    /** With `managedFolder`: a role holding only storage.buckets.get, granted on the bucket. */
-    bucketRole?: pulumi.Input<string>;
+    /** Grant `role` on one managed folder (an environment's prefix) instead of the whole bucket. Unset: the whole bucket. */
+    folder?: ManagedFolderGrant;
+}
+
+/** A grant on one managed folder: GCS then also needs the bucket's metadata (storage.buckets.get) granted on the bucket. */
+export interface ManagedFolderGrant {
+    /** The managed folder, e.g. `prod/`. */
+    managedFolder: pulumi.Input<string>;
+    /** A role holding only storage.buckets.get, granted on the bucket. */
+    bucketRole: pulumi.Input<string>;
 }
 
 /**
@@ -39,13 +44,13 @@ export class BucketCredentials extends pulumi.ComponentResource {
         );
         const member = pulumi.interpolate`serviceAccount:${this.serviceAccount.email}`;
         const grants: pulumi.Resource[] = [];
-        if (args.managedFolder === undefined) {
+        if (args.folder === undefined) {
             grants.push(new gcp.storage.BucketIAMMember(name, { bucket: args.bucketName, role: args.role, member }, parent));
         } else {
-            if (args.bucketRole === undefined) throw new Error(`BucketCredentials ${name}: a managedFolder grant needs bucketRole (storage.buckets.get)`);
+            const { managedFolder, bucketRole } = args.folder;
             grants.push(
-                new gcp.storage.ManagedFolderIamMember(name, { bucket: args.bucketName, managedFolder: args.managedFolder, role: args.role, member }, parent),
-                new gcp.storage.BucketIAMMember(`${name}-bucket`, { bucket: args.bucketName, role: args.bucketRole, member }, parent),
+                new gcp.storage.ManagedFolderIamMember(name, { bucket: args.bucketName, managedFolder, role: args.role, member }, parent),
+                new gcp.storage.BucketIAMMember(`${name}-bucket`, { bucket: args.bucketName, role: bucketRole, member }, parent),
                 new gcp.storage.BucketIAMMember(
                     `${name}-sourceignore`,
                     {

@@ -88,7 +88,7 @@ export class FluxBucket extends pulumi.ComponentResource {
                 const identity = (access: BucketAccess) =>
                     new BucketCredentials(
                         `${name}-${environment}-${ROLE_NAMES[access]}`,
-                        { project, bucketName, accountId: accountId(access, prefix), role: roles[access], managedFolder: folder.name, bucketRole },
+                        { project, bucketName, accountId: accountId(access, prefix), role: roles[access], folder: { managedFolder: folder.name, bucketRole } },
                         parent,
                     );
                 this.environments[environment] = { prefix, reader: identity("read"), writer: identity("write") };

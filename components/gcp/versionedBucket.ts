@@ -2,6 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface VersionedBucketArgs {
+    /** GCP project of the bucket. */
     project: pulumi.Input<string>;
     /** GCS location: a multi-region (EU), dual-region or region (europe-west1). */
     location: pulumi.Input<string>;
@@ -9,7 +10,9 @@ export interface VersionedBucketArgs {
     bucketName?: pulumi.Input<string>;
     /** Days a noncurrent version (an overwritten or deleted object) is kept before it is deleted. */
     noncurrentVersionDays: pulumi.Input<number>;
+    /** Allow `pulumi destroy` to delete a bucket that still holds objects. Default: false. */
     forceDestroy?: pulumi.Input<boolean>;
+    /** Labels on the bucket. */
     labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 

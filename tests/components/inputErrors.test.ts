@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { BucketCredentials } from "../../components/aws/index.ts";
+import { BucketSync, FluxInstall, type FluxRelease } from "../../components/flux/index.ts";
+import { runComponents } from "../support/offline.ts";
+
+/** The InputPropertyError a component throws, before it registers any child. */
+async function refused(create: () => void): Promise<{ propertyPath: string; reason: string; children: number }> {
+    let error: unknown;
+    const run = await runComponents(() => {
+        try {
+            create();
+        } catch (caught) {
+            error = caught;
+        }
+    });
+    assert.ok(pulumi.InputPropertyError.isInstance(error), `expected an InputPropertyError, got ${error}`);
+    const { propertyPath, reason } = error as pulumi.InputPropertyError;
+    return { propertyPath, reason, children: run.resources.filter((resource) => resource.custom).length };
+}
+
+test("components refuse bad arguments with InputPropertyError, naming the argument and what is allowed", async () => {
+    assert.deepEqual(
+        await refused(() => new BucketCredentials("flux", { bucketArn: "arn:aws:s3:::b", access: "read", prefix: "./prod" })),
+        { propertyPath: "prefix", reason: '"./prod" is not a normalized prefix: give it as normalizePrefix() returns it, e.g. "prod/", or leave it unset for the whole bucket', children: 0 },
+    );
+    assert.deepEqual(
+        await refused(() => new FluxInstall("flux", { namespace: "flux-system", chartVersion: "2.18.3", fluxRelease: "2.9.0" as FluxRelease })),
+        { propertyPath: "fluxRelease", reason: '"2.9.0"; allowed: 2.8.5, 2.8.8', children: 0 },
+    );
+    const bucket = { provider: "aws", bucketName: "b", endpoint: "s3.amazonaws.com", interval: "1m" } as const;
+    const kustomization = { path: "./clusters/dev", prune: true, interval: "10m" };
+    assert.deepEqual(
+        await refused(() => new BucketSync("s", { namespace: "flux-system", bucket, kustomization: { ...kustomization, path: "../elsewhere" } })),
+        { propertyPath: "kustomization.path", reason: '"../elsewhere" leaves the bucket; give a path from its root such as ./clusters/dev', children: 0 },
+    );
+    assert.deepEqual(
+        await refused(() => new BucketSync("s", { namespace: "flux-system", bucket, kustomization, credentials: { serviceAccountKey: "{}" } })),
+        { propertyPath: "credentials", reason: "Flux's aws Bucket provider reads accesskey + secretkey from its Secret, not serviceaccount", children: 0 },
+    );
+});
