@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import path from "node:path";
 import { paginateListObjectsV2 } from "@aws-sdk/client-s3";
 import { runOrFail, timeCommand } from "./measure.ts";
-import type { LoggedRequest, MotoServer } from "./moto.ts";
-import { withOneFileChanged, type ManifestTree } from "./tree.ts";
+import type { LoggedRequest, Moto } from "../tests/support/moto.ts";
+import { withOneFileChanged, type ManifestTree } from "../tests/support/trees.ts";
 import { awsSyncCommand, bucketopsCommand, rcloneSyncCommand, type Command } from "./tools.ts";
 
 /** The prefix every S3 case writes to or reads, in its own bucket. */
@@ -19,7 +19,7 @@ export interface Sizes {
 
 /** What the cases share: the server, the fixture tree, a scratch folder; setup that is done once. */
 export interface BenchContext {
-    moto: MotoServer;
+    moto: Moto;
     tree: ManifestTree;
     scratch: string;
     /** A bucket holding `revisionObjects` objects under PREFIX, filled on first use. */
@@ -78,7 +78,7 @@ const SYNC_TOOLS: { id: string; label: string; shownAs: string; command: SyncCom
     },
 ];
 
-async function countObjects(moto: MotoServer, bucket: string, prefix: string): Promise<number> {
+async function countObjects(moto: Moto, bucket: string, prefix: string): Promise<number> {
     let count = 0;
     for await (const page of paginateListObjectsV2({ client: moto.s3 }, { Bucket: bucket, Prefix: prefix })) {
         count += page.Contents?.length ?? 0;

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import type { BenchCase, Sample } from "./cases.ts";
-import { operationOf, type LoggedRequest } from "./moto.ts";
+import { operationOf, type LoggedRequest } from "../tests/support/moto.ts";
 import type { CaseResult, TargetOutcome } from "./targets.ts";
 import { median } from "./measure.ts";
 import { rcloneRemoteEnv, S3_ENV } from "./tools.ts";

@@ -5,11 +5,11 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { benchCases, PREFIX, type BenchCase, type BenchContext, type Sample, type Sizes } from "./cases.ts";
-import { MotoServer } from "./moto.ts";
+import { Moto } from "../tests/support/moto.ts";
 import { generatedBlock, resultsTable, targetsTable, writeReport } from "./report.ts";
 import { evaluateTargets, summarize, type CaseResult } from "./targets.ts";
 import { checkTools, REPO_ROOT } from "./tools.ts";
-import { writeManifestTree, type ManifestTree } from "./tree.ts";
+import { writeManifestTree, type ManifestTree } from "../tests/support/trees.ts";
 
 // The SDK's notice that releases after January 2027 need Node 22 would only clutter the progress lines.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     const loadAtStart = os.loadavg()[0];
     const checkout = describeCheckout();
     const scratch = mkdtempSync(path.join(os.tmpdir(), "flux-bucket-bench-"));
-    const moto = await MotoServer.start();
+    const moto = await Moto.start();
     const tree = writeManifestTree(path.join(scratch, "tree"), sizes.treeManifests);
     let revisionBucket: Promise<string> | undefined;
     let scaleTree: ManifestTree | undefined;

@@ -8,6 +8,7 @@ import { push } from "./push.ts";
 import { currentRevision } from "./revision.ts";
 import { rollback } from "./rollback.ts";
 import { status } from "./status.ts";
+import { ValidationCache } from "./validationCache.ts";
 import { parseBucketUrl } from "./url.ts";
 import { DEFAULT_TIMEOUTS } from "./store/types.ts";
 import packageJson from "../../package.json" with { type: "json" };
@@ -134,6 +135,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .option("--dry-run", "print the plan only")
         .option("--allow-unversioned", "push to a bucket without versioning: deletes and overwrites are then permanent")
         .option("--skip-build", "skip the kustomize builds of validation (every file is still parsed and schema-checked)")
+        .option("--revalidate", "validate even a tree whose exact content passed validation before on this machine")
         .addOption(new Option("--concurrency <n>", "parallel uploads").argParser(positiveInt).default(16))
         .action(async (dir: string, url: string, flags: ConnectionFlags & PushFlags & LeaseFlags) => {
             await push(dir, await stores.open(url, flags), {
@@ -141,6 +143,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
                 dryRun: flags.dryRun ?? false,
                 allowUnversioned: flags.allowUnversioned ?? false,
                 skipBuild: flags.skipBuild ?? false,
+                validationCache: flags.revalidate ? undefined : new ValidationCache(),
                 concurrency: flags.concurrency,
                 lease: leaseOptions(flags),
                 specIgnore: specIgnore(flags),
@@ -238,6 +241,7 @@ interface PushFlags {
     dryRun?: boolean;
     allowUnversioned?: boolean;
     skipBuild?: boolean;
+    revalidate?: boolean;
     concurrency: number;
     ignore?: string[];
 }

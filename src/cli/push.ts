@@ -10,6 +10,7 @@ import { AccessDeniedError } from "./store/errors.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 import { contentType, readTree, type LocalFile } from "./tree.ts";
 import { validateManifests } from "./validate.ts";
+import type { ValidationCache } from "./validationCache.ts";
 
 export interface PushOptions {
     prune: boolean;
@@ -18,6 +19,8 @@ export interface PushOptions {
     allowUnversioned: boolean;
     /** Skip the kustomize builds of validation (files, schemas and Flux paths are still checked). */
     skipBuild?: boolean;
+    /** Trees that passed validation before; unset: validate every time. */
+    validationCache?: ValidationCache;
     concurrency: number;
     /** Waiting for, and breaking, another writer's lease on the prefix. */
     lease: Pick<LeaseOptions, "waitMs" | "breakStale" | "conditional">;
@@ -50,7 +53,7 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     const ignored = ignoreMatcher(patterns);
     // The listing runs while the tree is validated; a validation failure is reported first.
     const [validated, listed, versioned] = await Promise.allSettled([
-        validateManifests(dir, prefix, { build: !options.skipBuild, files, ignored }),
+        validateManifests(dir, prefix, { build: !options.skipBuild, files, ignored, cache: options.validationCache }),
         store.list(prefix),
         // An identity that may not read the setting (a reader) finds out at its first write instead.
         store.versioningEnabled().catch((error: unknown) => (error instanceof AccessDeniedError ? undefined : Promise.reject(error))),
@@ -58,7 +61,11 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     if (validated.status === "rejected") throw validated.reason;
     if (listed.status === "rejected") throw listed.reason;
     if (versioned.status === "rejected") throw versioned.reason;
-    options.log(`validated ${files.length} file(s) in ${dir}`);
+    options.log(
+        validated.value === "passed before"
+            ? `validated ${files.length} file(s) in ${dir}: the same content passed before (validation cache; --revalidate runs it again)`
+            : `validated ${files.length} file(s) in ${dir}`,
+    );
 
     // A push that changes nothing writes nothing, not even the lease (a reader may run it). One that does takes the
     // lease, then plans again from a listing under it: another writer may have finished in between.

@@ -5,6 +5,7 @@ import { mapBounded } from "../fs/bounded.ts";
 import { ManifestValidationError, validateTree } from "../validate/index.ts";
 import { CliError } from "./errors.ts";
 import type { LocalFile } from "./tree.ts";
+import type { ValidationCache } from "./validationCache.ts";
 
 export interface ValidateManifestsOptions {
     /** Run the kustomize builds (push --skip-build turns them off). */
@@ -12,6 +13,8 @@ export interface ValidateManifestsOptions {
     /** The files of the tree, and which of their keys (prefix + path) Flux will not fetch. */
     files: LocalFile[];
     ignored: (key: string) => boolean;
+    /** Skip a tree that passed before with the same content (and remember a pass). */
+    cache?: ValidationCache;
 }
 
 /**
@@ -20,14 +23,18 @@ export interface ValidateManifestsOptions {
  * push; a Kustomization whose path holds only ignored files is refused). `prefix` is the key prefix the tree is
  * pushed under: Flux keeps it in artifact paths, so every Flux Kustomization path must start with it.
  */
-export async function validateManifests(root: string, prefix: string, options: ValidateManifestsOptions): Promise<void> {
+export async function validateManifests(root: string, prefix: string, options: ValidateManifestsOptions): Promise<"validated" | "passed before"> {
     const kept = options.files.filter((file) => !options.ignored(prefix + file.relative));
+    const key = options.cache?.key(kept, prefix, options.build);
+    if (key !== undefined && options.cache!.passed(key)) return "passed before";
     try {
         if (kept.length === options.files.length) {
             await validateTree(root, { prefix, build: options.build });
         } else {
             await validateFilteredCopy(root, kept, { prefix, build: options.build });
         }
+        if (key !== undefined) await options.cache!.remember(key);
+        return "validated";
     } catch (error) {
         if (error instanceof ManifestValidationError) {
             throw new CliError(`${root} is not a valid manifest tree, nothing was uploaded:\n${error.message}`);

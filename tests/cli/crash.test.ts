@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { bucketops, manifestTree, md5, printedRevision, sha256, states, writeTree } from "./helpers/cli.ts";
-import { freePort, Moto } from "./helpers/moto.ts";
+import { bucketops, md5, printedRevision, sha256, states } from "./helpers/cli.ts";
+import { manifestTree, writeTree } from "../support/trees.ts";
+import { freePort, Moto } from "../support/moto.ts";
 import { CrashingProxy } from "./helpers/proxy.ts";
 
 // One attempt per request: the SDK's retry backoff would only slow down the failure under test.

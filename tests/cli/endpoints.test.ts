@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { after, before, describe, it } from "node:test";
-import { bucketops, manifestTree, writeTree } from "./helpers/cli.ts";
+import { bucketops } from "./helpers/cli.ts";
+import { manifestTree, writeTree } from "../support/trees.ts";
 
 /**
  * An endpoint that accepts the TCP connection and never answers: what a hung proxy, a stopped server behind a

@@ -2,13 +2,14 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { bucketops, configMap, manifestTree, md5, prefixed, printedRevision, sha256, states, writeTree, type JsonState, type Run } from "./helpers/cli.ts";
+import { bucketops, md5, printedRevision, sha256, states, type JsonState, type Run } from "./helpers/cli.ts";
+import { configMap, manifestTree, prefixed, writeTree } from "../support/trees.ts";
 import { environmentRevision, environmentTree } from "./helpers/environments.ts";
 import { historyReport, loadHistory } from "../../src/cli/history.ts";
 import { accessDenied } from "../../src/cli/store/errors.ts";
 import type { ObjectStore, ObjectVersion } from "../../src/cli/store/types.ts";
 import { parseBucketUrl } from "../../src/cli/url.ts";
-import { apart, Moto } from "./helpers/moto.ts";
+import { apart, Moto } from "../support/moto.ts";
 
 function filesUnder(root: string): string[] {
     return (readdirSync(root, { recursive: true, withFileTypes: true }) as { name: string; parentPath: string; isFile(): boolean }[])

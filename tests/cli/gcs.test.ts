@@ -3,7 +3,8 @@ import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { GcsStore } from "../../src/cli/store/gcs.ts";
 import { parseBucketUrl } from "../../src/cli/url.ts";
-import { bucketops, manifestTree, printedRevision, sha256, writeTree } from "./helpers/cli.ts";
+import { bucketops, printedRevision, sha256 } from "./helpers/cli.ts";
+import { manifestTree, writeTree } from "../support/trees.ts";
 import { FakeGcs } from "./helpers/gcs.ts";
 
 // No GCS server runs here: these tests drive @google-cloud/storage against a small local stand-in

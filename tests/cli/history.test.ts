@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { DeleteObjectsCommand } from "@aws-sdk/client-s3";
-import { bucketops, manifestTree, md5, printedRevision, revisionOf, sha256, states, writeTree } from "./helpers/cli.ts";
-import { apart, Moto } from "./helpers/moto.ts";
+import { bucketops, md5, printedRevision, revisionOf, sha256, states } from "./helpers/cli.ts";
+import { manifestTree, writeTree } from "../support/trees.ts";
+import { apart, Moto } from "../support/moto.ts";
 
 describe("bucketops history and rollback against moto_server", () => {
     let moto: Moto;

@@ -4,9 +4,10 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { accessPolicy } from "../../components/aws/policies.ts";
-import { bucketops, printedRevision, states, writeTree, type Run } from "./helpers/cli.ts";
+import { bucketops, printedRevision, states, type Run } from "./helpers/cli.ts";
+import { writeTree } from "../support/trees.ts";
 import { environmentRevision, environmentTree } from "./helpers/environments.ts";
-import { apart, Moto, type AccessKey } from "./helpers/moto.ts";
+import { apart, Moto, type AccessKey } from "../support/moto.ts";
 
 const BUCKET = "shared";
 const ARN = `arn:aws:s3:::${BUCKET}`;

@@ -7,9 +7,10 @@ import { ignoreMatcher, readPatterns } from "../../src/cli/sourceignore.ts";
 import { S3Store } from "../../src/cli/store/s3.ts";
 import { parseBucketUrl } from "../../src/cli/url.ts";
 import { setTimeout as sleep } from "node:timers/promises";
-import { bucketops, manifestTree, prefixed, printedRevision, revisionOf, states, writeTree } from "./helpers/cli.ts";
+import { bucketops, printedRevision, revisionOf, states } from "./helpers/cli.ts";
+import { manifestTree, prefixed, writeTree } from "../support/trees.ts";
 import { FakeGcs } from "./helpers/gcs.ts";
-import { apart, Moto } from "./helpers/moto.ts";
+import { apart, Moto } from "../support/moto.ts";
 
 /** Polls `condition` every 50 ms for up to 5 s. */
 async function waitsFor(condition: () => Promise<boolean>, what: string): Promise<void> {

@@ -5,8 +5,9 @@ import fsPromises from "node:fs/promises";
 import { syncBuiltinESMExports } from "node:module";
 import path from "node:path";
 import { after, before, describe, it, mock } from "node:test";
-import { bucketops, configMap, manifestTree, writeTree } from "./helpers/cli.ts";
-import { Moto } from "./helpers/moto.ts";
+import { bucketops } from "./helpers/cli.ts";
+import { configMap, manifestTree, writeTree } from "../support/trees.ts";
+import { Moto } from "../support/moto.ts";
 
 const BIN = path.resolve(import.meta.dirname, "../../bin/bucketops.js");
 

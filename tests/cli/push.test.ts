@@ -6,8 +6,9 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { S3Store } from "../../src/cli/store/s3.ts";
 import { parseBucketUrl } from "../../src/cli/url.ts";
-import { bucketops, manifestTree, md5, prefixed, printedRevision, revisionOf, sha256, writeTree } from "./helpers/cli.ts";
-import { freePort, Moto } from "./helpers/moto.ts";
+import { bucketops, md5, printedRevision, revisionOf, sha256 } from "./helpers/cli.ts";
+import { manifestTree, prefixed, writeTree } from "../support/trees.ts";
+import { freePort, Moto } from "../support/moto.ts";
 
 describe("bucketops push against moto_server", () => {
     let moto: Moto;

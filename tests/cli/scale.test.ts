@@ -5,10 +5,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
-import { writeManifestTree } from "../../bench/tree.ts";
+import { writeManifestTree } from "../support/trees.ts";
 import { walkFiles } from "../../src/fs/walk.ts";
 import { printedRevision } from "./helpers/cli.ts";
-import { apart, Moto } from "./helpers/moto.ts";
+import { apart, Moto } from "../support/moto.ts";
 
 const BIN = path.resolve(import.meta.dirname, "../../bin/bucketops.js");
 const FILE_LIMIT = 256; // macOS's default; Linux's is 1,024

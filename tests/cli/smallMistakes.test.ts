@@ -3,9 +3,10 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { writeManifestTree } from "../../bench/tree.ts";
-import { bucketops, manifestTree, writeTree } from "./helpers/cli.ts";
-import { freePort, Moto } from "./helpers/moto.ts";
+import { writeManifestTree } from "../support/trees.ts";
+import { bucketops } from "./helpers/cli.ts";
+import { manifestTree, writeTree } from "../support/trees.ts";
+import { freePort, Moto } from "../support/moto.ts";
 import { CrashingProxy } from "./helpers/proxy.ts";
 
 const BIN = path.resolve(import.meta.dirname, "../../bin/bucketops.js");

@@ -4,8 +4,9 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { InfraOutputs } from "../../src/bucket/outputs.ts";
 import { runInfra } from "../support/offline.ts";
-import { bucketops, manifestTree, writeTree } from "./helpers/cli.ts";
-import { freePort, Moto } from "./helpers/moto.ts";
+import { bucketops } from "./helpers/cli.ts";
+import { manifestTree, writeTree } from "../support/trees.ts";
+import { freePort, Moto } from "../support/moto.ts";
 import { CrashingProxy } from "./helpers/proxy.ts";
 
 /** `pulumi stack output --json --show-secrets` of an offline run: every output, secrets in the clear. */

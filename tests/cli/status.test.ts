@@ -3,9 +3,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { bucketops, manifestTree, md5, printedRevision, sha256, writeTree } from "./helpers/cli.ts";
+import { bucketops, md5, printedRevision, sha256 } from "./helpers/cli.ts";
+import { manifestTree, writeTree } from "../support/trees.ts";
 import { FakeKubeApi } from "./helpers/kube.ts";
-import { Moto } from "./helpers/moto.ts";
+import { Moto } from "../support/moto.ts";
 
 const ready = [{ type: "Ready", status: "True", reason: "Succeeded", message: "ok" }];
 

@@ -72,3 +72,8 @@ export function waitsFor(run: { resources: RecordedResource[] }, resource: Recor
 export function runComponents(build: () => unknown, stack = "test"): Promise<OfflineRun> {
     return runOffline(build, { project: PROJECT, stack, config: {} });
 }
+
+/** The value an Output resolves to (offline, every Output resolves). */
+export function valueOf<T>(output: { apply<U>(f: (value: T) => U): unknown }): Promise<T> {
+    return new Promise((resolve) => output.apply(resolve));
+}

@@ -1,6 +1,3 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { createHash } from "node:crypto";
 import { main } from "../../../src/cli/main.ts";
 
@@ -51,34 +48,4 @@ export const sha256 = (text: string) => `sha256:${createHash("sha256").update(te
 export function revisionOf(objects: Record<string, string>, ignored: (key: string) => boolean = () => false): string {
     const keys = Object.keys(objects).filter((key) => !ignored(key)).sort();
     return sha256(keys.map((key) => `${key} ${md5(objects[key])}\n`).join(""));
-}
-
-/** The files (relative path → body) as the keys they get under `prefix`. */
-export function prefixed(prefix: string, files: Record<string, string>): Record<string, string> {
-    return Object.fromEntries(Object.entries(files).map(([name, body]) => [prefix + name, body]));
-}
-
-/** A temporary directory holding `files` (relative path → content). */
-export function writeTree(files: Record<string, string>, root = mkdtempSync(path.join(tmpdir(), "bucketops-tree-"))): string {
-    rmSync(root, { recursive: true, force: true });
-    mkdirSync(root, { recursive: true });
-    for (const [name, content] of Object.entries(files)) {
-        const file = path.join(root, name);
-        mkdirSync(path.dirname(file), { recursive: true });
-        writeFileSync(file, content);
-    }
-    return root;
-}
-
-export function configMap(name: string, value: string): string {
-    return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: default\ndata:\n  value: "${value}"\n`;
-}
-
-/** A valid tree: a kustomization over n ConfigMaps whose data carries `tag`. */
-export function manifestTree(names: string[], tag: string): Record<string, string> {
-    const files: Record<string, string> = {
-        "kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${names.map((n) => `  - ${n}.yaml\n`).join("")}`,
-    };
-    for (const name of names) files[`${name}.yaml`] = configMap(name, `${name}-${tag}`);
-    return files;
 }

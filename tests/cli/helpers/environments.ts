@@ -1,4 +1,5 @@
-import { configMap, md5, sha256 } from "./cli.ts";
+import { configMap } from "../../support/trees.ts";
+import { md5, sha256 } from "./cli.ts";
 
 /**
  * One environment's tree as the flux stack expects it: the root Kustomization reads ./<prefix>clusters/<env>,

@@ -4,7 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { BucketCredentials, FluxBucket, VersionedBucket } from "../../../components/aws/index.ts";
 import type { OfflineRun } from "../../../src/offline/engine.ts";
-import { only, runComponents, waitsFor } from "../../support/offline.ts";
+import { only, runComponents, waitsFor, valueOf } from "../../support/offline.ts";
 
 const BUCKET_ARN = "arn:aws:s3:::manifests";
 
@@ -174,7 +174,7 @@ describe("aws FluxBucket", () => {
     });
 
     test("points Flux at the regional S3 endpoint, without scheme", async () => {
-        const endpoint = await new Promise((resolve) => bucket.endpoint.apply(resolve));
+        const endpoint = await valueOf(bucket.endpoint);
         assert.equal(endpoint, "s3.eu-central-1.amazonaws.com");
     });
 });

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { accessPolicy, tlsOnlyPolicy } from "../../../components/aws/policies.ts";
-import { apart, freePort, Moto } from "../../cli/helpers/moto.ts";
-import { bucketops, printedRevision, writeTree } from "../../cli/helpers/cli.ts";
+import { apart, freePort, Moto } from "../../support/moto.ts";
+import { bucketops, printedRevision } from "../../cli/helpers/cli.ts";
+import { writeTree } from "../../support/trees.ts";
 import { environmentTree } from "../../cli/helpers/environments.ts";
 import { CrashingProxy } from "../../cli/helpers/proxy.ts";
 import { fluxReconcileRequests } from "../../support/fluxBucketRequests.ts";

@@ -3,7 +3,7 @@ import { before, describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { FluxBucket } from "../../../components/gcp/index.ts";
 import type { OfflineRun } from "../../../src/offline/engine.ts";
-import { ofType, only, runComponents } from "../../support/offline.ts";
+import { ofType, only, runComponents, valueOf } from "../../support/offline.ts";
 
 describe("gcp FluxBucket", () => {
     let run: OfflineRun;
@@ -58,12 +58,12 @@ describe("gcp FluxBucket", () => {
     test("creates the key after the grant and hands on its JSON, decoded, as a secret", async () => {
         const key = only(run, "gcp:serviceaccount/key:Key", "manifests-reader");
         assert.ok(key.dependencies.includes(only(run, "gcp:storage/bucketIAMMember:BucketIAMMember", "manifests-reader").urn));
-        const json = await new Promise<string>((resolve) => bucket.reader!.serviceAccountKey.apply(resolve));
+        const json = await valueOf<string>(bucket.reader!.serviceAccountKey);
         assert.equal(JSON.parse(json).type, "service_account");
         assert.equal(await pulumi.isSecret(bucket.reader!.serviceAccountKey), true);
     });
 
     test("points Flux at storage.googleapis.com", async () => {
-        assert.equal(await new Promise((resolve) => bucket.endpoint.apply(resolve)), "storage.googleapis.com");
+        assert.equal(await valueOf(bucket.endpoint), "storage.googleapis.com");
     });
 });

@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
+import { createInterface, type Interface } from "node:readline";
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
-import { mapBounded } from "../../../src/fs/bounded.ts";
 import {
     CompleteMultipartUploadCommand,
     CreateBucketCommand,
@@ -16,6 +16,8 @@ import {
     S3Client,
     UploadPartCommand,
 } from "@aws-sdk/client-s3";
+import pLimit from "p-limit";
+import { mapBounded } from "../../src/fs/bounded.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 // moto accepts any credentials; the CLI under test reads these through the SDK's default chain.
@@ -78,33 +80,64 @@ export interface AccessKey {
     secretAccessKey: string;
 }
 
-/** A moto_server on a free 127.0.0.1 port, with a plain S3 client to inspect what the CLI did. */
+/** One line of moto's access log: `127.0.0.1 - - [date] "PUT /bucket/key HTTP/1.1" 200 -`. */
+export interface LoggedRequest {
+    method: string;
+    path: string;
+    status: number;
+}
+
+const ACCESS_LOG_LINE = /"([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3})/;
+const SENTINEL_PATH = "/bench-sentinel-";
+
+/**
+ * A moto_server (S3, and IAM when asked) on a loopback port of its own choosing, with a plain S3 client to set up
+ * and inspect buckets. Its access log (werkzeug, one line per request it answered, on stderr) is parsed as it
+ * arrives, so `recordRequests` tells which requests a command sent: nothing sits between the tools and the server,
+ * so the bench's timings are not skewed.
+ */
 export class Moto {
     /** Any credentials until enforceIam(), an IAM user allowed s3:* after. */
     s3: S3Client;
-
     readonly endpoint: string;
-    private readonly process: ChildProcess;
+    private readonly child: ChildProcess;
+    private readonly log: LoggedRequest[] = [];
+    private readonly waiters = new Map<string, () => void>();
+    private sentinels = 0;
+    private buckets = 0;
 
-    private constructor(endpoint: string, process: ChildProcess) {
-        this.endpoint = endpoint;
-        this.process = process;
-        this.s3 = new S3Client({ endpoint, forcePathStyle: true, region: "us-east-1" });
+    private constructor(port: number, child: ChildProcess, stderrLines: Interface) {
+        this.child = child;
+        this.endpoint = `http://127.0.0.1:${port}`;
+        this.s3 = new S3Client({ endpoint: this.endpoint, forcePathStyle: true, region: "us-east-1" });
+        stderrLines.on("line", (line) => this.onLogLine(line));
     }
 
     /**
-     * `iam`: run moto through helpers/moto_iam_server.py, which fixes moto's SigV4 check of escaped query
-     * values (see there), so that IAM can be enforced with enforceIam().
+     * `iam`: run moto through moto_iam_server.py, which fixes moto's SigV4 check of escaped query values (see
+     * there), so that IAM can be enforced with enforceIam().
      */
     static async start(options: { iam?: boolean } = {}): Promise<Moto> {
-        const port = await freePort();
-        const address = ["-H", "127.0.0.1", "-p", String(port)];
+        const address = ["-H", "127.0.0.1", "-p", "0"];
         const child = options.iam
-            ? spawn(motoPython(), [path.join(import.meta.dirname, "moto_iam_server.py"), ...address], { stdio: "ignore" })
-            : spawn("moto_server", address, { stdio: "ignore" });
-        const endpoint = `http://127.0.0.1:${port}`;
-        await waitForHttp(endpoint);
-        return new Moto(endpoint, child);
+            ? spawn(motoPython(), [path.join(import.meta.dirname, "moto_iam_server.py"), ...address], { stdio: ["ignore", "ignore", "pipe"] })
+            : spawn("moto_server", address, { stdio: ["ignore", "ignore", "pipe"] });
+        const stderrLines = createInterface({ input: child.stderr! });
+        const port = await new Promise<number>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error("moto_server did not start listening within 30 s")), 30_000);
+            child.once("error", reject);
+            child.once("exit", (code) => reject(new Error(`moto_server exited with code ${code}`)));
+            stderrLines.on("line", function onStartupLine(line) {
+                const listening = /Running on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+                if (!listening) return;
+                clearTimeout(timer);
+                stderrLines.off("line", onStartupLine);
+                resolve(Number(listening[1]));
+            });
+        });
+        const moto = new Moto(port, child, stderrLines);
+        await moto.sync();
+        return moto;
     }
 
     /** An IAM user with `policy` as its inline policy, and its access key (call before enforceIam()). */
@@ -135,9 +168,62 @@ export class Moto {
         this.s3 = new S3Client({ endpoint: this.endpoint, forcePathStyle: true, region: "us-east-1", credentials: admin });
     }
 
+    private onLogLine(line: string): void {
+        const match = ACCESS_LOG_LINE.exec(line);
+        if (!match) return;
+        const [, method, path, status] = match;
+        if (path.startsWith(SENTINEL_PATH)) {
+            this.waiters.get(path)?.();
+            this.waiters.delete(path);
+            return;
+        }
+        this.log.push({ method, path, status: Number(status) });
+    }
+
+    /**
+     * Returns once every request answered so far is in the parsed log: the server logs a request when
+     * it answers it, so a fresh sentinel request showing up means everything before it is there too.
+     */
+    private async sync(): Promise<void> {
+        const path = `${SENTINEL_PATH}${++this.sentinels}`;
+        const logged = new Promise<void>((resolve) => this.waiters.set(path, resolve));
+        await fetch(this.endpoint + path).then((response) => response.arrayBuffer());
+        const timeout = new Promise<never>((_, reject) =>
+            setTimeout(() => reject(new Error(`moto_server did not log ${path} within 10 s`)), 10_000).unref(),
+        );
+        await Promise.race([logged, timeout]);
+    }
+
+    /** Runs `action` and returns what it returned with the requests the server answered meanwhile. */
+    async recordRequests<T>(action: () => Promise<T>): Promise<{ result: T; requests: LoggedRequest[] }> {
+        await this.sync();
+        const start = this.log.length;
+        const result = await action();
+        await this.sync();
+        return { result, requests: this.log.slice(start) };
+    }
+
+    /** A new, empty, versioned bucket (as BucketOps provisions it) with a name not used before. */
+    async freshBucket(label: string): Promise<string> {
+        const bucket = `bench-${label}-${++this.buckets}`;
+        await this.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+        await this.s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Enabled" } }));
+        return bucket;
+    }
+
+    /** Writes `count` small objects under `prefix`, 16 at a time (setup only, not measured). */
+    async fill(bucket: string, prefix: string, count: number, body: (i: number) => string): Promise<void> {
+        const limit = pLimit(16);
+        await Promise.all(
+            Array.from({ length: count }, (_, i) =>
+                limit(() => this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${objectName(i)}`, Body: body(i) }))),
+            ),
+        );
+    }
+
     stop(): void {
         this.s3.destroy();
-        this.process.kill("SIGKILL");
+        this.child.kill("SIGKILL");
     }
 
     async createBucket(name: string, versioned = true): Promise<void> {
@@ -187,4 +273,19 @@ export class Moto {
         );
         return Object.fromEntries(keys.map((key, i) => [key, bodies[i]]));
     }
+}
+
+/** Keys spread over folders of 100, like a tree of environments and apps. */
+function objectName(i: number): string {
+    return `app-${String(Math.floor(i / 100)).padStart(3, "0")}/cm-${String(i % 100).padStart(2, "0")}.yaml`;
+}
+
+/** S3 operation names for the access-log lines of path-style requests (`/bucket` or `/bucket/key`). */
+export function operationOf({ method, path }: LoggedRequest): string {
+    const [resource, query = ""] = path.split("?", 2);
+    const hasKey = resource.split("/").filter(Boolean).length > 1;
+    if (method === "POST" && /(^|&)delete(=|&|$)/.test(query)) return "DeleteObjects";
+    if (hasKey) return `${method} object`;
+    if (method === "GET" && (query === "" || /(^|&)(list-type|prefix|delimiter|marker)=/.test(query))) return "LIST page";
+    return `${method} bucket${query ? `?${query.split("&")[0].split("=")[0]}` : ""}`;
 }

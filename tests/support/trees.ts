@@ -1,5 +1,40 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
+
+/** Manifest trees for the tests and the bench: written from a record of files, or generated at any size. */
+
+/** The files (relative path → body) as the keys they get under `prefix`. */
+export function prefixed(prefix: string, files: Record<string, string>): Record<string, string> {
+    return Object.fromEntries(Object.entries(files).map(([name, body]) => [prefix + name, body]));
+}
+
+/** A temporary directory holding `files` (relative path → content). */
+export function writeTree(files: Record<string, string>, root = mkdtempSync(path.join(tmpdir(), "bucketops-tree-"))): string {
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(root, { recursive: true });
+    for (const [name, content] of Object.entries(files)) {
+        const file = path.join(root, name);
+        mkdirSync(path.dirname(file), { recursive: true });
+        writeFileSync(file, content);
+    }
+    return root;
+}
+
+export function configMap(name: string, value: string): string {
+    return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: default\ndata:\n  value: "${value}"\n`;
+}
+
+function kustomization(resources: string[]): string {
+    return `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${resources.map((r) => `  - ${r}\n`).join("")}`;
+}
+
+/** A valid tree: a kustomization over n ConfigMaps whose data carries `tag`. */
+export function manifestTree(names: string[], tag: string): Record<string, string> {
+    const files: Record<string, string> = { "kustomization.yaml": kustomization(names.map((name) => `${name}.yaml`)) };
+    for (const name of names) files[`${name}.yaml`] = configMap(name, `${name}-${tag}`);
+    return files;
+}
 
 export interface ManifestTree {
     root: string;
@@ -11,14 +46,6 @@ export interface ManifestTree {
 }
 
 const PER_FOLDER = 100;
-
-function configMap(name: string, value: string): string {
-    return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: apps\ndata:\n  value: "${value}"\n`;
-}
-
-function kustomization(resources: string[]): string {
-    return `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${resources.map((r) => `  - ${r}\n`).join("")}`;
-}
 
 /**
  * A valid kustomize tree of `manifests` small ConfigMaps in folders of 100, each folder with its

@@ -7,7 +7,7 @@ This re-encodes the query as SigV4 canonicalizes it (RFC 3986 unreserved charact
 recomputes the signature. Policy evaluation stays moto's own.
 
 Usage: python3 moto_iam_server.py -H 127.0.0.1 -p <port>. IAM is enforced once the test POSTs
-/moto-api/reset-auth (see tests/cli/helpers/moto.ts).
+/moto-api/reset-auth (see tests/support/moto.ts).
 """
 
 import sys

@@ -1,0 +1,87 @@
+import { createHash, randomUUID } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { LocalFile } from "./tree.ts";
+
+/**
+ * Trees that passed validation, remembered by content: a key is the sha256 of everything validation depends on
+ * (each file's path and MD5, the prefix, whether kustomize builds ran, the validator's code and schema packages,
+ * and which kubectl builds), so a key can only ever mean "this exact input passed this exact validator" and
+ * needs no invalidation. Only passes are remembered: a failing tree is validated again to print its problems.
+ * Each entry is an empty file written under a temporary name and renamed, so concurrent runs never see half of one.
+ */
+export class ValidationCache {
+    private readonly dir: string;
+
+    constructor(dir = defaultDir()) {
+        this.dir = dir;
+    }
+
+    /** The key of validating `files` (the ones Flux will fetch) for `prefix`, with or without the builds. */
+    key(files: LocalFile[], prefix: string, build: boolean): string {
+        const hash = createHash("sha256").update(`${validatorIdentity()}\n${prefix}\n${build}\n`);
+        for (const file of [...files].sort((a, b) => (a.relative < b.relative ? -1 : 1))) {
+            hash.update(`${file.relative}\0${file.md5.toString("hex")}\n`);
+        }
+        return hash.digest("hex");
+    }
+
+    passed(key: string): boolean {
+        return existsSync(this.entry(key));
+    }
+
+    /** Remembers a pass; a cache that cannot be written only costs the next run its validation. */
+    async remember(key: string): Promise<void> {
+        const target = this.entry(key);
+        try {
+            await mkdir(path.dirname(target), { recursive: true });
+            const temporary = `${target}.${randomUUID()}.tmp`;
+            await writeFile(temporary, "");
+            await rename(temporary, target);
+        } catch {
+            // e.g. a read-only home: validation simply runs every time.
+        }
+    }
+
+    private entry(key: string): string {
+        return path.join(this.dir, "validated", key.slice(0, 2), key);
+    }
+}
+
+/** `BUCKETOPS_CACHE_DIR`, else the user's cache directory (XDG_CACHE_HOME or ~/.cache) / bucketops. */
+function defaultDir(): string {
+    return process.env.BUCKETOPS_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "bucketops");
+}
+
+let identity: string | undefined;
+
+/**
+ * What a validation's outcome depends on besides the tree: the validator's source (src/validate), the schema
+ * packages' versions, and the kubectl that runs the builds (its path, size and modification time).
+ */
+function validatorIdentity(): string {
+    if (identity !== undefined) return identity;
+    const hash = createHash("sha256");
+    const validator = path.resolve(import.meta.dirname, "../validate");
+    for (const name of readdirSync(validator).sort()) hash.update(name).update(readFileSync(path.join(validator, name)));
+    for (const schemas of ["kubernetes-models", "@kubernetes-models/flux-cd"]) {
+        const manifest = path.resolve(import.meta.dirname, "../../node_modules", schemas, "package.json");
+        hash.update(`${schemas}@${existsSync(manifest) ? JSON.parse(readFileSync(manifest, "utf8")).version : "?"}\n`);
+    }
+    const kubectl = resolveOnPath(process.env.KUBECTL ?? "kubectl");
+    const stat = kubectl ? statSync(kubectl) : undefined;
+    hash.update(`${kubectl}\0${stat?.size}\0${stat?.mtimeMs}\n`);
+    identity = hash.digest("hex");
+    return identity;
+}
+
+function resolveOnPath(command: string): string | undefined {
+    if (command.includes("/")) return existsSync(command) ? path.resolve(command) : undefined;
+    for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+        const candidate = path.join(dir, command);
+        if (existsSync(candidate)) return candidate;
+    }
+    return undefined;
+}

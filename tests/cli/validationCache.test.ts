@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { bucketops } from "./helpers/cli.ts";
+import { Moto } from "../support/moto.ts";
+import { configMap, manifestTree, writeTree } from "../support/trees.ts";
+
+describe("push's validation cache: a tree whose exact content passed is not validated again (moto_server)", () => {
+    let moto: Moto;
+    let endpoint: string[];
+    const scratch = writeTree({});
+    const builds = path.join(scratch, "kubectl.log");
+    before(async () => {
+        moto = await Moto.start();
+        endpoint = ["--endpoint", moto.endpoint];
+        await moto.createBucket("cached");
+        // A kubectl that logs each build before running the real one: the log says whether validation ran.
+        const wrapper = path.join(scratch, "kubectl");
+        writeFileSync(wrapper, `#!/bin/sh\necho "$@" >> ${builds}\nexec kubectl "$@"\n`);
+        chmodSync(wrapper, 0o755);
+        process.env.KUBECTL = wrapper;
+        process.env.BUCKETOPS_CACHE_DIR = path.join(scratch, "cache");
+    });
+    after(() => {
+        delete process.env.KUBECTL;
+        moto?.stop();
+    });
+    const buildCount = () => (existsSync(builds) ? readFileSync(builds, "utf8").trim().split("\n").length : 0);
+
+    it("skips an unchanged tree, validates a changed one, and never remembers a failure", async () => {
+        const dir = writeTree(manifestTree(["a", "b"], "v1"));
+        const first = await bucketops("push", dir, "s3://cached/app", ...endpoint);
+        assert.equal(first.code, 0, first.err);
+        assert.match(first.out, /^validated 3 file\(s\) in \S+$/m);
+        const afterFirst = buildCount();
+        assert.ok(afterFirst >= 1);
+
+        const again = await bucketops("push", dir, "s3://cached/app", ...endpoint);
+        assert.equal(again.code, 0, again.err);
+        assert.match(again.out, /^validated 3 file\(s\) in \S+: the same content passed before \(validation cache; --revalidate runs it again\)$/m);
+        assert.equal(buildCount(), afterFirst, "no kustomize build for a tree that passed");
+
+        // Another prefix is another validation (Flux paths are checked against it); so is --revalidate.
+        assert.equal((await bucketops("push", dir, "s3://cached/other", ...endpoint)).code, 0);
+        assert.equal(buildCount(), afterFirst + 1);
+        assert.equal((await bucketops("push", dir, "s3://cached/app", ...endpoint, "--revalidate")).code, 0);
+        assert.equal(buildCount(), afterFirst + 2);
+
+        // One changed byte: validated again, and a broken file is reported every time.
+        writeFileSync(path.join(dir, "b.yaml"), configMap("b", "v2"));
+        const changed = await bucketops("push", dir, "s3://cached/app", ...endpoint);
+        assert.match(changed.out, /^validated 3 file\(s\) in \S+$/m);
+        writeFileSync(path.join(dir, "b.yaml"), "kind: [\n");
+        for (const attempt of [1, 2]) {
+            const broken = await bucketops("push", dir, "s3://cached/app", ...endpoint);
+            assert.equal(broken.code, 1, `attempt ${attempt}`);
+            assert.match(broken.err, /b\.yaml/);
+        }
+    });
+});
