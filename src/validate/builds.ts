@@ -3,7 +3,7 @@ import type { ObjectChecker } from "./checkObject.ts";
 import { kustomizeBuild, type KustomizeBuildResult } from "./kustomize.ts";
 import { isKustomizationFile, type LocalReference } from "./kustomizationFile.ts";
 import type { Problem } from "./problems.ts";
-import { apiVersionsOf, loadSchemas } from "./schemas.ts";
+import { loadSchemas } from "./schemas.ts";
 import { parseYamlStream } from "./yamlFiles.ts";
 
 /** How problems in a kustomization.yaml name their object: it is kustomize's config, not a cluster object. */
@@ -113,7 +113,7 @@ class TreeBuild {
             const built = await once(this.options.started.builds, kustomization.dir, () => kustomizeBuild(kustomization.dir));
             if (!built.ok) return [{ file: kustomization.file, object: KUSTOMIZATION_OBJECT, field: "", message: `kustomize build failed: ${built.error}` }];
             const output = parseYamlStream(built.yaml);
-            await loadSchemas(apiVersionsOf(output));
+            await loadSchemas(output);
             const outputProblems = output.flatMap((object) => this.options.checker.check(kustomization.file, object));
             return outputProblems.map((problem) => ({ ...problem, message: `${problem.message} in the kustomize build output` }));
         });

@@ -2,7 +2,7 @@
 // `bucketops push` before it uploads, and by the tests.
 import { checkObject } from "./checkObject.ts";
 import { throwIfAny } from "./problems.ts";
-import { apiVersionsOf, loadSchemas } from "./schemas.ts";
+import { loadSchemas } from "./schemas.ts";
 
 export { ManifestValidationError, formatProblem, type Problem } from "./problems.ts";
 export { validateTree, type ValidateTreeOptions } from "./tree.ts";
@@ -14,6 +14,6 @@ export { listYamlFiles, parseYamlFile, parseYamlText, type ParsedYamlFile } from
  * in messages. Unknown apiVersion/kind is an error. Throws ManifestValidationError.
  */
 export async function validateObjects(objects: { file: string; object: unknown }[]): Promise<void> {
-    const schemas = await loadSchemas(apiVersionsOf(objects.map(({ object }) => object)));
+    const schemas = await loadSchemas(objects.map(({ object }) => object));
     throwIfAny(objects.flatMap(({ file, object }) => checkObject(file, object, schemas)));
 }

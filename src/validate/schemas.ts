@@ -1,7 +1,8 @@
 // The offline schemas: the model classes that kubernetes-models and @kubernetes-models/flux-cd export,
-// keyed by apiVersion and kind. Both packages are ESM-only, so they are loaded with dynamic import(),
-// one API group at a time (`kubernetes-models/apps`, `@kubernetes-models/flux-cd/helm.toolkit.fluxcd.io`):
-// loading all of both costs about two seconds, a few groups a fraction of that.
+// keyed by apiVersion and kind. Both packages are ESM-only, so they are loaded with dynamic import(), one kind at
+// a time (`kubernetes-models/apps/v1/Deployment`): loading all of both costs about two seconds, the core group
+// alone most of a second, one kind a few milliseconds. A whole API group (`kubernetes-models/apps`) is loaded only
+// for an apiVersion or kind that is not found that way, so that the message can name the ones there are.
 
 /** A generated model class: construct it with an object, and validate() throws with ajv `errors`. */
 export interface SchemaModel {
@@ -31,11 +32,32 @@ const registry: SchemaRegistry = {
     versionsOfGroup: (apiVersion) => [...models.keys()].filter((known) => apiGroup(known) === apiGroup(apiVersion)).sort(),
 };
 
-/** Loads the groups of these apiVersions (once per process) and returns the registry, which answers for them. */
-export async function loadSchemas(apiVersions: Iterable<string>): Promise<SchemaRegistry> {
-    const groups = new Set([...apiVersions].map(groupModulePath));
-    await Promise.all([...groups].map((group) => loadedGroups.get(group) ?? loadGroup(group)));
+/** Loads the models of these objects' apiVersion and kind (once per process) and returns the registry, which answers for them. */
+export async function loadSchemas(objects: unknown[]): Promise<SchemaRegistry> {
+    const types = new Map(typesOf(objects).map((type) => [`${type.apiVersion}\0${type.kind}`, type]));
+    await Promise.all(
+        [...types.values()].map(async ({ apiVersion, kind }) => {
+            if (registry.find(apiVersion, kind) || (await loadKind(apiVersion, kind))) return;
+            const group = groupModulePath(apiVersion);
+            await (loadedGroups.get(group) ?? loadGroup(group));
+        }),
+    );
     return registry;
+}
+
+/** Loads one kind's model from whichever package exports it; false when none does. */
+async function loadKind(apiVersion: string, kind: string): Promise<boolean> {
+    if (!/^[a-z0-9.-]+(\/[a-z0-9]+)?$/.test(apiVersion) || !/^[A-Za-z0-9]+$/.test(kind)) return false;
+    const modules = await Promise.all(MODEL_PACKAGES.map((name) => importIfExported(`${name}/${apiVersion}/${kind}`)));
+    const model = findModels(modules).find((found) => found.apiVersion === apiVersion && found.kind === kind);
+    if (model) register(model);
+    return model !== undefined;
+}
+
+function register(model: SchemaModel): void {
+    const kinds = models.get(model.apiVersion) ?? new Map<string, SchemaModel>();
+    kinds.set(model.kind, model);
+    models.set(model.apiVersion, kinds);
 }
 
 function loadGroup(group: string): Promise<void> {
@@ -43,11 +65,7 @@ function loadGroup(group: string): Promise<void> {
         // Anything that is not a plain group name cannot be one the packages export.
         if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(group)) return;
         const modules = await Promise.all(MODEL_PACKAGES.map((name) => importIfExported(`${name}/${group}`)));
-        for (const model of findModels(modules)) {
-            const kinds = models.get(model.apiVersion) ?? new Map<string, SchemaModel>();
-            kinds.set(model.kind, model);
-            models.set(model.apiVersion, kinds);
-        }
+        for (const model of findModels(modules)) register(model);
     })();
     loadedGroups.set(group, loading);
     return loading;
@@ -63,11 +81,11 @@ async function importIfExported(specifier: string): Promise<unknown> {
     }
 }
 
-/** The apiVersion strings among these values, for loadSchemas. */
-export function apiVersionsOf(objects: unknown[]): string[] {
+/** The apiVersion and kind of each of these values that has both as strings. */
+function typesOf(objects: unknown[]): { apiVersion: string; kind: string }[] {
     return objects.flatMap((object) => {
-        const apiVersion = typeof object === "object" && object !== null ? (object as { apiVersion?: unknown }).apiVersion : undefined;
-        return typeof apiVersion === "string" ? [apiVersion] : [];
+        const { apiVersion, kind } = typeof object === "object" && object !== null ? (object as { apiVersion?: unknown; kind?: unknown }) : {};
+        return typeof apiVersion === "string" && typeof kind === "string" ? [{ apiVersion, kind }] : [];
     });
 }
 

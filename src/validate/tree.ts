@@ -7,7 +7,7 @@ import { bucketKustomizationPath, fluxPathProblem, treeFolder } from "./fluxPath
 import { isKustomizationFile, KUSTOMIZATION_FILE_NAMES, localReferences } from "./kustomizationFile.ts";
 import { isInside, pathKind } from "./paths.ts";
 import { isRecord, objectLabel, throwIfAny, type Problem } from "./problems.ts";
-import { apiVersionsOf, loadSchemas } from "./schemas.ts";
+import { loadSchemas } from "./schemas.ts";
 import { listYamlFiles, parseYamlFile, type ParsedYamlFile } from "./yamlFiles.ts";
 
 export interface ValidateTreeOptions {
@@ -53,7 +53,7 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
         const manifests = await mapBounded(files.filter((file) => !isKustomizationFile(file)), parseYamlFile);
         problems.push(...manifests.flatMap((file) => file.problems));
         const documents = [...kustomizationFiles, ...manifests].flatMap((file) => file.documents);
-        const checker = new ObjectChecker(await loadSchemas(apiVersionsOf(documents)));
+        const checker = new ObjectChecker(await loadSchemas(documents));
         const standalone = standaloneFiles(manifests, kustomizations);
         for (const file of standalone) {
             for (const document of file.documents) problems.push(...(await checkTreeObject(file.file, document, checker, root, prefix, options.original)));
