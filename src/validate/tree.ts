@@ -4,7 +4,7 @@ import { ObjectChecker } from "./checkObject.ts";
 import { normalizePrefix } from "../bucket/keys.ts";
 import { mapBounded } from "../fs/bounded.ts";
 import { bucketKustomizationPath, fluxPathProblem, treeFolder } from "./fluxPath.ts";
-import { isKustomizationFile, KUSTOMIZATION_FILE_NAMES, localReferences } from "./kustomizationFile.ts";
+import { isKustomizationFile, KUSTOMIZATION_FILE_NAMES, localReferences, type LocalReference } from "./kustomizationFile.ts";
 import { isInside, pathKind } from "./paths.ts";
 import { isRecord, objectLabel, throwIfAny, type Problem } from "./problems.ts";
 import { loadSchemas } from "./schemas.ts";
@@ -59,7 +59,8 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
             for (const document of file.documents) problems.push(...(await checkTreeObject(file.file, document, checker, root, prefix, options.original)));
         }
         const fluxTargets = standalone.flatMap(({ documents }) => documents.flatMap((document) => fluxTarget(document, root, prefix)));
-        if (build) problems.push(...(await buildKustomizations(kustomizations, problems, { fluxTargets, checker, started })));
+        const parsed = new Map(manifests.map((manifest) => [manifest.file, manifest]));
+        if (build) problems.push(...(await buildKustomizations(kustomizations, problems, { fluxTargets, checker, started, parsed })));
     } finally {
         await stopBuilds(started);
     }
@@ -71,7 +72,7 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
 }
 
 /** Reads the kustomization files and checks that what each references exists inside the tree. */
-async function readKustomizations(parsed: ParsedYamlFile[], root: string, problems: Problem[]): Promise<Map<string, KustomizationDir>> {
+export async function readKustomizations(parsed: ParsedYamlFile[], root: string, problems: Problem[]): Promise<Map<string, KustomizationDir>> {
     const found = new Map<string, KustomizationDir>();
     for (const { file, documents, problems: parseProblems } of parsed) {
         if (!isKustomizationFile(file) || parseProblems.length > 0) continue;
@@ -93,9 +94,25 @@ async function readKustomizations(parsed: ParsedYamlFile[], root: string, proble
                 problem(reference.field, `"${reference.value}" is a directory without a kustomization.yaml`);
             }
         }
-        found.set(dir, { dir, file, references });
+        found.set(dir, { dir, file, references, listsOnlyResources: listsOnlyResources(content, references) });
     }
     return found;
+}
+
+/**
+ * Whether a kustomization does nothing but list local resources: then its build is its resources' objects, as
+ * they are (see composedBuild). Any other field (namespace, labels, patches, generators, images, components…), a
+ * remote resource or another apiVersion makes kustomize build it.
+ */
+function listsOnlyResources(content: Record<string, unknown>, references: LocalReference[]): boolean {
+    const { apiVersion, kind, resources, ...rest } = content;
+    return (
+        Object.keys(rest).length === 0 &&
+        (apiVersion === undefined || apiVersion === "kustomize.config.k8s.io/v1beta1") &&
+        (kind === undefined || kind === "Kustomization") &&
+        Array.isArray(resources) &&
+        resources.length === references.filter((reference) => reference.field.startsWith("resources[")).length
+    );
 }
 
 /**

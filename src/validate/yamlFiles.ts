@@ -9,6 +9,11 @@ export interface ParsedYamlFile {
     documents: unknown[];
     /** At most one per document: the first YAML error in it. */
     problems: Problem[];
+    /**
+     * No anchor, alias, tag or merge key (judged on the text, so a `&` inside a string may say no): data that any
+     * YAML reader reads the same, which lets a kustomization of such files be composed without kustomize.
+     */
+    plain: boolean;
 }
 
 /** Every *.yaml / *.yml below dir, sorted; hidden folders (.git, .github) are skipped. */
@@ -37,8 +42,10 @@ export function parseYamlText(file: string, text: string): ParsedYamlFile {
         const value: unknown = document.toJS();
         if (value !== null && value !== undefined) documents.push(value);
     }
-    return { file, documents, problems };
+    return { file, documents, problems, plain: !YAML_FEATURES.test(text) };
 }
+
+const YAML_FEATURES = /(^|[\s[{,:-])[&*!][^\s]|<<\s*:/m;
 
 /** Parses a kustomize build's output stream; a parse failure here is a kustomize bug, so it throws. */
 export function parseYamlStream(text: string): unknown[] {

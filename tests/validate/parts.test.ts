@@ -10,7 +10,7 @@ import { parseYamlText } from "../../src/validate/yamlFiles.ts";
 describe("parseYamlText", () => {
     it("returns every non-empty document of a multi-document stream", () => {
         const parsed = parseYamlText("a.yaml", "---\n# only a comment\n---\nkind: A\n---\nkind: B\n...\n");
-        assert.deepEqual(parsed, { file: "a.yaml", documents: [{ kind: "A" }, { kind: "B" }], problems: [] });
+        assert.deepEqual(parsed, { file: "a.yaml", documents: [{ kind: "A" }, { kind: "B" }], problems: [], plain: true });
     });
 
     it("resolves << merge keys, as kustomize's YAML reader does", () => {
