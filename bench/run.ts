@@ -1,6 +1,6 @@
 // `npm run bench`: measures every case of bench/cases.ts side by side and writes BENCHMARKS.md.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -91,11 +91,16 @@ async function main(): Promise<void> {
     const scratch = mkdtempSync(path.join(os.tmpdir(), "flux-bucket-bench-"));
     const moto = await Moto.start();
     const tree = writeManifestTree(path.join(scratch, "tree"), sizes.treeManifests);
+    const deployRoot = path.join(scratch, "deploy");
+    cpSync(path.join(REPO_ROOT, "deploy"), deployRoot, { recursive: true });
+    const deployFiles = readdirSync(deployRoot, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).length;
+    const deployTree: ManifestTree = { root: deployRoot, fileCount: deployFiles, manifestCount: deployFiles, changedFile: path.join(deployRoot, "apps/dev/podinfo-values.yaml") };
     let revisionBucket: Promise<string> | undefined;
     let scaleTree: ManifestTree | undefined;
     const ctx: BenchContext = {
         moto,
         tree,
+        deployTree,
         scratch,
         revisionBucket: () =>
             (revisionBucket ??= (async () => {

@@ -93,3 +93,9 @@ export const rcloneSyncCommand = (dir: string, bucket: string, prefix: string, e
     argv: ["rclone", "sync", dir, `bench:${bucket}/${prefix}`],
     env: { ...S3_ENV, ...rcloneRemoteEnv(endpoint) },
 });
+
+/** rclone with bucketops' semantics: compare MD5s (`--checksum`) from one recursive listing (`--fast-list`), no HEADs. */
+export const rcloneChecksumCommand = (dir: string, bucket: string, prefix: string, endpoint: string): Command => ({
+    argv: ["rclone", "sync", "--checksum", "--fast-list", dir, `bench:${bucket}/${prefix}`],
+    env: { ...S3_ENV, ...rcloneRemoteEnv(endpoint) },
+});
