@@ -9,6 +9,9 @@ import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 /** How long a lease lasts unless renewed; the holder renews it every third of that. */
 export const LEASE_TTL_MS = 60_000;
 
+/** Races for the lease lost in a row before taking it gives up (each is another writer's write in between). */
+const MAX_RACES = 10;
+
 /**
  * What the lease object holds (JSON). `writing`: a push or rollback holds it and may have written part of its
  * changes; `interrupted`: it stopped after writing part of them and let go, so the next writer may take it at once.
@@ -82,10 +85,23 @@ export class Lease {
         if (!options.conditional) {
             options.log(`note: without conditional writes the lease ${key} cannot stop a writer that starts at the same moment`);
         }
+        // A race (the lease changed between our read and our write) is retried at once, but not forever: a store whose
+        // listing and reads disagree, or that refuses every precondition, must not make the command hang.
+        let races = 0;
+        const raced = () => {
+            if (++races > MAX_RACES) {
+                throw new ConcurrentChangeError(
+                    `could not take the lease ${key} in ${store.description}: it changed under every one of ${MAX_RACES} attempts. Nothing was changed; re-run`,
+                );
+            }
+        };
         for (let pause = 250; ; pause = Math.min(pause * 2, 2000)) {
             const [current] = (await store.list(key)).filter((entry) => entry.key === key);
             const held = current ? readRecord(await store.get(key)) : undefined;
-            if (current && held === undefined) continue; // deleted between the listing and the read
+            if (current && held === undefined) {
+                raced(); // deleted between the listing and the read
+                continue;
+            }
             const standing = held === undefined ? "free" : standingOf(held);
             if (standing === "live") {
                 if (Date.now() >= deadline) throw heldBy(key, store, held as LeaseRecord, options);
@@ -103,7 +119,7 @@ export class Lease {
                     throw new AccessDeniedError(`${error.message}\n${options.command} did not start: it could not take the prefix's lease, and nothing was changed.`);
                 }
                 if (!(error instanceof ConcurrentChangeError)) throw error;
-                // Another writer took it between our read and our write: look again.
+                raced(); // another writer took it between our read and our write: look again
             }
         }
     }

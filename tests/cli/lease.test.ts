@@ -5,6 +5,7 @@ import { isLeaseKey, LEASE_IGNORE, leaseKey } from "../../src/bucket/keys.ts";
 import { Lease } from "../../src/cli/lease.ts";
 import { ignoreMatcher, readPatterns } from "../../src/cli/sourceignore.ts";
 import { S3Store } from "../../src/cli/store/s3.ts";
+import type { ObjectStore } from "../../src/cli/store/types.ts";
 import { parseBucketUrl } from "../../src/cli/url.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import { bucketops, printedRevision, revisionOf, states } from "./helpers/cli.ts";
@@ -247,5 +248,23 @@ describe("the lease on gs:// (local JSON API stand-in)", () => {
         const pushed = await bucketops("push", writeTree(manifestTree(["a"], "v1")), "gs://gcs-leases/env", ...endpoint);
         assert.equal(pushed.code, 0, pushed.err);
         assert.deepEqual(Object.keys(gcs.contents("gcs-leases")).sort(), ["env/a.yaml", "env/kustomization.yaml"]);
+    });
+});
+
+describe("taking the lease from a store that never lets it be taken", () => {
+    it("gives up after a bounded number of races instead of hanging", async () => {
+        // A store that lists a lease it cannot read (as a listing and a read that disagree would), and refuses
+        // every create: each look is a lost race; the loop must end.
+        let requests = 0;
+        const store = {
+            description: "s3://stubborn",
+            list: async (key: string) => (requests++, [{ key, etag: "x", size: 1 }]),
+            get: async () => (requests++, undefined),
+        } as unknown as ObjectStore;
+        await assert.rejects(
+            Lease.take(store, "env/", { command: "push", waitMs: 0, breakStale: false, conditional: true, log: () => undefined }),
+            { message: "could not take the lease env/.bucketops-lock in s3://stubborn: it changed under every one of 10 attempts. Nothing was changed; re-run" },
+        );
+        assert.equal(requests, 22);
     });
 });
