@@ -1,4 +1,5 @@
 import { CliError } from "./errors.ts";
+import { readLeaseRecord, type LeaseRecord } from "./lease.ts";
 import { AccessDeniedError } from "./store/errors.ts";
 import { digestIndex, fluxIndex, ignorePatterns } from "./revision.ts";
 import { isLeaseKey, leaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
@@ -26,8 +27,9 @@ export const BURST_GAP_MS = 1000;
 /**
  * Reconstructs the past states of a prefix from its object versions. Every instant at which a version
  * or delete marker appeared (the listing's LastModified: 1 s on AWS and moto, 1 ms on GCS and MinIO)
- * ends a state, except that instants at most BURST_GAP_MS apart are one change, so a push is one
- * state rather than one per object. The root `.sourceignore` is taken as it was at each state.
+ * ends a state, except that instants at most BURST_GAP_MS apart are one change, and so are the instants of one
+ * writer's lease (see LeaseTimeline), so a push is one state rather than one per object, however slowly it writes.
+ * The root `.sourceignore` is taken as it was at each state.
  * History starts at the prefix's first write: instants before it (the root `.sourceignore` written by the infra
  * stack, another environment's keys) are not states of the prefix, and a rollback to one would empty it.
  * A state that ends while the prefix's lease is held is incomplete, unless the lease is released later with no
@@ -46,17 +48,18 @@ export async function loadHistory(
     rootListing?.catch(() => undefined); // awaited below; a rejection must not go unhandled meanwhile
     const listed = await store.listVersions(prefix);
     const versions = listed.filter((v) => !isLeaseKey(v.key));
-    // Taken and released in one clock tick (1 s on S3) is the usual order for a lease, not the other way round.
-    const leases = new Timeline(listed.filter((v) => v.key === leaseKey(prefix)), "marker");
+    const lease = leaseKey(prefix);
+    const leases = new LeaseTimeline(store, lease, listed.filter((v) => v.key === lease));
     const rootIgnore = await rootIgnoreHistory(store, rootListing ?? Promise.resolve(versions), note);
 
     const timeline = new Timeline(versions);
     const states: State[] = [];
     let previous = new Map<string, ObjectVersion>();
-    for (const time of endsOfBursts(new Timeline([...listed, ...rootIgnore.versions]).instants())) {
+    const instants = new Timeline([...listed, ...rootIgnore.versions]).instants();
+    for (const time of await endsOfChanges(instants, (time, next) => leases.oneWriter(time, next))) {
         const objects = timeline.at(time);
         if (states.length === 0 && objects.size === 0) continue; // before the prefix's first write
-        const incomplete = leases.at(time).size > 0;
+        const incomplete = leases.heldAt(time);
         const patterns = ignorePatterns(rootIgnore.at(time), specIgnore);
         const revision = digestIndex(fluxIndex(objects.values(), patterns));
         const last = states.at(-1);
@@ -126,8 +129,77 @@ function sameVersions(a: Map<string, ObjectVersion>, b: Map<string, ObjectVersio
     return a.size === b.size && [...a].every(([key, version]) => b.get(key)?.versionId === version.versionId);
 }
 
-function endsOfBursts(instants: Date[]): Date[] {
-    return instants.filter((time, i) => i === instants.length - 1 || instants[i + 1].getTime() - time.getTime() > BURST_GAP_MS);
+/**
+ * The instants that end a state: each but the last is followed by one that continues its change (`continues`) or
+ * more than BURST_GAP_MS later.
+ */
+async function endsOfChanges(instants: Date[], continues: (time: Date, next: Date) => Promise<boolean>): Promise<Date[]> {
+    const ends: Date[] = [];
+    for (const [i, time] of instants.entries()) {
+        const next = instants[i + 1];
+        if (next === undefined || (next.getTime() - time.getTime() > BURST_GAP_MS && !(await continues(time, next)))) ends.push(time);
+    }
+    return ends;
+}
+
+/**
+ * The prefix's lease through time, answering whether one writer held it from one instant to the next: a push or
+ * rollback that pauses between writes (a slow link, big files, a loaded machine) is still one change. Its versions
+ * are one writer's while their records carry the same id and say `writing` (renewals); a takeover, an `interrupted`
+ * record or a release before the next instant (rather than at it) ends the change. Records are read only for such pauses.
+ */
+class LeaseTimeline {
+    private readonly timeline: Timeline;
+    private readonly records = new Map<string, Promise<LeaseRecord | undefined>>();
+    private readonly store: ObjectStore;
+    private readonly key: string;
+    private readonly versions: ObjectVersion[];
+
+    constructor(store: ObjectStore, key: string, versions: ObjectVersion[]) {
+        this.store = store;
+        this.key = key;
+        this.versions = versions;
+        // Taken and released in one clock tick (1 s on S3) is the usual order for a lease, not the other way round.
+        this.timeline = new Timeline(versions, "marker");
+    }
+
+    heldAt(time: Date): boolean {
+        return this.timeline.at(time).has(this.key);
+    }
+
+    async oneWriter(time: Date, next: Date): Promise<boolean> {
+        const held = this.timeline.at(time).get(this.key);
+        const holder = held && (await this.writing(held));
+        if (!holder) return false;
+        // What happened to the lease after `time` up to `next`, oldest first; a release is last in its tick.
+        const events = this.versions
+            .filter((v) => v.lastModified > time && v.lastModified <= next)
+            .sort((a, b) => a.lastModified.getTime() - b.lastModified.getTime() || Number(a.deleteMarker) - Number(b.deleteMarker));
+        for (const [i, event] of events.entries()) {
+            const released = event.deleteMarker && i === events.length - 1 && event.lastModified.getTime() === next.getTime();
+            if (event.deleteMarker ? !released : (await this.writing(event))?.id !== holder.id) return false;
+        }
+        return true;
+    }
+
+    /** The record of a version that says `writing`; undefined for any other, or one these credentials may not read. */
+    private writing(version: ObjectVersion): Promise<LeaseRecord | undefined> {
+        let record = this.records.get(version.versionId);
+        if (!record) {
+            record = this.store.get(this.key, version.versionId).then(
+                (body) => {
+                    const read = readLeaseRecord(body);
+                    return typeof read === "object" && read.state === "writing" ? read : undefined;
+                },
+                (error: unknown) => {
+                    if (error instanceof AccessDeniedError) return undefined;
+                    throw error;
+                },
+            );
+            this.records.set(version.versionId, record);
+        }
+        return record;
+    }
 }
 
 export async function requireVersioning(store: ObjectStore, command: string): Promise<void> {

@@ -97,7 +97,7 @@ export class Lease {
         };
         for (let pause = 250; ; pause = Math.min(pause * 2, 2000)) {
             const [current] = (await store.list(key)).filter((entry) => entry.key === key);
-            const held = current ? readRecord(await store.get(key)) : undefined;
+            const held = current ? readLeaseRecord(await store.get(key)) : undefined;
             if (current && held === undefined) {
                 raced(); // deleted between the listing and the read
                 continue;
@@ -233,7 +233,8 @@ function encodeOptions(record: LeaseRecord, expected: ObjectEntry | null) {
     return { md5: createHash("md5").update(encode(record)).digest(), contentType: "application/json", expected };
 }
 
-function readRecord(body: Buffer | undefined): LeaseRecord | "unreadable" | undefined {
+/** A lease object's record: undefined for no object, `unreadable` for one that holds no lease record. */
+export function readLeaseRecord(body: Buffer | undefined): LeaseRecord | "unreadable" | undefined {
     if (body === undefined) return undefined;
     try {
         const record = JSON.parse(body.toString("utf8")) as LeaseRecord;

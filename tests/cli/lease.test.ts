@@ -2,13 +2,14 @@ import assert from "node:assert/strict";
 import { hostname } from "node:os";
 import { after, before, describe, it } from "node:test";
 import { isLeaseKey, LEASE_IGNORE, leaseKey } from "../../src/bucket/keys.ts";
+import { BURST_GAP_MS } from "../../src/cli/history.ts";
 import { Lease } from "../../src/cli/lease.ts";
 import { ignoreMatcher, readPatterns } from "../../src/cli/sourceignore.ts";
 import { S3Store } from "../../src/cli/store/s3.ts";
 import type { ObjectStore } from "../../src/cli/store/types.ts";
 import { parseBucketUrl } from "../../src/cli/url.ts";
 import { setTimeout as sleep } from "node:timers/promises";
-import { bucketops, printedRevision, revisionOf, states } from "./helpers/cli.ts";
+import { bucketops, md5, printedRevision, revisionOf, states } from "./helpers/cli.ts";
 import { manifestTree, prefixed, writeTree } from "../support/trees.ts";
 import { FakeGcs } from "./helpers/gcs.ts";
 import { apart, Moto } from "../support/moto.ts";
@@ -154,7 +155,7 @@ describe("the lease: one writer per prefix at a time (moto_server)", () => {
     it("a push that fails part-way marks its state incomplete; rollback refuses it; the next push takes over", async () => {
         const url = "s3://leases/partial";
         const v1 = manifestTree(["a", "b", "c"], "v1");
-        const v2 = manifestTree(["a", "b", "c"], "v2");
+        const v2 = manifestTree(["a", "b"], "v2");
         const dir = writeTree(v1);
         const pushed = await apart(() => bucketops("push", dir, url, ...endpoint));
         assert.equal(pushed.code, 0, pushed.err);
@@ -218,6 +219,56 @@ describe("the lease: one writer per prefix at a time (moto_server)", () => {
         }
         assert.equal(JSON.parse((await moto.contents("leases", "renewed/"))[leaseKey("renewed/")]).holder, "ci@build-7 (pid 4242)", "a lost lease is not released");
         store.close();
+    });
+
+    // moto stamps versions with S3's 1-second LastModified, as AWS does: writes 2.1 s apart are at least 2 s apart there.
+    it("history shows a push that writes slowly as one state: its writes are under one lease, renewals included", async () => {
+        const url = "s3://leases/slow";
+        const v1 = manifestTree(["a", "b"], "v1");
+        const v2 = manifestTree(["a", "b"], "v2");
+        const dir = writeTree(v1);
+        assert.equal((await apart(() => bucketops("push", dir, url, ...endpoint))).code, 0);
+
+        writeTree(v2, dir);
+        const originalPut = S3Store.prototype.put;
+        S3Store.prototype.put = async function (this: S3Store, ...args) {
+            if (!isLeaseKey(args[0])) await sleep(2100);
+            return originalPut.apply(this, args);
+        };
+        let slow;
+        try {
+            slow = await apart(() => bucketops("push", dir, url, ...endpoint, "--concurrency", "1"));
+        } finally {
+            S3Store.prototype.put = originalPut;
+        }
+        assert.equal(slow.code, 0, slow.err);
+        const store = new S3Store(parseBucketUrl(url), { endpoint: moto.endpoint });
+        const [a, b] = ["slow/a.yaml", "slow/b.yaml"].map(async (key) => (await store.listVersions(key)).find((v) => v.latest)!.lastModified.getTime());
+        assert.ok(Math.abs((await a) - (await b)) > BURST_GAP_MS, "the push's two writes are further apart than one burst (the case under test)");
+
+        // A writer that renews its lease (every 100 ms here) between writes 2.1 s apart: still one state.
+        const lease = await apart(() => Lease.take(store, "slow/", { command: "push", waitMs: 0, breakStale: false, conditional: true, ttlMs: 300, log: () => undefined }));
+        lease.writing();
+        for (const [key, body] of Object.entries({ "slow/a.yaml": "# v3 a\n", "slow/b.yaml": "# v3 b\n" })) {
+            await sleep(2100);
+            await store.put(key, Buffer.from(body), { md5: Buffer.from(md5(body), "hex"), contentType: "application/yaml" });
+        }
+        lease.settled();
+        await lease.release();
+        store.close();
+        const leaseVersions = (await new S3Store(parseBucketUrl(url), { endpoint: moto.endpoint }).listVersions("slow/")).filter((v) => isLeaseKey(v.key) && !v.deleteMarker);
+        assert.ok(leaseVersions.length >= 10, "the lease was renewed between the writes");
+
+        const history = states(await bucketops("history", url, ...endpoint, "--json"));
+        assert.deepEqual(
+            history.map(({ objects, added, modified, removed, incomplete }) => ({ objects, added, modified, removed, incomplete })),
+            [
+                { objects: 3, added: ["slow/a.yaml", "slow/b.yaml", "slow/kustomization.yaml"], modified: [], removed: [], incomplete: false },
+                { objects: 3, added: [], modified: ["slow/a.yaml", "slow/b.yaml"], removed: [], incomplete: false },
+                { objects: 3, added: [], modified: ["slow/a.yaml", "slow/b.yaml"], removed: [], incomplete: false },
+            ],
+        );
+        assert.equal(history[1].revision, revisionOf(prefixed("slow/", v2)));
     });
 
     it("refuses a tree with a file named like the lease", async () => {
