@@ -4,7 +4,7 @@
 // suite would pass silently.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -14,10 +14,14 @@ const tapDir = mkdtempSync(path.join(tmpdir(), "flux-bucket-tests-"));
 const tapFile = path.join(tapDir, "report.tap");
 // bucketops' validation cache starts empty for every run, so one run's passes never skip the next run's validations.
 const env = { ...process.env, BUCKETOPS_CACHE_DIR: path.join(tapDir, "cache") };
+// Most files wait on servers, subprocesses and timeouts rather than compute: two per core keeps the cores busy
+// (node's default, one fewer than the cores, runs them one at a time on a 2-core machine).
+const concurrency = Math.max(2, availableParallelism() * 2);
 const result = spawnSync(
     process.execPath,
     [
         "--test",
+        `--test-concurrency=${concurrency}`,
         "--test-reporter=spec", "--test-reporter-destination=stdout",
         "--test-reporter=tap", `--test-reporter-destination=${tapFile}`,
         ...(files.length ? files : ["tests/**/*.test.ts"]),

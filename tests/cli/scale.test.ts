@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -25,16 +26,16 @@ async function bucketopsLimited(...args: string[]): Promise<{ code: number; out:
     }
 }
 
-/** Keys whose content differs between the bucket and the tree (missing on either side included), at most ten. */
+/** Keys whose MD5 differs between the bucket and the tree (missing on either side included), at most ten. */
 function differences(bucket: Record<string, string>, tree: Record<string, string>): string[] {
     const keys = new Set([...Object.keys(bucket), ...Object.keys(tree)]);
     return [...keys].filter((key) => bucket[key] !== tree[key]).sort().slice(0, 10);
 }
 
-/** The tree's files as keys → content, the way the bucket should hold them. */
-async function contentsOf(root: string): Promise<Record<string, string>> {
+/** The tree's files as keys → MD5 of their content, the way the bucket should hold them (Moto.md5s). */
+async function md5sOf(root: string): Promise<Record<string, string>> {
     const files = await walkFiles(root, { skipFolder: () => false });
-    return Object.fromEntries(files.map((file) => [path.relative(root, file), readFileSync(file, "utf8")]));
+    return Object.fromEntries(files.map((file) => [path.relative(root, file), createHash("md5").update(readFileSync(file)).digest("hex")]));
 }
 
 describe("a 2,000-file tree with at most 256 open files (moto_server)", () => {
@@ -55,11 +56,11 @@ describe("a 2,000-file tree with at most 256 open files (moto_server)", () => {
         assert.equal(tree.fileCount, 2001);
         const url = "s3://scale/";
         const endpoint = ["--endpoint", moto.endpoint];
-        const original = await contentsOf(root);
+        const original = await md5sOf(root);
 
         const first = await apart(() => bucketopsLimited("push", root, url, ...endpoint));
         assert.equal(first.code, 0, first.err);
-        assert.deepEqual(differences(await moto.contents("scale"), original), []);
+        assert.deepEqual(differences(await moto.md5s("scale"), original), []);
 
         // A second state: one manifest changed, the last folder (80 manifests and its kustomization) dropped.
         writeFileSync(tree.changedFile, readFileSync(tree.changedFile, "utf8").replace("value-0", "value-0-changed"));
@@ -67,9 +68,9 @@ describe("a 2,000-file tree with at most 256 open files (moto_server)", () => {
         writeFileSync(path.join(root, "kustomization.yaml"), readFileSync(path.join(root, "kustomization.yaml"), "utf8").replace("  - app-019\n", ""));
         const second = await apart(() => bucketopsLimited("push", root, url, ...endpoint));
         assert.equal(second.code, 0, second.err);
-        const changed = await contentsOf(root);
+        const changed = await md5sOf(root);
         assert.equal(Object.keys(changed).length, 1920);
-        assert.deepEqual(differences(await moto.contents("scale"), changed), []);
+        assert.deepEqual(differences(await moto.md5s("scale"), changed), []);
 
         const history = await bucketopsLimited("history", url, "--json", ...endpoint);
         assert.equal(history.code, 0, history.err);
@@ -79,6 +80,6 @@ describe("a 2,000-file tree with at most 256 open files (moto_server)", () => {
 
         const rollback = await apart(() => bucketopsLimited("rollback", url, "--to", states[0].revision, ...endpoint));
         assert.equal(rollback.code, 0, rollback.err);
-        assert.deepEqual(differences(await moto.contents("scale"), original), []);
+        assert.deepEqual(differences(await moto.md5s("scale"), original), []);
     });
 });
