@@ -27,6 +27,7 @@ export async function fluxStack(config: FluxConfig, file?: string): Promise<Flux
         { namespace: config.namespace, chartVersion: config.chartVersion, fluxRelease: config.fluxRelease },
         { providers: [cluster] },
     );
+    const prefix = infra.prefix ?? config.bucket.prefix;
     const sync = new BucketSync(
         config.sourceName,
         {
@@ -38,7 +39,7 @@ export async function fluxStack(config: FluxConfig, file?: string): Promise<Flux
                 region: infra.region,
                 insecure: infra.provider === "generic" ? infra.insecure : undefined,
                 ...config.bucket,
-                prefix: infra.prefix ?? config.bucket.prefix,
+                prefix,
             },
             credentials: infra.credentials,
             kustomization: { ...config.kustomization, path: pathInBucket(config.kustomization.path, infra.prefix) },
@@ -52,6 +53,7 @@ export async function fluxStack(config: FluxConfig, file?: string): Promise<Flux
         namespace: install.namespaceName,
         chartVersion: config.chartVersion,
         bucket: sync.bucketObjectName,
+        prefix: prefix ?? "",
         kustomization: sync.kustomizationObjectName,
     };
 }

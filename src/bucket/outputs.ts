@@ -51,6 +51,8 @@ export interface FluxOutputs<Value = string> {
     chartVersion: string;
     /** The Flux Bucket object's name. */
     bucket: Value;
+    /** The Bucket's spec.prefix ("" for the whole bucket): where this stack's cluster reads, and `npm run up` pushes. */
+    prefix: string;
     kustomization: Value;
 }
 

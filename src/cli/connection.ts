@@ -15,6 +15,8 @@ export interface ConnectionFlags {
     profile?: string;
     /** Stack output files (infra, flux), merged: their output names do not overlap. */
     fromStackOutputs?: string[];
+    /** Stack outputs already in memory (`npm run up` hands over what Pulumi returned, never writing it to disk). */
+    stackOutputs?: StackOutputs;
     conditionalWrites?: boolean;
     /** Seconds to connect, and for a request's answer. */
     connectTimeout: number;
@@ -27,8 +29,9 @@ export interface ConnectionFlags {
  */
 export type StackOutputs = Partial<InfraOutputs & FluxOutputs>;
 
-export function readStackOutputs(files: string[] = []): StackOutputs {
-    return Object.assign({}, ...files.map(readStackOutputFile)) as StackOutputs;
+/** The stack outputs of `--from-stack-outputs` files and of `stackOutputs`, merged. */
+export function stackOutputsOf(flags: Pick<ConnectionFlags, "fromStackOutputs" | "stackOutputs">): StackOutputs {
+    return Object.assign({}, ...(flags.fromStackOutputs ?? []).map(readStackOutputFile), flags.stackOutputs) as StackOutputs;
 }
 
 function readStackOutputFile(file: string): StackOutputs {
@@ -50,7 +53,7 @@ function readStackOutputFile(file: string): StackOutputs {
 /** Opens the store for a bucket URL: flags first, then the stack outputs, then the SDKs' own chains. */
 export function connect(urlText: string, flags: ConnectionFlags): Promise<ObjectStore> {
     const url = parseBucketUrl(urlText);
-    const outputs = readStackOutputs(flags.fromStackOutputs);
+    const outputs = stackOutputsOf(flags);
     if (outputs.provider && !providersOf(url.scheme).includes(outputs.provider)) {
         const supported = URL_SCHEMES.map((scheme) => `${providersOf(scheme).join(" and ")} (${scheme}://)`).join(", ");
         throw new UsageError(`stack outputs are for provider '${outputs.provider}' but the URL is ${urlText}; bucketops supports ${supported}`);

@@ -4,7 +4,7 @@ import path from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { IBucketSpec } from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1/BucketSpec";
 import { PROVIDER_NAMES, PROVIDERS, type ProviderFacts } from "../bucket/providers.ts";
-import { readStackOutputs, timeoutsOf, type ConnectionFlags } from "./connection.ts";
+import { stackOutputsOf, timeoutsOf, type ConnectionFlags } from "./connection.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { currentRevision } from "./revision.ts";
 import { connectionFailure } from "./store/errors.ts";
@@ -52,7 +52,7 @@ export async function status(
 ): Promise<boolean> {
     // Loaded on demand: the Kubernetes client takes seconds to load and only this command needs it.
     const { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } = await import("@kubernetes/client-node");
-    const outputs = readStackOutputs(options.fromStackOutputs);
+    const outputs = stackOutputsOf(options);
     const config = kubeClient(new KubeConfig(), options, outputs.kubeconfig);
     const api = config.makeApiClient(CustomObjectsApi);
     const where: Where = {

@@ -3,16 +3,14 @@ import path from "node:path";
 import { UserError } from "../errors.ts";
 import { writeFolder } from "./output.ts";
 import { WorkerChecks } from "./checks.ts";
+import { previewTree } from "./previewTree.ts";
 import type { RenderedStack } from "./render.ts";
 
+/** What `pulumi preview` would show for each stack, then the files written and how to apply them for real. */
 function summary(stack: string, out: string, rendered: RenderedStack): string {
-    const lines = [`Rendered ${rendered.stacks.map(({ name }) => name).join(" and ")} offline into ${out}/`];
-    for (const { name, run } of rendered.stacks) {
-        const counts = new Map<string, number>();
-        for (const resource of run.resources) counts.set(resource.type, (counts.get(resource.type) ?? 0) + 1);
-        lines.push(`\n${name}: ${run.resources.length} resources`);
-        for (const [type, count] of [...counts].sort()) lines.push(`  ${String(count).padStart(3)}  ${type}`);
-    }
+    const lines: string[] = [];
+    for (const { name, run } of rendered.stacks) lines.push(`Previewing ${name} (offline):`, "", ...previewTree(rendered.project, name, run.resources), "");
+    lines.push(`Rendered ${rendered.stacks.map(({ name }) => name).join(" and ")} offline into ${out}/`);
     const folders = new Map<string, number>();
     for (const [folder] of [...rendered.files.keys()].map((file) => file.split("/"))) folders.set(folder, (folders.get(folder) ?? 0) + 1);
     lines.push("", "Files:");
@@ -21,7 +19,7 @@ function summary(stack: string, out: string, rendered: RenderedStack): string {
         "",
         `Every Kubernetes object and the deploy/ tree passed the Kubernetes and Flux schema checks.`,
         `Nothing was created: this was an offline run with mocked providers and fake ids; secrets show as <redacted>.`,
-        `To apply it for real: pulumi up --stack ${stack}${rendered.stacks.length > 1 ? `, then pulumi up --stack ${rendered.stacks[1].name}` : ""}.`,
+        `To apply it for real: npm run up -- --stack ${stack} --tree deploy (or pulumi up --stack ${stack}${rendered.stacks.length > 1 ? `, then pulumi up --stack ${rendered.stacks[1].name}` : ""}).`,
     );
     return lines.join("\n");
 }

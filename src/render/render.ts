@@ -13,6 +13,8 @@ const ORGANIZATION = "organization";
 const FLUX_SUFFIX = "-flux";
 
 export interface RenderedStack {
+    /** The Pulumi project's name (Pulumi.yaml). */
+    project: string;
     /** Relative path in the output folder → file content. */
     files: Map<string, string>;
     /** The stacks that were run, e.g. `dev` and `dev-flux`. */
@@ -159,5 +161,5 @@ export async function renderStack(root: string, stack: string, checks: RenderChe
     await checks.objects(objects.filter(({ path: file }) => file.startsWith("kubernetes/")).map(({ path: file, object }) => ({ file: `out/${stack}/${file}`, object })));
     const deployProblem = await deployOutcome;
     if (deployProblem) throw deployProblem;
-    return { files, stacks };
+    return { project, files, stacks };
 }

@@ -26,12 +26,18 @@ export interface StackIdentity {
 
 const FLUX_SUFFIX = "-flux";
 
+/** The infra stack that a flux stack named `<infra>-flux` reads when flux-bucket:infraStack is not set. */
+export function defaultInfraStack(fluxStack: string): string | undefined {
+    return fluxStack.endsWith(FLUX_SUFFIX) && fluxStack.length > FLUX_SUFFIX.length ? fluxStack.slice(0, -FLUX_SUFFIX.length) : undefined;
+}
+
 /** Reads and validates the flux layer's config; throws one ConfigError naming every bad key. */
 export function readFluxConfig(config: ConfigReader, self: StackIdentity): FluxConfig {
     let infraStack = config.checked("infraStack", check.stackName);
     if (infraStack === undefined) {
-        if (self.stack.endsWith(FLUX_SUFFIX) && self.stack.length > FLUX_SUFFIX.length) {
-            infraStack = `${self.organization}/${self.project}/${self.stack.slice(0, -FLUX_SUFFIX.length)}`;
+        const infra = defaultInfraStack(self.stack);
+        if (infra !== undefined) {
+            infraStack = `${self.organization}/${self.project}/${infra}`;
         } else {
             config.fail(
                 "infraStack",

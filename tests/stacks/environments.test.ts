@@ -169,6 +169,7 @@ describe("flux stack for one environment", () => {
             secretkey: environments.prod.readerSecretAccessKey,
         });
         assert.equal(run.outputs.environment, "prod");
+        assert.equal(run.outputs.prefix, "teams/a/prod/", "where npm run up pushes this environment's tree");
     });
 
     test("installs on the cluster given by its own kubeconfig", async () => {

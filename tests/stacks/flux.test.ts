@@ -101,6 +101,7 @@ describe("flux stack on the aws infra stack", () => {
             namespace: "flux-system",
             chartVersion: "2.18.3",
             bucket: "flux-bucket",
+            prefix: "dev/",
             kustomization: "flux-bucket",
         });
     });

@@ -17,6 +17,8 @@ export class FakeKubeApi {
     buckets = new Map<string, Record<string, any>>();
     kustomizations: Record<string, any>[] = [];
     patches: Patch[] = [];
+    /** Called after each PATCH of a Bucket, with the object as patched: a test plays Flux's part here. */
+    onPatch: (bucket: Record<string, any>) => void = () => undefined;
     private readonly server: Server;
 
     private constructor() {
@@ -34,6 +36,7 @@ export class FakeKubeApi {
                     const body = JSON.parse(await readBody(req));
                     this.patches.push({ path: url.pathname, contentType: req.headers["content-type"] ?? "", body });
                     object.metadata.annotations = { ...object.metadata.annotations, ...body.metadata?.annotations };
+                    this.onPatch(object);
                 }
                 return answer(200, object);
             }
