@@ -2,7 +2,7 @@ import { link, copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { mapBounded } from "../fs/bounded.ts";
-import { ManifestValidationError, validateTree } from "../validate/index.ts";
+import { ManifestValidationError, validateTree, type ValidateTreeOptions } from "../validate/index.ts";
 import { CliError } from "./errors.ts";
 import type { LocalFile } from "./tree.ts";
 import type { ValidationCache } from "./validationCache.ts";
@@ -27,11 +27,15 @@ export async function validateManifests(root: string, prefix: string, options: V
     const kept = options.files.filter((file) => !options.ignored(prefix + file.relative));
     const key = options.cache?.key(kept, prefix, options.build);
     if (key !== undefined && options.cache!.passed(key)) return "passed before";
+    const contents = options.cache?.contents();
+    // The tree is validated where it is or as a copy: files are known by their path relative to either.
+    const md5s = new Map(kept.map((file) => [file.relative, file.md5.toString("hex")]));
+    const parseCache = (dir: string) => contents && { cache: contents, keyOf: (file: string) => md5s.get(path.relative(dir, file).split(path.sep).join("/")) };
     try {
         if (kept.length === options.files.length) {
-            await validateTree(root, { prefix, build: options.build });
+            await validateTree(root, { prefix, build: options.build, parseCache: parseCache(root) });
         } else {
-            await validateFilteredCopy(root, kept, { prefix, build: options.build });
+            await validateFilteredCopy(root, kept, { prefix, build: options.build }, parseCache);
         }
         if (key !== undefined) await options.cache!.remember(key);
         return "validated";
@@ -40,11 +44,18 @@ export async function validateManifests(root: string, prefix: string, options: V
             throw new CliError(`${root} is not a valid manifest tree, nothing was uploaded:\n${error.message}`);
         }
         throw error;
+    } finally {
+        await contents?.save();
     }
 }
 
 /** The artifact Flux builds: a copy of the tree with only the kept files (hard links where the disk allows). */
-async function validateFilteredCopy(root: string, kept: LocalFile[], options: { prefix: string; build: boolean }): Promise<void> {
+async function validateFilteredCopy(
+    root: string,
+    kept: LocalFile[],
+    options: { prefix: string; build: boolean },
+    parseCache: (dir: string) => ValidateTreeOptions["parseCache"],
+): Promise<void> {
     const copy = await mkdtemp(path.join(tmpdir(), "bucketops-artifact-"));
     try {
         await mapBounded(kept, async (file) => {
@@ -52,7 +63,7 @@ async function validateFilteredCopy(root: string, kept: LocalFile[], options: { 
             await mkdir(path.dirname(target), { recursive: true });
             await link(file.absolute, target).catch(() => copyFile(file.absolute, target));
         });
-        await validateTree(copy, { ...options, original: root });
+        await validateTree(copy, { ...options, original: root, parseCache: parseCache(copy) });
     } finally {
         await rm(copy, { recursive: true, force: true });
     }

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import type { ParseCache, ParsedContent } from "../validate/yamlFiles.ts";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -47,6 +48,62 @@ export class ValidationCache {
 
     private entry(key: string): string {
         return path.join(this.dir, "validated", key.slice(0, 2), key);
+    }
+
+    /**
+     * The parsed files of earlier runs by content (validateTree's parseCache), in one JSON file per validator
+     * identity: a tree with one file changed parses and schema-checks that file only. `save` writes it back.
+     */
+    contents(): ContentCache {
+        return new ContentCache(path.join(this.dir, "parsed", `${validatorIdentity()}.json`));
+    }
+}
+
+/** At most this many contents are kept: about 10 MB of JSON for small manifests; the newest stay. */
+const MAX_CONTENTS = 25_000;
+
+/** A ParseCache read from one file at the start of a run and written back (temporary name, then rename) at its end. */
+export class ContentCache implements ParseCache {
+    private readonly file: string;
+    private readonly entries: Map<string, ParsedContent>;
+    private changed = false;
+
+    constructor(file: string) {
+        this.file = file;
+        this.entries = new Map(readEntries(file));
+    }
+
+    get(key: string): ParsedContent | undefined {
+        return this.entries.get(key);
+    }
+
+    set(key: string, content: ParsedContent): void {
+        this.entries.delete(key); // re-inserted last: the newest
+        this.entries.set(key, content);
+        this.changed = true;
+    }
+
+    /** Writes the contents back if this run added any; a cache that cannot be written only costs the next run its parsing. */
+    async save(): Promise<void> {
+        if (!this.changed) return;
+        const kept = [...this.entries].slice(-MAX_CONTENTS);
+        try {
+            await mkdir(path.dirname(this.file), { recursive: true });
+            const temporary = `${this.file}.${randomUUID()}.tmp`;
+            await writeFile(temporary, JSON.stringify(kept));
+            await rename(temporary, this.file);
+        } catch {
+            // e.g. a read-only home
+        }
+    }
+}
+
+function readEntries(file: string): [string, ParsedContent][] {
+    try {
+        const entries: unknown = JSON.parse(readFileSync(file, "utf8"));
+        return Array.isArray(entries) ? (entries as [string, ParsedContent][]) : [];
+    } catch {
+        return []; // none yet, or unreadable: start empty
     }
 }
 

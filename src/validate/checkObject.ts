@@ -77,8 +77,19 @@ export class ObjectChecker {
         this.schemas = schemas;
     }
 
+    /** Takes an object as passed (it did, in an earlier run of the same checker): returns no problem. */
+    remember(object: unknown): Problem[] {
+        const key = this.keyOf(object);
+        this.passed.set(key, [...(this.passed.get(key) ?? []), object]);
+        return [];
+    }
+
+    private keyOf(object: unknown): string {
+        return `${isRecord(object) ? String(object.apiVersion) : ""} ${objectLabel(object)}`;
+    }
+
     check(file: string, object: unknown): Problem[] {
-        const key = `${isRecord(object) ? String(object.apiVersion) : ""} ${objectLabel(object)}`;
+        const key = this.keyOf(object);
         const same = this.passed.get(key);
         if (same?.some((seen) => isDeepStrictEqual(seen, object))) return [];
         const problems = checkObject(file, object, this.schemas);

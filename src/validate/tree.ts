@@ -8,7 +8,7 @@ import { isKustomizationFile, KUSTOMIZATION_FILE_NAMES, localReferences, type Lo
 import { isInside, pathKind } from "./paths.ts";
 import { isRecord, objectLabel, throwIfAny, type Problem } from "./problems.ts";
 import { loadSchemas } from "./schemas.ts";
-import { listYamlFiles, parseYamlFile, type ParsedYamlFile } from "./yamlFiles.ts";
+import { jsonSafe, listYamlFiles, parseYamlFile, type ParseCache, type ParsedYamlFile } from "./yamlFiles.ts";
 
 export interface ValidateTreeOptions {
     /**
@@ -24,6 +24,11 @@ export interface ValidateTreeOptions {
      * under it, and a Flux path that exists only there is reported as ignored.
      */
     original?: string;
+    /**
+     * Parse (and schema check) results of earlier runs by content: `keyOf` gives a file's content hash (undefined: not
+     * known, parse it). A file whose content is cached is not read, parsed or, if it was clean, schema-checked again.
+     */
+    parseCache?: { cache: ParseCache; keyOf: (file: string) => string | undefined };
 }
 
 /**
@@ -43,20 +48,30 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
     const prefix = normalizePrefix(options.prefix ?? "");
     const files = await listYamlFiles(root);
     if (files.length === 0) throwIfAny([{ file: dir, object: "", field: "", message: "has no *.yaml or *.yml files" }]);
-    const kustomizationFiles = await mapBounded(files.filter(isKustomizationFile), parseYamlFile);
+    const contents = new ContentsOf(options.parseCache);
+    const parse = (file: string) => contents.parse(file);
+    const kustomizationFiles = await mapBounded(files.filter(isKustomizationFile), parse);
     const problems: Problem[] = kustomizationFiles.flatMap((file) => file.problems);
     const kustomizations = await readKustomizations(kustomizationFiles, root, problems);
     // Building the roots takes longest: it runs while the rest of the tree is read and checked.
     const build = options.build ?? true;
     const started = startRootBuilds(build ? kustomizations : new Map());
     try {
-        const manifests = await mapBounded(files.filter((file) => !isKustomizationFile(file)), parseYamlFile);
+        const manifests = await mapBounded(files.filter((file) => !isKustomizationFile(file)), parse);
         problems.push(...manifests.flatMap((file) => file.problems));
         const documents = [...kustomizationFiles, ...manifests].flatMap((file) => file.documents);
         const checker = new ObjectChecker(await loadSchemas(documents));
         const standalone = standaloneFiles(manifests, kustomizations);
         for (const file of standalone) {
-            for (const document of file.documents) problems.push(...(await checkTreeObject(file.file, document, checker, root, prefix, options.original)));
+            const known = contents.clean(file.file);
+            let schemaClean = true;
+            for (const document of file.documents) {
+                // A document of a file that passed before passes again: the cache belongs to this validator and these schemas.
+                const schemaProblems = known ? checker.remember(document) : checker.check(file.file, document);
+                schemaClean &&= schemaProblems.length === 0;
+                problems.push(...(await checkTreeObject(file.file, document, schemaProblems, root, prefix, options.original)));
+            }
+            if (schemaClean) contents.checked(file.file);
         }
         const fluxTargets = standalone.flatMap(({ documents }) => documents.flatMap((document) => fluxTarget(document, root, prefix)));
         const parsed = new Map(manifests.map((manifest) => [manifest.file, manifest]));
@@ -126,9 +141,9 @@ function standaloneFiles(parsed: ParsedYamlFile[], kustomizations: Map<string, K
     return parsed.filter(({ file }) => !isKustomizationFile(file) && (resources.has(file) || !partial.has(file)));
 }
 
-/** The schema check plus what an object in the tree needs beyond it: a name, and a Flux path that exists. */
-async function checkTreeObject(file: string, document: unknown, checker: ObjectChecker, root: string, prefix: string, original?: string): Promise<Problem[]> {
-    const problems = checker.check(file, document);
+/** The schema check's problems plus what an object in the tree needs beyond it: a name, and a Flux path that exists. */
+async function checkTreeObject(file: string, document: unknown, schemaProblems: Problem[], root: string, prefix: string, original?: string): Promise<Problem[]> {
+    const problems = [...schemaProblems];
     const unreadable = problems.some((p) => ["", "apiVersion", "kind"].includes(p.field));
     if (!isRecord(document) || unreadable) return problems;
 
@@ -146,6 +161,41 @@ async function checkTreeObject(file: string, document: unknown, checker: ObjectC
         if (message !== undefined) problems.push({ file, object, field: "spec.path", message });
     }
     return problems;
+}
+
+/** The tree's files parsed through the parse cache, if any: cached contents are taken as they are, new ones added. */
+class ContentsOf {
+    private readonly options: ValidateTreeOptions["parseCache"];
+    private readonly keys = new Map<string, string>();
+
+    constructor(options: ValidateTreeOptions["parseCache"]) {
+        this.options = options;
+    }
+
+    async parse(file: string): Promise<ParsedYamlFile> {
+        const key = this.options?.keyOf(file);
+        const cached = key === undefined ? undefined : this.options!.cache.get(key);
+        if (key !== undefined) this.keys.set(file, key);
+        if (cached) return { file, documents: cached.documents, problems: [], plain: cached.plain };
+        const parsed = await parseYamlFile(file);
+        if (key !== undefined && parsed.problems.length === 0 && jsonSafe(parsed.documents)) {
+            this.options!.cache.set(key, { documents: parsed.documents, plain: parsed.plain });
+        }
+        return parsed;
+    }
+
+    /** Whether every document of the file passed the schema check in an earlier run. */
+    clean(file: string): boolean {
+        const key = this.keys.get(file);
+        return key !== undefined && this.options!.cache.get(key)?.clean === true;
+    }
+
+    /** Every document of the file passed the schema check. */
+    checked(file: string): void {
+        const key = this.keys.get(file);
+        const cached = key === undefined ? undefined : this.options!.cache.get(key);
+        if (cached && !cached.clean) this.options!.cache.set(key!, { ...cached, clean: true });
+    }
 }
 
 /** The directory of the tree a Flux Kustomization reading a Bucket builds, if the document is one (whether it exists or not). */

@@ -16,6 +16,33 @@ export interface ParsedYamlFile {
     plain: boolean;
 }
 
+/** What parsing a file's content gave, kept by a ParseCache under the content's hash: only files without a problem. */
+export interface ParsedContent {
+    documents: unknown[];
+    plain: boolean;
+    /** Every document passed the schema check on its own (with the validator and schemas the cache belongs to). */
+    clean?: boolean;
+}
+
+/** Parsed contents by content hash (e.g. bucketops' validation cache, across runs). */
+export interface ParseCache {
+    get(key: string): ParsedContent | undefined;
+    set(key: string, content: ParsedContent): void;
+}
+
+/**
+ * Whether a parsed value survives JSON unchanged, so that a cache may keep it as JSON: YAML also reads `.inf` and
+ * `.nan` (which JSON turns into null) and, with tags, other types.
+ */
+export function jsonSafe(value: unknown): boolean {
+    if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+    if (typeof value === "number") return Number.isFinite(value) && !Object.is(value, -0);
+    if (Array.isArray(value)) return value.every(jsonSafe);
+    if (typeof value !== "object") return false;
+    const prototype = Object.getPrototypeOf(value);
+    return (prototype === Object.prototype || prototype === null) && Object.values(value).every(jsonSafe);
+}
+
 /** Every *.yaml / *.yml below dir, sorted; hidden folders (.git, .github) are skipped. */
 export async function listYamlFiles(dir: string): Promise<string[]> {
     const files = await walkFiles(dir, { skipFolder: (name) => name.startsWith(".") });

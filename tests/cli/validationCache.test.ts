@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { bucketops } from "./helpers/cli.ts";
+import { bucketops, md5 } from "./helpers/cli.ts";
 import { Moto } from "../support/moto.ts";
 import { configMap, manifestTree, writeTree } from "../support/trees.ts";
 
@@ -53,6 +53,11 @@ describe("push's validation cache: a tree whose exact content passed is not vali
         writeFileSync(path.join(dir, "b.yaml"), configMap("b", "v2"));
         const changed = await bucketops("push", dir, "s3://cached/app", ...endpoint);
         assert.match(changed.out, /^validated 3 file\(s\) in \S+$/m);
+        // Each file's parse is kept by content (tests/validate/parseCache.test.ts): the next change re-parses one file.
+        const [parsed] = readdirSync(path.join(scratch, "cache", "parsed"));
+        const contents = new Map(JSON.parse(readFileSync(path.join(scratch, "cache", "parsed", parsed), "utf8")) as [string, { clean?: boolean }][]);
+        assert.equal(contents.get(md5(configMap("b", "v2")))?.clean, true);
+        assert.equal(contents.get(md5(tree["a.yaml"]))?.clean, true);
         writeFileSync(path.join(dir, "b.yaml"), "kind: [\n");
         for (const attempt of [1, 2]) {
             const broken = await bucketops("push", dir, "s3://cached/app", ...endpoint);

@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { ManifestValidationError, validateTree } from "../../src/validate/index.ts";
+import { jsonSafe, type ParseCache, type ParsedContent } from "../../src/validate/yamlFiles.ts";
+import { configMap, manifestTree, writeTree } from "../support/trees.ts";
+
+/** A ParseCache in memory that counts what validateTree asked of it, keyed by each file's MD5 as push keys it. */
+class CountingCache implements ParseCache {
+    readonly entries = new Map<string, ParsedContent>();
+    hits = 0;
+    sets: string[] = [];
+    get(key: string) {
+        const found = this.entries.get(key);
+        if (found) this.hits++;
+        return found;
+    }
+    set(key: string, content: ParsedContent) {
+        this.sets.push(key);
+        this.entries.set(key, content);
+    }
+    options() {
+        return { cache: this, keyOf: (file: string) => createHash("md5").update(readFileSync(file)).digest("hex") };
+    }
+}
+
+describe("validateTree with a parse cache (what bucketops keeps between pushes)", () => {
+    it("parses and schema-checks only the files whose content it has not seen, with the same outcome", async () => {
+        const dir = writeTree(manifestTree(["a", "b", "c"], "v1"));
+        const cache = new CountingCache();
+        await validateTree(dir, { parseCache: cache.options() });
+        assert.equal(cache.entries.size, 4, "every file that parsed is kept");
+        assert.equal(
+            [...cache.entries.values()].filter((content) => content.clean).length,
+            3,
+            "the three ConfigMaps passed the schema check; the kustomization.yaml is not a cluster object",
+        );
+
+        writeFileSync(path.join(dir, "b.yaml"), configMap("b", "v2"));
+        cache.sets = [];
+        cache.hits = 0;
+        await validateTree(dir, { parseCache: cache.options() });
+        const changed = createHash("md5").update(configMap("b", "v2")).digest("hex");
+        assert.deepEqual(cache.sets, [changed, changed], "parsed once, then marked clean");
+        assert.equal(cache.hits >= 3, true);
+
+        // A broken change is found as without the cache, and a file that does not parse is never kept.
+        writeFileSync(path.join(dir, "c.yaml"), configMap("c", "v1").replace("kind: ConfigMap", "kind: ConfigMapp"));
+        writeFileSync(path.join(dir, "a.yaml"), "kind: [\n");
+        const without = await validateTree(dir).catch((error: ManifestValidationError) => error.message);
+        const withCache = await validateTree(dir, { parseCache: cache.options() }).catch((error: ManifestValidationError) => error.message);
+        assert.equal(withCache, without);
+        assert.match(String(without), /a\.yaml: YAML syntax error/);
+        assert.match(String(without), /c\.yaml: ConfigMapp\/c: kind: unknown kind "ConfigMapp" in v1/);
+        assert.ok(!cache.entries.has(createHash("md5").update("kind: [\n").digest("hex")));
+    });
+
+    it("takes a cached clean file as clean without checking it again (the cache is per validator and schemas)", async () => {
+        const invalid = configMap("a", "v1").replace('value: "v1"', "value: 5");
+        const dir = writeTree({ ...manifestTree(["a"], "v1"), "a.yaml": invalid });
+        await assert.rejects(validateTree(dir), /a\.yaml/);
+        const cache = new CountingCache();
+        const key = createHash("md5").update(invalid).digest("hex");
+        cache.entries.set(key, { documents: [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" } }], plain: true, clean: true });
+        await validateTree(dir, { parseCache: cache.options() });
+    });
+
+    it("keeps only what JSON gives back unchanged", () => {
+        assert.equal(jsonSafe({ a: [1, "x", true, null, { b: 2.5 }] }), true);
+        for (const value of [Infinity, NaN, -0, new Date(0), new Map(), new Uint8Array(1), undefined]) assert.equal(jsonSafe({ a: [value] }), false, String(value));
+    });
+
+    it("does not keep a file whose values JSON would change (.inf, .nan)", async () => {
+        const dir = writeTree({ ...manifestTree(["a"], "v1"), "a.yaml": configMap("a", "v1").replace("data:", "data:\n  n: .inf\ndataa:") });
+        const cache = new CountingCache();
+        await validateTree(dir, { parseCache: cache.options() }).catch(() => undefined);
+        assert.ok(!cache.entries.has(createHash("md5").update(readFileSync(path.join(dir, "a.yaml"))).digest("hex")));
+    });
+});
