@@ -28,6 +28,8 @@ export interface BenchContext {
     revisionBucket: () => Promise<string>;
     /** The tree of `scaleManifests` manifests, written on first use. */
     scaleTree: () => ManifestTree;
+    /** A tree of that many manifests, written on first use. */
+    treeOf: (manifests: number) => ManifestTree;
 }
 
 export interface Sample {
@@ -190,6 +192,30 @@ const scaleCases = ({ scaleManifests }: Sizes): BenchCase[] =>
         };
     });
 
+/** The tree sizes of the growth rows: a hundredth and a tenth of the scale tree (the scale case is the third). */
+export const growthSizes = ({ scaleManifests }: Sizes) => [scaleManifests / 100, scaleManifests / 10];
+
+/**
+ * How a push's cost grows with the tree: `bucketops push --skip-build` (as the scale case runs) of a hundredth and a
+ * tenth of the scale tree; with the scale case's row they show 200 / 2,000 / 20,000 (targets.ts: growthTarget).
+ */
+const growthCases = (sizes: Sizes): BenchCase[] =>
+    growthSizes(sizes).map((manifests) => ({
+        id: `growth-${manifests}`,
+        group: "Growth: `bucketops push --skip-build` into an empty prefix, by tree size (the largest is the scale row above)",
+        label: `${count(manifests)} manifests`,
+        slow: true,
+        shownAs: `bucketops push <tree of ${count(manifests)} manifests> s3://<bucket>/envs/dev/ --endpoint <moto> --region us-east-1 --skip-build`,
+        sample: async (ctx) => {
+            const command: SyncCommand = (dir, bucket, prefix, endpoint, cache) => {
+                const base = bucketopsPush(dir, bucket, prefix, endpoint, cache);
+                return { ...base, argv: [...base.argv, "--skip-build"] };
+            };
+            const fixture = { id: "growth", what: "", tree: (c: BenchContext) => c.treeOf(manifests), prefix: PREFIX };
+            return timedSync(ctx, command, await ctx.moto.freshBucket(`growth-${manifests}`), fixture, mkdtempSync(path.join(ctx.scratch, "cache-")));
+        },
+    }));
+
 /** Whole-process timings of what a push does before it uploads, to show where its time goes. */
 const pushPartsCases = ({ treeManifests }: Sizes): BenchCase[] => {
     const group = `Where a \`bucketops push\` of ${count(treeManifests)} manifests spends its time`;
@@ -308,5 +334,5 @@ const testSuiteCase: BenchCase = {
 };
 
 /** Every measured row, in table order. A new measurement is one more entry here. */
-export const benchCases = (sizes: Sizes): BenchCase[] => [...pushCases(sizes), ...scaleCases(sizes), ...pushPartsCases(sizes), revisionCase(sizes), ...renderCases, testSuiteCase];
+export const benchCases = (sizes: Sizes): BenchCase[] => [...pushCases(sizes), ...scaleCases(sizes), ...growthCases(sizes), ...pushPartsCases(sizes), revisionCase(sizes), ...renderCases, testSuiteCase];
 

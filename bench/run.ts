@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { benchCases, PREFIX, type BenchCase, type BenchContext, type Sample, type Sizes } from "./cases.ts";
+import { benchCases, growthSizes, PREFIX, type BenchCase, type BenchContext, type Sample, type Sizes } from "./cases.ts";
 import { Moto } from "../tests/support/moto.ts";
 import { generatedBlock, resultsTable, targetsTable, writeReport } from "./report.ts";
 import { evaluateTargets, summarize, type CaseResult } from "./targets.ts";
@@ -97,6 +97,7 @@ async function main(): Promise<void> {
     const deployTree: ManifestTree = { root: deployRoot, fileCount: deployFiles, manifestCount: deployFiles, changedFile: path.join(deployRoot, "apps/dev/podinfo-values.yaml") };
     let revisionBucket: Promise<string> | undefined;
     let scaleTree: ManifestTree | undefined;
+    const trees = new Map<number, ManifestTree>([[sizes.treeManifests, tree]]);
     const ctx: BenchContext = {
         moto,
         tree,
@@ -110,6 +111,10 @@ async function main(): Promise<void> {
                 return bucket;
             })()),
         scaleTree: () => (scaleTree ??= writeManifestTree(path.join(scratch, "scale-tree"), sizes.scaleManifests)),
+        treeOf: (manifests) => {
+            if (!trees.has(manifests)) trees.set(manifests, writeManifestTree(path.join(scratch, `tree-${manifests}`), manifests));
+            return trees.get(manifests)!;
+        },
     };
 
     const results: CaseResult[] = [];
@@ -123,7 +128,7 @@ async function main(): Promise<void> {
         rmSync(scratch, { recursive: true, force: true });
     }
 
-    const outcomes = evaluateTargets(new Map(results.map((r) => [r.benchCase.id, r])));
+    const outcomes = evaluateTargets(new Map(results.map((r) => [r.benchCase.id, r])), growthSizes(sizes));
     const partial = quick || only !== undefined;
     if (partial) {
         console.log([...resultsTable(results), "", ...targetsTable(outcomes)].join("\n"));

@@ -62,7 +62,23 @@ function deployTarget(results: Map<string, CaseResult>, kind: string, descriptio
     };
 }
 
-export function evaluateTargets(results: Map<string, CaseResult>): TargetOutcome[] {
+/** Linear growth: the cost per manifest of the largest tree at most 1.25× that of the tree ten times smaller. */
+const GROWTH_LIMIT = 1.25;
+
+function growthTarget(results: Map<string, CaseResult>, sizes: number[]): TargetOutcome | undefined {
+    const rows = [...sizes.map((n) => [n, results.get(`growth-${n}`)] as const), [sizes[1] * 10, results.get("scale-push-bucketops")] as const];
+    if (rows.some(([, result]) => !result)) return undefined;
+    const perFile = rows.map(([n, result]) => result!.medianMs / n);
+    const ratio = perFile[2] / perFile[1];
+    return {
+        target: `Push cost grows linearly with the tree (per manifest at ${rows[2][0].toLocaleString("en")} within ${GROWTH_LIMIT}× that at ${rows[1][0].toLocaleString("en")})`,
+        measured: rows.map(([n], i) => `${n.toLocaleString("en")}: ${seconds(rows[i][1]!.medianMs)} (${perFile[i].toFixed(1)} ms/manifest)`).join("; "),
+        met: ratio <= GROWTH_LIMIT,
+        margin: `${ratio.toFixed(2)}×`,
+    };
+}
+
+export function evaluateTargets(results: Map<string, CaseResult>, growthSizes: number[] = []): TargetOutcome[] {
     return [
         pushTarget(results, "full", "Push into an empty prefix"),
         pushTarget(results, "no-change", "Re-push with nothing changed"),
@@ -72,6 +88,7 @@ export function evaluateTargets(results: Map<string, CaseResult>): TargetOutcome
         deployTarget(results, "one-change", "Re-push with one change"),
         renderTarget(results, "dev"),
         renderTarget(results, "gcp-dev"),
+        growthSizes.length === 2 ? growthTarget(results, growthSizes) : undefined,
     ].filter((outcome) => outcome !== undefined);
 }
 
