@@ -4,6 +4,7 @@ import { CliError, ConcurrentChangeError, tooManyOpenFiles } from "./errors.ts";
 import type { Lease } from "./lease.ts";
 import { progressBar } from "./progress.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
+import { isKustomizationFile } from "../validate/kustomizationFile.ts";
 
 export interface Write {
     key: string;
@@ -74,27 +75,48 @@ function onInterrupt(interrupted: () => void): () => void {
     };
 }
 
+/**
+ * The writes in the order that keeps each intermediate state as whole as a write that Flux may fetch half-way can
+ * be (its Bucket is suspended meanwhile only with cluster access): every other file first, then the kustomization
+ * files, deepest folder first, so that a kustomization.yaml lands after what it lists and a parent after its children.
+ * Each group starts when the one before it is done.
+ */
+export function writeGroups<T extends { key: string }>(writes: T[]): T[][] {
+    const depth = (key: string) => key.split("/").length;
+    const groups = new Map<number, T[]>();
+    for (const write of writes) {
+        const rank = isKustomizationFile(write.key) ? 1_000_000 - depth(write.key) : 0;
+        groups.set(rank, [...(groups.get(rank) ?? []), write]);
+    }
+    return [...groups].sort(([a], [b]) => a - b).map(([, group]) => group);
+}
+
 async function runWrites(writes: Write[], options: ApplyOptions): Promise<ObjectEntry[]> {
     const limit = pLimit(options.concurrency);
     const bar = progressBar(options.verb, writes.length);
     let failure: unknown;
     const stopListening = onInterrupt(() => (failure ??= new CliError("interrupted (Ctrl-C)", 130)));
-    const results = await Promise.all(
-        writes.map((write) =>
-            limit(async () => {
-                if (failure) return undefined; // stop starting new writes after the first failure or a Ctrl-C
-                try {
-                    options.lease.check();
-                    const entry = await write.run();
-                    bar.tick();
-                    return entry;
-                } catch (error) {
-                    failure ??= error;
-                    return undefined;
-                }
-            }),
-        ),
-    );
+    const results: (ObjectEntry | undefined)[] = [];
+    for (const group of writeGroups(writes)) {
+        results.push(
+            ...(await Promise.all(
+                group.map((write) =>
+                    limit(async () => {
+                        if (failure) return undefined; // stop starting new writes after the first failure or a Ctrl-C
+                        try {
+                            options.lease.check();
+                            const entry = await write.run();
+                            bar.tick();
+                            return entry;
+                        } catch (error) {
+                            failure ??= error;
+                            return undefined;
+                        }
+                    }),
+                ),
+            )),
+        );
+    }
     stopListening();
     bar.stop();
     const done = results.filter((entry): entry is ObjectEntry => entry !== undefined);

@@ -7,7 +7,9 @@ import { historyReport, loadHistory } from "./history.ts";
 import { push } from "./push.ts";
 import { currentRevision } from "./revision.ts";
 import { rollback } from "./rollback.ts";
-import { status } from "./status.ts";
+import { awaitApply, openCluster, openPublication, repairSuspension, type ClusterFlags, type WaitFlags } from "./deliver.ts";
+import { bucketStore, status } from "./status.ts";
+import { ApplyFailedError } from "./waitForApply.ts";
 import { ValidationCache } from "./validationCache.ts";
 import { parseBucketUrl } from "./url.ts";
 import { DEFAULT_TIMEOUTS } from "./store/types.ts";
@@ -101,6 +103,23 @@ interface LeaseFlags {
     conditionalWrites: boolean;
 }
 
+/** Where the Flux Bucket is: the cluster, its namespace and name (status, resume, and the atomic publish of push and rollback). */
+function withCluster(command: Command): Command {
+    return command
+        .option("--kubeconfig <file>", "kubeconfig (default: KUBECONFIG, ~/.kube/config, or the stack outputs' kubeconfig)")
+        .option("--context <name>", "kubeconfig context")
+        .option("-n, --namespace <ns>", "namespace of the Bucket (default: the flux stack outputs' namespace, else flux-system)")
+        .option("--name <bucket>", "name of the Flux Bucket object (default: the flux stack outputs' bucket, else flux-bucket)");
+}
+
+/** The atomic publish and the wait for the apply, for the commands that write. */
+function withPublish(command: Command): Command {
+    return withCluster(command)
+        .option("--no-cluster", "do not use the cluster even when a kubeconfig is there: the publish is then not atomic")
+        .option("--no-wait", "resume the Bucket and exit, without waiting for the cluster to apply the change")
+        .addOption(new Option("--wait-timeout <seconds>", "how long to wait for the cluster to apply the change").argParser(seconds).default(300));
+}
+
 function withIgnore(command: Command): Command {
     return command.option("--ignore <pattern>", "the Bucket's spec.ignore patterns (repeatable)", collect);
 }
@@ -118,7 +137,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
             outputError: (text) => io.err(`bucketops: ${text.replace(/^error: /, "").trimEnd()}`),
         });
 
-    withLease(withIgnore(withConnection(program.command("push"))))
+    withPublish(withLease(withIgnore(withConnection(program.command("push")))))
         .description("validate a manifest tree and sync it to s3://bucket/prefix or gs://bucket/prefix")
         .addHelpText(
             "after",
@@ -137,8 +156,11 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .option("--skip-build", "skip the kustomize builds of validation (every file is still parsed and schema-checked)")
         .option("--revalidate", "validate even a tree whose exact content passed validation before on this machine")
         .addOption(new Option("--concurrency <n>", "parallel uploads").argParser(positiveInt).default(16))
-        .action(async (dir: string, url: string, flags: ConnectionFlags & PushFlags & LeaseFlags) => {
-            await push(dir, await stores.open(url, flags), {
+        .option("--rollback-on-failure", "when the cluster fails to apply the push, restore the prefix's previous state (atomically) and wait for that")
+        .action(async (dir: string, url: string, flags: ConnectionFlags & PushFlags & LeaseFlags & ClusterFlags & WaitFlags) => {
+            const store = await stores.open(url, flags);
+            const publication = flags.dryRun ? undefined : await openPublication(flags, store, "push", log);
+            const pushed = await push(dir, store, {
                 prune: flags.prune ?? true,
                 dryRun: flags.dryRun ?? false,
                 allowUnversioned: flags.allowUnversioned ?? false,
@@ -147,8 +169,20 @@ export function buildProgram(io: Io, stores: Stores): Command {
                 concurrency: flags.concurrency,
                 lease: leaseOptions(flags),
                 specIgnore: specIgnore(flags),
+                publication,
                 log,
             });
+            if (!publication) return;
+            try {
+                await awaitApply(publication, store, flags, log);
+            } catch (error) {
+                if (!(error instanceof ApplyFailedError) || !flags.rollbackOnFailure || !pushed.before) throw error;
+                log(`the cluster failed to apply the push:\n${error.message}\nrolling back to the prefix's previous state, ${pushed.before}`);
+                const again = await openPublication(flags, store, "rollback", log);
+                await rollback(store, pushed.before, { ...rollbackDefaults(flags), publication: again, log });
+                if (again) await awaitApply(again, store, flags, log);
+                throw new ApplyFailedError(`${error.message}\nrolled back to ${pushed.before}${again && flags.wait ? ", which the cluster applied" : ""}`);
+            }
         });
 
     withIgnore(withConnection(program.command("revision")))
@@ -182,7 +216,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
             for (const line of historyReport(states, flags.json ?? false)) log(line);
         });
 
-    withLease(withIgnore(withConnection(program.command("rollback"))))
+    withPublish(withLease(withIgnore(withConnection(program.command("rollback")))))
         .description("restore the prefix to a past state (itself undoable)")
         .addHelpText(
             "after",
@@ -197,19 +231,36 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .option("--allow-empty", "allow a target with no object under the prefix: every object there is deleted")
         .option("--allow-incomplete", "allow a target that a push or rollback left half-written (history marks it)")
         .addOption(new Option("--concurrency <n>", "parallel copies").argParser(positiveInt).default(16))
-        .action(async (url: string, flags: ConnectionFlags & LeaseFlags & RollbackFlags) => {
-            await rollback(await stores.open(url, flags), flags.to, {
+        .action(async (url: string, flags: ConnectionFlags & LeaseFlags & RollbackFlags & ClusterFlags & WaitFlags) => {
+            const store = await stores.open(url, flags);
+            const publication = flags.dryRun ? undefined : await openPublication(flags, store, "rollback", log);
+            await rollback(store, flags.to, {
+                ...rollbackDefaults(flags),
                 dryRun: flags.dryRun ?? false,
                 allowEmpty: flags.allowEmpty ?? false,
                 allowIncomplete: flags.allowIncomplete ?? false,
-                lease: leaseOptions(flags),
-                concurrency: flags.concurrency,
-                specIgnore: specIgnore(flags),
+                publication,
                 log,
             });
+            if (publication) await awaitApply(publication, store, flags, log);
         });
 
-    withConnection(program.command("status"))
+    withCluster(withConnection(program.command("resume")))
+        .description("resume a Flux Bucket that a push or rollback suspended and did not resume (it was stopped), once the prefix is whole")
+        .addHelpText(
+            "after",
+            examples(
+                ["After a push was killed between its last write and the resume", "bucketops resume --from-stack-outputs infra.json --from-stack-outputs flux.json"],
+                ["Let Flux fetch the prefix as it is, even with a push's lease left there", "bucketops resume --kubeconfig ~/.kube/prod --force"],
+            ),
+        )
+        .option("--force", "resume even though a lease says the prefix is being written or was left half-written")
+        .action(async (flags: ClusterFlags & { force?: boolean }) => {
+            const cluster = await openCluster(flags);
+            log(await repairSuspension(cluster, async (spec) => (await bucketStore(spec as never, cluster, flags, (u, f) => stores.open(u, f))).store, flags.force ?? false));
+        });
+
+    withCluster(withConnection(program.command("status")))
         .description("has the cluster caught up with the bucket? reads the Flux Bucket and its Kustomizations")
         .addHelpText(
             "after",
@@ -218,10 +269,6 @@ export function buildProgram(io: Io, stores: Stores): Command {
                 ["With the stacks' outputs (kubeconfig, credentials, namespace and Bucket name)", "bucketops status --from-stack-outputs infra.json --from-stack-outputs flux.json"],
             ),
         )
-        .option("--kubeconfig <file>", "kubeconfig (default: KUBECONFIG, ~/.kube/config, or the stack outputs' kubeconfig)")
-        .option("--context <name>", "kubeconfig context")
-        .option("-n, --namespace <ns>", "namespace of the Bucket (default: the flux stack outputs' namespace, else flux-system)")
-        .option("--name <bucket>", "name of the Flux Bucket object (default: the flux stack outputs' bucket, else flux-bucket)")
         .option("--reconcile", "request a reconciliation as `flux reconcile source bucket` does")
         .addOption(new Option("--wait <seconds>", "poll until the cluster has caught up, at most this long").argParser(seconds))
         .addOption(new Option("--interval <seconds>", "polling interval for --wait").argParser(seconds).default(2))
@@ -237,6 +284,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
 }
 
 interface PushFlags {
+    rollbackOnFailure?: boolean;
     prune?: boolean;
     dryRun?: boolean;
     allowUnversioned?: boolean;
@@ -244,6 +292,10 @@ interface PushFlags {
     revalidate?: boolean;
     concurrency: number;
     ignore?: string[];
+}
+
+function rollbackDefaults(flags: LeaseFlags & { concurrency: number; ignore?: string[] }) {
+    return { dryRun: false, allowEmpty: false, allowIncomplete: false, lease: leaseOptions(flags), concurrency: flags.concurrency, specIgnore: specIgnore(flags) };
 }
 
 interface RollbackFlags {

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { applyChanges } from "./apply.ts";
-import { UsageError } from "./errors.ts";
+import { CliError, UsageError } from "./errors.ts";
+import type { AtomicPublish } from "./publish.ts";
 import { planPush, type PushPlan } from "./plan.ts";
 import { ignorePatterns, fluxRevision } from "./revision.ts";
 import { isLeaseKey, LEASE_NAME, leaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
@@ -26,6 +27,8 @@ export interface PushOptions {
     lease: Pick<LeaseOptions, "waitMs" | "breakStale" | "conditional">;
     /** Flux's spec.ignore of the Bucket, for the revision printed at the end. */
     specIgnore?: string;
+    /** Suspends the cluster's Bucket around the writes; unset: the publish is not atomic, and the push says so. */
+    publication?: AtomicPublish;
     log: (line: string) => void;
 }
 
@@ -33,6 +36,8 @@ export interface PushResult {
     plan: PushPlan;
     /** The revision Flux will report; undefined on a dry run. */
     revision?: string;
+    /** The revision of the prefix before this push changed it (what --rollback-on-failure restores); unset when it was empty. */
+    before?: string;
 }
 
 export async function push(dir: string, store: ObjectStore, options: PushOptions): Promise<PushResult> {
@@ -76,15 +81,21 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     if (listing.some((entry) => entry.key === leaseKey(prefix))) {
         options.log(`note: the prefix's lease ${leaseKey(prefix)} is held or was left: another push or rollback may be writing it`);
     }
-    if (options.dryRun || !changes(plan)) return report(plan, listing, store, prefix, files, patterns, options);
+    // A Bucket left suspended by a push that stopped is resumed under the lease even when nothing changes.
+    const resumeOnly = options.publication?.leftSuspended === true;
+    if (options.dryRun || (!changes(plan) && !resumeOnly)) return report(plan, listing, store, prefix, files, patterns, options);
     refuseUnversioned(store, versioned.value, options);
     const lease = await Lease.take(store, prefix, { ...options.lease, command: "push", log: options.log });
     try {
         listing = await store.list(prefix);
         plan = planFor(listing);
-        if (!changes(plan)) return report(plan, listing, store, prefix, files, patterns, options);
+        if (!changes(plan)) {
+            await options.publication?.resume();
+            return report(plan, listing, store, prefix, files, patterns, options);
+        }
         describePlan(plan, store, prefix, files, options.log);
-        const objects = await applyChanges(
+        await beginPublish(options);
+        const objects = await publishing(options.publication, () => applyChanges(
             store,
             {
                 prefix,
@@ -101,14 +112,40 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
                 })),
             },
             { concurrency: options.concurrency, verb: "push", lease },
-        );
-        return done(plan, objects, prefix, patterns, options.log);
+        ));
+        await options.publication?.resume();
+        const previous = listing.filter((entry) => !isLeaseKey(entry.key));
+        const before = previous.length > 0 ? fluxRevision(previous, patterns) : undefined;
+        return { ...done(plan, objects, prefix, patterns, options.log), before };
     } finally {
         await lease.release();
     }
 }
 
 const changes = (plan: PushPlan) => plan.uploads.length + plan.deletes.length > 0;
+
+/** Suspends the Bucket before the first write, or says that the publish is not atomic. */
+export async function beginPublish(options: { publication?: AtomicPublish; log: (line: string) => void }): Promise<void> {
+    if (options.publication) return options.publication.suspend();
+    options.log(
+        "note: the publish is not atomic (no cluster access: --kubeconfig, KUBECONFIG or the stack outputs' kubeconfig): " +
+            "Flux may fetch while it runs; files go before the kustomization.yaml that lists them, deeper folders first, deletes last",
+    );
+}
+
+/** The writes of a publish: when they fail after the Bucket was suspended, it stays so, and the message says why and what next. */
+export async function publishing<T>(publication: AtomicPublish | undefined, writes: () => Promise<T>): Promise<T> {
+    try {
+        return await writes();
+    } catch (error) {
+        if (!publication || !(error instanceof CliError)) throw error;
+        throw new CliError(
+            `${error.message}\n${publication.cluster.label} stays suspended, so Flux applies nothing half-written: re-run to ` +
+                `finish (which resumes it), roll back, or 'bucketops resume' to let Flux fetch the prefix as it is`,
+            error.exitCode,
+        );
+    }
+}
 
 /** A push with nothing to change, or a dry run: the plan, and for the former the revision Flux reports now. */
 function report(

@@ -1,4 +1,6 @@
 import { applyChanges } from "./apply.ts";
+import type { AtomicPublish } from "./publish.ts";
+import { beginPublish, publishing } from "./push.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { loadHistory, type State } from "./history.ts";
 import { Lease, type LeaseOptions } from "./lease.ts";
@@ -18,6 +20,8 @@ export interface RollbackOptions {
     lease: Pick<LeaseOptions, "waitMs" | "breakStale" | "conditional">;
     concurrency: number;
     specIgnore?: string;
+    /** Suspends the cluster's Bucket around the writes (see push); unset: not atomic. */
+    publication?: AtomicPublish;
     log: (line: string) => void;
 }
 
@@ -83,6 +87,8 @@ async function planRollback(
     for (const entry of deletes) options.log(`  - ${entry.key}`);
     if (restores.length === 0 && deletes.length === 0) {
         options.log("already in that state: nothing to do");
+        // A Bucket that a stopped push or rollback left suspended is resumed: the prefix is whole.
+        if (lease && options.publication?.leftSuspended) await options.publication.resume();
         return { target };
     }
     if (!lease) {
@@ -90,19 +96,23 @@ async function planRollback(
         return { target };
     }
 
-    const objects = await applyChanges(
-        store,
-        {
-            prefix,
-            keep,
-            deletes,
-            writes: restores.map((version) => ({
-                key: version.key,
-                run: () => store.restore(version, listing.get(version.key) ?? null),
-            })),
-        },
-        { concurrency: options.concurrency, verb: "rollback", lease },
+    await beginPublish(options);
+    const objects = await publishing(options.publication, () =>
+        applyChanges(
+            store,
+            {
+                prefix,
+                keep,
+                deletes,
+                writes: restores.map((version) => ({
+                    key: version.key,
+                    run: () => store.restore(version, listing.get(version.key) ?? null),
+                })),
+            },
+            { concurrency: options.concurrency, verb: "rollback", lease },
+        ),
     );
+    await options.publication?.resume();
     const restored = new Map(objects.map((entry) => [entry.key, entry]));
     const altered = restores.filter((version) => contentDiffers(restored.get(version.key), version));
     if (altered.length > 0) {

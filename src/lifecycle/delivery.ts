@@ -1,4 +1,5 @@
 import { Stores, type StackOutputs } from "../cli/connection.ts";
+import { openPublication } from "../cli/deliver.ts";
 import { push } from "../cli/push.ts";
 import { status } from "../cli/status.ts";
 import { DEFAULT_TIMEOUTS } from "../cli/store/types.ts";
@@ -15,7 +16,10 @@ export function bucketopsDelivery(log: (line: string) => void, waitSeconds: numb
         async push(tree: string, infra: Outputs, flux: Outputs): Promise<string> {
             const stores = new Stores();
             try {
-                const store = await stores.open(pushTarget(infra, flux), { ...timeouts, stackOutputs: infra as StackOutputs });
+                // With both stacks' outputs the push finds the cluster (kubeconfig) and its Bucket: it publishes atomically.
+                const connection = { ...timeouts, stackOutputs: { ...infra, ...flux } as StackOutputs };
+                const store = await stores.open(pushTarget(infra, flux), connection);
+                const publication = await openPublication(connection, store, "push", log);
                 const { revision } = await push(tree, store, {
                     prune: true,
                     dryRun: false,
@@ -23,6 +27,7 @@ export function bucketopsDelivery(log: (line: string) => void, waitSeconds: numb
                     validationCache: new ValidationCache(),
                     concurrency: 16,
                     lease: { waitMs: 0, breakStale: false, conditional: true },
+                    publication,
                     log,
                 });
                 return revision!;

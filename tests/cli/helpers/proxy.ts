@@ -14,6 +14,8 @@ export class CrashingProxy {
     private readonly server: Server;
     /** Every request forwarded, with its body (DeleteObjects names its keys there). */
     readonly requests: S3Request[] = [];
+    /** Called with each request before it is forwarded. */
+    onForward: (request: S3Request) => void = () => undefined;
 
     private readonly target: URL;
     readonly port: number;
@@ -28,6 +30,7 @@ export class CrashingProxy {
             }
             const recorded: S3Request = { method: req.method!, url: req.url!, headers: req.headers };
             this.requests.push(recorded);
+            this.onForward(recorded);
             const body: Buffer[] = [];
             req.on("data", (chunk: Buffer) => body.push(chunk));
             req.on("end", () => (recorded.body = Buffer.concat(body).toString("utf8")));

@@ -1,0 +1,105 @@
+import os from "node:os";
+import { normalizePrefix } from "../bucket/keys.ts";
+import { ConflictError, RECONCILE_ANNOTATION, type FluxCluster, type FluxObject } from "./cluster.ts";
+import { ConcurrentChangeError } from "./errors.ts";
+
+/** Set on a Bucket that bucketops suspended, to who suspended it and when: only such a Bucket is bucketops' to resume. */
+export const SUSPENDED_ANNOTATION = "bucketops.flux-bucket.io/suspended";
+
+/** Conflicts (the Bucket changed between our read and our patch, e.g. source-controller's status update) retried in a row. */
+const MAX_CONFLICTS = 5;
+
+/**
+ * An atomic publish: the Flux Bucket that reads the prefix is suspended (`spec.suspend: true`, a merge patch by
+ * bucketops' field manager, conditional on the resourceVersion read, with SUSPENDED_ANNOTATION) before the first
+ * write, so source-controller fetches nothing half-written, and resumed with a reconcile request
+ * (`reconcile.fluxcd.io/requestedAt`, as `flux reconcile source bucket` sets it) once every write and delete
+ * succeeded. A Bucket someone else suspended is left alone. After a failure it stays suspended: see `repair`.
+ */
+export class AtomicPublish {
+    readonly cluster: FluxCluster;
+    private readonly command: string;
+    private readonly log: (line: string) => void;
+    private foreign = false;
+    /** The Bucket was already suspended by bucketops (a run that stopped before resuming it): this one must resume it. */
+    readonly leftSuspended: boolean;
+    /** The reconcile requested on resume (what the wait compares `status.lastHandledReconcileAt` with). */
+    requestedAt?: string;
+
+    constructor(cluster: FluxCluster, command: string, log: (line: string) => void, leftSuspended = false) {
+        this.cluster = cluster;
+        this.command = command;
+        this.log = log;
+        this.leftSuspended = leftSuspended;
+    }
+
+    /**
+     * The publish for a write to `bucket`/`prefix` when the cluster's Bucket reads it (the same bucket and overlapping
+     * prefixes); undefined, with a note, when it reads something else, as suspending it would protect nothing.
+     */
+    static async forTarget(cluster: FluxCluster, bucket: string, prefix: string, command: string, log: (line: string) => void): Promise<AtomicPublish | undefined> {
+        const object = await cluster.bucket();
+        const { spec } = object;
+        const reads = normalizePrefix(String(spec.prefix ?? ""));
+        const ours = normalizePrefix(prefix);
+        if (spec.bucketName !== bucket || !(ours.startsWith(reads) || reads.startsWith(ours))) {
+            log(`note: ${cluster.label} reads ${spec.bucketName}/${reads}, not this prefix: the publish is not atomic and bucketops does not wait for it`);
+            return undefined;
+        }
+        const left = suspendedByBucketops(object);
+        if (left) log(`note: ${cluster.label} was left suspended by bucketops (${left}): this ${command} resumes it once the prefix is whole`);
+        return new AtomicPublish(cluster, command, log, left !== undefined);
+    }
+
+    /** Suspends the Bucket before the first write (or leaves it, suspended by someone else). */
+    async suspend(): Promise<void> {
+        const suspended = await this.patch((bucket) => {
+            if (bucket.spec.suspend === true && bucket.metadata.annotations?.[SUSPENDED_ANNOTATION] === undefined) return undefined;
+            const by = `${os.userInfo().username}@${os.hostname()} (pid ${process.pid}, ${this.command}) at ${new Date().toISOString()}`;
+            return { spec: { suspend: true }, metadata: { annotations: { [SUSPENDED_ANNOTATION]: by } } };
+        });
+        if (!suspended) {
+            this.foreign = true;
+            this.log(
+                `note: ${this.cluster.label} is suspended, not by bucketops: left alone, and not waited for (Flux fetches ` +
+                    `nothing until whoever suspended it resumes it)`,
+            );
+            return;
+        }
+        this.log(`suspended ${this.cluster.label}: Flux fetches nothing until every write is done`);
+    }
+
+    /** After every write and delete succeeded: resumes the Bucket and requests a reconcile. False when it was not ours to resume. */
+    async resume(): Promise<boolean> {
+        if (this.foreign) return false;
+        const requestedAt = new Date().toISOString();
+        await this.patch(() => ({ spec: { suspend: false }, metadata: { annotations: { [SUSPENDED_ANNOTATION]: null, [RECONCILE_ANNOTATION]: requestedAt } } }));
+        this.requestedAt = requestedAt;
+        this.log(`resumed ${this.cluster.label} and requested a reconcile (${RECONCILE_ANNOTATION}=${requestedAt})`);
+        return true;
+    }
+
+    /** Applies `change(bucket)` as a patch conditional on the Bucket's resourceVersion, reading it again after a conflict. */
+    private async patch(change: (bucket: FluxObject) => Record<string, unknown> | undefined): Promise<boolean> {
+        for (let conflicts = 0; ; conflicts++) {
+            const bucket = await this.cluster.bucket();
+            const body = change(bucket);
+            if (!body) return false;
+            try {
+                await this.cluster.patchBucket(body, bucket.metadata.resourceVersion);
+                return true;
+            } catch (error) {
+                if (!(error instanceof ConflictError) || conflicts + 1 >= MAX_CONFLICTS) {
+                    throw error instanceof ConflictError
+                        ? new ConcurrentChangeError(`${this.cluster.label} changed under each of ${MAX_CONFLICTS} patches; re-run`)
+                        : error;
+                }
+            }
+        }
+    }
+}
+
+/** Whether bucketops suspended this Bucket (and has not resumed it yet). */
+export function suspendedByBucketops(bucket: FluxObject): string | undefined {
+    return bucket.spec.suspend === true ? bucket.metadata.annotations?.[SUSPENDED_ANNOTATION] : undefined;
+}

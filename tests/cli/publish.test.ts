@@ -1,0 +1,253 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { after, before, beforeEach, describe, it } from "node:test";
+import { isLeaseKey } from "../../src/bucket/keys.ts";
+import { SUSPENDED_ANNOTATION } from "../../src/cli/publish.ts";
+import { bucketops, revisionOf, type Run } from "./helpers/cli.ts";
+import { scriptedFlux, StrictFluxApi, type ApiRequest } from "./helpers/fluxApi.ts";
+import { CrashingProxy } from "./helpers/proxy.ts";
+import { apart, freePort, Moto } from "../support/moto.ts";
+import { manifestTree, prefixed, writeTree } from "../support/trees.ts";
+
+/** The object key of a path-style S3 request (`/bucket/key?query`). */
+const keyOf = (url: string) => decodeURIComponent(url.split("?")[0].split("/").slice(2).join("/"));
+
+const BIN = path.resolve(import.meta.dirname, "../../bin/bucketops.js");
+const READY = [{ type: "Ready", status: "True", reason: "ReconciliationSucceeded", message: "ok" }];
+
+// S3 is moto_server behind a recording proxy; the cluster is StrictFluxApi (the API server's rules for custom
+// resources: merge patches, field managers, resourceVersion conflicts) with Flux's controllers scripted per test.
+describe("atomic publish: push and rollback suspend the Flux Bucket around their writes and wait for the apply", () => {
+    let moto: Moto;
+    let proxy: CrashingProxy;
+    let api: StrictFluxApi;
+    let kubeconfig: string;
+    let bucketName: string;
+    let flags: string[];
+    const url = () => `s3://${bucketName}/app`;
+
+    before(async () => {
+        moto = await Moto.start();
+        proxy = await CrashingProxy.start(moto.endpoint, await freePort());
+    });
+    after(() => {
+        api?.close();
+        proxy?.close();
+        moto?.stop();
+    });
+    beforeEach(async () => {
+        api?.close();
+        bucketName = await moto.freshBucket("atomic");
+        api = await StrictFluxApi.start({
+            apiVersion: "source.toolkit.fluxcd.io/v1",
+            kind: "Bucket",
+            metadata: { name: "flux-bucket", namespace: "flux-system" },
+            spec: { provider: "generic", bucketName, endpoint: proxy.endpoint.replace("http://", ""), insecure: true, prefix: "app/", interval: "10m" },
+            status: {},
+        });
+        api.kustomizations = [
+            {
+                apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+                kind: "Kustomization",
+                metadata: { name: "apps", namespace: "flux-system", generation: 1 },
+                spec: { sourceRef: { kind: "Bucket", name: "flux-bucket" }, path: "./app", interval: "10m", prune: true },
+                status: { conditions: READY },
+            },
+        ];
+        kubeconfig = writeTree({ kubeconfig: api.kubeconfig() });
+        flags = ["--endpoint", proxy.endpoint, "--kubeconfig", path.join(kubeconfig, "kubeconfig"), "--wait-timeout", "20"];
+        proxy.onForward = () => undefined;
+        api.onRequest = () => undefined;
+    });
+
+    const patches = () => api.requests.filter((r) => r.method === "PATCH");
+
+    it("suspends the Bucket before the first write, resumes it with a reconcile request after the last, and waits for the apply", async () => {
+        const tree = manifestTree(["a", "b"], "v1");
+        api.flux = scriptedFlux(() => revisionOf(prefixed("app/", tree)));
+        const writesWhileResumed: string[] = [];
+        proxy.onForward = (request) => {
+            const write = request.method !== "GET" && request.method !== "HEAD" && !isLeaseKey(keyOf(request.url));
+            if (write && api.bucket.spec.suspend !== true) writesWhileResumed.push(`${request.method} ${request.url}`);
+        };
+        const run = await bucketops("push", writeTree(tree), url(), ...flags);
+        assert.equal(run.code, 0, run.err);
+        const revision = revisionOf(prefixed("app/", tree));
+        assert.match(run.out, /^suspended Bucket flux-system\/flux-bucket: Flux fetches nothing until every write is done$/m);
+        assert.match(run.out, /^resumed Bucket flux-system\/flux-bucket and requested a reconcile \(reconcile\.fluxcd\.io\/requestedAt=\S+\)$/m);
+        assert.match(run.out, new RegExp(`^  Kustomization flux-system/apps: applied ${revision}$`, "m"));
+        assert.match(run.out, new RegExp(`^applied: the cluster runs ${revision}$`, "m"));
+        assert.deepEqual(writesWhileResumed, [], "every write to the bucket happened while the Bucket was suspended");
+
+        const [suspend, resume] = patches();
+        assert.equal(patches().length, 2);
+        for (const patch of [suspend, resume]) {
+            assert.equal(patch.contentType, "application/merge-patch+json");
+            assert.equal(patch.query.get("fieldManager"), "bucketops");
+            assert.match(patch.body!.metadata.resourceVersion, /^\d+$/, "conditional on the version read");
+        }
+        assert.equal(suspend.body!.spec.suspend, true);
+        assert.match(suspend.body!.metadata.annotations[SUSPENDED_ANNOTATION], /\(pid \d+, push\) at \d{4}-/);
+        assert.equal(resume.body!.spec.suspend, false);
+        assert.equal(resume.body!.metadata.annotations[SUSPENDED_ANNOTATION], null, "the annotation is removed");
+        assert.equal(api.bucket.metadata.annotations[SUSPENDED_ANNOTATION], undefined);
+        assert.equal(api.bucket.status.lastHandledReconcileAt, resume.body!.metadata.annotations["reconcile.fluxcd.io/requestedAt"]);
+        assert.deepEqual(api.unexpected, []);
+    });
+
+    it("reads the Bucket again after a conflict on its patch", async () => {
+        const tree = manifestTree(["a"], "v1");
+        api.flux = scriptedFlux(() => revisionOf(prefixed("app/", tree)));
+        api.conflicts = 1;
+        const run = await bucketops("push", writeTree(tree), url(), ...flags);
+        assert.equal(run.code, 0, run.err);
+        assert.equal(patches().length, 3, "the conflicting patch, then suspend and resume");
+        assert.equal(api.bucket.spec.suspend, false);
+    });
+
+    it("leaves a Bucket suspended by someone else alone, and does not wait for it", async () => {
+        api.bucket.spec.suspend = true;
+        const run = await bucketops("push", writeTree(manifestTree(["a"], "v1")), url(), ...flags);
+        assert.equal(run.code, 0, run.err);
+        assert.match(run.out, /^note: Bucket flux-system\/flux-bucket is suspended, not by bucketops: left alone, and not waited for/m);
+        assert.deepEqual(patches(), []);
+        assert.equal(api.bucket.spec.suspend, true);
+    });
+
+    it("reports a revision Flux fetched other than the one computed (exit 5), and a wait that runs out (exit 6)", async () => {
+        api.flux = scriptedFlux(() => `sha256:${"0".repeat(64)}`);
+        const mismatch = await bucketops("push", writeTree(manifestTree(["a"], "v1")), url(), ...flags);
+        assert.equal(mismatch.code, 5, mismatch.err);
+        assert.match(mismatch.err, /Bucket flux-system\/flux-bucket fetched sha256:0{64}, not the sha256:[0-9a-f]{64} bucketops computed: Flux sees something else/);
+
+        api.flux = () => undefined; // the controllers never get to it
+        const slow = await bucketops("push", writeTree(manifestTree(["a"], "v2")), url(), ...flags.slice(0, -1), "1");
+        assert.equal(slow.code, 6, slow.err);
+        assert.match(slow.err, /^bucketops: timed out waiting for Bucket flux-system\/flux-bucket to fetch the bucket; the bucket holds sha256:/);
+    });
+
+    it("names the Kustomization that failed to apply (exit 5), and with --rollback-on-failure restores the state before and waits for it", async () => {
+        const good = manifestTree(["a"], "v1");
+        const bad = manifestTree(["a", "b"], "v2");
+        const badRevision = revisionOf(prefixed("app/", bad));
+        let holds = good;
+        api.flux = scriptedFlux(() => revisionOf(prefixed("app/", holds)), { revision: badRevision, reason: "HealthCheckFailed", message: "Deployment/apps/b not ready" });
+        const dir = writeTree(good);
+        assert.equal((await apart(() => bucketops("push", dir, url(), ...flags))).code, 0);
+
+        holds = bad;
+        writeTree(bad, dir);
+        const failed = await apart(() => bucketops("push", dir, url(), ...flags));
+        assert.equal(failed.code, 5, failed.err);
+        assert.match(failed.err, /the cluster failed to apply sha256:[0-9a-f]{64}:\n {2}Kustomization flux-system\/apps: failed \(HealthCheckFailed\): Deployment\/apps\/b not ready/);
+        assert.deepEqual(await moto.contents(bucketName, "app/"), prefixed("app/", bad), "without --rollback-on-failure the push stays");
+
+        holds = good;
+        assert.equal((await apart(() => bucketops("rollback", url(), "--to", revisionOf(prefixed("app/", good)), ...flags))).code, 0);
+        holds = bad;
+        proxy.onForward = (request) => {
+            if (request.headers["x-amz-copy-source"]) holds = good; // the rollback restores the previous versions
+        };
+        const rolledBack = await apart(() => bucketops("push", dir, url(), ...flags, "--rollback-on-failure"));
+        assert.equal(rolledBack.code, 5, rolledBack.err);
+        assert.match(rolledBack.out, /rolling back to the prefix's previous state, sha256:/);
+        assert.match(rolledBack.err, new RegExp(`rolled back to ${revisionOf(prefixed("app/", good))}, which the cluster applied$`));
+        assert.deepEqual(await moto.contents(bucketName, "app/"), prefixed("app/", good));
+        assert.equal(api.bucket.spec.suspend, false);
+    });
+
+    it("without cluster access says the publish is not atomic, and writes files before the kustomizations that list them, deepest first", async () => {
+        const tree = {
+            "kustomization.yaml": "resources:\n  - team\n  - top.yaml\n",
+            "top.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: top\n",
+            "team/kustomization.yaml": "resources:\n  - cm.yaml\n",
+            "team/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: team\n",
+        };
+        const puts: string[] = [];
+        proxy.onForward = (request) => {
+            if (request.method === "PUT" && !isLeaseKey(keyOf(request.url))) puts.push(keyOf(request.url));
+        };
+        const run = await bucketops("push", writeTree(tree), url(), "--endpoint", proxy.endpoint);
+        assert.equal(run.code, 0, run.err);
+        assert.match(run.out, /^note: the publish is not atomic \(no cluster access/m);
+        assert.deepEqual(puts.slice(2), ["app/team/kustomization.yaml", "app/kustomization.yaml"]);
+        assert.deepEqual(new Set(puts.slice(0, 2)), new Set(["app/top.yaml", "app/team/cm.yaml"]));
+        assert.deepEqual(api.requests, [], "no cluster was asked");
+    });
+
+    /** `bucketops push` in a child process, SIGKILLed when `killAt` says so (a request to the cluster or to S3). */
+    async function killedPush(dir: string, killAt: { cluster?: (r: ApiRequest) => boolean; s3?: (method: string, url: string) => boolean }): Promise<void> {
+        const child = spawn(process.execPath, [BIN, "push", dir, url(), ...flags], { stdio: "ignore", env: { ...process.env } });
+        const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+        const kill = () => child.kill("SIGKILL");
+        api.onRequest = (request) => killAt.cluster?.(request) && kill();
+        proxy.onForward = (request) => killAt.s3?.(request.method, request.url) && kill();
+        await exited;
+        api.onRequest = () => undefined;
+        proxy.onForward = () => undefined;
+    }
+
+    for (const phase of ["after the suspend", "mid-upload", "before the resume", "while waiting"] as const) {
+        it(`a push killed ${phase} leaves the Bucket safe, and the next push repairs it with nothing lost`, async () => {
+            const v1 = manifestTree(["a", "b", "c"], "v1");
+            const v2 = manifestTree(["a", "b", "c"], "v2");
+            let holds = v1;
+            api.flux = scriptedFlux(() => revisionOf(prefixed("app/", holds)));
+            const dir = writeTree(v1);
+            assert.equal((await apart(() => bucketops("push", dir, url(), ...flags))).code, 0);
+            holds = v2;
+            writeTree(v2, dir);
+            const patchCount = patches().length;
+            let contentPuts = 0;
+            await apart(() =>
+                killedPush(dir, {
+                    "after the suspend": { cluster: (r: ApiRequest) => r.method === "PATCH" && r.body?.spec?.suspend === true },
+                    "mid-upload": { s3: (method: string, url: string) => method === "PUT" && !isLeaseKey(keyOf(url)) && ++contentPuts === 2 },
+                    "before the resume": { cluster: (r: ApiRequest) => r.method === "GET" && patches().length === patchCount + 1 },
+                    "while waiting": { cluster: (r: ApiRequest) => r.method === "GET" && r.path.endsWith("/kustomizations") },
+                }[phase]),
+            );
+            if (phase === "while waiting") {
+                assert.equal(api.bucket.spec.suspend, false, "resumed before the wait");
+            } else {
+                assert.equal(api.bucket.spec.suspend, true, "Flux fetches nothing half-written");
+                assert.ok(api.bucket.metadata.annotations[SUSPENDED_ANNOTATION]);
+                // status sees the lease the killed push left and keeps the Bucket suspended.
+                const status: Run = await bucketops("status", ...flags.slice(0, 4));
+                assert.match(status.out, /^note: Bucket flux-system\/flux-bucket was suspended by bucketops \(.*\) and stays so: app\/\.bucketops-lock says/m);
+                assert.equal(api.bucket.spec.suspend, true);
+            }
+
+            // The killed process is gone from this host, so its lease is stale: the next push takes it over.
+            const rerun = await apart(() => bucketops("push", dir, url(), ...flags, "--break-lock"));
+            assert.equal(rerun.code, 0, rerun.err);
+            assert.deepEqual(await moto.contents(bucketName, "app/"), prefixed("app/", v2));
+            assert.equal(api.bucket.spec.suspend, false);
+            assert.equal(api.bucket.metadata.annotations[SUSPENDED_ANNOTATION], undefined);
+            assert.equal(api.kustomizations[0].status.lastAppliedRevision, revisionOf(prefixed("app/", v2)));
+            assert.deepEqual(api.unexpected, []);
+        });
+    }
+
+    it("resume: refuses while a lease says the prefix is half-written, unless --force; resumes a Bucket left suspended over a whole prefix", async () => {
+        api.bucket.spec.suspend = true;
+        api.bucket.metadata.annotations = { [SUSPENDED_ANNOTATION]: "ci@build-7 (pid 4242, push) at 2026-11-24T10:00:00.000Z" };
+        await moto.put(bucketName, "app/.bucketops-lock", JSON.stringify({ id: "x", holder: "ci@build-7 (pid 4242)", host: "build-7", pid: 4242, command: "push", acquired: "2026-11-24T10:00:00.000Z", expires: "2026-11-24T10:01:00.000Z", state: "writing" }));
+        const refused = await bucketops("resume", ...flags.slice(0, 4));
+        assert.equal(refused.code, 1);
+        assert.match(refused.err, /stays so: app\/\.bucketops-lock says a push or rollback is writing the prefix or stopped half-way/);
+        assert.equal(api.bucket.spec.suspend, true);
+
+        const forced = await bucketops("resume", ...flags.slice(0, 4), "--force");
+        assert.equal(forced.code, 0, forced.err);
+        assert.match(forced.out, /^resumed Bucket flux-system\/flux-bucket, which bucketops suspended \(ci@build-7/m);
+        assert.equal(api.bucket.spec.suspend, false);
+
+        api.bucket.spec.suspend = true;
+        api.bucket.metadata.annotations = {};
+        const foreign = await bucketops("resume", ...flags.slice(0, 4));
+        assert.equal(foreign.out.trim(), "Bucket flux-system/flux-bucket is suspended, not by bucketops: left alone");
+        assert.equal(api.bucket.spec.suspend, true);
+    });
+});
