@@ -34,6 +34,12 @@ export async function openPublication(flags: ClusterFlags, store: ObjectStore, c
         const cluster = await FluxCluster.open({ ...flags, timeoutMs: timeoutsOf(flags).requestMs }, outputs);
         return await AtomicPublish.forTarget(cluster, store.url.bucket, store.url.prefix, command, log);
     } catch (error) {
+        if (given && error instanceof UserError) {
+            throw new CliError(
+                `${error.message}\nNothing was changed: with a kubeconfig the ${command} publishes atomically through the cluster's Flux Bucket. ` +
+                    `Pass --no-cluster to ${command} without it (Flux may then fetch while it writes)`,
+            );
+        }
         if (given || !(error instanceof UserError)) throw error;
         log(`note: KUBECONFIG's cluster has no Bucket for this push (${error.message}): the publish is not atomic`);
         return undefined;

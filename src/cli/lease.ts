@@ -148,8 +148,10 @@ export class Lease {
         this.released = true;
         clearInterval(this.timer);
         await this.renewal;
-        holding.delete(this.record.id);
-        if (this.lost) return;
+        if (this.lost) {
+            holding.delete(this.record.id);
+            return;
+        }
         try {
             if (this.writesStarted && !this.writesSettled) {
                 const record: LeaseRecord = { ...this.record, state: "interrupted" };
@@ -162,6 +164,9 @@ export class Lease {
                 `warning: could not release the lease ${this.key} (${(error as Error).message}): the next push or ` +
                     `rollback takes it over with --break-lock, on this host at once, elsewhere after ${this.record.expires}`,
             );
+        } finally {
+            // Only now: until the lease is gone, another command of this process must see it as live, not stale.
+            holding.delete(this.record.id);
         }
     }
 

@@ -176,6 +176,20 @@ describe("atomic publish: push and rollback suspend the Flux Bucket around their
         assert.deepEqual(api.requests, [], "no cluster was asked");
     });
 
+    it("refuses to write when a given kubeconfig's cluster cannot be reached, and --no-cluster pushes without it", async () => {
+        const closed = await freePort();
+        const dir = writeTree({ kubeconfig: api.kubeconfig().replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${closed}`) });
+        const tree = manifestTree(["a"], "v1");
+        const refused = await bucketops("push", writeTree(tree), url(), "--endpoint", proxy.endpoint, "--kubeconfig", path.join(dir, "kubeconfig"));
+        assert.equal(refused.code, 1);
+        assert.match(refused.err, /cannot reach the Kubernetes API server .*\nNothing was changed: with a kubeconfig the push publishes atomically .* Pass --no-cluster to push without it/s);
+        assert.deepEqual(await moto.contents(bucketName, "app/"), {});
+
+        const pushed = await bucketops("push", writeTree(tree), url(), "--endpoint", proxy.endpoint, "--kubeconfig", path.join(dir, "kubeconfig"), "--no-cluster");
+        assert.equal(pushed.code, 0, pushed.err);
+        assert.match(pushed.out, /^note: the publish is not atomic/m);
+    });
+
     /** `bucketops push` in a child process, SIGKILLed when `killAt` says so (a request to the cluster or to S3). */
     async function killedPush(dir: string, killAt: { cluster?: (r: ApiRequest) => boolean; s3?: (method: string, url: string) => boolean }): Promise<void> {
         const child = spawn(process.execPath, [BIN, "push", dir, url(), ...flags], { stdio: "ignore", env: { ...process.env } });

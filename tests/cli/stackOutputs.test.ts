@@ -23,7 +23,8 @@ function signers(proxy: CrashingProxy): string[] {
 
 // bucketops reads the outputs the infra stack really exports (an offline run of stacks/infra.ts), not a hand-written
 // copy: renaming an output in src/bucket/outputs.ts or in the stack breaks these tests. moto_server stands for S3;
-// the endpoint output (an AWS host) is replaced by --endpoint, so nothing leaves 127.0.0.1.
+// the endpoint output (an AWS host) is replaced by --endpoint, and --no-cluster keeps push from the outputs' (fake)
+// kubeconfig, so nothing leaves 127.0.0.1.
 describe("bucketops with the outputs of an offline run of the infra stack (moto_server)", () => {
     let moto: Moto;
     let proxy: CrashingProxy;
@@ -40,7 +41,7 @@ describe("bucketops with the outputs of an offline run of the infra stack (moto_
         const infra = (await runInfra({ provider: "aws", region: "eu-central-1", bucketName: "outputs-whole" })).outputs as unknown as InfraOutputs;
         await moto.createBucket("outputs-whole");
         const from = proxy.requests.length;
-        const pushed = await bucketops("push", writeTree(manifestTree(["a"], "v1")), "s3://outputs-whole/app", "--from-stack-outputs", outputsFile({ ...infra }), "--endpoint", proxy.endpoint);
+        const pushed = await bucketops("push", writeTree(manifestTree(["a"], "v1")), "s3://outputs-whole/app", "--from-stack-outputs", outputsFile({ ...infra }), "--endpoint", proxy.endpoint, "--no-cluster");
         assert.equal(pushed.code, 0, pushed.err);
         proxy.requests.splice(0, from);
         assert.match(infra.writerAccessKeyId!, /^AKIA/);
@@ -53,7 +54,7 @@ describe("bucketops with the outputs of an offline run of the infra stack (moto_
         const file = outputsFile({ ...infra });
         for (const [env, prefix] of [["dev", "dev/"], ["prod", "teams/a/prod/"]]) {
             proxy.requests.splice(0);
-            const pushed = await bucketops("push", writeTree(manifestTree(["a"], env)), `s3://outputs-envs/${prefix}`, "--from-stack-outputs", file, "--endpoint", proxy.endpoint);
+            const pushed = await bucketops("push", writeTree(manifestTree(["a"], env)), `s3://outputs-envs/${prefix}`, "--from-stack-outputs", file, "--endpoint", proxy.endpoint, "--no-cluster");
             assert.equal(pushed.code, 0, pushed.err);
             assert.equal(infra.environments![env].prefix, prefix);
             assert.deepEqual(signers(proxy), [`${infra.environments![env].writerAccessKeyId} eu-west-1`]);
