@@ -7,6 +7,7 @@ import { historyReport, loadHistory } from "./history.ts";
 import { push } from "./push.ts";
 import { currentRevision } from "./revision.ts";
 import { rollback } from "./rollback.ts";
+import { diffStates, diffTree } from "./diff.ts";
 import { awaitApply, openCluster, openPublication, repairSuspension, type ClusterFlags, type WaitFlags } from "./deliver.ts";
 import { bucketStore, status } from "./status.ts";
 import { ApplyFailedError } from "./waitForApply.ts";
@@ -23,6 +24,8 @@ export interface Io {
     out: (line: string) => void;
     err: (line: string) => void;
     exitCode: number;
+    /** Colour output (diff) for a terminal. */
+    color?: boolean;
 }
 
 const VERSION: string = packageJson.version;
@@ -143,6 +146,10 @@ export function buildProgram(io: Io, stores: Stores): Command {
             "after",
             examples(
                 ["Validate and upload deploy/ to an environment's prefix, with the infra stack's credentials", "pulumi stack output --json --show-secrets > infra.json\n  bucketops push ./deploy s3://my-bucket/prod --from-stack-outputs infra.json"],
+                [
+                    "Publish atomically on the stacks' cluster (suspend the Bucket, write, resume) and roll back if it fails to apply",
+                    "bucketops push ./deploy s3://my-bucket/prod --from-stack-outputs infra.json --from-stack-outputs flux.json --rollback-on-failure",
+                ],
                 ["Show what would change, without changing anything", "bucketops push ./deploy s3://my-bucket/prod --dry-run"],
                 ["Push to MinIO over plain http, waiting up to 2 minutes for another push to finish", "bucketops push ./deploy s3://manifests --endpoint minio.local:9000 --insecure --wait-lock 120"],
             ),
@@ -245,6 +252,40 @@ export function buildProgram(io: Io, stores: Stores): Command {
             if (publication) await awaitApply(publication, store, flags, log);
         });
 
+    withIgnore(withConnection(program.command("diff")))
+        .description("what a push would change (a unified diff per key), or what changed between two states of the history; exit 1 when they differ")
+        .addHelpText(
+            "after",
+            examples(
+                ["Review a push, e.g. in a pull request's CI", "bucketops diff ./deploy s3://my-bucket/prod"],
+                ["What Flux would apply differently: the kustomize builds of both sides", "bucketops diff ./deploy s3://my-bucket/prod --rendered"],
+                ["What the last push changed", "bucketops diff s3://my-bucket/prod --from $(bucketops history s3://my-bucket/prod --json | jq -r '.[-2].revision') --to $(bucketops revision s3://my-bucket/prod)"],
+            ),
+        )
+        .argument("<dir|url>", "the manifest tree to compare with the bucket, or the bucket URL with --from and --to")
+        .argument("[url]", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>] (with a tree)")
+        .option("--from <time|revision>", "with a URL alone: the older state (an ISO 8601 time or a revision)")
+        .option("--to <time|revision>", "with a URL alone: the newer state")
+        .option("--rendered", "diff the kustomize builds of each entry-point kustomization (what Flux would apply) instead of the files")
+        .action(async (first: string, second: string | undefined, flags: ConnectionFlags & { from?: string; to?: string; rendered?: boolean; ignore?: string[] }) => {
+            // Like flux diff: 0 equal, 1 different, 2 error (whatever the error).
+            try {
+                const options = { rendered: flags.rendered ?? false, color: io.color ?? false, log };
+                let differs: boolean;
+                if (second !== undefined) {
+                    if (flags.from || flags.to) throw new UsageError("--from and --to compare two states of a bucket URL: pass the URL alone");
+                    differs = await diffTree(first, await stores.open(second, flags), options);
+                } else {
+                    if (!flags.from || !flags.to) throw new UsageError("diff takes <dir> <url>, or <url> --from <time|revision> --to <time|revision>");
+                    differs = await diffStates(await stores.open(first, flags), flags.from, flags.to, specIgnore(flags), options);
+                }
+                io.exitCode = differs ? 1 : 0;
+            } catch (error) {
+                if (error instanceof UserError) throw new UsageError(error.message);
+                throw new UsageError(`unexpected error: ${(error as Error).message}`);
+            }
+        });
+
     withCluster(withConnection(program.command("resume")))
         .description("resume a Flux Bucket that a push or rollback suspended and did not resume (it was stopped), once the prefix is whole")
         .addHelpText(
@@ -318,7 +359,7 @@ interface StatusFlags {
 }
 
 /** Runs one command line (argv without node and script) and returns the exit code. */
-export async function main(args: string[], io: Omit<Io, "exitCode"> = { out: console.log, err: console.error }): Promise<number> {
+export async function main(args: string[], io: Omit<Io, "exitCode"> = { out: console.log, err: console.error, color: process.stdout.isTTY && !process.env.NO_COLOR }): Promise<number> {
     const run: Io = { ...io, exitCode: 0 };
     const stores = new Stores();
     const program = buildProgram(run, stores);

@@ -151,7 +151,8 @@ function contentDiffers(entry: ObjectEntry | undefined, version: ObjectVersion):
 
 const REVISION = /^(?:sha256:)?([0-9a-f]{7,64})$/;
 
-export function resolveTarget(states: State[], to: string): State {
+/** The state `to` names (a revision or a time); `flag` names the option in messages. */
+export function resolveTarget(states: State[], to: string, flag = "--to"): State {
     if (states.length === 0) throw new CliError("the prefix has no history: no object version was ever written");
     const hex = REVISION.exec(to)?.[1];
     if (hex) {
@@ -165,7 +166,7 @@ export function resolveTarget(states: State[], to: string): State {
     const time = Date.parse(to);
     if (Number.isNaN(time)) {
         throw new UsageError(
-            `--to '${to}' is neither a revision (sha256:<hex>, at least 7 hex digits) ` +
+            `${flag} '${to}' is neither a revision (sha256:<hex>, at least 7 hex digits) ` +
                 `nor a time (ISO 8601, e.g. 2026-11-23T15:04:05Z)`,
         );
     }

@@ -211,7 +211,7 @@ function isWholeObject(document: unknown): boolean {
  * The kustomizations built first: those no kustomization of the tree includes, those Flux builds on
  * their own, and, since a cycle of includes has no such root, the first of each group nothing else reaches.
  */
-function entryPoints(kustomizations: Map<string, KustomizationDir>, fluxTargets: string[]): KustomizationDir[] {
+export function entryPoints(kustomizations: Map<string, KustomizationDir>, fluxTargets: string[]): KustomizationDir[] {
     const all = [...kustomizations.values()];
     const included = new Set(all.flatMap((kustomization) => includes(kustomization, kustomizations)).map(({ dir }) => dir));
     const entries = all.filter(({ dir }) => !included.has(dir) || fluxTargets.includes(dir));

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { buildKustomizations, KUSTOMIZATION_OBJECT, startRootBuilds, stopBuilds, type KustomizationDir } from "./builds.ts";
+import { buildKustomizations, entryPoints, KUSTOMIZATION_OBJECT, startRootBuilds, stopBuilds, type KustomizationDir } from "./builds.ts";
 import { ObjectChecker } from "./checkObject.ts";
 import { normalizePrefix } from "../bucket/keys.ts";
 import { mapBounded } from "../fs/bounded.ts";
@@ -84,6 +84,14 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
     // Builds finish in any order; a stable sort by file keeps the report in the same order every run.
     const byFile = problems.sort((a, b) => a.file.localeCompare(b.file));
     throwIfAny(byFile.map((problem) => ({ ...problem, file: display(problem.file) })));
+}
+
+/** The folders (relative to `dir`, "" for itself) of the tree's entry-point kustomizations: those no other one includes. */
+export async function treeEntryPoints(dir: string): Promise<string[]> {
+    const root = path.resolve(dir);
+    const parsed = await mapBounded((await listYamlFiles(root)).filter(isKustomizationFile), parseYamlFile);
+    const kustomizations = await readKustomizations(parsed, root, []);
+    return entryPoints(kustomizations, []).map((k) => path.relative(root, k.dir).split(path.sep).join("/"));
 }
 
 /** Reads the kustomization files and checks that what each references exists inside the tree. */
