@@ -1,9 +1,13 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { paginateListObjectsV2 } from "@aws-sdk/client-s3";
 import { runOrFail, timeCommand } from "./measure.ts";
 import type { LoggedRequest, Moto } from "../tests/support/moto.ts";
 import { withOneFileChanged, type ManifestTree } from "../tests/support/trees.ts";
+import { scriptedFlux, StrictFluxApi } from "../tests/support/fluxApi.ts";
+import { fluxRevision, ignorePatterns } from "../src/cli/revision.ts";
+import { walkFiles } from "../src/fs/walk.ts";
 import { awsSyncCommand, bucketopsCommand, rcloneChecksumCommand, rcloneSyncCommand, type Command } from "./tools.ts";
 
 /** The prefix every S3 case writes to or reads, in its own bucket. */
@@ -216,6 +220,58 @@ const growthCases = (sizes: Sizes): BenchCase[] =>
         },
     }));
 
+/**
+ * Issue 13: from the start of an atomic push of deploy/ to "applied": suspend the Bucket, validate and write, resume it
+ * with a reconcile request, and wait until the Bucket and its Kustomization report the revision. The cluster is the
+ * strict API stand-in with Flux's controllers answering at once (tests/support/fluxApi.ts), so the row is bucketops'
+ * own cost: its Kubernetes requests and its 1-second polls. Against a real cluster, add source-controller's fetch of
+ * the changed objects and kustomize-controller's apply and health checks; the Bucket's interval no longer matters.
+ */
+const deliveryCase: BenchCase = {
+    id: "delivery-deploy",
+    group: "Atomic push of deploy/ until the cluster applied it (stand-in API server, Flux answering at once)",
+    label: "`bucketops push --kubeconfig`: suspend, write, resume, wait until applied",
+    slow: false,
+    shownAs: "bucketops push deploy s3://<bucket>/ --endpoint <moto> --region us-east-1 --kubeconfig <stand-in>",
+    sample: async (ctx) => {
+        const bucket = await ctx.moto.freshBucket("delivery");
+        const tree = ctx.deployTree;
+        const files = await walkFiles(tree.root, { skipFolder: () => false });
+        const entries = files.map((file) => {
+            const content = readFileSync(file);
+            return { key: path.relative(tree.root, file).split(path.sep).join("/"), etag: createHash("md5").update(content).digest("hex") };
+        });
+        const revision = fluxRevision(entries, ignorePatterns(undefined, undefined));
+        const api = await StrictFluxApi.start({
+            apiVersion: "source.toolkit.fluxcd.io/v1",
+            kind: "Bucket",
+            metadata: { name: "flux-bucket", namespace: "flux-system" },
+            spec: { provider: "generic", bucketName: bucket, endpoint: ctx.moto.endpoint.replace("http://", ""), insecure: true, interval: "10m" },
+            status: {},
+        });
+        api.kustomizations = [
+            {
+                apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+                kind: "Kustomization",
+                metadata: { name: "flux-bucket", namespace: "flux-system", generation: 1 },
+                spec: { sourceRef: { kind: "Bucket", name: "flux-bucket" }, path: "./clusters/dev", interval: "10m", prune: true },
+                status: {},
+            },
+        ];
+        api.flux = scriptedFlux(() => revision);
+        const kubeconfig = path.join(mkdtempSync(path.join(ctx.scratch, "kube-")), "kubeconfig");
+        writeFileSync(kubeconfig, api.kubeconfig());
+        try {
+            const command = bucketopsPush(tree.root, bucket, "", ctx.moto.endpoint, mkdtempSync(path.join(ctx.scratch, "cache-")));
+            const timed = await runOrFail({ ...command, argv: [...command.argv, "--kubeconfig", kubeconfig] });
+            if (api.kustomizations[0].status.lastAppliedRevision !== revision) throw new Error("the push exited before the Kustomization applied it");
+            return { ms: timed.ms };
+        } finally {
+            api.close();
+        }
+    },
+};
+
 /** Whole-process timings of what a push does before it uploads, to show where its time goes. */
 const pushPartsCases = ({ treeManifests }: Sizes): BenchCase[] => {
     const group = `Where a \`bucketops push\` of ${count(treeManifests)} manifests spends its time`;
@@ -334,5 +390,5 @@ const testSuiteCase: BenchCase = {
 };
 
 /** Every measured row, in table order. A new measurement is one more entry here. */
-export const benchCases = (sizes: Sizes): BenchCase[] => [...pushCases(sizes), ...scaleCases(sizes), ...growthCases(sizes), ...pushPartsCases(sizes), revisionCase(sizes), ...renderCases, testSuiteCase];
+export const benchCases = (sizes: Sizes): BenchCase[] => [...pushCases(sizes), ...scaleCases(sizes), ...growthCases(sizes), deliveryCase, ...pushPartsCases(sizes), revisionCase(sizes), ...renderCases, testSuiteCase];
 

@@ -5,7 +5,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import { isLeaseKey } from "../../src/bucket/keys.ts";
 import { SUSPENDED_ANNOTATION } from "../../src/cli/publish.ts";
 import { bucketops, revisionOf, type Run } from "./helpers/cli.ts";
-import { scriptedFlux, StrictFluxApi, type ApiRequest } from "./helpers/fluxApi.ts";
+import { scriptedFlux, StrictFluxApi, type ApiRequest } from "../support/fluxApi.ts";
 import { CrashingProxy } from "./helpers/proxy.ts";
 import { apart, freePort, Moto } from "../support/moto.ts";
 import { manifestTree, prefixed, writeTree } from "../support/trees.ts";
