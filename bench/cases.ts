@@ -5,7 +5,7 @@ import { paginateListObjectsV2 } from "@aws-sdk/client-s3";
 import { runOrFail, timeCommand } from "./measure.ts";
 import type { LoggedRequest, Moto } from "../tests/support/moto.ts";
 import { withOneFileChanged, type ManifestTree } from "../tests/support/trees.ts";
-import { scriptedFlux, StrictFluxApi } from "../tests/support/fluxApi.ts";
+import { fluxStackApi, scriptedFlux } from "../tests/support/fluxApi.ts";
 import { fluxRevision, ignorePatterns } from "../src/cli/revision.ts";
 import { walkFiles } from "../src/fs/walk.ts";
 import { awsSyncCommand, bucketopsCommand, rcloneChecksumCommand, rcloneSyncCommand, type Command } from "./tools.ts";
@@ -242,22 +242,7 @@ const deliveryCase: BenchCase = {
             return { key: path.relative(tree.root, file).split(path.sep).join("/"), etag: createHash("md5").update(content).digest("hex") };
         });
         const revision = fluxRevision(entries, ignorePatterns(undefined, undefined));
-        const api = await StrictFluxApi.start({
-            apiVersion: "source.toolkit.fluxcd.io/v1",
-            kind: "Bucket",
-            metadata: { name: "flux-bucket", namespace: "flux-system" },
-            spec: { provider: "generic", bucketName: bucket, endpoint: ctx.moto.endpoint.replace("http://", ""), insecure: true, interval: "10m" },
-            status: {},
-        });
-        api.kustomizations = [
-            {
-                apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-                kind: "Kustomization",
-                metadata: { name: "flux-bucket", namespace: "flux-system", generation: 1 },
-                spec: { sourceRef: { kind: "Bucket", name: "flux-bucket" }, path: "./clusters/dev", interval: "10m", prune: true },
-                status: {},
-            },
-        ];
+        const api = await fluxStackApi(bucket, ctx.moto.endpoint, { path: "./clusters/dev", kustomization: "flux-bucket" });
         api.flux = scriptedFlux(() => revision);
         const kubeconfig = path.join(mkdtempSync(path.join(ctx.scratch, "kube-")), "kubeconfig");
         writeFileSync(kubeconfig, api.kubeconfig());

@@ -1,4 +1,4 @@
-import { LEASE_IGNORE } from "../src/bucket/keys.ts";
+import { BUCKETOPS_IGNORE } from "../src/bucket/keys.ts";
 
 /** One environment of a shared bucket: a cluster that reads only the keys under its prefix. */
 export interface Environment {
@@ -23,4 +23,4 @@ export interface EnvironmentIdentities<Identity> {
 export const SOURCEIGNORE_CONTENT =
     "# Read by Flux for every environment of this bucket: patterns here apply to all of them.\n" +
     "# Managed by the flux-bucket infra stack.\n" +
-    LEASE_IGNORE;
+    BUCKETOPS_IGNORE;

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { IKustomization } from "@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1/Kustomization";
 import type { IBucketSpec } from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1/BucketSpec";
 import type { FluxBucketProvider } from "../../src/bucket/flux.ts";
-import { LEASE_IGNORE } from "../../src/bucket/keys.ts";
+import { BUCKETOPS_IGNORE } from "../../src/bucket/keys.ts";
 import { type Credential, type CredentialArgs, PROVIDERS } from "../../src/bucket/providers.ts";
 
 export type { FluxBucketProvider };
@@ -23,7 +23,7 @@ export type BucketSourceSpec = Pick<IBucketSpec, "interval" | "insecure" | "time
     endpoint: pulumi.Input<string>;
     /** The bucket's region (aws, and generic stores that need one). */
     region?: pulumi.Input<string>;
-    /** `.sourceignore`-format patterns; bucketops' LEASE_IGNORE is always appended, so a lease never changes the revision. */
+    /** `.sourceignore`-format patterns; bucketops' BUCKETOPS_IGNORE is always appended, so a lease never changes the revision. */
     ignore?: string;
 };
 
@@ -131,7 +131,7 @@ export class BucketSync extends pulumi.ComponentResource {
                     interval,
                     timeout,
                     prefix,
-                    ignore: ignore ? `${ignore.replace(/\n?$/, "\n")}${LEASE_IGNORE}` : LEASE_IGNORE,
+                    ignore: ignore ? `${ignore.replace(/\n?$/, "\n")}${BUCKETOPS_IGNORE}` : BUCKETOPS_IGNORE,
                     suspend,
                     secretRef: this.secret ? { name: objectName } : undefined,
                 }),

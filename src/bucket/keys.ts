@@ -2,7 +2,7 @@ import path from "node:path";
 
 /**
  * The rules for keys in a bucket that Flux reads: which object Flux reads its ignore patterns from, what a prefix
- * is, and which key holds bucketops' lease. Components, stacks, validation and the CLI all take them from here.
+ * is, and which keys hold bucketops' lease and release records. Components, stacks, validation and the CLI all take them from here.
  */
 
 /** The ignore file source-controller reads from the bucket root, and only from there, whatever the Bucket's prefix. */
@@ -26,15 +26,32 @@ export function leaseKey(prefix: string): string {
     return `${prefix}${LEASE_NAME}`;
 }
 
-/**
- * The patterns that keep every lease out of Flux's index, in `.sourceignore` syntax: a name without a slash matches
- * that name at any depth, so a Bucket at the root ignores the environments' leases too. The flux stack's Bucket
- * carries them in `spec.ignore` (after the user's patterns, so they win) and bucketops adds them to every revision
- * it computes. A Bucket made by hand needs them in its `spec.ignore` too, or Flux sees a lease while a push runs.
- */
-export const LEASE_IGNORE = `# bucketops' lease on a prefix while it writes: never part of a revision\n${LEASE_NAME}\n`;
+/** The name of the object whose versions are the prefix's release records (who pushed what and why; src/cli/provenance.ts). */
+export const RELEASE_NAME = ".bucketops-release";
 
-/** Whether a key is a lease (or lies under a folder named like one), i.e. what LEASE_IGNORE makes Flux skip. */
+/** The release record's key for a folder prefix. */
+export function releaseKey(prefix: string): string {
+    return `${prefix}${RELEASE_NAME}`;
+}
+
+/** bucketops' own objects under a prefix: the lease and the release record. A tree may not hold files so named. */
+export const BUCKETOPS_NAMES = [LEASE_NAME, RELEASE_NAME] as const;
+
+/**
+ * The patterns that keep bucketops' own objects out of Flux's index, in `.sourceignore` syntax: a name without a
+ * slash matches that name at any depth, so a Bucket at the root ignores the environments' too. The flux stack's
+ * Bucket carries them in `spec.ignore` (after the user's patterns, so they win) and bucketops adds them to every
+ * revision it computes. A Bucket made by hand needs them in its `spec.ignore` too, or Flux sees a lease while a
+ * push runs, and a new revision for every release record.
+ */
+export const BUCKETOPS_IGNORE = `# bucketops' lease and release records: never part of a revision\n${BUCKETOPS_NAMES.join("\n")}\n`;
+
+/** Whether a key is a lease (or lies under a folder named like one). */
 export function isLeaseKey(key: string): boolean {
     return key.split("/").includes(LEASE_NAME);
+}
+
+/** Whether a key is one of bucketops' own objects (or lies under a folder so named), i.e. what BUCKETOPS_IGNORE makes Flux skip. */
+export function isBucketopsKey(key: string): boolean {
+    return key.split("/").some((part) => (BUCKETOPS_NAMES as readonly string[]).includes(part));
 }

@@ -1,5 +1,5 @@
 import pLimit from "p-limit";
-import { isLeaseKey } from "../bucket/keys.ts";
+import { isBucketopsKey } from "../bucket/keys.ts";
 import { CliError, ConcurrentChangeError, tooManyOpenFiles } from "./errors.ts";
 import type { Lease } from "./lease.ts";
 import { progressBar } from "./progress.ts";
@@ -40,7 +40,7 @@ export async function applyChanges(store: ObjectStore, changes: ChangeSet, optio
 
     const expected = new Map<string, string>();
     for (const entry of [...changes.keep, ...changes.deletes, ...written]) expected.set(entry.key, entry.etag);
-    const listing = (await store.list(changes.prefix)).filter((entry) => !isLeaseKey(entry.key));
+    const listing = (await store.list(changes.prefix)).filter((entry) => !isBucketopsKey(entry.key));
     const drift = differences(expected, listing);
     if (drift.length > 0) {
         throw new ConcurrentChangeError(

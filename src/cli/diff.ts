@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createTwoFilesPatch } from "diff";
-import { isLeaseKey, normalizePrefix } from "../bucket/keys.ts";
+import { isBucketopsKey, normalizePrefix } from "../bucket/keys.ts";
 import { mapBounded } from "../fs/bounded.ts";
 import { kustomizeBuild } from "../validate/kustomize.ts";
 import { KUSTOMIZATION_FILE_NAMES } from "../validate/kustomizationFile.ts";
@@ -33,7 +33,7 @@ export async function diffTree(dir: string, store: ObjectStore, options: DiffOpt
     const local: Side = new Map((await readTree(dir)).map((file) => [file.relative, { md5: file.md5.toString("hex"), read: () => readFile(file.absolute) }]));
     const remote: Side = new Map(
         (await store.list(prefix))
-            .filter((entry) => !isLeaseKey(entry.key))
+            .filter((entry) => !isBucketopsKey(entry.key))
             .map((entry) => [entry.key.slice(prefix.length), { md5: entry.md5, read: async () => (await store.get(entry.key)) ?? Buffer.alloc(0) }]),
     );
     return compare(remote, local, options);

@@ -2,7 +2,9 @@ import { CliError } from "./errors.ts";
 import { readLeaseRecord, type LeaseRecord } from "./lease.ts";
 import { AccessDeniedError } from "./store/errors.ts";
 import { digestIndex, fluxIndex, ignorePatterns } from "./revision.ts";
-import { isLeaseKey, leaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
+import { isBucketopsKey, leaseKey, normalizePrefix, releaseKey, SOURCEIGNORE } from "../bucket/keys.ts";
+import { mapBounded } from "../fs/bounded.ts";
+import { describeRelease, readRelease, type ReleaseRecord } from "./provenance.ts";
 import type { ObjectStore, ObjectVersion } from "./store/types.ts";
 
 /** The prefix as it was at one instant: every key's version then, and what Flux would have reported. */
@@ -16,6 +18,8 @@ export interface State {
     removed: string[];
     /** Written by a push or rollback that had not finished (its lease was held then): part old tree, part new. */
     incomplete: boolean;
+    /** The release record its writer left (src/cli/provenance.ts); none for states other tools wrote. */
+    release?: ReleaseRecord;
 }
 
 /**
@@ -47,7 +51,7 @@ export async function loadHistory(
     const rootListing = prefix === "" ? undefined : store.listVersions(SOURCEIGNORE);
     rootListing?.catch(() => undefined); // awaited below; a rejection must not go unhandled meanwhile
     const listed = await store.listVersions(prefix);
-    const versions = listed.filter((v) => !isLeaseKey(v.key));
+    const versions = listed.filter((v) => !isBucketopsKey(v.key));
     const lease = leaseKey(prefix);
     const leases = new LeaseTimeline(store, lease, listed.filter((v) => v.key === lease));
     const rootIgnore = await rootIgnoreHistory(store, rootListing ?? Promise.resolve(versions), note);
@@ -80,7 +84,26 @@ export async function loadHistory(
         states.push({ time, revision, objects, ...changes, incomplete });
         previous = objects;
     }
+    await attachReleases(store, states, listed.filter((v) => v.key === releaseKey(prefix) && !v.deleteMarker));
     return states;
+}
+
+/** Pairs each state with the newest release record written after the state before it and by its end, read 8 at a time. */
+async function attachReleases(store: ObjectStore, states: State[], records: ObjectVersion[]): Promise<void> {
+    const pairs = states.flatMap((state, i) => {
+        const after = i === 0 ? -Infinity : states[i - 1].time.getTime();
+        const mine = records.filter((v) => v.lastModified.getTime() > after && v.lastModified.getTime() <= state.time.getTime());
+        const newest = mine.sort((a, b) => b.lastModified.getTime() - a.lastModified.getTime() || Number(b.latest) - Number(a.latest))[0];
+        return newest ? [{ state, version: newest }] : [];
+    });
+    await mapBounded(
+        pairs,
+        async ({ state, version }) => {
+            const release = readRelease(await store.get(version.key, version.versionId).catch(() => undefined));
+            if (release) state.release = release;
+        },
+        8,
+    );
 }
 
 /**
@@ -119,6 +142,7 @@ export function historyReport(states: State[], json: boolean): string[] {
     return states.flatMap((state, i) => [
         `${state.time.toISOString()}  ${state.revision}  ${state.objects.size} object(s)${i === states.length - 1 ? "  (current)" : ""}` +
             (state.incomplete ? "  (incomplete: a push or rollback stopped part-way)" : ""),
+        ...(state.release ? [`    ${describeRelease(state.release)}`] : []),
         ...state.added.map((key) => `    + ${key}`),
         ...state.modified.map((key) => `    ~ ${key}`),
         ...state.removed.map((key) => `    - ${key}`),

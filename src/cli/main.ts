@@ -8,6 +8,7 @@ import { push } from "./push.ts";
 import { currentRevision } from "./revision.ts";
 import { rollback } from "./rollback.ts";
 import { diffStates, diffTree } from "./diff.ts";
+import { gitInfo } from "./provenance.ts";
 import { awaitApply, openCluster, openPublication, repairSuspension, type ClusterFlags, type WaitFlags } from "./deliver.ts";
 import { bucketStore, status } from "./status.ts";
 import { ApplyFailedError } from "./waitForApply.ts";
@@ -164,10 +165,13 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .option("--revalidate", "validate even a tree whose exact content passed validation before on this machine")
         .addOption(new Option("--concurrency <n>", "parallel uploads").argParser(positiveInt).default(16))
         .option("--rollback-on-failure", "when the cluster fails to apply the push, restore the prefix's previous state (atomically) and wait for that")
+        .option("-m, --message <text>", "why, for the release record that history shows (default: the tree's last commit subject)")
         .action(async (dir: string, url: string, flags: ConnectionFlags & PushFlags & LeaseFlags & ClusterFlags & WaitFlags) => {
             const store = await stores.open(url, flags);
             const publication = flags.dryRun ? undefined : await openPublication(flags, store, "push", log);
+            const git = await gitInfo(dir);
             const pushed = await push(dir, store, {
+                provenance: { git, message: flags.message },
                 prune: flags.prune ?? true,
                 dryRun: flags.dryRun ?? false,
                 allowUnversioned: flags.allowUnversioned ?? false,
@@ -237,6 +241,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .option("--dry-run", "print the plan only")
         .option("--allow-empty", "allow a target with no object under the prefix: every object there is deleted")
         .option("--allow-incomplete", "allow a target that a push or rollback left half-written (history marks it)")
+        .option("-m, --message <text>", "why, for the release record that history shows (default: which state it restores)")
         .addOption(new Option("--concurrency <n>", "parallel copies").argParser(positiveInt).default(16))
         .action(async (url: string, flags: ConnectionFlags & LeaseFlags & RollbackFlags & ClusterFlags & WaitFlags) => {
             const store = await stores.open(url, flags);
@@ -247,6 +252,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
                 allowEmpty: flags.allowEmpty ?? false,
                 allowIncomplete: flags.allowIncomplete ?? false,
                 publication,
+                message: flags.message,
                 log,
             });
             if (publication) await awaitApply(publication, store, flags, log);
@@ -326,6 +332,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
 
 interface PushFlags {
     rollbackOnFailure?: boolean;
+    message?: string;
     prune?: boolean;
     dryRun?: boolean;
     allowUnversioned?: boolean;
@@ -340,6 +347,7 @@ function rollbackDefaults(flags: LeaseFlags & { concurrency: number; ignore?: st
 }
 
 interface RollbackFlags {
+    message?: string;
     ignore?: string[];
     to: string;
     dryRun?: boolean;

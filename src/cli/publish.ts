@@ -6,6 +6,12 @@ import { ConcurrentChangeError } from "./errors.ts";
 /** Set on a Bucket that bucketops suspended, to who suspended it and when: only such a Bucket is bucketops' to resume. */
 export const SUSPENDED_ANNOTATION = "bucketops.flux-bucket.io/suspended";
 
+/**
+ * The commit the bucket now holds, on the Bucket: Flux's event recorder adds every `event.toolkit.fluxcd.io/` annotation
+ * of the object to its events' metadata, so notification-controller's alerts and commit statuses can name it.
+ */
+export const COMMIT_ANNOTATION = "event.toolkit.fluxcd.io/commit";
+
 /** Conflicts (the Bucket changed between our read and our patch, e.g. source-controller's status update) retried in a row. */
 const MAX_CONFLICTS = 5;
 
@@ -69,11 +75,15 @@ export class AtomicPublish {
         this.log(`suspended ${this.cluster.label}: Flux fetches nothing until every write is done`);
     }
 
-    /** After every write and delete succeeded: resumes the Bucket and requests a reconcile. False when it was not ours to resume. */
-    async resume(): Promise<boolean> {
+    /**
+     * After every write and delete succeeded: resumes the Bucket, requests a reconcile and sets COMMIT_ANNOTATION to
+     * `commit` (removed when the content has no known commit). False when it was not ours to resume.
+     */
+    async resume(commit?: string): Promise<boolean> {
         if (this.foreign) return false;
         const requestedAt = new Date().toISOString();
-        await this.patch(() => ({ spec: { suspend: false }, metadata: { annotations: { [SUSPENDED_ANNOTATION]: null, [RECONCILE_ANNOTATION]: requestedAt } } }));
+        const annotations = { [SUSPENDED_ANNOTATION]: null, [RECONCILE_ANNOTATION]: requestedAt, [COMMIT_ANNOTATION]: commit ?? null };
+        await this.patch(() => ({ spec: { suspend: false }, metadata: { annotations } }));
         this.requestedAt = requestedAt;
         this.log(`resumed ${this.cluster.label} and requested a reconcile (${RECONCILE_ANNOTATION}=${requestedAt})`);
         return true;

@@ -4,7 +4,8 @@ import { CliError, UsageError } from "./errors.ts";
 import type { AtomicPublish } from "./publish.ts";
 import { planPush, type PushPlan } from "./plan.ts";
 import { ignorePatterns, fluxRevision } from "./revision.ts";
-import { isLeaseKey, LEASE_NAME, leaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
+import { BUCKETOPS_NAMES, isBucketopsKey, leaseKey, normalizePrefix, releaseKey, SOURCEIGNORE } from "../bucket/keys.ts";
+import { describeRelease, writeRelease, type GitInfo, type ReleaseFacts } from "./provenance.ts";
 import { ignoreMatcher } from "./sourceignore.ts";
 import { Lease, type LeaseOptions } from "./lease.ts";
 import { AccessDeniedError } from "./store/errors.ts";
@@ -29,6 +30,8 @@ export interface PushOptions {
     specIgnore?: string;
     /** Suspends the cluster's Bucket around the writes; unset: the publish is not atomic, and the push says so. */
     publication?: AtomicPublish;
+    /** What the release record says besides the push itself: the tree's git facts and the message (-m). */
+    provenance?: { git?: GitInfo; message?: string };
     log: (line: string) => void;
 }
 
@@ -48,9 +51,11 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     if (files.length === 0) {
         throw new UsageError(`'${dir}' has no files: pushing it would delete every object under the prefix`);
     }
-    const reserved = files.find((file) => isLeaseKey(file.relative));
+    const reserved = files.find((file) => isBucketopsKey(file.relative));
     if (reserved) {
-        throw new UsageError(`'${reserved.relative}' in ${dir}: the name ${LEASE_NAME} is bucketops' lease, which Flux ignores; rename it`);
+        throw new UsageError(
+            `'${reserved.relative}' in ${dir}: the names ${BUCKETOPS_NAMES.join(" and ")} are bucketops' lease and release records, which Flux ignores; rename it`,
+        );
     }
     // What Flux will not fetch, now and after the push: at the bucket root the tree's own .sourceignore replaces the bucket's.
     const ownIgnore = prefix === "" ? files.find((file) => file.relative === SOURCEIGNORE) : undefined;
@@ -75,7 +80,7 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     // A push that changes nothing writes nothing, not even the lease (a reader may run it). One that does takes the
     // lease, then plans again from a listing under it: another writer may have finished in between.
     const planFor = (listing: ObjectEntry[]) =>
-        keepRootSourceignore(planPush(files, listing.filter((entry) => !isLeaseKey(entry.key)), prefix, options.prune), prefix);
+        keepRootSourceignore(planPush(files, listing.filter((entry) => !isBucketopsKey(entry.key)), prefix, options.prune), prefix);
     let listing = listed.value;
     let plan = planFor(listing);
     if (listing.some((entry) => entry.key === leaseKey(prefix))) {
@@ -113,8 +118,17 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
             },
             { concurrency: options.concurrency, verb: "push", lease },
         ));
-        await options.publication?.resume();
-        const previous = listing.filter((entry) => !isLeaseKey(entry.key));
+        lease.check();
+        await recordRelease(store, prefix, {
+            command: "push",
+            revision: fluxRevision(objects, patterns),
+            ...options.provenance,
+            added: plan.uploads.filter((upload) => upload.previous === null).map((upload) => upload.key),
+            modified: plan.uploads.filter((upload) => upload.previous !== null).map((upload) => upload.key),
+            removed: plan.deletes.map((entry) => entry.key),
+        }, options.log);
+        await options.publication?.resume(options.provenance?.git?.commit);
+        const previous = listing.filter((entry) => !isBucketopsKey(entry.key));
         const before = previous.length > 0 ? fluxRevision(previous, patterns) : undefined;
         return { ...done(plan, objects, prefix, patterns, options.log), before };
     } finally {
@@ -123,6 +137,16 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
 }
 
 const changes = (plan: PushPlan) => plan.uploads.length + plan.deletes.length > 0;
+
+/** Writes the release record; the writes are done by then, so a record that cannot be written is a warning. */
+export async function recordRelease(store: ObjectStore, prefix: string, facts: ReleaseFacts, log: (line: string) => void): Promise<void> {
+    try {
+        const record = await writeRelease(store, prefix, facts);
+        log(`release record: ${describeRelease(record)}`);
+    } catch (error) {
+        log(`warning: could not write the release record ${releaseKey(prefix)} (${(error as Error).message}); history will show this state without one`);
+    }
+}
 
 /** Suspends the Bucket before the first write, or says that the publish is not atomic. */
 export async function beginPublish(options: { publication?: AtomicPublish; log: (line: string) => void }): Promise<void> {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { LEASE_IGNORE, SOURCEIGNORE } from "../bucket/keys.ts";
+import { BUCKETOPS_IGNORE, SOURCEIGNORE } from "../bucket/keys.ts";
 import { ignoreMatcher, readPatterns } from "./sourceignore.ts";
 import type { ObjectStore } from "./store/types.ts";
 
@@ -45,10 +45,10 @@ export function sortBytewise(keys: Iterable<string>): string[] {
 
 /**
  * Patterns in Flux's order: the bucket root's `.sourceignore`, then `spec.ignore` (which wins). The flux stack's
- * Bucket ends its `spec.ignore` with LEASE_IGNORE, so every revision here does too.
+ * Bucket ends its `spec.ignore` with BUCKETOPS_IGNORE, so every revision here does too.
  */
 export function ignorePatterns(sourceignore: Buffer | undefined, specIgnore: string | undefined): string[] {
-    return [...readPatterns(sourceignore?.toString("utf8") ?? ""), ...readPatterns(specIgnore ?? ""), ...readPatterns(LEASE_IGNORE)];
+    return [...readPatterns(sourceignore?.toString("utf8") ?? ""), ...readPatterns(specIgnore ?? ""), ...readPatterns(BUCKETOPS_IGNORE)];
 }
 
 /** What Flux would report right now for a Bucket with this `spec.prefix` and `spec.ignore`. */

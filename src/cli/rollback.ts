@@ -1,11 +1,11 @@
 import { applyChanges } from "./apply.ts";
 import type { AtomicPublish } from "./publish.ts";
-import { beginPublish, publishing } from "./push.ts";
+import { beginPublish, publishing, recordRelease } from "./push.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { loadHistory, type State } from "./history.ts";
 import { Lease, type LeaseOptions } from "./lease.ts";
 import { fluxRevision, ignorePatterns } from "./revision.ts";
-import { isLeaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
+import { isBucketopsKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
 import type { ObjectEntry, ObjectStore, ObjectVersion } from "./store/types.ts";
 import { formatBucketUrl } from "./url.ts";
 import { SCHEME_TITLES } from "../bucket/providers.ts";
@@ -22,6 +22,8 @@ export interface RollbackOptions {
     specIgnore?: string;
     /** Suspends the cluster's Bucket around the writes (see push); unset: not atomic. */
     publication?: AtomicPublish;
+    /** The release record's message (-m); default: which state it rolled back to. */
+    message?: string;
     log: (line: string) => void;
 }
 
@@ -72,7 +74,7 @@ async function planRollback(
     lease: Lease | undefined,
     options: RollbackOptions,
 ): Promise<RollbackResult> {
-    const listed = (await store.list(prefix)).filter((entry) => !isLeaseKey(entry.key));
+    const listed = (await store.list(prefix)).filter((entry) => !isBucketopsKey(entry.key));
     const listing = new Map(listed.map((entry) => [entry.key, entry]));
     const restores: ObjectVersion[] = [];
     const keep: ObjectEntry[] = [];
@@ -112,7 +114,16 @@ async function planRollback(
             { concurrency: options.concurrency, verb: "rollback", lease },
         ),
     );
-    await options.publication?.resume();
+    lease.check();
+    await recordRelease(store, prefix, {
+        command: "rollback",
+        revision: fluxRevision(objects, ignorePatterns(await store.get(SOURCEIGNORE), options.specIgnore)),
+        message: options.message ?? `rollback to the state of ${target.time.toISOString()} (${target.revision})`,
+        added: restores.filter((version) => !listing.has(version.key)).map((version) => version.key),
+        modified: restores.filter((version) => listing.has(version.key)).map((version) => version.key),
+        removed: deletes.map((entry) => entry.key),
+    }, options.log);
+    await options.publication?.resume(target.release?.git?.commit);
     const restored = new Map(objects.map((entry) => [entry.key, entry]));
     const altered = restores.filter((version) => contentDiffers(restored.get(version.key), version));
     if (altered.length > 0) {

@@ -20,7 +20,11 @@ function filesUnder(root: string): string[] {
 
 /** History states without their times (which depend on when the test ran). */
 function untimed(run: Run): Omit<JsonState, "time">[] {
-    return states(run).map(({ time: _time, ...state }) => state);
+    return states(run).map(({ time: _time, release, ...state }) => {
+        // Each state a push wrote carries that push's release record (tests/cli/provenance.test.ts checks its content).
+        assert.deepEqual([release?.command, release?.revision], ["push", state.revision]);
+        return state;
+    });
 }
 
 describe("bucketops with environments: several prefixes of one bucket (moto_server)", () => {

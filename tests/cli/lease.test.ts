@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { hostname } from "node:os";
 import { after, before, describe, it } from "node:test";
-import { isLeaseKey, LEASE_IGNORE, leaseKey } from "../../src/bucket/keys.ts";
+import { isBucketopsKey, isLeaseKey, BUCKETOPS_IGNORE, leaseKey } from "../../src/bucket/keys.ts";
 import { BURST_GAP_MS } from "../../src/cli/history.ts";
 import { Lease } from "../../src/cli/lease.ts";
 import { ignoreMatcher, readPatterns } from "../../src/cli/sourceignore.ts";
@@ -64,8 +64,8 @@ describe("the lease: one writer per prefix at a time (moto_server)", () => {
     });
     after(() => moto?.stop());
 
-    it("keeps every lease out of Flux's index: LEASE_IGNORE matches exactly the keys isLeaseKey names", () => {
-        const ignored = ignoreMatcher(readPatterns(LEASE_IGNORE));
+    it("keeps every lease and release record out of Flux's index: BUCKETOPS_IGNORE matches exactly the keys isBucketopsKey names", () => {
+        const ignored = ignoreMatcher(readPatterns(BUCKETOPS_IGNORE));
         const keys = [
             ".bucketops-lock",
             "prod/.bucketops-lock",
@@ -75,9 +75,19 @@ describe("the lease: one writer per prefix at a time (moto_server)", () => {
             "prod/x.bucketops-lock",
             "prod/.Bucketops-lock",
             "prod/app.yaml",
+            "prod/.bucketops-release",
+            ".bucketops-release",
+            "prod/.bucketops-releases",
         ];
-        assert.deepEqual(keys.filter(ignored), keys.filter(isLeaseKey));
-        assert.deepEqual(keys.filter(isLeaseKey), [".bucketops-lock", "prod/.bucketops-lock", "teams/a/.bucketops-lock", ".bucketops-lock/x.yaml"]);
+        assert.deepEqual(keys.filter(ignored), keys.filter(isBucketopsKey));
+        assert.deepEqual(keys.filter(isBucketopsKey), [
+            ".bucketops-lock",
+            "prod/.bucketops-lock",
+            "teams/a/.bucketops-lock",
+            ".bucketops-lock/x.yaml",
+            "prod/.bucketops-release",
+            ".bucketops-release",
+        ]);
     });
 
     it("a second push exits 4 naming the holder, or waits with --wait-lock, and the prefix ends as one tree", async () => {
@@ -274,7 +284,7 @@ describe("the lease: one writer per prefix at a time (moto_server)", () => {
     it("refuses a tree with a file named like the lease", async () => {
         const run = await bucketops("push", writeTree({ ...manifestTree(["a"], "v1"), "sub/.bucketops-lock": "x" }), "s3://leases/reserved", ...endpoint);
         assert.equal(run.code, 2);
-        assert.match(run.err, /'sub\/\.bucketops-lock' in \S+: the name \.bucketops-lock is bucketops' lease, which Flux ignores; rename it$/);
+        assert.match(run.err, /'sub\/\.bucketops-lock' in \S+: the names \.bucketops-lock and \.bucketops-release are bucketops' lease and release records, which Flux ignores; rename it$/);
         assert.deepEqual(await moto.versions("leases", "reserved/"), []);
     });
 });

@@ -2,19 +2,18 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { isLeaseKey } from "../../src/bucket/keys.ts";
-import { SUSPENDED_ANNOTATION } from "../../src/cli/publish.ts";
+import { isBucketopsKey, isLeaseKey } from "../../src/bucket/keys.ts";
+import { COMMIT_ANNOTATION, SUSPENDED_ANNOTATION } from "../../src/cli/publish.ts";
 import { bucketops, revisionOf, type Run } from "./helpers/cli.ts";
-import { scriptedFlux, StrictFluxApi, type ApiRequest } from "../support/fluxApi.ts";
+import { fluxStackApi, scriptedFlux, type ApiRequest, type StrictFluxApi } from "../support/fluxApi.ts";
 import { CrashingProxy } from "./helpers/proxy.ts";
 import { apart, freePort, Moto } from "../support/moto.ts";
-import { manifestTree, prefixed, writeTree } from "../support/trees.ts";
+import { gitRepository, manifestTree, prefixed, writeTree } from "../support/trees.ts";
 
 /** The object key of a path-style S3 request (`/bucket/key?query`). */
 const keyOf = (url: string) => decodeURIComponent(url.split("?")[0].split("/").slice(2).join("/"));
 
 const BIN = path.resolve(import.meta.dirname, "../../bin/bucketops.js");
-const READY = [{ type: "Ready", status: "True", reason: "ReconciliationSucceeded", message: "ok" }];
 
 // S3 is moto_server behind a recording proxy; the cluster is StrictFluxApi (the API server's rules for custom
 // resources: merge patches, field managers, resourceVersion conflicts) with Flux's controllers scripted per test.
@@ -39,22 +38,7 @@ describe("atomic publish: push and rollback suspend the Flux Bucket around their
     beforeEach(async () => {
         api?.close();
         bucketName = await moto.freshBucket("atomic");
-        api = await StrictFluxApi.start({
-            apiVersion: "source.toolkit.fluxcd.io/v1",
-            kind: "Bucket",
-            metadata: { name: "flux-bucket", namespace: "flux-system" },
-            spec: { provider: "generic", bucketName, endpoint: proxy.endpoint.replace("http://", ""), insecure: true, prefix: "app/", interval: "10m" },
-            status: {},
-        });
-        api.kustomizations = [
-            {
-                apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-                kind: "Kustomization",
-                metadata: { name: "apps", namespace: "flux-system", generation: 1 },
-                spec: { sourceRef: { kind: "Bucket", name: "flux-bucket" }, path: "./app", interval: "10m", prune: true },
-                status: { conditions: READY },
-            },
-        ];
+        api = await fluxStackApi(bucketName, proxy.endpoint, { prefix: "app/", path: "./app", kustomization: "apps" });
         kubeconfig = writeTree({ kubeconfig: api.kubeconfig() });
         flags = ["--endpoint", proxy.endpoint, "--kubeconfig", path.join(kubeconfig, "kubeconfig"), "--wait-timeout", "20"];
         proxy.onForward = () => undefined;
@@ -91,9 +75,19 @@ describe("atomic publish: push and rollback suspend the Flux Bucket around their
         assert.match(suspend.body!.metadata.annotations[SUSPENDED_ANNOTATION], /\(pid \d+, push\) at \d{4}-/);
         assert.equal(resume.body!.spec.suspend, false);
         assert.equal(resume.body!.metadata.annotations[SUSPENDED_ANNOTATION], null, "the annotation is removed");
+        assert.equal(resume.body!.metadata.annotations[COMMIT_ANNOTATION], null, "a tree outside git has no commit to name");
         assert.equal(api.bucket.metadata.annotations[SUSPENDED_ANNOTATION], undefined);
         assert.equal(api.bucket.status.lastHandledReconcileAt, resume.body!.metadata.annotations["reconcile.fluxcd.io/requestedAt"]);
         assert.deepEqual(api.unexpected, []);
+    });
+
+    it("names the pushed commit on the Bucket for Flux's events (event.toolkit.fluxcd.io/commit)", async () => {
+        const tree = manifestTree(["a"], "v1");
+        const { dir, commit } = gitRepository(tree, "Add a");
+        api.flux = scriptedFlux(() => revisionOf(prefixed("app/", tree)));
+        const run = await bucketops("push", dir, url(), ...flags);
+        assert.equal(run.code, 0, run.err);
+        assert.equal(api.bucket.metadata.annotations[COMMIT_ANNOTATION], commit);
     });
 
     it("reads the Bucket again after a conflict on its patch", async () => {
@@ -166,7 +160,7 @@ describe("atomic publish: push and rollback suspend the Flux Bucket around their
         };
         const puts: string[] = [];
         proxy.onForward = (request) => {
-            if (request.method === "PUT" && !isLeaseKey(keyOf(request.url))) puts.push(keyOf(request.url));
+            if (request.method === "PUT" && !isBucketopsKey(keyOf(request.url))) puts.push(keyOf(request.url));
         };
         const run = await bucketops("push", writeTree(tree), url(), "--endpoint", proxy.endpoint);
         assert.equal(run.code, 0, run.err);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import type { OfflineRun,StackReferenceOutputs } from "../../src/offline/engine.ts";
 import { GENERIC_ON_EXISTING_CLUSTER, asStackReference, ofType, only, runFlux, runInfra } from "../support/offline.ts";
-import { LEASE_IGNORE } from "../../src/bucket/keys.ts";
+import { BUCKETOPS_IGNORE } from "../../src/bucket/keys.ts";
 
 const BUCKET = "kubernetes:source.toolkit.fluxcd.io/v1:Bucket";
 const KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization";
@@ -56,7 +56,7 @@ describe("flux stack on the aws infra stack", () => {
             interval: "1m",
             timeout: "60s",
             prefix: "dev/",
-            ignore: LEASE_IGNORE,
+            ignore: BUCKETOPS_IGNORE,
             suspend: false,
             secretRef: { name: "flux-bucket" },
         });

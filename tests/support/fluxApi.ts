@@ -124,6 +124,30 @@ export class StrictFluxApi {
     }
 }
 
+/**
+ * A stand-in cluster with the flux stack's objects: the Bucket `flux-system/flux-bucket` reading `bucketName` (prefix
+ * `prefix`) from an S3-compatible endpoint, and one Kustomization applying `path` from it.
+ */
+export async function fluxStackApi(bucketName: string, endpoint: string, options: { prefix?: string; path: string; kustomization: string }): Promise<StrictFluxApi> {
+    const api = await StrictFluxApi.start({
+        apiVersion: "source.toolkit.fluxcd.io/v1",
+        kind: "Bucket",
+        metadata: { name: "flux-bucket", namespace: "flux-system" },
+        spec: { provider: "generic", bucketName, endpoint: endpoint.replace("http://", ""), insecure: true, ...(options.prefix ? { prefix: options.prefix } : {}), interval: "10m" },
+        status: {},
+    });
+    api.kustomizations = [
+        {
+            apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+            kind: "Kustomization",
+            metadata: { name: options.kustomization, namespace: "flux-system", generation: 1 },
+            spec: { sourceRef: { kind: "Bucket", name: "flux-bucket" }, path: options.path, interval: "10m", prune: true },
+            status: { conditions: [{ type: "Ready", status: "True", reason: "ReconciliationSucceeded", message: "ok" }] },
+        },
+    ];
+    return api;
+}
+
 /** RFC 7386 JSON merge patch. */
 function mergePatch(target: unknown, patch: unknown): unknown {
     if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;

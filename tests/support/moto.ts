@@ -18,6 +18,7 @@ import {
 } from "@aws-sdk/client-s3";
 import pLimit from "p-limit";
 import { mapBounded } from "../../src/fs/bounded.ts";
+import { RELEASE_NAME } from "../../src/bucket/keys.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 // moto accepts any credentials; the CLI under test reads these through the SDK's default chain.
@@ -262,21 +263,25 @@ export class Moto {
 
     /**
      * Every current key under the prefix with its ETag unquoted: the MD5 of its content for an object written in
-     * one PUT, as S3 gives it without SSE-KMS. One listing instead of one GET per key, for trees of thousands.
+     * one PUT, as S3 gives it without SSE-KMS (release records left out, as in `contents`). One listing instead of one
+     * GET per key, for trees of thousands.
      */
     async md5s(bucket: string, prefix = ""): Promise<Record<string, string>> {
         const md5s: Record<string, string> = {};
         for await (const page of paginateListObjectsV2({ client: this.s3 }, { Bucket: bucket, Prefix: prefix })) {
-            for (const { Key, ETag } of page.Contents ?? []) md5s[Key!] = ETag!.replaceAll('"', "");
+            for (const { Key, ETag } of page.Contents ?? []) if (path.posix.basename(Key!) !== RELEASE_NAME) md5s[Key!] = ETag!.replaceAll('"', "");
         }
         return md5s;
     }
 
-    /** Every current key under the prefix with its body (all pages of the listing, bodies read 16 at a time). */
-    async contents(bucket: string, prefix = ""): Promise<Record<string, string>> {
+    /**
+     * Every current key under the prefix with its body (all pages of the listing, bodies read 16 at a time), but the
+     * release records bucketops keeps beside a tree (`.bucketops-release`) unless `releases`: what to compare with a tree.
+     */
+    async contents(bucket: string, prefix = "", releases = false): Promise<Record<string, string>> {
         const keys: string[] = [];
         for await (const page of paginateListObjectsV2({ client: this.s3 }, { Bucket: bucket, Prefix: prefix })) {
-            keys.push(...(page.Contents ?? []).map(({ Key }) => Key!));
+            keys.push(...(page.Contents ?? []).map(({ Key }) => Key!).filter((key) => releases || path.posix.basename(key) !== RELEASE_NAME));
         }
         const bodies = await mapBounded(
             keys,

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -86,4 +87,17 @@ export async function withOneFileChanged<T>(tree: ManifestTree, action: () => Pr
     } finally {
         writeFileSync(tree.changedFile, original);
     }
+}
+
+/** A git repository holding `tree`, committed by Ada with `subject`, its origin a URL with a token in it. */
+export function gitRepository(tree: Record<string, string>, subject: string): { dir: string; commit: string } {
+    const dir = writeTree(tree);
+    const git = (...args: string[]) => execFileSync("git", ["-C", dir, ...args], { encoding: "utf8" }).trim();
+    git("init", "-q", "-b", "main");
+    git("config", "user.name", "Ada Lovelace");
+    git("config", "user.email", "ada@example.org");
+    git("remote", "add", "origin", "https://x-token:secret@git.example.org/acme/fleet.git");
+    git("add", ".");
+    git("commit", "-q", "-m", subject);
+    return { dir, commit: git("rev-parse", "HEAD") };
 }

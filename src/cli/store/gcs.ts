@@ -48,6 +48,7 @@ export class GcsStore implements ObjectStore {
 
     private readonly timeouts: NetworkTimeouts;
     private readonly accessHint: string;
+    private readonly serviceAccountEmail?: string;
 
     constructor(url: BucketUrl, options: GcsOptions = {}) {
         this.url = url;
@@ -55,6 +56,7 @@ export class GcsStore implements ObjectStore {
         this.accessHint = options.accessHint ?? DEFAULT_ACCESS_HINT;
         const endpoint = options.endpoint ? endpointUrl(options.endpoint, options.insecure) : undefined;
         const credentials = options.serviceAccountKey ? JSON.parse(options.serviceAccountKey) : undefined;
+        this.serviceAccountEmail = credentials?.client_email;
         this.storage = new Storage({
             apiEndpoint: endpoint,
             credentials,
@@ -72,6 +74,11 @@ export class GcsStore implements ObjectStore {
 
     private get bucket() {
         return this.storage.bucket(this.url.bucket);
+    }
+
+    async identity(): Promise<string> {
+        // From the key alone: asking google-auth-library would probe the metadata server when there is no key.
+        return this.serviceAccountEmail ?? "unknown (application default credentials)";
     }
 
     async list(prefix: string): Promise<ObjectEntry[]> {

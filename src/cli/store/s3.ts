@@ -106,6 +106,8 @@ export class S3Store implements ObjectStore {
 
     private readonly timeouts: NetworkTimeouts;
     private readonly accessHint: string;
+    /** Not AWS: STS is not there to ask who the credentials are. */
+    private readonly customEndpoint: boolean;
 
     constructor(url: BucketUrl, options: S3Options = {}) {
         this.url = url;
@@ -135,8 +137,34 @@ export class S3Store implements ObjectStore {
             responseChecksumValidation: "WHEN_REQUIRED",
         });
         this.conditionalWrites = options.conditionalWrites ?? true;
+        this.customEndpoint = endpoint !== undefined;
         this.description = `s3://${url.bucket}${endpoint ? ` at ${endpoint}` : ""}`;
         this.client.middlewareStack.add(refuseNonS3Answers(this.description), { step: "deserialize", name: "refuseNonS3Answers", priority: "high" });
+    }
+
+    async identity(): Promise<string> {
+        let accessKeyId: string;
+        try {
+            ({ accessKeyId } = await this.client.config.credentials());
+        } catch {
+            return "unknown (no credentials)";
+        }
+        if (this.customEndpoint) return `access key ${accessKeyId}`;
+        // Loaded only here: STS is asked once per push or rollback, on AWS.
+        const { GetCallerIdentityCommand, STSClient } = await import("@aws-sdk/client-sts");
+        const sts = new STSClient({
+            region: await this.client.config.region(),
+            credentials: this.client.config.credentials,
+            maxAttempts: this.timeouts.attempts,
+            requestHandler: { connectionTimeout: this.timeouts.connectMs, requestTimeout: this.timeouts.requestMs, throwOnRequestTimeout: true },
+        });
+        try {
+            return (await sts.send(new GetCallerIdentityCommand({}))).Arn ?? `access key ${accessKeyId}`;
+        } catch {
+            return `access key ${accessKeyId}`;
+        } finally {
+            sts.destroy();
+        }
     }
 
     async list(prefix: string): Promise<ObjectEntry[]> {

@@ -83,6 +83,11 @@ export interface ObjectStore {
      * `expected` is a precondition as for `put`.
      */
     restore(version: ObjectVersion, expected?: ObjectEntry | null): Promise<ObjectEntry>;
+    /**
+     * Who these credentials are, for release records: AWS the caller's ARN (STS GetCallerIdentity), an S3-compatible
+     * server the access key id, GCS the service account's email; `unknown (…)` when it cannot be told.
+     */
+    identity(): Promise<string>;
     /** Releases kept-alive connections. */
     close(): void;
 }

@@ -26,6 +26,7 @@ export interface JsonState {
     modified: string[];
     removed: string[];
     incomplete: boolean;
+    release?: { command: string; revision: string; identity: string; user: string; message?: string; git?: { commit: string; branch?: string; dirty: boolean; author: string; remote?: string } };
 }
 
 /** The states a successful `history --json` printed. */

@@ -1,3 +1,5 @@
+import path from "node:path";
+import { RELEASE_NAME } from "../../../src/bucket/keys.ts";
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { CRC32C } from "@google-cloud/storage";
@@ -54,8 +56,9 @@ export class FakeGcs {
     }
 
     /** Live objects: name → body. */
-    contents(bucket: string): Record<string, string> {
-        const live = this.buckets.get(bucket)!.objects.filter((o) => !o.timeDeleted);
+    /** The live objects, but the release records bucketops keeps beside a tree unless `releases` (see Moto.contents). */
+    contents(bucket: string, releases = false): Record<string, string> {
+        const live = this.buckets.get(bucket)!.objects.filter((o) => !o.timeDeleted && (releases || path.posix.basename(o.name) !== RELEASE_NAME));
         return Object.fromEntries(live.map((o) => [o.name, o.body.toString()]));
     }
 

@@ -40,7 +40,7 @@ describe("BucketSync with aws", () => {
             interval: "1m",
             timeout: "60s",
             // bucketops' lease is never part of the revision (src/bucket/keys.ts).
-            ignore: "# bucketops' lease on a prefix while it writes: never part of a revision\n.bucketops-lock\n",
+            ignore: "# bucketops' lease and release records: never part of a revision\n.bucketops-lock\n.bucketops-release\n",
             secretRef: { name: "flux-bucket" },
         });
         assert.ok(bucket.dependencies.includes(only(run, "kubernetes:core/v1:Secret").urn));
@@ -74,7 +74,7 @@ describe("BucketSync with gcp", () => {
             endpoint: "storage.googleapis.com",
             interval: "5m",
             prefix: "dev/",
-            ignore: "*.md\n# bucketops' lease on a prefix while it writes: never part of a revision\n.bucketops-lock\n",
+            ignore: "*.md\n# bucketops' lease and release records: never part of a revision\n.bucketops-lock\n.bucketops-release\n",
             suspend: true,
             secretRef: { name: "flux-bucket" },
         });
