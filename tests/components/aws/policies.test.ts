@@ -96,6 +96,8 @@ describe("aws policies decided by IAM on the requests Flux and bucketops send", 
 
         it(`${own.env}: the writer is allowed every request bucketops sent for push, prune, history, rollback and revision`, async () => {
             assert.deepEqual(allowedOnly(await decisions(sent.get(own.env)!, accessPolicy(ARN, "write", own.prefix))), []);
+            // Its release records among them: each environment's writer records its own pushes and rollbacks.
+            assert.ok(sent.get(own.env)!.some((request) => request.method === "PUT" && request.url.startsWith(`/${BUCKET}/${own.prefix}.bucketops-release`)));
         });
 
         it(`${own.env}: the writer is refused ${other.env}'s objects and version listings, all of what bucketops sent there`, async () => {
