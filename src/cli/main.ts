@@ -187,7 +187,8 @@ export function buildProgram(io: Io, stores: Stores): Command {
             try {
                 await awaitApply(publication, store, flags, log);
             } catch (error) {
-                if (!(error instanceof ApplyFailedError) || !flags.rollbackOnFailure || !pushed.before) throw error;
+                if (!(error instanceof ApplyFailedError) || !flags.rollbackOnFailure) throw error;
+                if (!pushed.before) throw new ApplyFailedError(`${error.message}\nnot rolled back: the prefix was empty before this push`);
                 log(`the cluster failed to apply the push:\n${error.message}\nrolling back to the prefix's previous state, ${pushed.before}`);
                 const again = await openPublication(flags, store, "rollback", log);
                 await rollback(store, pushed.before, { ...rollbackDefaults(flags), publication: again, log });
