@@ -116,3 +116,13 @@ export function describeRelease(record: ReleaseRecord): string {
     const author = record.git && record.git.author !== record.identity ? ` for ${record.git.author}` : "";
     return `${record.command} by ${record.identity} (${record.user})${author}${commit}${record.message ? `: ${record.message}` : ""}`;
 }
+
+/** Writes the release record; the writes are done by then, so a record that cannot be written is a warning. */
+export async function recordRelease(store: ObjectStore, prefix: string, facts: ReleaseFacts, log: (line: string) => void): Promise<void> {
+    try {
+        const record = await writeRelease(store, prefix, facts);
+        log(`release record: ${describeRelease(record)}`);
+    } catch (error) {
+        log(`warning: could not write the release record ${releaseKey(prefix)} (${(error as Error).message}); history will show this state without one`);
+    }
+}

@@ -1,7 +1,7 @@
 import os from "node:os";
 import { normalizePrefix } from "../bucket/keys.ts";
 import { ConflictError, RECONCILE_ANNOTATION, type FluxCluster, type FluxObject } from "./cluster.ts";
-import { ConcurrentChangeError } from "./errors.ts";
+import { CliError, ConcurrentChangeError } from "./errors.ts";
 
 /** Set on a Bucket that bucketops suspended, to who suspended it and when: only such a Bucket is bucketops' to resume. */
 export const SUSPENDED_ANNOTATION = "bucketops.flux-bucket.io/suspended";
@@ -112,4 +112,27 @@ export class AtomicPublish {
 /** Whether bucketops suspended this Bucket (and has not resumed it yet). */
 export function suspendedByBucketops(bucket: FluxObject): string | undefined {
     return bucket.spec.suspend === true ? bucket.metadata.annotations?.[SUSPENDED_ANNOTATION] : undefined;
+}
+
+/** Suspends the Bucket before the first write, or says that the publish is not atomic. */
+export async function beginPublish(options: { publication?: AtomicPublish; log: (line: string) => void }): Promise<void> {
+    if (options.publication) return options.publication.suspend();
+    options.log(
+        "note: the publish is not atomic (no cluster access: --kubeconfig, KUBECONFIG or the stack outputs' kubeconfig): " +
+            "Flux may fetch while it runs; files go before the kustomization.yaml that lists them, deeper folders first, deletes last",
+    );
+}
+
+/** The writes of a publish: when they fail after the Bucket was suspended, it stays so, and the message says why and what next. */
+export async function publishing<T>(publication: AtomicPublish | undefined, writes: () => Promise<T>): Promise<T> {
+    try {
+        return await writes();
+    } catch (error) {
+        if (!publication || !(error instanceof CliError)) throw error;
+        throw new CliError(
+            `${error.message}\n${publication.cluster.label} stays suspended, so Flux applies nothing half-written: re-run to ` +
+                `finish (which resumes it), roll back, or 'bucketops resume' to let Flux fetch the prefix as it is`,
+            error.exitCode,
+        );
+    }
 }

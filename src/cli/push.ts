@@ -1,11 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { applyChanges } from "./apply.ts";
-import { CliError, UsageError } from "./errors.ts";
-import type { AtomicPublish } from "./publish.ts";
+import { UsageError } from "./errors.ts";
+import { beginPublish, publishing, type AtomicPublish } from "./publish.ts";
 import { planPush, type PushPlan } from "./plan.ts";
 import { ignorePatterns, fluxRevision } from "./revision.ts";
-import { BUCKETOPS_NAMES, isBucketopsKey, leaseKey, normalizePrefix, releaseKey, SOURCEIGNORE } from "../bucket/keys.ts";
-import { describeRelease, writeRelease, type GitInfo, type ReleaseFacts } from "./provenance.ts";
+import { BUCKETOPS_NAMES, isBucketopsKey, leaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
+import { recordRelease, type GitInfo } from "./provenance.ts";
 import { ignoreMatcher } from "./sourceignore.ts";
 import { Lease, type LeaseOptions } from "./lease.ts";
 import { AccessDeniedError } from "./store/errors.ts";
@@ -137,39 +137,6 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
 }
 
 const changes = (plan: PushPlan) => plan.uploads.length + plan.deletes.length > 0;
-
-/** Writes the release record; the writes are done by then, so a record that cannot be written is a warning. */
-export async function recordRelease(store: ObjectStore, prefix: string, facts: ReleaseFacts, log: (line: string) => void): Promise<void> {
-    try {
-        const record = await writeRelease(store, prefix, facts);
-        log(`release record: ${describeRelease(record)}`);
-    } catch (error) {
-        log(`warning: could not write the release record ${releaseKey(prefix)} (${(error as Error).message}); history will show this state without one`);
-    }
-}
-
-/** Suspends the Bucket before the first write, or says that the publish is not atomic. */
-export async function beginPublish(options: { publication?: AtomicPublish; log: (line: string) => void }): Promise<void> {
-    if (options.publication) return options.publication.suspend();
-    options.log(
-        "note: the publish is not atomic (no cluster access: --kubeconfig, KUBECONFIG or the stack outputs' kubeconfig): " +
-            "Flux may fetch while it runs; files go before the kustomization.yaml that lists them, deeper folders first, deletes last",
-    );
-}
-
-/** The writes of a publish: when they fail after the Bucket was suspended, it stays so, and the message says why and what next. */
-export async function publishing<T>(publication: AtomicPublish | undefined, writes: () => Promise<T>): Promise<T> {
-    try {
-        return await writes();
-    } catch (error) {
-        if (!publication || !(error instanceof CliError)) throw error;
-        throw new CliError(
-            `${error.message}\n${publication.cluster.label} stays suspended, so Flux applies nothing half-written: re-run to ` +
-                `finish (which resumes it), roll back, or 'bucketops resume' to let Flux fetch the prefix as it is`,
-            error.exitCode,
-        );
-    }
-}
 
 /** A push with nothing to change, or a dry run: the plan, and for the former the revision Flux reports now. */
 function report(

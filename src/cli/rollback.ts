@@ -1,6 +1,6 @@
 import { applyChanges } from "./apply.ts";
-import type { AtomicPublish } from "./publish.ts";
-import { beginPublish, publishing, recordRelease } from "./push.ts";
+import { recordRelease } from "./provenance.ts";
+import { beginPublish, publishing, type AtomicPublish } from "./publish.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { loadHistory, type State } from "./history.ts";
 import { Lease, type LeaseOptions } from "./lease.ts";
