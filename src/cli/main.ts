@@ -8,9 +8,8 @@ import { push } from "./push.ts";
 import { currentRevision } from "./revision.ts";
 import { rollback } from "./rollback.ts";
 import { diffStates, diffTree } from "./diff.ts";
-import { gitInfo } from "./provenance.ts";
 import { awaitApply, openCluster, openPublication, repairSuspension, type ClusterFlags, type WaitFlags } from "./deliver.ts";
-import { bucketStore, status } from "./status.ts";
+import { status } from "./status.ts";
 import { ApplyFailedError } from "./waitForApply.ts";
 import { ValidationCache } from "./validationCache.ts";
 import { parseBucketUrl } from "./url.ts";
@@ -169,9 +168,8 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .action(async (dir: string, url: string, flags: ConnectionFlags & PushFlags & LeaseFlags & ClusterFlags & WaitFlags) => {
             const store = await stores.open(url, flags);
             const publication = flags.dryRun ? undefined : await openPublication(flags, store, "push", log);
-            const git = await gitInfo(dir);
             const pushed = await push(dir, store, {
-                provenance: { git, message: flags.message },
+                message: flags.message,
                 prune: flags.prune ?? true,
                 dryRun: flags.dryRun ?? false,
                 allowUnversioned: flags.allowUnversioned ?? false,
@@ -305,7 +303,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .option("--force", "resume even though a lease says the prefix is being written or was left half-written")
         .action(async (flags: ClusterFlags & { force?: boolean }) => {
             const cluster = await openCluster(flags);
-            log(await repairSuspension(cluster, async (spec) => (await bucketStore(spec as never, cluster, flags, (u, f) => stores.open(u, f))).store, flags.force ?? false));
+            log(await repairSuspension(cluster, flags, (url, connection) => stores.open(url, connection), flags.force ?? false));
         });
 
     withCluster(withConnection(program.command("status")))

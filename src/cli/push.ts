@@ -5,7 +5,7 @@ import { beginPublish, publishing, type AtomicPublish } from "./publish.ts";
 import { planPush, type PushPlan } from "./plan.ts";
 import { ignorePatterns, fluxRevision } from "./revision.ts";
 import { BUCKETOPS_NAMES, isBucketopsKey, leaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
-import { recordRelease, type GitInfo } from "./provenance.ts";
+import { gitInfo, recordRelease } from "./provenance.ts";
 import { ignoreMatcher } from "./sourceignore.ts";
 import { Lease, type LeaseOptions } from "./lease.ts";
 import { AccessDeniedError } from "./store/errors.ts";
@@ -30,8 +30,8 @@ export interface PushOptions {
     specIgnore?: string;
     /** Suspends the cluster's Bucket around the writes; unset: the publish is not atomic, and the push says so. */
     publication?: AtomicPublish;
-    /** What the release record says besides the push itself: the tree's git facts and the message (-m). */
-    provenance?: { git?: GitInfo; message?: string };
+    /** Why, for the release record (-m); default: the subject of the tree's git commit, if it is in a repository. */
+    message?: string;
     log: (line: string) => void;
 }
 
@@ -119,15 +119,18 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
             { concurrency: options.concurrency, verb: "push", lease },
         ));
         lease.check();
+        // Only a push that wrote asks git: the record and the Bucket's commit annotation are all that use it.
+        const git = await gitInfo(dir);
         await recordRelease(store, prefix, {
             command: "push",
             revision: fluxRevision(objects, patterns),
-            ...options.provenance,
+            git,
+            message: options.message,
             added: plan.uploads.filter((upload) => upload.previous === null).map((upload) => upload.key),
             modified: plan.uploads.filter((upload) => upload.previous !== null).map((upload) => upload.key),
             removed: plan.deletes.map((entry) => entry.key),
         }, options.log);
-        await options.publication?.resume(options.provenance?.git?.commit);
+        await options.publication?.resume(git?.commit);
         const previous = listing.filter((entry) => !isBucketopsKey(entry.key));
         const before = previous.length > 0 ? fluxRevision(previous, patterns) : undefined;
         return { ...done(plan, objects, prefix, patterns, options.log), before };
