@@ -1,5 +1,7 @@
+import type { IBucketSpec } from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1/BucketSpec";
 import { isLeaseKey, normalizePrefix } from "../bucket/keys.ts";
-import { FluxCluster, type ClusterOptions, type FluxObject } from "./cluster.ts";
+import { PROVIDER_NAMES, PROVIDERS, type ProviderFacts } from "../bucket/providers.ts";
+import { FluxCluster, type ClusterOptions } from "./cluster.ts";
 import { stackOutputsOf, timeoutsOf, type ConnectionFlags } from "./connection.ts";
 import { UserError } from "../errors.ts";
 import { CliError } from "./errors.ts";
@@ -70,14 +72,19 @@ export async function awaitApply(publication: AtomicPublish, store: ObjectStore,
  * Bucket's prefix (a lease left there means a push or rollback is under way, or stopped half-way). `force` resumes
  * anyway. Returns what it did, for the caller to print.
  */
-export async function repairSuspension(cluster: FluxCluster, storeFor: (spec: FluxObject["spec"]) => Promise<ObjectStore>, force: boolean): Promise<string> {
+export async function repairSuspension(
+    cluster: FluxCluster,
+    flags: ConnectionFlags,
+    open: (url: string, flags: ConnectionFlags) => Promise<ObjectStore>,
+    force: boolean,
+): Promise<string> {
     const bucket = await cluster.bucket();
     const by = suspendedByBucketops(bucket);
     if (by === undefined) {
         return bucket.spec.suspend === true ? `${cluster.label} is suspended, not by bucketops: left alone` : `${cluster.label} is not suspended`;
     }
     const prefix = normalizePrefix(String(bucket.spec.prefix ?? ""));
-    const store = await storeFor(bucket.spec);
+    const { store } = await bucketStore(bucket.spec as unknown as IBucketSpec, cluster, flags, open);
     const leases = (await store.list(prefix)).filter((entry) => isLeaseKey(entry.key));
     if (leases.length > 0 && !force) {
         throw new CliError(
@@ -88,4 +95,27 @@ export async function repairSuspension(cluster: FluxCluster, storeFor: (spec: Fl
     const publication = new AtomicPublish(cluster, "resume", () => undefined);
     await publication.resume();
     return `resumed ${cluster.label}, which bucketops suspended (${by}) and did not resume, and requested a reconcile`;
+}
+
+/** The bucket as the Bucket object describes it; the connection flags override its endpoint and region. */
+export async function bucketStore(
+    spec: IBucketSpec,
+    cluster: FluxCluster,
+    options: ConnectionFlags,
+    open: (url: string, flags: ConnectionFlags) => Promise<ObjectStore>,
+): Promise<{ store: ObjectStore; url: string }> {
+    const provider = spec.provider ?? "generic"; // the CRD's default
+    const scheme = (PROVIDERS[provider] as ProviderFacts).scheme;
+    if (!scheme) {
+        const readable = PROVIDER_NAMES.filter((name) => (PROVIDERS[name] as ProviderFacts).scheme !== undefined);
+        throw new CliError(`${cluster.label} uses provider '${provider}'; bucketops reads ${readable.join(", ")} buckets`);
+    }
+    const url = `${scheme}://${spec.bucketName}/${spec.prefix ?? ""}`;
+    const store = await open(url, {
+        ...options,
+        endpoint: options.endpoint ?? (scheme === "s3" ? spec.endpoint : undefined),
+        insecure: options.insecure ?? spec.insecure,
+        region: options.region ?? spec.region,
+    });
+    return { store, url };
 }

@@ -1,14 +1,11 @@
 import type { IBucketSpec } from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1/BucketSpec";
-import { PROVIDER_NAMES, PROVIDERS, type ProviderFacts } from "../bucket/providers.ts";
-import { FluxCluster, RECONCILE_ANNOTATION, type FluxObject } from "./cluster.ts";
-import { stackOutputsOf, timeoutsOf, type ConnectionFlags } from "./connection.ts";
+import { RECONCILE_ANNOTATION, type FluxCluster, type FluxObject } from "./cluster.ts";
+import type { ConnectionFlags } from "./connection.ts";
 import { CliError } from "./errors.ts";
-import { repairSuspension } from "./deliver.ts";
+import { bucketStore, openCluster, repairSuspension } from "./deliver.ts";
 import { suspendedByBucketops } from "./publish.ts";
 import { currentRevision } from "./revision.ts";
 import type { ObjectStore } from "./store/types.ts";
-
-export { RECONCILE_ANNOTATION };
 
 export interface StatusOptions extends ConnectionFlags {
     kubeconfig?: string;
@@ -29,13 +26,13 @@ export async function status(
     options: StatusOptions,
     open: (url: string, flags: ConnectionFlags) => Promise<ObjectStore>,
 ): Promise<boolean> {
-    const outputs = stackOutputsOf(options);
-    const cluster = await FluxCluster.open({ ...options, timeoutMs: timeoutsOf(options).requestMs }, outputs);
-    const spec = (await cluster.bucket()).spec as unknown as IBucketSpec;
+    const cluster = await openCluster(options);
+    const bucket = await cluster.bucket();
+    const spec = bucket.spec as unknown as IBucketSpec;
     // A Bucket that a push or rollback suspended and did not resume (it died): resumed once the prefix is whole.
-    if (suspendedByBucketops(await cluster.bucket())) {
+    if (suspendedByBucketops(bucket)) {
         try {
-            options.log(await repairSuspension(cluster, (bucketSpec) => bucketStore(bucketSpec as unknown as IBucketSpec, cluster, options, open).then(({ store }) => store), false));
+            options.log(await repairSuspension(cluster, options, open, false));
         } catch (error) {
             if (!(error instanceof CliError)) throw error;
             options.log(`note: ${error.message}`);
@@ -61,29 +58,6 @@ export async function status(
         }
         await new Promise((resolve) => setTimeout(resolve, Math.min((options.intervalSeconds ?? 2) * 1000, deadline - Date.now())));
     }
-}
-
-/** The bucket as the Bucket object describes it; the connection flags override its endpoint and region. */
-export async function bucketStore(
-    spec: IBucketSpec,
-    cluster: FluxCluster,
-    options: ConnectionFlags,
-    open: (url: string, flags: ConnectionFlags) => Promise<ObjectStore>,
-): Promise<{ store: ObjectStore; url: string }> {
-    const provider = spec.provider ?? "generic"; // the CRD's default
-    const scheme = (PROVIDERS[provider] as ProviderFacts).scheme;
-    if (!scheme) {
-        const readable = PROVIDER_NAMES.filter((name) => (PROVIDERS[name] as ProviderFacts).scheme !== undefined);
-        throw new CliError(`${cluster.label} uses provider '${provider}'; bucketops reads ${readable.join(", ")} buckets`);
-    }
-    const url = `${scheme}://${spec.bucketName}/${spec.prefix ?? ""}`;
-    const store = await open(url, {
-        ...options,
-        endpoint: options.endpoint ?? (scheme === "s3" ? spec.endpoint : undefined),
-        insecure: options.insecure ?? spec.insecure,
-        region: options.region ?? spec.region,
-    });
-    return { store, url };
 }
 
 /** Reports the Bucket and every Kustomization in its namespace that uses it; true when all have `revision`. */
