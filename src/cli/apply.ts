@@ -86,7 +86,9 @@ export function writeGroups<T extends { key: string }>(writes: T[]): T[][] {
     const groups = new Map<number, T[]>();
     for (const write of writes) {
         const rank = isKustomizationFile(write.key) ? 1_000_000 - depth(write.key) : 0;
-        groups.set(rank, [...(groups.get(rank) ?? []), write]);
+        const group = groups.get(rank);
+        if (group) group.push(write);
+        else groups.set(rank, [write]);
     }
     return [...groups].sort(([a], [b]) => a - b).map(([, group]) => group);
 }
