@@ -14,7 +14,9 @@ export function previewTree(project: string, stack: string, resources: RecordedR
     for (const resource of resources) {
         // A parent that is not recorded is the stack itself.
         const parent = resource.parent !== undefined && urns.has(resource.parent) ? resource.parent : undefined;
-        children.set(parent, [...(children.get(parent) ?? []), resource]);
+        const siblings = children.get(parent);
+        if (siblings) siblings.push(resource);
+        else children.set(parent, [resource]);
     }
     const rows: [string, string, boolean][] = [["pulumi:pulumi:Stack", `${project}-${stack}`, false]];
     const walk = (parent: string | undefined, indent: string) => {

@@ -79,9 +79,14 @@ export class ObjectChecker {
 
     /** Takes an object as passed (it did, in an earlier run of the same checker): returns no problem. */
     remember(object: unknown): Problem[] {
-        const key = this.keyOf(object);
-        this.passed.set(key, [...(this.passed.get(key) ?? []), object]);
+        this.pass(this.keyOf(object), object);
         return [];
+    }
+
+    private pass(key: string, object: unknown): void {
+        const same = this.passed.get(key);
+        if (same) same.push(object);
+        else this.passed.set(key, [object]);
     }
 
     private keyOf(object: unknown): string {
@@ -93,10 +98,7 @@ export class ObjectChecker {
         const same = this.passed.get(key);
         if (same?.some((seen) => isDeepStrictEqual(seen, object))) return [];
         const problems = checkObject(file, object, this.schemas);
-        if (problems.length === 0) {
-            if (same) same.push(object);
-            else this.passed.set(key, [object]);
-        }
+        if (problems.length === 0) this.pass(key, object);
         return problems;
     }
 }
