@@ -62,15 +62,8 @@ async function compare(before: Side, after: Side, options: DiffOptions): Promise
         const [a, b] = [before.get(key), after.get(key)];
         return !a || !b || a.md5 === undefined || a.md5 !== b.md5;
     });
-    let differs = false;
     // Read 8 at a time, printed in key order.
-    const patches = await mapBounded(changed, async (key) => patch(key, await before.get(key)?.read(), await after.get(key)?.read()), 8);
-    for (const text of patches) {
-        if (text === "") continue;
-        differs = true;
-        for (const line of text.split("\n").slice(0, -1)) options.log(options.color ? colored(line) : line);
-    }
-    return differs;
+    return print(await mapBounded(changed, async (key) => patch(key, await before.get(key)?.read(), await after.get(key)?.read()), 8), options);
 }
 
 /** Each side written to a folder, and the kustomize build of every entry-point kustomization of either, diffed per folder. */
@@ -85,18 +78,21 @@ async function compareRendered(before: Side, after: Side, options: DiffOptions):
             const result = await kustomizeBuild(path.join(dir, root));
             return Buffer.from(result.ok ? result.yaml : `# kustomize build failed: ${result.error}\n`);
         };
-        let differs = false;
-        for (const root of roots) {
-            const [was, will] = [await build(root, a), await build(root, b)];
-            const text = patch(`${root === "" ? "." : root} (kustomize build)`, was, will);
-            if (text === "") continue;
-            differs = true;
-            for (const line of text.split("\n").slice(0, -1)) options.log(options.color ? colored(line) : line);
-        }
-        return differs;
+        const patches: string[] = [];
+        for (const root of roots) patches.push(patch(`${root === "" ? "." : root} (kustomize build)`, await build(root, a), await build(root, b)));
+        return print(patches, options);
     } finally {
         await rm(scratch, { recursive: true, force: true });
     }
+}
+
+/** Prints the patches (coloured on a terminal); whether there was any. */
+function print(patches: string[], options: DiffOptions): boolean {
+    const differing = patches.filter((text) => text !== "");
+    for (const text of differing) {
+        for (const line of text.split("\n").slice(0, -1)) options.log(options.color ? colored(line) : line);
+    }
+    return differing.length > 0;
 }
 
 async function materialize(side: Side, dir: string): Promise<string> {
