@@ -8,6 +8,7 @@ import { withOneFileChanged, type ManifestTree } from "../tests/support/trees.ts
 import { fluxStackApi, scriptedFlux } from "../tests/support/fluxApi.ts";
 import { fluxRevision, ignorePatterns } from "../src/cli/revision.ts";
 import { walkFiles } from "../src/fs/walk.ts";
+import { isBucketopsKey } from "../src/bucket/keys.ts";
 import { awsSyncCommand, bucketopsCommand, rcloneChecksumCommand, rcloneSyncCommand, type Command } from "./tools.ts";
 
 /** The prefix every S3 case writes to or reads, in its own bucket. */
@@ -95,10 +96,11 @@ const SYNC_TOOLS: { id: string; label: string; shownAs: string; command: SyncCom
     },
 ];
 
+/** The objects under the prefix, but bucketops' own (its release record): the files a sync should have written. */
 async function countObjects(moto: Moto, bucket: string, prefix: string): Promise<number> {
     let count = 0;
     for await (const page of paginateListObjectsV2({ client: moto.s3 }, { Bucket: bucket, Prefix: prefix })) {
-        count += page.Contents?.length ?? 0;
+        count += (page.Contents ?? []).filter(({ Key }) => !isBucketopsKey(Key!)).length;
     }
     return count;
 }
