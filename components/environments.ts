@@ -1,4 +1,5 @@
-import { BUCKETOPS_IGNORE } from "../src/bucket/keys.ts";
+import * as pulumi from "@pulumi/pulumi";
+import { BUCKETOPS_IGNORE, normalizePrefix } from "../src/bucket/keys.ts";
 
 /** One environment of a shared bucket: a cluster that reads only the keys under its prefix. */
 export interface Environment {
@@ -9,10 +10,24 @@ export interface Environment {
 }
 
 /** The identities one environment gets, whatever the cloud. */
-export interface EnvironmentIdentities<Identity> {
+export interface EnvironmentIdentities<Reader, Writer = Reader, Ci = Reader> {
     prefix: string;
-    reader: Identity;
-    writer: Identity;
+    /** Flux's: keys, or (auth workload-identity) an identity bound to a Kubernetes service account. */
+    reader: Reader;
+    /** The key-based writer (auth keys); unset with workload identity, where people write with their own credentials or CI does. */
+    writer?: Writer;
+    /** GitHub Actions' writer and pull-request reader, when configured. */
+    ci?: { writer: Ci; reader: Ci };
+}
+
+/** Refuses a prefix that is not given as normalizePrefix() returns it (an identity's scope must be exact). */
+export function checkPrefix(prefix: string | undefined): void {
+    if (prefix !== undefined && (prefix === "" || prefix !== normalizePrefix(prefix))) {
+        throw new pulumi.InputPropertyError({
+            propertyPath: "prefix",
+            reason: `"${prefix}" is not a normalized prefix: give it as normalizePrefix() returns it, e.g. "${normalizePrefix(prefix) || "prod/"}", or leave it unset for the whole bucket`,
+        });
+    }
 }
 
 /**

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { BucketSync, FluxInstall } from "../components/flux/index.ts";
+import { SOURCE_CONTROLLER } from "../src/bucket/identity.ts";
 import type { FluxOutputs } from "../src/bucket/outputs.ts";
 import type { FluxConfig } from "./config/flux.ts";
 import { readInfraReference } from "./infraReference.ts";
@@ -19,12 +20,26 @@ export function pathInBucket(path: string, prefix?: string): string {
  * file, which problems with the infra stack it reads are reported against.
  */
 export async function fluxStack(config: FluxConfig, file?: string): Promise<FluxStackOutputs> {
-    const infra = await readInfraReference(config.infraStack, { environment: config.environment, ownCluster: config.kubeconfig !== undefined, file });
+    const infra = await readInfraReference(config.infraStack, {
+        environment: config.environment,
+        ownCluster: config.kubeconfig !== undefined,
+        file,
+        namespace: config.namespace,
+    });
     const cluster = new k8s.Provider("cluster", { kubeconfig: config.kubeconfig ?? infra.kubeconfig! });
 
+    // Workload identity: source-controller's own service account names the reader's identity (the whole bucket), or
+    // the Bucket reads as a service account of its environment's (object-level).
+    const identity = infra.workloadIdentity;
+    const objectLevel = identity !== undefined && identity.serviceAccount.name !== SOURCE_CONTROLLER;
     const install = new FluxInstall(
         "flux",
-        { namespace: config.namespace, chartVersion: config.chartVersion, fluxRelease: config.fluxRelease },
+        {
+            namespace: config.namespace,
+            chartVersion: config.chartVersion,
+            fluxRelease: config.fluxRelease,
+            workloadIdentity: identity && (objectLevel ? { objectLevel } : { serviceAccountAnnotations: { [identity.annotation]: identity.identity } }),
+        },
         { providers: [cluster] },
     );
     const prefix = infra.prefix ?? config.bucket.prefix;
@@ -42,6 +57,7 @@ export async function fluxStack(config: FluxConfig, file?: string): Promise<Flux
                 prefix,
             },
             credentials: infra.credentials,
+            serviceAccount: objectLevel ? { name: identity.serviceAccount.name, annotations: { [identity.annotation]: identity.identity } } : undefined,
             kustomization: { ...config.kustomization, path: pathInBucket(config.kustomization.path, infra.prefix) },
         },
         { providers: [cluster], dependsOn: [install] },

@@ -1,8 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
 import type * as awsComponents from "../components/aws/index.ts";
 import { Cluster } from "../components/civo/index.ts";
 import type { EnvironmentIdentities } from "../components/environments.ts";
 import type * as gcpComponents from "../components/gcp/index.ts";
+import { readerServiceAccount, serviceAccountId } from "../src/bucket/identity.ts";
 import type { EnvironmentOutputs, InfraOutputs } from "../src/bucket/outputs.ts";
 import type { ClusterConfig, InfraConfig, StorageConfig } from "./config/infra.ts";
 
@@ -11,72 +13,132 @@ export type InfraStackOutputs = InfraOutputs<pulumi.Input<string>, pulumi.Output
 
 const TAGS = { "managed-by": "pulumi", "part-of": "flux-bucket" };
 
-function cluster(config: ClusterConfig): pulumi.Output<string> {
-    if (config.kind === "existing") return config.kubeconfig;
-    const { region, nodeSize, nodeCount, kubernetesVersion } = config;
-    return new Cluster("cluster", { region, nodeSize, nodeCount, kubernetesVersion }).kubeconfig;
+/** The cluster, and what its service account tokens can be trusted through (workload identity). */
+interface ClusterOutputs {
+    kubeconfig: pulumi.Output<string>;
+    /** aws: the IAM OIDC provider of its issuer. */
+    oidcProviderArn?: pulumi.Input<string>;
+    /** gcp: its workload pool. */
+    workloadPool?: pulumi.Input<string>;
+}
+
+async function cluster(config: ClusterConfig): Promise<ClusterOutputs> {
+    switch (config.kind) {
+        case "existing":
+            return config;
+        case "civo": {
+            const { region, nodeSize, nodeCount, kubernetesVersion } = config;
+            return { kubeconfig: new Cluster("cluster", { region, nodeSize, nodeCount, kubernetesVersion }).kubeconfig };
+        }
+        case "eks": {
+            const [aws, { EksCluster }] = await Promise.all([import("@pulumi/aws"), import("../components/aws/index.ts")]);
+            const { region, instanceType, nodeCount, kubernetesVersion: version, subnetIds } = config;
+            const provider = new aws.Provider("eks", { region, defaultTags: { tags: TAGS } });
+            const eks = new EksCluster("cluster", { region, version, instanceType, nodeCount, subnetIds }, { providers: [provider] });
+            return { kubeconfig: eks.kubeconfig, oidcProviderArn: eks.oidcProviderArn };
+        }
+        case "gke": {
+            const { GkeCluster } = await import("../components/gcp/index.ts");
+            const { project, location, machineType, nodeCount, kubernetesVersion: version } = config;
+            const gke = new GkeCluster("cluster", { project, location, version, machineType, nodeCount, labels: TAGS });
+            return { kubeconfig: gke.kubeconfig, workloadPool: gke.workloadPool };
+        }
+    }
 }
 
 type StorageOutputs = Omit<InfraStackOutputs, "kubeconfig">;
 
-type Credentials = Record<string, pulumi.Output<string>>;
-
-interface ProvisionedIdentities<Identity> {
-    reader?: Identity;
-    writer?: Identity;
-    environments: Record<string, EnvironmentIdentities<Identity>>;
+/** One identity set's outputs: credentials (secrets) and keyless identities' names (in the clear). */
+interface IdentityOutputs {
+    secrets: Record<string, pulumi.Output<string> | undefined>;
+    names: Record<string, pulumi.Input<string> | undefined>;
 }
 
+const defined = <T>(entries: Record<string, T | undefined>) =>
+    Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== undefined)) as Record<string, T>;
+
 /**
- * The credential outputs: whole-bucket ones as top-level secrets; per environment, the prefixes in the clear
- * and every environment's credentials in one secret map.
+ * The identity outputs of a FluxBucket (either cloud's): whole-bucket ones at the top level (credentials as secrets);
+ * per environment, the prefixes in the clear and every environment's identities in one map, a secret when it holds keys.
  */
-function credentialOutputs<Identity>(
-    bucket: ProvisionedIdentities<Identity>,
-    keys: (reader: Identity, writer: Identity) => Credentials,
+function identityOutputs<Identities extends { reader?: unknown }>(
+    bucket: Identities & { environments: Record<string, Identities & { prefix: string }> },
+    outputsOf: (identities: Identities, environment?: string) => IdentityOutputs,
 ): Partial<StorageOutputs> {
-    if (bucket.reader && bucket.writer) {
-        return Object.fromEntries(Object.entries(keys(bucket.reader, bucket.writer)).map(([key, value]) => [key, pulumi.secret(value)]));
+    if (bucket.reader !== undefined) {
+        const { secrets, names } = outputsOf(bucket);
+        return { ...Object.fromEntries(Object.entries(defined(secrets)).map(([key, value]) => [key, pulumi.secret(value)])), ...defined(names) };
     }
-    const entries = Object.entries(bucket.environments);
+    const entries = Object.entries(bucket.environments).map(([name, identities]) => [name, identities.prefix, outputsOf(identities, name)] as const);
+    const map = pulumi.output(Object.fromEntries(entries.map(([name, prefix, { secrets, names }]) => [name, { prefix, ...defined(secrets), ...defined(names) }])));
+    const holdsKeys = entries.some(([, , { secrets }]) => Object.keys(defined(secrets)).length > 0);
     return {
-        environmentPrefixes: Object.fromEntries(entries.map(([name, { prefix }]) => [name, prefix])),
-        environments: pulumi.secret(
-            pulumi.output(Object.fromEntries(entries.map(([name, { prefix, reader, writer }]) => [name, { prefix, ...keys(reader, writer) }]))),
-        ) as pulumi.Output<Record<string, EnvironmentOutputs>>,
+        environmentPrefixes: Object.fromEntries(entries.map(([name, prefix]) => [name, prefix])),
+        environments: (holdsKeys ? pulumi.secret(map) : map) as pulumi.Output<Record<string, EnvironmentOutputs>>,
     };
 }
 
+/** The Kubernetes service account a reader (the whole bucket's, or an environment's) trusts, as the outputs name it. */
+const trustedServiceAccount = (config: InfraConfig, environment?: string) => serviceAccountId(readerServiceAccount(config.fluxNamespace, environment));
+
+/** A project-wide id for this stack's resources (GCP pool ids: 4-32 characters, unique in the project for 30 days after deletion). */
+const stackDigest = () => createHash("sha256").update([pulumi.getOrganization(), pulumi.getProject(), pulumi.getStack()].join("/")).digest("hex").slice(0, 8);
+
 // Each cloud's SDK is loaded only by the stacks that use it: loading one takes a good part of a second.
-async function storage(config: StorageConfig): Promise<StorageOutputs> {
-    switch (config.provider) {
+async function storage(config: InfraConfig, cluster: ClusterOutputs): Promise<StorageOutputs> {
+    const storage: StorageConfig = config.storage;
+    const keyless = config.auth === "workload-identity";
+    const { github } = config;
+    switch (storage.provider) {
         case "aws": {
-            const [aws, { FluxBucket }] = await Promise.all([import("@pulumi/aws"), import("../components/aws/index.ts")]);
-            const { region, bucketName, noncurrentVersionDays, forceDestroy, environments } = config;
+            const [aws, { FluxBucket, GithubOidcProvider }] = await Promise.all([import("@pulumi/aws"), import("../components/aws/index.ts")]);
+            const { region, bucketName, noncurrentVersionDays, forceDestroy, environments } = storage;
             const provider = new aws.Provider("aws", { region, defaultTags: { tags: TAGS } });
+            const githubProvider = github && (github.oidcProviderArn ?? new GithubOidcProvider("github", {}, { providers: [provider] }).arn);
             const bucket = new FluxBucket(
                 "bucket",
-                { bucketName, noncurrentVersionDays, forceDestroy, environments },
+                {
+                    bucketName,
+                    noncurrentVersionDays,
+                    forceDestroy,
+                    environments,
+                    workloadIdentity: keyless ? { oidcProviderArn: cluster.oidcProviderArn!, namespace: config.fluxNamespace } : undefined,
+                    githubActions: github && { ...github, oidcProviderArn: githubProvider! },
+                },
                 { providers: [provider] },
             );
-            const keys = (reader: awsComponents.BucketCredentials, writer: awsComponents.BucketCredentials) => ({
-                readerAccessKeyId: reader.accessKeyId,
-                readerSecretAccessKey: reader.secretAccessKey,
-                writerAccessKeyId: writer.accessKeyId,
-                writerSecretAccessKey: writer.secretAccessKey,
-            });
+            type Identities = Partial<EnvironmentIdentities<awsComponents.Reader, awsComponents.BucketCredentials, awsComponents.BucketRole>>;
+            const outputsOf = ({ reader, writer, ci }: Identities, environment?: string): IdentityOutputs => {
+                const keys = reader && "accessKeyId" in reader ? reader : undefined;
+                return {
+                    secrets: {
+                        readerAccessKeyId: keys?.accessKeyId,
+                        readerSecretAccessKey: keys?.secretAccessKey,
+                        writerAccessKeyId: writer?.accessKeyId,
+                        writerSecretAccessKey: writer?.secretAccessKey,
+                    },
+                    names: {
+                        readerRoleArn: keys ? undefined : (reader as awsComponents.BucketRole).roleArn,
+                        readerKubernetesServiceAccount: keys ? undefined : trustedServiceAccount(config, environment),
+                        ciWriterRoleArn: ci?.writer.roleArn,
+                        ciReaderRoleArn: ci?.reader.roleArn,
+                    },
+                };
+            };
             return {
                 provider: "aws",
+                auth: config.auth,
                 bucketName: bucket.bucketName,
                 endpoint: bucket.endpoint,
                 region: bucket.region,
                 insecure: false,
-                ...credentialOutputs(bucket, keys),
+                ...identityOutputs(bucket, outputsOf),
             };
         }
         case "gcp": {
-            const { FluxBucket } = await import("../components/gcp/index.ts");
-            const { project, location, bucketName, noncurrentVersionDays, forceDestroy, environments } = config;
+            const { FluxBucket, GithubWorkloadIdentityPool } = await import("../components/gcp/index.ts");
+            const { project, location, bucketName, noncurrentVersionDays, forceDestroy, environments } = storage;
+            const pool = github && new GithubWorkloadIdentityPool("github", { project, poolId: `fluxbucket-gh-${stackDigest()}`, repository: github.repository });
             const bucket = new FluxBucket("bucket", {
                 project,
                 location,
@@ -85,45 +147,59 @@ async function storage(config: StorageConfig): Promise<StorageOutputs> {
                 forceDestroy,
                 labels: TAGS,
                 environments,
+                workloadIdentity: keyless ? { workloadPool: cluster.workloadPool!, namespace: config.fluxNamespace } : undefined,
+                githubActions: github && { ...github, workloadIdentityPool: pool!.poolName },
             });
-            const keys = (reader: gcpComponents.BucketCredentials, writer: gcpComponents.BucketCredentials) => ({
-                readerServiceAccountKey: reader.serviceAccountKey,
-                writerServiceAccountKey: writer.serviceAccountKey,
+            type Identities = Partial<EnvironmentIdentities<gcpComponents.BucketCredentials>>;
+            const outputsOf = ({ reader, writer, ci }: Identities, environment?: string): IdentityOutputs => ({
+                secrets: { readerServiceAccountKey: reader?.serviceAccountKey, writerServiceAccountKey: writer?.serviceAccountKey },
+                names: {
+                    readerServiceAccount: keyless ? reader?.email : undefined,
+                    readerKubernetesServiceAccount: keyless ? trustedServiceAccount(config, environment) : undefined,
+                    ciWriterServiceAccount: ci?.writer.email,
+                    ciReaderServiceAccount: ci?.reader.email,
+                },
             });
             return {
                 provider: "gcp",
+                auth: config.auth,
                 bucketName: bucket.bucketName,
                 endpoint: bucket.endpoint,
                 insecure: false,
-                ...credentialOutputs(bucket, keys),
+                ciWorkloadIdentityProvider: pool?.providerName,
+                ...identityOutputs(bucket, outputsOf),
             };
         }
         case "generic":
             return {
                 provider: "generic",
-                bucketName: config.bucketName,
-                endpoint: config.endpoint,
-                region: config.region,
-                insecure: config.insecure,
-                readerAccessKeyId: config.accessKey,
-                readerSecretAccessKey: config.secretKey,
+                auth: "keys",
+                bucketName: storage.bucketName,
+                endpoint: storage.endpoint,
+                region: storage.region,
+                insecure: storage.insecure,
+                readerAccessKeyId: storage.accessKey,
+                readerSecretAccessKey: storage.secretKey,
             };
         case "azure":
             return {
                 provider: "azure",
-                bucketName: config.bucketName,
-                endpoint: config.endpoint,
+                auth: "keys",
+                bucketName: storage.bucketName,
+                endpoint: storage.endpoint,
                 insecure: false,
-                readerAzureAccountKey: config.accountKey,
-                readerAzureSasKey: config.sasKey,
+                readerAzureAccountKey: storage.accountKey,
+                readerAzureSasKey: storage.sasKey,
             };
     }
 }
 
 /**
- * The infra layer: the cluster and, for aws and gcp, the versioned bucket with a read-only identity for Flux
- * and a writer for uploads. generic and azure buckets are not provisioned: their details pass through from config.
+ * The infra layer: the cluster and, for aws and gcp, the versioned bucket with a read-only identity for Flux (keys,
+ * or a workload identity of the cluster's) and writers for uploads. generic and azure buckets are not provisioned:
+ * their details pass through from config.
  */
 export async function infraStack(config: InfraConfig): Promise<InfraStackOutputs> {
-    return { ...(await storage(config.storage)), kubeconfig: pulumi.secret(cluster(config.cluster)) };
+    const created = await cluster(config.cluster);
+    return { ...(await storage(config, created)), kubeconfig: pulumi.secret(created.kubeconfig) };
 }

@@ -1,10 +1,22 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { FluxBucketProvider } from "../src/bucket/flux.ts";
+import { type Auth, parseServiceAccountId, type ServiceAccountRef } from "../src/bucket/identity.ts";
 import type { EnvironmentOutputs, InfraOutputName } from "../src/bucket/outputs.ts";
-import { type Credential, type CredentialArgs, isProvider, PROVIDER_NAMES, PROVIDERS, type ReaderOutputName } from "../src/bucket/providers.ts";
+import {
+    type Credential,
+    type CredentialArgs,
+    isProvider,
+    PROVIDER_NAMES,
+    PROVIDERS,
+    type ProviderFacts,
+    type ReaderOutputName,
+} from "../src/bucket/providers.ts";
 import { ConfigError } from "./config/errors.ts";
 
 type CredentialSet = readonly Credential[];
+
+/** The outputs that name a reader's keyless identity and what it trusts. */
+type IdentityOutputName = NonNullable<ProviderFacts["workloadIdentity"]>["readerOutput"] | "readerKubernetesServiceAccount";
 
 const credentialSets = (provider: FluxBucketProvider): readonly CredentialSet[] => PROVIDERS[provider].credentials;
 
@@ -20,14 +32,29 @@ export interface InfraReference {
     insecure: boolean;
     /** Unset when the flux stack brings its own cluster and the infra stack has none. */
     kubeconfig?: pulumi.Output<string>;
-    /** The reader's credentials, as BucketSync takes them. */
-    credentials: CredentialArgs<pulumi.Output<string>>;
+    /** The reader's credentials, as BucketSync takes them; unset with workload identity. */
+    credentials?: CredentialArgs<pulumi.Output<string>>;
+    auth: Auth;
+    /** With workload identity: the reader's cloud identity, the annotation that names it, and the service account it trusts. */
+    workloadIdentity?: { identity: pulumi.Output<string>; annotation: string; serviceAccount: ServiceAccountRef };
     /** The environment's prefix, when one was asked for. */
     prefix?: string;
 }
 
 /** Every output a flux stack may need; which ones it does depends on the provider (PROVIDERS) and the environment. */
-const READ: InfraOutputName[] = ["provider", "bucketName", "endpoint", "region", "insecure", "kubeconfig", "environments", ...READER_OUTPUTS];
+const READ: InfraOutputName[] = [
+    "provider",
+    "auth",
+    "bucketName",
+    "endpoint",
+    "region",
+    "insecure",
+    "kubeconfig",
+    "environments",
+    "readerKubernetesServiceAccount",
+    ...READER_OUTPUTS,
+    ...PROVIDER_NAMES.flatMap((provider) => (PROVIDERS[provider] as ProviderFacts).workloadIdentity?.readerOutput ?? []),
+];
 
 export interface InfraReferenceOptions {
     /** Sync this environment of the infra stack instead of the whole bucket. */
@@ -36,6 +63,8 @@ export interface InfraReferenceOptions {
     ownCluster?: boolean;
     /** The flux stack's file, which a problem names. */
     file?: string;
+    /** Flux's namespace in this stack: with workload identity it must be the one the infra stack's identities trust. */
+    namespace?: string;
 }
 
 /** The BucketSync credentials of the provider's first credential set whose outputs are all there. */
@@ -76,19 +105,31 @@ export async function readInfraReference(stackName: string, options: InfraRefere
     }
 
     const scoped = environment !== undefined ? environments![environment] : undefined;
-    const hasReader = (name: ReaderOutputName) => (scoped ? scoped[name] !== undefined : has(name));
+    const hasReader = (name: ReaderOutputName | IdentityOutputName) => (scoped ? scoped[name] !== undefined : has(name));
+    const scopedName = (name: string) => (scoped ? `environments.${environment}.${name}` : name);
     const sets = credentialSets(provider);
+    const auth = (details.get("auth")?.value as Auth | undefined) ?? "keys";
+    const keyless = auth === "workload-identity" ? (PROVIDERS[provider] as ProviderFacts).workloadIdentity : undefined;
+    if (auth === "workload-identity" && !keyless) throw fail(`has auth workload-identity, which Flux's ${provider} Bucket provider does not support here`);
+    if (keyless && options.ownCluster) {
+        throw fail(
+            "lets Flux read with workload identity, which only its own cluster's service accounts can use; this stack installs on another " +
+                "cluster (flux-bucket:kubeconfig): set flux-bucket:auth to keys on the infra stack, or install on its cluster",
+        );
+    }
+    const identityOutputs: IdentityOutputName[] = keyless ? [keyless.readerOutput, "readerKubernetesServiceAccount"] : [];
     const absent: string[] = [
         ...PROVIDERS[provider].bucketOutputs.filter((name) => !has(name)),
         ...(options.ownCluster || has("kubeconfig") ? [] : ["kubeconfig"]),
-        ...(sets.some((set) => set.every((credential) => hasReader(credential.readerOutput)))
+        ...identityOutputs.filter((name) => !hasReader(name)).map(scopedName),
+        ...(keyless || sets.some((set) => set.every((credential) => hasReader(credential.readerOutput)))
             ? []
             : [
                   sets
                       .map((set) =>
                           set
                               .filter((credential) => !hasReader(credential.readerOutput))
-                              .map((credential) => (scoped ? `environments.${environment}.${credential.readerOutput}` : credential.readerOutput))
+                              .map((credential) => scopedName(credential.readerOutput))
                               .join(", "),
                       )
                       .join(" or "),
@@ -99,8 +140,22 @@ export async function readInfraReference(stackName: string, options: InfraRefere
     }
 
     const output = (name: InfraOutputName) => stack.requireOutput(name) as pulumi.Output<string>;
-    const credential = (name: ReaderOutputName) =>
-        pulumi.secret(scoped ? (stack.requireOutput("environments").apply((all) => all[environment!][name]) as pulumi.Output<string>) : output(name));
+    const scopedOutput = (name: ReaderOutputName | IdentityOutputName) =>
+        scoped ? (stack.requireOutput("environments").apply((all) => all[environment!][name]) as pulumi.Output<string>) : output(name);
+    const credential = (name: ReaderOutputName) => pulumi.secret(scopedOutput(name));
+    let workloadIdentity: InfraReference["workloadIdentity"];
+    if (keyless) {
+        const trusted = String(scoped ? scoped.readerKubernetesServiceAccount : plain("readerKubernetesServiceAccount"));
+        const serviceAccount = parseServiceAccountId(trusted);
+        const { namespace } = serviceAccount;
+        if (options.namespace !== undefined && namespace !== options.namespace) {
+            throw fail(
+                `lets Flux read as the service account ${trusted}, in namespace ${namespace}; this stack's flux-bucket:fluxNamespace is ` +
+                    `${options.namespace}: set the same flux-bucket:fluxNamespace in both stacks`,
+            );
+        }
+        workloadIdentity = { identity: scopedOutput(keyless.readerOutput), annotation: keyless.annotation, serviceAccount };
+    }
     return {
         provider,
         bucketName: output("bucketName"),
@@ -108,7 +163,9 @@ export async function readInfraReference(stackName: string, options: InfraRefere
         region: has("region") ? output("region") : undefined,
         insecure: details.get("insecure")?.value === true,
         kubeconfig: has("kubeconfig") ? pulumi.secret(output("kubeconfig")) : undefined,
-        credentials: credentialsOf(provider, credential, hasReader),
+        credentials: keyless ? undefined : credentialsOf(provider, credential, hasReader),
+        auth,
+        workloadIdentity,
         prefix: scoped?.prefix,
     };
 }

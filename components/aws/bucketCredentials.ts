@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { normalizePrefix } from "../../src/bucket/keys.ts";
+import { checkPrefix } from "../environments.ts";
 import { type BucketAccess, accessPolicy } from "./policies.ts";
 
 export interface BucketCredentialsArgs {
@@ -25,12 +25,7 @@ export class BucketCredentials extends pulumi.ComponentResource {
 
     constructor(name: string, args: BucketCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fluxbucket:aws:BucketCredentials", name, {}, opts);
-        if (args.prefix !== undefined && (args.prefix === "" || args.prefix !== normalizePrefix(args.prefix))) {
-            throw new pulumi.InputPropertyError({
-                propertyPath: "prefix",
-                reason: `"${args.prefix}" is not a normalized prefix: give it as normalizePrefix() returns it, e.g. "${normalizePrefix(args.prefix) || "prod/"}", or leave it unset for the whole bucket`,
-            });
-        }
+        checkPrefix(args.prefix);
         const parent = { parent: this };
 
         this.user = new aws.iam.User(name, { path: args.path ?? "/flux-bucket/", tags: args.tags }, parent);

@@ -2,15 +2,30 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { SOURCEIGNORE } from "../../src/bucket/keys.ts";
 import { type Environment, type EnvironmentIdentities, SOURCEIGNORE_CONTENT } from "../environments.ts";
+import { AWS_STS_AUDIENCE, type GithubTrust, githubSubjects, kubernetesSubject, readerServiceAccount } from "../../src/bucket/identity.ts";
 import { BucketCredentials } from "./bucketCredentials.ts";
+import { BucketRole, type WebIdentityTrust } from "./bucketRole.ts";
+import type { BucketAccess } from "./policies.ts";
 import { VersionedBucket, type VersionedBucketArgs } from "./versionedBucket.ts";
 
 export interface FluxBucketArgs extends VersionedBucketArgs {
     /** Environments sharing the bucket, each with a reader and a writer scoped to its prefix. Unset: one of each for the whole bucket. */
     environments?: Environment[];
+    /**
+     * Flux reads with workload identity (IRSA) instead of an access key: each reader is an IAM role that only tokens of
+     * this OIDC provider (the cluster's) for the reader's Kubernetes service account may assume (`readerServiceAccount`
+     * in src/bucket/identity.ts: source-controller, or one per environment), and no IAM user or key is created.
+     * Unset: IAM users with access keys for Flux and for uploads.
+     */
+    workloadIdentity?: { oidcProviderArn: pulumi.Input<string>; namespace: string };
+    /** A writer role for pushes and a read-only role for pull requests, assumable by GitHub Actions jobs of one repository. */
+    githubActions?: GithubTrust & { oidcProviderArn: pulumi.Input<string> };
 }
 
-export type EnvironmentCredentials = EnvironmentIdentities<BucketCredentials>;
+/** Flux's reader: an IAM user with a key, or (workload identity) a role. */
+export type Reader = BucketCredentials | BucketRole;
+
+export type EnvironmentCredentials = EnvironmentIdentities<Reader, BucketCredentials, BucketRole>;
 
 /**
  * The AWS side of BucketOps: the versioned bucket, a read-only identity for Flux and a writer for uploads,
@@ -19,8 +34,11 @@ export type EnvironmentCredentials = EnvironmentIdentities<BucketCredentials>;
 export class FluxBucket extends pulumi.ComponentResource {
     readonly bucket: VersionedBucket;
     /** Whole-bucket identities; unset when the bucket is split into environments. */
-    readonly reader?: BucketCredentials;
+    readonly reader?: Reader;
+    /** The key-based writer; unset with workload identity. */
     readonly writer?: BucketCredentials;
+    /** GitHub Actions' writer and pull-request reader, for the whole bucket. */
+    readonly ci?: { writer: BucketRole; reader: BucketRole };
     readonly environments: Record<string, EnvironmentCredentials> = {};
     readonly bucketName: pulumi.Output<string>;
     readonly region: pulumi.Output<string>;
@@ -30,15 +48,32 @@ export class FluxBucket extends pulumi.ComponentResource {
     constructor(name: string, args: FluxBucketArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fluxbucket:aws:FluxBucket", name, {}, opts);
         const parent = { parent: this };
-        const { environments, ...bucketArgs } = args;
+        const { environments, workloadIdentity, githubActions, ...bucketArgs } = args;
 
         this.bucket = new VersionedBucket(name, bucketArgs, parent);
-        const identity = (suffix: string, access: "read" | "write", prefix?: string) =>
-            new BucketCredentials(`${name}-${suffix}`, { bucketArn: this.bucket.arn, access, prefix, tags: args.tags }, parent);
+        const bucketArn = this.bucket.arn;
+        const keys = (suffix: string, access: BucketAccess, prefix?: string) =>
+            new BucketCredentials(`${name}-${suffix}`, { bucketArn, access, prefix, tags: args.tags }, parent);
+        const identities = (environment?: string, prefix?: string) => {
+            const suffix = environment === undefined ? "" : `${environment}-`;
+            const role = (kind: string, access: BucketAccess, trust: WebIdentityTrust) =>
+                new BucketRole(`${name}-${suffix}${kind}`, { bucketArn, access, prefix, trust, tags: args.tags }, parent);
+            const reader = workloadIdentity
+                ? role("reader", "read", {
+                      oidcProviderArn: workloadIdentity.oidcProviderArn,
+                      audience: AWS_STS_AUDIENCE,
+                      subjects: [kubernetesSubject(readerServiceAccount(workloadIdentity.namespace, environment))],
+                  })
+                : keys(`${suffix}reader`, "read", prefix);
+            const writer = workloadIdentity ? undefined : keys(`${suffix}writer`, "write", prefix);
+            const github = githubActions && githubSubjects(githubActions);
+            const trust = (subject: string) => ({ oidcProviderArn: githubActions!.oidcProviderArn, audience: AWS_STS_AUDIENCE, subjects: [subject] });
+            const ci = github && { writer: role("ci-writer", "write", trust(github.writer)), reader: role("ci-reader", "read", trust(github.reader)) };
+            return { reader, writer, ci };
+        };
 
         if (environments === undefined) {
-            this.reader = identity("reader", "read");
-            this.writer = identity("writer", "write");
+            ({ reader: this.reader, writer: this.writer, ci: this.ci } = identities());
         } else {
             new aws.s3.BucketObjectv2(
                 `${name}-sourceignore`,
@@ -46,11 +81,7 @@ export class FluxBucket extends pulumi.ComponentResource {
                 { parent: this, dependsOn: [this.bucket.configured] },
             );
             for (const { name: environment, prefix } of environments) {
-                this.environments[environment] = {
-                    prefix,
-                    reader: identity(`${environment}-reader`, "read", prefix),
-                    writer: identity(`${environment}-writer`, "write", prefix),
-                };
+                this.environments[environment] = { prefix, ...identities(environment, prefix) };
             }
         }
 

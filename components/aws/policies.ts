@@ -6,9 +6,9 @@ export type BucketAccess = "read" | "write";
 export interface PolicyStatement {
     Sid: string;
     Effect: "Allow" | "Deny";
-    Principal?: "*";
+    Principal?: "*" | { Federated: string };
     Action: string | string[];
-    Resource: string | string[];
+    Resource?: string | string[];
     Condition?: Record<string, Record<string, string | string[]>>;
 }
 
@@ -75,6 +75,34 @@ export function accessPolicy(bucketArn: string, access: BucketAccess, prefix?: s
             { Sid: "ReadSourceIgnore", Effect: "Allow", Action: sourceignoreActions, Resource: `${bucketArn}/${SOURCEIGNORE}` },
         ],
     };
+}
+
+/**
+ * A role's trust policy for OIDC web identity: tokens of the IAM OIDC provider `providerArn` (whose issuer host and
+ * path is `issuer`, the prefix of its condition keys) with audience `audience` and one of `subjects` as `sub`.
+ * StringEquals on both: AWS's own guidance for IRSA and GitHub Actions, since a missing or wildcard `sub`
+ * condition lets every workload of the cluster, or every repository on GitHub, assume the role.
+ */
+export function webIdentityTrustPolicy(providerArn: string, issuer: string, audience: string, subjects: string[]): PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "WebIdentity",
+                Effect: "Allow",
+                Principal: { Federated: providerArn },
+                Action: "sts:AssumeRoleWithWebIdentity",
+                Condition: { StringEquals: { [`${issuer}:aud`]: audience, [`${issuer}:sub`]: subjects.length === 1 ? subjects[0] : subjects } },
+            },
+        ],
+    };
+}
+
+/** The issuer of an IAM OIDC provider, as its condition keys name it: the ARN's resource path (`oidc.eks.<region>.amazonaws.com/id/<id>`). */
+export function oidcIssuerOf(providerArn: string): string {
+    const match = /^arn:aws[\w-]*:iam::\d{12}:oidc-provider\/(.+)$/.exec(providerArn);
+    if (!match) throw new Error(`"${providerArn}" is not an IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/<issuer>)`);
+    return match[1];
 }
 
 /** The bucket policy: refuse every request that does not come over TLS. */

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { IKustomization } from "@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1/Kustomization";
 import type { IBucketSpec } from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1/BucketSpec";
 import type { FluxBucketProvider } from "../../src/bucket/flux.ts";
+import { SOURCE_CONTROLLER } from "../../src/bucket/identity.ts";
 import { BUCKETOPS_IGNORE } from "../../src/bucket/keys.ts";
 import { type Credential, type CredentialArgs, PROVIDERS } from "../../src/bucket/providers.ts";
 
@@ -45,6 +46,12 @@ export interface BucketSyncArgs {
     bucket: BucketSourceSpec;
     /** The reader's credentials, in the shape of one of the provider's credential sets. Unset: no Secret (workload identity, or a bucket that needs none). */
     credentials?: BucketSourceCredentials;
+    /**
+     * Object-level workload identity: a service account in `namespace` with these annotations (e.g.
+     * `eks.amazonaws.com/role-arn`) that the Bucket reads as (`spec.serviceAccountName`), with the RBAC that lets
+     * source-controller request its tokens. Needs FluxInstall's `workloadIdentity.objectLevel`. Not with `credentials`.
+     */
+    serviceAccount?: { name: string; annotations: Record<string, pulumi.Input<string>> };
     /** What Flux applies from the bucket. */
     kustomization: KustomizationSpec;
 }
@@ -81,6 +88,9 @@ const defined = <T extends object>(spec: T): T =>
  */
 export class BucketSync extends pulumi.ComponentResource {
     readonly secret?: k8s.core.v1.Secret;
+    /** Object-level workload identity: the service account the Bucket reads as, and source-controller's right to its tokens. */
+    readonly serviceAccount?: k8s.core.v1.ServiceAccount;
+    readonly tokenAccess?: k8s.rbac.v1.RoleBinding;
     readonly bucket: k8s.apiextensions.CustomResource;
     readonly kustomization: k8s.apiextensions.CustomResource;
     readonly bucketObjectName: pulumi.Output<string>;
@@ -99,8 +109,46 @@ export class BucketSync extends pulumi.ComponentResource {
             parent: this,
             dependsOn: pulumi.output(opts?.dependsOn ?? []).apply((first) => [...(Array.isArray(first) ? first : [first]), ...resources]),
         });
+        if (args.serviceAccount && args.credentials) {
+            throw new pulumi.InputPropertyError({
+                propertyPath: "serviceAccount",
+                reason: "cannot be set together with credentials: a Bucket reads either with a Secret or as a service account (Flux's CRD refuses both)",
+            });
+        }
+        if (args.serviceAccount && args.bucket.provider === "generic") {
+            throw new pulumi.InputPropertyError({ propertyPath: "serviceAccount", reason: "is not supported for the generic provider; allowed: aws, gcp, azure" });
+        }
         const objectName = args.objectName ?? name;
         const metadata = { name: objectName, namespace: args.namespace };
+
+        if (args.serviceAccount) {
+            const { name: accountName, annotations } = args.serviceAccount;
+            this.serviceAccount = new k8s.core.v1.ServiceAccount(
+                name,
+                // Only source-controller uses it, through the TokenRequest API: no pod mounts its token.
+                { metadata: { name: accountName, namespace: args.namespace, annotations }, automountServiceAccountToken: false },
+                after(),
+            );
+            // The chart gives source-controller no right to request tokens (flux2-2.18.3 crd-controller ClusterRole);
+            // Flux's object identity setup grants it cluster-wide, this only for the one service account.
+            const role = new k8s.rbac.v1.Role(
+                `${name}-token`,
+                {
+                    metadata: { name: `${accountName}-token`, namespace: args.namespace },
+                    rules: [{ apiGroups: [""], resources: ["serviceaccounts/token"], resourceNames: [accountName], verbs: ["create"] }],
+                },
+                after(),
+            );
+            this.tokenAccess = new k8s.rbac.v1.RoleBinding(
+                `${name}-token`,
+                {
+                    metadata: { name: `${accountName}-token`, namespace: args.namespace },
+                    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+                    subjects: [{ kind: "ServiceAccount", name: SOURCE_CONTROLLER, namespace: args.namespace }],
+                },
+                after(role),
+            );
+        }
 
         if (args.credentials) {
             const data = bucketSecretData(args.bucket.provider, args.credentials);
@@ -134,9 +182,10 @@ export class BucketSync extends pulumi.ComponentResource {
                     ignore: ignore ? `${ignore.replace(/\n?$/, "\n")}${BUCKETOPS_IGNORE}` : BUCKETOPS_IGNORE,
                     suspend,
                     secretRef: this.secret ? { name: objectName } : undefined,
+                    serviceAccountName: args.serviceAccount?.name,
                 }),
             },
-            after(...(this.secret ? [this.secret] : [])),
+            after(...(this.secret ? [this.secret] : []), ...(this.serviceAccount ? [this.serviceAccount, this.tokenAccess!] : [])),
         );
 
         const { path, prune, interval: every, retryInterval, timeout: applyTimeout, wait } = args.kustomization;

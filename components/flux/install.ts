@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { OBJECT_LEVEL_WORKLOAD_IDENTITY } from "../../src/bucket/identity.ts";
 
 /** The fluxcd-community chart that installs Flux's controllers and CRDs. */
 export const FLUX2_CHART = { chart: "flux2", repo: "https://fluxcd-community.github.io/helm-charts" } as const;
@@ -62,6 +63,34 @@ export interface FluxInstallArgs {
     fluxRelease?: FluxRelease;
     /** Extra chart values; `crds.annotations` always keeps the resource-policy annotation, image tags are the release's. */
     values?: Record<string, unknown>;
+    /**
+     * Workload identity for source-controller: annotations on its own service account (controller-level: every Bucket
+     * without a Secret reads as the identity they name, e.g. `eks.amazonaws.com/role-arn`), and `objectLevel` to let a
+     * Bucket read as its `spec.serviceAccountName` (the ObjectLevelWorkloadIdentity feature gate).
+     */
+    workloadIdentity?: { serviceAccountAnnotations?: Record<string, pulumi.Input<string>>; objectLevel?: boolean };
+}
+
+/** The chart values that give source-controller its workload identity (values.yaml of flux2-2.18.3: `sourceController.serviceAccount.annotations`, `sourceController.container.additionalArgs`). */
+export function workloadIdentityValues(identity: NonNullable<FluxInstallArgs["workloadIdentity"]>, values: Record<string, unknown> = {}): Record<string, unknown> {
+    const sourceController = (values.sourceController ?? {}) as { serviceAccount?: { annotations?: object }; container?: { additionalArgs?: string[] } };
+    return {
+        ...values,
+        sourceController: {
+            ...sourceController,
+            serviceAccount: {
+                ...sourceController.serviceAccount,
+                annotations: { ...sourceController.serviceAccount?.annotations, ...identity.serviceAccountAnnotations },
+            },
+            container: {
+                ...sourceController.container,
+                additionalArgs: [
+                    ...(sourceController.container?.additionalArgs ?? []),
+                    ...(identity.objectLevel ? [`--feature-gates=${OBJECT_LEVEL_WORKLOAD_IDENTITY}=true`] : []),
+                ],
+            },
+        },
+    };
 }
 
 /** Flux's controllers and CRDs, installed with the flux2 Helm chart into their own namespace. */
@@ -77,7 +106,7 @@ export class FluxInstall extends pulumi.ComponentResource {
         }
 
         this.namespace = new k8s.core.v1.Namespace(name, { metadata: { name: args.namespace } }, { parent: this });
-        const values = args.values ?? {};
+        const values = args.workloadIdentity ? workloadIdentityValues(args.workloadIdentity, args.values) : (args.values ?? {});
         const crds = (values.crds ?? {}) as { annotations?: Record<string, string> };
         const images = Object.fromEntries(
             Object.entries(FLUX_RELEASES[args.fluxRelease ?? DEFAULT_FLUX_RELEASE]).map(([image, tag]) => [image, { ...(values[image] as object), tag }]),

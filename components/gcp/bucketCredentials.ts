@@ -13,6 +13,14 @@ export interface BucketCredentialsArgs {
     role: pulumi.Input<string>;
     /** Grant `role` on one managed folder (an environment's prefix) instead of the whole bucket. Unset: the whole bucket. */
     folder?: ManagedFolderGrant;
+    /** Create a key (JSON) for the account. Default: true; false for keyless use (workload identity, CI federation). */
+    key?: boolean;
+    /**
+     * IAM members that may impersonate the account (`roles/iam.workloadIdentityUser` on it): a GKE Kubernetes
+     * service account (`serviceAccount:<project>.svc.id.goog[<namespace>/<name>]`) or a federated CI identity
+     * (`principal://iam.googleapis.com/<pool>/subject/<sub>`).
+     */
+    impersonatedBy?: pulumi.Input<string>[];
 }
 
 /** A grant on one managed folder: GCS then also needs the bucket's metadata (storage.buckets.get) granted on the bucket. */
@@ -24,14 +32,14 @@ export interface ManagedFolderGrant {
 }
 
 /**
- * A service account and key holding `role` on this bucket only (no project-wide grant), or on one managed
- * folder of it: an environment that can list and read nothing outside its prefix.
+ * A service account holding `role` on this bucket only (no project-wide grant), or on one managed folder of it (an
+ * environment that can list and read nothing outside its prefix), with a key, or impersonated by workload identities.
  */
 export class BucketCredentials extends pulumi.ComponentResource {
     readonly serviceAccount: gcp.serviceaccount.Account;
     readonly email: pulumi.Output<string>;
-    /** The key file's JSON, which Flux reads from the `serviceaccount` Secret key. */
-    readonly serviceAccountKey: pulumi.Output<string>;
+    /** The key file's JSON, which Flux reads from the `serviceaccount` Secret key; unset without a key. */
+    readonly serviceAccountKey?: pulumi.Output<string>;
 
     constructor(name: string, args: BucketCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fluxbucket:gcp:BucketCredentials", name, {}, opts);
@@ -67,10 +75,21 @@ export class BucketCredentials extends pulumi.ComponentResource {
                 ),
             );
         }
-        const key = new gcp.serviceaccount.Key(name, { serviceAccountId: this.serviceAccount.name }, { parent: this, dependsOn: grants });
+        // Whatever authenticates as the account (a key, an impersonation) is created after its grants, so that it
+        // never exists with fewer rights than it will have.
+        (args.impersonatedBy ?? []).forEach((impersonator, i) => {
+            new gcp.serviceaccount.IAMMember(
+                `${name}-impersonator${i === 0 ? "" : `-${i}`}`,
+                { serviceAccountId: this.serviceAccount.name, role: "roles/iam.workloadIdentityUser", member: impersonator },
+                { parent: this, dependsOn: grants },
+            );
+        });
+        if (args.key !== false) {
+            const key = new gcp.serviceaccount.Key(name, { serviceAccountId: this.serviceAccount.name }, { parent: this, dependsOn: grants });
+            this.serviceAccountKey = pulumi.secret(key.privateKey.apply((encoded) => Buffer.from(encoded, "base64").toString("utf8")));
+        }
 
         this.email = this.serviceAccount.email;
-        this.serviceAccountKey = pulumi.secret(key.privateKey.apply((encoded) => Buffer.from(encoded, "base64").toString("utf8")));
         this.registerOutputs({ email: this.email, serviceAccountKey: this.serviceAccountKey });
     }
 }

@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { SOURCEIGNORE } from "../../src/bucket/keys.ts";
 import { type Environment, type EnvironmentIdentities, SOURCEIGNORE_CONTENT } from "../environments.ts";
-import { BucketCredentials } from "./bucketCredentials.ts";
+import { type GithubTrust, githubSubjects, readerServiceAccount } from "../../src/bucket/identity.ts";
+import { BucketCredentials, type ManagedFolderGrant } from "./bucketCredentials.ts";
 import { BUCKET_METADATA_PERMISSIONS, BUCKET_PERMISSIONS, type BucketAccess, OBJECT_PERMISSIONS } from "./permissions.ts";
 import { VersionedBucket, type VersionedBucketArgs } from "./versionedBucket.ts";
 
@@ -13,6 +14,18 @@ export interface FluxBucketArgs extends VersionedBucketArgs {
      * on that folder only. Unset: one reader and one writer for the whole bucket.
      */
     environments?: Environment[];
+    /**
+     * Flux reads with GKE workload identity instead of a key: each reader service account may be impersonated only
+     * by its Kubernetes service account (`readerServiceAccount` in src/bucket/identity.ts: source-controller, or one per
+     * environment) in this workload pool (`<cluster project>.svc.id.goog`), and no key is created. Unset: keys for Flux
+     * and for uploads.
+     */
+    workloadIdentity?: { workloadPool: pulumi.Input<string>; namespace: string };
+    /**
+     * A writer for pushes and a read-only account for pull requests, impersonated by GitHub Actions jobs of one
+     * repository through this Workload Identity Federation pool (its full name, `projects/<number>/locations/global/workloadIdentityPools/<id>`).
+     */
+    githubActions?: GithubTrust & { workloadIdentityPool: pulumi.Input<string> };
 }
 
 export type EnvironmentCredentials = EnvironmentIdentities<BucketCredentials>;
@@ -21,6 +34,8 @@ export type EnvironmentCredentials = EnvironmentIdentities<BucketCredentials>;
 export const GCS_ENDPOINT = "storage.googleapis.com";
 
 const ROLE_NAMES: Record<BucketAccess, string> = { read: "reader", write: "writer" };
+/** CI's accounts: GCP account ids are at most 30 characters, `fluxbucket-ci-writer-<8 hex>` is 29. */
+const CI_NAMES: Record<BucketAccess, string> = { read: "ci-reader", write: "ci-writer" };
 
 /**
  * Role and service account ids are project-wide, so they are derived from the (globally unique) bucket name and
@@ -36,7 +51,10 @@ export class FluxBucket extends pulumi.ComponentResource {
     readonly bucket: VersionedBucket;
     /** Whole-bucket identities; unset when the bucket is split into environments. */
     readonly reader?: BucketCredentials;
+    /** The key-based writer; unset with workload identity. */
     readonly writer?: BucketCredentials;
+    /** GitHub Actions' writer and pull-request reader, for the whole bucket. */
+    readonly ci?: { writer: BucketCredentials; reader: BucketCredentials };
     readonly environments: Record<string, EnvironmentCredentials> = {};
     readonly bucketName: pulumi.Output<string>;
     readonly endpoint: pulumi.Output<string>;
@@ -44,7 +62,7 @@ export class FluxBucket extends pulumi.ComponentResource {
     constructor(name: string, args: FluxBucketArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fluxbucket:gcp:FluxBucket", name, {}, opts);
         const parent = { parent: this };
-        const { environments, ...bucketArgs } = args;
+        const { environments, workloadIdentity, githubActions, ...bucketArgs } = args;
         const { project } = args;
 
         this.bucket = new VersionedBucket(name, bucketArgs, parent);
@@ -60,17 +78,42 @@ export class FluxBucket extends pulumi.ComponentResource {
                 },
                 parent,
             ).name;
-        const accountId = (access: BucketAccess, prefix = "") =>
-            bucketName.apply((bucket) => `fluxbucket-${ROLE_NAMES[access]}-${digest(bucket, prefix)}`);
+        const accountId = (kind: string, prefix = "") => bucketName.apply((bucket) => `fluxbucket-${kind}-${digest(bucket, prefix)}`);
+        const github = githubActions && githubSubjects(githubActions);
+        const federated = (subject: string) => pulumi.interpolate`principal://iam.googleapis.com/${githubActions!.workloadIdentityPool}/subject/${subject}`;
+        /** Flux's reader, the key-based writer and CI's accounts of the whole bucket or an environment. */
+        /** The custom roles of each access level, created only for an access some identity has (keyless without CI: no writer). */
+        const customRoles = (permissions: Record<BucketAccess, string[]>) => {
+            const created: Partial<Record<BucketAccess, pulumi.Output<string>>> = {};
+            return (access: BucketAccess) => (created[access] ??= role(ROLE_NAMES[access], permissions[access]));
+        };
+        const identities = (roleOf: (access: BucketAccess) => pulumi.Input<string>, environment?: string, prefix?: string, folder?: ManagedFolderGrant) => {
+            const suffix = environment === undefined ? "" : `${environment}-`;
+            const account = (kind: string, access: BucketAccess, keyless?: { impersonatedBy: pulumi.Input<string>[] }) =>
+                new BucketCredentials(
+                    `${name}-${suffix}${kind}`,
+                    { project, bucketName, accountId: accountId(kind, prefix), role: roleOf(access), folder, key: !keyless, impersonatedBy: keyless?.impersonatedBy },
+                    parent,
+                );
+            const kubernetes = workloadIdentity && readerServiceAccount(workloadIdentity.namespace, environment);
+            return {
+                reader: account(
+                    ROLE_NAMES.read,
+                    "read",
+                    kubernetes && { impersonatedBy: [pulumi.interpolate`serviceAccount:${workloadIdentity!.workloadPool}[${kubernetes.namespace}/${kubernetes.name}]`] },
+                ),
+                writer: workloadIdentity ? undefined : account(ROLE_NAMES.write, "write"),
+                ci: github && {
+                    writer: account(CI_NAMES.write, "write", { impersonatedBy: [federated(github.writer)] }),
+                    reader: account(CI_NAMES.read, "read", { impersonatedBy: [federated(github.reader)] }),
+                },
+            };
+        };
 
         if (environments === undefined) {
-            const roles = { read: role("reader", BUCKET_PERMISSIONS.read), write: role("writer", BUCKET_PERMISSIONS.write) };
-            const identity = (access: BucketAccess) =>
-                new BucketCredentials(`${name}-${ROLE_NAMES[access]}`, { project, bucketName, accountId: accountId(access), role: roles[access] }, parent);
-            this.reader = identity("read");
-            this.writer = identity("write");
+            ({ reader: this.reader, writer: this.writer, ci: this.ci } = identities(customRoles(BUCKET_PERMISSIONS)));
         } else {
-            const roles = { read: role("reader", OBJECT_PERMISSIONS.read), write: role("writer", OBJECT_PERMISSIONS.write) };
+            const roles = customRoles(OBJECT_PERMISSIONS);
             const bucketRole = role("bucket", BUCKET_METADATA_PERMISSIONS);
             new gcp.storage.BucketObject(
                 `${name}-sourceignore`,
@@ -85,13 +128,7 @@ export class FluxBucket extends pulumi.ComponentResource {
                     { bucket: bucketName, name: prefix, forceDestroy: args.forceDestroy },
                     parent,
                 );
-                const identity = (access: BucketAccess) =>
-                    new BucketCredentials(
-                        `${name}-${environment}-${ROLE_NAMES[access]}`,
-                        { project, bucketName, accountId: accountId(access, prefix), role: roles[access], folder: { managedFolder: folder.name, bucketRole } },
-                        parent,
-                    );
-                this.environments[environment] = { prefix, reader: identity("read"), writer: identity("write") };
+                this.environments[environment] = { prefix, ...identities(roles, environment, prefix, { managedFolder: folder.name, bucketRole }) };
             }
         }
 

@@ -1,4 +1,5 @@
 import type { FluxBucketProvider } from "./flux.ts";
+import type { Auth } from "./identity.ts";
 
 /**
  * The stacks' outputs: the one contract between the infra stack, the flux stack (which reads the infra stack through
@@ -19,8 +20,27 @@ export interface Credentials<Secret> {
     writerServiceAccountKey?: Secret;
 }
 
-/** One environment's entry in the infra stack's `environments` output: its prefix and its reader's and writer's keys. */
-export interface EnvironmentOutputs extends Credentials<string> {
+/**
+ * Keyless identities, by name (never a key): Flux's reader with workload identity, and the CI identities that
+ * GitHub Actions jobs assume with their OIDC token.
+ */
+export interface Identities<Value> {
+    /** aws, auth workload-identity: the IAM role Flux's reader assumes. */
+    readerRoleArn?: Value;
+    /** gcp, auth workload-identity: the service account Flux's reader impersonates. */
+    readerServiceAccount?: Value;
+    /** auth workload-identity: the Kubernetes service account `<namespace>/<name>` the reader trusts, on the infra stack's cluster. */
+    readerKubernetesServiceAccount?: Value;
+    /** With GitHub Actions: the role (aws) or service account (gcp) a push job of the trusted branch or environment writes with. */
+    ciWriterRoleArn?: Value;
+    ciWriterServiceAccount?: Value;
+    /** With GitHub Actions: the read-only one that pull request jobs run `bucketops diff` with. */
+    ciReaderRoleArn?: Value;
+    ciReaderServiceAccount?: Value;
+}
+
+/** One environment's entry in the infra stack's `environments` output: its prefix and its identities' keys or names. */
+export interface EnvironmentOutputs extends Credentials<string>, Identities<string> {
     prefix: string;
 }
 
@@ -28,8 +48,14 @@ export interface EnvironmentOutputs extends Credentials<string> {
  * The infra stack's outputs. `Value`: a plain value (`Input<string>` in the program); `Secret`: a credential or the
  * kubeconfig (a secret Output in the program); `Environments`: the per-environment map (one secret Output there).
  */
-export interface InfraOutputs<Value = string, Secret = string, Environments = Record<string, EnvironmentOutputs>> extends Credentials<Secret> {
+export interface InfraOutputs<Value = string, Secret = string, Environments = Record<string, EnvironmentOutputs>>
+    extends Credentials<Secret>,
+        Identities<Value> {
     provider: FluxBucketProvider;
+    /** How Flux's reader authenticates: `keys` (the reader credentials) or `workload-identity` (the reader identities, no key). */
+    auth: Auth;
+    /** gcp with GitHub Actions: the Workload Identity Federation provider (`projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>`) CI authenticates through. */
+    ciWorkloadIdentityProvider?: Value;
     bucketName: Value;
     /** Flux's `spec.endpoint`: a bare host (or an https URL for azure). */
     endpoint: Value;
@@ -38,7 +64,7 @@ export interface InfraOutputs<Value = string, Secret = string, Environments = Re
     kubeconfig: Secret;
     /** With environments: each one's prefix, in the clear. */
     environmentPrefixes?: Record<string, string>;
-    /** With environments: each one's prefix and credentials (then there are no top-level credentials). */
+    /** With environments: each one's prefix and credentials or identities (then there are none at the top level); a secret when it holds keys. */
     environments?: Environments;
 }
 

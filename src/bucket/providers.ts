@@ -1,5 +1,5 @@
 import type { FluxBucketProvider } from "./flux.ts";
-import type { Credentials } from "./outputs.ts";
+import type { Credentials, Identities } from "./outputs.ts";
 
 /** bucketops' URL schemes: `s3://` for S3 and S3-compatible stores, `gs://` for GCS. */
 export type UrlScheme = "s3" | "gs";
@@ -20,6 +20,13 @@ export interface ProviderFacts {
     credentials: readonly (readonly Credential[])[];
     /** The infra stack outputs the flux stack needs, besides the credentials and the kubeconfig. */
     bucketOutputs: readonly ("bucketName" | "endpoint" | "region")[];
+    /**
+     * Keyless reading (auth workload-identity), where Flux supports it for a bucket this project provisions: the
+     * service account annotation that names the cloud identity (read by fluxcd/pkg/auth aws/options.go and
+     * gcp/options.go at auth/v0.38.5, which source-controller v1.8.5 uses, and by the EKS pod identity webhook
+     * and GKE for the controller's own) and the infra stack output that holds that identity.
+     */
+    workloadIdentity?: { annotation: string; readerOutput: Extract<keyof Identities<unknown>, `reader${string}`> };
 }
 
 export interface Credential {
@@ -37,13 +44,21 @@ const ACCESS_KEYS = [
 ] as const;
 
 export const PROVIDERS = {
-    aws: { title: "S3", scheme: "s3", provisioned: true, credentials: [ACCESS_KEYS], bucketOutputs: ["bucketName", "endpoint", "region"] },
+    aws: {
+        title: "S3",
+        scheme: "s3",
+        provisioned: true,
+        credentials: [ACCESS_KEYS],
+        bucketOutputs: ["bucketName", "endpoint", "region"],
+        workloadIdentity: { annotation: "eks.amazonaws.com/role-arn", readerOutput: "readerRoleArn" },
+    },
     gcp: {
         title: "GCS",
         scheme: "gs",
         provisioned: true,
         credentials: [[{ secretKey: "serviceaccount", arg: "serviceAccountKey", readerOutput: "readerServiceAccountKey" }]],
         bucketOutputs: ["bucketName", "endpoint"],
+        workloadIdentity: { annotation: "iam.gke.io/gcp-service-account", readerOutput: "readerServiceAccount" },
     },
     generic: { title: "S3-compatible storage", scheme: "s3", provisioned: false, credentials: [ACCESS_KEYS], bucketOutputs: ["bucketName", "endpoint"] },
     azure: {

@@ -12,7 +12,8 @@ export interface CloudProbes {
 
 /**
  * The cloud credentials the infra stack's providers need and cannot find, one message each, before anything runs:
- * `CIVO_TOKEN` (or `civo:token` in the stack file) for a Civo cluster, the AWS chain for an S3 bucket, ADC for GCS.
+ * `CIVO_TOKEN` (or `civo:token` in the stack file) for a Civo cluster, the AWS chain for an S3 bucket or an EKS
+ * cluster, ADC for GCS or GKE.
  * The flux stacks need none: they reach the cluster with the kubeconfig the infra stack exports.
  */
 export async function credentialProblems(
@@ -26,9 +27,18 @@ export async function credentialProblems(
     if (config.cluster.kind === "civo" && !env.CIVO_TOKEN && readStackFile(root, infra).config["civo:token"] === undefined) {
         problems.push(`${infra} creates a Civo cluster: set CIVO_TOKEN (or pulumi config set --secret civo:token --stack ${infra})`);
     }
+    // What each cloud's provider will create, so that one message per cloud names all of it.
+    const needs: Record<"aws" | "gcp", string[]> = { aws: [], gcp: [] };
+    if (config.cluster.kind === "eks") needs.aws.push("an EKS cluster");
+    if (config.cluster.kind === "gke") needs.gcp.push("a GKE cluster");
     const { provider } = config.storage;
-    const problem = provider === "aws" ? await probes.aws() : provider === "gcp" ? await probes.gcp() : undefined;
-    if (problem) problems.push(`${infra} creates a ${provider === "aws" ? "S3" : "GCS"} bucket: ${problem}`);
+    if (provider === "aws") needs.aws.push("an S3 bucket");
+    if (provider === "gcp") needs.gcp.push("a GCS bucket");
+    for (const cloud of ["aws", "gcp"] as const) {
+        if (needs[cloud].length === 0) continue;
+        const problem = await probes[cloud]();
+        if (problem) problems.push(`${infra} creates ${needs[cloud].join(" and ")}: ${problem}`);
+    }
     return problems;
 }
 

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type FakeContext, fakeId, fakeState } from "./fakeState.ts";
+import { type FakeContext, fakeCalls, fakeId, fakeState } from "./fakeState.ts";
 
 /**
  * An offline engine: runs a Pulumi program in-process under `pulumi.runtime.setMocks`, with no CLI, no
@@ -81,6 +81,8 @@ class OfflineMocks implements pulumi.runtime.Mocks {
     }
 
     call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        const answer = fakeCalls[args.token];
+        if (answer) return answer(args.inputs);
         throw new Error(`offline run: the program called ${args.token}, which has no offline answer`);
     }
 }

@@ -12,6 +12,16 @@ const hash = (...parts: string[]) => createHash("sha256").update(parts.join("\0"
 export const autoName = (name: string) => `${name}-${hash(name).slice(0, 7)}`;
 
 export const OFFLINE_ACCOUNT_ID = "123456789012";
+export const OFFLINE_PROJECT_NUMBER = "123456789";
+
+/**
+ * Offline answers to the data source calls (invokes) the program makes: the default VPC and its subnets, which an
+ * EKS cluster without `eksSubnetIds` runs in.
+ */
+export const fakeCalls: Record<string, (inputs: State) => State> = {
+    "aws:ec2/getVpc:getVpc": () => ({ id: "vpc-0ff1ine0default0", cidrBlock: "172.31.0.0/16", default: true }),
+    "aws:ec2/getSubnets:getSubnets": () => ({ ids: ["subnet-0ff1ine0000000a", "subnet-0ff1ine0000000b", "subnet-0ff1ine0000000c"] }),
+};
 
 export interface FakeContext {
     /** The `region` of the explicit aws provider the resource was registered with, if any. */
@@ -29,6 +39,36 @@ const fakes: Record<string, (name: string, inputs: State, context: FakeContext) 
         const userName = inputs.name ?? autoName(name);
         return { name: userName, arn: `arn:aws:iam::${OFFLINE_ACCOUNT_ID}:user${inputs.path ?? "/"}${userName}` };
     },
+    "aws:iam/role:Role": (name, inputs) => {
+        const roleName = inputs.name ?? autoName(name);
+        return { name: roleName, arn: `arn:aws:iam::${OFFLINE_ACCOUNT_ID}:role${inputs.path ?? "/"}${roleName}` };
+    },
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": (_name, inputs) => ({
+        arn: `arn:aws:iam::${OFFLINE_ACCOUNT_ID}:oidc-provider/${String(inputs.url).replace(/^https:\/\//, "")}`,
+    }),
+    "aws:eks/cluster:Cluster": (name, _inputs, { awsRegion }) => {
+        const clusterName = autoName(name);
+        const region = awsRegion ?? "us-east-1";
+        const id = hash("eks", name).slice(0, 32).toUpperCase();
+        return {
+            name: clusterName,
+            arn: `arn:aws:eks:${region}:${OFFLINE_ACCOUNT_ID}:cluster/${clusterName}`,
+            endpoint: `https://${id}.gr7.${region}.eks.amazonaws.com`,
+            certificateAuthority: { data: Buffer.from("offline placeholder CA").toString("base64") },
+            identities: [{ oidcs: [{ issuer: `https://oidc.eks.${region}.amazonaws.com/id/${id}` }] }],
+        };
+    },
+    "gcp:container/cluster:Cluster": (name, inputs) => ({
+        name: inputs.name ?? autoName(name),
+        endpoint: `34.${parseInt(hash("gke", name).slice(0, 2), 16)}.0.1`,
+        masterAuth: { clusterCaCertificate: Buffer.from("offline placeholder CA").toString("base64") },
+    }),
+    "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": (_name, inputs) => ({
+        name: `projects/${OFFLINE_PROJECT_NUMBER}/locations/global/workloadIdentityPools/${inputs.workloadIdentityPoolId}`,
+    }),
+    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": (_name, inputs) => ({
+        name: `projects/${OFFLINE_PROJECT_NUMBER}/locations/global/workloadIdentityPools/${inputs.workloadIdentityPoolId}/providers/${inputs.workloadIdentityPoolProviderId}`,
+    }),
     "aws:iam/accessKey:AccessKey": (name) => ({
         secret: `offline-secret-${hash("secret", name).slice(0, 25)}`,
     }),

@@ -96,9 +96,19 @@ function kubernetesFiles(run: OfflineRun): { path: string; object: Record<string
 
 const POLICY_TYPES: Record<string, (inputs: Record<string, any>) => unknown> = {
     "aws:iam/userPolicy:UserPolicy": (inputs) => JSON.parse(inputs.policy),
+    "aws:iam/rolePolicy:RolePolicy": (inputs) => JSON.parse(inputs.policy),
+    // A role's trust policy: who may assume it (for workload identity, which cluster service account or CI job).
+    "aws:iam/role:Role": (inputs) => JSON.parse(inputs.assumeRolePolicy),
     "aws:s3/bucketPolicy:BucketPolicy": (inputs) => JSON.parse(inputs.policy),
     "gcp:projects/iAMCustomRole:IAMCustomRole": ({ roleId, title, permissions }) => ({ roleId, title, permissions }),
     "gcp:storage/bucketIAMMember:BucketIAMMember": ({ bucket, role, member }) => ({ bucket, role, member }),
+    "gcp:serviceaccount/iAMMember:IAMMember": ({ serviceAccountId, role, member }) => ({ serviceAccountId, role, member }),
+    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": ({ workloadIdentityPoolProviderId, attributeMapping, attributeCondition, oidc }) => ({
+        workloadIdentityPoolProviderId,
+        attributeMapping,
+        attributeCondition,
+        oidc,
+    }),
 };
 
 function policyFiles(run: OfflineRun): Map<string, string> {

@@ -74,3 +74,34 @@ export const keyPrefix = rule(
     /^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*\/?$/,
     "allowed: slash-separated segments of letters, digits and !_.*'()-, such as prod or teams/a",
 );
+
+const minorAtLeast33 = (minor: string | undefined) => minor !== undefined && Number(minor) < 33;
+
+/** EKS takes a minor version; the flux2 chart refuses clusters older than 1.33. */
+export const eksKubernetesVersion: Check = (value) =>
+    !/^1\.\d+$/.test(value) || minorAtLeast33(/^1\.(\d+)$/.exec(value)?.[1]) ? "allowed: an EKS minor version from 1.33, such as 1.33" : undefined;
+
+/** GKE's minimum master version: a minor, a patch or a full GKE version, from 1.33. */
+export const gkeKubernetesVersion: Check = (value) =>
+    !/^1\.\d+(\.\d+(-gke\.\d+)?)?$/.test(value) || minorAtLeast33(/^1\.(\d+)/.exec(value)?.[1])
+        ? "allowed: a GKE version from 1.33, such as 1.33 or 1.33.5-gke.1162000"
+        : undefined;
+
+export const gcpZoneOrRegion = rule(/^[a-z]+-[a-z]+\d+(-[a-z])?$/, "allowed: a GCP zone such as europe-west1-b or a region such as europe-west1");
+
+export const subnetId = rule(/^subnet-[0-9a-f]{8,17}$/, "allowed: a subnet id such as subnet-0123456789abcdef0");
+
+export const oidcProviderArn = rule(
+    /^arn:aws[\w-]*:iam::\d{12}:oidc-provider\/[^\s]+$/,
+    "allowed: an IAM OIDC provider ARN such as arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
+);
+
+export const workloadPool = rule(/^[a-z][a-z0-9-]{4,28}[a-z0-9]\.svc\.id\.goog$/, "allowed: a GKE workload pool <project>.svc.id.goog, such as my-project.svc.id.goog");
+
+export const githubRepository = rule(/^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9_.-]{1,100}$/, "allowed: a GitHub repository owner/repo, such as acme/deploy");
+
+/** A branch name as it appears in a GitHub token's `sub` (`ref:refs/heads/<branch>`), without the refs/heads/ prefix. */
+export const gitBranch = rule(/^(?!refs\/)(?!.*(\.\.|\/\/|@\{))[^\s~^:?*[\\]+$/, "allowed: a branch name such as main or release/v1, without refs/heads/");
+
+/** A GitHub deployment environment name (it becomes part of the token's `sub`, where a colon would be ambiguous). */
+export const githubEnvironment = rule(/^[^:\s][^:]{0,254}$/, "allowed: a GitHub environment name such as production, without colons");

@@ -18,6 +18,7 @@ export interface Declaration {
 }
 
 import { DEFAULT_FLUX_RELEASE, FLUX_RELEASES } from "../../components/flux/install.ts";
+import { AUTH_MODES } from "../../src/bucket/identity.ts";
 import { PROVIDER_NAMES } from "../../src/bucket/providers.ts";
 
 export const PROJECT = "flux-bucket";
@@ -35,9 +36,10 @@ export const declarations = {
     cluster: {
         layer: "infra",
         type: "string",
-        description: "Where the cluster comes from: `civo` creates one, `existing` uses the `kubeconfig` key.",
+        description:
+            "Where the cluster comes from: `civo`, `eks` (in `region`) and `gke` (in `gcpProject`, at `gkeLocation`) create one; `existing` uses the `kubeconfig` key.",
         default: "civo",
-        allowed: ["civo", "existing"],
+        allowed: ["civo", "eks", "gke", "existing"],
     },
     kubeconfig: {
         layer: "both",
@@ -52,7 +54,58 @@ export const declarations = {
     kubernetesVersion: {
         layer: "infra",
         type: "string",
-        description: "Civo k3s version, e.g. `1.33.1-k3s1`; the flux2 chart needs Kubernetes 1.33 or newer. Unset: Civo's latest.",
+        description:
+            "Kubernetes version of a created cluster: civo a k3s version (`1.33.1-k3s1`), eks a minor version (`1.33`), gke a minimum master version (`1.33`); the flux2 chart needs 1.33 or newer. Unset: the cloud's default.",
+    },
+    eksInstanceType: { layer: "infra", type: "string", description: "EC2 instance type of the EKS nodes.", default: "t3.medium" },
+    eksNodeCount: { layer: "infra", type: "integer", description: "Number of EKS nodes (1-20).", default: 2 },
+    eksSubnetIds: {
+        layer: "infra",
+        type: "array",
+        items: { type: "string" },
+        description: "Subnets of the EKS cluster and nodes, in at least two availability zones. Unset: the default VPC's subnets in `region`.",
+    },
+    gkeLocation: {
+        layer: "infra",
+        type: "string",
+        description: "Zone (a zonal cluster) or region (regional: `gkeNodeCount` nodes per zone) of the GKE cluster.",
+        default: "europe-west1-b",
+    },
+    gkeMachineType: { layer: "infra", type: "string", description: "Machine type of the GKE nodes.", default: "e2-standard-2" },
+    gkeNodeCount: { layer: "infra", type: "integer", description: "GKE nodes per zone (1-20).", default: 2 },
+    clusterOidcProvider: {
+        layer: "infra",
+        type: "string",
+        description:
+            "existing cluster, aws: ARN of the IAM OIDC provider of the cluster's service account issuer (`arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<id>`); Flux then reads with workload identity (IRSA).",
+    },
+    clusterWorkloadPool: {
+        layer: "infra",
+        type: "string",
+        description: "existing cluster, gcp: the cluster's workload pool (`<project>.svc.id.goog`); Flux then reads with GKE workload identity.",
+    },
+    auth: {
+        layer: "infra",
+        type: "string",
+        description:
+            "How Flux reads the bucket: `workload-identity` (a cloud identity bound to Flux's Kubernetes service account; no key anywhere) or `keys` (an access key or service account key in a Secret, and a key-based writer). Unset: `workload-identity` when the cluster supports it for the bucket's cloud (eks or existing with `clusterOidcProvider` for aws, gke or existing with `clusterWorkloadPool` for gcp), else `keys`.",
+        allowed: AUTH_MODES,
+    },
+    githubRepository: {
+        layer: "infra",
+        type: "string",
+        description: "aws/gcp: `owner/repo` whose GitHub Actions get a keyless writer (pushes to `githubBranch`, or jobs of `githubEnvironment`) and a read-only identity for pull requests.",
+    },
+    githubBranch: { layer: "infra", type: "string", description: "The branch whose pushes may write with the CI writer.", default: "main" },
+    githubEnvironment: {
+        layer: "infra",
+        type: "string",
+        description: "A GitHub deployment environment whose jobs may write with the CI writer (instead of `githubBranch`): its protection rules decide who deploys.",
+    },
+    githubOidcProvider: {
+        layer: "infra",
+        type: "string",
+        description: "aws: ARN of the account's existing IAM OIDC provider for `token.actions.githubusercontent.com` (an account has one per issuer). Unset: it is created.",
     },
 
     // infra layer: object storage
@@ -112,7 +165,12 @@ export const declarations = {
         type: "string",
         description: "The environment of the infra stack's `environments` this flux stack syncs: its prefix and credentials. Unset: the whole bucket.",
     },
-    fluxNamespace: { layer: "flux", type: "string", description: "Namespace Flux is installed into.", default: "flux-system" },
+    fluxNamespace: {
+        layer: "both",
+        type: "string",
+        description: "Namespace Flux is installed into. infra: the namespace whose service accounts the workload identities trust (the flux stack must use the same).",
+        default: "flux-system",
+    },
     fluxChartVersion: {
         layer: "flux",
         type: "string",

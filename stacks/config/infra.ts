@@ -2,12 +2,23 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../../components/environments.ts";
 import * as check from "./checks.ts";
 import type { FluxBucketProvider } from "../../src/bucket/flux.ts";
+import { AUTH_MODES, type Auth, type GithubTrust } from "../../src/bucket/identity.ts";
+import { PROVIDERS } from "../../src/bucket/providers.ts";
 import { readEnvironments } from "./environments.ts";
 import { ConfigReader } from "./reader.ts";
 
 export type ClusterConfig =
     | { kind: "civo"; region: string; nodeSize: string; nodeCount: number; kubernetesVersion?: string }
-    | { kind: "existing"; kubeconfig: pulumi.Output<string> };
+    | { kind: "eks"; region: string; instanceType: string; nodeCount: number; kubernetesVersion?: string; subnetIds?: string[] }
+    | { kind: "gke"; project: string; location: string; machineType: string; nodeCount: number; kubernetesVersion?: string }
+    | {
+          kind: "existing";
+          kubeconfig: pulumi.Output<string>;
+          /** aws: the IAM OIDC provider of the cluster's service account issuer. */
+          oidcProviderArn?: string;
+          /** gcp: the cluster's workload pool. */
+          workloadPool?: string;
+      };
 
 interface ProvisionedBucket {
     /** Unset: a unique name is generated. */
@@ -41,11 +52,59 @@ export type StorageConfig =
 export interface InfraConfig {
     cluster: ClusterConfig;
     storage: StorageConfig;
+    /** How Flux reads: with workload identity only where `cluster` lets the bucket's cloud trust its service accounts. */
+    auth: Auth;
+    /** Flux's namespace, whose service accounts the workload identities trust. */
+    fluxNamespace: string;
+    /** GitHub Actions identities (aws and gcp). */
+    github?: GithubTrust & { oidcProviderArn?: string };
 }
 
-function readCluster(config: ConfigReader): ClusterConfig {
-    if (config.string("cluster") === "existing") {
-        return { kind: "existing", kubeconfig: config.secret("kubeconfig", "when cluster is existing") };
+function readCluster(config: ConfigReader, provider: FluxBucketProvider): ClusterConfig {
+    const kind = config.string("cluster");
+    for (const [key, cloud] of [["clusterOidcProvider", "aws"], ["clusterWorkloadPool", "gcp"]] as const) {
+        if (config.isSet(key) && (kind !== "existing" || provider !== cloud)) {
+            config.fail(key, `is for an existing cluster reading a ${PROVIDERS[cloud].title} bucket (cluster existing, provider ${cloud}); this stack has cluster ${kind} and provider ${provider}`);
+        }
+    }
+    if (kind === "existing") {
+        return {
+            kind,
+            kubeconfig: config.secret("kubeconfig", "when cluster is existing"),
+            oidcProviderArn: config.checked("clusterOidcProvider", check.oidcProviderArn),
+            workloadPool: config.checked("clusterWorkloadPool", check.workloadPool),
+        };
+    }
+    if (kind === "eks") {
+        // With an S3 bucket, readStorage checks the shared key (once, so a bad value is named once).
+        const region = provider === "aws" ? config.string("region") : config.checked("region", check.awsRegion);
+        if (provider !== "aws") config.overriddenBy("aws:region", "region", region, "the EKS cluster is created in");
+        const subnetIds = config.stringList("eksSubnetIds");
+        subnetIds?.forEach((id) => {
+            const problem = check.subnetId(id);
+            if (problem) config.fail("eksSubnetIds", `has "${id}"; ${problem}`);
+        });
+        return {
+            kind,
+            region,
+            instanceType: config.string("eksInstanceType"),
+            nodeCount: config.integer("eksNodeCount", 1, 20),
+            kubernetesVersion: config.checked("kubernetesVersion", check.eksKubernetesVersion),
+            subnetIds,
+        };
+    }
+    if (kind === "gke") {
+        const project =
+            provider === "gcp" ? (config.string("gcpProject") ?? "") : config.checked("gcpProject", check.gcpProjectId, "when cluster is gke");
+        if (provider !== "gcp") config.overriddenBy("gcp:project", "gcpProject", project, "the GKE cluster is created in");
+        return {
+            kind,
+            project,
+            location: config.checked("gkeLocation", check.gcpZoneOrRegion),
+            machineType: config.string("gkeMachineType"),
+            nodeCount: config.integer("gkeNodeCount", 1, 20),
+            kubernetesVersion: config.checked("kubernetesVersion", check.gkeKubernetesVersion),
+        };
     }
     const region = config.checked("civoRegion", check.civoRegion);
     config.overriddenBy("civo:region", "civoRegion", region, "the cluster is created in");
@@ -116,10 +175,66 @@ function readStorage(config: ConfigReader, provider: FluxBucketProvider): Storag
     }
 }
 
+/** Whether the cluster's service account tokens can be trusted by the bucket's cloud: the condition for workload identity. */
+function trustsCluster(cluster: ClusterConfig, provider: FluxBucketProvider): boolean {
+    switch (cluster.kind) {
+        case "eks":
+            return provider === "aws";
+        case "gke":
+            return provider === "gcp";
+        case "existing":
+            return (provider === "aws" && cluster.oidcProviderArn !== undefined) || (provider === "gcp" && cluster.workloadPool !== undefined);
+        case "civo":
+            return false;
+    }
+}
+
+function readAuth(config: ConfigReader, cluster: ClusterConfig, provider: FluxBucketProvider): Auth {
+    const possible = trustsCluster(cluster, provider);
+    const auth = (config.string("auth") as Auth | undefined) ?? (possible ? "workload-identity" : "keys");
+    if (auth === "workload-identity" && !possible && AUTH_MODES.includes(auth)) {
+        config.fail(
+            "auth",
+            `is "workload-identity", which needs a cluster whose service accounts the bucket's cloud can trust: for provider aws, cluster eks or ` +
+                `existing with flux-bucket:clusterOidcProvider; for provider gcp, cluster gke or existing with flux-bucket:clusterWorkloadPool. ` +
+                `This stack has cluster ${cluster.kind} and provider ${provider}: set auth to keys, or change the cluster`,
+        );
+    }
+    return auth;
+}
+
+function readGithub(config: ConfigReader, provider: FluxBucketProvider): InfraConfig["github"] {
+    const dependents = (["githubBranch", "githubEnvironment", "githubOidcProvider"] as const).filter((key) => config.isSet(key));
+    if (!config.isSet("githubRepository")) {
+        for (const key of dependents) config.fail(key, "needs flux-bucket:githubRepository, the repository whose GitHub Actions it is for");
+        return undefined;
+    }
+    if (!PROVIDERS[provider].provisioned) {
+        config.fail("githubRepository", `needs a bucket this stack provisions (provider aws or gcp), not ${provider}`);
+    }
+    if (config.isSet("githubOidcProvider") && provider !== "aws") config.fail("githubOidcProvider", `is for provider aws, not ${provider}`);
+    if (config.isSet("githubBranch") && config.isSet("githubEnvironment")) {
+        config.fail("githubBranch", "cannot be set together with flux-bucket:githubEnvironment: the writer trusts jobs of the environment, whatever their branch");
+    }
+    return {
+        repository: config.checked("githubRepository", check.githubRepository) ?? "",
+        branch: config.checked("githubBranch", check.gitBranch),
+        environment: config.checked("githubEnvironment", check.githubEnvironment),
+        oidcProviderArn: config.checked("githubOidcProvider", check.oidcProviderArn),
+    };
+}
+
 /** Reads and validates the infra layer's config; throws one ConfigError naming every bad key. */
 export function readInfraConfig(config: ConfigReader): InfraConfig {
     const provider = (config.string("provider") ?? "aws") as FluxBucketProvider;
-    const infra = { cluster: readCluster(config), storage: readStorage(config, provider) };
+    const cluster = readCluster(config, provider);
+    const infra: InfraConfig = {
+        cluster,
+        storage: readStorage(config, provider),
+        auth: readAuth(config, cluster, provider),
+        fluxNamespace: config.checked("fluxNamespace", check.kubernetesName),
+        github: readGithub(config, provider),
+    };
     config.done();
     return infra;
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { BucketCredentials } from "../../components/aws/index.ts";
+import { BucketCredentials, BucketRole } from "../../components/aws/index.ts";
 import { BucketSync, FluxInstall, type FluxRelease } from "../../components/flux/index.ts";
 import { runComponents } from "../support/offline.ts";
 
@@ -38,5 +38,27 @@ test("components refuse bad arguments with InputPropertyError, naming the argume
     assert.deepEqual(
         await refused(() => new BucketSync("s", { namespace: "flux-system", bucket, kustomization, credentials: { serviceAccountKey: "{}" } })),
         { propertyPath: "credentials", reason: "Flux's aws Bucket provider reads accesskey + secretkey from its Secret, not serviceaccount", children: 0 },
+    );
+    const serviceAccount = { name: "flux-bucket-dev", annotations: {} };
+    assert.deepEqual(
+        await refused(() => new BucketSync("s", { namespace: "flux-system", bucket, kustomization, serviceAccount, credentials: { accessKey: "a", secretKey: "b" } })),
+        {
+            propertyPath: "serviceAccount",
+            reason: "cannot be set together with credentials: a Bucket reads either with a Secret or as a service account (Flux's CRD refuses both)",
+            children: 0,
+        },
+    );
+    assert.deepEqual(
+        await refused(() => new BucketSync("s", { namespace: "flux-system", bucket: { ...bucket, provider: "generic" }, kustomization, serviceAccount })),
+        { propertyPath: "serviceAccount", reason: "is not supported for the generic provider; allowed: aws, gcp, azure", children: 0 },
+    );
+    const trust = { oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com", audience: "sts.amazonaws.com" };
+    assert.deepEqual(
+        await refused(() => new BucketRole("ci", { bucketArn: "arn:aws:s3:::b", access: "write", trust: { ...trust, subjects: [] } })),
+        { propertyPath: "trust.subjects", reason: "is empty; name at least one token subject the role trusts", children: 0 },
+    );
+    assert.deepEqual(
+        await refused(() => new BucketRole("ci", { bucketArn: "arn:aws:s3:::b", access: "write", prefix: "prod", trust: { ...trust, subjects: ["repo:acme/deploy:pull_request"] } })),
+        { propertyPath: "prefix", reason: '"prod" is not a normalized prefix: give it as normalizePrefix() returns it, e.g. "prod/", or leave it unset for the whole bucket', children: 0 },
     );
 });

@@ -230,12 +230,19 @@ describe("npm run up / down / preview: the order of the stacks and the upload (a
         const { infraConfig } = stackSet(ROOT, "dev");
         assert.deepEqual(await credentialProblems(ROOT, "dev", infraConfig, probes, {}), [
             "dev creates a Civo cluster: set CIVO_TOKEN (or pulumi config set --secret civo:token --stack dev)",
-            "dev creates a S3 bucket: no AWS credentials (Could not load credentials from any providers)",
+            "dev creates an S3 bucket: no AWS credentials (Could not load credentials from any providers)",
         ]);
         const fine: CloudProbes = { aws: async () => undefined, gcp: async () => undefined };
         assert.deepEqual(await credentialProblems(ROOT, "dev", infraConfig, fine, { CIVO_TOKEN: "t" }), []);
         const gcp = stackSet(ROOT, "gcp-dev").infraConfig;
         assert.deepEqual(await credentialProblems(ROOT, "gcp-dev", gcp, { ...fine, gcp: async () => "no ADC" }, { CIVO_TOKEN: "t" }), ["gcp-dev creates a GCS bucket: no ADC"]);
+        // The cluster's cloud too: EKS needs the AWS chain, GKE Application Default Credentials; no Civo token for either.
+        assert.deepEqual(await credentialProblems(ROOT, "eks-dev", stackSet(ROOT, "eks-dev").infraConfig, { ...fine, aws: async () => "no AWS credentials" }, {}), [
+            "eks-dev creates an EKS cluster and an S3 bucket: no AWS credentials",
+        ]);
+        assert.deepEqual(await credentialProblems(ROOT, "gke-dev", stackSet(ROOT, "gke-dev").infraConfig, { ...fine, gcp: async () => "no ADC" }, {}), [
+            "gke-dev creates a GKE cluster and a GCS bucket: no ADC",
+        ]);
     });
 });
 

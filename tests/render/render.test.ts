@@ -104,10 +104,35 @@ describe("render of the gcp stacks", () => {
     });
 });
 
+describe("render of the keyless example stacks", () => {
+    test("eks-dev: no Secret, source-controller annotated with the reader role, trust and role policies written", async () => {
+        const read = await renderInto("eks-dev");
+        const files = readdirSync(path.join(scratch, "eks-dev", "kubernetes")).sort();
+        assert.deepEqual(files, ["bucket-flux-system-flux-bucket.yaml", "kustomization-flux-system-flux-bucket.yaml", "namespace-flux-system.yaml"]);
+        const outputs = JSON.parse(read("outputs.json"))["eks-dev"];
+        const values = parse(read("helm/flux2.yaml")).values;
+        assert.deepEqual(values.sourceController.serviceAccount.annotations, { "eks.amazonaws.com/role-arn": outputs.readerRoleArn });
+        const trust = JSON.parse(read("policies/role-bucket-reader.json")).Statement[0];
+        assert.equal(trust.Action, "sts:AssumeRoleWithWebIdentity");
+        assert.ok(Object.values(trust.Condition.StringEquals).includes("system:serviceaccount:flux-system:source-controller"));
+        assert.ok(Object.values(JSON.parse(read("policies/role-bucket-ci-writer.json")).Statement[0].Condition.StringEquals).includes("repo:acme/deploy:ref:refs/heads/main"));
+        assert.deepEqual(JSON.parse(read("policies/rolepolicy-bucket-reader.json")).Statement.map((statement: { Sid: string }) => statement.Sid), ["ListBucket", "Objects"]);
+    });
+
+    test("gke-dev: no Secret, source-controller annotated with the reader account, the federation provider's condition written", async () => {
+        const read = await renderInto("gke-dev");
+        assert.ok(!existsSync(path.join(scratch, "gke-dev", "kubernetes", "secret-flux-system-flux-bucket.yaml")));
+        const outputs = JSON.parse(read("outputs.json"))["gke-dev"];
+        assert.deepEqual(parse(read("helm/flux2.yaml")).values.sourceController.serviceAccount.annotations, { "iam.gke.io/gcp-service-account": outputs.readerServiceAccount });
+        assert.equal(JSON.parse(read("policies/workloadidentitypoolprovider-github.json")).attributeCondition, 'assertion.repository == "acme/deploy"');
+        assert.equal(JSON.parse(read("policies/iammember-bucket-reader-impersonator.json")).member, "serviceAccount:my-gcp-project.svc.id.goog[flux-system/source-controller]");
+    });
+});
+
 describe("render of bad input", () => {
     test("an unknown stack names the stacks there are", async () => {
         await assert.rejects(renderStack(root, "prod"), {
-            message: 'no stack "prod": Pulumi.prod.yaml does not exist; stacks here: dev, dev-flux, fleet, fleet-flux, gcp-dev, gcp-dev-flux',
+            message: 'no stack "prod": Pulumi.prod.yaml does not exist; stacks here: dev, dev-flux, eks-dev, eks-dev-flux, fleet, fleet-flux, gcp-dev, gcp-dev-flux, gke-dev, gke-dev-flux',
         });
     });
 

@@ -21,6 +21,7 @@ describe("infra stack", () => {
             { ...run.outputs, kubeconfig: "(checked below)", readerSecretAccessKey: "-", writerSecretAccessKey: "-" },
             {
                 provider: "aws",
+                auth: "keys",
                 bucketName: "acme-manifests",
                 endpoint: "s3.eu-central-1.amazonaws.com",
                 region: "eu-central-1",
@@ -54,6 +55,7 @@ describe("infra stack", () => {
         );
         assert.deepEqual(run.outputs, {
             provider: "generic",
+            auth: "keys",
             bucketName: "manifests",
             endpoint: "minio.internal:9000",
             insecure: true,

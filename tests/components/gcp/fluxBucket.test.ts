@@ -58,9 +58,9 @@ describe("gcp FluxBucket", () => {
     test("creates the key after the grant and hands on its JSON, decoded, as a secret", async () => {
         const key = only(run, "gcp:serviceaccount/key:Key", "manifests-reader");
         assert.ok(key.dependencies.includes(only(run, "gcp:storage/bucketIAMMember:BucketIAMMember", "manifests-reader").urn));
-        const json = await valueOf<string>(bucket.reader!.serviceAccountKey);
+        const json = await valueOf<string>(bucket.reader!.serviceAccountKey!);
         assert.equal(JSON.parse(json).type, "service_account");
-        assert.equal(await pulumi.isSecret(bucket.reader!.serviceAccountKey), true);
+        assert.equal(await pulumi.isSecret(bucket.reader!.serviceAccountKey!), true);
     });
 
     test("points Flux at storage.googleapis.com", async () => {

@@ -1,0 +1,52 @@
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import { GITHUB_OIDC_ISSUER } from "../../src/bucket/identity.ts";
+
+export interface GithubWorkloadIdentityPoolArgs {
+    project: pulumi.Input<string>;
+    /** Pool id, 4-32 characters, unique in the project (a deleted pool's id stays taken for 30 days). */
+    poolId: pulumi.Input<string>;
+    /** `owner/repo`: the provider refuses every other repository's tokens. */
+    repository: string;
+}
+
+/** The provider's attribute condition: Google requires one for GitHub, or any repository on GitHub could authenticate. */
+export const githubAttributeCondition = (repository: string) => `assertion.repository == ${JSON.stringify(repository)}`;
+
+/**
+ * A Workload Identity Federation pool and its GitHub Actions OIDC provider, accepting tokens of one repository only.
+ * Which job may impersonate which service account is bound per subject (`principal://iam.googleapis.com/<pool
+ * name>/subject/<sub>`) on the account: FluxBucket's `githubActions`.
+ */
+export class GithubWorkloadIdentityPool extends pulumi.ComponentResource {
+    readonly pool: gcp.iam.WorkloadIdentityPool;
+    readonly provider: gcp.iam.WorkloadIdentityPoolProvider;
+    /** `projects/<number>/locations/global/workloadIdentityPools/<id>`. */
+    readonly poolName: pulumi.Output<string>;
+    /** `projects/<number>/locations/global/workloadIdentityPools/<id>/providers/github`: google-github-actions/auth's `workload_identity_provider`. */
+    readonly providerName: pulumi.Output<string>;
+
+    constructor(name: string, args: GithubWorkloadIdentityPoolArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("fluxbucket:gcp:GithubWorkloadIdentityPool", name, {}, opts);
+        this.pool = new gcp.iam.WorkloadIdentityPool(
+            name,
+            { project: args.project, workloadIdentityPoolId: args.poolId, displayName: "flux-bucket GitHub Actions" },
+            { parent: this },
+        );
+        this.provider = new gcp.iam.WorkloadIdentityPoolProvider(
+            name,
+            {
+                project: args.project,
+                workloadIdentityPoolId: this.pool.workloadIdentityPoolId,
+                workloadIdentityPoolProviderId: "github",
+                attributeMapping: { "google.subject": "assertion.sub", "attribute.repository": "assertion.repository", "attribute.ref": "assertion.ref" },
+                attributeCondition: githubAttributeCondition(args.repository),
+                oidc: { issuerUri: `https://${GITHUB_OIDC_ISSUER}` },
+            },
+            { parent: this },
+        );
+        this.poolName = this.pool.name;
+        this.providerName = this.provider.name;
+        this.registerOutputs({ poolName: this.poolName, providerName: this.providerName });
+    }
+}
