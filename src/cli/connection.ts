@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { normalizePrefix } from "../bucket/keys.ts";
-import type { Credentials, FluxOutputs, InfraOutputs } from "../bucket/outputs.ts";
+import type { Credentials, EnvironmentOutputs, FluxOutputs, Identities, InfraOutputs } from "../bucket/outputs.ts";
 import { providersOf, URL_SCHEMES, type UrlScheme } from "../bucket/providers.ts";
 import { UsageError } from "./errors.ts";
 import { openStore } from "./store/index.ts";
@@ -103,6 +103,7 @@ function stackCredentials(
         );
     }
     const [name, environment] = match;
+    if (!holdsKeys(environment)) return { credentials: environment, hint: credentialsHint(environment, flags, scheme, name) };
     return {
         credentials: environment,
         hint:
@@ -111,7 +112,24 @@ function stackCredentials(
     };
 }
 
-function credentialsHint(outputs: StackOutputs, flags: ConnectionFlags, scheme: UrlScheme): string {
+const holdsKeys = (credentials: Credentials<string>) => KEY_OUTPUTS.some((key) => credentials[key] !== undefined);
+
+/** The outputs that hold a key bucketops can use (the others name keyless identities). */
+const KEY_OUTPUTS = ["writerAccessKeyId", "writerServiceAccountKey", "readerAccessKeyId", "readerServiceAccountKey"] as const;
+
+/**
+ * Where keyless outputs say the credentials should come from: the SDK's chain, which in a GitHub Actions job holds
+ * the CI identity the outputs name (aws-actions/configure-aws-credentials or google-github-actions/auth).
+ */
+function keylessHint(outputs: Identities<string>, environment?: string): string {
+    const writer = outputs.ciWriterRoleArn ?? outputs.ciWriterServiceAccount;
+    const reader = outputs.ciReaderRoleArn ?? outputs.ciReaderServiceAccount;
+    const scope = environment === undefined ? "" : ` for environment ${environment}`;
+    if (writer === undefined) return ` The stack outputs hold no keys${scope} (auth workload-identity): use an identity of your own that may write the bucket.`;
+    return ` The stack outputs hold no keys${scope}: in GitHub Actions, pushes write as ${writer}${reader ? ` and pull requests read as ${reader}` : ""}.`;
+}
+
+function credentialsHint(outputs: StackOutputs | EnvironmentOutputs, flags: ConnectionFlags, scheme: UrlScheme, environment?: string): string {
     if (outputs.writerAccessKeyId || outputs.writerServiceAccountKey) {
         return "These are the stack outputs' writer credentials: check that the outputs are this bucket's infra stack's.";
     }
@@ -122,9 +140,10 @@ function credentialsHint(outputs: StackOutputs, flags: ConnectionFlags, scheme: 
         scheme === "gs"
             ? "Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud)"
             : `the AWS SDK's chain (${flags.profile ? `profile ${flags.profile}` : "AWS_ACCESS_KEY_ID, AWS_PROFILE, the instance's role"})`;
+    const keyless = "auth" in outputs ? outputs.auth === "workload-identity" : environment !== undefined;
     return (
-        `The credentials came from ${chain}: check which identity that is and what its policy allows, or pass ` +
-        `--from-stack-outputs with the infra stack's outputs.`
+        `The credentials came from ${chain}: check which identity that is and what its policy allows` +
+        (keyless ? `.${keylessHint(outputs, environment)}` : `, or pass --from-stack-outputs with the infra stack's outputs.`)
     );
 }
 

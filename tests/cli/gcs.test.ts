@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { GcsStore } from "../../src/cli/store/gcs.ts";
+import { applicationDefaultIdentity, GcsStore } from "../../src/cli/store/gcs.ts";
 import { parseBucketUrl } from "../../src/cli/url.ts";
 import { bucketops, printedRevision, sha256 } from "./helpers/cli.ts";
 import { manifestTree, writeTree } from "../support/trees.ts";
@@ -85,5 +85,30 @@ describe("bucketops on gs:// through @google-cloud/storage (local JSON API stand
         const off = await bucketops("history", "gs://gcs-unversioned", "--endpoint", gcs.endpoint);
         assert.equal(off.code, 1);
         assert.match(off.err, /versioning is not enabled on gs:\/\/gcs-unversioned/);
+    });
+});
+
+describe("the GCS identity a release record names, from Application Default Credentials without a request", () => {
+    it("a key file's client_email, the account an external_account file impersonates (google-github-actions/auth v3), else nothing", () => {
+        const file = (content: object) => {
+            const dir = writeTree({ "credentials.json": JSON.stringify(content) });
+            return `${dir}/credentials.json`;
+        };
+        assert.equal(applicationDefaultIdentity(file({ type: "service_account", client_email: "writer@acme.iam.gserviceaccount.com" })), "writer@acme.iam.gserviceaccount.com");
+        // The shape google-github-actions/auth v3.0.0 writes (src/client/workload_identity_federation.ts createCredentialsFile).
+        const federated = {
+            type: "external_account",
+            audience: "//iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/fluxbucket-gh-1/providers/github",
+            subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+            token_url: "https://sts.googleapis.com/v1/token",
+            credential_source: { url: "https://token.actions.githubusercontent.com/?audience=x", headers: { Authorization: "Bearer x" }, format: { type: "json", subject_token_field_name: "value" } },
+            service_account_impersonation_url:
+                "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/fluxbucket-ci-writer-1a2b3c4d@acme.iam.gserviceaccount.com:generateAccessToken",
+        };
+        assert.equal(applicationDefaultIdentity(file(federated)), "fluxbucket-ci-writer-1a2b3c4d@acme.iam.gserviceaccount.com");
+        const { service_account_impersonation_url: _direct, ...direct } = federated;
+        assert.equal(applicationDefaultIdentity(file(direct)), undefined);
+        assert.equal(applicationDefaultIdentity(undefined), undefined);
+        assert.equal(applicationDefaultIdentity("/nonexistent/credentials.json"), undefined);
     });
 });

@@ -173,4 +173,42 @@ describe("per-environment identities (accessPolicy) against moto_server with IAM
         const other = await as(keys.devReader, "revision", PROD.url);
         assert.equal(other.code, 0, other.err);
     });
+
+    it("keyless outputs (auth workload-identity): the SDK's chain signs, and a denial names the CI identities, not stack keys", async () => {
+        // What `pulumi stack output --json` prints for a keyless infra stack with environments and GitHub Actions: no key.
+        const role = (name: string) => `arn:aws:iam::123456789012:role/flux-bucket/${name}`;
+        const file = path.join(dir, "keyless.json");
+        writeFileSync(
+            file,
+            JSON.stringify({
+                provider: "aws",
+                auth: "workload-identity",
+                endpoint: moto.endpoint,
+                region: "us-east-1",
+                environments: {
+                    dev: { prefix: DEV.prefix, readerRoleArn: role("dev-reader"), readerKubernetesServiceAccount: "flux-system/flux-bucket-dev", ciWriterRoleArn: role("dev-ci-writer"), ciReaderRoleArn: role("dev-ci-reader") },
+                },
+            }),
+        );
+        // In a GitHub Actions job, aws-actions/configure-aws-credentials puts the assumed CI role's session in the environment;
+        // here the dev writer's key stands for it.
+        const tree = writeTree(environmentTree("dev", DEV.prefix, "keyless"));
+        const pushed = await as(keys.devWriter, "push", tree, DEV.url, "--from-stack-outputs", file);
+        assert.equal(pushed.code, 0, pushed.err);
+        assert.equal(printedRevision(pushed), environmentRevision("dev", DEV.prefix, environmentTree("dev", DEV.prefix, "keyless")));
+
+        const versions = await moto.versions(BUCKET, DEV.prefix);
+        const refused = await as(keys.prodWriter, "push", writeTree(environmentTree("dev", DEV.prefix, "other")), DEV.url, "--from-stack-outputs", file, "--concurrency", "1");
+        assert.equal(refused.code, 1);
+        assert.equal(
+            refused.err,
+            `bucketops: ${denied(
+                `write ${DEV.prefix}.bucketops-lock`,
+                "The credentials came from the AWS SDK's chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, the instance's role): check which identity that is and " +
+                    `what its policy allows. The stack outputs hold no keys for environment dev: in GitHub Actions, pushes write as ${role("dev-ci-writer")} ` +
+                    `and pull requests read as ${role("dev-ci-reader")}.`,
+            )}\npush did not start: it could not take the prefix's lease, and nothing was changed.`,
+        );
+        assert.deepEqual(await moto.versions(BUCKET, DEV.prefix), versions);
+    });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Storage, type File, type FileMetadata } from "@google-cloud/storage";
 import pLimit from "p-limit";
 import { CliError } from "../errors.ts";
@@ -39,6 +40,24 @@ function statusOf(error: unknown): number | undefined {
     return (error as { code?: unknown }).code as number | undefined;
 }
 
+/**
+ * Who the Application Default Credentials file says the caller is, without a request (google-auth-library would
+ * probe the metadata server): a key's `client_email`, or the account an `external_account` file impersonates, as
+ * google-github-actions/auth writes it (v3.0.0 src/client/workload_identity_federation.ts:
+ * `service_account_impersonation_url` = `…/projects/-/serviceAccounts/<email>:generateAccessToken`).
+ */
+export function applicationDefaultIdentity(file: string | undefined): string | undefined {
+    if (!file) return undefined;
+    try {
+        const credentials = JSON.parse(readFileSync(file, "utf8"));
+        if (typeof credentials.client_email === "string") return credentials.client_email;
+        const impersonated = /\/serviceAccounts\/([^/:]+):generateAccessToken$/.exec(String(credentials.service_account_impersonation_url ?? ""))?.[1];
+        return impersonated;
+    } catch {
+        return undefined;
+    }
+}
+
 export class GcsStore implements ObjectStore {
     readonly description: string;
     readonly copiesKeepEtag = false;
@@ -56,7 +75,7 @@ export class GcsStore implements ObjectStore {
         this.accessHint = options.accessHint ?? DEFAULT_ACCESS_HINT;
         const endpoint = options.endpoint ? endpointUrl(options.endpoint, options.insecure) : undefined;
         const credentials = options.serviceAccountKey ? JSON.parse(options.serviceAccountKey) : undefined;
-        this.serviceAccountEmail = credentials?.client_email;
+        this.serviceAccountEmail = credentials?.client_email ?? applicationDefaultIdentity(process.env.GOOGLE_APPLICATION_CREDENTIALS);
         this.storage = new Storage({
             apiEndpoint: endpoint,
             credentials,
