@@ -4,6 +4,7 @@ import { BucketSync, FluxInstall } from "../components/flux/index.ts";
 import { SOURCE_CONTROLLER } from "../src/bucket/identity.ts";
 import type { FluxOutputs } from "../src/bucket/outputs.ts";
 import type { FluxConfig } from "./config/flux.ts";
+import { ConfigError } from "./config/errors.ts";
 import { readInfraReference } from "./infraReference.ts";
 
 /** What the flux stack exports (src/bucket/outputs.ts). */
@@ -32,21 +33,32 @@ export async function fluxStack(config: FluxConfig, file?: string): Promise<Flux
     // the Bucket reads as a service account of its environment's (object-level).
     const identity = infra.workloadIdentity;
     const objectLevel = identity !== undefined && identity.serviceAccount.name !== SOURCE_CONTROLLER;
-    const install = new FluxInstall(
-        "flux",
-        {
-            namespace: config.namespace,
-            chartVersion: config.chartVersion,
-            fluxRelease: config.fluxRelease,
-            workloadIdentity: identity && (objectLevel ? { objectLevel } : { serviceAccountAnnotations: { [identity.annotation]: identity.identity } }),
-        },
-        { providers: [cluster] },
-    );
+    if (identity && !objectLevel && !config.install) {
+        throw new ConfigError(
+            [
+                `flux-bucket:installFlux is false, but the infra stack ${config.infraStack} lets Flux read its whole bucket as source-controller's own ` +
+                    "service account, which only the stack that installs Flux can annotate: set installFlux true, or split the bucket into environments",
+            ],
+            file,
+        );
+    }
+    const install =
+        config.install &&
+        new FluxInstall(
+            "flux",
+            {
+                namespace: config.namespace,
+                ...config.install,
+                workloadIdentity: identity && (objectLevel ? { objectLevel } : { serviceAccountAnnotations: { [identity.annotation]: identity.identity } }),
+            },
+            { providers: [cluster] },
+        );
+    const namespace = install ? install.namespaceName : pulumi.output(config.namespace);
     const prefix = infra.prefix ?? config.bucket.prefix;
     const sync = new BucketSync(
         config.sourceName,
         {
-            namespace: install.namespaceName,
+            namespace,
             bucket: {
                 provider: infra.provider,
                 bucketName: infra.bucketName,
@@ -60,14 +72,14 @@ export async function fluxStack(config: FluxConfig, file?: string): Promise<Flux
             serviceAccount: objectLevel ? { name: identity.serviceAccount.name, annotations: { [identity.annotation]: identity.identity } } : undefined,
             kustomization: { ...config.kustomization, path: pathInBucket(config.kustomization.path, infra.prefix) },
         },
-        { providers: [cluster], dependsOn: [install] },
+        { providers: [cluster], dependsOn: install ? [install] : [] },
     );
 
     return {
         infraStack: config.infraStack,
         environment: config.environment,
-        namespace: install.namespaceName,
-        chartVersion: config.chartVersion,
+        namespace,
+        chartVersion: config.install?.chartVersion,
         bucket: sync.bucketObjectName,
         prefix: prefix ?? "",
         kustomization: sync.kustomizationObjectName,

@@ -74,7 +74,8 @@ export interface FluxOutputs<Value = string> {
     environment?: string;
     /** Flux's namespace. */
     namespace: Value;
-    chartVersion: string;
+    /** The flux2 chart version this stack installs; unset when another flux stack installs Flux (installFlux false). */
+    chartVersion?: string;
     /** The Flux Bucket object's name. */
     bucket: Value;
     /** The Bucket's spec.prefix ("" for the whole bucket): where this stack's cluster reads, and `npm run up` pushes. */

@@ -171,6 +171,13 @@ export const declarations = {
         description: "Namespace Flux is installed into. infra: the namespace whose service accounts the workload identities trust (the flux stack must use the same).",
         default: "flux-system",
     },
+    installFlux: {
+        layer: "flux",
+        type: "boolean",
+        description:
+            "Install Flux (the flux2 chart) with this stack. `false` when another flux stack installs it on the same cluster: this one only adds its Bucket and Kustomization (and, keyless, its environment's service account); give it its own `sourceName`.",
+        default: true,
+    },
     fluxChartVersion: {
         layer: "flux",
         type: "string",

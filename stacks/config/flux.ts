@@ -7,8 +7,8 @@ export interface FluxConfig {
     /** Fully qualified name of the infra stack. */
     infraStack: string;
     namespace: string;
-    chartVersion: string;
-    fluxRelease: FluxRelease;
+    /** Unset: this stack does not install Flux (another flux stack on the cluster does). */
+    install?: { chartVersion: string; fluxRelease: FluxRelease };
     sourceName: string;
     /** The infra stack's environment to sync; unset: the whole bucket. */
     environment?: string;
@@ -49,12 +49,22 @@ export function readFluxConfig(config: ConfigReader, self: StackIdentity): FluxC
     if (environment !== undefined && config.isSet("bucketPrefix")) {
         config.fail("bucketPrefix", `cannot be set together with flux-bucket:environment; the environment's prefix is used`);
     }
+    const install = config.boolean("installFlux");
+    if (!install) {
+        for (const key of ["fluxChartVersion", "fluxVersion"] as const) {
+            if (config.isSet(key)) config.fail(key, "has no effect with flux-bucket:installFlux false: the stack that installs Flux on the cluster sets it");
+        }
+    }
     config.overriddenBy("kubernetes:kubeconfig", "kubeconfig", config.string("kubeconfig"), "Flux is installed through a provider of its own, on the cluster of");
     const flux: FluxConfig = {
         infraStack: infraStack ?? "",
         namespace: config.checked("fluxNamespace", check.kubernetesName),
-        chartVersion: config.checked("fluxChartVersion", (v) => (/^\d+\.\d+\.\d+$/.test(v) ? undefined : "allowed: a chart version such as 2.18.3")),
-        fluxRelease: config.string("fluxVersion") as FluxRelease,
+        install: install
+            ? {
+                  chartVersion: config.checked("fluxChartVersion", (v) => (/^\d+\.\d+\.\d+$/.test(v) ? undefined : "allowed: a chart version such as 2.18.3")),
+                  fluxRelease: config.string("fluxVersion") as FluxRelease,
+              }
+            : undefined,
         sourceName: config.checked("sourceName", check.kubernetesName),
         environment,
         kubeconfig: config.isSet("kubeconfig") ? config.secret("kubeconfig") : undefined,

@@ -214,6 +214,34 @@ describe("environments with workload identity: object-level, one service account
     });
 });
 
+describe("several environments on one cluster: one flux stack installs Flux, the others add their environment", () => {
+    test("the second environment's stack: its Bucket, service account and token right, no chart; each reads as its own", async () => {
+        const infra = asStackReference(await runInfra({ ...EKS, environments: JSON.stringify(["dev", "prod"]) }, "fleet"));
+        const options = { stack: "fleet-prod-flux", infraStack: "organization/flux-bucket/fleet" };
+        const prod = await runFlux({ environment: "prod", installFlux: "false", sourceName: "flux-bucket-prod", infraStack: options.infraStack }, infra, options);
+        assert.deepEqual([...ofType(prod, RELEASE), ...ofType(prod, "kubernetes:core/v1:Namespace")], []);
+        const bucket = only(prod, BUCKET).inputs;
+        assert.deepEqual([bucket.metadata.name, bucket.metadata.namespace, bucket.spec.serviceAccountName, bucket.spec.prefix], ["flux-bucket-prod", "flux-system", "flux-bucket-prod", "prod/"]);
+        assert.equal(only(prod, "kubernetes:core/v1:ServiceAccount").inputs.metadata.name, "flux-bucket-prod");
+        assert.deepEqual(only(prod, "kubernetes:rbac.authorization.k8s.io/v1:Role").inputs.rules[0].resourceNames, ["flux-bucket-prod"]);
+        assert.deepEqual({ namespace: prod.outputs.namespace, chartVersion: prod.outputs.chartVersion, bucket: prod.outputs.bucket }, { namespace: "flux-system", chartVersion: undefined, bucket: "flux-bucket-prod" });
+    });
+
+    test("installFlux false is refused where it cannot work, naming why", async () => {
+        const whole = asStackReference(await runInfra(EKS));
+        await assert.rejects(runFlux({ installFlux: "false", sourceName: "other" }, whole), (error: ConfigError) => {
+            assert.deepEqual(error.problems, [
+                "Pulumi.dev-flux.yaml: flux-bucket:installFlux is false, but the infra stack organization/flux-bucket/dev lets Flux read its whole bucket as " +
+                    "source-controller's own service account, which only the stack that installs Flux can annotate: set installFlux true, or split the bucket into environments",
+            ]);
+            return true;
+        });
+        await rejectsWith(runFlux({ installFlux: "false", fluxVersion: "2.8.5" }, whole), [
+            "Pulumi.dev-flux.yaml: flux-bucket:fluxVersion has no effect with flux-bucket:installFlux false: the stack that installs Flux on the cluster sets it",
+        ]);
+    });
+});
+
 describe("existing clusters, and when workload identity is refused", () => {
     const PROVIDER_ARN = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
     const existing = { cluster: "existing", kubeconfig: "apiVersion: v1\nkind: Config\n" };
