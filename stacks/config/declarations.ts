@@ -121,8 +121,8 @@ export const declarations = {
         type: "string",
         description: "Bucket name. aws/gcp: optional (a unique name is generated); generic/azure (container): required.",
     },
-    region: { layer: "infra", type: "string", description: "AWS region of the bucket (aws), or the S3 region (generic).", default: "eu-west-1" },
-    gcpProject: { layer: "infra", type: "string", description: "GCP project of the bucket and service accounts (gcp)." },
+    region: { layer: "infra", type: "string", description: "AWS region of the bucket (aws) and of the EKS cluster (eks), or the S3 region (generic).", default: "eu-west-1" },
+    gcpProject: { layer: "infra", type: "string", description: "GCP project of the bucket and service accounts (gcp) and of the GKE cluster (gke)." },
     gcpLocation: { layer: "infra", type: "string", description: "GCS location of the bucket, e.g. `EU` or `europe-west1` (gcp).", default: "EU" },
     environments: {
         layer: "infra",
