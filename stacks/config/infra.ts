@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../../components/environments.ts";
 import * as check from "./checks.ts";
 import type { FluxBucketProvider } from "../../src/bucket/flux.ts";
-import { AUTH_MODES, type Auth, type GithubTrust } from "../../src/bucket/identity.ts";
+import type { Auth, GithubTrust } from "../../src/bucket/identity.ts";
 import { PROVIDERS } from "../../src/bucket/providers.ts";
 import { readEnvironments } from "./environments.ts";
 import { ConfigReader } from "./reader.ts";
@@ -192,7 +192,7 @@ function trustsCluster(cluster: ClusterConfig, provider: FluxBucketProvider): bo
 function readAuth(config: ConfigReader, cluster: ClusterConfig, provider: FluxBucketProvider): Auth {
     const possible = trustsCluster(cluster, provider);
     const auth = (config.string("auth") as Auth | undefined) ?? (possible ? "workload-identity" : "keys");
-    if (auth === "workload-identity" && !possible && AUTH_MODES.includes(auth)) {
+    if (auth === "workload-identity" && !possible) {
         config.fail(
             "auth",
             `is "workload-identity", which needs a cluster whose service accounts the bucket's cloud can trust: for provider aws, cluster eks or ` +
