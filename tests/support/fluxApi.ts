@@ -5,6 +5,8 @@ export interface ApiRequest {
     path: string;
     query: URLSearchParams;
     contentType: string;
+    /** The Authorization header the client sent (its credential, e.g. a token from a kubeconfig's exec plugin). */
+    authorization?: string;
     body?: Record<string, any>;
     /** The Bucket as it was when the request arrived. */
     suspended: boolean;
@@ -83,6 +85,7 @@ export class StrictFluxApi {
             path: url.pathname,
             query: url.searchParams,
             contentType: req.headers["content-type"] ?? "",
+            authorization: req.headers.authorization,
             body: text ? JSON.parse(text) : undefined,
             suspended: this.bucket.spec.suspend === true,
         };
