@@ -136,15 +136,22 @@ function credentialsHint(outputs: StackOutputs | EnvironmentOutputs, flags: Conn
     if (outputs.readerAccessKeyId || outputs.readerServiceAccountKey) {
         return "These are the stack outputs' reader credentials, which may only read: pushes and rollbacks need the writer's.";
     }
-    const chain =
-        scheme === "gs"
-            ? "Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud)"
-            : `the AWS SDK's chain (${flags.profile ? `profile ${flags.profile}` : "AWS_ACCESS_KEY_ID, AWS_PROFILE, the instance's role"})`;
+    const chain = scheme === "gs" ? "Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud)" : `the AWS SDK's chain (${awsChainSource(flags)})`;
     const keyless = "auth" in outputs ? outputs.auth === "workload-identity" : environment !== undefined;
     return (
         `The credentials came from ${chain}: check which identity that is and what its policy allows` +
         (keyless ? `.${keylessHint(outputs, environment)}` : `, or pass --from-stack-outputs with the infra stack's outputs.`)
     );
+}
+
+/**
+ * Which link of the AWS SDK's default chain the credentials most likely came from: a profile, keys in the environment,
+ * or web identity (AWS_ROLE_ARN with a token file, as IRSA and GitHub Actions set it), which the chain tries after them.
+ */
+function awsChainSource(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): string {
+    if (flags.profile) return `profile ${flags.profile}`;
+    if (!env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE && env.AWS_ROLE_ARN && env.AWS_WEB_IDENTITY_TOKEN_FILE) return `web identity: the role ${env.AWS_ROLE_ARN}`;
+    return "AWS_ACCESS_KEY_ID, AWS_PROFILE, the instance's role";
 }
 
 /** The stores one run opened, closed together when it ends (their kept-alive sockets would hold the process). */
