@@ -138,7 +138,7 @@ async function storage(config: InfraConfig, cluster: ClusterOutputs): Promise<St
         case "gcp": {
             const { FluxBucket, GithubWorkloadIdentityPool } = await import("../components/gcp/index.ts");
             const { project, location, bucketName, noncurrentVersionDays, forceDestroy, environments } = storage;
-            const pool = github && new GithubWorkloadIdentityPool("github", { project, poolId: `fluxbucket-gh-${stackDigest()}`, repository: github.repository });
+            const pool = github && new GithubWorkloadIdentityPool("github", { project, poolId: `fluxbucket-gh-${stackDigest()}`, trust: github });
             const bucket = new FluxBucket("bucket", {
                 project,
                 location,

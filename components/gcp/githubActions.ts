@@ -1,17 +1,24 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { GITHUB_OIDC_ISSUER } from "../../src/bucket/identity.ts";
+import { GITHUB_OIDC_ISSUER, type GithubTrust, githubSubjects } from "../../src/bucket/identity.ts";
 
 export interface GithubWorkloadIdentityPoolArgs {
     project: pulumi.Input<string>;
     /** Pool id, 4-32 characters, unique in the project (a deleted pool's id stays taken for 30 days). */
     poolId: pulumi.Input<string>;
-    /** `owner/repo`: the provider refuses every other repository's tokens. */
-    repository: string;
+    /** The repository and the branch or environment whose jobs may write: the provider refuses every other token. */
+    trust: GithubTrust;
 }
 
-/** The provider's attribute condition: Google requires one for GitHub, or any repository on GitHub could authenticate. */
-export const githubAttributeCondition = (repository: string) => `assertion.repository == ${JSON.stringify(repository)}`;
+/**
+ * The provider's attribute condition (Google requires one for GitHub, or any repository on GitHub could authenticate):
+ * the repository, and only the subjects some account is bound to (the writer's ref or environment, and pull
+ * requests), so a token no binding would accept is refused at the exchange already.
+ */
+export function githubAttributeCondition(trust: GithubTrust): string {
+    const { writer, reader } = githubSubjects(trust);
+    return `assertion.repository == ${JSON.stringify(trust.repository)} && assertion.sub in ${JSON.stringify([writer, reader])}`;
+}
 
 /**
  * A Workload Identity Federation pool and its GitHub Actions OIDC provider, accepting tokens of one repository only.
@@ -40,7 +47,7 @@ export class GithubWorkloadIdentityPool extends pulumi.ComponentResource {
                 workloadIdentityPoolId: this.pool.workloadIdentityPoolId,
                 workloadIdentityPoolProviderId: "github",
                 attributeMapping: { "google.subject": "assertion.sub", "attribute.repository": "assertion.repository", "attribute.ref": "assertion.ref" },
-                attributeCondition: githubAttributeCondition(args.repository),
+                attributeCondition: githubAttributeCondition(args.trust),
                 oidc: { issuerUri: `https://${GITHUB_OIDC_ISSUER}` },
             },
             { parent: this },

@@ -124,7 +124,10 @@ describe("render of the keyless example stacks", () => {
         assert.ok(!existsSync(path.join(scratch, "gke-dev", "kubernetes", "secret-flux-system-flux-bucket.yaml")));
         const outputs = JSON.parse(read("outputs.json"))["gke-dev"];
         assert.deepEqual(parse(read("helm/flux2.yaml")).values.sourceController.serviceAccount.annotations, { "iam.gke.io/gcp-service-account": outputs.readerServiceAccount });
-        assert.equal(JSON.parse(read("policies/workloadidentitypoolprovider-github.json")).attributeCondition, 'assertion.repository == "acme/deploy"');
+        assert.equal(
+            JSON.parse(read("policies/workloadidentitypoolprovider-github.json")).attributeCondition,
+            'assertion.repository == "acme/deploy" && assertion.sub in ["repo:acme/deploy:environment:production","repo:acme/deploy:pull_request"]',
+        );
         assert.equal(JSON.parse(read("policies/iammember-bucket-reader-impersonator.json")).member, "serviceAccount:my-gcp-project.svc.id.goog[flux-system/source-controller]");
     });
 });

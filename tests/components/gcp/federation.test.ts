@@ -48,10 +48,11 @@ describe("GitHub Actions through Workload Identity Federation (CEL as Google's S
         assert.notEqual(environments.dev.ciWriterServiceAccount, environments.prod.ciWriterServiceAccount);
     });
 
-    test("pull requests: the read-only accounts; other branches and tags: nothing", () => {
+    test("pull requests: the read-only accounts; other branches, tags and environments are refused at the exchange", () => {
         assert.deepEqual(impersonates(claims("acme/deploy", "pull_request", "refs/pull/7/merge")), ["fluxbucket-ci-reader", "fluxbucket-ci-reader"]);
-        assert.deepEqual(impersonates(claims("acme/deploy", "ref:refs/heads/main")), []);
-        assert.deepEqual(impersonates(claims("acme/deploy", "ref:refs/tags/release", "refs/tags/release")), []);
+        assert.equal(impersonates(claims("acme/deploy", "ref:refs/heads/main")), undefined);
+        assert.equal(impersonates(claims("acme/deploy", "ref:refs/tags/release", "refs/tags/release")), undefined);
+        assert.equal(impersonates(claims("acme/deploy", "environment:production")), undefined);
     });
 
     test("another repository's token is refused by the provider, even with a subject naming ours", () => {
