@@ -16,7 +16,8 @@ export function pathInBucket(path: string, prefix?: string): string {
 }
 
 /**
- * The flux layer: Flux installed with the flux2 chart on the infra stack's cluster, then the Secret, Bucket and
+ * The flux layer: Flux installed with the flux2 chart on the infra stack's cluster (unless another flux stack installs
+ * it: installFlux false), then the Secret (or, keyless, nothing or the environment's service account), Bucket and
  * Kustomization that sync the bucket, created only once the chart (and so its CRDs) is in place. `file` is the stack's
  * file, which problems with the infra stack it reads are reported against.
  */
@@ -27,7 +28,6 @@ export async function fluxStack(config: FluxConfig, file?: string): Promise<Flux
         file,
         namespace: config.namespace,
     });
-    const cluster = new k8s.Provider("cluster", { kubeconfig: config.kubeconfig ?? infra.kubeconfig! });
 
     // Workload identity: source-controller's own service account names the reader's identity (the whole bucket), or
     // the Bucket reads as a service account of its environment's (object-level).
@@ -42,6 +42,7 @@ export async function fluxStack(config: FluxConfig, file?: string): Promise<Flux
             file,
         );
     }
+    const cluster = new k8s.Provider("cluster", { kubeconfig: config.kubeconfig ?? infra.kubeconfig! });
     const install =
         config.install &&
         new FluxInstall(
