@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { SOURCEIGNORE } from "../../src/bucket/keys.ts";
 import { type Environment, type EnvironmentIdentities, SOURCEIGNORE_CONTENT } from "../environments.ts";
-import { type GithubTrust, githubSubjects, readerServiceAccount } from "../../src/bucket/identity.ts";
+import { type GithubTrust, githubSubjects, readerServiceAccount, serviceAccountId } from "../../src/bucket/identity.ts";
 import { BucketCredentials, type ManagedFolderGrant } from "./bucketCredentials.ts";
 import { BUCKET_METADATA_PERMISSIONS, BUCKET_PERMISSIONS, type BucketAccess, OBJECT_PERMISSIONS } from "./permissions.ts";
 import { VersionedBucket, type VersionedBucketArgs } from "./versionedBucket.ts";
@@ -81,12 +81,12 @@ export class FluxBucket extends pulumi.ComponentResource {
         const accountId = (kind: string, prefix = "") => bucketName.apply((bucket) => `fluxbucket-${kind}-${digest(bucket, prefix)}`);
         const github = githubActions && githubSubjects(githubActions);
         const federated = (subject: string) => pulumi.interpolate`principal://iam.googleapis.com/${githubActions!.workloadIdentityPool}/subject/${subject}`;
-        /** Flux's reader, the key-based writer and CI's accounts of the whole bucket or an environment. */
         /** The custom roles of each access level, created only for an access some identity has (keyless without CI: no writer). */
         const customRoles = (permissions: Record<BucketAccess, string[]>) => {
             const created: Partial<Record<BucketAccess, pulumi.Output<string>>> = {};
             return (access: BucketAccess) => (created[access] ??= role(ROLE_NAMES[access], permissions[access]));
         };
+        /** Flux's reader, the key-based writer and CI's accounts of the whole bucket or an environment. */
         const identities = (roleOf: (access: BucketAccess) => pulumi.Input<string>, environment?: string, prefix?: string, folder?: ManagedFolderGrant) => {
             const suffix = environment === undefined ? "" : `${environment}-`;
             const account = (kind: string, access: BucketAccess, keyless?: { impersonatedBy: pulumi.Input<string>[] }) =>
@@ -100,7 +100,7 @@ export class FluxBucket extends pulumi.ComponentResource {
                 reader: account(
                     ROLE_NAMES.read,
                     "read",
-                    kubernetes && { impersonatedBy: [pulumi.interpolate`serviceAccount:${workloadIdentity!.workloadPool}[${kubernetes.namespace}/${kubernetes.name}]`] },
+                    kubernetes && { impersonatedBy: [pulumi.interpolate`serviceAccount:${workloadIdentity!.workloadPool}[${serviceAccountId(kubernetes)}]`] },
                 ),
                 writer: workloadIdentity ? undefined : account(ROLE_NAMES.write, "write"),
                 ci: github && {

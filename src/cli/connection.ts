@@ -112,10 +112,10 @@ function stackCredentials(
     };
 }
 
-const holdsKeys = (credentials: Credentials<string>) => KEY_OUTPUTS.some((key) => credentials[key] !== undefined);
-
 /** The outputs that hold a key bucketops can use (the others name keyless identities). */
 const KEY_OUTPUTS = ["writerAccessKeyId", "writerServiceAccountKey", "readerAccessKeyId", "readerServiceAccountKey"] as const;
+
+const holdsKeys = (credentials: Credentials<string>) => KEY_OUTPUTS.some((key) => credentials[key] !== undefined);
 
 /**
  * Where keyless outputs say the credentials should come from: the SDK's chain, which in a GitHub Actions job holds

@@ -57,15 +57,18 @@ export const bucketPrefix = rule(/^[^/][^\s]*$/, "allowed: a key prefix without 
 
 export const stackName = rule(/^[^/\s]+\/[^/\s]+\/[^/\s]+$/, "allowed: a fully qualified stack name <organization>/<project>/<stack>");
 
-/** The flux2 chart's pre-install check refuses clusters older than Kubernetes 1.33. */
+/** Whether a recognisable Kubernetes version is older than 1.33, which the flux2 chart's pre-install check refuses. */
+const olderThanChartMinimum = (value: string) => {
+    const minor = /^v?1\.(\d+)(\.|$)/.exec(value)?.[1];
+    return minor !== undefined && Number(minor) < 33;
+};
+
 /**
  * Civo's version names are passed through as written (their format is Civo's to change); only a recognisable
- * Kubernetes version older than 1.33, which the flux2 chart's pre-install check refuses, is rejected.
+ * Kubernetes version older than 1.33 is rejected.
  */
-export const civoKubernetesVersion: Check = (value) => {
-    const minor = /^v?1\.(\d+)(\.|$)/.exec(value)?.[1];
-    return minor !== undefined && Number(minor) < 33 ? "allowed: Kubernetes 1.33 or newer (the flux2 chart refuses older), such as 1.33.1-k3s1" : undefined;
-};
+export const civoKubernetesVersion: Check = (value) =>
+    olderThanChartMinimum(value) ? "allowed: Kubernetes 1.33 or newer (the flux2 chart refuses older), such as 1.33.1-k3s1" : undefined;
 
 export const civoRegion = rule(/^[A-Z]{3}\d$/, "allowed: a Civo region code such as LON1, FRA1, NYC1 or PHX1");
 
@@ -75,15 +78,13 @@ export const keyPrefix = rule(
     "allowed: slash-separated segments of letters, digits and !_.*'()-, such as prod or teams/a",
 );
 
-const minorAtLeast33 = (minor: string | undefined) => minor !== undefined && Number(minor) < 33;
-
-/** EKS takes a minor version; the flux2 chart refuses clusters older than 1.33. */
+/** EKS takes a minor version, from 1.33. */
 export const eksKubernetesVersion: Check = (value) =>
-    !/^1\.\d+$/.test(value) || minorAtLeast33(/^1\.(\d+)$/.exec(value)?.[1]) ? "allowed: an EKS minor version from 1.33, such as 1.33" : undefined;
+    !/^1\.\d+$/.test(value) || olderThanChartMinimum(value) ? "allowed: an EKS minor version from 1.33, such as 1.33" : undefined;
 
 /** GKE's minimum master version: a minor, a patch or a full GKE version, from 1.33. */
 export const gkeKubernetesVersion: Check = (value) =>
-    !/^1\.\d+(\.\d+(-gke\.\d+)?)?$/.test(value) || minorAtLeast33(/^1\.(\d+)/.exec(value)?.[1])
+    !/^1\.\d+(\.\d+(-gke\.\d+)?)?$/.test(value) || olderThanChartMinimum(value)
         ? "allowed: a GKE version from 1.33, such as 1.33 or 1.33.5-gke.1162000"
         : undefined;
 

@@ -51,8 +51,7 @@ export function applicationDefaultIdentity(file: string | undefined): string | u
     try {
         const credentials = JSON.parse(readFileSync(file, "utf8"));
         if (typeof credentials.client_email === "string") return credentials.client_email;
-        const impersonated = /\/serviceAccounts\/([^/:]+):generateAccessToken$/.exec(String(credentials.service_account_impersonation_url ?? ""))?.[1];
-        return impersonated;
+        return /\/serviceAccounts\/([^/:]+):generateAccessToken$/.exec(String(credentials.service_account_impersonation_url ?? ""))?.[1];
     } catch {
         return undefined;
     }
