@@ -13,6 +13,8 @@ export interface State {
     revision: string;
     /** Key → the version current at `time` (keys absent then are not in the map). */
     objects: Map<string, ObjectVersion>;
+    /** How many of `objects` Flux would fetch (its index: no root `.sourceignore`, nothing ignored); 0 is the revision of nothing. */
+    indexed: number;
     added: string[];
     modified: string[];
     removed: string[];
@@ -34,8 +36,9 @@ export const BURST_GAP_MS = 1000;
  * ends a state, except that instants at most BURST_GAP_MS apart are one change, and so are the instants of one
  * writer's lease (see LeaseTimeline), so a push is one state rather than one per object, however slowly it writes.
  * The root `.sourceignore` is taken as it was at each state.
- * History starts at the prefix's first write: instants before it (the root `.sourceignore` written by the infra
- * stack, another environment's keys) are not states of the prefix, and a rollback to one would empty it.
+ * History starts at the prefix's first write of something Flux reads: instants before it (the root `.sourceignore`
+ * written by the infra stack, another environment's keys, files Flux ignores) are not states of the prefix, and a
+ * rollback to one would empty it.
  * A state that ends while the prefix's lease is held is incomplete, unless the lease is released later with no
  * further change (the writer finished after a pause); the lease itself is not part of any state.
  * Oldest first; the last state is the current one.
@@ -62,10 +65,12 @@ export async function loadHistory(
     const instants = new Timeline([...listed, ...rootIgnore.versions]).instants();
     for (const time of await endsOfChanges(instants, (time, next) => leases.oneWriter(time, next))) {
         const objects = timeline.at(time);
-        if (states.length === 0 && objects.size === 0) continue; // before the prefix's first write
+        const index = fluxIndex(objects.values(), ignorePatterns(rootIgnore.at(time), specIgnore));
+        // Before the prefix's first write Flux would see nothing: the infra stack's root .sourceignore, or files it
+        // ignores, are no state of the prefix, and a rollback to one would empty it.
+        if (states.length === 0 && index.size === 0) continue;
         const incomplete = leases.heldAt(time);
-        const patterns = ignorePatterns(rootIgnore.at(time), specIgnore);
-        const revision = digestIndex(fluxIndex(objects.values(), patterns));
+        const revision = digestIndex(index);
         const last = states.at(-1);
         if (last && last.revision === revision && sameVersions(last.objects, objects)) {
             // Only the lease changed: taken (nothing written yet), or released after a pause with no further write.
@@ -81,7 +86,7 @@ export async function loadHistory(
             else if (!after) changes.removed.push(key);
             else if (before.versionId !== after.versionId) changes.modified.push(key);
         }
-        states.push({ time, revision, objects, ...changes, incomplete });
+        states.push({ time, revision, objects, indexed: index.size, ...changes, incomplete });
         previous = objects;
     }
     await attachReleases(store, states, listed.filter((v) => v.key === releaseKey(prefix) && !v.deleteMarker));

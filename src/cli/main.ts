@@ -186,7 +186,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
                 await awaitApply(publication, store, flags, log);
             } catch (error) {
                 if (!(error instanceof ApplyFailedError) || !flags.rollbackOnFailure) throw error;
-                if (!pushed.before) throw new ApplyFailedError(`${error.message}\nnot rolled back: the prefix was empty before this push`);
+                if (!pushed.before) throw new ApplyFailedError(`${error.message}\nnot rolled back: Flux saw nothing under the prefix before this push`);
                 log(`the cluster failed to apply the push:\n${error.message}\nrolling back to the prefix's previous state, ${pushed.before}`);
                 const again = await openPublication(flags, store, "rollback", log);
                 await rollback(store, pushed.before, { ...rollbackDefaults(flags), publication: again, log });
@@ -238,7 +238,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]")
         .requiredOption("--to <time|revision>", "an ISO 8601 time or a revision (sha256:<hex>, or a unique hex prefix)")
         .option("--dry-run", "print the plan only")
-        .option("--allow-empty", "allow a target with no object under the prefix: every object there is deleted")
+        .option("--allow-empty", "allow a target in which Flux would see nothing (the revision of nothing): every object it reads there is deleted")
         .option("--allow-incomplete", "allow a target that a push or rollback left half-written (history marks it)")
         .option("-m, --message <text>", "why, for the release record that history shows (default: which state it restores)")
         .addOption(new Option("--concurrency <n>", "parallel copies").argParser(positiveInt).default(16))

@@ -3,7 +3,7 @@ import { applyChanges } from "./apply.ts";
 import { UsageError } from "./errors.ts";
 import { beginPublish, publishing, type AtomicPublish } from "./publish.ts";
 import { planPush, type PushPlan } from "./plan.ts";
-import { ignorePatterns, fluxRevision } from "./revision.ts";
+import { digestIndex, fluxIndex, ignorePatterns, fluxRevision } from "./revision.ts";
 import { BUCKETOPS_NAMES, isBucketopsKey, leaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
 import { gitInfo, recordRelease } from "./provenance.ts";
 import { ignoreMatcher } from "./sourceignore.ts";
@@ -39,7 +39,7 @@ export interface PushResult {
     plan: PushPlan;
     /** The revision Flux will report; undefined on a dry run. */
     revision?: string;
-    /** The revision of the prefix before this push changed it (what --rollback-on-failure restores); unset when it was empty. */
+    /** The revision of the prefix before this push changed it (what --rollback-on-failure restores); unset when Flux saw nothing there. */
     before?: string;
 }
 
@@ -131,8 +131,9 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
             removed: plan.deletes.map((entry) => entry.key),
         }, options.log);
         await options.publication?.resume(git?.commit);
-        const previous = listing.filter((entry) => !isBucketopsKey(entry.key));
-        const before = previous.length > 0 ? fluxRevision(previous, patterns) : undefined;
+        // Nothing to roll back to where Flux saw nothing (a root .sourceignore or ignored files are no state).
+        const previous = fluxIndex(listing.filter((entry) => !isBucketopsKey(entry.key)), patterns);
+        const before = previous.size > 0 ? digestIndex(previous) : undefined;
         return { ...done(plan, objects, prefix, patterns, options.log), before };
     } finally {
         await lease.release();

@@ -12,7 +12,7 @@ import { SCHEME_TITLES } from "../bucket/providers.ts";
 
 export interface RollbackOptions {
     dryRun: boolean;
-    /** Allow a target with no object under the prefix (rolling back deletes every object there). */
+    /** Allow a target in which Flux would see nothing under the prefix (rolling back deletes every object it reads there). */
     allowEmpty: boolean;
     /** Allow a target written by a push or rollback that stopped part-way. */
     allowIncomplete: boolean;
@@ -42,11 +42,13 @@ export async function rollback(store: ObjectStore, to: string, options: Rollback
     const target = resolveTarget(states, to);
     const current = states.at(-1)!;
     const prefix = normalizePrefix(store.url.prefix);
-    if (target.objects.size === 0 && !options.allowEmpty) {
+    if (target.indexed === 0 && !options.allowEmpty) {
+        // What matters is what Flux would see: a root .sourceignore or ignored files leave it nothing to apply.
+        const others = target.objects.size === 0 ? "" : ` (only ${target.objects.size} object(s) Flux does not read: the root ${SOURCEIGNORE} or ignored files)`;
         throw new UsageError(
-            `the state of ${target.time.toISOString()} has no object under '${prefix}': rolling back to it would delete ` +
-                `every object there, and Flux (prune: true) every workload it applied. Nothing was changed; ` +
-                `pass --allow-empty if that is what you want`,
+            `the state of ${target.time.toISOString()} has nothing Flux would apply ${prefix === "" ? "at the bucket root" : `under '${prefix}'`}${others}: rolling back ` +
+                `to it would delete every object Flux reads there, and Flux (prune: true) every workload it applied. ` +
+                `Nothing was changed; pass --allow-empty if that is what you want`,
         );
     }
     if (target.incomplete && !options.allowIncomplete) {

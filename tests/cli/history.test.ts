@@ -151,14 +151,43 @@ describe("bucketops history and rollback against moto_server", () => {
         assert.equal(refused.code, 2);
         assert.equal(
             refused.err,
-            `bucketops: the state of ${empty.time} has no object under 'dev/': rolling back to it would delete every object there, ` +
-                "and Flux (prune: true) every workload it applied. Nothing was changed; pass --allow-empty if that is what you want",
+            `bucketops: the state of ${empty.time} has nothing Flux would apply under 'dev/': rolling back to it would delete every object ` +
+                "Flux reads there, and Flux (prune: true) every workload it applied. Nothing was changed; pass --allow-empty if that is what you want",
         );
         assert.deepEqual(Object.keys(await moto.contents("phantom", "dev/")).sort(), ["dev/a.yaml", "dev/kustomization.yaml"]);
         const allowed = await apart(() => bucketops("rollback", "s3://phantom/dev", ...endpoint, "--to", empty.revision, "--allow-empty"));
         assert.equal(allowed.code, 0, allowed.err);
         assert.deepEqual(await moto.contents("phantom", "dev/"), {});
         assert.deepEqual(Object.keys(await moto.contents("phantom")).sort(), [".sourceignore", "other/x.yaml"]);
+    });
+
+    it("never empties what Flux sees at the bucket root: the infra stack's .sourceignore or ignored files are no target", async () => {
+        // The reported data loss: the infra stack writes the root .sourceignore before the first push; a rollback to
+        // "the state before the first push" (the revision of nothing) deleted every key and exited 0.
+        const nothing = sha256("");
+        await moto.createBucket("rootignore");
+        await apart(() => moto.put("rootignore", ".sourceignore", "# the infra stack's\n*.md\n"));
+        const tree = { ...manifestTree(["a", "b"], "v1"), "README.md": "docs Flux ignores" };
+        const first = await apart(() => bucketops("push", writeTree(tree), "s3://rootignore", ...endpoint));
+        assert.equal(first.code, 0, first.err);
+        const keys = Object.keys(await moto.contents("rootignore")).sort();
+        const history = states(await bucketops("history", "s3://rootignore", ...endpoint, "--json"));
+        assert.deepEqual(history.map((s) => [s.revision, s.indexed]), [[printedRevision(first), 3]], "history starts at the first push");
+        const early = await bucketops("rollback", "s3://rootignore", ...endpoint, "--to", nothing);
+        assert.notEqual(early.code, 0, early.out);
+        assert.match(early.err, new RegExp(`no past state has revision ${nothing}`));
+        assert.deepEqual(Object.keys(await moto.contents("rootignore")).sort(), keys);
+
+        // A later state holding only what Flux ignores (README.md, the .sourceignore) is the revision of nothing too.
+        await apart(() => moto.s3.send(new DeleteObjectsCommand({ Bucket: "rootignore", Delete: { Objects: ["a.yaml", "b.yaml", "kustomization.yaml"].map((Key) => ({ Key })) } })));
+        const second = await apart(() => bucketops("push", writeTree(tree), "s3://rootignore", ...endpoint));
+        assert.equal(second.code, 0, second.err);
+        const [, ignoredOnly] = states(await bucketops("history", "s3://rootignore", ...endpoint, "--json"));
+        assert.deepEqual([ignoredOnly.revision, ignoredOnly.objects, ignoredOnly.indexed], [nothing, 2, 0]);
+        const refused = await bucketops("rollback", "s3://rootignore", ...endpoint, "--to", nothing);
+        assert.equal(refused.code, 2);
+        assert.match(refused.err, /has nothing Flux would apply at the bucket root \(only 2 object\(s\) Flux does not read: the root \.sourceignore or ignored files\): /);
+        assert.deepEqual(Object.keys(await moto.contents("rootignore")).sort(), keys);
     });
 
     it("refuses history and rollback without versioning, and bad --to values", async () => {

@@ -22,6 +22,7 @@ export interface JsonState {
     time: string;
     revision: string;
     objects: number;
+    indexed: number;
     added: string[];
     modified: string[];
     removed: string[];
