@@ -5,4 +5,13 @@ import module from "node:module";
 
 module.enableCompileCache?.();
 const { main } = await import("../src/cli/main.ts");
-process.exit(await main(process.argv.slice(2)));
+const code = await main(process.argv.slice(2));
+// Exit only once stdout and stderr have drained: to a pipe Node writes asynchronously, and process.exit() would cut
+// off what a slow reader has not taken yet (`history --json | jq`). A reader that went away (EPIPE) ends it as well.
+const drained = (stream) =>
+    new Promise((resolve) => {
+        stream.once("error", resolve);
+        stream.write("", resolve);
+    });
+await Promise.all([drained(process.stdout), drained(process.stderr)]);
+process.exit(code);

@@ -32,7 +32,7 @@ export interface ChangeSet {
  * Applies writes with bounded parallelism, then re-lists the prefix and deletes only if it shows
  * exactly the expected objects: every key therefore ends in its old or its new state, and no key is
  * deleted before every write succeeded or while another writer is changing the prefix.
- * Returns the resulting objects of the prefix.
+ * Returns the resulting objects of the prefix, with the version id of each written one.
  */
 export async function applyChanges(store: ObjectStore, changes: ChangeSet, options: ApplyOptions): Promise<ObjectEntry[]> {
     options.lease.writing();
@@ -55,7 +55,9 @@ export async function applyChanges(store: ObjectStore, changes: ChangeSet, optio
     options.lease.check();
     if (deleted.size > 0) await store.delete([...deleted]);
     options.lease.settled();
-    return listing.filter((entry) => !deleted.has(entry.key));
+    // The listing does not tell S3 version ids: each written entry brings its own (for the release manifest).
+    const writes = new Map(written.map((entry) => [entry.key, entry]));
+    return listing.filter((entry) => !deleted.has(entry.key)).map((entry) => ({ ...entry, versionId: entry.versionId ?? writes.get(entry.key)?.versionId }));
 }
 
 /**

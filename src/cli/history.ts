@@ -4,7 +4,7 @@ import { AccessDeniedError } from "./store/errors.ts";
 import { digestIndex, fluxIndex, ignorePatterns } from "./revision.ts";
 import { isBucketopsKey, leaseKey, normalizePrefix, releaseKey, SOURCEIGNORE } from "../bucket/keys.ts";
 import { mapBounded } from "../fs/bounded.ts";
-import { describeRelease, readRelease, type ReleaseRecord } from "./provenance.ts";
+import { describeRelease, readRelease, type ManifestEntry, type ReleaseRecord } from "./provenance.ts";
 import type { ObjectStore, ObjectVersion } from "./store/types.ts";
 
 /** The prefix as it was at one instant: every key's version then, and what Flux would have reported. */
@@ -20,6 +20,17 @@ export interface State {
     removed: string[];
     /** Written by a push or rollback that had not finished (its lease was held then): part old tree, part new. */
     incomplete: boolean;
+    /** The last state, incomplete because a writer holds the lease right now (not one that stopped). */
+    writing?: boolean;
+    /**
+     * `release`: exactly the manifest a release record holds. `inferred`: reconstructed from object versions, for a
+     * prefix written before release manifests (bucketops before 0.2), or a change no release accounts for (`external`).
+     */
+    source: "release" | "inferred";
+    /** A change between releases that no release accounts for: another tool wrote (or a writer stopped before its record). */
+    external: boolean;
+    /** The release's number per prefix (inferred states paired with an old release record get that record's place). */
+    number?: number;
     /** The release record its writer left (src/cli/provenance.ts); none for states other tools wrote. */
     release?: ReleaseRecord;
 }
@@ -57,58 +68,98 @@ export async function loadHistory(
     const versions = listed.filter((v) => !isBucketopsKey(v.key));
     const lease = leaseKey(prefix);
     const leases = new LeaseTimeline(store, lease, listed.filter((v) => v.key === lease));
-    const rootIgnore = await rootIgnoreHistory(store, rootListing ?? Promise.resolve(versions), note);
+    const [rootIgnore, records] = await Promise.all([
+        rootIgnoreHistory(store, rootListing ?? Promise.resolve(versions), note),
+        readRecords(store, listed.filter((v) => v.key === releaseKey(prefix) && !v.deleteMarker)),
+    ]);
+    const revisionOf = (objects: Map<string, ObjectVersion>, time: Date) => {
+        const index = fluxIndex(objects.values(), ignorePatterns(rootIgnore.at(time), specIgnore));
+        return { revision: digestIndex(index), indexed: index.size };
+    };
 
+    // The releases with a manifest are exact. The states inferred from the versions (as before manifests) are kept
+    // where no release holds them (same versions, same revision): a prefix written before manifests, a change by
+    // another tool, a writer that stopped before its record.
+    const manifests = records.filter((r): r is Required<typeof r> & { record: { objects: ManifestEntry[] } } => r.record?.objects !== undefined);
+    const exact: State[] = manifests.map(({ version, record }) => {
+        const objects = new Map(record.objects.map(([key, versionId, etag, size, md5]): [string, ObjectVersion] => [
+            key,
+            { key, versionId, etag, size, md5, lastModified: version.lastModified, deleteMarker: false, latest: false },
+        ]));
+        return {
+            time: version.lastModified, ...revisionOf(objects, version.lastModified), objects,
+            added: record.added, modified: record.modified, removed: record.removed,
+            incomplete: false, source: "release", external: false, number: record.number, release: record,
+        };
+    });
+    const held = new Set(exact.map((state) => `${state.revision}\n${signature(state.objects)}`));
     const timeline = new Timeline(versions);
-    const states: State[] = [];
-    let previous = new Map<string, ObjectVersion>();
+    const inferred: State[] = [];
     const instants = new Timeline([...listed, ...rootIgnore.versions]).instants();
     for (const time of await endsOfChanges(instants, (time, next) => leases.oneWriter(time, next))) {
         const objects = timeline.at(time);
-        const index = fluxIndex(objects.values(), ignorePatterns(rootIgnore.at(time), specIgnore));
+        const { revision, indexed } = revisionOf(objects, time);
         // Before the prefix's first write Flux would see nothing: the infra stack's root .sourceignore, or files it
         // ignores, are no state of the prefix, and a rollback to one would empty it.
-        if (states.length === 0 && index.size === 0) continue;
+        if (inferred.length === 0 && indexed === 0) continue;
         const incomplete = leases.heldAt(time);
-        const revision = digestIndex(index);
-        const last = states.at(-1);
+        const last = inferred.at(-1);
         if (last && last.revision === revision && sameVersions(last.objects, objects)) {
             // Only the lease changed: taken (nothing written yet), or released after a pause with no further write.
             if (!incomplete) last.incomplete = false;
             continue;
         }
-        const keys = new Set([...previous.keys(), ...objects.keys()]);
-        const changes = { added: [] as string[], modified: [] as string[], removed: [] as string[] };
-        for (const key of [...keys].sort()) {
-            const before = previous.get(key);
-            const after = objects.get(key);
-            if (!before) changes.added.push(key);
-            else if (!after) changes.removed.push(key);
-            else if (before.versionId !== after.versionId) changes.modified.push(key);
-        }
-        states.push({ time, revision, objects, indexed: index.size, ...changes, incomplete });
-        previous = objects;
+        const external = exact.length > 0 && exact[0].time < time;
+        inferred.push({ time, revision, indexed, objects, ...changesBetween(last?.objects ?? new Map(), objects), incomplete, source: "inferred", external });
     }
-    await attachReleases(store, states, listed.filter((v) => v.key === releaseKey(prefix) && !v.deleteMarker));
+    const unheld = inferred.filter((state) => !held.has(`${state.revision}\n${signature(state.objects)}`));
+    attachReleases(unheld.filter((state) => !state.external), records.filter((r) => r.record && !r.record.objects));
+
+    const states = [...unheld, ...exact].sort((a, b) => a.time.getTime() - b.time.getTime() || Number(a.source === "inferred") - Number(b.source === "inferred"));
+    const current = states.at(-1);
+    if (current?.incomplete) current.writing = await leases.liveWriter(new Date());
     return states;
 }
 
-/** Pairs each state with the newest release record written after the state before it and by its end, read 8 at a time. */
-async function attachReleases(store: ObjectStore, states: State[], records: ObjectVersion[]): Promise<void> {
-    const pairs = states.flatMap((state, i) => {
+/** The release records, oldest first, each numbered by its place where it carries no number (format 1). */
+async function readRecords(store: ObjectStore, recordVersions: ObjectVersion[]): Promise<{ version: ObjectVersion; record?: ReleaseRecord }[]> {
+    const ordered = [...recordVersions].sort((a, b) => newestFirst(b, a));
+    const records = await mapBounded(ordered, async (version) => ({
+        version,
+        record: readRelease(await store.get(version.key, version.versionId).catch(() => undefined)),
+    }), 16);
+    for (const [i, { record }] of records.entries()) if (record && record.number === undefined) record.number = i + 1;
+    return records;
+}
+
+/** A state's exact versions, as one string. */
+function signature(objects: Map<string, ObjectVersion>): string {
+    return [...objects.values()].map((v) => `${v.key} ${v.versionId}`).sort().join("\n");
+}
+
+function changesBetween(before: Map<string, ObjectVersion>, after: Map<string, ObjectVersion>): Pick<State, "added" | "modified" | "removed"> {
+    const changes = { added: [] as string[], modified: [] as string[], removed: [] as string[] };
+    for (const key of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+        const was = before.get(key);
+        const now = after.get(key);
+        if (!was) changes.added.push(key);
+        else if (!now) changes.removed.push(key);
+        else if (was.versionId !== now.versionId) changes.modified.push(key);
+    }
+    return changes;
+}
+
+/** Pairs each inferred state with the newest old-format release record written after the state before it and by its end. */
+function attachReleases(states: State[], records: { version: ObjectVersion; record?: ReleaseRecord }[]): void {
+    for (const [i, state] of states.entries()) {
         const after = i === 0 ? -Infinity : states[i - 1].time.getTime();
-        const mine = records.filter((v) => v.lastModified.getTime() > after && v.lastModified.getTime() <= state.time.getTime());
-        const newest = mine.sort((a, b) => b.lastModified.getTime() - a.lastModified.getTime() || Number(b.latest) - Number(a.latest))[0];
-        return newest ? [{ state, version: newest }] : [];
-    });
-    await mapBounded(
-        pairs,
-        async ({ state, version }) => {
-            const release = readRelease(await store.get(version.key, version.versionId).catch(() => undefined));
-            if (release) state.release = release;
-        },
-        8,
-    );
+        const mine = records.filter(({ version }) => version.lastModified.getTime() > after && version.lastModified.getTime() <= state.time.getTime());
+        const newest = mine.sort((a, b) => newestFirst(a.version, b.version))[0]?.record;
+        if (newest) {
+            state.release = newest;
+            state.number = newest.number;
+        }
+    }
 }
 
 /**
@@ -142,16 +193,25 @@ async function rootIgnoreHistory(
 
 /** The states for people (newest last, changed keys below each) or as JSON. */
 export function historyReport(states: State[], json: boolean): string[] {
-    if (json) return [JSON.stringify(states.map(({ objects, ...state }) => ({ ...state, objects: objects.size })), null, 2)];
+    // The release's manifest is left out: `objects` counts it (a 20,000-key prefix would repeat it for every release).
+    if (json) {
+        return [JSON.stringify(states.map(({ objects, release, ...state }) => ({ ...state, objects: objects.size, ...(release ? { release: { ...release, objects: undefined } } : {}) })), null, 2)];
+    }
     if (states.length === 0) return ["no history: no object version was ever written under this prefix"];
     return states.flatMap((state, i) => [
-        `${state.time.toISOString()}  ${state.revision}  ${state.objects.size} object(s)${i === states.length - 1 ? "  (current)" : ""}` +
-            (state.incomplete ? "  (incomplete: a push or rollback stopped part-way)" : ""),
-        ...(state.release ? [`    ${describeRelease(state.release)}`] : []),
+        `${label(state)}  ${state.time.toISOString()}  ${state.revision}  ${state.objects.size} object(s)${i === states.length - 1 ? "  (current)" : ""}` +
+            (state.writing ? "  (being written: a push or rollback holds the lease)" : state.incomplete ? "  (incomplete: a push or rollback stopped part-way)" : ""),
+        ...(state.release ? [`    ${describeRelease(state.release)}`] : state.external ? ["    external change: written by another tool, or by a writer that stopped before its release record"] : []),
         ...state.added.map((key) => `    + ${key}`),
         ...state.modified.map((key) => `    ~ ${key}`),
         ...state.removed.map((key) => `    - ${key}`),
     ]);
+}
+
+/** `#12` for a release, `external` or `inferred` for what no release manifest holds. */
+function label(state: State): string {
+    if (state.number !== undefined) return `#${state.number}`;
+    return state.external ? "external" : "inferred";
 }
 
 function sameVersions(a: Map<string, ObjectVersion>, b: Map<string, ObjectVersion>): boolean {
@@ -209,6 +269,13 @@ class LeaseTimeline {
             if (event.deleteMarker ? !released : (await this.writing(event))?.id !== holder.id) return false;
         }
         return true;
+    }
+
+    /** Whether a writer holds the lease at `now`: its newest version says `writing` and has not expired. */
+    async liveWriter(now: Date): Promise<boolean> {
+        const held = this.timeline.at(now).get(this.key);
+        const record = held && (await this.writing(held));
+        return record !== undefined && Date.parse(record.expires) > now.getTime();
     }
 
     /** The record of a version that says `writing`; undefined for any other, or one these credentials may not read. */

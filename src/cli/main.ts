@@ -187,11 +187,12 @@ export function buildProgram(io: Io, stores: Stores): Command {
             } catch (error) {
                 if (!(error instanceof ApplyFailedError) || !flags.rollbackOnFailure) throw error;
                 if (!pushed.before) throw new ApplyFailedError(`${error.message}\nnot rolled back: Flux saw nothing under the prefix before this push`);
-                log(`the cluster failed to apply the push:\n${error.message}\nrolling back to the prefix's previous state, ${pushed.before}`);
+                const previous = /^\d+$/.test(pushed.before) ? `release ${pushed.before}` : pushed.before;
+                log(`the cluster failed to apply the push:\n${error.message}\nrolling back to the prefix's previous state, ${previous}`);
                 const again = await openPublication(flags, store, "rollback", log);
                 await rollback(store, pushed.before, { ...rollbackDefaults(flags), publication: again, log });
                 if (again) await awaitApply(again, store, flags, log);
-                throw new ApplyFailedError(`${error.message}\nrolled back to ${pushed.before}${again && flags.wait ? ", which the cluster applied" : ""}`);
+                throw new ApplyFailedError(`${error.message}\nrolled back to ${previous}${again && flags.wait ? ", which the cluster applied" : ""}`);
             }
         });
 

@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import os from "node:os";
 import { promisify } from "node:util";
 import { releaseKey } from "../bucket/keys.ts";
 import packageJson from "../../package.json" with { type: "json" };
-import type { ObjectStore } from "./store/types.ts";
+import { sortBytewise } from "./revision.ts";
+import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 
 /** Where a tree came from in git, when it is in a repository. */
 export interface GitInfo {
@@ -18,14 +19,28 @@ export interface GitInfo {
 }
 
 /**
- * A release record: who changed the prefix, to what, from which commit, and why. Each push and rollback writes one as a
- * new version of `<prefix>.bucketops-release` (under the prefix, so an environment's writer may write only its own;
- * ignored by Flux with the lease, so the revision does not change); `history` pairs each state with the record its
- * writer left.
+ * One object of a release manifest: the key, the exact version the release left current, its ETag (what Flux
+ * indexes), its size, and its MD5 where the store tells it (S3: a single-part ETag; GCS: md5Hash).
+ */
+export type ManifestEntry = [key: string, versionId: string, etag: string, size: number, md5?: string];
+
+/**
+ * A release record: who changed the prefix, to what, from which commit, and why. Each push, rollback and promotion
+ * writes one as a new version of `<prefix>.bucketops-release` (under the prefix, so an environment's writer may write
+ * only its own; ignored by Flux with the lease, so the revision does not change), under the lease, after its last
+ * object write. From format 2 on it is also the release's manifest: the exact state it left (`objects`), numbered
+ * per prefix, so `history` lists releases exactly and `rollback` restores one exactly. Records of format 1
+ * (bucketops before 0.2) have no manifest: history infers their states from object versions.
  */
 export interface ReleaseRecord {
+    /** 2: with a manifest. Absent: format 1. */
+    format?: 2;
+    /** 1, 2, … per prefix, in the order the releases were written. */
+    number?: number;
+    /** Unique, for `rollback --to <id>`. */
+    id?: string;
     time: string;
-    command: "push" | "rollback";
+    command: "push" | "rollback" | "promote";
     revision: string;
     /** The cloud identity of the credentials (ObjectStore.identity), and who ran it on which host. */
     identity: string;
@@ -36,6 +51,12 @@ export interface ReleaseRecord {
     added: string[];
     modified: string[];
     removed: string[];
+    /** The release that was current when this one was written (what `rollback --to` undoes it with). */
+    replaced?: { number?: number; revision: string };
+    /** A rollback: the release (or inferred state) it restored. A promotion: where it came from. */
+    source?: { url: string; number?: number; revision: string };
+    /** The exact state the release left under the prefix, bytewise by key; bucketops' own objects are not in it. */
+    objects?: ManifestEntry[];
 }
 
 const GIT_TIMEOUT_MS = 5_000;
@@ -70,18 +91,33 @@ function withoutCredentials(remote: string): string {
 }
 
 export interface ReleaseFacts {
-    command: "push" | "rollback";
+    command: ReleaseRecord["command"];
     revision: string;
     git?: GitInfo;
     message?: string;
     added: string[];
     modified: string[];
     removed: string[];
+    /** The objects under the prefix after the last write (each written one with its version id). */
+    objects: ObjectEntry[];
+    /** The objects under the prefix before the first write (listed under the lease), and Flux's revision of them. */
+    before: { objects: ObjectEntry[]; revision: string };
+    source?: ReleaseRecord["source"];
 }
 
-/** Writes the release record of a push or rollback, under the lease, after its last write. */
+/**
+ * Writes the release record of a push, rollback or promotion, under the lease, after its last write: numbered after the
+ * record it supersedes, with the manifest of `facts.objects`. A version id the write did not return (an S3 object the
+ * release kept) comes from the previous manifest where the object is the same, else from one listing of versions.
+ */
 export async function writeRelease(store: ObjectStore, prefix: string, facts: ReleaseFacts): Promise<ReleaseRecord> {
+    const key = releaseKey(prefix);
+    const previous = readRelease(await store.get(key));
+    const number = previous?.number ?? (previous ? (await store.listVersions(key)).filter((v) => v.key === key && !v.deleteMarker).length : 0);
     const record: ReleaseRecord = {
+        format: 2,
+        number: number + 1,
+        id: randomUUID(),
         time: new Date().toISOString(),
         command: facts.command,
         revision: facts.revision,
@@ -93,10 +129,38 @@ export async function writeRelease(store: ObjectStore, prefix: string, facts: Re
         added: facts.added,
         modified: facts.modified,
         removed: facts.removed,
+        // The previous release is what this one replaced only if nothing else changed the prefix since.
+        replaced: { ...(previous?.number !== undefined && sameState(previous.objects, facts.before.objects) ? { number: previous.number } : {}), revision: facts.before.revision },
+        ...(facts.source ? { source: facts.source } : {}),
+        objects: await manifest(store, prefix, facts.objects, previous),
     };
-    const body = Buffer.from(`${JSON.stringify(record, null, 2)}\n`);
-    await store.put(releaseKey(prefix), body, { md5: createHash("md5").update(body).digest(), contentType: "application/json" });
+    const body = Buffer.from(`${JSON.stringify(record)}\n`);
+    await store.put(key, body, { md5: createHash("md5").update(body).digest(), contentType: "application/json" });
     return record;
+}
+
+/** Whether a manifest is exactly these objects (key, ETag and size). */
+function sameState(manifest: ManifestEntry[] | undefined, objects: ObjectEntry[]): boolean {
+    if (!manifest || manifest.length !== objects.length) return false;
+    const byKey = new Map(manifest.map((entry) => [entry[0], entry]));
+    return objects.every((entry) => byKey.get(entry.key)?.[2] === entry.etag && byKey.get(entry.key)?.[3] === entry.size);
+}
+
+/** The manifest of `objects`: each with its version id (see writeRelease), bytewise by key as Flux sorts its index. */
+async function manifest(store: ObjectStore, prefix: string, objects: ObjectEntry[], previous: ReleaseRecord | undefined): Promise<ManifestEntry[]> {
+    const known = new Map((previous?.objects ?? []).map((entry) => [entry[0], entry]));
+    const same = (entry: ObjectEntry, old: ManifestEntry | undefined) => old !== undefined && old[2] === entry.etag && old[3] === entry.size;
+    let latest: Map<string, string> | undefined;
+    if (objects.some((entry) => !entry.versionId && !same(entry, known.get(entry.key)))) {
+        latest = new Map((await store.listVersions(prefix)).filter((v) => v.latest && !v.deleteMarker).map((v) => [v.key, v.versionId]));
+    }
+    const entries = objects.map((entry): ManifestEntry => {
+        const versionId = entry.versionId ?? (same(entry, known.get(entry.key)) ? known.get(entry.key)![1] : latest?.get(entry.key));
+        if (!versionId) throw new Error(`no version id for ${entry.key}: it changed while the release was recorded`);
+        return entry.md5 ? [entry.key, versionId, entry.etag, entry.size, entry.md5] : [entry.key, versionId, entry.etag, entry.size];
+    });
+    const order = new Map(sortBytewise(entries.map((entry) => entry[0])).map((key, i) => [key, i]));
+    return entries.sort((a, b) => order.get(a[0])! - order.get(b[0])!);
 }
 
 /** A release record read back; undefined for content that is not one. */
@@ -112,17 +176,20 @@ export function readRelease(body: Buffer | undefined): ReleaseRecord | undefined
 
 /** One line for `history`: who, from which commit, and why. */
 export function describeRelease(record: ReleaseRecord): string {
+    const source = record.source ? ` from ${record.command === "promote" ? `${record.source.url} ` : ""}${record.source.number === undefined ? record.source.revision : `release ${record.source.number}`}` : "";
     const commit = record.git ? `, commit ${record.git.commit.slice(0, 12)}${record.git.branch ? ` (${record.git.branch})` : ""}${record.git.dirty ? " with uncommitted changes" : ""}` : "";
     const author = record.git && record.git.author !== record.identity ? ` for ${record.git.author}` : "";
-    return `${record.command} by ${record.identity} (${record.user})${author}${commit}${record.message ? `: ${record.message}` : ""}`;
+    return `${record.command}${source} by ${record.identity} (${record.user})${author}${commit}${record.message ? `: ${record.message}` : ""}`;
 }
 
 /** Writes the release record; the writes are done by then, so a record that cannot be written is a warning. */
-export async function recordRelease(store: ObjectStore, prefix: string, facts: ReleaseFacts, log: (line: string) => void): Promise<void> {
+export async function recordRelease(store: ObjectStore, prefix: string, facts: ReleaseFacts, log: (line: string) => void): Promise<ReleaseRecord | undefined> {
     try {
         const record = await writeRelease(store, prefix, facts);
-        log(`release record: ${describeRelease(record)}`);
+        log(`release ${record.number}: ${describeRelease(record)}`);
+        return record;
     } catch (error) {
-        log(`warning: could not write the release record ${releaseKey(prefix)} (${(error as Error).message}); history will show this state without one`);
+        log(`warning: could not write the release record ${releaseKey(prefix)} (${(error as Error).message}); history will show this state as an external change`);
+        return undefined;
     }
 }

@@ -3,7 +3,7 @@ import { applyChanges } from "./apply.ts";
 import { UsageError } from "./errors.ts";
 import { beginPublish, publishing, type AtomicPublish } from "./publish.ts";
 import { planPush, type PushPlan } from "./plan.ts";
-import { digestIndex, fluxIndex, ignorePatterns, fluxRevision } from "./revision.ts";
+import { fluxIndex, ignorePatterns, fluxRevision } from "./revision.ts";
 import { BUCKETOPS_NAMES, isBucketopsKey, leaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
 import { gitInfo, recordRelease } from "./provenance.ts";
 import { ignoreMatcher } from "./sourceignore.ts";
@@ -39,7 +39,7 @@ export interface PushResult {
     plan: PushPlan;
     /** The revision Flux will report; undefined on a dry run. */
     revision?: string;
-    /** The revision of the prefix before this push changed it (what --rollback-on-failure restores); unset when Flux saw nothing there. */
+    /** What --rollback-on-failure restores: the release this push replaced (its number, else the revision); unset when Flux saw nothing there. */
     before?: string;
 }
 
@@ -121,7 +121,8 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
         lease.check();
         // Only a push that wrote asks git: the record and the Bucket's commit annotation are all that use it.
         const git = await gitInfo(dir);
-        await recordRelease(store, prefix, {
+        const previous = listing.filter((entry) => !isBucketopsKey(entry.key));
+        const record = await recordRelease(store, prefix, {
             command: "push",
             revision: fluxRevision(objects, patterns),
             git,
@@ -129,11 +130,13 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
             added: plan.uploads.filter((upload) => upload.previous === null).map((upload) => upload.key),
             modified: plan.uploads.filter((upload) => upload.previous !== null).map((upload) => upload.key),
             removed: plan.deletes.map((entry) => entry.key),
+            objects,
+            before: { objects: previous, revision: fluxRevision(previous, patterns) },
         }, options.log);
         await options.publication?.resume(git?.commit);
-        // Nothing to roll back to where Flux saw nothing (a root .sourceignore or ignored files are no state).
-        const previous = fluxIndex(listing.filter((entry) => !isBucketopsKey(entry.key)), patterns);
-        const before = previous.size > 0 ? digestIndex(previous) : undefined;
+        // Nothing to roll back to where Flux saw nothing (a root .sourceignore or ignored files are no state); else
+        // the release this one replaced, by number where it is one, so the rollback is exact.
+        const before = fluxIndex(previous, patterns).size === 0 ? undefined : String(record?.replaced?.number ?? fluxRevision(previous, patterns));
         return { ...done(plan, objects, prefix, patterns, options.log), before };
     } finally {
         await lease.release();

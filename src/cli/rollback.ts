@@ -57,7 +57,7 @@ export async function rollback(store: ObjectStore, to: string, options: Rollback
                 `two trees. Nothing was changed; pick a complete state from 'bucketops history', or pass --allow-incomplete`,
         );
     }
-    options.log(`target: state of ${target.time.toISOString()}, revision ${target.revision}`);
+    options.log(`target: ${describeState(target)}`);
     if (options.dryRun) return planRollback(store, prefix, target, current, undefined, options);
     const lease = await Lease.take(store, prefix, { ...options.lease, command: "rollback", log: options.log });
     try {
@@ -117,13 +117,18 @@ async function planRollback(
         ),
     );
     lease.check();
-    await recordRelease(store, prefix, {
+    const previous = [...listing.values()];
+    const patterns = ignorePatterns(await store.get(SOURCEIGNORE), options.specIgnore);
+    const record = await recordRelease(store, prefix, {
         command: "rollback",
-        revision: fluxRevision(objects, ignorePatterns(await store.get(SOURCEIGNORE), options.specIgnore)),
-        message: options.message ?? `rollback to the state of ${target.time.toISOString()} (${target.revision})`,
+        revision: fluxRevision(objects, patterns),
+        message: options.message ?? `rollback to ${describeState(target)}`,
         added: restores.filter((version) => !listing.has(version.key)).map((version) => version.key),
         modified: restores.filter((version) => listing.has(version.key)).map((version) => version.key),
         removed: deletes.map((entry) => entry.key),
+        objects,
+        before: { objects: previous, revision: fluxRevision(previous, patterns) },
+        source: { url: formatBucketUrl(store.url), ...(target.number === undefined ? {} : { number: target.number }), revision: target.revision },
     }, options.log);
     await options.publication?.resume(target.release?.git?.commit);
     const restored = new Map(objects.map((entry) => [entry.key, entry]));
@@ -131,10 +136,12 @@ async function planRollback(
     if (altered.length > 0) {
         throw new CliError(
             `restored ${altered.map((v) => v.key).join(", ")} but the content differs from version(s) of ` +
-                `${target.time.toISOString()}; undo with --to ${current.revision}`,
+                `${target.time.toISOString()}; undo with --to ${current.number ?? current.revision}`,
         );
     }
-    const revision = fluxRevision(objects, ignorePatterns(await store.get(SOURCEIGNORE), options.specIgnore));
+    const revision = fluxRevision(objects, patterns);
+    // The undo names what this rollback replaced: that release's number where it was one, else its revision.
+    const undo = record?.replaced?.number ?? current.number ?? current.revision;
     if (revision === target.revision) {
         options.log(`rolled back: Flux revision ${revision}`);
     } else if (!store.copiesKeepEtag) {
@@ -144,10 +151,10 @@ async function planRollback(
         throw new CliError(
             `restored every object of ${target.time.toISOString()}, but Flux will report ${revision}, not ` +
                 `${target.revision}: some copies got a new ETag (KMS-encrypted objects) or the ` +
-                `root .sourceignore changed. The content is restored; undo with --to ${current.revision}`,
+                `root .sourceignore changed. The content is restored; undo with --to ${undo}`,
         );
     }
-    options.log(`undo with: bucketops rollback ${formatBucketUrl(store.url)} --to ${current.revision}`);
+    options.log(`undo with: bucketops rollback ${formatBucketUrl(store.url)} --to ${undo}`);
     return { target, revision };
 }
 
@@ -162,30 +169,69 @@ function contentDiffers(entry: ObjectEntry | undefined, version: ObjectVersion):
     return entry.md5 !== undefined && version.md5 !== undefined && entry.md5 !== version.md5;
 }
 
-const REVISION = /^(?:sha256:)?([0-9a-f]{7,64})$/;
+/** A state for messages: `release 12 of <time>, revision …` or `the external change of <time>, revision …`. */
+export function describeState(state: State): string {
+    const what = state.number !== undefined ? `release ${state.number} of` : state.external ? "the external change of" : "the state of";
+    return `${what} ${state.time.toISOString()} (${state.revision})`;
+}
 
-/** The state `to` names (a revision or a time); `flag` names the option in messages. */
+const REVISION = /^(?:sha256:)?([0-9a-f]{7,64})$/;
+const NUMBER = /^#?(\d{1,6})$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The state `to` names: a release number (`12` or `#12`), a release id, a revision (a unique hex prefix of 7+ digits;
+ * states with that revision but other content, e.g. other files Flux ignores, make it ambiguous) or a time (the
+ * state current then). `flag` names the option in messages.
+ */
 export function resolveTarget(states: State[], to: string, flag = "--to"): State {
     if (states.length === 0) throw new CliError("the prefix has no history: no object version was ever written");
+    const numbers = states.filter((state) => state.number !== undefined);
+    const range = numbers.length > 0 ? `releases ${numbers[0].number} to ${numbers.at(-1)!.number}` : "no numbered release";
+    const number = NUMBER.exec(to)?.[1];
+    if (number !== undefined) {
+        const match = states.findLast((state) => state.number === Number(number));
+        if (!match) throw new UsageError(`${flag} ${to}: no release ${number} under this prefix (${range}); list them with 'bucketops history'`);
+        return match;
+    }
+    if (UUID.test(to)) {
+        const match = states.find((state) => state.release?.id === to);
+        if (!match) throw new UsageError(`${flag} ${to}: no release has that id; list them with 'bucketops history --json'`);
+        return match;
+    }
     const hex = REVISION.exec(to)?.[1];
     if (hex) {
         const matches = states.filter((state) => state.revision.slice("sha256:".length).startsWith(hex));
-        if (matches.length === 0) throw new CliError(`no past state has revision ${to}; list them with 'bucketops history'`);
+        if (matches.length === 0) throw new UsageError(`${flag} ${to}: no past state has that revision; list them with 'bucketops history'`);
         if (new Set(matches.map((state) => state.revision)).size > 1) {
             throw new UsageError(`revision ${to} is ambiguous; give more hex digits`);
+        }
+        // The same revision with other content (files Flux ignores, the root .sourceignore): say which one.
+        const contents = new Set(matches.map(contentOf));
+        if (contents.size > 1) {
+            throw new UsageError(
+                `${flag} ${to}: ${matches.length} states have that revision with different objects (files Flux ignores differ): ` +
+                    `${matches.map((state) => (state.number !== undefined ? `${state.number}` : state.time.toISOString())).join(", ")}. ` +
+                    `Pick one with ${flag} <release number> (or a time for a state without one)`,
+            );
         }
         return matches.at(-1)!;
     }
     const time = Date.parse(to);
     if (Number.isNaN(time)) {
         throw new UsageError(
-            `${flag} '${to}' is neither a revision (sha256:<hex>, at least 7 hex digits) ` +
+            `${flag} '${to}' is neither a release number, a revision (sha256:<hex>, at least 7 hex digits) ` +
                 `nor a time (ISO 8601, e.g. 2026-11-23T15:04:05Z)`,
         );
     }
     const match = states.filter((state) => state.time.getTime() <= time).at(-1);
     if (!match) {
-        throw new CliError(`no state at or before ${to}; the oldest is ${states[0].time.toISOString()}`);
+        throw new UsageError(`no state at or before ${to}; the oldest is ${states[0].time.toISOString()}`);
     }
     return match;
+}
+
+/** Every object of a state with its ETag: what it holds, whether Flux reads it or not. */
+function contentOf(state: State): string {
+    return [...state.objects.values()].map((v) => `${v.key} ${v.etag}`).sort().join("\n");
 }

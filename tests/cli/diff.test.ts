@@ -80,7 +80,7 @@ describe("bucketops diff (moto_server)", () => {
         assert.equal((await bucketops("diff", "s3://diffs/states", "--from", second, "--to", second, ...endpoint)).code, 0);
 
         const bad = await bucketops("diff", "s3://diffs/states", "--from", "yesterday", "--to", second, ...endpoint);
-        assert.deepEqual([bad.code, bad.err], [2, "bucketops: --from 'yesterday' is neither a revision (sha256:<hex>, at least 7 hex digits) nor a time (ISO 8601, e.g. 2026-11-23T15:04:05Z)"]);
+        assert.deepEqual([bad.code, bad.err], [2, "bucketops: --from 'yesterday' is neither a release number, a revision (sha256:<hex>, at least 7 hex digits) nor a time (ISO 8601, e.g. 2026-11-23T15:04:05Z)"]);
         const missing = await bucketops("diff", dir, "s3://no-such-bucket-here/x", ...endpoint);
         assert.equal(missing.code, 2, missing.err);
         const usage = await bucketops("diff", "s3://diffs/states", ...endpoint);

@@ -132,6 +132,10 @@ describe("bucketops with environments: several prefixes of one bucket (moto_serv
                     modified: [],
                     removed: [],
                     incomplete: false,
+                    indexed: 3,
+                    source: "release",
+                    external: false,
+                    number: 1,
                 },
                 {
                     revision: environmentRevision(e, p, v2),
@@ -140,6 +144,10 @@ describe("bucketops with environments: several prefixes of one bucket (moto_serv
                     modified: [`${p}README.md`, `${p}apps/${e}/settings.yaml`],
                     removed: [],
                     incomplete: false,
+                    indexed: 3,
+                    source: "release",
+                    external: false,
+                    number: 2,
                 },
             ];
         };
@@ -206,10 +214,10 @@ describe("bucketops with environments: several prefixes of one bucket (moto_serv
         ]);
         assert.deepEqual(requests.sort(), ["get .sourceignore", "listVersions .sourceignore", "listVersions dev/"]);
         assert.deepEqual(historyReport(states, false), [
-            `2026-11-23T12:00:00.000Z  ${sha256(`dev/a.yaml ${md5("a1")}\n`)}  2 object(s)`,
+            `inferred  2026-11-23T12:00:00.000Z  ${sha256(`dev/a.yaml ${md5("a1")}\n`)}  2 object(s)`,
             "    + dev/README.md",
             "    + dev/a.yaml",
-            `2026-11-23T12:00:10.000Z  ${sha256(`dev/a.yaml ${md5("a2")}\n`)}  2 object(s)  (current)`,
+            `inferred  2026-11-23T12:00:10.000Z  ${sha256(`dev/a.yaml ${md5("a2")}\n`)}  2 object(s)  (current)`,
             "    ~ dev/a.yaml",
         ]);
     });

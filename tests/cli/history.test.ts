@@ -86,10 +86,14 @@ describe("bucketops history and rollback against moto_server", () => {
         assert.deepEqual(await moto.contents("hist", "app/"), under(v1));
         assert.match(back.out, new RegExp(`rolled back: Flux revision ${pushed[0]}`));
         assert.equal((await bucketops("revision", url + "/", ...endpoint)).out, pushed[0]);
-        assert.match(back.out, new RegExp(`undo with: bucketops rollback s3://hist/app --to ${pushed[2]}$`, "m"));
+        // The undo names the release the rollback replaced (release 3), not the rollback's own state.
+        assert.match(back.out, /^release 4: rollback from release 1 by /m);
+        assert.match(back.out, /undo with: bucketops rollback s3:\/\/hist\/app --to 3$/m);
 
         const after = states(await bucketops("history", url, ...endpoint, "--json"));
         assert.deepEqual(after.map((s) => s.revision), [...pushed, pushed[0]], "the rollback is a new state");
+        assert.deepEqual(after.map((s) => [s.number, s.source]), [[1, "release"], [2, "release"], [3, "release"], [4, "release"]]);
+        // Releases 1 and 4 have one revision and the same content: --to <revision> is not ambiguous, it means that content.
 
         // By time: the state that was current half a second after the v2 push.
         const v2Time = new Date(Date.parse(history[1].time) + 500).toISOString();
@@ -138,7 +142,7 @@ describe("bucketops history and rollback against moto_server", () => {
         // Time before the first push: no state of the prefix then (it used to be a phantom state of 0 objects).
         const before = new Date(Date.parse(history[0].time) - 1500).toISOString();
         const early = await bucketops("rollback", "s3://phantom/dev", ...endpoint, "--to", before);
-        assert.equal(early.code, 1);
+        assert.equal(early.code, 2);
         assert.match(early.err, new RegExp(`^bucketops: no state at or before ${before}; the oldest is ${history[0].time}`));
 
         // A state that really is empty (everything under the prefix deleted) is refused unless asked for.
@@ -174,8 +178,8 @@ describe("bucketops history and rollback against moto_server", () => {
         const history = states(await bucketops("history", "s3://rootignore", ...endpoint, "--json"));
         assert.deepEqual(history.map((s) => [s.revision, s.indexed]), [[printedRevision(first), 3]], "history starts at the first push");
         const early = await bucketops("rollback", "s3://rootignore", ...endpoint, "--to", nothing);
-        assert.notEqual(early.code, 0, early.out);
-        assert.match(early.err, new RegExp(`no past state has revision ${nothing}`));
+        assert.equal(early.code, 2, early.out);
+        assert.match(early.err, new RegExp(`--to ${nothing}: no past state has that revision`));
         assert.deepEqual(Object.keys(await moto.contents("rootignore")).sort(), keys);
 
         // A later state holding only what Flux ignores (README.md, the .sourceignore) is the revision of nothing too.
@@ -201,12 +205,16 @@ describe("bucketops history and rollback against moto_server", () => {
 
         const garbage = await bucketops("rollback", "s3://hist/app", ...endpoint, "--to", "yesterday-ish");
         assert.equal(garbage.code, 2);
-        assert.match(garbage.err, /--to 'yesterday-ish' is neither a revision \(sha256:<hex>, at least 7 hex digits\) nor a time/);
+        assert.match(garbage.err, /--to 'yesterday-ish' is neither a release number, a revision \(sha256:<hex>, at least 7 hex digits\) nor a time/);
+        // An unknown --to is bad input (exit 2, as docs/bucketops.md says), whatever its form.
         const unknown = await bucketops("rollback", "s3://hist/app", ...endpoint, "--to", "sha256:0000000");
-        assert.equal(unknown.code, 1);
-        assert.match(unknown.err, /no past state has revision sha256:0000000/);
+        assert.equal(unknown.code, 2);
+        assert.match(unknown.err, /--to sha256:0000000: no past state has that revision/);
+        const noRelease = await bucketops("rollback", "s3://hist/app", ...endpoint, "--to", "99");
+        assert.equal(noRelease.code, 2);
+        assert.match(noRelease.err, /--to 99: no release 99 under this prefix \(releases 1 to \d+\)/);
         const tooEarly = await bucketops("rollback", "s3://hist/app", ...endpoint, "--to", "2000-01-01T00:00:00Z");
-        assert.equal(tooEarly.code, 1);
+        assert.equal(tooEarly.code, 2);
         assert.match(tooEarly.err, /no state at or before 2000-01-01T00:00:00Z; the oldest is /);
     });
 });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { bucketops, printedRevision, revisionOf, states } from "./helpers/cli.ts";
+import { bucketops, md5, printedRevision, revisionOf, sha256, states } from "./helpers/cli.ts";
 import { apart, Moto } from "../support/moto.ts";
 import { configMap, gitRepository, manifestTree, prefixed, writeTree } from "../support/trees.ts";
 
@@ -26,9 +26,23 @@ describe("release records: who pushed what and why, in history (moto_server)", (
         assert.equal((await bucketops("revision", "s3://releases/app", ...endpoint)).out, revisionOf(prefixed("app/", tree)));
 
         const record = JSON.parse((await moto.contents("releases", "app/", true))["app/.bucketops-release"]);
+        // The manifest: every object the release left, with the version id S3 gave it, bytewise by key.
+        const versions = (await moto.versions("releases", "app/")).map((line) => line.split(" "));
         assert.deepEqual(
-            { ...record, time: typeof record.time, user: typeof record.user, bucketops: typeof record.bucketops },
+            record.objects,
+            Object.keys(prefixed("app/", tree)).sort().map((key) => {
+                const content = prefixed("app/", tree)[key];
+                return [key, versions.find(([k]) => k === key)![1], md5(content), Buffer.byteLength(content), md5(content)];
+            }),
+        );
+        assert.deepEqual(
+            { ...record, id: typeof record.id, objects: typeof record.objects, time: typeof record.time, user: typeof record.user, bucketops: typeof record.bucketops },
             {
+                format: 2,
+                number: 1,
+                id: "string",
+                objects: "object",
+                replaced: { revision: sha256("") },
                 time: "string",
                 command: "push",
                 revision: revisionOf(prefixed("app/", tree)),
@@ -53,15 +67,20 @@ describe("release records: who pushed what and why, in history (moto_server)", (
         const history = states(await bucketops("history", "s3://releases/app", ...endpoint, "--json"));
         assert.deepEqual(
             history.map(({ release }) => release && [release.command, release.message, release.git?.dirty]),
-            [["push", "Add a and b", false], ["push", "hotfix: a-v2", true], undefined, ["rollback", `rollback to the state of ${history[0].time} (${history[0].revision})`, undefined]],
+            [["push", "Add a and b", false], ["push", "hotfix: a-v2", true], undefined, ["rollback", `rollback to release 1 of ${history[0].time} (${history[0].revision})`, undefined]],
         );
+        // Releases are numbered; the change another tool made between them is shown as such, with no number.
+        assert.deepEqual(history.map((s) => [s.number, s.source, s.external]), [[1, "release", false], [2, "release", false], [undefined, "inferred", true], [3, "release", false]]);
+        assert.equal(history[3].release?.replaced?.number, undefined, "release 2 was not what the rollback replaced: c.yaml came after it");
         assert.deepEqual(history.map(({ release }) => release?.revision), [history[0].revision, history[1].revision, undefined, history[3].revision]);
 
         const text = (await bucketops("history", "s3://releases/app", ...endpoint)).out.split("\n");
         const by = `by access key ${process.env.AWS_ACCESS_KEY_ID ?? "testing"} \\(\\S+@\\S+\\)`;
         assert.match(text[1], new RegExp(`^ {4}push ${by} for Ada Lovelace <ada@example.org>, commit ${commit.slice(0, 12)} \\(main\\): Add a and b$`));
         assert.ok(text.some((line) => new RegExp(`^ {4}push ${by} .*with uncommitted changes: hotfix: a-v2$`).test(line)), text.join("\n"));
-        assert.ok(text.some((line) => new RegExp(`^ {4}rollback ${by}: rollback to the state of `).test(line)), text.join("\n"));
+        assert.ok(text.some((line) => new RegExp(`^ {4}rollback from release 1 ${by}: rollback to release 1 of `).test(line)), text.join("\n"));
+        assert.ok(text.some((line) => /^external {2}\S+ {2}sha256:[0-9a-f]{64} {2}4 object\(s\)$/.test(line)), text.join("\n"));
+        assert.ok(text.includes("    external change: written by another tool, or by a writer that stopped before its release record"), text.join("\n"));
     });
 
     it("a tree outside a repository is recorded without git facts", async () => {
@@ -70,6 +89,6 @@ describe("release records: who pushed what and why, in history (moto_server)", (
         const record = JSON.parse((await moto.contents("releases", "plain/", true))["plain/.bucketops-release"]);
         assert.equal(record.git, undefined);
         assert.equal(record.message, undefined);
-        assert.match(pushed.out, /^release record: push by access key \S+ \(\S+\)$/m);
+        assert.match(pushed.out, /^release 1: push by access key \S+ \(\S+\)$/m);
     });
 });

@@ -27,6 +27,7 @@ function entryOf(metadata: FileMetadata): ObjectEntry {
         size: Number(metadata.size ?? 0),
         md5: metadata.md5Hash ? Buffer.from(metadata.md5Hash, "base64").toString("hex") : undefined,
         generation: metadata.generation === undefined ? undefined : String(metadata.generation),
+        versionId: metadata.generation === undefined ? undefined : String(metadata.generation),
     };
 }
 
@@ -211,11 +212,11 @@ export class GcsStore implements ObjectStore {
         });
     }
 
-    async restore(version: ObjectVersion, expected?: ObjectEntry | null): Promise<ObjectEntry> {
-        return this.call(`copy generation ${version.versionId} of ${version.key} over it`, () =>
-            this.conditionally(version.key, async () => {
+    async restore(version: ObjectVersion, expected?: ObjectEntry | null, to: string = version.key): Promise<ObjectEntry> {
+        return this.call(`copy generation ${version.versionId} of ${version.key} ${to === version.key ? "over it" : `to ${to}`}`, () =>
+            this.conditionally(to, async () => {
                 const source = this.bucket.file(version.key, { generation: Number(version.versionId) });
-                const [copy] = await source.copy(this.bucket.file(version.key), {
+                const [copy] = await source.copy(this.bucket.file(to), {
                     preconditionOpts: preconditions(expected),
                 });
                 const [metadata] = await copy.getMetadata();

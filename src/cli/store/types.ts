@@ -10,6 +10,11 @@ export interface ObjectEntry {
     md5?: string;
     /** Provider token for conditional writes (GCS generation); S3 uses the etag. */
     generation?: string;
+    /**
+     * The version this entry is, where the answer told it: S3's VersionId of a put or copy (its listings do not
+     * tell it), GCS's generation always. Release manifests record it.
+     */
+    versionId?: string;
 }
 
 /** One version of a key, or a delete marker, as a version listing shows it. */
@@ -79,10 +84,10 @@ export interface ObjectStore {
     /** Every version and delete marker whose key starts with `prefix`, each key's newest first. */
     listVersions(prefix: string): Promise<ObjectVersion[]>;
     /**
-     * Makes an old version current again by copying it over the key; returns the new current object.
-     * `expected` is a precondition as for `put`.
+     * Makes an old version current again by copying it over the key (or over `to`: a promotion copies another
+     * prefix's version), server-side; returns the new current object. `expected` is a precondition as for `put`.
      */
-    restore(version: ObjectVersion, expected?: ObjectEntry | null): Promise<ObjectEntry>;
+    restore(version: ObjectVersion, expected?: ObjectEntry | null, to?: string): Promise<ObjectEntry>;
     /**
      * Who these credentials are, for release records: AWS the caller's ARN (STS GetCallerIdentity), an S3-compatible
      * server the access key id, GCS the service account's email; `unknown (…)` when it cannot be told.

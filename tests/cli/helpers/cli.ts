@@ -27,7 +27,11 @@ export interface JsonState {
     modified: string[];
     removed: string[];
     incomplete: boolean;
-    release?: { command: string; revision: string; identity: string; user: string; message?: string; git?: { commit: string; branch?: string; dirty: boolean; author: string; remote?: string } };
+    writing?: boolean;
+    source: "release" | "inferred";
+    external: boolean;
+    number?: number;
+    release?: { command: string; number?: number; id?: string; replaced?: { number?: number; revision: string }; revision: string; identity: string; user: string; message?: string; git?: { commit: string; branch?: string; dirty: boolean; author: string; remote?: string } };
 }
 
 /** The states a successful `history --json` printed. */
