@@ -4,6 +4,8 @@ import path from "node:path";
 import type { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { CliError, ConcurrentChangeError, UsageError } from "./errors.ts";
 import { connectionFailure } from "./store/errors.ts";
+import { stackOutputsOf, timeoutsOf } from "./connection.ts";
+import type { ClusterFlags } from "./flags.ts";
 
 /** What `flux reconcile` sets; source-controller reconciles when the value changes. */
 export const RECONCILE_ANNOTATION = "reconcile.fluxcd.io/requestedAt";
@@ -17,6 +19,8 @@ export interface Condition {
     status: string;
     reason?: string;
     message?: string;
+    /** The generation the controller computed it for (fluxcd/pkg runtime/conditions/setter.go:53). */
+    observedGeneration?: number;
 }
 
 export interface FluxObject {
@@ -50,6 +54,9 @@ export interface ClusterOutputs {
     namespace?: string;
     bucket?: string;
 }
+
+/** Conflicts (the Bucket changed between our read and our patch, e.g. source-controller's status update) retried in a row. */
+const MAX_CONFLICTS = 5;
 
 /** A merge patch refused because the object changed since it was read (409): read it again and retry. */
 export class ConflictError extends ConcurrentChangeError {}
@@ -104,6 +111,34 @@ export class FluxCluster {
         )) as FluxObject;
     }
 
+    /**
+     * Reads the Bucket and applies `change(bucket)` as a merge patch conditional on the resourceVersion read, reading it
+     * again after a conflict (a controller's status update in between), at most MAX_CONFLICTS times in a row, as flux2's
+     * requestReconciliation does with retry.RetryOnConflict (cmd/flux/reconcile.go:161). Returns the Bucket as read
+     * before the patch and as patched; undefined when `change` declined to patch.
+     */
+    async update(change: (bucket: FluxObject) => Record<string, unknown> | undefined): Promise<{ before: FluxObject; after: FluxObject } | undefined> {
+        for (let conflicts = 0; ; conflicts++) {
+            const before = await this.bucket();
+            const body = change(before);
+            if (!body) return undefined;
+            try {
+                return { before, after: await this.patchBucket(body, before.metadata.resourceVersion) };
+            } catch (error) {
+                if (!(error instanceof ConflictError) || conflicts + 1 >= MAX_CONFLICTS) {
+                    throw error instanceof ConflictError ? new ConcurrentChangeError(`${this.label} changed under each of ${MAX_CONFLICTS} patches; re-run`) : error;
+                }
+            }
+        }
+    }
+
+    /** A JSON merge patch of one of the Bucket's Kustomizations by bucketops' field manager (a reconcile request). */
+    async patchKustomization(name: string, body: Record<string, unknown>): Promise<FluxObject> {
+        return (await this.call(() =>
+            this.api.patchNamespacedCustomObject({ ...KUSTOMIZE, namespace: this.namespace, name, body, fieldManager: FIELD_MANAGER }, this.mergePatch),
+        )) as FluxObject;
+    }
+
     /** The Kustomizations (in the Bucket's namespace) whose source is this Bucket. */
     async kustomizations(): Promise<FluxObject[]> {
         const { items } = (await this.call(() => this.api.listNamespacedCustomObject({ ...KUSTOMIZE, namespace: this.namespace }))) as { items: FluxObject[] };
@@ -142,6 +177,11 @@ export class FluxCluster {
         if (code === 401 || code === 403) return new CliError(`${server} refused the request (${code}): check the kubeconfig's credentials and RBAC`);
         return new CliError(`${server}: ${(error as Error).message}`);
     }
+}
+
+/** The cluster from the flags: a kubeconfig from --kubeconfig, the stack outputs, KUBECONFIG or ~/.kube/config. */
+export async function openCluster(flags: ClusterFlags): Promise<FluxCluster> {
+    return FluxCluster.open({ ...flags, timeoutMs: timeoutsOf(flags).requestMs }, stackOutputsOf(flags));
 }
 
 /** A Kubernetes API call that gets no answer within the --timeout. */
