@@ -97,13 +97,13 @@ export class FluxCluster {
     }
 
     async bucket(): Promise<FluxObject> {
-        return (await this.call(() => this.api.getNamespacedCustomObject({ ...SOURCE, namespace: this.namespace, name: this.name }))) as FluxObject;
+        return (await this.call(this.label, () => this.api.getNamespacedCustomObject({ ...SOURCE, namespace: this.namespace, name: this.name }))) as FluxObject;
     }
 
     /** A JSON merge patch of the Bucket by bucketops' field manager; with `resourceVersion`, only if it is still that one. */
     async patchBucket(body: Record<string, unknown>, resourceVersion?: string): Promise<FluxObject> {
         const metadata = { ...(body.metadata as object | undefined), ...(resourceVersion ? { resourceVersion } : {}) };
-        return (await this.call(() =>
+        return (await this.call(this.label, () =>
             this.api.patchNamespacedCustomObject(
                 { ...SOURCE, namespace: this.namespace, name: this.name, body: { ...body, metadata }, fieldManager: FIELD_MANAGER },
                 this.mergePatch,
@@ -134,20 +134,20 @@ export class FluxCluster {
 
     /** A JSON merge patch of one of the Bucket's Kustomizations by bucketops' field manager (a reconcile request). */
     async patchKustomization(name: string, body: Record<string, unknown>): Promise<FluxObject> {
-        return (await this.call(() =>
+        return (await this.call(`Kustomization ${this.namespace}/${name}`, () =>
             this.api.patchNamespacedCustomObject({ ...KUSTOMIZE, namespace: this.namespace, name, body, fieldManager: FIELD_MANAGER }, this.mergePatch),
         )) as FluxObject;
     }
 
     /** The Kustomizations (in the Bucket's namespace) whose source is this Bucket. */
     async kustomizations(): Promise<FluxObject[]> {
-        const { items } = (await this.call(() => this.api.listNamespacedCustomObject({ ...KUSTOMIZE, namespace: this.namespace }))) as { items: FluxObject[] };
+        const { items } = (await this.call(`Kustomizations in ${this.namespace}`, () => this.api.listNamespacedCustomObject({ ...KUSTOMIZE, namespace: this.namespace }))) as { items: FluxObject[] };
         return items.filter(
             (k) => k.spec.sourceRef?.kind === "Bucket" && k.spec.sourceRef.name === this.name && (k.spec.sourceRef.namespace ?? k.metadata.namespace) === this.namespace,
         );
     }
 
-    private async call<T>(call: () => Promise<T>): Promise<T> {
+    private async call<T>(label: string, call: () => Promise<T>): Promise<T> {
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new KubeTimeout()), this.timeoutMs);
@@ -155,13 +155,13 @@ export class FluxCluster {
         try {
             return await Promise.race([call(), timedOut]);
         } catch (error) {
-            throw this.explain(error);
+            throw this.explain(error, label);
         } finally {
             clearTimeout(timer);
         }
     }
 
-    private explain(error: unknown): Error {
+    private explain(error: unknown, label: string): Error {
         if (error instanceof KubeTimeout) {
             return new CliError(
                 `the Kubernetes API server at ${this.server} did not answer within ${this.timeoutMs / 1000} s: ` +
@@ -172,8 +172,8 @@ export class FluxCluster {
         const network = connectionFailure(error, server, "check the kubeconfig's server address and the network");
         if (network) return network;
         const code = (error as { code?: number }).code;
-        if (code === 404) return new CliError(`${this.label} not found (or Flux's CRDs are not installed); pass --name/--namespace`);
-        if (code === 409) return new ConflictError(`${this.label} changed while bucketops was patching it`);
+        if (code === 404) return new CliError(`${label} not found (or Flux's CRDs are not installed); pass --name/--namespace`);
+        if (code === 409) return new ConflictError(`${label} changed while bucketops was patching it`);
         if (code === 401 || code === 403) return new CliError(`${server} refused the request (${code}): check the kubeconfig's credentials and RBAC`);
         return new CliError(`${server}: ${(error as Error).message}`);
     }

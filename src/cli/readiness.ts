@@ -66,6 +66,22 @@ export async function requestBucketReconcile(cluster: FluxCluster): Promise<Reco
     return { requestedAt, before: patched!.before.status?.lastHandledReconcileAt };
 }
 
+/**
+ * Asks kustomize-controller to reconcile each Kustomization now (their source's new revision queues them too:
+ * kustomize-controller v1.8.5 kustomization_manager.go:170-174). A refusal (RBAC that lets bucketops patch only the
+ * Bucket) is a note: the source's revision change still queues them.
+ */
+export async function requestKustomizationReconciles(cluster: FluxCluster, kustomizations: FluxObject[], log: (line: string) => void): Promise<void> {
+    const requestedAt = requestTime();
+    for (const k of kustomizations) {
+        try {
+            await cluster.patchKustomization(k.metadata.name, { metadata: { annotations: { [RECONCILE_ANNOTATION]: requestedAt } } });
+        } catch (error) {
+            log(`  note: could not request a reconcile of Kustomization ${k.metadata.namespace}/${k.metadata.name} (${(error as Error).message}); its source's new revision queues it anyway`);
+        }
+    }
+}
+
 /** What one object says about a revision: applied (or fetched), failed (Flux reported why), or not yet. */
 export interface Outcome {
     kind: "done" | "failed" | "pending";
@@ -102,7 +118,7 @@ export function bucketOutcome(bucket: FluxObject, request: ReconcileRequest, rev
  * A Kustomization and `revision`: applied once lastAppliedRevision is it and Ready=True at the current generation;
  * failed once its attempt at it left Ready=False (not Progressing) for the current generation, or it is Stalled.
  * kustomize-controller v1.8.5 sets observedGeneration only when Ready=True (internal/controller/
- * kustomization_controller.go:1233-1237), so a first apply that fails has none: the Ready condition's generation decides.
+ * kustomization_controller.go:1232-1237), so a first apply that fails has none: the Ready condition's generation decides.
  */
 export function kustomizationOutcome(k: FluxObject, revision: string): Outcome {
     const stalled = condition(k, "Stalled");
@@ -159,13 +175,16 @@ export async function waitForApply(cluster: FluxCluster, revision: string, reque
     }, options);
     if (!fetched) throw timeout(`${cluster.label} to fetch the bucket`);
 
+    // Then the Kustomizations, as --with-source does once the source is ready (reconcile_with_source.go:86-92).
+    const kustomizations = await cluster.kustomizations();
+    if (kustomizations.length === 0) {
+        options.log(`  no Kustomization in ${cluster.namespace} uses ${cluster.label}: nothing to wait for`);
+        return;
+    }
+    await requestKustomizationReconciles(cluster, kustomizations, options.log);
     let pending = 0;
     const applied = await poll(async () => {
         const kustomizations = await cluster.kustomizations();
-        if (kustomizations.length === 0) {
-            options.log(`  no Kustomization in ${cluster.namespace} uses ${cluster.label}: nothing to wait for`);
-            return true;
-        }
         const failed: string[] = [];
         pending = 0;
         for (const k of kustomizations) {
