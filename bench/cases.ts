@@ -5,7 +5,7 @@ import { paginateListObjectsV2 } from "@aws-sdk/client-s3";
 import { runOrFail, timeCommand } from "./measure.ts";
 import type { LoggedRequest, Moto } from "../tests/support/moto.ts";
 import { withOneFileChanged, type ManifestTree } from "../tests/support/trees.ts";
-import { fluxStackApi, scriptedFlux } from "../tests/support/fluxApi.ts";
+import { FluxControllers, fluxStackApi } from "../tests/support/fluxApi.ts";
 import { fluxRevision, ignorePatterns } from "../src/cli/revision.ts";
 import { walkFiles } from "../src/fs/walk.ts";
 import { isBucketopsKey } from "../src/bucket/keys.ts";
@@ -225,13 +225,14 @@ const growthCases = (sizes: Sizes): BenchCase[] =>
 /**
  * Issue 13: from the start of an atomic push of deploy/ to "applied": suspend the Bucket, validate and write, resume it
  * with a reconcile request, and wait until the Bucket and its Kustomization report the revision. The cluster is the
- * strict API stand-in with Flux's controllers answering at once (tests/support/fluxApi.ts), so the row is bucketops'
- * own cost: its Kubernetes requests and its 1-second polls. Against a real cluster, add source-controller's fetch of
- * the changed objects and kustomize-controller's apply and health checks; the Bucket's interval no longer matters.
+ * strict API stand-in with FluxControllers playing source-controller's loop (it lists and GETs every object from moto)
+ * and kustomize-controller's (an apply that succeeds at once) (tests/support/fluxApi.ts), so the row is bucketops' own
+ * cost plus that fetch: its Kubernetes requests, the suspend barrier and its polls. Against a real cluster, add
+ * kustomize-controller's apply and health checks; the Bucket's interval no longer matters.
  */
 const deliveryCase: BenchCase = {
     id: "delivery-deploy",
-    group: "Atomic push of deploy/ until the cluster applied it (stand-in API server, Flux answering at once)",
+    group: "Atomic push of deploy/ until the cluster applied it (stand-in API server and Flux controllers)",
     label: "`bucketops push --kubeconfig`: suspend, write, resume, wait until applied",
     slow: false,
     shownAs: "bucketops push deploy s3://<bucket>/ --endpoint <moto> --region us-east-1 --kubeconfig <stand-in>",
@@ -245,7 +246,7 @@ const deliveryCase: BenchCase = {
         });
         const revision = fluxRevision(entries, ignorePatterns(undefined, undefined));
         const api = await fluxStackApi(bucket, ctx.moto.endpoint, { path: "./clusters/dev", kustomization: "flux-bucket" });
-        api.flux = scriptedFlux(() => revision);
+        const controllers = FluxControllers.start(api, { s3Endpoint: ctx.moto.endpoint });
         const kubeconfig = path.join(mkdtempSync(path.join(ctx.scratch, "kube-")), "kubeconfig");
         writeFileSync(kubeconfig, api.kubeconfig());
         try {
@@ -254,6 +255,7 @@ const deliveryCase: BenchCase = {
             if (api.kustomizations[0].status.lastAppliedRevision !== revision) throw new Error("the push exited before the Kustomization applied it");
             return { ms: timed.ms };
         } finally {
+            controllers.stop();
             api.close();
         }
     },

@@ -4,6 +4,8 @@ import path from "node:path";
 import type { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import { CliError, ConcurrentChangeError, UsageError } from "./errors.ts";
 import { connectionFailure } from "./store/errors.ts";
+import { stackOutputsOf, timeoutsOf } from "./connection.ts";
+import type { ClusterFlags } from "./flags.ts";
 
 /** What `flux reconcile` sets; source-controller reconciles when the value changes. */
 export const RECONCILE_ANNOTATION = "reconcile.fluxcd.io/requestedAt";
@@ -17,6 +19,8 @@ export interface Condition {
     status: string;
     reason?: string;
     message?: string;
+    /** The generation the controller computed it for (fluxcd/pkg runtime/conditions/setter.go:53). */
+    observedGeneration?: number;
 }
 
 export interface FluxObject {
@@ -50,6 +54,9 @@ export interface ClusterOutputs {
     namespace?: string;
     bucket?: string;
 }
+
+/** Conflicts (the Bucket changed between our read and our patch, e.g. source-controller's status update) retried in a row. */
+const MAX_CONFLICTS = 5;
 
 /** A merge patch refused because the object changed since it was read (409): read it again and retry. */
 export class ConflictError extends ConcurrentChangeError {}
@@ -90,13 +97,13 @@ export class FluxCluster {
     }
 
     async bucket(): Promise<FluxObject> {
-        return (await this.call(() => this.api.getNamespacedCustomObject({ ...SOURCE, namespace: this.namespace, name: this.name }))) as FluxObject;
+        return (await this.call(this.label, () => this.api.getNamespacedCustomObject({ ...SOURCE, namespace: this.namespace, name: this.name }))) as FluxObject;
     }
 
     /** A JSON merge patch of the Bucket by bucketops' field manager; with `resourceVersion`, only if it is still that one. */
     async patchBucket(body: Record<string, unknown>, resourceVersion?: string): Promise<FluxObject> {
         const metadata = { ...(body.metadata as object | undefined), ...(resourceVersion ? { resourceVersion } : {}) };
-        return (await this.call(() =>
+        return (await this.call(this.label, () =>
             this.api.patchNamespacedCustomObject(
                 { ...SOURCE, namespace: this.namespace, name: this.name, body: { ...body, metadata }, fieldManager: FIELD_MANAGER },
                 this.mergePatch,
@@ -104,15 +111,43 @@ export class FluxCluster {
         )) as FluxObject;
     }
 
+    /**
+     * Reads the Bucket and applies `change(bucket)` as a merge patch conditional on the resourceVersion read, reading it
+     * again after a conflict (a controller's status update in between), at most MAX_CONFLICTS times in a row, as flux2's
+     * requestReconciliation does with retry.RetryOnConflict (cmd/flux/reconcile.go:161). Returns the Bucket as read
+     * before the patch and as patched; undefined when `change` declined to patch.
+     */
+    async update(change: (bucket: FluxObject) => Record<string, unknown> | undefined): Promise<{ before: FluxObject; after: FluxObject } | undefined> {
+        for (let conflicts = 0; ; conflicts++) {
+            const before = await this.bucket();
+            const body = change(before);
+            if (!body) return undefined;
+            try {
+                return { before, after: await this.patchBucket(body, before.metadata.resourceVersion) };
+            } catch (error) {
+                if (!(error instanceof ConflictError) || conflicts + 1 >= MAX_CONFLICTS) {
+                    throw error instanceof ConflictError ? new ConcurrentChangeError(`${this.label} changed under each of ${MAX_CONFLICTS} patches; re-run`) : error;
+                }
+            }
+        }
+    }
+
+    /** A JSON merge patch of one of the Bucket's Kustomizations by bucketops' field manager (a reconcile request). */
+    async patchKustomization(name: string, body: Record<string, unknown>): Promise<FluxObject> {
+        return (await this.call(`Kustomization ${this.namespace}/${name}`, () =>
+            this.api.patchNamespacedCustomObject({ ...KUSTOMIZE, namespace: this.namespace, name, body, fieldManager: FIELD_MANAGER }, this.mergePatch),
+        )) as FluxObject;
+    }
+
     /** The Kustomizations (in the Bucket's namespace) whose source is this Bucket. */
     async kustomizations(): Promise<FluxObject[]> {
-        const { items } = (await this.call(() => this.api.listNamespacedCustomObject({ ...KUSTOMIZE, namespace: this.namespace }))) as { items: FluxObject[] };
+        const { items } = (await this.call(`Kustomizations in ${this.namespace}`, () => this.api.listNamespacedCustomObject({ ...KUSTOMIZE, namespace: this.namespace }))) as { items: FluxObject[] };
         return items.filter(
             (k) => k.spec.sourceRef?.kind === "Bucket" && k.spec.sourceRef.name === this.name && (k.spec.sourceRef.namespace ?? k.metadata.namespace) === this.namespace,
         );
     }
 
-    private async call<T>(call: () => Promise<T>): Promise<T> {
+    private async call<T>(label: string, call: () => Promise<T>): Promise<T> {
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new KubeTimeout()), this.timeoutMs);
@@ -120,13 +155,13 @@ export class FluxCluster {
         try {
             return await Promise.race([call(), timedOut]);
         } catch (error) {
-            throw this.explain(error);
+            throw this.explain(error, label);
         } finally {
             clearTimeout(timer);
         }
     }
 
-    private explain(error: unknown): Error {
+    private explain(error: unknown, label: string): Error {
         if (error instanceof KubeTimeout) {
             return new CliError(
                 `the Kubernetes API server at ${this.server} did not answer within ${this.timeoutMs / 1000} s: ` +
@@ -137,11 +172,16 @@ export class FluxCluster {
         const network = connectionFailure(error, server, "check the kubeconfig's server address and the network");
         if (network) return network;
         const code = (error as { code?: number }).code;
-        if (code === 404) return new CliError(`${this.label} not found (or Flux's CRDs are not installed); pass --name/--namespace`);
-        if (code === 409) return new ConflictError(`${this.label} changed while bucketops was patching it`);
+        if (code === 404) return new CliError(`${label} not found (or Flux's CRDs are not installed); pass --name/--namespace`);
+        if (code === 409) return new ConflictError(`${label} changed while bucketops was patching it`);
         if (code === 401 || code === 403) return new CliError(`${server} refused the request (${code}): check the kubeconfig's credentials and RBAC`);
         return new CliError(`${server}: ${(error as Error).message}`);
     }
+}
+
+/** The cluster from the flags: a kubeconfig from --kubeconfig, the stack outputs, KUBECONFIG or ~/.kube/config. */
+export async function openCluster(flags: ClusterFlags): Promise<FluxCluster> {
+    return FluxCluster.open({ ...flags, timeoutMs: timeoutsOf(flags).requestMs }, stackOutputsOf(flags));
 }
 
 /** A Kubernetes API call that gets no answer within the --timeout. */

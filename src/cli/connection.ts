@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { normalizePrefix } from "../bucket/keys.ts";
 import type { Credentials, EnvironmentOutputs, FluxOutputs, Identities, InfraOutputs } from "../bucket/outputs.ts";
-import { providersOf, URL_SCHEMES, type UrlScheme } from "../bucket/providers.ts";
-import { UsageError } from "./errors.ts";
+import type { IBucketSpec } from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1/BucketSpec";
+import { PROVIDER_NAMES, PROVIDERS, providersOf, URL_SCHEMES, type ProviderFacts, type UrlScheme } from "../bucket/providers.ts";
+import { CliError, UsageError } from "./errors.ts";
 import { openStore } from "./store/index.ts";
 import { DEFAULT_TIMEOUTS, type NetworkTimeouts, type ObjectStore } from "./store/types.ts";
 import { parseBucketUrl } from "./url.ts";
@@ -167,4 +168,25 @@ export class Stores {
     closeAll(): void {
         for (const store of this.opened.splice(0)) store.close();
     }
+}
+
+/** Opens a bucket URL with connection flags (Stores.open, or a test's). */
+export type OpenStore = (url: string, flags: ConnectionFlags) => Promise<ObjectStore>;
+
+/** The bucket as a Flux Bucket's spec describes it (`label` names the Bucket); the connection flags override its endpoint and region. */
+export async function bucketStore(spec: IBucketSpec, label: string, options: ConnectionFlags, open: OpenStore): Promise<{ store: ObjectStore; url: string }> {
+    const provider = spec.provider ?? "generic"; // the CRD's default
+    const scheme = (PROVIDERS[provider] as ProviderFacts).scheme;
+    if (!scheme) {
+        const readable = PROVIDER_NAMES.filter((name) => (PROVIDERS[name] as ProviderFacts).scheme !== undefined);
+        throw new CliError(`${label} uses provider '${provider}'; bucketops reads ${readable.join(", ")} buckets`);
+    }
+    const url = `${scheme}://${spec.bucketName}/${spec.prefix ?? ""}`;
+    const store = await open(url, {
+        ...options,
+        endpoint: options.endpoint ?? (scheme === "s3" ? spec.endpoint : undefined),
+        insecure: options.insecure ?? spec.insecure,
+        region: options.region ?? spec.region,
+    });
+    return { store, url };
 }

@@ -1,20 +1,42 @@
 import { readFileSync } from "node:fs";
 import { UserError } from "../errors.ts";
+import { EXIT } from "./exitCodes.ts";
 
-/** An error of a bucketops command: main prints its message alone and exits with its code (1 unless said). */
+/** An error of a bucketops command: main prints its message alone and exits with its code (EXIT.failed unless said). */
 export class CliError extends UserError {}
 
-/** Bad flags or arguments: exit code 2, like commander's own usage errors. */
+/** Bad flags or arguments: EXIT.usage, like commander's own usage errors. */
 export class UsageError extends CliError {
     constructor(message: string) {
-        super(message, 2);
+        super(message, EXIT.usage);
     }
 }
 
-/** Another writer holds the prefix or changed it while we were writing; nothing was deleted. */
+/** Another writer holds the prefix or changed it while we were writing; nothing was deleted: EXIT.concurrent. */
 export class ConcurrentChangeError extends CliError {
     constructor(message: string) {
-        super(message, 4);
+        super(message, EXIT.concurrent);
+    }
+}
+
+/** The Bucket fetched another revision than bucketops computed, or Flux reported a failure: EXIT.applyFailed. */
+export class ApplyFailedError extends CliError {
+    constructor(message: string) {
+        super(message, EXIT.applyFailed);
+    }
+}
+
+/** The cluster did not report the revision within --wait-timeout: EXIT.applyTimeout. */
+export class ApplyTimeoutError extends CliError {
+    constructor(message: string) {
+        super(message, EXIT.applyTimeout);
+    }
+}
+
+/** Ctrl-C (EXIT.interrupted) or SIGTERM (EXIT.terminated) while a command wrote. */
+export class InterruptedError extends CliError {
+    constructor(signal: "SIGINT" | "SIGTERM") {
+        super(signal === "SIGINT" ? "interrupted (Ctrl-C)" : "terminated (SIGTERM)", signal === "SIGINT" ? EXIT.interrupted : EXIT.terminated);
     }
 }
 

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { leaseKey } from "../bucket/keys.ts";
@@ -21,6 +22,8 @@ export interface LeaseRecord {
     id: string;
     holder: string;
     host: string;
+    /** The user that ran it (older records name it only in `holder`, as user@host). */
+    user?: string;
     pid: number;
     command: string;
     acquired: string;
@@ -37,6 +40,8 @@ export interface LeaseOptions {
     breakStale: boolean;
     /** Whether the store sends preconditions; without them the lease cannot exclude a writer that races us. */
     conditional: boolean;
+    /** The command line that re-runs this one (for the message that asks for --break-lock). */
+    rerun?: string;
     ttlMs?: number;
     log: (line: string) => void;
 }
@@ -108,7 +113,7 @@ export class Lease {
                 await sleep(Math.max(0, Math.min(pause, deadline - Date.now())));
                 continue;
             }
-            if (standing === "stale" && !options.breakStale) throw staleLease(key, store, held!);
+            if (standing === "stale" && !options.breakStale) throw staleLease(key, store, held!, options);
             const record = newRecord(options.command, ttlMs);
             try {
                 const entry = await store.put(key, encode(record), encodeOptions(record, current ?? null));
@@ -122,6 +127,21 @@ export class Lease {
                 raced(); // another writer took it between our read and our write: look again
             }
         }
+    }
+
+    /**
+     * Whether a run that has nothing to write should still take the prefix's lease, to clear one its holder left: an
+     * interrupted one, one this user's process on this host left (provably gone), or a stale one with --break-lock.
+     * A live lease, or a stale one without --break-lock, is left to the run that writes.
+     */
+    static async left(store: ObjectStore, prefix: string, breakStale: boolean): Promise<boolean> {
+        const key = leaseKey(prefix);
+        const [current] = (await store.list(key)).filter((entry) => entry.key === key);
+        if (!current) return false;
+        const held = readLeaseRecord(await store.get(key).catch(() => undefined));
+        if (held === undefined) return false;
+        const standing = standingOf(held);
+        return standing === "free" || standing === "ours" || (standing === "stale" && breakStale);
     }
 
     /** Throws when the lease was lost (another writer broke it): nothing more may be written or deleted. */
@@ -192,27 +212,57 @@ export class Lease {
 type Held = LeaseRecord | "unreadable";
 
 /**
- * `free`: its holder stopped part-way and let go (interrupted); `live`: a writer holds it; `stale`: its holder stopped
- * without letting go (expired, or its process on this host is gone), or bucketops cannot read it.
+ * `free`: its holder stopped part-way and let go (interrupted); `live`: a writer holds it; `ours`: this user's process
+ * on this host held it and is provably gone (killed, or the endpoint went away so it could not let go), so re-running
+ * takes it over; `stale`: its holder stopped without letting go (expired, or another user's process on this host is
+ * gone), or bucketops cannot read it: --break-lock takes it over.
  */
-function standingOf(held: Held): "free" | "live" | "stale" {
+function standingOf(held: Held): "free" | "live" | "ours" | "stale" {
     if (held === "unreadable") return "stale";
     if (held.state === "interrupted") return "free";
+    const gone = held.host === os.hostname() && !holderRuns(held);
+    if (gone && userOf(held) === os.userInfo().username) return "ours";
     if (Date.parse(held.expires) <= Date.now()) return "stale";
-    return held.host === os.hostname() && !holderRuns(held) ? "stale" : "live";
+    return gone ? "stale" : "live";
+}
+
+/** The user a lease record names: its `user`, or the part of `holder` before the @ (records before `user` existed). */
+function userOf(record: LeaseRecord): string | undefined {
+    return record.user ?? /^([^@\s]+)@/.exec(record.holder)?.[1];
 }
 
 /** The leases this process holds now. */
 const holding = new Set<string>();
 
-/** Whether a lease's holder on this host still runs: its process, and when that is this one, the lease is still held. */
+/**
+ * Whether a lease's holder on this host may still run: its process, and when that is this one, the lease is still
+ * held. A process with the holder's pid that started after the lease was taken is another one (the pid was reused).
+ */
 function holderRuns(record: LeaseRecord): boolean {
     if (record.pid === process.pid) return holding.has(record.id);
     try {
         process.kill(record.pid, 0);
-        return true;
     } catch (error) {
         return (error as NodeJS.ErrnoException).code === "EPERM";
+    }
+    const started = processStart(record.pid);
+    return started === undefined || started <= Date.parse(record.acquired) + 1000;
+}
+
+/**
+ * When a process started (ms since the epoch), on Linux: its start time in clock ticks since boot (/proc/<pid>/stat,
+ * field 22, proc(5)) plus the boot time (/proc/stat btime). Ticks are USER_HZ, 100 on every Linux ABI Node runs on.
+ * Undefined elsewhere, or when it cannot be read.
+ */
+function processStart(pid: number): number | undefined {
+    try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // after "pid (comm) ": field 3 onwards
+        const ticks = Number(fields[22 - 3]);
+        const boot = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
+        return Number.isFinite(ticks) && Number.isFinite(boot) ? boot * 1000 + ticks * 10 : undefined;
+    } catch {
+        return undefined;
     }
 }
 
@@ -222,6 +272,7 @@ function newRecord(command: string, ttlMs: number): LeaseRecord {
         id: randomUUID(),
         holder: `${os.userInfo().username}@${os.hostname()} (pid ${process.pid})`,
         host: os.hostname(),
+        user: os.userInfo().username,
         pid: process.pid,
         command,
         acquired: new Date(now).toISOString(),
@@ -261,7 +312,7 @@ function heldBy(key: string, store: ObjectStore, held: LeaseRecord, options: Lea
     );
 }
 
-function staleLease(key: string, store: ObjectStore, held: Held): CliError {
+function staleLease(key: string, store: ObjectStore, held: Held, options: LeaseOptions): CliError {
     const why =
         held === "unreadable"
             ? "holds something bucketops cannot read as a lease"
@@ -270,7 +321,8 @@ function staleLease(key: string, store: ObjectStore, held: Held): CliError {
               })`;
     return new LeaseHeldError(
         `the lease ${key} in ${store.description} ${why}: the prefix may be half-written. Nothing was changed; ` +
-            `see 'bucketops history', then re-run with --break-lock to take the lease over`,
+            `see 'bucketops history', then re-run with --break-lock to take the lease over` +
+            (options.rerun ? `: ${options.rerun} --break-lock` : ""),
     );
 }
 

@@ -1,13 +1,13 @@
 import { readFile } from "node:fs/promises";
-import { applyChanges } from "./apply.ts";
 import { UsageError } from "./errors.ts";
-import { beginPublish, publishing, type AtomicPublish } from "./publish.ts";
+import { guardedWrite, type Changes, type GuardedWriteResult, type LeaseSettings } from "./guardedWrite.ts";
+import { Lease } from "./lease.ts";
+import type { AtomicPublish } from "./publish.ts";
 import { planPush, type PushPlan } from "./plan.ts";
 import { fluxIndex, ignorePatterns, fluxRevision } from "./revision.ts";
 import { BUCKETOPS_NAMES, isBucketopsKey, leaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
-import { gitInfo, recordRelease } from "./provenance.ts";
+import { gitInfo, type ReleaseFacts } from "./provenance.ts";
 import { ignoreMatcher } from "./sourceignore.ts";
-import { Lease, type LeaseOptions } from "./lease.ts";
 import { AccessDeniedError } from "./store/errors.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 import { contentType, readTree, type LocalFile } from "./tree.ts";
@@ -25,13 +25,15 @@ export interface PushOptions {
     validationCache?: ValidationCache;
     concurrency: number;
     /** Waiting for, and breaking, another writer's lease on the prefix. */
-    lease: Pick<LeaseOptions, "waitMs" | "breakStale" | "conditional">;
+    lease: LeaseSettings;
     /** Flux's spec.ignore of the Bucket, for the revision printed at the end. */
     specIgnore?: string;
     /** Suspends the cluster's Bucket around the writes; unset: the publish is not atomic, and the push says so. */
     publication?: AtomicPublish;
     /** Why, for the release record (-m); default: the subject of the tree's git commit, if it is in a repository. */
     message?: string;
+    /** After the resume, under the lease: the wait for the apply. `before`: the prefix's revision before the push (unset: it was empty). */
+    afterResume?: (lease: Lease, before: string | undefined) => Promise<void>;
     log: (line: string) => void;
 }
 
@@ -39,7 +41,7 @@ export interface PushResult {
     plan: PushPlan;
     /** The revision Flux will report; undefined on a dry run. */
     revision?: string;
-    /** What --rollback-on-failure restores: the release this push replaced (its number, else the revision); unset when Flux saw nothing there. */
+    /** The revision of the prefix before this push changed it (what --rollback-on-failure restores); unset when it was empty. */
     before?: string;
 }
 
@@ -81,66 +83,78 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     // lease, then plans again from a listing under it: another writer may have finished in between.
     const planFor = (listing: ObjectEntry[]) =>
         keepRootSourceignore(planPush(files, listing.filter((entry) => !isBucketopsKey(entry.key)), prefix, options.prune), prefix);
-    let listing = listed.value;
-    let plan = planFor(listing);
+    const listing = listed.value;
+    const plan = planFor(listing);
+    // A lease or a suspended Bucket that a stopped writer left is cleared under the lease even when nothing changes.
+    let leaseLeft = false;
     if (listing.some((entry) => entry.key === leaseKey(prefix))) {
-        options.log(`note: the prefix's lease ${leaseKey(prefix)} is held or was left: another push or rollback may be writing it`);
+        leaseLeft = !options.dryRun && (await Lease.left(store, prefix, options.lease.breakStale));
+        if (!leaseLeft) options.log(`note: the prefix's lease ${leaseKey(prefix)} is held or was left: another push or rollback may be writing it`);
     }
-    // A Bucket left suspended by a push that stopped is resumed under the lease even when nothing changes.
-    const resumeOnly = options.publication?.leftSuspended === true;
+    const resumeOnly = options.publication?.leftSuspended === true || leaseLeft;
     if (options.dryRun || (!changes(plan) && !resumeOnly)) return report(plan, listing, store, prefix, files, patterns, options);
     refuseUnversioned(store, versioned.value, options);
-    const lease = await Lease.take(store, prefix, { ...options.lease, command: "push", log: options.log });
-    try {
-        listing = await store.list(prefix);
-        plan = planFor(listing);
-        if (!changes(plan)) {
-            await options.publication?.resume();
-            return report(plan, listing, store, prefix, files, patterns, options);
-        }
-        describePlan(plan, store, prefix, files, options.log);
-        await beginPublish(options);
-        const objects = await publishing(options.publication, () => applyChanges(
-            store,
-            {
-                prefix,
-                keep: [...plan.unchanged, ...plan.retained],
-                deletes: plan.deletes,
-                writes: plan.uploads.map((upload) => ({
-                    key: upload.key,
-                    run: async () =>
-                        store.put(upload.key, await readFile(upload.file.absolute), {
-                            md5: upload.file.md5,
-                            contentType: contentType(upload.key),
-                            expected: upload.previous,
-                        }),
-                })),
-            },
-            { concurrency: options.concurrency, verb: "push", lease },
-        ));
-        lease.check();
-        // Only a push that wrote asks git: the record and the Bucket's commit annotation are all that use it.
-        const git = await gitInfo(dir);
-        const previous = listing.filter((entry) => !isBucketopsKey(entry.key));
-        const record = await recordRelease(store, prefix, {
+    // The outcome is printed once the Bucket is resumed, before the wait for the apply.
+    let result: PushResult | undefined;
+    const finish = (written: GuardedWriteResult<PushPlan>) =>
+        (result ??= written.objects
+            ? { ...done(written.plan, written.objects, prefix, patterns, options.log), before: releaseBefore(written, patterns) }
+            : report(written.plan, written.listing, store, prefix, files, patterns, options));
+    const afterResume = async (lease: Lease, written: GuardedWriteResult<PushPlan>) => options.afterResume?.(lease, finish(written).before);
+    const written = await guardedWrite<PushPlan>(
+        {
             command: "push",
-            revision: fluxRevision(objects, patterns),
-            git,
-            message: options.message,
-            added: plan.uploads.filter((upload) => upload.previous === null).map((upload) => upload.key),
-            modified: plan.uploads.filter((upload) => upload.previous !== null).map((upload) => upload.key),
-            removed: plan.deletes.map((entry) => entry.key),
-            objects,
-            before: { objects: previous, revision: fluxRevision(previous, patterns) },
-        }, options.log);
-        await options.publication?.resume(git?.commit);
-        // Nothing to roll back to where Flux saw nothing (a root .sourceignore or ignored files are no state); else
-        // the release this one replaced, by number where it is one, so the rollback is exact.
-        const before = fluxIndex(previous, patterns).size === 0 ? undefined : String(record?.replaced?.number ?? fluxRevision(previous, patterns));
-        return { ...done(plan, objects, prefix, patterns, options.log), before };
-    } finally {
-        await lease.release();
-    }
+            plan: planFor,
+            changes: (plan) => (changes(plan) ? pushChanges(store, plan) : undefined),
+            describe: (plan) => {
+                if (changes(plan)) describePlan(plan, store, prefix, files, options.log);
+            },
+            release: async (plan, objects, listing) => {
+                // Only a push that wrote asks git: the record and the Bucket's commit annotation are all that use it.
+                const git = await gitInfo(dir);
+                const facts: ReleaseFacts = {
+                    command: "push",
+                    revision: fluxRevision(objects, patterns),
+                    git,
+                    message: options.message,
+                    added: plan.uploads.filter((upload) => upload.previous === null).map((upload) => upload.key),
+                    modified: plan.uploads.filter((upload) => upload.previous !== null).map((upload) => upload.key),
+                    removed: plan.deletes.map((entry) => entry.key),
+                    objects,
+                    before: { objects: listing, revision: fluxRevision(listing, patterns) },
+                };
+                return { facts, commit: git?.commit };
+            },
+        },
+        { store, prefix, lease: options.lease, publication: options.publication, concurrency: options.concurrency, afterResume, log: options.log },
+    );
+    return finish(written);
+}
+
+/**
+ * What --rollback-on-failure restores: nothing where Flux saw nothing before (a root .sourceignore or ignored files are
+ * no state); else the release this push replaced, by number where it was one, so the rollback is exact.
+ */
+function releaseBefore(written: GuardedWriteResult<PushPlan>, patterns: string[]): string | undefined {
+    if (fluxIndex(written.listing, patterns).size === 0) return undefined;
+    return String(written.record?.replaced?.number ?? fluxRevision(written.listing, patterns));
+}
+
+/** The writes of a push plan: each upload conditional on the object listed (or its absence). */
+function pushChanges(store: ObjectStore, plan: PushPlan): Changes {
+    return {
+        keep: [...plan.unchanged, ...plan.retained],
+        deletes: plan.deletes,
+        writes: plan.uploads.map((upload) => ({
+            key: upload.key,
+            run: async () =>
+                store.put(upload.key, await readFile(upload.file.absolute), {
+                    md5: upload.file.md5,
+                    contentType: contentType(upload.key),
+                    expected: upload.previous,
+                }),
+        })),
+    };
 }
 
 const changes = (plan: PushPlan) => plan.uploads.length + plan.deletes.length > 0;

@@ -1,9 +1,8 @@
-import { applyChanges } from "./apply.ts";
-import { recordRelease } from "./provenance.ts";
-import { beginPublish, publishing, type AtomicPublish } from "./publish.ts";
+import type { AtomicPublish } from "./publish.ts";
 import { CliError, UsageError } from "./errors.ts";
+import { guardedWrite, type Changes, type LeaseSettings } from "./guardedWrite.ts";
 import { loadHistory, type State } from "./history.ts";
-import { Lease, type LeaseOptions } from "./lease.ts";
+import type { Lease } from "./lease.ts";
 import { fluxRevision, ignorePatterns } from "./revision.ts";
 import { isBucketopsKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
 import type { ObjectEntry, ObjectStore, ObjectVersion } from "./store/types.ts";
@@ -17,13 +16,15 @@ export interface RollbackOptions {
     /** Allow a target written by a push or rollback that stopped part-way. */
     allowIncomplete: boolean;
     /** Waiting for, and breaking, another writer's lease on the prefix. */
-    lease: Pick<LeaseOptions, "waitMs" | "breakStale" | "conditional">;
+    lease: LeaseSettings | Lease;
     concurrency: number;
     specIgnore?: string;
     /** Suspends the cluster's Bucket around the writes (see push); unset: not atomic. */
     publication?: AtomicPublish;
     /** The release record's message (-m); default: which state it rolled back to. */
     message?: string;
+    /** After the resume, under the lease: the wait for the apply. */
+    afterResume?: (lease: Lease) => Promise<void>;
     log: (line: string) => void;
 }
 
@@ -58,88 +59,51 @@ export async function rollback(store: ObjectStore, to: string, options: Rollback
         );
     }
     options.log(`target: ${describeState(target)}`);
-    if (options.dryRun) return planRollback(store, prefix, target, current, undefined, options);
-    const lease = await Lease.take(store, prefix, { ...options.lease, command: "rollback", log: options.log });
-    try {
-        return await planRollback(store, prefix, target, current, lease, options);
-    } finally {
-        await lease.release();
-    }
-}
-
-/** Plans the rollback from a listing taken under the lease, then applies it (with no lease: prints the plan only). */
-async function planRollback(
-    store: ObjectStore,
-    prefix: string,
-    target: State,
-    current: State,
-    lease: Lease | undefined,
-    options: RollbackOptions,
-): Promise<RollbackResult> {
-    const listed = (await store.list(prefix)).filter((entry) => !isBucketopsKey(entry.key));
-    const listing = new Map(listed.map((entry) => [entry.key, entry]));
-    const restores: ObjectVersion[] = [];
-    const keep: ObjectEntry[] = [];
-    for (const [key, version] of target.objects) {
-        const now = listing.get(key);
-        if (now && (now.etag === version.etag || sameContent(now, version))) keep.push(now);
-        else restores.push(version);
-    }
-    const deletes = [...listing.values()].filter((entry) => !target.objects.has(entry.key));
-    options.log(`plan: ${restores.length} to restore, ${deletes.length} to delete, ${keep.length} unchanged`);
-    for (const version of restores) options.log(`  < ${version.key} (version ${version.versionId})`);
-    for (const entry of deletes) options.log(`  - ${entry.key}`);
-    if (restores.length === 0 && deletes.length === 0) {
-        options.log("already in that state: nothing to do");
-        // A Bucket that a stopped push or rollback left suspended is resumed: the prefix is whole.
-        if (lease && options.publication?.leftSuspended) await options.publication.resume();
+    if (options.dryRun) {
+        const plan = planRollback(target, (await store.list(prefix)).filter((entry) => !isBucketopsKey(entry.key)));
+        describeRollback(plan, options.log);
+        if (rollbackChanges(store, plan)) options.log("dry run: nothing was changed");
         return { target };
     }
-    if (!lease) {
-        options.log("dry run: nothing was changed");
-        return { target };
-    }
-
-    await beginPublish(options);
-    const objects = await publishing(options.publication, () =>
-        applyChanges(
-            store,
-            {
-                prefix,
-                keep,
-                deletes,
-                writes: restores.map((version) => ({
-                    key: version.key,
-                    run: () => store.restore(version, listing.get(version.key) ?? null),
-                })),
+    let patterns: Promise<string[]> | undefined;
+    const patternsOnce = () => (patterns ??= store.get(SOURCEIGNORE).then((body) => ignorePatterns(body, options.specIgnore)));
+    const written = await guardedWrite<RollbackPlan>(
+        {
+            command: "rollback",
+            plan: (listing) => planRollback(target, listing),
+            changes: (plan) => rollbackChanges(store, plan),
+            describe: (plan) => describeRollback(plan, options.log),
+            release: async (plan, objects, listing) => {
+                const patterns = await patternsOnce();
+                return {
+                facts: {
+                    command: "rollback",
+                    revision: fluxRevision(objects, patterns),
+                    message: options.message ?? `rollback to ${describeState(target)}`,
+                    added: plan.restores.filter((version) => !plan.listed.has(version.key)).map((version) => version.key),
+                    modified: plan.restores.filter((version) => plan.listed.has(version.key)).map((version) => version.key),
+                    removed: plan.deletes.map((entry) => entry.key),
+                    objects,
+                    before: { objects: listing, revision: fluxRevision(listing, patterns) },
+                    source: { url: formatBucketUrl(store.url), ...(target.number === undefined ? {} : { number: target.number }), revision: target.revision },
+                },
+                commit: target.release?.git?.commit,
+                };
             },
-            { concurrency: options.concurrency, verb: "rollback", lease },
-        ),
+        },
+        { store, prefix, lease: options.lease, publication: options.publication, concurrency: options.concurrency, afterResume: options.afterResume, log: options.log },
     );
-    lease.check();
-    const previous = [...listing.values()];
-    const patterns = ignorePatterns(await store.get(SOURCEIGNORE), options.specIgnore);
-    const record = await recordRelease(store, prefix, {
-        command: "rollback",
-        revision: fluxRevision(objects, patterns),
-        message: options.message ?? `rollback to ${describeState(target)}`,
-        added: restores.filter((version) => !listing.has(version.key)).map((version) => version.key),
-        modified: restores.filter((version) => listing.has(version.key)).map((version) => version.key),
-        removed: deletes.map((entry) => entry.key),
-        objects,
-        before: { objects: previous, revision: fluxRevision(previous, patterns) },
-        source: { url: formatBucketUrl(store.url), ...(target.number === undefined ? {} : { number: target.number }), revision: target.revision },
-    }, options.log);
-    await options.publication?.resume(target.release?.git?.commit);
+    if (!written.objects) return { target };
+    const { plan, objects, record } = written;
     const restored = new Map(objects.map((entry) => [entry.key, entry]));
-    const altered = restores.filter((version) => contentDiffers(restored.get(version.key), version));
+    const altered = plan.restores.filter((version) => contentDiffers(restored.get(version.key), version));
     if (altered.length > 0) {
         throw new CliError(
             `restored ${altered.map((v) => v.key).join(", ")} but the content differs from version(s) of ` +
                 `${target.time.toISOString()}; undo with --to ${current.number ?? current.revision}`,
         );
     }
-    const revision = fluxRevision(objects, patterns);
+    const revision = fluxRevision(objects, await patternsOnce());
     // The undo names what this rollback replaced: that release's number where it was one, else its revision.
     const undo = record?.replaced?.number ?? current.number ?? current.revision;
     if (revision === target.revision) {
@@ -156,6 +120,49 @@ async function planRollback(
     }
     options.log(`undo with: bucketops rollback ${formatBucketUrl(store.url)} --to ${undo}`);
     return { target, revision };
+}
+
+/** What a rollback does to a listing of the prefix. */
+export interface RollbackPlan {
+    /** The listing's objects by key (bucketops' own keys left out). */
+    listed: Map<string, ObjectEntry>;
+    /** Versions of the target copied back as current versions. */
+    restores: ObjectVersion[];
+    /** Objects that already hold the target's content. */
+    keep: ObjectEntry[];
+    /** Objects the target does not have. */
+    deletes: ObjectEntry[];
+}
+
+/** Pure: the plan that turns `listing` into `target`'s objects. An object is kept when its etag or its MD5 and size match. */
+export function planRollback(target: State, listing: ObjectEntry[]): RollbackPlan {
+    const listed = new Map(listing.map((entry) => [entry.key, entry]));
+    const restores: ObjectVersion[] = [];
+    const keep: ObjectEntry[] = [];
+    for (const [key, version] of target.objects) {
+        const now = listed.get(key);
+        if (now && (now.etag === version.etag || sameContent(now, version))) keep.push(now);
+        else restores.push(version);
+    }
+    const deletes = [...listed.values()].filter((entry) => !target.objects.has(entry.key));
+    return { listed, restores, keep, deletes };
+}
+
+/** The writes of a rollback plan (copies of old versions, conditional on the object listed); undefined: nothing to do. */
+function rollbackChanges(store: ObjectStore, plan: RollbackPlan): Changes | undefined {
+    if (plan.restores.length === 0 && plan.deletes.length === 0) return undefined;
+    return {
+        keep: plan.keep,
+        deletes: plan.deletes,
+        writes: plan.restores.map((version) => ({ key: version.key, run: () => store.restore(version, plan.listed.get(version.key) ?? null) })),
+    };
+}
+
+function describeRollback(plan: RollbackPlan, log: (line: string) => void): void {
+    log(`plan: ${plan.restores.length} to restore, ${plan.deletes.length} to delete, ${plan.keep.length} unchanged`);
+    for (const version of plan.restores) log(`  < ${version.key} (version ${version.versionId})`);
+    for (const entry of plan.deletes) log(`  - ${entry.key}`);
+    if (plan.restores.length === 0 && plan.deletes.length === 0) log("already in that state: nothing to do");
 }
 
 /** Same bytes, as far as both MD5s are known. */

@@ -48,16 +48,11 @@ describe("a server that dies in the middle of a push", () => {
         assert.ok(updated >= 1 && updated < 21, `a partial push: ${updated} of 21 updated`);
 
         await proxy.revive();
-        const stale = await bucketops("push", dir, "s3://crashes/app", "--endpoint", proxy.endpoint);
-        assert.equal(stale.code, 4);
-        assert.match(
-            stale.err,
-            /^bucketops: the lease app\/\.bucketops-lock in s3:\/\/crashes at \S+ was left by \S+ \(pid \d+\), push since \S+, which stopped without letting go \(process \d+ on this host is gone\): the prefix may be half-written\. Nothing was changed; see 'bucketops history', then re-run with --break-lock to take the lease over$/,
-        );
         const incomplete = await bucketops("history", "s3://crashes/app", "--endpoint", proxy.endpoint, "--json");
         assert.equal(states(incomplete).at(-1)!.incomplete, true, "the crashed push's state is incomplete");
 
-        const rerun = await bucketops("push", dir, "s3://crashes/app", "--endpoint", proxy.endpoint, "--break-lock");
+        // "Re-run to finish" holds: the same user on the same host takes over a lease whose process is provably gone.
+        const rerun = await bucketops("push", dir, "s3://crashes/app", "--endpoint", proxy.endpoint);
         assert.equal(rerun.code, 0, rerun.err);
         assert.match(rerun.out, /note: took over the lease app\/\.bucketops-lock: the push by \S+ \(pid \d+\) \(\S+\) stopped without letting go/);
         assert.match(rerun.out, new RegExp(`${21 - updated} to upload .* ${updated} unchanged, 4 to delete`));

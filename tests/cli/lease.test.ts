@@ -138,13 +138,15 @@ describe("the lease: one writer per prefix at a time (moto_server)", () => {
         const expired = new Date(Date.now() - 1000).toISOString();
         await moto.put("leases", "stale/.bucketops-lock", foreignLease({ expires: expired }));
 
-        const refused = await bucketops("push", writeTree(tree), url, ...endpoint);
+        const dir = writeTree(tree);
+        const refused = await bucketops("push", dir, url, ...endpoint);
         assert.equal(refused.code, 4);
         assert.equal(
             refused.err,
             `bucketops: the lease stale/.bucketops-lock in s3://leases at ${moto.endpoint} was left by ci@build-7 (pid 4242), push ` +
                 `since 2026-11-24T10:00:00.000Z, which stopped without letting go (it expired at ${expired}): the prefix may be ` +
-                `half-written. Nothing was changed; see 'bucketops history', then re-run with --break-lock to take the lease over`,
+                `half-written. Nothing was changed; see 'bucketops history', then re-run with --break-lock to take the lease over: ` +
+                `bucketops push ${dir} ${url} ${endpoint.join(" ")} --break-lock`,
         );
         assert.deepEqual(Object.keys(await moto.contents("leases", "stale/")), ["stale/.bucketops-lock"]);
 

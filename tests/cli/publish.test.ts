@@ -5,7 +5,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import { isBucketopsKey, isLeaseKey } from "../../src/bucket/keys.ts";
 import { COMMIT_ANNOTATION, SUSPENDED_ANNOTATION } from "../../src/cli/publish.ts";
 import { bucketops, revisionOf, type Run } from "./helpers/cli.ts";
-import { fluxStackApi, scriptedFlux, type ApiRequest, type StrictFluxApi } from "../support/fluxApi.ts";
+import { FluxControllers, fluxStackApi, type ApiRequest, type ControllerOptions, type StrictFluxApi } from "../support/fluxApi.ts";
 import { CrashingProxy } from "./helpers/proxy.ts";
 import { apart, freePort, Moto } from "../support/moto.ts";
 import { gitRepository, manifestTree, prefixed, writeTree } from "../support/trees.ts";
@@ -16,11 +16,13 @@ const keyOf = (url: string) => decodeURIComponent(url.split("?")[0].split("/").s
 const BIN = path.resolve(import.meta.dirname, "../../bin/bucketops.js");
 
 // S3 is moto_server behind a recording proxy; the cluster is StrictFluxApi (the API server's rules for custom
-// resources: merge patches, field managers, resourceVersion conflicts) with Flux's controllers scripted per test.
+// resources: merge patches, field managers, resourceVersion conflicts) with FluxControllers playing source-controller's
+// and kustomize-controller's loops on their own, reading moto directly, while bucketops writes.
 describe("atomic publish: push and rollback suspend the Flux Bucket around their writes and wait for the apply", () => {
     let moto: Moto;
     let proxy: CrashingProxy;
     let api: StrictFluxApi;
+    let controllers: FluxControllers | undefined;
     let kubeconfig: string;
     let bucketName: string;
     let flags: string[];
@@ -31,11 +33,14 @@ describe("atomic publish: push and rollback suspend the Flux Bucket around their
         proxy = await CrashingProxy.start(moto.endpoint, await freePort());
     });
     after(() => {
+        controllers?.stop();
         api?.close();
         proxy?.close();
         moto?.stop();
     });
     beforeEach(async () => {
+        controllers?.stop();
+        controllers = undefined;
         api?.close();
         bucketName = await moto.freshBucket("atomic");
         api = await fluxStackApi(bucketName, proxy.endpoint, { prefix: "app/", path: "./app", kustomization: "apps" });
@@ -45,11 +50,14 @@ describe("atomic publish: push and rollback suspend the Flux Bucket around their
         api.onRequest = () => undefined;
     });
 
-    const patches = () => api.requests.filter((r) => r.method === "PATCH");
+    /** bucketops' patches of the Bucket (not its Kustomizations' reconcile requests). */
+    const patches = () => api.requests.filter((r) => r.method === "PATCH" && r.path.includes("/buckets/"));
+    const startFlux = (options: Partial<ControllerOptions> = {}) => (controllers = FluxControllers.start(api, { s3Endpoint: moto.endpoint, retryMs: 200, ...options }));
 
     it("suspends the Bucket before the first write, resumes it with a reconcile request after the last, and waits for the apply", async () => {
         const tree = manifestTree(["a", "b"], "v1");
-        api.flux = scriptedFlux(() => revisionOf(prefixed("app/", tree)));
+        await startFlux().idle(); // its first reconcile (the informer's initial list) stores the empty prefix
+        const earlier = controllers!.artifacts.length;
         const writesWhileResumed: string[] = [];
         proxy.onForward = (request) => {
             const write = request.method !== "GET" && request.method !== "HEAD" && !isLeaseKey(keyOf(request.url));
@@ -78,13 +86,18 @@ describe("atomic publish: push and rollback suspend the Flux Bucket around their
         assert.equal(resume.body!.metadata.annotations[COMMIT_ANNOTATION], null, "a tree outside git has no commit to name");
         assert.equal(api.bucket.metadata.annotations[SUSPENDED_ANNOTATION], undefined);
         assert.equal(api.bucket.status.lastHandledReconcileAt, resume.body!.metadata.annotations["reconcile.fluxcd.io/requestedAt"]);
+        const fetched = controllers!.artifacts.slice(earlier);
+        assert.deepEqual(fetched.map((a) => a.revision), [revision], "source-controller fetched once, the whole tree");
+        assert.deepEqual(fetched[0].files, prefixed("app/", tree));
+        // As `flux reconcile kustomization --with-source`: the Kustomization was asked to reconcile too.
+        assert.ok(api.requests.some((r) => r.method === "PATCH" && r.path.endsWith("/kustomizations/apps") && r.body?.metadata.annotations["reconcile.fluxcd.io/requestedAt"]));
         assert.deepEqual(api.unexpected, []);
     });
 
     it("names the pushed commit on the Bucket for Flux's events (event.toolkit.fluxcd.io/commit)", async () => {
         const tree = manifestTree(["a"], "v1");
         const { dir, commit } = gitRepository(tree, "Add a");
-        api.flux = scriptedFlux(() => revisionOf(prefixed("app/", tree)));
+        startFlux();
         const run = await bucketops("push", dir, url(), ...flags);
         assert.equal(run.code, 0, run.err);
         assert.equal(api.bucket.metadata.annotations[COMMIT_ANNOTATION], commit);
@@ -92,7 +105,7 @@ describe("atomic publish: push and rollback suspend the Flux Bucket around their
 
     it("reads the Bucket again after a conflict on its patch", async () => {
         const tree = manifestTree(["a"], "v1");
-        api.flux = scriptedFlux(() => revisionOf(prefixed("app/", tree)));
+        startFlux();
         api.conflicts = 1;
         const run = await bucketops("push", writeTree(tree), url(), ...flags);
         assert.equal(run.code, 0, run.err);
@@ -102,20 +115,37 @@ describe("atomic publish: push and rollback suspend the Flux Bucket around their
 
     it("leaves a Bucket suspended by someone else alone, and does not wait for it", async () => {
         api.bucket.spec.suspend = true;
-        const run = await bucketops("push", writeTree(manifestTree(["a"], "v1")), url(), ...flags);
-        assert.equal(run.code, 0, run.err);
-        assert.match(run.out, /^note: Bucket flux-system\/flux-bucket is suspended, not by bucketops: left alone, and not waited for/m);
+        api.bucket.metadata.annotations["fluxcd.controlplane.io/suspendedBy"] = "jane@example.com";
+        startFlux();
+        const pushed = await bucketops("push", writeTree(manifestTree(["a"], "v1")), url(), ...flags);
+        assert.equal(pushed.code, 0, pushed.err);
+        assert.match(pushed.out, /^note: Bucket flux-system\/flux-bucket is suspended, not by bucketops \(by jane@example\.com, fluxcd\.controlplane\.io\/suspendedBy\): left alone, and not waited for/m);
         assert.deepEqual(patches(), []);
         assert.equal(api.bucket.spec.suspend, true);
     });
 
     it("reports a revision Flux fetched other than the one computed (exit 5), and a wait that runs out (exit 6)", async () => {
-        api.flux = scriptedFlux(() => `sha256:${"0".repeat(64)}`);
+        // Another writer that ignores the lease changes a key after bucketops computed the revision it waits for, and
+        // before source-controller GETs it: Flux stores a revision bucketops did not compute.
+        let resumedListing!: () => void;
+        const listedAfterResume = new Promise<void>((resolve) => (resumedListing = resolve));
+        proxy.onForward = (request) => {
+            if (request.method === "GET" && request.url.includes("list-type=2") && api.bucket.spec.suspend === false) resumedListing();
+        };
+        let raced = false;
+        startFlux({
+            beforeGet: async (key) => {
+                if (raced || api.bucket.spec.suspend !== false) return;
+                raced = true;
+                await listedAfterResume;
+                await moto.put(bucketName, key, "changed by a writer that ignores the lease\n");
+            },
+        });
         const mismatch = await bucketops("push", writeTree(manifestTree(["a"], "v1")), url(), ...flags);
         assert.equal(mismatch.code, 5, mismatch.err);
-        assert.match(mismatch.err, /Bucket flux-system\/flux-bucket fetched sha256:0{64}, not the sha256:[0-9a-f]{64} bucketops computed: Flux sees something else/);
+        assert.match(mismatch.err, /Bucket flux-system\/flux-bucket fetched sha256:[0-9a-f]{64}, not the sha256:[0-9a-f]{64} bucketops computed: Flux sees something else/);
 
-        api.flux = () => undefined; // the controllers never get to it
+        controllers!.pause(); // source-controller lists, then never gets the objects
         const slow = await bucketops("push", writeTree(manifestTree(["a"], "v2")), url(), ...flags.slice(0, -1), "1");
         assert.equal(slow.code, 6, slow.err);
         assert.match(slow.err, /^bucketops: timed out waiting for Bucket flux-system\/flux-bucket to fetch the bucket; the bucket holds sha256:/);
@@ -125,24 +155,17 @@ describe("atomic publish: push and rollback suspend the Flux Bucket around their
         const good = manifestTree(["a"], "v1");
         const bad = manifestTree(["a", "b"], "v2");
         const badRevision = revisionOf(prefixed("app/", bad));
-        let holds = good;
-        api.flux = scriptedFlux(() => revisionOf(prefixed("app/", holds)), { revision: badRevision, reason: "HealthCheckFailed", message: "Deployment/apps/b not ready" });
+        startFlux({ apply: (revision) => (revision === badRevision ? { reason: "HealthCheckFailed", message: "Deployment/apps/b not ready" } : undefined) });
         const dir = writeTree(good);
         assert.equal((await apart(() => bucketops("push", dir, url(), ...flags))).code, 0);
 
-        holds = bad;
         writeTree(bad, dir);
         const failed = await apart(() => bucketops("push", dir, url(), ...flags));
         assert.equal(failed.code, 5, failed.err);
         assert.match(failed.err, /the cluster failed to apply sha256:[0-9a-f]{64}:\n {2}Kustomization flux-system\/apps: failed \(HealthCheckFailed\): Deployment\/apps\/b not ready/);
         assert.deepEqual(await moto.contents(bucketName, "app/"), prefixed("app/", bad), "without --rollback-on-failure the push stays");
 
-        holds = good;
         assert.equal((await apart(() => bucketops("rollback", url(), "--to", revisionOf(prefixed("app/", good)), ...flags))).code, 0);
-        holds = bad;
-        proxy.onForward = (request) => {
-            if (request.headers["x-amz-copy-source"]) holds = good; // the rollback restores the previous versions
-        };
         const rolledBack = await apart(() => bucketops("push", dir, url(), ...flags, "--rollback-on-failure"));
         assert.equal(rolledBack.code, 5, rolledBack.err);
         // The state before is the release the push replaced (release 3, the rollback above), restored exactly by number.
@@ -150,6 +173,7 @@ describe("atomic publish: push and rollback suspend the Flux Bucket around their
         assert.match(rolledBack.err, /rolled back to release 3, which the cluster applied$/);
         assert.deepEqual(await moto.contents(bucketName, "app/"), prefixed("app/", good));
         assert.equal(api.bucket.spec.suspend, false);
+        assert.equal(api.kustomizations[0].status.lastAppliedRevision, revisionOf(prefixed("app/", good)));
     });
 
     it("without cluster access says the publish is not atomic, and writes files before the kustomizations that list them, deepest first", async () => {
@@ -201,19 +225,16 @@ describe("atomic publish: push and rollback suspend the Flux Bucket around their
         it(`a push killed ${phase} leaves the Bucket safe, and the next push repairs it with nothing lost`, async () => {
             const v1 = manifestTree(["a", "b", "c"], "v1");
             const v2 = manifestTree(["a", "b", "c"], "v2");
-            let holds = v1;
-            api.flux = scriptedFlux(() => revisionOf(prefixed("app/", holds)));
+            startFlux();
             const dir = writeTree(v1);
             assert.equal((await apart(() => bucketops("push", dir, url(), ...flags))).code, 0);
-            holds = v2;
             writeTree(v2, dir);
-            const patchCount = patches().length;
             let contentPuts = 0;
             await apart(() =>
                 killedPush(dir, {
                     "after the suspend": { cluster: (r: ApiRequest) => r.method === "PATCH" && r.body?.spec?.suspend === true },
                     "mid-upload": { s3: (method: string, url: string) => method === "PUT" && !isLeaseKey(keyOf(url)) && ++contentPuts === 2 },
-                    "before the resume": { cluster: (r: ApiRequest) => r.method === "GET" && patches().length === patchCount + 1 },
+                    "before the resume": { s3: (method: string, url: string) => method === "PUT" && keyOf(url).endsWith(".bucketops-release") },
                     "while waiting": { cluster: (r: ApiRequest) => r.method === "GET" && r.path.endsWith("/kustomizations") },
                 }[phase]),
             );

@@ -300,6 +300,7 @@ describe("npm run up's push and wait, with the outputs only in memory (moto_serv
             },
         ];
         kube.onPatch = (bucket) => {
+            bucket.status.lastHandledReconcileAt = bucket.metadata.annotations["reconcile.fluxcd.io/requestedAt"];
             bucket.status.artifact = { revision: expected };
             kube.kustomizations[0].status.lastAppliedRevision = expected;
         };

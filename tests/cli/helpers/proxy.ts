@@ -1,4 +1,4 @@
-import { createServer, request, type Server } from "node:http";
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { S3Request } from "../../support/s3Authorization.ts";
 
@@ -16,6 +16,8 @@ export class CrashingProxy {
     readonly requests: S3Request[] = [];
     /** Called with each request before it is forwarded. */
     onForward: (request: S3Request) => void = () => undefined;
+    /** Awaited before a request is forwarded (its body waits in the socket): a slow or held write. */
+    hold: (request: S3Request) => Promise<void> | undefined = () => undefined;
 
     private readonly target: URL;
     readonly port: number;
@@ -31,6 +33,17 @@ export class CrashingProxy {
             const recorded: S3Request = { method: req.method!, url: req.url!, headers: req.headers };
             this.requests.push(recorded);
             this.onForward(recorded);
+            req.pause();
+            void Promise.resolve(this.hold(recorded)).then(() => this.forward(req, res, recorded));
+        });
+        this.server.on("connection", (socket) => {
+            this.sockets.add(socket);
+            socket.on("close", () => this.sockets.delete(socket));
+        });
+    }
+
+    private forward(req: IncomingMessage, res: ServerResponse, recorded: S3Request): void {
+        {
             const body: Buffer[] = [];
             req.on("data", (chunk: Buffer) => body.push(chunk));
             req.on("end", () => (recorded.body = Buffer.concat(body).toString("utf8")));
@@ -43,11 +56,8 @@ export class CrashingProxy {
             );
             upstream.on("error", () => res.destroy());
             req.pipe(upstream);
-        });
-        this.server.on("connection", (socket) => {
-            this.sockets.add(socket);
-            socket.on("close", () => this.sockets.delete(socket));
-        });
+            req.resume();
+        }
     }
 
     static async start(target: string, port: number): Promise<CrashingProxy> {

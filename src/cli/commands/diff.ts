@@ -1,0 +1,50 @@
+import { Command } from "commander";
+import { UserError } from "../../errors.ts";
+import { diffStates, diffTree } from "../diff.ts";
+import { UsageError } from "../errors.ts";
+import { EXIT } from "../exitCodes.ts";
+import { connectionOptions, examples, ignoreOption, specIgnore, type ConnectionFlags, type IgnoreFlags } from "../flags.ts";
+import type { CommandContext } from "./context.ts";
+
+interface DiffFlags extends ConnectionFlags, IgnoreFlags {
+    from?: string;
+    to?: string;
+    rendered?: boolean;
+}
+
+export function diffCommand({ io, stores }: CommandContext): Command {
+    const command = new Command("diff")
+        .description("what a push would change (a unified diff per key), or what changed between two states of the history; exit 1 when they differ")
+        .addHelpText(
+            "after",
+            examples(
+                ["Review a push, e.g. in a pull request's CI", "bucketops diff ./deploy s3://my-bucket/prod"],
+                ["What Flux would apply differently: the kustomize builds of both sides", "bucketops diff ./deploy s3://my-bucket/prod --rendered"],
+                ["What the last push changed", "bucketops diff s3://my-bucket/prod --from $(bucketops history s3://my-bucket/prod --json | jq -r '.[-2].revision') --to $(bucketops revision s3://my-bucket/prod)"],
+            ),
+        );
+    return ignoreOption(connectionOptions(command))
+        .argument("<dir|url>", "the manifest tree to compare with the bucket, or the bucket URL with --from and --to")
+        .argument("[url]", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>] (with a tree)")
+        .option("--from <time|revision>", "with a URL alone: the older state (an ISO 8601 time or a revision)")
+        .option("--to <time|revision>", "with a URL alone: the newer state")
+        .option("--rendered", "diff the kustomize builds of each entry-point kustomization (what Flux would apply) instead of the files")
+        .action(async (first: string, second: string | undefined, flags: DiffFlags) => {
+            // Like flux diff: 0 equal, 1 different, 2 error (whatever the error).
+            try {
+                const options = { rendered: flags.rendered ?? false, color: io.color ?? false, log: io.out };
+                let differs: boolean;
+                if (second !== undefined) {
+                    if (flags.from || flags.to) throw new UsageError("--from and --to compare two states of a bucket URL: pass the URL alone");
+                    differs = await diffTree(first, await stores.open(second, flags), options);
+                } else {
+                    if (!flags.from || !flags.to) throw new UsageError("diff takes <dir> <url>, or <url> --from <time|revision> --to <time|revision>");
+                    differs = await diffStates(await stores.open(first, flags), flags.from, flags.to, specIgnore(flags), options);
+                }
+                io.exitCode = differs ? EXIT.failed : EXIT.ok;
+            } catch (error) {
+                if (error instanceof UserError) throw new UsageError(error.message);
+                throw new UsageError(`unexpected error: ${(error as Error).message}`);
+            }
+        });
+}

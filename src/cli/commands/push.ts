@@ -1,0 +1,125 @@
+import { Command, Option } from "commander";
+import type { Stores } from "../connection.ts";
+import { ApplyFailedError } from "../errors.ts";
+import {
+    connectionOptions,
+    DEFAULTS,
+    commandLine,
+    examples,
+    ignoreOption,
+    leaseOptions,
+    leaseSettings,
+    positiveInt,
+    publishOptions,
+    specIgnore,
+    type IgnoreFlags,
+    type LeaseFlags,
+    type PublishFlags,
+} from "../flags.ts";
+import { awaitApply, openPublication } from "../publish.ts";
+import { push, type PushResult } from "../push.ts";
+import { rollback } from "../rollback.ts";
+import { ValidationCache } from "../validationCache.ts";
+import type { CommandContext } from "./context.ts";
+
+export interface PushFlags extends PublishFlags, LeaseFlags, IgnoreFlags {
+    rollbackOnFailure?: boolean;
+    message?: string;
+    prune?: boolean;
+    dryRun?: boolean;
+    allowUnversioned?: boolean;
+    skipBuild?: boolean;
+    revalidate?: boolean;
+    concurrency: number;
+}
+
+/** The flags of a plain `bucketops push <dir> <url>`: what `npm run up` pushes with (src/lifecycle/delivery.ts). */
+export const PUSH_DEFAULTS = {
+    concurrency: DEFAULTS.concurrency,
+    waitLock: DEFAULTS.waitLock,
+    conditionalWrites: true,
+    wait: true,
+    waitTimeout: DEFAULTS.waitTimeout,
+    connectTimeout: DEFAULTS.connectTimeout,
+    timeout: DEFAULTS.timeout,
+} satisfies Partial<PushFlags>;
+
+/**
+ * `bucketops push`'s whole action: validate, publish (atomically with cluster access), wait for the cluster to apply
+ * it, and with --rollback-on-failure restore the state before under the same lease when Flux reports a failure.
+ */
+export async function runPush(dir: string, url: string, flags: PushFlags, stores: Stores, log: (line: string) => void, rerun?: string): Promise<PushResult> {
+    const store = await stores.open(url, flags);
+    const publication = flags.dryRun ? undefined : await openPublication(flags, store, "push", log);
+    return push(dir, store, {
+        message: flags.message,
+        prune: flags.prune ?? true,
+        dryRun: flags.dryRun ?? false,
+        allowUnversioned: flags.allowUnversioned ?? false,
+        skipBuild: flags.skipBuild ?? false,
+        validationCache: flags.revalidate ? undefined : new ValidationCache(),
+        concurrency: flags.concurrency,
+        lease: leaseSettings(flags, rerun),
+        specIgnore: specIgnore(flags),
+        publication,
+        afterResume: async (lease, before) => {
+            if (!publication) return;
+            try {
+                await awaitApply(publication, store, flags, log);
+            } catch (error) {
+                if (!(error instanceof ApplyFailedError) || !flags.rollbackOnFailure) throw error;
+                if (!before) throw new ApplyFailedError(`${error.message}\nnot rolled back: Flux saw nothing under the prefix before this push`);
+                const previous = /^\d+$/.test(before) ? `release ${before}` : before;
+                log(`the cluster failed to apply the push:\n${error.message}\nrolling back to the prefix's previous state, ${previous}`);
+                const again = await openPublication(flags, store, "rollback", log);
+                await rollback(store, before, {
+                    dryRun: false,
+                    allowEmpty: false,
+                    allowIncomplete: false,
+                    lease, // the push's own: no other writer gets in between
+                    concurrency: flags.concurrency,
+                    specIgnore: specIgnore(flags),
+                    publication: again,
+                    afterResume: async () => {
+                        if (again) await awaitApply(again, store, flags, log);
+                    },
+                    log,
+                });
+                throw new ApplyFailedError(`${error.message}\nrolled back to ${previous}${again && flags.wait ? ", which the cluster applied" : ""}`);
+            }
+        },
+        log,
+    });
+}
+
+export function pushCommand({ io, stores, args }: CommandContext): Command {
+    const command = new Command("push")
+        .description("validate a manifest tree and sync it to s3://bucket/prefix or gs://bucket/prefix")
+        .addHelpText(
+            "after",
+            examples(
+                ["Validate and upload deploy/ to an environment's prefix, with the infra stack's credentials", "pulumi stack output --json --show-secrets > infra.json\n  bucketops push ./deploy s3://my-bucket/prod --from-stack-outputs infra.json"],
+                [
+                    "Publish atomically on the stacks' cluster (suspend the Bucket, write, resume) and roll back if it fails to apply",
+                    "bucketops push ./deploy s3://my-bucket/prod --from-stack-outputs infra.json --from-stack-outputs flux.json --rollback-on-failure",
+                ],
+                ["Show what would change, without changing anything", "bucketops push ./deploy s3://my-bucket/prod --dry-run"],
+                ["Push to MinIO over plain http, waiting up to 2 minutes for another push to finish", "bucketops push ./deploy s3://manifests --endpoint minio.local:9000 --insecure --wait-lock 120"],
+            ),
+        );
+    return publishOptions(leaseOptions(ignoreOption(connectionOptions(command))))
+        .argument("<dir>", "root of the manifest tree")
+        .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]")
+        .option("--prune", "delete objects no longer in the tree, once every upload succeeded (the default)")
+        .option("--no-prune", "keep objects that are no longer in the tree")
+        .option("--dry-run", "print the plan only")
+        .option("--allow-unversioned", "push to a bucket without versioning: deletes and overwrites are then permanent")
+        .option("--skip-build", "skip the kustomize builds of validation (every file is still parsed and schema-checked)")
+        .option("--revalidate", "validate even a tree whose exact content passed validation before on this machine")
+        .addOption(new Option("--concurrency <n>", "parallel uploads").argParser(positiveInt).default(DEFAULTS.concurrency))
+        .option("--rollback-on-failure", "when the cluster fails to apply the push, restore the prefix's previous state (atomically) and wait for that")
+        .option("-m, --message <text>", "why, for the release record that history shows (default: the tree's last commit subject)")
+        .action(async (dir: string, url: string, flags: PushFlags) => {
+            await runPush(dir, url, flags, stores, io.out, commandLine(args));
+        });
+}
