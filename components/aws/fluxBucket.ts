@@ -18,7 +18,10 @@ export interface FluxBucketArgs extends VersionedBucketArgs {
      * Unset: IAM users with access keys for Flux and for uploads.
      */
     workloadIdentity?: { oidcProviderArn: pulumi.Input<string>; namespace: string };
-    /** A writer role for pushes and a read-only role for pull requests, assumable by GitHub Actions jobs of one repository. */
+    /**
+     * A writer role for pushes and a read-only role for pull requests, assumable by GitHub Actions jobs of one repository
+     * (with `sub` in each form `subjects` accepts: by name and/or by name and immutable ids).
+     */
     githubActions?: GithubTrust & { oidcProviderArn: pulumi.Input<string> };
 }
 
@@ -67,7 +70,8 @@ export class FluxBucket extends pulumi.ComponentResource {
                 : keys(`${suffix}reader`, "read", prefix);
             const writer = workloadIdentity ? undefined : keys(`${suffix}writer`, "write", prefix);
             const github = githubActions && githubSubjects(githubActions);
-            const trust = (subject: string) => ({ oidcProviderArn: githubActions!.oidcProviderArn, audience: AWS_STS_AUDIENCE, subjects: [subject] });
+            // IAM's condition keys for GitHub's tokens are only `sub` and `aud` (no repository_id): the ids are trusted through the immutable subject.
+            const trust = (subjects: string[]) => ({ oidcProviderArn: githubActions!.oidcProviderArn, audience: AWS_STS_AUDIENCE, subjects });
             const ci = github && { writer: role("ci-writer", "write", trust(github.writer)), reader: role("ci-reader", "read", trust(github.reader)) };
             return { reader, writer, ci };
         };

@@ -80,7 +80,7 @@ export class FluxBucket extends pulumi.ComponentResource {
             ).name;
         const accountId = (kind: string, prefix = "") => bucketName.apply((bucket) => `fluxbucket-${kind}-${digest(bucket, prefix)}`);
         const github = githubActions && githubSubjects(githubActions);
-        const federated = (subject: string) => pulumi.interpolate`principal://iam.googleapis.com/${githubActions!.workloadIdentityPool}/subject/${subject}`;
+        const federated = (subjects: string[]) => subjects.map((subject) => pulumi.interpolate`principal://iam.googleapis.com/${githubActions!.workloadIdentityPool}/subject/${subject}`);
         /** The custom roles of each access level, created only for an access some identity has (keyless without CI: no writer). */
         const customRoles = (permissions: Record<BucketAccess, string[]>) => {
             const created: Partial<Record<BucketAccess, pulumi.Output<string>>> = {};
@@ -104,8 +104,8 @@ export class FluxBucket extends pulumi.ComponentResource {
                 ),
                 writer: workloadIdentity ? undefined : account(ROLE_NAMES.write, "write"),
                 ci: github && {
-                    writer: account(CI_NAMES.write, "write", { impersonatedBy: [federated(github.writer)] }),
-                    reader: account(CI_NAMES.read, "read", { impersonatedBy: [federated(github.reader)] }),
+                    writer: account(CI_NAMES.write, "write", { impersonatedBy: federated(github.writer) }),
+                    reader: account(CI_NAMES.read, "read", { impersonatedBy: federated(github.reader) }),
                 },
             };
         };

@@ -101,6 +101,9 @@ export const workloadPool = rule(/^[a-z][a-z0-9-]{4,28}[a-z0-9]\.svc\.id\.goog$/
 
 export const githubRepository = rule(/^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9_.-]{1,100}$/, "allowed: a GitHub repository owner/repo, such as acme/deploy");
 
+/** GitHub's numeric ids of repositories and accounts (the REST API's `id`, the token's `repository_id` and `repository_owner_id`). */
+export const githubId = rule(/^[1-9][0-9]{0,19}$/, "allowed: GitHub's numeric id, such as 123456789 (gh api repos/OWNER/REPO --jq .id, or --jq .owner.id for the owner)");
+
 /** A branch name as it appears in a GitHub token's `sub` (`ref:refs/heads/<branch>`), without the refs/heads/ prefix. */
 export const gitBranch = rule(/^(?!refs\/)(?!.*(\.\.|\/\/|@\{))[^\s~^:?*[\\]+$/, "allowed: a branch name such as main or release/v1, without refs/heads/");
 
