@@ -15,9 +15,11 @@ export interface FluxBucketArgs extends VersionedBucketArgs {
      * Flux reads with workload identity (IRSA) instead of an access key: each reader is an IAM role that only tokens of
      * this OIDC provider (the cluster's) for the reader's Kubernetes service account may assume (`readerServiceAccount`
      * in src/bucket/identity.ts: source-controller, or one per environment), and no IAM user or key is created.
+     * `objectLevel`: the whole bucket's reader trusts `flux-bucket` instead of source-controller, for a cluster without
+     * EKS's pod identity webhook (source-controller then requests the token and assumes the role itself).
      * Unset: IAM users with access keys for Flux and for uploads.
      */
-    workloadIdentity?: { oidcProviderArn: pulumi.Input<string>; namespace: string };
+    workloadIdentity?: { oidcProviderArn: pulumi.Input<string>; namespace: string; objectLevel?: boolean };
     /**
      * A writer role for pushes and a read-only role for pull requests, assumable by GitHub Actions jobs of one repository
      * (with `sub` in each form `subjects` accepts: by name and/or by name and immutable ids).
@@ -65,7 +67,7 @@ export class FluxBucket extends pulumi.ComponentResource {
                 ? role("reader", "read", {
                       oidcProviderArn: workloadIdentity.oidcProviderArn,
                       audience: AWS_STS_AUDIENCE,
-                      subjects: [kubernetesSubject(readerServiceAccount(workloadIdentity.namespace, environment))],
+                      subjects: [kubernetesSubject(readerServiceAccount(workloadIdentity.namespace, environment, workloadIdentity.objectLevel))],
                   })
                 : keys(`${suffix}reader`, "read", prefix);
             const writer = workloadIdentity ? undefined : keys(`${suffix}writer`, "write", prefix);

@@ -17,14 +17,55 @@ export interface ServiceAccountRef {
 /** The service account of Flux's source-controller, which the flux2 chart creates. */
 export const SOURCE_CONTROLLER = "source-controller";
 
+/** The service account the whole bucket's reader trusts where source-controller must request its tokens itself (object-level). */
+export const WHOLE_BUCKET_SERVICE_ACCOUNT = "flux-bucket";
+
 /**
  * The service account a reader identity trusts. For the whole bucket: source-controller's own (controller-level
- * workload identity). For an environment: one service account per environment that its Bucket names in
- * `spec.serviceAccountName` (Flux's object-level workload identity), so one cluster can sync several environments
- * with each Bucket holding only its environment's identity.
+ * workload identity), where the cluster hands the controller its cloud credentials (EKS's pod identity webhook, GKE's
+ * metadata server); elsewhere (`objectLevel`) `flux-bucket`, which the Bucket names in `spec.serviceAccountName`. For
+ * an environment: one service account per environment that its Bucket names (Flux's object-level workload identity),
+ * so one cluster can sync several environments with each Bucket holding only its environment's identity.
  */
-export function readerServiceAccount(namespace: string, environment?: string): ServiceAccountRef {
-    return { namespace, name: environment === undefined ? SOURCE_CONTROLLER : `flux-bucket-${environment}` };
+export function readerServiceAccount(namespace: string, environment?: string, objectLevel = false): ServiceAccountRef {
+    if (environment !== undefined) return { namespace, name: `flux-bucket-${environment}` };
+    return { namespace, name: objectLevel ? WHOLE_BUCKET_SERVICE_ACCOUNT : SOURCE_CONTROLLER };
+}
+
+/**
+ * Whether an IAM OIDC provider's issuer (`oidc.eks.<region>.amazonaws.com/id/<id>`) is an EKS cluster's: only there
+ * does the pod identity webhook give source-controller's pod the role its service account's annotation names
+ * (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_REGION, which fluxcd/pkg auth/aws/provider.go:61-73 at
+ * auth/v0.38.5 reads for the controller's own token). Any other issuer (kind, k3d, a self-managed cluster whose
+ * issuer is published) needs the object-level path, where source-controller exchanges the token itself.
+ */
+export function isEksIssuer(issuer: string): boolean {
+    return /^oidc\.eks\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\/id\/[0-9A-Za-z]+$/.test(issuer);
+}
+
+/**
+ * The service account annotation that tells source-controller, outside GKE, which Workload Identity Federation
+ * provider to exchange its Kubernetes token at (`projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>`):
+ * fluxcd/pkg auth/gcp/options.go:47-58 and provider.go:109-122 at auth/v0.38.5. Without it Flux asks GKE's metadata server.
+ */
+export const GCP_WORKLOAD_IDENTITY_PROVIDER_ANNOTATION = "gcp.auth.fluxcd.io/workload-identity-provider";
+
+/** A GKE workload pool, `<project>.svc.id.goog`. */
+export const GKE_WORKLOAD_POOL = /^[a-z][a-z0-9-]{4,28}[a-z0-9]\.svc\.id\.goog$/;
+
+/** A Workload Identity Federation provider's full name, as fluxcd/pkg auth/gcp/options.go:43 accepts it. */
+export const WORKLOAD_IDENTITY_PROVIDER = /^projects\/(\d{1,30})\/locations\/global\/workloadIdentityPools\/([^/]{1,100})\/providers\/([^/]{1,100})$/;
+
+/**
+ * Who may impersonate a GCP reader: in a GKE workload pool, `serviceAccount:<pool>[<namespace>/<name>]`; through a
+ * Workload Identity Federation provider that trusts another cluster's issuer (mapping `google.subject` to
+ * `assertion.sub`, as Google's "Workload Identity Federation with Kubernetes" sets it up), the principal of the
+ * service account token's subject in the provider's pool.
+ */
+export function gcpKubernetesMember(workloadPool: string, account: ServiceAccountRef): string {
+    const provider = WORKLOAD_IDENTITY_PROVIDER.exec(workloadPool);
+    if (!provider) return `serviceAccount:${workloadPool}[${serviceAccountId(account)}]`;
+    return `principal://iam.googleapis.com/projects/${provider[1]}/locations/global/workloadIdentityPools/${provider[2]}/subject/${kubernetesSubject(account)}`;
 }
 
 /** A service account as the infra stack's outputs name it: `<namespace>/<name>`. */

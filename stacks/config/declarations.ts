@@ -77,12 +77,13 @@ export const declarations = {
         layer: "infra",
         type: "string",
         description:
-            "existing cluster, aws: ARN of the IAM OIDC provider of the cluster's service account issuer (`arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<id>`); Flux then reads with workload identity (IRSA).",
+            "existing cluster, aws: ARN of the IAM OIDC provider of the cluster's service account issuer (`arn:aws:iam::<account>:oidc-provider/<issuer>`); Flux then reads with workload identity. An EKS issuer (`oidc.eks.<region>.amazonaws.com/id/<id>`): source-controller's own service account (EKS's pod identity webhook); any other: a `flux-bucket` service account whose tokens source-controller exchanges itself.",
     },
     clusterWorkloadPool: {
         layer: "infra",
         type: "string",
-        description: "existing cluster, gcp: the cluster's workload pool (`<project>.svc.id.goog`); Flux then reads with GKE workload identity.",
+        description:
+            "existing cluster, gcp: a GKE cluster's workload pool (`<project>.svc.id.goog`), or outside GKE the Workload Identity Federation provider that trusts the cluster's issuer (`projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>`, `google.subject` mapped to `assertion.sub`); Flux then reads with workload identity.",
     },
     auth: {
         layer: "infra",
