@@ -148,6 +148,7 @@ async function storage(config: InfraConfig, cluster: ClusterOutputs): Promise<St
                 endpoint: bucket.endpoint,
                 region: bucket.region,
                 insecure: false,
+                forceDestroy,
                 ...identityOutputs(bucket, outputsOf),
             };
         }
@@ -183,6 +184,7 @@ async function storage(config: InfraConfig, cluster: ClusterOutputs): Promise<St
                 bucketName: bucket.bucketName,
                 endpoint: bucket.endpoint,
                 insecure: false,
+                forceDestroy,
                 ciWorkloadIdentityProvider: pool?.providerName,
                 ...identityOutputs(bucket, outputsOf),
             };

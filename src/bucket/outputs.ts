@@ -64,6 +64,8 @@ export interface InfraOutputs<Value = string, Secret = string, Environments = Re
     region?: Value;
     insecure: boolean;
     kubeconfig: Secret;
+    /** aws/gcp: whether `pulumi destroy` deletes the bucket with what it holds, as the last `pulumi up` applied it. */
+    forceDestroy?: boolean;
     /** With environments: each one's prefix, in the clear. */
     environmentPrefixes?: Record<string, string>;
     /** With environments: each one's prefix and credentials or identities (then there are none at the top level); a secret when it holds keys. */

@@ -92,6 +92,7 @@ describe("eks: Flux reads with IRSA, no key anywhere", () => {
                 endpoint: "s3.eu-west-1.amazonaws.com",
                 region: "eu-west-1",
                 insecure: false,
+                forceDestroy: false,
                 readerRoleArn: role("bucket-reader"),
                 readerKubernetesServiceAccount: "flux-system/source-controller",
                 ciWriterRoleArn: role("bucket-ci-writer"),
