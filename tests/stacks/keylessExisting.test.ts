@@ -148,6 +148,19 @@ describe("existing cluster, gcp: a GKE workload pool, or outside GKE a Workload 
         assert.match((bucketCredentials({ kind: "other" }, bare) as { error: string }).error, /GKE metadata server/);
     });
 
+    test("outside GKE with environments: each environment's account, its token exchanged at the same provider", async () => {
+        const infra = await runInfra(
+            { cluster: "existing", kubeconfig: KUBECONFIG, provider: "gcp", gcpProject: "acme-prod", clusterWorkloadPool: WIF_PROVIDER, environments: JSON.stringify(["dev", "prod"]) },
+            "fleet",
+        );
+        const prod = await runFlux({ environment: "prod" }, asStackReference(infra), { stack: "fleet-flux", infraStack: "organization/flux-bucket/fleet" });
+        const exchange = bucketCredentials({ kind: "other" }, onCluster(prod));
+        assert.deepEqual("cloud" in exchange && exchange.token, { sub: "system:serviceaccount:flux-system:flux-bucket-prod", aud: `//iam.googleapis.com/${WIF_PROVIDER}` });
+        assert.equal(googleDecision(infra, exchange), true);
+        const dev = (infra.outputs.environments as Record<string, { readerServiceAccount: string }>).dev.readerServiceAccount;
+        assert.equal(googleDecision(infra, { ...(exchange as Extract<TokenExchange, { cloud: "gcp" }>), impersonate: dev }), false, "prod's token may not impersonate dev's reader");
+    });
+
     test("a GKE workload pool: source-controller's own account, which the same objects could not use outside GKE", async () => {
         const infra = await runInfra({ cluster: "existing", kubeconfig: KUBECONFIG, provider: "gcp", gcpProject: "acme-prod", clusterWorkloadPool: "acme-ops.svc.id.goog" });
         assert.equal(infra.outputs.readerWorkloadIdentityProvider, undefined);
