@@ -229,6 +229,9 @@ function readGithub(config: ConfigReader, provider: FluxBucketProvider): InfraCo
                 `from 2026-07-15 on) carry the repository's and its owner's ids; find them with gh api repos/${repository || "OWNER/REPO"} --jq '.id, .owner.id', ` +
                 "or set flux-bucket:githubSubjects to name for a repository whose tokens still name it by name only",
         );
+    } else if (missing.length === 1) {
+        // With subjects by name the ids are optional, but the attribute condition on GCP pins both or neither.
+        config.fail(missing[0], `is required with flux-bucket:${missing[0] === "githubOwnerId" ? "githubRepositoryId" : "githubOwnerId"}: give both ids (gh api repos/${repository || "OWNER/REPO"} --jq '.id, .owner.id') or neither`);
     }
     const repositoryId = config.checked("githubRepositoryId", check.githubId);
     const ownerId = config.checked("githubOwnerId", check.githubId);

@@ -317,6 +317,9 @@ describe("existing clusters, and when workload identity is refused", () => {
                 "2026-07-15 on) carry the repository's and its owner's ids; find them with gh api repos/acme/deploy --jq '.id, .owner.id', or set " +
                 "flux-bucket:githubSubjects to name for a repository whose tokens still name it by name only",
         ]);
+        await rejectsWith(runInfra({ ...EKS, githubRepository: "acme/deploy", githubOwnerId: "123456", githubSubjects: "name" }), [
+            "Pulumi.dev.yaml: flux-bucket:githubRepositoryId is required with flux-bucket:githubOwnerId: give both ids (gh api repos/acme/deploy --jq '.id, .owner.id') or neither",
+        ]);
         await rejectsWith(runInfra({ ...EKS, githubOwnerId: "123456", githubSubjects: "name" }), [
             "Pulumi.dev.yaml: flux-bucket:githubOwnerId needs flux-bucket:githubRepository, the repository whose GitHub Actions it is for",
             "Pulumi.dev.yaml: flux-bucket:githubSubjects needs flux-bucket:githubRepository, the repository whose GitHub Actions it is for",
