@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -144,5 +145,26 @@ describe("the Automation API runner against a stand-in pulumi CLI", () => {
             "dev: 3 to create, 0 to update, 0 to replace, 0 to delete, 1 unchanged",
             "dev-flux: 3 to create, 0 to update, 0 to replace, 0 to delete, 1 unchanged",
         ]);
+    });
+
+    it("npm run up itself: Pulumi's stderr on stderr as it comes, the reason once, exit 1", () => {
+        cli.update((state) => {
+            state.stacks["dev-flux"].fail = { up: ["kubernetes:helm.sh/v3:Release (flux): timed out waiting for the condition", "update failed"] };
+            state.stacks["dev-flux"].stderr = "warning: the chart's repository answered slowly\n";
+        });
+        const env = { ...process.env, CIVO_TOKEN: "token", AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret", AWS_EC2_METADATA_DISABLED: "true" };
+        const root = path.resolve(import.meta.dirname, "../..");
+        const run = spawnSync(process.execPath, [path.join(root, "src/lifecycle/main.ts"), "up", "--stack", "dev", "--yes"], { env, encoding: "utf8", timeout: 60_000 });
+        assert.equal(run.status, 1, run.stderr);
+        assert.ok(run.stderr.startsWith("warning: the chart's repository answered slowly\n"), run.stderr);
+        assert.ok(
+            run.stderr.endsWith(
+                "up: pulumi up dev-flux failed: kubernetes:helm.sh/v3:Release (flux): timed out waiting for the condition; update failed (pulumi: exit code 1)\n" +
+                    "done: pulumi up dev\nresume with: npm run up -- --stack dev --from flux\n",
+            ),
+            run.stderr,
+        );
+        assert.equal(run.stdout.split("timed out waiting for the condition").length - 1, 1, "Pulumi's diagnostics once, on stdout");
+        assert.equal(cli.read().current, "other");
     });
 });
