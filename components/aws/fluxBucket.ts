@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { SOURCEIGNORE } from "../../src/bucket/keys.ts";
 import { type Environment, type EnvironmentIdentities, SOURCEIGNORE_CONTENT } from "../environments.ts";
-import { AWS_STS_AUDIENCE, type GithubTrust, githubSubjects, kubernetesSubject, readerServiceAccount } from "../../src/bucket/identity.ts";
+import { AWS_STS_AUDIENCE, type GithubTrust, githubSubjects, githubTrustProblem, kubernetesSubject, readerServiceAccount } from "../../src/bucket/identity.ts";
 import { BucketCredentials } from "./bucketCredentials.ts";
 import { BucketRole, type WebIdentityTrust } from "./bucketRole.ts";
 import type { BucketAccess } from "./policies.ts";
@@ -54,6 +54,8 @@ export class FluxBucket extends pulumi.ComponentResource {
         super("fluxbucket:aws:FluxBucket", name, {}, opts);
         const parent = { parent: this };
         const { environments, workloadIdentity, githubActions, ...bucketArgs } = args;
+        const trustProblem = githubActions && githubTrustProblem(githubActions);
+        if (trustProblem) throw new pulumi.InputPropertyError({ propertyPath: "githubActions.ids", reason: trustProblem });
 
         this.bucket = new VersionedBucket(name, bucketArgs, parent);
         const bucketArn = this.bucket.arn;

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { SOURCEIGNORE } from "../../src/bucket/keys.ts";
 import { type Environment, type EnvironmentIdentities, SOURCEIGNORE_CONTENT } from "../environments.ts";
-import { type GithubTrust, gcpKubernetesMember, githubSubjects, readerServiceAccount } from "../../src/bucket/identity.ts";
+import { type GithubTrust, gcpKubernetesMember, githubSubjects, githubTrustProblem, readerServiceAccount } from "../../src/bucket/identity.ts";
 import { BucketCredentials, type ManagedFolderGrant } from "./bucketCredentials.ts";
 import { BUCKET_METADATA_PERMISSIONS, BUCKET_PERMISSIONS, type BucketAccess, OBJECT_PERMISSIONS } from "./permissions.ts";
 import { VersionedBucket, type VersionedBucketArgs } from "./versionedBucket.ts";
@@ -66,6 +66,8 @@ export class FluxBucket extends pulumi.ComponentResource {
         super("fluxbucket:gcp:FluxBucket", name, {}, opts);
         const parent = { parent: this };
         const { environments, workloadIdentity, githubActions, ...bucketArgs } = args;
+        const trustProblem = githubActions && githubTrustProblem(githubActions);
+        if (trustProblem) throw new pulumi.InputPropertyError({ propertyPath: "githubActions.ids", reason: trustProblem });
         const { project } = args;
 
         this.bucket = new VersionedBucket(name, bucketArgs, parent);

@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { GITHUB_OIDC_ISSUER, type GithubTrust, githubSubjects } from "../../src/bucket/identity.ts";
+import { GITHUB_OIDC_ISSUER, type GithubTrust, githubSubjects, githubTrustProblem } from "../../src/bucket/identity.ts";
 
 export interface GithubWorkloadIdentityPoolArgs {
     project: pulumi.Input<string>;
@@ -40,6 +40,8 @@ export class GithubWorkloadIdentityPool extends pulumi.ComponentResource {
 
     constructor(name: string, args: GithubWorkloadIdentityPoolArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fluxbucket:gcp:GithubWorkloadIdentityPool", name, {}, opts);
+        const trustProblem = githubTrustProblem(args.trust);
+        if (trustProblem) throw new pulumi.InputPropertyError({ propertyPath: "trust.ids", reason: trustProblem });
         this.pool = new gcp.iam.WorkloadIdentityPool(
             name,
             { project: args.project, workloadIdentityPoolId: args.poolId, displayName: "flux-bucket GitHub Actions" },

@@ -117,11 +117,20 @@ export interface GithubTrust {
     environment?: string;
 }
 
+/** Why a trust cannot be written: immutable subjects without the ids they carry. */
+export function githubTrustProblem({ ids, subjects = "both" }: Pick<GithubTrust, "ids" | "subjects">): string | undefined {
+    if (subjects === "name" || ids !== undefined) return undefined;
+    return (
+        `is missing: subjects "${subjects}" include GitHub's immutable ones (repo:OWNER@OWNER_ID/REPO@REPO_ID:…), which need the ` +
+        `repository's and its owner's ids (gh api repos/OWNER/REPO --jq '.id, .owner.id'); or trust subjects by "name" only`
+    );
+}
+
 /** The repository part of GitHub's default `sub`, in each form the trust accepts (immutable first). */
 export function githubSubjectRepositories({ repository, ids, subjects = "both" }: Pick<GithubTrust, "repository" | "ids" | "subjects">): string[] {
     const byName = `repo:${repository}`;
     if (subjects === "name") return [byName];
-    if (ids === undefined) throw new Error(`GitHub's immutable subjects name the ids of ${repository} and its owner: give ids, or trust subjects by name only`);
+    if (ids === undefined) throw new Error(`ids ${githubTrustProblem({ ids, subjects })}`);
     const [owner, name] = repository.split("/");
     const immutable = `repo:${owner}@${ids.owner}/${name}@${ids.repository}`;
     return subjects === "immutable" ? [immutable] : [immutable, byName];
