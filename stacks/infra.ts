@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import type * as awsComponents from "../components/aws/index.ts";
+import { oidcIssuerOf } from "../components/aws/policies.ts";
 import { Cluster } from "../components/civo/index.ts";
 import type { EnvironmentIdentities } from "../components/environments.ts";
 import type * as gcpComponents from "../components/gcp/index.ts";
@@ -89,7 +90,7 @@ function identityOutputs<Identities extends { reader?: unknown }>(
 function objectLevel(config: InfraConfig): boolean {
     const { cluster } = config;
     if (cluster.kind !== "existing") return false;
-    if (config.storage.provider === "aws") return cluster.oidcProviderArn !== undefined && !isEksIssuer(cluster.oidcProviderArn.replace(/^arn:[^/]*\//, ""));
+    if (config.storage.provider === "aws") return cluster.oidcProviderArn !== undefined && !isEksIssuer(oidcIssuerOf(cluster.oidcProviderArn));
     return cluster.workloadPool !== undefined && WORKLOAD_IDENTITY_PROVIDER.test(cluster.workloadPool);
 }
 
