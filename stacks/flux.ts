@@ -29,8 +29,9 @@ export async function fluxStack(config: FluxConfig, file?: string): Promise<Flux
         namespace: config.namespace,
     });
 
-    // Workload identity: source-controller's own service account names the reader's identity (the whole bucket), or
-    // the Bucket reads as a service account of its environment's (object-level).
+    // Workload identity: source-controller's own service account names the reader's identity (the whole bucket, where the
+    // cluster gives the controller its credentials), or the Bucket reads as a service account of its own (object-level:
+    // an environment's, or the whole bucket's on a cluster that does not).
     const identity = infra.workloadIdentity;
     const objectLevel = identity !== undefined && identity.serviceAccount.name !== SOURCE_CONTROLLER;
     if (identity && !objectLevel && !config.install) {
@@ -50,7 +51,7 @@ export async function fluxStack(config: FluxConfig, file?: string): Promise<Flux
             {
                 namespace: config.namespace,
                 ...config.install,
-                workloadIdentity: identity && (objectLevel ? { objectLevel } : { serviceAccountAnnotations: { [identity.annotation]: identity.identity } }),
+                workloadIdentity: identity && (objectLevel ? { objectLevel } : { serviceAccountAnnotations: identity.annotations }),
             },
             { providers: [cluster] },
         );
@@ -70,7 +71,7 @@ export async function fluxStack(config: FluxConfig, file?: string): Promise<Flux
                 prefix,
             },
             credentials: infra.credentials,
-            serviceAccount: objectLevel ? { name: identity.serviceAccount.name, annotations: { [identity.annotation]: identity.identity } } : undefined,
+            serviceAccount: objectLevel ? { name: identity.serviceAccount.name, annotations: identity.annotations } : undefined,
             kustomization: { ...config.kustomization, path: pathInBucket(config.kustomization.path, infra.prefix) },
         },
         { providers: [cluster], dependsOn: install ? [install] : [] },

@@ -1,10 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import type * as awsComponents from "../components/aws/index.ts";
+import { oidcIssuerOf } from "../components/aws/policies.ts";
 import { Cluster } from "../components/civo/index.ts";
 import type { EnvironmentIdentities } from "../components/environments.ts";
 import type * as gcpComponents from "../components/gcp/index.ts";
-import { readerServiceAccount, serviceAccountId } from "../src/bucket/identity.ts";
+import { isEksIssuer, readerServiceAccount, serviceAccountId, WORKLOAD_IDENTITY_PROVIDER } from "../src/bucket/identity.ts";
 import type { EnvironmentOutputs, InfraOutputs } from "../src/bucket/outputs.ts";
 import type { ClusterConfig, InfraConfig, StorageConfig } from "./config/infra.ts";
 
@@ -78,8 +79,24 @@ function identityOutputs<Identities extends { reader?: unknown }>(
     };
 }
 
+/**
+ * Whether the whole bucket's reader must trust a service account of its own that source-controller requests tokens for
+ * (object-level), rather than source-controller's, because nothing on the cluster hands the controller its identity:
+ * an existing cluster whose issuer is not EKS's (aws), or that reaches GCP through a Workload Identity Federation
+ * provider rather than a GKE workload pool (gcp: fluxcd/pkg auth/gcp reads the provider annotation only from the
+ * service account a token is requested for, provider.go:73-91 and 109-122 at auth/v0.38.5; the controller's own
+ * token comes from GKE's metadata server).
+ */
+function objectLevel(config: InfraConfig): boolean {
+    const { cluster } = config;
+    if (cluster.kind !== "existing") return false;
+    if (config.storage.provider === "aws") return cluster.oidcProviderArn !== undefined && !isEksIssuer(oidcIssuerOf(cluster.oidcProviderArn));
+    return cluster.workloadPool !== undefined && WORKLOAD_IDENTITY_PROVIDER.test(cluster.workloadPool);
+}
+
 /** The Kubernetes service account a reader (the whole bucket's, or an environment's) trusts, as the outputs name it. */
-const trustedServiceAccount = (config: InfraConfig, environment?: string) => serviceAccountId(readerServiceAccount(config.fluxNamespace, environment));
+const trustedServiceAccount = (config: InfraConfig, environment?: string) =>
+    serviceAccountId(readerServiceAccount(config.fluxNamespace, environment, objectLevel(config)));
 
 /** A project-wide id for this stack's resources (GCP pool ids: 4-32 characters, unique in the project for 30 days after deletion). */
 const stackDigest = () => createHash("sha256").update([pulumi.getOrganization(), pulumi.getProject(), pulumi.getStack()].join("/")).digest("hex").slice(0, 8);
@@ -102,7 +119,7 @@ async function storage(config: InfraConfig, cluster: ClusterOutputs): Promise<St
                     noncurrentVersionDays,
                     forceDestroy,
                     environments,
-                    workloadIdentity: keyless ? { oidcProviderArn: cluster.oidcProviderArn!, namespace: config.fluxNamespace } : undefined,
+                    workloadIdentity: keyless ? { oidcProviderArn: cluster.oidcProviderArn!, namespace: config.fluxNamespace, objectLevel: objectLevel(config) } : undefined,
                     githubActions: github && { ...github, oidcProviderArn: githubProvider! },
                 },
                 { providers: [provider] },
@@ -132,6 +149,7 @@ async function storage(config: InfraConfig, cluster: ClusterOutputs): Promise<St
                 endpoint: bucket.endpoint,
                 region: bucket.region,
                 insecure: false,
+                forceDestroy,
                 ...identityOutputs(bucket, outputsOf),
             };
         }
@@ -147,7 +165,7 @@ async function storage(config: InfraConfig, cluster: ClusterOutputs): Promise<St
                 forceDestroy,
                 labels: TAGS,
                 environments,
-                workloadIdentity: keyless ? { workloadPool: cluster.workloadPool!, namespace: config.fluxNamespace } : undefined,
+                workloadIdentity: keyless ? { workloadPool: cluster.workloadPool!, namespace: config.fluxNamespace, objectLevel: objectLevel(config) } : undefined,
                 githubActions: github && { ...github, workloadIdentityPool: pool!.poolName },
             });
             type Identities = Partial<EnvironmentIdentities<gcpComponents.BucketCredentials>>;
@@ -155,6 +173,7 @@ async function storage(config: InfraConfig, cluster: ClusterOutputs): Promise<St
                 secrets: { readerServiceAccountKey: reader?.serviceAccountKey, writerServiceAccountKey: writer?.serviceAccountKey },
                 names: {
                     readerServiceAccount: keyless ? reader?.email : undefined,
+                    readerWorkloadIdentityProvider: keyless && objectLevel(config) ? cluster.workloadPool : undefined,
                     readerKubernetesServiceAccount: keyless ? trustedServiceAccount(config, environment) : undefined,
                     ciWriterServiceAccount: ci?.writer.email,
                     ciReaderServiceAccount: ci?.reader.email,
@@ -166,6 +185,7 @@ async function storage(config: InfraConfig, cluster: ClusterOutputs): Promise<St
                 bucketName: bucket.bucketName,
                 endpoint: bucket.endpoint,
                 insecure: false,
+                forceDestroy,
                 ciWorkloadIdentityProvider: pool?.providerName,
                 ...identityOutputs(bucket, outputsOf),
             };

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { FluxBucketProvider } from "../src/bucket/flux.ts";
-import { type Auth, parseServiceAccountId, type ServiceAccountRef } from "../src/bucket/identity.ts";
+import { type Auth, GCP_WORKLOAD_IDENTITY_PROVIDER_ANNOTATION, parseServiceAccountId, type ServiceAccountRef } from "../src/bucket/identity.ts";
 import type { EnvironmentOutputs, InfraOutputName } from "../src/bucket/outputs.ts";
 import {
     type Credential,
@@ -16,7 +16,7 @@ import { ConfigError } from "./config/errors.ts";
 type CredentialSet = readonly Credential[];
 
 /** The outputs that name a reader's keyless identity and what it trusts. */
-type IdentityOutputName = NonNullable<ProviderFacts["workloadIdentity"]>["readerOutput"] | "readerKubernetesServiceAccount";
+type IdentityOutputName = NonNullable<ProviderFacts["workloadIdentity"]>["readerOutput"] | "readerKubernetesServiceAccount" | "readerWorkloadIdentityProvider";
 
 const credentialSets = (provider: FluxBucketProvider): readonly CredentialSet[] => PROVIDERS[provider].credentials;
 
@@ -35,8 +35,11 @@ export interface InfraReference {
     /** The reader's credentials, as BucketSync takes them; unset with workload identity. */
     credentials?: CredentialArgs<pulumi.Output<string>>;
     auth: Auth;
-    /** With workload identity: the reader's cloud identity, the annotation that names it, and the service account it trusts. */
-    workloadIdentity?: { identity: pulumi.Output<string>; annotation: string; serviceAccount: ServiceAccountRef };
+    /**
+     * With workload identity: the annotations that name the reader's cloud identity (and, for gcp outside GKE, the
+     * Workload Identity Federation provider), and the service account it trusts.
+     */
+    workloadIdentity?: { annotations: Record<string, pulumi.Output<string>>; serviceAccount: ServiceAccountRef };
     /** The environment's prefix, when one was asked for. */
     prefix?: string;
 }
@@ -52,6 +55,7 @@ const READ: InfraOutputName[] = [
     "kubeconfig",
     "environments",
     "readerKubernetesServiceAccount",
+    "readerWorkloadIdentityProvider",
     ...READER_OUTPUTS,
     ...PROVIDER_NAMES.flatMap((provider) => (PROVIDERS[provider] as ProviderFacts).workloadIdentity?.readerOutput ?? []),
 ];
@@ -154,7 +158,9 @@ export async function readInfraReference(stackName: string, options: InfraRefere
                     `${options.namespace}: set the same flux-bucket:fluxNamespace in both stacks`,
             );
         }
-        workloadIdentity = { identity: scopedOutput(keyless.readerOutput), annotation: keyless.annotation, serviceAccount };
+        const annotations = { [keyless.annotation]: scopedOutput(keyless.readerOutput) };
+        if (hasReader("readerWorkloadIdentityProvider")) annotations[GCP_WORKLOAD_IDENTITY_PROVIDER_ANNOTATION] = scopedOutput("readerWorkloadIdentityProvider");
+        workloadIdentity = { annotations, serviceAccount };
     }
     return {
         provider,

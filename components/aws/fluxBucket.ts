@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { SOURCEIGNORE } from "../../src/bucket/keys.ts";
 import { type Environment, type EnvironmentIdentities, SOURCEIGNORE_CONTENT } from "../environments.ts";
-import { AWS_STS_AUDIENCE, type GithubTrust, githubSubjects, kubernetesSubject, readerServiceAccount } from "../../src/bucket/identity.ts";
+import { AWS_STS_AUDIENCE, type GithubTrust, githubSubjects, githubTrustProblem, kubernetesSubject, readerServiceAccount } from "../../src/bucket/identity.ts";
 import { BucketCredentials } from "./bucketCredentials.ts";
 import { BucketRole, type WebIdentityTrust } from "./bucketRole.ts";
 import type { BucketAccess } from "./policies.ts";
@@ -15,10 +15,15 @@ export interface FluxBucketArgs extends VersionedBucketArgs {
      * Flux reads with workload identity (IRSA) instead of an access key: each reader is an IAM role that only tokens of
      * this OIDC provider (the cluster's) for the reader's Kubernetes service account may assume (`readerServiceAccount`
      * in src/bucket/identity.ts: source-controller, or one per environment), and no IAM user or key is created.
+     * `objectLevel`: the whole bucket's reader trusts `flux-bucket` instead of source-controller, for a cluster without
+     * EKS's pod identity webhook (source-controller then requests the token and assumes the role itself).
      * Unset: IAM users with access keys for Flux and for uploads.
      */
-    workloadIdentity?: { oidcProviderArn: pulumi.Input<string>; namespace: string };
-    /** A writer role for pushes and a read-only role for pull requests, assumable by GitHub Actions jobs of one repository. */
+    workloadIdentity?: { oidcProviderArn: pulumi.Input<string>; namespace: string; objectLevel?: boolean };
+    /**
+     * A writer role for pushes and a read-only role for pull requests, assumable by GitHub Actions jobs of one repository
+     * (with `sub` in each form `subjects` accepts: by name and/or by name and immutable ids).
+     */
     githubActions?: GithubTrust & { oidcProviderArn: pulumi.Input<string> };
 }
 
@@ -49,6 +54,8 @@ export class FluxBucket extends pulumi.ComponentResource {
         super("fluxbucket:aws:FluxBucket", name, {}, opts);
         const parent = { parent: this };
         const { environments, workloadIdentity, githubActions, ...bucketArgs } = args;
+        const trustProblem = githubActions && githubTrustProblem(githubActions);
+        if (trustProblem) throw new pulumi.InputPropertyError({ propertyPath: "githubActions.ids", reason: trustProblem });
 
         this.bucket = new VersionedBucket(name, bucketArgs, parent);
         const bucketArn = this.bucket.arn;
@@ -62,12 +69,13 @@ export class FluxBucket extends pulumi.ComponentResource {
                 ? role("reader", "read", {
                       oidcProviderArn: workloadIdentity.oidcProviderArn,
                       audience: AWS_STS_AUDIENCE,
-                      subjects: [kubernetesSubject(readerServiceAccount(workloadIdentity.namespace, environment))],
+                      subjects: [kubernetesSubject(readerServiceAccount(workloadIdentity.namespace, environment, workloadIdentity.objectLevel))],
                   })
                 : keys(`${suffix}reader`, "read", prefix);
             const writer = workloadIdentity ? undefined : keys(`${suffix}writer`, "write", prefix);
             const github = githubActions && githubSubjects(githubActions);
-            const trust = (subject: string) => ({ oidcProviderArn: githubActions!.oidcProviderArn, audience: AWS_STS_AUDIENCE, subjects: [subject] });
+            // IAM's condition keys for GitHub's tokens are only `sub` and `aud` (no repository_id): the ids are trusted through the immutable subject.
+            const trust = (subjects: string[]) => ({ oidcProviderArn: githubActions!.oidcProviderArn, audience: AWS_STS_AUDIENCE, subjects });
             const ci = github && { writer: role("ci-writer", "write", trust(github.writer)), reader: role("ci-reader", "read", trust(github.reader)) };
             return { reader, writer, ci };
         };

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { SOURCEIGNORE } from "../../src/bucket/keys.ts";
 import { type Environment, type EnvironmentIdentities, SOURCEIGNORE_CONTENT } from "../environments.ts";
-import { type GithubTrust, githubSubjects, readerServiceAccount, serviceAccountId } from "../../src/bucket/identity.ts";
+import { type GithubTrust, gcpKubernetesMember, githubSubjects, githubTrustProblem, readerServiceAccount } from "../../src/bucket/identity.ts";
 import { BucketCredentials, type ManagedFolderGrant } from "./bucketCredentials.ts";
 import { BUCKET_METADATA_PERMISSIONS, BUCKET_PERMISSIONS, type BucketAccess, OBJECT_PERMISSIONS } from "./permissions.ts";
 import { VersionedBucket, type VersionedBucketArgs } from "./versionedBucket.ts";
@@ -15,12 +15,15 @@ export interface FluxBucketArgs extends VersionedBucketArgs {
      */
     environments?: Environment[];
     /**
-     * Flux reads with GKE workload identity instead of a key: each reader service account may be impersonated only
-     * by its Kubernetes service account (`readerServiceAccount` in src/bucket/identity.ts: source-controller, or one per
-     * environment) in this workload pool (`<cluster project>.svc.id.goog`), and no key is created. Unset: keys for Flux
-     * and for uploads.
+     * Flux reads with workload identity instead of a key: each reader service account may be impersonated only by its
+     * Kubernetes service account (`readerServiceAccount` in src/bucket/identity.ts: source-controller, or one per
+     * environment) in this workload pool: a GKE cluster's (`<cluster project>.svc.id.goog`), or for a cluster outside
+     * GKE the Workload Identity Federation provider that trusts its issuer
+     * (`projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>`, with `objectLevel`: the
+     * whole bucket's reader then trusts `flux-bucket`, whose tokens source-controller exchanges there itself).
+     * No key is created. Unset: keys for Flux and for uploads.
      */
-    workloadIdentity?: { workloadPool: pulumi.Input<string>; namespace: string };
+    workloadIdentity?: { workloadPool: pulumi.Input<string>; namespace: string; objectLevel?: boolean };
     /**
      * A writer for pushes and a read-only account for pull requests, impersonated by GitHub Actions jobs of one
      * repository through this Workload Identity Federation pool (its full name, `projects/<number>/locations/global/workloadIdentityPools/<id>`).
@@ -63,6 +66,8 @@ export class FluxBucket extends pulumi.ComponentResource {
         super("fluxbucket:gcp:FluxBucket", name, {}, opts);
         const parent = { parent: this };
         const { environments, workloadIdentity, githubActions, ...bucketArgs } = args;
+        const trustProblem = githubActions && githubTrustProblem(githubActions);
+        if (trustProblem) throw new pulumi.InputPropertyError({ propertyPath: "githubActions.ids", reason: trustProblem });
         const { project } = args;
 
         this.bucket = new VersionedBucket(name, bucketArgs, parent);
@@ -80,7 +85,7 @@ export class FluxBucket extends pulumi.ComponentResource {
             ).name;
         const accountId = (kind: string, prefix = "") => bucketName.apply((bucket) => `fluxbucket-${kind}-${digest(bucket, prefix)}`);
         const github = githubActions && githubSubjects(githubActions);
-        const federated = (subject: string) => pulumi.interpolate`principal://iam.googleapis.com/${githubActions!.workloadIdentityPool}/subject/${subject}`;
+        const federated = (subjects: string[]) => subjects.map((subject) => pulumi.interpolate`principal://iam.googleapis.com/${githubActions!.workloadIdentityPool}/subject/${subject}`);
         /** The custom roles of each access level, created only for an access some identity has (keyless without CI: no writer). */
         const customRoles = (permissions: Record<BucketAccess, string[]>) => {
             const created: Partial<Record<BucketAccess, pulumi.Output<string>>> = {};
@@ -95,17 +100,17 @@ export class FluxBucket extends pulumi.ComponentResource {
                     { project, bucketName, accountId: accountId(kind, prefix), role: roleOf(access), folder, key: !keyless, impersonatedBy: keyless?.impersonatedBy },
                     parent,
                 );
-            const kubernetes = workloadIdentity && readerServiceAccount(workloadIdentity.namespace, environment);
+            const kubernetes = workloadIdentity && readerServiceAccount(workloadIdentity.namespace, environment, workloadIdentity.objectLevel);
             return {
                 reader: account(
                     ROLE_NAMES.read,
                     "read",
-                    kubernetes && { impersonatedBy: [pulumi.interpolate`serviceAccount:${workloadIdentity!.workloadPool}[${serviceAccountId(kubernetes)}]`] },
+                    kubernetes && { impersonatedBy: [pulumi.output(workloadIdentity!.workloadPool).apply((pool) => gcpKubernetesMember(pool, kubernetes))] },
                 ),
                 writer: workloadIdentity ? undefined : account(ROLE_NAMES.write, "write"),
                 ci: github && {
-                    writer: account(CI_NAMES.write, "write", { impersonatedBy: [federated(github.writer)] }),
-                    reader: account(CI_NAMES.read, "read", { impersonatedBy: [federated(github.reader)] }),
+                    writer: account(CI_NAMES.write, "write", { impersonatedBy: federated(github.writer) }),
+                    reader: account(CI_NAMES.read, "read", { impersonatedBy: federated(github.reader) }),
                 },
             };
         };

@@ -1,23 +1,28 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { GITHUB_OIDC_ISSUER, type GithubTrust, githubSubjects } from "../../src/bucket/identity.ts";
+import { GITHUB_OIDC_ISSUER, type GithubTrust, githubSubjects, githubTrustProblem } from "../../src/bucket/identity.ts";
 
 export interface GithubWorkloadIdentityPoolArgs {
     project: pulumi.Input<string>;
     /** Pool id, 4-32 characters, unique in the project (a deleted pool's id stays taken for 30 days). */
     poolId: pulumi.Input<string>;
-    /** The repository and the branch or environment whose jobs may write: the provider refuses every other token. */
+    /** The repository (by ids, or by name) and the branch or environment whose jobs may write: the provider refuses every other token. */
     trust: GithubTrust;
 }
 
 /**
  * The provider's attribute condition (Google requires one for GitHub, or any repository on GitHub could authenticate):
- * the repository, and only the subjects some account is bound to (the writer's ref or environment, and pull
- * requests), so a token no binding would accept is refused at the exchange already.
+ * the repository by its immutable ids (`repository_id`, `repository_owner_id`: a repository of the same name under
+ * another account, after a transfer or a deletion, has other ids), or by name where no ids are given, and only the
+ * subjects some account is bound to (the writer's ref or environment, and pull requests, in each accepted form), so a
+ * token no binding would accept is refused at the exchange already.
  */
 export function githubAttributeCondition(trust: GithubTrust): string {
     const { writer, reader } = githubSubjects(trust);
-    return `assertion.repository == ${JSON.stringify(trust.repository)} && assertion.sub in ${JSON.stringify([writer, reader])}`;
+    const repository = trust.ids
+        ? `assertion.repository_id == ${JSON.stringify(trust.ids.repository)} && assertion.repository_owner_id == ${JSON.stringify(trust.ids.owner)}`
+        : `assertion.repository == ${JSON.stringify(trust.repository)}`;
+    return `${repository} && assertion.sub in ${JSON.stringify([...writer, ...reader])}`;
 }
 
 /**
@@ -35,6 +40,8 @@ export class GithubWorkloadIdentityPool extends pulumi.ComponentResource {
 
     constructor(name: string, args: GithubWorkloadIdentityPoolArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fluxbucket:gcp:GithubWorkloadIdentityPool", name, {}, opts);
+        const trustProblem = githubTrustProblem(args.trust);
+        if (trustProblem) throw new pulumi.InputPropertyError({ propertyPath: "trust.ids", reason: trustProblem });
         this.pool = new gcp.iam.WorkloadIdentityPool(
             name,
             { project: args.project, workloadIdentityPoolId: args.poolId, displayName: "flux-bucket GitHub Actions" },
@@ -46,7 +53,13 @@ export class GithubWorkloadIdentityPool extends pulumi.ComponentResource {
                 project: args.project,
                 workloadIdentityPoolId: this.pool.workloadIdentityPoolId,
                 workloadIdentityPoolProviderId: "github",
-                attributeMapping: { "google.subject": "assertion.sub", "attribute.repository": "assertion.repository", "attribute.ref": "assertion.ref" },
+                attributeMapping: {
+                    "google.subject": "assertion.sub",
+                    "attribute.repository": "assertion.repository",
+                    "attribute.repository_id": "assertion.repository_id",
+                    "attribute.repository_owner_id": "assertion.repository_owner_id",
+                    "attribute.ref": "assertion.ref",
+                },
                 attributeCondition: githubAttributeCondition(args.trust),
                 oidc: { issuerUri: `https://${GITHUB_OIDC_ISSUER}` },
             },

@@ -29,6 +29,8 @@ export interface Identities<Value> {
     readerRoleArn?: Value;
     /** gcp, auth workload-identity: the service account Flux's reader impersonates. */
     readerServiceAccount?: Value;
+    /** gcp outside GKE: the Workload Identity Federation provider Flux exchanges the reader's Kubernetes token at (`projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>`). */
+    readerWorkloadIdentityProvider?: Value;
     /** auth workload-identity: the Kubernetes service account `<namespace>/<name>` the reader trusts, on the infra stack's cluster. */
     readerKubernetesServiceAccount?: Value;
     /** With GitHub Actions: the role (aws) or service account (gcp) a push job of the trusted branch or environment writes with. */
@@ -62,6 +64,8 @@ export interface InfraOutputs<Value = string, Secret = string, Environments = Re
     region?: Value;
     insecure: boolean;
     kubeconfig: Secret;
+    /** aws/gcp: whether `pulumi destroy` deletes the bucket with what it holds, as the last `pulumi up` applied it. */
+    forceDestroy?: boolean;
     /** With environments: each one's prefix, in the clear. */
     environmentPrefixes?: Record<string, string>;
     /** With environments: each one's prefix and credentials or identities (then there are none at the top level); a secret when it holds keys. */

@@ -54,13 +54,15 @@ export interface UpOptions {
     from: UpStep;
     /** Cloud credentials missing for these stacks, found before anything runs (preflight.ts). */
     credentialProblems: string[];
+    /** What would stop the push of `tree`, found before anything runs (tree.ts). */
+    treeProblems?: string[];
 }
 
 export interface DownOptions {
     stacks: StackSet;
     yes: boolean;
-    /** The infra stack's flux-bucket:forceDestroy, and whether it provisions the bucket (aws, gcp). */
-    forceDestroy: boolean;
+    /** flux-bucket:forceDestroy in the infra stack's file (what the next `pulumi up` would apply); the deployed value is in its outputs. */
+    forceDestroyInFile: boolean;
     credentialProblems: string[];
 }
 
@@ -76,7 +78,7 @@ const resumeCommand = (infra: string, step: UpStep, tree?: string) =>
  */
 export async function up(options: UpOptions, runner: StackRunner, delivery: Delivery, io: LifecycleIo): Promise<void> {
     const { stacks } = options;
-    await preflight([stacks.infra, ...stacks.flux], runner, options.credentialProblems);
+    await preflight([stacks.infra, ...stacks.flux], runner, [...options.credentialProblems, ...(options.treeProblems ?? [])]);
     const done: string[] = [];
     const from = UP_STEPS.indexOf(options.from);
     const step = async <T>(name: UpStep, what: string, action: () => Promise<T>): Promise<T> => {
@@ -133,22 +135,28 @@ export async function up(options: UpOptions, runner: StackRunner, delivery: Deli
 
 /**
  * `npm run down`: the flux stacks first (their objects live on the cluster the infra stack may own), then the infra
- * stack. Refuses before anything changes when the infra stack's bucket cannot be deleted (forceDestroy false): a
- * versioned bucket that was ever written keeps versions, and Pulumi would stop half-way with the flux stacks gone.
+ * stack. Refuses before anything changes when the deployed bucket cannot be deleted: its forceDestroy, as the infra
+ * stack's outputs record what the last `pulumi up` applied (a value set in the stack file but not yet applied does
+ * not count), is false, and a versioned bucket that was ever written keeps versions, so Pulumi would stop half-way
+ * with the flux stacks gone.
  */
 export async function down(options: DownOptions, runner: StackRunner, io: LifecycleIo): Promise<void> {
     const { stacks } = options;
     await preflight([stacks.infra, ...stacks.flux], runner, options.credentialProblems);
-    const infraOutputs = await runner.outputs(stacks.infra);
-    const provisioned = infraOutputs !== undefined && PROVIDERS[(infraOutputs as Partial<InfraOutputs>).provider ?? "generic"].provisioned;
+    const infraOutputs = (await runner.outputs(stacks.infra)) as Partial<InfraOutputs> | undefined;
+    const provisioned = infraOutputs !== undefined && PROVIDERS[infraOutputs.provider ?? "generic"].provisioned;
     if (provisioned) {
-        const bucket = String((infraOutputs as Partial<InfraOutputs>).bucketName);
-        io.log(`flux-bucket:forceDestroy is ${options.forceDestroy} on ${stacks.infra} (bucket ${bucket})`);
-        if (!options.forceDestroy) {
+        const bucket = String(infraOutputs.bucketName);
+        const deployed = infraOutputs.forceDestroy === true;
+        io.log(`forceDestroy is ${deployed} on ${stacks.infra}'s deployed bucket ${bucket}`);
+        if (!deployed) {
+            const pending = options.forceDestroyInFile
+                ? `flux-bucket:forceDestroy is true in Pulumi.${stacks.infra}.yaml, but not applied yet`
+                : "flux-bucket:forceDestroy is false";
+            const set = options.forceDestroyInFile ? "" : `  pulumi config set flux-bucket:forceDestroy true --stack ${stacks.infra}\n`;
             throw new LifecycleError(
-                `${stacks.infra}'s bucket ${bucket} would be left behind: flux-bucket:forceDestroy is false, and Pulumi cannot delete a ` +
-                    `versioned bucket that still holds versions. Nothing was destroyed. To delete it with everything in it:\n` +
-                    `  pulumi config set flux-bucket:forceDestroy true --stack ${stacks.infra}\n` +
+                `${stacks.infra}'s bucket ${bucket} would be left behind: ${pending}, and Pulumi cannot delete a versioned bucket that still ` +
+                    `holds versions. Nothing was destroyed. To delete it with everything in it:\n${set}` +
                     `  pulumi up --stack ${stacks.infra}      # records it on the bucket\n` +
                     `  npm run down -- --stack ${stacks.infra}`,
             );

@@ -23,7 +23,7 @@ const io: LifecycleIo = { log: (line) => console.log(line), confirm };
 /** The Automation API and bucketops are loaded only once the arguments are known to be good. */
 async function runner() {
     const { AutomationRunner } = await import("./automation.ts");
-    return new AutomationRunner(ROOT, (out) => process.stdout.write(out));
+    return new AutomationRunner(ROOT, { onOutput: (out) => process.stdout.write(out), onError: (err) => process.stderr.write(err) });
 }
 
 async function credentials(stacks: ReturnType<typeof stackSet>): Promise<string[]> {
@@ -57,8 +57,17 @@ export function buildProgram(): Command {
         .action(async (flags: { stack: string; tree?: string; yes?: boolean; from: UpStep; wait: number }) => {
             const stacks = stackSet(ROOT, flags.stack);
             const { bucketopsDelivery } = await import("./delivery.ts");
+            const pushes = flags.tree !== undefined && UP_STEPS.indexOf(flags.from) <= UP_STEPS.indexOf("push");
+            const { treeProblems } = await import("./tree.ts");
             await up(
-                { stacks, tree: flags.tree, yes: flags.yes ?? false, from: flags.from, credentialProblems: await credentials(stacks) },
+                {
+                    stacks,
+                    tree: flags.tree,
+                    yes: flags.yes ?? false,
+                    from: flags.from,
+                    credentialProblems: await credentials(stacks),
+                    treeProblems: pushes ? await treeProblems(flags.tree!, stacks.prefixes) : [],
+                },
                 await runner(),
                 bucketopsDelivery(io.log, flags.wait),
                 io,
@@ -73,8 +82,8 @@ export function buildProgram(): Command {
         .action(async (flags: { stack: string; yes?: boolean }) => {
             const stacks = stackSet(ROOT, flags.stack);
             const { storage } = stacks.infraConfig;
-            const forceDestroy = "forceDestroy" in storage && storage.forceDestroy;
-            await down({ stacks, yes: flags.yes ?? false, forceDestroy, credentialProblems: await credentials(stacks) }, await runner(), io);
+            const forceDestroyInFile = "forceDestroy" in storage && storage.forceDestroy;
+            await down({ stacks, yes: flags.yes ?? false, forceDestroyInFile, credentialProblems: await credentials(stacks) }, await runner(), io);
         });
 
     program

@@ -11,6 +11,8 @@ export interface StackSet {
     flux: string[];
     /** The flux stacks that install on a cluster of their own (flux-bucket:kubeconfig), not the infra stack's. */
     ownCluster: string[];
+    /** Where each flux stack's Bucket reads (its environment's prefix, or flux-bucket:bucketPrefix; "" for the whole bucket): where `up` pushes. */
+    prefixes: Record<string, string>;
 }
 
 /**
@@ -30,13 +32,18 @@ export function stackSet(root: string, infra: string): StackSet {
         const config = stack === infra ? undefined : configOf(root, stack);
         if (config?.layer !== "flux") return [];
         const [, project, name] = config.config.infraStack.split("/");
-        return project === PROJECT && name === infra ? [{ stack, ownCluster: config.config.kubeconfig !== undefined }] : [];
+        if (project !== PROJECT || name !== infra) return [];
+        const { environment, kubeconfig, bucket } = config.config;
+        const environments = "environments" in own.config.storage ? own.config.storage.environments : undefined;
+        const prefix = environments?.find(({ name: candidate }) => candidate === environment)?.prefix ?? bucket.prefix ?? "";
+        return [{ stack, ownCluster: kubeconfig !== undefined, prefix }];
     });
     return {
         infra,
         infraConfig: own.config,
         flux: flux.map(({ stack }) => stack),
         ownCluster: flux.filter(({ ownCluster }) => ownCluster).map(({ stack }) => stack),
+        prefixes: Object.fromEntries(flux.map(({ stack, prefix }) => [stack, prefix])),
     };
 }
 

@@ -2,6 +2,8 @@
  * Value checks for config keys. Each returns undefined when the value is fine, otherwise what is allowed.
  * Patterns are the ones the Flux CRDs and the cloud APIs enforce, so a bad value fails here and not mid-deploy.
  */
+import { GKE_WORKLOAD_POOL, WORKLOAD_IDENTITY_PROVIDER } from "../../src/bucket/identity.ts";
+
 type Check = (value: string) => string | undefined;
 
 const rule = (pattern: RegExp, allowed: string): Check => (value) => (pattern.test(value) ? undefined : allowed);
@@ -97,9 +99,17 @@ export const oidcProviderArn = rule(
     "allowed: an IAM OIDC provider ARN such as arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
 );
 
-export const workloadPool = rule(/^[a-z][a-z0-9-]{4,28}[a-z0-9]\.svc\.id\.goog$/, "allowed: a GKE workload pool <project>.svc.id.goog, such as my-project.svc.id.goog");
+/** A GKE cluster's workload pool, or for a cluster outside GKE the Workload Identity Federation provider that trusts its issuer. */
+export const workloadPool: Check = (value) =>
+    GKE_WORKLOAD_POOL.test(value) || WORKLOAD_IDENTITY_PROVIDER.test(value)
+        ? undefined
+        : "allowed: a GKE workload pool <project>.svc.id.goog such as my-project.svc.id.goog, or outside GKE the Workload Identity Federation provider " +
+          "that trusts the cluster's issuer, projects/<project number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>";
 
 export const githubRepository = rule(/^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9_.-]{1,100}$/, "allowed: a GitHub repository owner/repo, such as acme/deploy");
+
+/** GitHub's numeric ids of repositories and accounts (the REST API's `id`, the token's `repository_id` and `repository_owner_id`). */
+export const githubId = rule(/^[1-9][0-9]{0,19}$/, "allowed: GitHub's numeric id, such as 123456789 (gh api repos/OWNER/REPO --jq .id, or --jq .owner.id for the owner)");
 
 /** A branch name as it appears in a GitHub token's `sub` (`ref:refs/heads/<branch>`), without the refs/heads/ prefix. */
 export const gitBranch = rule(/^(?!refs\/)(?!.*(\.\.|\/\/|@\{))[^\s~^:?*[\\]+$/, "allowed: a branch name such as main or release/v1, without refs/heads/");

@@ -18,7 +18,7 @@ export interface Declaration {
 }
 
 import { DEFAULT_FLUX_RELEASE, FLUX_RELEASES } from "../../components/flux/install.ts";
-import { AUTH_MODES } from "../../src/bucket/identity.ts";
+import { AUTH_MODES, GITHUB_SUBJECT_FORMATS } from "../../src/bucket/identity.ts";
 import { PROVIDER_NAMES } from "../../src/bucket/providers.ts";
 
 export const PROJECT = "flux-bucket";
@@ -77,12 +77,13 @@ export const declarations = {
         layer: "infra",
         type: "string",
         description:
-            "existing cluster, aws: ARN of the IAM OIDC provider of the cluster's service account issuer (`arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<id>`); Flux then reads with workload identity (IRSA).",
+            "existing cluster, aws: ARN of the IAM OIDC provider of the cluster's service account issuer (`arn:aws:iam::<account>:oidc-provider/<issuer>`); Flux then reads with workload identity. An EKS issuer (`oidc.eks.<region>.amazonaws.com/id/<id>`): source-controller's own service account (EKS's pod identity webhook); any other: a `flux-bucket` service account whose tokens source-controller exchanges itself.",
     },
     clusterWorkloadPool: {
         layer: "infra",
         type: "string",
-        description: "existing cluster, gcp: the cluster's workload pool (`<project>.svc.id.goog`); Flux then reads with GKE workload identity.",
+        description:
+            "existing cluster, gcp: a GKE cluster's workload pool (`<project>.svc.id.goog`), or outside GKE the Workload Identity Federation provider that trusts the cluster's issuer (`projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>`, `google.subject` mapped to `assertion.sub`); Flux then reads with workload identity.",
     },
     auth: {
         layer: "infra",
@@ -95,6 +96,25 @@ export const declarations = {
         layer: "infra",
         type: "string",
         description: "aws/gcp: `owner/repo` whose GitHub Actions get a keyless writer (pushes to `githubBranch`, or jobs of `githubEnvironment`) and a read-only identity for pull requests.",
+    },
+    githubRepositoryId: {
+        layer: "infra",
+        type: "string",
+        description:
+            "The immutable id of `githubRepository` (`gh api repos/OWNER/REPO --jq .id`): GitHub's immutable subjects (`repo:OWNER@OWNER_ID/REPO@REPO_ID:…`) and the `repository_id` claim carry it, so a repository of the same name under another account is refused. Required unless `githubSubjects` is `name`.",
+    },
+    githubOwnerId: {
+        layer: "infra",
+        type: "string",
+        description: "The immutable id of the owner of `githubRepository` (`gh api repos/OWNER/REPO --jq .owner.id`), as the `repository_owner_id` claim and immutable subjects carry it. Required unless `githubSubjects` is `name`.",
+    },
+    githubSubjects: {
+        layer: "infra",
+        type: "string",
+        description:
+            "Which forms of GitHub's `sub` claim the CI identities trust: `immutable` (`repo:OWNER@OWNER_ID/REPO@REPO_ID:…`, the default for repositories created, renamed or transferred from 2026-07-15 on, or opted in), `name` (`repo:OWNER/REPO:…`, older repositories) or `both` (either, while a repository switches).",
+        default: "both",
+        allowed: GITHUB_SUBJECT_FORMATS,
     },
     githubBranch: { layer: "infra", type: "string", description: "The branch whose pushes may write with the CI writer.", default: "main" },
     githubEnvironment: {

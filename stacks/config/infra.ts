@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../../components/environments.ts";
 import * as check from "./checks.ts";
 import type { FluxBucketProvider } from "../../src/bucket/flux.ts";
-import type { Auth, GithubTrust } from "../../src/bucket/identity.ts";
+import type { Auth, GithubSubjectFormat, GithubTrust } from "../../src/bucket/identity.ts";
 import { PROVIDERS } from "../../src/bucket/providers.ts";
 import { readEnvironments } from "./environments.ts";
 import { ConfigReader } from "./reader.ts";
@@ -204,7 +204,9 @@ function readAuth(config: ConfigReader, cluster: ClusterConfig, provider: FluxBu
 }
 
 function readGithub(config: ConfigReader, provider: FluxBucketProvider): InfraConfig["github"] {
-    const dependents = (["githubBranch", "githubEnvironment", "githubOidcProvider"] as const).filter((key) => config.isSet(key));
+    const dependents = (["githubBranch", "githubEnvironment", "githubOidcProvider", "githubRepositoryId", "githubOwnerId", "githubSubjects"] as const).filter((key) =>
+        config.isSet(key),
+    );
     if (!config.isSet("githubRepository")) {
         for (const key of dependents) config.fail(key, "needs flux-bucket:githubRepository, the repository whose GitHub Actions it is for");
         return undefined;
@@ -216,8 +218,27 @@ function readGithub(config: ConfigReader, provider: FluxBucketProvider): InfraCo
     if (config.isSet("githubBranch") && config.isSet("githubEnvironment")) {
         config.fail("githubBranch", "cannot be set together with flux-bucket:githubEnvironment: the writer trusts jobs of the environment, whatever their branch");
     }
+    const repository = config.checked("githubRepository", check.githubRepository) ?? "";
+    const subjects = config.string("githubSubjects") as GithubSubjectFormat;
+    const missing = (["githubRepositoryId", "githubOwnerId"] as const).filter((key) => !config.isSet(key));
+    if (subjects !== "name" && missing.length > 0) {
+        config.fail(
+            missing.join(" and flux-bucket:"),
+            `${missing.length > 1 ? "are" : "is"} required with flux-bucket:githubSubjects ${subjects}${config.isSet("githubSubjects") ? "" : " (the default)"}: ` +
+                "GitHub's immutable subjects (repo:OWNER@OWNER_ID/REPO@REPO_ID:…, the default for repositories created, renamed or transferred " +
+                `from 2026-07-15 on) carry the repository's and its owner's ids; find them with gh api repos/${repository || "OWNER/REPO"} --jq '.id, .owner.id', ` +
+                "or set flux-bucket:githubSubjects to name for a repository whose tokens still name it by name only",
+        );
+    } else if (missing.length === 1) {
+        // With subjects by name the ids are optional, but the attribute condition on GCP pins both or neither.
+        config.fail(missing[0], `is required with flux-bucket:${missing[0] === "githubOwnerId" ? "githubRepositoryId" : "githubOwnerId"}: give both ids (gh api repos/${repository || "OWNER/REPO"} --jq '.id, .owner.id') or neither`);
+    }
+    const repositoryId = config.checked("githubRepositoryId", check.githubId);
+    const ownerId = config.checked("githubOwnerId", check.githubId);
     return {
-        repository: config.checked("githubRepository", check.githubRepository) ?? "",
+        repository,
+        ids: repositoryId !== undefined && ownerId !== undefined ? { repository: repositoryId, owner: ownerId } : undefined,
+        subjects,
         branch: config.checked("githubBranch", check.gitBranch),
         environment: config.checked("githubEnvironment", check.githubEnvironment),
         oidcProviderArn: config.checked("githubOidcProvider", check.oidcProviderArn),

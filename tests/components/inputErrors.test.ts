@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { BucketCredentials, BucketRole } from "../../components/aws/index.ts";
+import { BucketCredentials, BucketRole, FluxBucket as AwsFluxBucket } from "../../components/aws/index.ts";
+import { GithubWorkloadIdentityPool } from "../../components/gcp/index.ts";
 import { BucketSync, FluxInstall, type FluxRelease } from "../../components/flux/index.ts";
 import { runComponents } from "../support/offline.ts";
 
@@ -21,6 +22,19 @@ async function refused(create: () => void): Promise<{ propertyPath: string; reas
 }
 
 test("components refuse bad arguments with InputPropertyError, naming the argument and what is allowed", async () => {
+    const missingIds =
+        `is missing: subjects "both" include GitHub's immutable ones (repo:OWNER@OWNER_ID/REPO@REPO_ID:…), which need the repository's and its ` +
+        `owner's ids (gh api repos/OWNER/REPO --jq '.id, .owner.id'); or trust subjects by "name" only`;
+    const github = { repository: "acme/deploy", branch: "main" };
+    assert.deepEqual(
+        await refused(() => new AwsFluxBucket("bucket", { noncurrentVersionDays: 30, githubActions: { ...github, oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com" } })),
+        { propertyPath: "githubActions.ids", reason: missingIds, children: 0 },
+    );
+    assert.deepEqual(await refused(() => new GithubWorkloadIdentityPool("github", { project: "acme-prod", poolId: "fluxbucket-gh", trust: github })), {
+        propertyPath: "trust.ids",
+        reason: missingIds,
+        children: 0,
+    });
     assert.deepEqual(
         await refused(() => new BucketCredentials("flux", { bucketArn: "arn:aws:s3:::b", access: "read", prefix: "./prod" })),
         { propertyPath: "prefix", reason: '"./prod" is not a normalized prefix: give it as normalizePrefix() returns it, e.g. "prod/", or leave it unset for the whole bucket', children: 0 },

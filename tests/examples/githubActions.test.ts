@@ -48,7 +48,7 @@ describe("the GitHub Actions examples", () => {
             assert.doesNotMatch(text, /secrets\./, "no stored secret");
 
             // Every variable names an output the keyless infra stack really exports (an offline run of it).
-            const outputs = (await runInfra({ ...stack, githubRepository: "acme/deploy" })).outputs;
+            const outputs = (await runInfra({ ...stack, githubRepository: "acme/deploy", githubRepositoryId: "456789", githubOwnerId: "123456" })).outputs;
             const named = variables(text);
             for (const [name, output] of named) {
                 if (output.includes("://")) continue; // the URL, made of bucketName and a prefix

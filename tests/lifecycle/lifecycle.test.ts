@@ -7,6 +7,7 @@ import { LifecycleError } from "../../src/lifecycle/errors.ts";
 import { down, preview, up, type ChangeSummary, type Delivery, type LifecycleIo, type Outputs, type StackRunner } from "../../src/lifecycle/lifecycle.ts";
 import { credentialProblems, type CloudProbes } from "../../src/lifecycle/preflight.ts";
 import { stackSet, type StackSet } from "../../src/lifecycle/stacks.ts";
+import { treeProblems } from "../../src/lifecycle/tree.ts";
 import { bucketopsDelivery } from "../../src/lifecycle/delivery.ts";
 import { FakeKubeApi } from "../cli/helpers/kube.ts";
 import { revisionOf } from "../cli/helpers/cli.ts";
@@ -105,6 +106,8 @@ describe("npm run up / down / preview: the order of the stacks and the upload (a
         writeFileSync(path.join(project, "Pulumi.us.yaml"), "config:\n  flux-bucket:layer: flux\n  flux-bucket:infraStack: acme/flux-bucket/shared\n  flux-bucket:kubeconfig: y\n");
         assert.deepEqual(stackSet(project, "shared").flux, ["eu", "shared-flux", "us"]);
         assert.deepEqual(stackSet(project, "shared").ownCluster, ["us"]);
+        assert.deepEqual(stackSet(project, "shared").prefixes, { eu: "", "shared-flux": "", us: "" });
+        assert.deepEqual(stackSet(ROOT, "fleet").prefixes, { "fleet-flux": "prod/" }, "an environment's flux stack pushes to its prefix");
         assert.throws(() => stackSet(project, "eu"), { message: `"eu" is a flux stack: pass the infra stack it reads (acme/flux-bucket/shared); its flux stacks follow it` });
         assert.throws(() => stackSet(project, "nope"), { message: 'no stack "nope": Pulumi.nope.yaml does not exist; stacks here: eu, other, shared, shared-flux, us' });
     });
@@ -183,31 +186,71 @@ describe("npm run up / down / preview: the order of the stacks and the upload (a
         assert.deepEqual(runner.calls, ["problems dev,dev-flux"]);
     });
 
+    it("up checks --tree before anything is deployed: what would stop the push stops everything, named with the rest", async () => {
+        const scratch = mkdtempSync(path.join(tmpdir(), "flux-bucket-tree-"));
+        const file = path.join(scratch, "file.yaml");
+        writeFileSync(file, "a: 1\n");
+        const empty = path.join(scratch, "empty");
+        mkdirSync(empty);
+        assert.deepEqual(await treeProblems(path.join(scratch, "nope"), { "dev-flux": "" }), [`--tree ${path.join(scratch, "nope")} does not exist`]);
+        assert.deepEqual(await treeProblems(file, { "dev-flux": "" }), [`--tree ${file} is not a directory`]);
+        assert.deepEqual(await treeProblems(empty, { "dev-flux": "" }), [`--tree ${empty} has no files: pushing it would delete every object under the prefix`]);
+
+        const good = writeTree(manifestTree(["a", "b"], "v1"), path.join(scratch, "good"));
+        assert.deepEqual(await treeProblems(good, { "dev-flux": "", "prod-flux": "prod/" }), []);
+        const broken = writeTree({ ...manifestTree(["a"], "v1"), "b.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: [oops\n" }, path.join(scratch, "broken"));
+        const problems = await treeProblems(broken, { "dev-flux": "", "eu-flux": "", "prod-flux": "prod/" });
+        assert.equal(problems.length, 2, problems.join("\n"));
+        assert.match(problems[0], new RegExp(`^--tree ${broken}, pushed to the bucket's root for dev-flux, eu-flux: ${broken} is not a valid manifest tree:\\n.*b\\.yaml`, "s"));
+        assert.match(problems[1], /pushed to prefix prod\/ for prod-flux: /);
+
+        const runner = new RecordingRunner({ dev: INFRA, "dev-flux": FLUX });
+        await assert.rejects(
+            up({ stacks: STACKS, tree: broken, yes: true, from: "infra", credentialProblems: [], treeProblems: problems }, runner, recordingDelivery(runner.calls), io()),
+            (error: Error) => error instanceof LifecycleError && error.message.startsWith(`nothing was changed:\n  - --tree ${broken}, pushed to the bucket's root`),
+        );
+        assert.deepEqual(runner.calls, ["problems dev,dev-flux"], "no preview, no deploy");
+    });
+
     it("down destroys the flux stacks first, then the infra stack, and refuses to leave a bucket behind", async () => {
-        const runner = new RecordingRunner({ dev: INFRA, "dev-flux": FLUX }, ["dev", "dev-flux"]);
+        const runner = new RecordingRunner({ dev: { ...INFRA, forceDestroy: false }, "dev-flux": FLUX }, ["dev", "dev-flux"]);
         const out = io();
-        await assert.rejects(down({ stacks: STACKS, yes: true, forceDestroy: false, credentialProblems: [] }, runner, out), (error: Error) => {
+        await assert.rejects(down({ stacks: STACKS, yes: true, forceDestroyInFile: false, credentialProblems: [] }, runner, out), (error: Error) => {
             assert.ok(error instanceof LifecycleError);
             assert.match(error.message, /^dev's bucket flux-bucket-1a2b would be left behind: flux-bucket:forceDestroy is false, .* Nothing was destroyed\./);
             assert.match(error.message, /pulumi config set flux-bucket:forceDestroy true --stack dev\n  pulumi up --stack dev .*\n  npm run down -- --stack dev$/);
             return true;
         });
-        assert.deepEqual(out.lines, ["flux-bucket:forceDestroy is false on dev (bucket flux-bucket-1a2b)"]);
+        assert.deepEqual(out.lines, ["forceDestroy is false on dev's deployed bucket flux-bucket-1a2b"]);
         assert.ok(!runner.calls.some((call) => call.startsWith("destroy")));
 
-        runner.calls.length = 0;
-        await down({ stacks: STACKS, yes: true, forceDestroy: true, credentialProblems: [] }, runner, io());
-        assert.deepEqual(runner.calls, ["problems dev,dev-flux", "outputs dev", "previewDestroy dev-flux", "destroy dev-flux", "previewDestroy dev", "destroy dev"]);
+        const applied = new RecordingRunner({ dev: { ...INFRA, forceDestroy: true }, "dev-flux": FLUX }, ["dev", "dev-flux"]);
+        await down({ stacks: STACKS, yes: true, forceDestroyInFile: true, credentialProblems: [] }, applied, io());
+        assert.deepEqual(applied.calls, ["problems dev,dev-flux", "outputs dev", "previewDestroy dev-flux", "destroy dev-flux", "previewDestroy dev", "destroy dev"]);
 
         const generic = new RecordingRunner({ dev: { ...INFRA, provider: "generic" }, "dev-flux": FLUX }, ["dev", "dev-flux"]);
-        await down({ stacks: STACKS, yes: true, forceDestroy: false, credentialProblems: [] }, generic, io());
+        await down({ stacks: STACKS, yes: true, forceDestroyInFile: false, credentialProblems: [] }, generic, io());
         assert.ok(generic.calls.includes("destroy dev"), "a bucket the stack does not provision is not its to delete");
     });
 
+    it("down goes by the deployed forceDestroy: true in the stack file but not applied is refused, saying to apply it", async () => {
+        const runner = new RecordingRunner({ dev: { ...INFRA, forceDestroy: false }, "dev-flux": FLUX }, ["dev", "dev-flux"]);
+        await assert.rejects(down({ stacks: STACKS, yes: true, forceDestroyInFile: true, credentialProblems: [] }, runner, io()), {
+            message:
+                "dev's bucket flux-bucket-1a2b would be left behind: flux-bucket:forceDestroy is true in Pulumi.dev.yaml, but not applied yet, and Pulumi " +
+                "cannot delete a versioned bucket that still holds versions. Nothing was destroyed. To delete it with everything in it:\n" +
+                "  pulumi up --stack dev      # records it on the bucket\n  npm run down -- --stack dev",
+        });
+        assert.ok(!runner.calls.some((call) => call.startsWith("destroy")), "the flux stacks are not destroyed before a destroy that would fail");
+        // An infra stack deployed before its outputs recorded forceDestroy counts as not applied.
+        const older = new RecordingRunner({ dev: INFRA, "dev-flux": FLUX }, ["dev", "dev-flux"]);
+        await assert.rejects(down({ stacks: STACKS, yes: true, forceDestroyInFile: true, credentialProblems: [] }, older, io()), /not applied yet/);
+    });
+
     it("down stops at a failed destroy with the infra stack untouched", async () => {
-        const runner = new RecordingRunner({ dev: INFRA, "dev-flux": FLUX }, ["dev", "dev-flux"]);
+        const runner = new RecordingRunner({ dev: { ...INFRA, forceDestroy: true }, "dev-flux": FLUX }, ["dev", "dev-flux"]);
         runner.failing.add("dev-flux");
-        await assert.rejects(down({ stacks: STACKS, yes: true, forceDestroy: true, credentialProblems: [] }, runner, io()), {
+        await assert.rejects(down({ stacks: STACKS, yes: true, forceDestroyInFile: true, credentialProblems: [] }, runner, io()), {
             message: "pulumi destroy dev-flux failed: error: destroy failed (dev-flux)\nnothing was destroyed\nresume with: npm run down -- --stack dev",
         });
         assert.ok(!runner.calls.includes("destroy dev"));

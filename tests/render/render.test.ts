@@ -115,7 +115,10 @@ describe("render of the keyless example stacks", () => {
         const trust = JSON.parse(read("policies/role-bucket-reader.json")).Statement[0];
         assert.equal(trust.Action, "sts:AssumeRoleWithWebIdentity");
         assert.ok(Object.values(trust.Condition.StringEquals).includes("system:serviceaccount:flux-system:source-controller"));
-        assert.ok(Object.values(JSON.parse(read("policies/role-bucket-ci-writer.json")).Statement[0].Condition.StringEquals).includes("repo:acme/deploy:ref:refs/heads/main"));
+        assert.deepEqual(JSON.parse(read("policies/role-bucket-ci-writer.json")).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"], [
+            "repo:acme@123456/deploy@456789:ref:refs/heads/main",
+            "repo:acme/deploy:ref:refs/heads/main",
+        ]);
         assert.deepEqual(JSON.parse(read("policies/rolepolicy-bucket-reader.json")).Statement.map((statement: { Sid: string }) => statement.Sid), ["ListBucket", "Objects"]);
     });
 
@@ -126,7 +129,8 @@ describe("render of the keyless example stacks", () => {
         assert.deepEqual(parse(read("helm/flux2.yaml")).values.sourceController.serviceAccount.annotations, { "iam.gke.io/gcp-service-account": outputs.readerServiceAccount });
         assert.equal(
             JSON.parse(read("policies/workloadidentitypoolprovider-github.json")).attributeCondition,
-            'assertion.repository == "acme/deploy" && assertion.sub in ["repo:acme/deploy:environment:production","repo:acme/deploy:pull_request"]',
+                        'assertion.repository_id == "456789" && assertion.repository_owner_id == "123456" && assertion.sub in ' +
+                '["repo:acme@123456/deploy@456789:environment:production","repo:acme/deploy:environment:production","repo:acme@123456/deploy@456789:pull_request","repo:acme/deploy:pull_request"]',
         );
         assert.equal(JSON.parse(read("policies/iammember-bucket-reader-impersonator.json")).member, "serviceAccount:my-gcp-project.svc.id.goog[flux-system/source-controller]");
     });

@@ -26,6 +26,7 @@ describe("infra stack", () => {
                 endpoint: "s3.eu-central-1.amazonaws.com",
                 region: "eu-central-1",
                 insecure: false,
+                forceDestroy: false,
                 kubeconfig: "(checked below)",
                 readerAccessKeyId: run.outputs.readerAccessKeyId,
                 readerSecretAccessKey: "-",

@@ -13,6 +13,8 @@ const RELEASE = "kubernetes:helm.sh/v3:Release";
 const BUCKET = "kubernetes:source.toolkit.fluxcd.io/v1:Bucket";
 const EKS = { cluster: "eks", provider: "aws", region: "eu-west-1", kubernetesVersion: "1.33" };
 const GKE = { cluster: "gke", provider: "gcp", gcpProject: "acme-prod", gkeLocation: "europe-west1-b" };
+/** acme/deploy and its owner's immutable ids (`gh api repos/acme/deploy --jq .id`, `--jq .owner.id`). */
+const GITHUB = { githubRepository: "acme/deploy", githubRepositoryId: "456789", githubOwnerId: "123456" };
 
 /** Every resource that holds or makes a long-lived key, and every Secret: none may exist on the keyless path. */
 const KEY_TYPES = ["aws:iam/user:User", "aws:iam/accessKey:AccessKey", "aws:iam/userPolicy:UserPolicy", "gcp:serviceaccount/key:Key", "kubernetes:core/v1:Secret"];
@@ -31,7 +33,7 @@ describe("eks: Flux reads with IRSA, no key anywhere", () => {
     let infra: OfflineRun;
     let flux: OfflineRun;
     before(async () => {
-        infra = await runInfra({ ...EKS, bucketName: "acme-manifests", githubRepository: "acme/deploy" }, "eks-dev");
+        infra = await runInfra({ ...EKS, bucketName: "acme-manifests", ...GITHUB }, "eks-dev");
         flux = await runFlux({}, asStackReference(infra), { stack: "eks-dev-flux", infraStack: "organization/flux-bucket/eks-dev" });
     });
 
@@ -72,6 +74,12 @@ describe("eks: Flux reads with IRSA, no key anywhere", () => {
         ]);
     });
 
+    test("CI's roles trust GitHub's subjects in both forms, exactly: by name and by name with the immutable ids", () => {
+        const subjects = (role: string) => trustOf(infra, role).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"];
+        assert.deepEqual(subjects("bucket-ci-writer"), ["repo:acme@123456/deploy@456789:ref:refs/heads/main", "repo:acme/deploy:ref:refs/heads/main"]);
+        assert.deepEqual(subjects("bucket-ci-reader"), ["repo:acme@123456/deploy@456789:pull_request", "repo:acme/deploy:pull_request"]);
+    });
+
     test("no IAM user, no access key, no Secret; outputs name roles, and only the kubeconfig is a secret", () => {
         assert.deepEqual([...keyResources(infra), ...keyResources(flux)], []);
         const role = (name: string) => `arn:aws:iam::123456789012:role/flux-bucket/${autoName(name)}`;
@@ -84,6 +92,7 @@ describe("eks: Flux reads with IRSA, no key anywhere", () => {
                 endpoint: "s3.eu-west-1.amazonaws.com",
                 region: "eu-west-1",
                 insecure: false,
+                forceDestroy: false,
                 readerRoleArn: role("bucket-reader"),
                 readerKubernetesServiceAccount: "flux-system/source-controller",
                 ciWriterRoleArn: role("bucket-ci-writer"),
@@ -110,7 +119,7 @@ describe("gke: Flux impersonates the reader service account with GKE workload id
     let infra: OfflineRun;
     let flux: OfflineRun;
     before(async () => {
-        infra = await runInfra({ ...GKE, githubRepository: "acme/deploy", githubEnvironment: "production" }, "gke-dev");
+        infra = await runInfra({ ...GKE, ...GITHUB, githubEnvironment: "production" }, "gke-dev");
         flux = await runFlux({}, asStackReference(infra), { stack: "gke-dev-flux", infraStack: "organization/flux-bucket/gke-dev" });
     });
 
@@ -139,6 +148,8 @@ describe("gke: Flux impersonates the reader service account with GKE workload id
         assert.deepEqual(members.sort(), [
             `${pool}/subject/repo:acme/deploy:environment:production`,
             `${pool}/subject/repo:acme/deploy:pull_request`,
+            `${pool}/subject/repo:acme@123456/deploy@456789:environment:production`,
+            `${pool}/subject/repo:acme@123456/deploy@456789:pull_request`,
             "serviceAccount:acme-prod.svc.id.goog[flux-system/source-controller]",
         ]);
     });
@@ -290,10 +301,28 @@ describe("existing clusters, and when workload identity is refused", () => {
                 "Pulumi.dev.yaml: flux-bucket:githubBranch needs flux-bucket:githubRepository, the repository whose GitHub Actions it is for",
             ],
         );
-        await rejectsWith(runInfra({ ...GKE, gkeLocation: "Europe", githubRepository: "acme", githubOidcProvider: "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com" }), [
+        await rejectsWith(runInfra({ ...GKE, gkeLocation: "Europe", githubRepository: "acme", githubRepositoryId: "0", githubOidcProvider: "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com" }), [
             'Pulumi.dev.yaml: flux-bucket:gkeLocation is "Europe"; allowed: a GCP zone such as europe-west1-b or a region such as europe-west1',
             "Pulumi.dev.yaml: flux-bucket:githubOidcProvider is for provider aws, not gcp",
             'Pulumi.dev.yaml: flux-bucket:githubRepository is "acme"; allowed: a GitHub repository owner/repo, such as acme/deploy',
+            "Pulumi.dev.yaml: flux-bucket:githubOwnerId is required with flux-bucket:githubSubjects both (the default): GitHub's immutable subjects " +
+                "(repo:OWNER@OWNER_ID/REPO@REPO_ID:…, the default for repositories created, renamed or transferred from 2026-07-15 on) carry the " +
+                "repository's and its owner's ids; find them with gh api repos/acme --jq '.id, .owner.id', or set flux-bucket:githubSubjects to name " +
+                "for a repository whose tokens still name it by name only",
+            'Pulumi.dev.yaml: flux-bucket:githubRepositoryId is "0"; allowed: GitHub\'s numeric id, such as 123456789 (gh api repos/OWNER/REPO --jq .id, or --jq .owner.id for the owner)',
+        ]);
+        await rejectsWith(runInfra({ ...EKS, githubRepository: "acme/deploy", githubSubjects: "immutable" }), [
+            "Pulumi.dev.yaml: flux-bucket:githubRepositoryId and flux-bucket:githubOwnerId are required with flux-bucket:githubSubjects immutable: " +
+                "GitHub's immutable subjects (repo:OWNER@OWNER_ID/REPO@REPO_ID:…, the default for repositories created, renamed or transferred from " +
+                "2026-07-15 on) carry the repository's and its owner's ids; find them with gh api repos/acme/deploy --jq '.id, .owner.id', or set " +
+                "flux-bucket:githubSubjects to name for a repository whose tokens still name it by name only",
+        ]);
+        await rejectsWith(runInfra({ ...EKS, githubRepository: "acme/deploy", githubOwnerId: "123456", githubSubjects: "name" }), [
+            "Pulumi.dev.yaml: flux-bucket:githubRepositoryId is required with flux-bucket:githubOwnerId: give both ids (gh api repos/acme/deploy --jq '.id, .owner.id') or neither",
+        ]);
+        await rejectsWith(runInfra({ ...EKS, githubOwnerId: "123456", githubSubjects: "name" }), [
+            "Pulumi.dev.yaml: flux-bucket:githubOwnerId needs flux-bucket:githubRepository, the repository whose GitHub Actions it is for",
+            "Pulumi.dev.yaml: flux-bucket:githubSubjects needs flux-bucket:githubRepository, the repository whose GitHub Actions it is for",
         ]);
     });
 
