@@ -20,6 +20,8 @@ export interface State {
     incomplete: boolean;
     /** The release record its writer left (src/cli/provenance.ts); none for states other tools wrote. */
     release?: ReleaseRecord;
+    /** The purges run while this state was current, oldest first: they deleted every version of some keys (src/cli/purge.ts). */
+    purges?: ReleaseRecord[];
 }
 
 /**
@@ -88,22 +90,30 @@ export async function loadHistory(
     return states;
 }
 
-/** Pairs each state with the newest release record written after the state before it and by its end, read 8 at a time. */
+/**
+ * Pairs each state with the newest push or rollback record written after the state before it and by its end, and
+ * each purge record with the state current when it ran (the last one that ended before it), read 8 at a time.
+ */
 async function attachReleases(store: ObjectStore, states: State[], records: ObjectVersion[]): Promise<void> {
-    const pairs = states.flatMap((state, i) => {
-        const after = i === 0 ? -Infinity : states[i - 1].time.getTime();
-        const mine = records.filter((v) => v.lastModified.getTime() > after && v.lastModified.getTime() <= state.time.getTime());
-        const newest = mine.sort((a, b) => b.lastModified.getTime() - a.lastModified.getTime() || Number(b.latest) - Number(a.latest))[0];
-        return newest ? [{ state, version: newest }] : [];
-    });
-    await mapBounded(
-        pairs,
-        async ({ state, version }) => {
-            const release = readRelease(await store.get(version.key, version.versionId).catch(() => undefined));
-            if (release) state.release = release;
-        },
+    if (states.length === 0) return;
+    const read = await mapBounded(
+        records,
+        async (version) => ({ version, record: readRelease(await store.get(version.key, version.versionId).catch(() => undefined)) }),
         8,
     );
+    const time = (version: ObjectVersion) => version.lastModified.getTime();
+    const byTime = read.sort((a, b) => time(a.version) - time(b.version) || Number(a.version.latest) - Number(b.version.latest));
+    for (const [i, state] of states.entries()) {
+        const after = i === 0 ? -Infinity : states[i - 1].time.getTime();
+        const mine = byTime.filter(({ version, record }) => record && record.command !== "purge" && time(version) > after && time(version) <= state.time.getTime());
+        const newest = mine.at(-1)?.record;
+        if (newest) state.release = newest;
+    }
+    for (const { version, record } of byTime) {
+        if (record?.command !== "purge") continue;
+        const state = states.findLast((s) => s.time.getTime() < time(version)) ?? states[0];
+        (state.purges ??= []).push(record);
+    }
 }
 
 /**
@@ -146,6 +156,10 @@ export function historyReport(states: State[], json: boolean): string[] {
         ...state.added.map((key) => `    + ${key}`),
         ...state.modified.map((key) => `    ~ ${key}`),
         ...state.removed.map((key) => `    - ${key}`),
+        ...(state.purges ?? []).flatMap((record) => [
+            `${record.time}  ${describeRelease(record)}`,
+            ...record.removed.map((key) => `    x ${key} (every version deleted)`),
+        ]),
     ]);
 }
 

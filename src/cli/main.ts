@@ -5,6 +5,7 @@ import { CliError, UsageError, tooManyOpenFiles } from "./errors.ts";
 import { TreeEntryError } from "../fs/walk.ts";
 import { historyReport, loadHistory } from "./history.ts";
 import { push } from "./push.ts";
+import { purge } from "./purge.ts";
 import { currentRevision } from "./revision.ts";
 import { rollback } from "./rollback.ts";
 import { diffStates, diffTree } from "./diff.ts";
@@ -26,6 +27,8 @@ export interface Io {
     exitCode: number;
     /** Colour output (diff) for a terminal. */
     color?: boolean;
+    /** Asks a question on the terminal (purge's confirmation); unset without one. */
+    ask?: (question: string) => Promise<string>;
 }
 
 const VERSION: string = packageJson.version;
@@ -165,6 +168,8 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .addOption(new Option("--concurrency <n>", "parallel uploads").argParser(positiveInt).default(16))
         .option("--rollback-on-failure", "when the cluster fails to apply the push, restore the prefix's previous state (atomically) and wait for that")
         .option("-m, --message <text>", "why, for the release record that history shows (default: the tree's last commit subject)")
+        .option("--include-ignored", "in a Git work tree, ship the files Git ignores too (by default only what Git would commit is shipped)")
+        .option("--allow-plain-secrets", "ship Secrets that are not SOPS-encrypted and files that match credential patterns (refused by default)")
         .action(async (dir: string, url: string, flags: ConnectionFlags & PushFlags & LeaseFlags & ClusterFlags & WaitFlags) => {
             const store = await stores.open(url, flags);
             const publication = flags.dryRun ? undefined : await openPublication(flags, store, "push", log);
@@ -179,6 +184,8 @@ export function buildProgram(io: Io, stores: Stores): Command {
                 lease: leaseOptions(flags),
                 specIgnore: specIgnore(flags),
                 publication,
+                includeIgnored: flags.includeIgnored ?? false,
+                allowPlainSecrets: flags.allowPlainSecrets ?? false,
                 log,
             });
             if (!publication) return;
@@ -272,10 +279,11 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .option("--from <time|revision>", "with a URL alone: the older state (an ISO 8601 time or a revision)")
         .option("--to <time|revision>", "with a URL alone: the newer state")
         .option("--rendered", "diff the kustomize builds of each entry-point kustomization (what Flux would apply) instead of the files")
-        .action(async (first: string, second: string | undefined, flags: ConnectionFlags & { from?: string; to?: string; rendered?: boolean; ignore?: string[] }) => {
+        .option("--include-ignored", "with a tree in a Git work tree: the files Git ignores too, as push --include-ignored ships them")
+        .action(async (first: string, second: string | undefined, flags: ConnectionFlags & { from?: string; to?: string; rendered?: boolean; ignore?: string[]; includeIgnored?: boolean }) => {
             // Like flux diff: 0 equal, 1 different, 2 error (whatever the error).
             try {
-                const options = { rendered: flags.rendered ?? false, color: io.color ?? false, log };
+                const options = { rendered: flags.rendered ?? false, color: io.color ?? false, includeIgnored: flags.includeIgnored ?? false, log };
                 let differs: boolean;
                 if (second !== undefined) {
                     if (flags.from || flags.to) throw new UsageError("--from and --to compare two states of a bucket URL: pass the URL alone");
@@ -289,6 +297,30 @@ export function buildProgram(io: Io, stores: Stores): Command {
                 if (error instanceof UserError) throw new UsageError(error.message);
                 throw new UsageError(`unexpected error: ${(error as Error).message}`);
             }
+        });
+
+    withLease(withIgnore(withConnection(program.command("purge"))))
+        .description("delete every version of leaked keys for good (a secret pushed by mistake), then rotate what leaked")
+        .addHelpText(
+            "after",
+            examples(
+                ["A decrypted secret was pushed to prod: delete every version of it, asked to confirm", "bucketops purge s3://my-bucket/prod apps/prod/db.dec.yaml"],
+                ["In a script", "bucketops purge gs://my-bucket/prod secret.env --yes -m 'leaked in CI run 1234'"],
+            ),
+        )
+        .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]")
+        .argument("<key...>", "keys relative to the URL's prefix, as the tree's paths (or whole keys under it)")
+        .option("-y, --yes", "do not ask for confirmation (needed without a terminal)")
+        .option("-m, --message <text>", "why, for the record that history shows")
+        .action(async (url: string, keys: string[], flags: ConnectionFlags & LeaseFlags & { yes?: boolean; message?: string; ignore?: string[] }) => {
+            await purge(await stores.open(url, flags), keys, {
+                yes: flags.yes ?? false,
+                ask: io.ask,
+                lease: leaseOptions(flags),
+                specIgnore: specIgnore(flags),
+                message: flags.message,
+                log,
+            });
         });
 
     withCluster(withConnection(program.command("resume")))
@@ -339,6 +371,8 @@ interface PushFlags {
     revalidate?: boolean;
     concurrency: number;
     ignore?: string[];
+    includeIgnored?: boolean;
+    allowPlainSecrets?: boolean;
 }
 
 function rollbackDefaults(flags: LeaseFlags & { concurrency: number; ignore?: string[] }) {
@@ -366,7 +400,10 @@ interface StatusFlags {
 }
 
 /** Runs one command line (argv without node and script) and returns the exit code. */
-export async function main(args: string[], io: Omit<Io, "exitCode"> = { out: console.log, err: console.error, color: process.stdout.isTTY && !process.env.NO_COLOR }): Promise<number> {
+export async function main(
+    args: string[],
+    io: Omit<Io, "exitCode"> = { out: console.log, err: console.error, color: process.stdout.isTTY && !process.env.NO_COLOR, ask: terminalQuestion() },
+): Promise<number> {
     const run: Io = { ...io, exitCode: 0 };
     const stores = new Stores();
     const program = buildProgram(run, stores);
@@ -387,6 +424,20 @@ export async function main(args: string[], io: Omit<Io, "exitCode"> = { out: con
     } finally {
         stores.closeAll();
     }
+}
+
+/** A question on the terminal (prompt on stderr, answer from stdin), when stdin and stderr are one. */
+function terminalQuestion(): Io["ask"] {
+    if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
+    return async (question) => {
+        const { createInterface } = await import("node:readline/promises");
+        const terminal = createInterface({ input: process.stdin, output: process.stderr });
+        try {
+            return await terminal.question(question);
+        } finally {
+            terminal.close();
+        }
+    };
 }
 
 /** Problems with the local machine rather than the command: a bad file in the tree (exit 2), no file descriptors left. */

@@ -25,7 +25,7 @@ export interface GitInfo {
  */
 export interface ReleaseRecord {
     time: string;
-    command: "push" | "rollback";
+    command: "push" | "rollback" | "purge";
     revision: string;
     /** The cloud identity of the credentials (ObjectStore.identity), and who ran it on which host. */
     identity: string;
@@ -70,7 +70,7 @@ function withoutCredentials(remote: string): string {
 }
 
 export interface ReleaseFacts {
-    command: "push" | "rollback";
+    command: "push" | "rollback" | "purge";
     revision: string;
     git?: GitInfo;
     message?: string;
