@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { mapBounded } from "../fs/bounded.ts";
 import { ManifestValidationError, formatProblem, validateTree, type ValidateTreeOptions } from "../validate/index.ts";
-import { findSecrets } from "../validate/secrets.ts";
+import type { Problem } from "../validate/problems.ts";
 import { CliError } from "./errors.ts";
 import type { LocalFile } from "./tree.ts";
 import type { ValidationCache } from "./validationCache.ts";
@@ -29,8 +29,26 @@ export interface ValidateManifestsOptions {
  * pushed under: Flux keeps it in artifact paths, so every Flux Kustomization path must start with it.
  */
 export async function validateManifests(root: string, prefix: string, options: ValidateManifestsOptions): Promise<"validated" | "passed before"> {
-    // Every file shipped, those Flux ignores too: the bucket keeps them, readable by whoever reads the prefix.
-    if (!options.allowPlainSecrets) refuseSecrets(root, await findSecrets(options.files));
+    // The secret scan (and loading its rules) runs while the tree is validated; secrets in the clear are reported first.
+    const [secrets, validated] = await Promise.allSettled([options.allowPlainSecrets ? Promise.resolve() : scanSecrets(root, prefix, options), validateForFlux(root, prefix, options)]);
+    if (secrets.status === "rejected") throw secrets.reason;
+    if (validated.status === "rejected") throw validated.reason;
+    return validated.value;
+}
+
+/**
+ * Every file shipped, those Flux ignores too (the bucket keeps them, readable by whoever reads the prefix): a plain
+ * Secret or a credential is refused. Files whose exact content passed before are not scanned again.
+ */
+async function scanSecrets(root: string, prefix: string, options: ValidateManifestsOptions): Promise<void> {
+    const scanned = options.cache?.key(options.files, `secrets\n${prefix}`, false);
+    if (scanned !== undefined && options.cache!.passed(scanned)) return;
+    const { findSecrets } = await import("../validate/secrets.ts");
+    refuseSecrets(root, await findSecrets(options.files));
+    if (scanned !== undefined) await options.cache!.remember(scanned);
+}
+
+async function validateForFlux(root: string, prefix: string, options: ValidateManifestsOptions): Promise<"validated" | "passed before"> {
     const kept = options.files.filter((file) => !options.ignored(prefix + file.relative));
     const key = options.cache?.key(kept, prefix, options.build);
     if (key !== undefined && options.cache!.passed(key)) return "passed before";
@@ -56,7 +74,7 @@ export async function validateManifests(root: string, prefix: string, options: V
     }
 }
 
-function refuseSecrets(root: string, problems: Awaited<ReturnType<typeof findSecrets>>): void {
+function refuseSecrets(root: string, problems: Problem[]): void {
     if (problems.length === 0) return;
     const lines = problems.map((problem) => `  ${formatProblem({ ...problem, file: path.join(root, problem.file) })}`);
     throw new CliError(
