@@ -84,6 +84,10 @@ async function gitTreeFiles(root: string, listing: { files: string[]; ignored: s
                 throw error;
             });
             if (kind?.isFile()) return [absolute];
+            if (kind?.isDirectory()) {
+                nestedRepositories.push(`${entry}/`); // a submodule: the index holds a link to its commit, not its files
+                return [];
+            }
             if (!kind?.isSymbolicLink()) return []; // gone, or a socket, FIFO or device: not a manifest
             const target = await followLink(absolute, realRoot);
             if (target.kind === "file") return [absolute];
@@ -98,7 +102,7 @@ async function gitTreeFiles(root: string, listing: { files: string[]; ignored: s
             return inside;
         },
     );
-    return { paths: found.flat().sort(), ignored: ignored.sort(), nestedRepositories };
+    return { paths: found.flat().sort(), ignored: ignored.sort(), nestedRepositories: nestedRepositories.sort() };
 }
 
 /** What the push says about the set it ships: what Git ignores and was left out, or why every file is shipped. */

@@ -125,6 +125,16 @@ describe("push ships what Git would ship, and refuses secrets in the clear (moto
         assert.deepEqual(Object.keys(await moto.contents("ship", "plain/")).sort(), ["plain/.gitignore", "plain/app.yaml", "plain/secret.env"]);
     });
 
+    it("a nested repository is left out, as a commit holds no file of it, and the push says so", async () => {
+        const { tree } = repository({ "app.yaml": configMap("app", "v1") }, "");
+        writeTree({ "lib.yaml": configMap("lib", "v1") }, path.join(tree, "vendor"));
+        git(path.join(tree, "vendor"), "init", "-q");
+        const pushed = await bucketops("push", tree, "s3://ship/nested/", ...endpoint());
+        assert.equal(pushed.code, 0, pushed.err);
+        assert.match(pushed.out, /^left out 1 submodule\(s\) or nested repositories, whose files a commit does not hold: vendor\/$/m);
+        assert.deepEqual(Object.keys(await moto.contents("ship", "nested/")), ["nested/app.yaml"]);
+    });
+
     it("refuses a plain Secret before writing anything, and ships the same Secret SOPS-encrypted", async () => {
         const { repo, tree } = repository({ "kustomization.yaml": "resources:\n  - db.yaml\n", "db.yaml": plainSecret("db", { password: "hunter2", user: "app" }) }, "");
         const refused = await bucketops("push", tree, "s3://ship/secrets/", ...endpoint());
