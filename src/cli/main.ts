@@ -5,7 +5,7 @@ import { CliError, UsageError, tooManyOpenFiles } from "./errors.ts";
 import { TreeEntryError } from "../fs/walk.ts";
 import { historyReport, loadHistory } from "./history.ts";
 import { push } from "./push.ts";
-import { purge } from "./purge.ts";
+import { purge, terminalQuestion } from "./purge.ts";
 import { currentRevision } from "./revision.ts";
 import { rollback } from "./rollback.ts";
 import { diffStates, diffTree } from "./diff.ts";
@@ -424,20 +424,6 @@ export async function main(
     } finally {
         stores.closeAll();
     }
-}
-
-/** A question on the terminal (prompt on stderr, answer from stdin), when stdin and stderr are one. */
-function terminalQuestion(): Io["ask"] {
-    if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
-    return async (question) => {
-        const { createInterface } = await import("node:readline/promises");
-        const terminal = createInterface({ input: process.stdin, output: process.stderr });
-        try {
-            return await terminal.question(question);
-        } finally {
-            terminal.close();
-        }
-    };
 }
 
 /** Problems with the local machine rather than the command: a bad file in the tree (exit 2), no file descriptors left. */
