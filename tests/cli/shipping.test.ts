@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { bucketops } from "./helpers/cli.ts";
+import { gitListing } from "../../src/fs/gitFiles.ts";
 import { configMap, writeTree } from "../support/trees.ts";
 import { apart, Moto } from "../support/moto.ts";
 import { ageIdentity, awsSecretAccessKey, configMapWith, plainSecret, privateKeyPem, sopsSecret } from "../support/secrets.ts";
@@ -133,6 +134,22 @@ describe("push ships what Git would ship, and refuses secrets in the clear (moto
         assert.equal(pushed.code, 0, pushed.err);
         assert.match(pushed.out, /^left out 1 submodule\(s\) or nested repositories, whose files a commit does not hold: vendor\/$/m);
         assert.deepEqual(Object.keys(await moto.contents("ship", "nested/")), ["nested/app.yaml"]);
+    });
+
+    it("without a git program, a folder of a work tree is refused (its ignore rules cannot be known) and any other is outside Git", async () => {
+        const { tree } = repository({ "app.yaml": configMap("app", "v1") }, "");
+        const outside = writeTree({ "app.yaml": configMap("app", "v1") });
+        const path_ = process.env.PATH;
+        process.env.PATH = "/nonexistent";
+        try {
+            await assert.rejects(gitListing(tree), {
+                name: "GitListingError",
+                message: `${tree} is in a Git work tree, but there is no git program to ask which files it ignores: install git, or pass --include-ignored to ship every file`,
+            });
+            assert.equal(await gitListing(outside), undefined);
+        } finally {
+            process.env.PATH = path_;
+        }
     });
 
     it("refuses a plain Secret before writing anything, and ships the same Secret SOPS-encrypted", async () => {
