@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { lstat, readFile, realpath, stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { mapBounded } from "../fs/bounded.ts";
-import { gitListing } from "../fs/gitFiles.ts";
-import { followLink, readInTree, walkFiles } from "../fs/walk.ts";
+import { gitListing, gitTreeFiles } from "../fs/gitFiles.ts";
+import { readInTree, walkFiles } from "../fs/walk.ts";
 import { UsageError } from "./errors.ts";
 
 /** A file of the local manifest tree. */
@@ -50,7 +50,7 @@ export async function readTree(root: string, options: ReadTreeOptions = {}): Pro
     if (!info?.isDirectory()) throw new UsageError(`'${root}' is not a directory: push takes the manifest tree's root`);
     const listing = options.includeIgnored ? undefined : await gitListing(root);
     const chosen = listing
-        ? { source: "git" as const, inGit: true, ...(await gitTreeFiles(root, listing)) }
+        ? { source: "git" as const, inGit: true, ...(await gitTreeFiles(root, listing, SKIPPED_DIRS)) }
         : { source: "all" as const, inGit: options.includeIgnored ? undefined : false, paths: await walkFiles(root, { skipFolder: (name) => SKIPPED_DIRS.has(name) }), ignored: [], nestedRepositories: [] };
     const files = await mapBounded(chosen.paths, async (absolute) => {
         const content = await readInTree(absolute, () => readFile(absolute));
@@ -62,47 +62,6 @@ export async function readTree(root: string, options: ReadTreeOptions = {}): Pro
         };
     });
     return { files, source: chosen.source, inGit: chosen.inGit, ignored: chosen.ignored, nestedRepositories: chosen.nestedRepositories };
-}
-
-/**
- * The absolute paths of what Git lists, with the walk's rules for what is on the disk: a tracked file deleted from
- * the disk is not there; a symlink to a file is shipped as a copy, and one to a folder of the tree as the files Git
- * would ship from that folder (a symlink out of the tree, dangling or looping is a TreeEntryError, as in the walk).
- * Files reached through a symlinked folder that Git ignores at their real place are counted with the ignored.
- */
-async function gitTreeFiles(root: string, listing: { files: string[]; ignored: string[] }) {
-    const realRoot = await realpath(root);
-    const listed = new Set(listing.files);
-    const nestedRepositories = listing.files.filter((entry) => entry.endsWith("/"));
-    const ignored = [...listing.ignored];
-    const found = await mapBounded(
-        listing.files.filter((entry) => !entry.endsWith("/")),
-        async (entry): Promise<string[]> => {
-            const absolute = path.join(root, ...entry.split("/"));
-            const kind = await readInTree(absolute, () => lstat(absolute)).catch((error: NodeJS.ErrnoException) => {
-                if (error.code === "ENOENT" || error.code === "ENOTDIR") return undefined; // tracked, deleted from the disk
-                throw error;
-            });
-            if (kind?.isFile()) return [absolute];
-            if (kind?.isDirectory()) {
-                nestedRepositories.push(`${entry}/`); // a submodule: the index holds a link to its commit, not its files
-                return [];
-            }
-            if (!kind?.isSymbolicLink()) return []; // gone, or a socket, FIFO or device: not a manifest
-            const target = await followLink(absolute, realRoot);
-            if (target.kind === "file") return [absolute];
-            if (target.kind !== "folder") return [];
-            const inside: string[] = [];
-            for (const file of await walkFiles(root, { skipFolder: (name) => SKIPPED_DIRS.has(name), start: absolute })) {
-                const real = path.join(await realpath(path.dirname(file)), path.basename(file));
-                const atRealPlace = path.relative(realRoot, real).split(path.sep).join("/");
-                if (listed.has(atRealPlace)) inside.push(file);
-                else ignored.push(path.relative(root, file).split(path.sep).join("/"));
-            }
-            return inside;
-        },
-    );
-    return { paths: found.flat().sort(), ignored: ignored.sort(), nestedRepositories: nestedRepositories.sort() };
 }
 
 /** What the push says about the set it ships: what Git ignores and was left out, or why every file is shipped. */

@@ -1,7 +1,10 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
+import { lstat, realpath } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../errors.ts";
+import { mapBounded } from "./bounded.ts";
+import { followLink, readInTree, walkFiles } from "./walk.ts";
 
 /** What Git says of a folder of a work tree (paths relative to it, '/'-separated, sorted). */
 export interface GitListing {
@@ -73,4 +76,46 @@ function underGit(dir: string): boolean {
         if (existsSync(path.join(current, ".git"))) return true;
         if (path.dirname(current) === current) return false;
     }
+}
+
+/**
+ * The absolute paths of what Git lists, with the walk's rules for what is on the disk: a tracked file deleted from
+ * the disk is not there; a symlink to a file is shipped as a copy, and one to a folder of the tree as the files Git
+ * would ship from that folder (a symlink out of the tree, dangling or looping is a TreeEntryError, as in the walk).
+ * Files reached through a symlinked folder that Git ignores at their real place are counted with the ignored.
+ * `skipped`: folders never walked (`.git`).
+ */
+export async function gitTreeFiles(root: string, listing: GitListing, skipped: Set<string>) {
+    const realRoot = await realpath(root);
+    const listed = new Set(listing.files);
+    const nestedRepositories = listing.files.filter((entry) => entry.endsWith("/"));
+    const ignored = [...listing.ignored];
+    const found = await mapBounded(
+        listing.files.filter((entry) => !entry.endsWith("/")),
+        async (entry): Promise<string[]> => {
+            const absolute = path.join(root, ...entry.split("/"));
+            const kind = await readInTree(absolute, () => lstat(absolute)).catch((error: NodeJS.ErrnoException) => {
+                if (error.code === "ENOENT" || error.code === "ENOTDIR") return undefined; // tracked, deleted from the disk
+                throw error;
+            });
+            if (kind?.isFile()) return [absolute];
+            if (kind?.isDirectory()) {
+                nestedRepositories.push(`${entry}/`); // a submodule: the index holds a link to its commit, not its files
+                return [];
+            }
+            if (!kind?.isSymbolicLink()) return []; // gone, or a socket, FIFO or device: not a manifest
+            const target = await followLink(absolute, realRoot);
+            if (target.kind === "file") return [absolute];
+            if (target.kind !== "folder") return [];
+            const inside: string[] = [];
+            for (const file of await walkFiles(root, { skipFolder: (name) => skipped.has(name), start: absolute })) {
+                const real = path.join(await realpath(path.dirname(file)), path.basename(file));
+                const atRealPlace = path.relative(realRoot, real).split(path.sep).join("/");
+                if (listed.has(atRealPlace)) inside.push(file);
+                else ignored.push(path.relative(root, file).split(path.sep).join("/"));
+            }
+            return inside;
+        },
+    );
+    return { paths: found.flat().sort(), ignored: ignored.sort(), nestedRepositories: nestedRepositories.sort() };
 }
