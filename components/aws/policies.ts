@@ -20,14 +20,15 @@ export interface PolicyDocument {
 /**
  * What each identity may do. Flux's source-controller lists the bucket (and checks it exists: HeadBucket is
  * authorized as s3:ListBucket) and reads objects. The writer (the `bucketops` CLI) also reads versions for
- * history and rollback, and aborts the multipart copy of a failed rollback, but can never delete a version:
- * a delete only adds a delete marker, so nothing it does is irreversible.
+ * history and rollback, and aborts the multipart copy of a failed rollback. Its pushes and rollbacks only add
+ * versions (a delete adds a delete marker); `bucketops purge`, which takes back a leaked secret, deletes versions
+ * for good, so the writer may delete a version (s3:DeleteObjectVersion) of its own objects. Readers never may.
  */
 export const BUCKET_ACTIONS: Record<BucketAccess, { bucket: string[]; objects: string[] }> = {
     read: { bucket: ["s3:ListBucket"], objects: ["s3:GetObject"] },
     write: {
         bucket: ["s3:GetBucketVersioning", "s3:ListBucket", "s3:ListBucketVersions"],
-        objects: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+        objects: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
     },
 };
 

@@ -5,8 +5,9 @@ export const BUCKET_METADATA_PERMISSIONS = ["storage.buckets.get"];
 
 /**
  * The object permissions of each identity, granted through a custom role on the bucket or, for an
- * environment, on its managed folder. The writer can create and delete live objects; with versioning on,
- * neither destroys a past version.
+ * environment, on its managed folder. The writer can create and delete objects; storage.objects.delete also
+ * deletes a given generation, live or noncurrent, for good (JSON API objects.delete with `generation`), which
+ * `bucketops purge` needs to take back a leaked secret. Readers can do neither.
  */
 export const OBJECT_PERMISSIONS: Record<BucketAccess, string[]> = {
     read: ["storage.objects.get", "storage.objects.list"],

@@ -21,6 +21,8 @@ export interface DiffOptions {
     rendered: boolean;
     /** ANSI colours (a terminal). */
     color: boolean;
+    /** The tree's files Git ignores too, as push --include-ignored ships them. */
+    includeIgnored?: boolean;
     log: (line: string) => void;
 }
 
@@ -30,7 +32,7 @@ export interface DiffOptions {
  */
 export async function diffTree(dir: string, store: ObjectStore, options: DiffOptions): Promise<boolean> {
     const prefix = normalizePrefix(store.url.prefix);
-    const local: Side = new Map((await readTree(dir)).map((file) => [file.relative, { md5: file.md5.toString("hex"), read: () => readFile(file.absolute) }]));
+    const local: Side = new Map((await readTree(dir, { includeIgnored: options.includeIgnored })).files.map((file) => [file.relative, { md5: file.md5.toString("hex"), read: () => readFile(file.absolute) }]));
     const remote: Side = new Map(
         (await store.list(prefix))
             .filter((entry) => !isBucketopsKey(entry.key))

@@ -33,6 +33,11 @@ export interface State {
     number?: number;
     /** The release record its writer left (src/cli/provenance.ts); none for states other tools wrote. */
     release?: ReleaseRecord;
+    /**
+     * Keys of a release's manifest whose version a purge deleted since (src/cli/purge.ts): the release can no longer be
+     * restored exactly.
+     */
+    purged?: string[];
 }
 
 /**
@@ -81,12 +86,16 @@ export async function loadHistory(
     // where no release holds them (same versions, same revision): a prefix written before manifests, a change by
     // another tool, a writer that stopped before its record.
     const manifests = records.filter((r): r is Required<typeof r> & { record: { objects: ManifestEntry[] } } => r.record?.objects !== undefined);
+    // A version a purge deleted is gone from the listing: the releases that held it are marked.
+    const present = new Set(versions.filter((v) => !v.deleteMarker).map((v) => `${v.key}\0${v.versionId}`));
     const exact: State[] = manifests.map(({ version, record }) => {
         const objects = new Map(record.objects.map(([key, versionId, etag, size, md5]): [string, ObjectVersion] => [
             key,
             { key, versionId, etag, size, md5, lastModified: version.lastModified, deleteMarker: false, latest: false },
         ]));
+        const purged = record.objects.filter(([key, versionId]) => !present.has(`${key}\0${versionId}`)).map(([key]) => key);
         return {
+            ...(purged.length > 0 ? { purged } : {}),
             time: version.lastModified, ...revisionOf(objects, version.lastModified), objects,
             added: record.added, modified: record.modified, removed: record.removed,
             incomplete: false, source: "release", external: false, number: record.number, release: record,
@@ -204,7 +213,8 @@ export function historyReport(states: State[], json: boolean): string[] {
         ...(state.release ? [`    ${describeRelease(state.release)}`] : state.external ? ["    external change: written by another tool, or by a writer that stopped before its release record"] : []),
         ...state.added.map((key) => `    + ${key}`),
         ...state.modified.map((key) => `    ~ ${key}`),
-        ...state.removed.map((key) => `    - ${key}`),
+        ...state.removed.map((key) => (state.release?.command === "purge" ? `    x ${key} (every version deleted)` : `    - ${key}`)),
+        ...(state.purged ? [`    purged since: ${state.purged.join(", ")} (this release can no longer be restored exactly)`] : []),
     ]);
 }
 

@@ -4,6 +4,7 @@ import { TreeEntryError } from "../fs/walk.ts";
 import { diffCommand } from "./commands/diff.ts";
 import type { CommandContext, Io } from "./commands/context.ts";
 import { historyCommand } from "./commands/history.ts";
+import { purgeCommand } from "./commands/purge.ts";
 import { pushCommand } from "./commands/push.ts";
 import { resumeCommand } from "./commands/resume.ts";
 import { revisionCommand } from "./commands/revision.ts";
@@ -12,6 +13,7 @@ import { statusCommand } from "./commands/status.ts";
 import { Stores } from "./connection.ts";
 import { CliError, UsageError, tooManyOpenFiles } from "./errors.ts";
 import { EXIT } from "./exitCodes.ts";
+import { terminalQuestion } from "./purge.ts";
 import packageJson from "../../package.json" with { type: "json" };
 
 export type { Io };
@@ -20,7 +22,7 @@ export type { Io };
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 /** The commands, in the order help lists them. */
-const COMMANDS = [pushCommand, revisionCommand, historyCommand, rollbackCommand, diffCommand, resumeCommand, statusCommand];
+const COMMANDS = [pushCommand, revisionCommand, historyCommand, rollbackCommand, diffCommand, purgeCommand, resumeCommand, statusCommand];
 
 /** The program: its own flags and output, and one command per module of ./commands. */
 export function buildProgram(io: Io, stores: Stores, args: string[] = []): Command {
@@ -43,7 +45,10 @@ export function buildProgram(io: Io, stores: Stores, args: string[] = []): Comma
 }
 
 /** Runs one command line (argv without node and script) and returns the exit code. */
-export async function main(args: string[], io: Omit<Io, "exitCode"> = { out: console.log, err: console.error, color: process.stdout.isTTY && !process.env.NO_COLOR }): Promise<number> {
+export async function main(
+    args: string[],
+    io: Omit<Io, "exitCode"> = { out: console.log, err: console.error, color: process.stdout.isTTY && !process.env.NO_COLOR, ask: terminalQuestion() },
+): Promise<number> {
     const run: Io = { ...io, exitCode: EXIT.ok };
     const stores = new Stores();
     const program = buildProgram(run, stores, args);

@@ -40,7 +40,7 @@ export interface ReleaseRecord {
     /** Unique, for `rollback --to <id>`. */
     id?: string;
     time: string;
-    command: "push" | "rollback" | "promote";
+    command: "push" | "rollback" | "promote" | "purge";
     revision: string;
     /** The cloud identity of the credentials (ObjectStore.identity), and who ran it on which host. */
     identity: string;

@@ -10,7 +10,7 @@ import { gitInfo, type ReleaseFacts } from "./provenance.ts";
 import { ignoreMatcher } from "./sourceignore.ts";
 import { AccessDeniedError } from "./store/errors.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
-import { contentType, readTree, type LocalFile } from "./tree.ts";
+import { contentType, describeTree, readTree, type LocalFile } from "./tree.ts";
 import { validateManifests } from "./validate.ts";
 import type { ValidationCache } from "./validationCache.ts";
 
@@ -34,6 +34,10 @@ export interface PushOptions {
     message?: string;
     /** After the resume, under the lease: the wait for the apply. `before`: the prefix's revision before the push (unset: it was empty). */
     afterResume?: (lease: Lease, before: string | undefined) => Promise<void>;
+    /** Ship what Git ignores too (--include-ignored); by default a tree in a Git work tree ships what Git would commit. */
+    includeIgnored?: boolean;
+    /** Ship Secrets that are not SOPS-encrypted and files matching credential patterns (--allow-plain-secrets). */
+    allowPlainSecrets?: boolean;
     log: (line: string) => void;
 }
 
@@ -49,7 +53,12 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     const prefix = normalizePrefix(store.url.prefix);
     const bucketIgnore = store.get(SOURCEIGNORE);
     bucketIgnore.catch(() => undefined); // awaited below; must not go unhandled while the tree is read
-    const files = await readTree(dir);
+    const tree = await readTree(dir, { includeIgnored: options.includeIgnored });
+    const files = tree.files;
+    for (const line of describeTree(dir, tree)) options.log(line);
+    if (files.length === 0 && tree.ignored.length > 0) {
+        throw new UsageError(`Git ignores every file of '${dir}': nothing to ship. A generated tree? Pass --include-ignored to ship it`);
+    }
     if (files.length === 0) {
         throw new UsageError(`'${dir}' has no files: pushing it would delete every object under the prefix`);
     }
@@ -65,7 +74,14 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     const ignored = ignoreMatcher(patterns);
     // The listing runs while the tree is validated; a validation failure is reported first.
     const [validated, listed, versioned] = await Promise.allSettled([
-        validateManifests(dir, prefix, { build: !options.skipBuild, files, ignored, cache: options.validationCache }),
+        validateManifests(dir, prefix, {
+            build: !options.skipBuild,
+            files,
+            complete: tree.ignored.length + tree.nestedRepositories.length === 0,
+            allowPlainSecrets: options.allowPlainSecrets,
+            ignored,
+            cache: options.validationCache,
+        }),
         store.list(prefix),
         // An identity that may not read the setting (a reader) finds out at its first write instead.
         store.versioningEnabled().catch((error: unknown) => (error instanceof AccessDeniedError ? undefined : Promise.reject(error))),

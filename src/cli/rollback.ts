@@ -52,6 +52,12 @@ export async function rollback(store: ObjectStore, to: string, options: Rollback
                 `Nothing was changed; pass --allow-empty if that is what you want`,
         );
     }
+    if (target.purged) {
+        throw new UsageError(
+            `${describeState(target)} held ${target.purged.join(", ")}, whose version was purged since: it cannot be restored. ` +
+                `Nothing was changed; pick a release written after the purge from 'bucketops history'`,
+        );
+    }
     if (target.incomplete && !options.allowIncomplete) {
         throw new UsageError(
             `the state of ${target.time.toISOString()} was written by a push or rollback that stopped part-way: it mixes ` +

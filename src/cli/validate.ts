@@ -2,7 +2,8 @@ import { link, copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { mapBounded } from "../fs/bounded.ts";
-import { ManifestValidationError, validateTree, type ValidateTreeOptions } from "../validate/index.ts";
+import { ManifestValidationError, formatProblem, validateTree, type ValidateTreeOptions } from "../validate/index.ts";
+import type { Problem } from "../validate/problems.ts";
 import { CliError } from "./errors.ts";
 import type { LocalFile } from "./tree.ts";
 import type { ValidationCache } from "./validationCache.ts";
@@ -12,6 +13,10 @@ export interface ValidateManifestsOptions {
     build: boolean;
     /** The files of the tree, and which of their keys (prefix + path) Flux will not fetch. */
     files: LocalFile[];
+    /** Whether `files` are every file of the folder; when not (Git ignores some), it is validated as a copy of them. */
+    complete?: boolean;
+    /** Ship plain Secrets and credentials (push --allow-plain-secrets); else they are refused first. */
+    allowPlainSecrets?: boolean;
     ignored: (key: string) => boolean;
     /** Skip a tree that passed before with the same content (and remember a pass). */
     cache?: ValidationCache;
@@ -24,6 +29,26 @@ export interface ValidateManifestsOptions {
  * pushed under: Flux keeps it in artifact paths, so every Flux Kustomization path must start with it.
  */
 export async function validateManifests(root: string, prefix: string, options: ValidateManifestsOptions): Promise<"validated" | "passed before"> {
+    // The secret scan (and loading its rules) runs while the tree is validated; secrets in the clear are reported first.
+    const [secrets, validated] = await Promise.allSettled([options.allowPlainSecrets ? Promise.resolve() : scanSecrets(root, prefix, options), validateForFlux(root, prefix, options)]);
+    if (secrets.status === "rejected") throw secrets.reason;
+    if (validated.status === "rejected") throw validated.reason;
+    return validated.value;
+}
+
+/**
+ * Every file shipped, those Flux ignores too (the bucket keeps them, readable by whoever reads the prefix): a plain
+ * Secret or a credential is refused. Files whose exact content passed before are not scanned again.
+ */
+async function scanSecrets(root: string, prefix: string, options: ValidateManifestsOptions): Promise<void> {
+    const scanned = options.cache?.key(options.files, `secrets\n${prefix}`, false);
+    if (scanned !== undefined && options.cache!.passed(scanned)) return;
+    const { findSecrets } = await import("../validate/secrets.ts");
+    refuseSecrets(root, await findSecrets(options.files));
+    if (scanned !== undefined) await options.cache!.remember(scanned);
+}
+
+async function validateForFlux(root: string, prefix: string, options: ValidateManifestsOptions): Promise<"validated" | "passed before"> {
     const kept = options.files.filter((file) => !options.ignored(prefix + file.relative));
     const key = options.cache?.key(kept, prefix, options.build);
     if (key !== undefined && options.cache!.passed(key)) return "passed before";
@@ -32,7 +57,7 @@ export async function validateManifests(root: string, prefix: string, options: V
     const md5s = new Map(kept.map((file) => [file.relative, file.md5.toString("hex")]));
     const parseCache = (dir: string) => contents && { cache: contents, keyOf: (file: string) => md5s.get(path.relative(dir, file).split(path.sep).join("/")) };
     try {
-        if (kept.length === options.files.length) {
+        if (kept.length === options.files.length && options.complete !== false) {
             await validateTree(root, { prefix, build: options.build, parseCache: parseCache(root) });
         } else {
             await validateFilteredCopy(root, kept, { prefix, build: options.build }, parseCache);
@@ -47,6 +72,15 @@ export async function validateManifests(root: string, prefix: string, options: V
     } finally {
         await contents?.save();
     }
+}
+
+function refuseSecrets(root: string, problems: Problem[]): void {
+    if (problems.length === 0) return;
+    const lines = problems.map((problem) => `  ${formatProblem({ ...problem, file: path.join(root, problem.file) })}`);
+    throw new CliError(
+        `${root} holds ${problems.length} secret(s) in the clear, nothing was uploaded:\n${lines.join("\n")}\n` +
+            `(--allow-plain-secrets ships them anyway; if one was pushed before, see 'bucketops purge')`,
+    );
 }
 
 /** The artifact Flux builds: a copy of the tree with only the kept files (hard links where the disk allows). */

@@ -116,14 +116,14 @@ let identity: string | undefined;
 
 /**
  * What a validation's outcome depends on besides the tree: the validator's source (src/validate), the schema
- * packages' versions, and the kubectl that runs the builds (its path, size and modification time).
+ * and secret-scanning packages' versions, and the kubectl that runs the builds (its path, size and modification time).
  */
 function validatorIdentity(): string {
     if (identity !== undefined) return identity;
     const hash = createHash("sha256");
     const validator = path.resolve(import.meta.dirname, "../validate");
     for (const name of readdirSync(validator).sort()) hash.update(name).update(readFileSync(path.join(validator, name)));
-    for (const schemas of ["kubernetes-models", "@kubernetes-models/flux-cd"]) {
+    for (const schemas of ["kubernetes-models", "@kubernetes-models/flux-cd", "@secretlint/core", "@secretlint/secretlint-rule-preset-recommend"]) {
         const manifest = path.resolve(import.meta.dirname, "../../node_modules", schemas, "package.json");
         hash.update(`${schemas}@${existsSync(manifest) ? JSON.parse(readFileSync(manifest, "utf8")).version : "?"}\n`);
     }

@@ -19,6 +19,8 @@ export class TreeEntryError extends UserError {
 export interface WalkOptions {
     /** Folders not descended into, by name (e.g. `.git`). */
     skipFolder: (name: string) => boolean;
+    /** Walk only this folder below `root` (a symlink to a folder of the tree), with `root`'s rules for symlinks. */
+    start?: string;
 }
 
 /**
@@ -32,6 +34,7 @@ export async function walkFiles(root: string, options: WalkOptions): Promise<str
     const files: string[] = [];
     // Each folder with the real paths of the folders above it, to tell a symlink loop from a second way in.
     let level: { dir: string; ancestors: string[] }[] = [{ dir: root, ancestors: [realRoot] }];
+    if (options.start !== undefined) level = [{ dir: options.start, ancestors: [realRoot, (await followLink(options.start, realRoot)).real] }];
     while (level.length > 0) {
         const next: typeof level = [];
         await mapBounded(level, async ({ dir, ancestors }) => {
@@ -70,7 +73,8 @@ export async function readInTree<T>(entry: string, read: () => Promise<T>): Prom
 
 const readFolder = (dir: string) => readInTree(dir, () => readdir(dir, { withFileTypes: true }));
 
-async function followLink(link: string, realRoot: string): Promise<{ kind: "file" | "folder" | "other"; real: string }> {
+/** Where a symlink of the tree leads: a TreeEntryError when it dangles, loops or leaves the tree (whose real path is `realRoot`). */
+export async function followLink(link: string, realRoot: string): Promise<{ kind: "file" | "folder" | "other"; real: string }> {
     let real: string;
     try {
         real = await realpath(link);

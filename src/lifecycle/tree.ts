@@ -16,7 +16,7 @@ export async function treeProblems(tree: string, prefixes: Record<string, string
     const info = await stat(tree).catch(() => undefined);
     if (!info) return [`--tree ${tree} does not exist`];
     if (!info.isDirectory()) return [`--tree ${tree} is not a directory`];
-    const files = await readTree(tree);
+    const { files } = await readTree(tree);
     if (files.length === 0) return [`--tree ${tree} has no files: pushing it would delete every object under the prefix`];
     const ownIgnore = files.find((file) => file.relative === SOURCEIGNORE);
     const problems: string[] = [];

@@ -78,6 +78,23 @@ describe("bucketops on gs:// through @google-cloud/storage (local JSON API stand
         assert.equal(gcs.contents("gcs-bucket")["a.yaml"], "someone else");
     });
 
+    it("purge deletes every generation of a key, live and noncurrent (objects.delete with generation), and records it", async () => {
+        const endpoint = ["--endpoint", gcs.endpoint, "--insecure"];
+        const app = manifestTree(["a"], "v1");
+        for (const tree of [{ ...app, "secret.env": "TOKEN=one\n" }, { ...app, "secret.env": "TOKEN=two\n" }]) {
+            gcs.passTime(2000);
+            assert.equal((await bucketops("push", writeTree(tree), "gs://gcs-bucket/leak", ...endpoint)).code, 0);
+        }
+        assert.equal(gcs.generations("gcs-bucket", "leak/secret.env").length, 2);
+        gcs.passTime(2000);
+        const purged = await bucketops("purge", "gs://gcs-bucket/leak", "secret.env", "--yes", ...endpoint);
+        assert.equal(purged.code, 0, purged.err);
+        assert.deepEqual(gcs.generations("gcs-bucket", "leak/secret.env"), []);
+        assert.equal(gcs.generations("gcs-bucket", "leak/a.yaml").length, 1);
+        const history = JSON.parse((await bucketops("history", "gs://gcs-bucket/leak", "--json", ...endpoint)).out) as { release?: { command: string; removed: string[] } }[];
+        assert.deepEqual(history.filter((state) => state.release?.command === "purge").map((state) => state.release!.removed), [["leak/secret.env"]]);
+    });
+
     it("reports a missing bucket and an unversioned one", async () => {
         const missing = await bucketops("revision", "gs://no-such-gcs-bucket", "--endpoint", gcs.endpoint);
         assert.equal(missing.code, 1);

@@ -211,4 +211,26 @@ describe("per-environment identities (accessPolicy) against moto_server with IAM
         );
         assert.deepEqual(await moto.versions(BUCKET, DEV.prefix), versions);
     });
+    it("a writer purges a key under its prefix (s3:DeleteObjectVersion); a reader may not purge, nor a writer another prefix's key", async () => {
+        const tree = writeTree({ ...environmentTree("dev", DEV.prefix, "keyless"), "leak.env": "TOKEN=leaked\n" });
+        const pushed = await apart(() => as(keys.devWriter, "push", tree, DEV.url));
+        assert.equal(pushed.code, 0, pushed.err);
+        const leaked = `${DEV.prefix}leak.env`;
+        const before = await moto.versions(BUCKET, "");
+
+        const reader = withOutputs("purge-reader", {
+            dev: { prefix: DEV.prefix, readerAccessKeyId: keys.devReader.accessKeyId, readerSecretAccessKey: keys.devReader.secretAccessKey },
+        });
+        const refused = await reader("purge", DEV.url, "leak.env", "--yes");
+        assert.equal(refused.code, 1);
+        assert.equal(refused.err, `bucketops: ${denied("read the bucket's versioning setting", fromOutputs(DEV))}`);
+        const elsewhere = await as(keys.prodWriter, "purge", DEV.url, "leak.env", "--yes");
+        assert.equal(elsewhere.code, 1);
+        assert.match(elsewhere.err, /does not allow these credentials to (list the versions under 'dev\/leak\.env'|write dev\/\.bucketops-lock)/);
+        assert.deepEqual(await moto.versions(BUCKET, ""), before);
+
+        const purged = await apart(() => as(keys.devWriter, "purge", DEV.url, "leak.env", "--yes"));
+        assert.equal(purged.code, 0, purged.err);
+        assert.deepEqual((await moto.versions(BUCKET, leaked)).filter((line) => line.startsWith(`${leaked} `)), []);
+    });
 });

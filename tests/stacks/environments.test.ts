@@ -34,7 +34,7 @@ function expectedPolicy(access: "read" | "write", prefix: string) {
         {
             Sid: "Objects",
             Effect: "Allow",
-            Action: write ? ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"] : ["s3:GetObject"],
+            Action: write ? ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"] : ["s3:GetObject"],
             Resource: `${BUCKET_ARN}/${prefix}*`,
         },
         {

@@ -65,6 +65,12 @@ export class MemoryStore implements ObjectStore {
         return written(this.add(to, this.versions.find((v) => v.versionId === version.versionId)!.body!));
     }
 
+    async deleteVersion(version: ObjectVersion): Promise<void> {
+        this.calls.push(`deleteVersion ${version.key} ${version.versionId}`);
+        const at = this.versions.findIndex((v) => v.versionId === version.versionId);
+        if (at >= 0) this.versions.splice(at, 1);
+    }
+
     async identity(): Promise<string> {
         return "memory-user";
     }

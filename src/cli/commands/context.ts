@@ -7,6 +7,8 @@ export interface Io {
     exitCode: number;
     /** Colour output (diff) for a terminal. */
     color?: boolean;
+    /** Asks a question on the terminal (purge's confirmation); unset without one. */
+    ask?: (question: string) => Promise<string>;
 }
 
 /** What every command's action gets: the run's output and the stores it opens (closed when the run ends). */

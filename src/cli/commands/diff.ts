@@ -10,6 +10,7 @@ interface DiffFlags extends ConnectionFlags, IgnoreFlags {
     from?: string;
     to?: string;
     rendered?: boolean;
+    includeIgnored?: boolean;
 }
 
 export function diffCommand({ io, stores }: CommandContext): Command {
@@ -28,11 +29,12 @@ export function diffCommand({ io, stores }: CommandContext): Command {
         .argument("[url]", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>] (with a tree)")
         .option("--from <time|revision>", "with a URL alone: the older state (an ISO 8601 time or a revision)")
         .option("--to <time|revision>", "with a URL alone: the newer state")
+        .option("--include-ignored", "with a tree in a Git work tree: the files Git ignores too, as push --include-ignored ships them")
         .option("--rendered", "diff the kustomize builds of each entry-point kustomization (what Flux would apply) instead of the files")
         .action(async (first: string, second: string | undefined, flags: DiffFlags) => {
             // Like flux diff: 0 equal, 1 different, 2 error (whatever the error).
             try {
-                const options = { rendered: flags.rendered ?? false, color: io.color ?? false, log: io.out };
+                const options = { rendered: flags.rendered ?? false, color: io.color ?? false, includeIgnored: flags.includeIgnored ?? false, log: io.out };
                 let differs: boolean;
                 if (second !== undefined) {
                     if (flags.from || flags.to) throw new UsageError("--from and --to compare two states of a bucket URL: pass the URL alone");

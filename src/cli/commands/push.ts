@@ -30,6 +30,8 @@ export interface PushFlags extends PublishFlags, LeaseFlags, IgnoreFlags {
     allowUnversioned?: boolean;
     skipBuild?: boolean;
     revalidate?: boolean;
+    includeIgnored?: boolean;
+    allowPlainSecrets?: boolean;
     concurrency: number;
 }
 
@@ -57,6 +59,8 @@ export async function runPush(dir: string, url: string, flags: PushFlags, stores
         dryRun: flags.dryRun ?? false,
         allowUnversioned: flags.allowUnversioned ?? false,
         skipBuild: flags.skipBuild ?? false,
+        includeIgnored: flags.includeIgnored ?? false,
+        allowPlainSecrets: flags.allowPlainSecrets ?? false,
         validationCache: flags.revalidate ? undefined : new ValidationCache(),
         concurrency: flags.concurrency,
         lease: leaseSettings(flags, rerun),
@@ -116,6 +120,8 @@ export function pushCommand({ io, stores, args }: CommandContext): Command {
         .option("--allow-unversioned", "push to a bucket without versioning: deletes and overwrites are then permanent")
         .option("--skip-build", "skip the kustomize builds of validation (every file is still parsed and schema-checked)")
         .option("--revalidate", "validate even a tree whose exact content passed validation before on this machine")
+        .option("--include-ignored", "in a Git work tree, ship the files Git ignores too (by default only what Git would commit is shipped)")
+        .option("--allow-plain-secrets", "ship Secrets that are not SOPS-encrypted and files that match credential patterns (refused by default)")
         .addOption(new Option("--concurrency <n>", "parallel uploads").argParser(positiveInt).default(DEFAULTS.concurrency))
         .option("--rollback-on-failure", "when the cluster fails to apply the push, restore the prefix's previous state (atomically) and wait for that")
         .option("-m, --message <text>", "why, for the release record that history shows (default: the tree's last commit subject)")

@@ -152,6 +152,14 @@ export class GcsStore implements ObjectStore {
         );
     }
 
+    async deleteVersion(version: ObjectVersion): Promise<void> {
+        if (version.deleteMarker) return; // the end of a generation, listed as a marker: not an object
+        await this.call(`delete generation ${version.versionId} of ${version.key}`, async () => {
+            // A generation given: deleted for good, whether live or noncurrent (JSON API objects.delete; storage.objects.delete).
+            await this.bucket.file(version.key, { generation: Number(version.versionId) }).delete({ ignoreNotFound: true });
+        });
+    }
+
     async versioningEnabled(): Promise<boolean> {
         return this.call("read the bucket's versioning setting", async () => {
             const [metadata] = await this.bucket.getMetadata();

@@ -261,6 +261,12 @@ export class S3Store implements ObjectStore {
         });
     }
 
+    async deleteVersion(version: ObjectVersion): Promise<void> {
+        await this.call(`delete version ${version.versionId} of ${version.key}`, async () => {
+            await this.client.send(new DeleteObjectCommand({ Bucket: this.url.bucket, Key: version.key, VersionId: version.versionId }));
+        });
+    }
+
     async versioningEnabled(): Promise<boolean> {
         return this.call("read the bucket's versioning setting", async () => {
             const out = await this.client.send(new GetBucketVersioningCommand({ Bucket: this.url.bucket }));

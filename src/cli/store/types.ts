@@ -84,6 +84,12 @@ export interface ObjectStore {
     /** Every version and delete marker whose key starts with `prefix`, each key's newest first. */
     listVersions(prefix: string): Promise<ObjectVersion[]>;
     /**
+     * Deletes one version (or S3 delete marker) for good (S3 DeleteObject with its VersionId, GCS delete of its
+     * generation): what `purge` does, the one operation that destroys history. GCS's delete-marker stand-ins
+     * (ends of generations) are not objects: nothing to delete.
+     */
+    deleteVersion(version: ObjectVersion): Promise<void>;
+    /**
      * Makes an old version current again by copying it over the key (or over `to`: a promotion copies another
      * prefix's version), server-side; returns the new current object. `expected` is a precondition as for `put`.
      */

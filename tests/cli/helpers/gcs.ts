@@ -62,6 +62,11 @@ export class FakeGcs {
         return Object.fromEntries(live.map((o) => [o.name, o.body.toString()]));
     }
 
+    /** Every generation of the objects whose names start with `prefix`, live or not, as "name generation" lines. */
+    generations(bucket: string, prefix = ""): string[] {
+        return this.buckets.get(bucket)!.objects.filter((o) => o.name.startsWith(prefix)).map((o) => `${o.name} ${o.generation}`).sort();
+    }
+
     /** Etag of the live object, as GCS reports it (opaque, per generation). */
     etag(bucket: string, name: string): string {
         return etagOf(this.buckets.get(bucket)!.objects.find((o) => o.name === name && !o.timeDeleted)!);
@@ -121,7 +126,13 @@ export class FakeGcs {
             const object = this.find(m[1], name, q.get("generation"));
             if (!object) return notFound();
             if (req.method === "DELETE") {
-                this.retire(m[1], name, this.now().time);
+                // JSON API objects.delete: with `generation`, that generation (live or noncurrent) is deleted for good.
+                if (q.get("generation")) {
+                    const objects = this.buckets.get(m[1])!.objects;
+                    objects.splice(objects.indexOf(object), 1);
+                } else {
+                    this.retire(m[1], name, this.now().time);
+                }
                 res.writeHead(204).end();
                 return;
             }

@@ -134,7 +134,7 @@ describe("aws BucketCredentials", () => {
                 {
                     Sid: "Objects",
                     Effect: "Allow",
-                    Action: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+                    Action: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
                     Resource: `${BUCKET_ARN}/*`,
                 },
             ],

@@ -60,6 +60,8 @@ describe("aws policies decided by IAM on the requests Flux and bucketops send", 
             await apart(() => run("push", writeTree(environmentTree(env, prefix, "v2")), url));
             await run("history", url);
             await apart(() => run("rollback", url, "--to", printedRevision(pushed)));
+            // Takes back extra.yaml as if it had leaked: every version and delete marker of it (DeleteObject with versionId).
+            await apart(() => run("purge", url, "extra.yaml", "--yes"));
             await run("revision", url);
             sent.set(env, proxy.requests.slice(from));
             keys.set(env, Object.keys(await moto.contents(BUCKET)).filter((key) => key.startsWith(prefix)));
@@ -75,6 +77,8 @@ describe("aws policies decided by IAM on the requests Flux and bucketops send", 
         for (const operation of ["ListObjectsV2", "GetObject", "PutObject", "DeleteObject", "DeleteObjects", "GetBucketVersioning", "ListObjectVersions", "CopyObject", "CopyObject (source)"]) {
             assert.ok(operations.has(operation), `no ${operation} among ${[...operations].join(", ")}`);
         }
+        const actions = new Set([...sent.values()].flat().flatMap(authorizationsOf).map(({ action }) => action));
+        assert.ok(actions.has("s3:DeleteObjectVersion"), "purge's deletes of versions were recorded");
     });
 
     for (const own of [DEV, PROD]) {
@@ -117,26 +121,19 @@ describe("aws policies decided by IAM on the requests Flux and bucketops send", 
         assert.deepEqual(allowedOnly(await decisions([...sent.values()].flat(), accessPolicy(ARN, "write"))), []);
     });
 
-    it("no identity may delete an object version, so no upload can be made unrecoverable", async () => {
-        for (const [access, prefix] of [["read", DEV.prefix], ["write", DEV.prefix], ["read", undefined], ["write", undefined]] as const) {
-            const requests: S3Request[] = [
-                { method: "DELETE", url: `/${BUCKET}/dev/apps/dev/settings.yaml?versionId=v1`, headers: {} },
-                {
-                    method: "POST",
-                    url: `/${BUCKET}/?delete`,
-                    headers: {},
-                    body: "<Delete><Object><Key>dev/apps/dev/settings.yaml</Key><VersionId>v1</VersionId></Object></Delete>",
-                },
-            ];
-            assert.deepEqual(
-                await decisions(requests, accessPolicy(ARN, access, prefix)),
-                [
-                    `DeleteObject → s3:DeleteObjectVersion on ${ARN}/dev/apps/dev/settings.yaml: ImplicitlyDenied`,
-                    `DeleteObjects → s3:DeleteObjectVersion on ${ARN}/dev/apps/dev/settings.yaml: ImplicitlyDenied`,
-                ],
-                `${access} ${prefix ?? "(whole bucket)"}`,
-            );
-        }
+    it("only a writer may delete an object version (purge), of its own objects: readers never, nor another environment's or the root .sourceignore", async () => {
+        const deleteVersion = (key: string): S3Request[] => [
+            { method: "DELETE", url: `/${BUCKET}/${key}?versionId=v1`, headers: {} },
+            { method: "POST", url: `/${BUCKET}/?delete`, headers: {}, body: `<Delete><Object><Key>${key}</Key><VersionId>v1</VersionId></Object></Delete>` },
+        ];
+        const decided = async (key: string, access: "read" | "write", prefix?: string) =>
+            (await decisions(deleteVersion(key), accessPolicy(ARN, access, prefix))).map((line) => line.split(": ").at(-1));
+        const own = "dev/apps/dev/settings.yaml";
+        assert.deepEqual(await decided(own, "write", DEV.prefix), ["Allowed", "Allowed"]);
+        assert.deepEqual(await decided(own, "write"), ["Allowed", "Allowed"]);
+        for (const prefix of [DEV.prefix, undefined]) assert.deepEqual(await decided(own, "read", prefix), ["ImplicitlyDenied", "ImplicitlyDenied"], `reader ${prefix ?? "(whole bucket)"}`);
+        assert.deepEqual(await decided(`${PROD.prefix}apps/prod/settings.yaml`, "write", DEV.prefix), ["ImplicitlyDenied", "ImplicitlyDenied"]);
+        assert.deepEqual(await decided(".sourceignore", "write", DEV.prefix), ["ImplicitlyDenied", "ImplicitlyDenied"]);
     });
 
     it("the bucket policy refuses plain HTTP to every identity", async () => {
