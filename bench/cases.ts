@@ -7,6 +7,9 @@ import type { LoggedRequest, Moto } from "../tests/support/moto.ts";
 import { withOneFileChanged, type ManifestTree } from "../tests/support/trees.ts";
 import { FluxControllers, fluxStackApi } from "../tests/support/fluxApi.ts";
 import { fluxRevision, ignorePatterns } from "../src/cli/revision.ts";
+import { writeRelease } from "../src/cli/provenance.ts";
+import { S3Store } from "../src/cli/store/s3.ts";
+import { parseBucketUrl } from "../src/cli/url.ts";
 import { walkFiles } from "../src/fs/walk.ts";
 import { isBucketopsKey } from "../src/bucket/keys.ts";
 import { awsSyncCommand, bucketopsCommand, rcloneChecksumCommand, rcloneSyncCommand, type Command } from "./tools.ts";
@@ -31,6 +34,8 @@ export interface BenchContext {
     scratch: string;
     /** A bucket holding `revisionObjects` objects under PREFIX, filled on first use. */
     revisionBucket: () => Promise<string>;
+    /** A bucket with HISTORY_RELEASES releases under PREFIX, written on first use. */
+    historyBucket: () => Promise<string>;
     /** The tree of `scaleManifests` manifests, written on first use. */
     scaleTree: () => ManifestTree;
     /** A tree of that many manifests, written on first use. */
@@ -312,6 +317,61 @@ const revisionCase = ({ revisionObjects }: Sizes): BenchCase => ({
     },
 });
 
+/** Releases in the history case's prefix: the issue's 1,000. */
+export const HISTORY_RELEASES = 1000;
+
+/**
+ * `bucketops history` of a prefix with HISTORY_RELEASES releases of an 11-file tree, one file changed by each. The
+ * releases are written by bucketops' own writer (S3Store.put, then writeRelease with the manifest), without the lease
+ * and validation a push adds, so the fixture takes seconds instead of a thousand pushes.
+ */
+const historyCase: BenchCase = {
+    id: "history-releases",
+    group: `\`bucketops history\` of ${count(HISTORY_RELEASES)} releases`,
+    label: "`bucketops history --json`",
+    slow: true,
+    shownAs: "bucketops history s3://<bucket>/envs/dev/ --json --endpoint <moto> --region us-east-1",
+    sample: async (ctx) => {
+        const bucket = await ctx.historyBucket();
+        const command = bucketopsCommand(["history", `s3://${bucket}/${PREFIX}`, "--json", "--endpoint", ctx.moto.endpoint, "--region", "us-east-1"]);
+        const { result, requests } = await ctx.moto.recordRequests(() => runOrFail(command));
+        const states = JSON.parse(result.output) as { number?: number }[];
+        if (states.length !== HISTORY_RELEASES || states.at(-1)?.number !== HISTORY_RELEASES) {
+            throw new Error(`history listed ${states.length} state(s), the last numbered ${states.at(-1)?.number}: expected ${HISTORY_RELEASES} releases`);
+        }
+        return { ms: result.ms, requests };
+    },
+};
+
+/** Fills `bucket` with HISTORY_RELEASES releases under PREFIX (see historyCase). */
+export async function writeReleases(endpoint: string, bucket: string): Promise<void> {
+    const store = new S3Store(parseBucketUrl(`s3://${bucket}/${PREFIX}`), { endpoint, region: "us-east-1" });
+    try {
+        const put = (key: string, text: string) => {
+            const body = Buffer.from(text);
+            return store.put(key, body, { md5: createHash("md5").update(body).digest(), contentType: "application/yaml" });
+        };
+        let objects = await Promise.all(Array.from({ length: 11 }, (_, i) => put(`${PREFIX}f-${i}.yaml`, `n: ${i}\nrelease: 0\n`)));
+        for (let release = 1; release <= HISTORY_RELEASES; release++) {
+            const before = objects;
+            const i = release % objects.length;
+            const changed = await put(objects[i].key, `n: ${i}\nrelease: ${release}\n`);
+            objects = objects.map((entry, j) => (j === i ? changed : entry));
+            await writeRelease(store, PREFIX, {
+                command: "push",
+                revision: fluxRevision(objects, []),
+                added: release === 1 ? objects.map((entry) => entry.key) : [],
+                modified: release === 1 ? [] : [changed.key],
+                removed: [],
+                objects,
+                before: { objects: release === 1 ? [] : before, revision: fluxRevision(release === 1 ? [] : before, []) },
+            });
+        }
+    } finally {
+        store.close();
+    }
+}
+
 /** A command run in the repository with a fresh --out folder each time. */
 function renderCase(id: string, label: string, argv: (out: string) => string[], shownAs: string): BenchCase {
     return {
@@ -379,5 +439,5 @@ const testSuiteCase: BenchCase = {
 };
 
 /** Every measured row, in table order. A new measurement is one more entry here. */
-export const benchCases = (sizes: Sizes): BenchCase[] => [...pushCases(sizes), ...scaleCases(sizes), ...growthCases(sizes), deliveryCase, ...pushPartsCases(sizes), revisionCase(sizes), ...renderCases, testSuiteCase];
+export const benchCases = (sizes: Sizes): BenchCase[] => [...pushCases(sizes), ...scaleCases(sizes), ...growthCases(sizes), deliveryCase, ...pushPartsCases(sizes), revisionCase(sizes), historyCase, ...renderCases, testSuiteCase];
 

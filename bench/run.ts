@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { benchCases, growthSizes, PREFIX, type BenchCase, type BenchContext, type Sample, type Sizes } from "./cases.ts";
+import { benchCases, growthSizes, HISTORY_RELEASES, PREFIX, writeReleases, type BenchCase, type BenchContext, type Sample, type Sizes } from "./cases.ts";
 import { Moto } from "../tests/support/moto.ts";
 import { generatedBlock, resultsTable, targetsTable, writeReport } from "./report.ts";
 import { evaluateTargets, summarize, type CaseResult } from "./targets.ts";
@@ -97,6 +97,7 @@ async function main(): Promise<void> {
     const deployTree: ManifestTree = { root: deployRoot, fileCount: deployFiles, manifestCount: deployFiles, changedFile: path.join(deployRoot, "apps/dev/podinfo-values.yaml") };
     let revisionBucket: Promise<string> | undefined;
     let scaleTree: ManifestTree | undefined;
+    let historyBucket: Promise<string> | undefined;
     const trees = new Map<number, ManifestTree>([[sizes.treeManifests, tree]]);
     const ctx: BenchContext = {
         moto,
@@ -108,6 +109,13 @@ async function main(): Promise<void> {
                 console.error(`  filling a bucket with ${sizes.revisionObjects} objects (not measured)...`);
                 const bucket = await moto.freshBucket("revision");
                 await moto.fill(bucket, PREFIX, sizes.revisionObjects, (i) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${i}\n`);
+                return bucket;
+            })()),
+        historyBucket: () =>
+            (historyBucket ??= (async () => {
+                console.error(`  writing ${HISTORY_RELEASES} releases (not measured)...`);
+                const bucket = await moto.freshBucket("history");
+                await writeReleases(moto.endpoint, bucket);
                 return bucket;
             })()),
         scaleTree: () => (scaleTree ??= writeManifestTree(path.join(scratch, "scale-tree"), sizes.scaleManifests)),

@@ -78,6 +78,21 @@ function growthTarget(results: Map<string, CaseResult>, sizes: number[]): Target
     };
 }
 
+const HISTORY_LIMIT_MS = 2000;
+
+/** `history` of 1,000 releases within 2 s (issue 26). */
+function historyTarget(results: Map<string, CaseResult>): TargetOutcome | undefined {
+    const history = results.get("history-releases");
+    if (!history) return undefined;
+    const met = history.medianMs <= HISTORY_LIMIT_MS;
+    return {
+        target: `\`bucketops history\` of 1,000 releases within ${seconds(HISTORY_LIMIT_MS)}`,
+        measured: seconds(history.medianMs),
+        met,
+        margin: met ? `${seconds(HISTORY_LIMIT_MS - history.medianMs)} to spare` : `${seconds(history.medianMs - HISTORY_LIMIT_MS)} over`,
+    };
+}
+
 export function evaluateTargets(results: Map<string, CaseResult>, growthSizes: number[] = []): TargetOutcome[] {
     return [
         pushTarget(results, "full", "Push into an empty prefix"),
@@ -89,6 +104,7 @@ export function evaluateTargets(results: Map<string, CaseResult>, growthSizes: n
         renderTarget(results, "dev"),
         renderTarget(results, "gcp-dev"),
         growthSizes.length === 2 ? growthTarget(results, growthSizes) : undefined,
+        historyTarget(results),
     ].filter((outcome) => outcome !== undefined);
 }
 
