@@ -4,7 +4,7 @@ import { isLeaseKey, normalizePrefix } from "../bucket/keys.ts";
 import { UserError } from "../errors.ts";
 import { FluxCluster, RECONCILE_ANNOTATION, type FluxObject } from "./cluster.ts";
 import { bucketStore, stackOutputsOf, timeoutsOf, type ConnectionFlags, type OpenStore } from "./connection.ts";
-import { CliError } from "./errors.ts";
+import { CliError, InterruptedError } from "./errors.ts";
 import type { ClusterFlags, WaitFlags } from "./flags.ts";
 import { poll, requestTime, waitForApply, type ReconcileRequest } from "./readiness.ts";
 import { currentRevision } from "./revision.ts";
@@ -122,18 +122,26 @@ export class AtomicPublish {
         if (generation === undefined || (suspended.status?.observedGeneration ?? 0) >= generation) return;
         const timeoutMs = 2 * goDurationMs(String(suspended.spec.timeout ?? "60s")) + BARRIER_MARGIN_MS;
         this.log(`waiting up to ${Math.round(timeoutMs / 1000)} s for source-controller to finish any fetch in flight and see the suspension (status.observedGeneration ${generation})`);
-        const seen = await poll(
-            async () => {
-                const bucket = await this.cluster.bucket();
-                this.artifactAtSuspend = bucket.status?.artifact?.revision;
-                return (bucket.status?.observedGeneration ?? 0) >= generation ? true : undefined;
-            },
-            { deadline: Date.now() + timeoutMs, intervalMs: BARRIER_POLL_MS },
-        );
+        // Nothing is written before the barrier: given up or interrupted, the Bucket goes back to how it was.
+        const undo = () => this.patch(() => ({ spec: { suspend: false }, metadata: { annotations: { [SUSPENDED_ANNOTATION]: null } } }));
+        let seen: true | undefined;
+        try {
+            seen = await poll(
+                async () => {
+                    const bucket = await this.cluster.bucket();
+                    this.artifactAtSuspend = bucket.status?.artifact?.revision;
+                    return (bucket.status?.observedGeneration ?? 0) >= generation ? true : undefined;
+                },
+                { deadline: Date.now() + timeoutMs, intervalMs: BARRIER_POLL_MS },
+            );
+        } catch (error) {
+            if (!(error instanceof InterruptedError)) throw error;
+            await undo();
+            throw new CliError(`${error.message} before anything was written: ${this.cluster.label} was resumed as it was`, error.exitCode);
+        }
         if (seen) return;
         const bucket = await this.cluster.bucket();
-        // Nothing was written: the Bucket goes back to how it was, not suspended by bucketops.
-        await this.patch(() => ({ spec: { suspend: false }, metadata: { annotations: { [SUSPENDED_ANNOTATION]: null } } }));
+        await undo();
         throw new CliError(
             `source-controller did not see the suspension of ${this.cluster.label} within ${Math.round(timeoutMs / 1000)} s (2 × its spec.timeout ` +
                 `${suspended.spec.timeout ?? "60s"}, plus ${BARRIER_MARGIN_MS / 1000} s): status.observedGeneration is ${bucket.status?.observedGeneration ?? "unset"}, ` +

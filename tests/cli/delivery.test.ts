@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
@@ -9,6 +10,8 @@ import { CrashingProxy } from "./helpers/proxy.ts";
 import { FluxControllers, fluxStackApi, type ControllerOptions, type StrictFluxApi } from "../support/fluxApi.ts";
 import { freePort, Moto } from "../support/moto.ts";
 import { manifestTree, prefixed, writeTree } from "../support/trees.ts";
+
+const BIN = path.resolve(import.meta.dirname, "../../bin/bucketops.js");
 
 /** The object key of a path-style S3 request (`/bucket/key?query`). */
 const keyOf = (url: string) => decodeURIComponent(url.split("?")[0].split("/").slice(2).join("/"));
@@ -222,6 +225,45 @@ describe("delivery while Flux reconciles: the suspend barrier, foreign changes, 
         const refused = await bucketops("push", writeTree(v2), url(), ...flags);
         assert.equal(refused.code, 1, refused.err);
         assert.match(refused.err, /^bucketops: source-controller did not see the suspension of Bucket flux-system\/flux-bucket within 10 s \(2 × its spec\.timeout 100ms, plus 10 s\): status\.observedGeneration is 1, generation 2\. .*Nothing was written, and the Bucket was resumed/m);
+        assert.deepEqual(await moto.contents(bucketName, "app/"), {});
+        assert.equal(api.bucket.spec.suspend, false);
+        assert.equal(api.bucket.metadata.annotations[SUSPENDED_ANNOTATION], undefined);
+    });
+
+    /** `bucketops push` in a child process, sent `signal` once it printed a line matching `when`; its exit code and output. */
+    async function signalledPush(dir: string, when: RegExp, signal: NodeJS.Signals): Promise<{ code: number | null; out: string; err: string }> {
+        const child = spawn(process.execPath, [BIN, "push", dir, url(), ...flags], { stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        let err = "";
+        let sent = false;
+        child.stdout.on("data", (chunk: Buffer) => {
+            out += chunk.toString();
+            if (!sent && when.test(out)) {
+                sent = true;
+                child.kill(signal);
+            }
+        });
+        child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+        const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+        return { code, out, err };
+    }
+
+    it("SIGTERM while waiting for the cluster: exit 143, the push complete, the lease let go, the Bucket resumed", async () => {
+        startFlux();
+        await controllers!.idle();
+        controllers!.pause(); // source-controller never gets to the objects: the wait would run to --wait-timeout
+        const stopped = await signalledPush(writeTree(v2), /^waiting up to \d+ s for the cluster to apply/m, "SIGTERM");
+        assert.equal(stopped.code, 143, stopped.err);
+        assert.match(stopped.err, /^bucketops: terminated \(SIGTERM\) while waiting for the cluster: every write is done and the Bucket resumed; 'bucketops status' shows what the cluster applies$/m);
+        assert.deepEqual(await moto.contents(bucketName, "app/"), next, "no lease left");
+        assert.equal(api.bucket.spec.suspend, false);
+    });
+
+    it("SIGTERM during the suspend barrier: nothing written, the Bucket resumed as it was, the lease let go", async () => {
+        // No source-controller: the barrier would wait 2 × 60 s + 10 s.
+        const stopped = await signalledPush(writeTree(v2), /^waiting up to \d+ s for source-controller/m, "SIGTERM");
+        assert.equal(stopped.code, 143, stopped.err);
+        assert.match(stopped.err, /^bucketops: terminated \(SIGTERM\) before anything was written: Bucket flux-system\/flux-bucket was resumed as it was$/m);
         assert.deepEqual(await moto.contents(bucketName, "app/"), {});
         assert.equal(api.bucket.spec.suspend, false);
         assert.equal(api.bucket.metadata.annotations[SUSPENDED_ANNOTATION], undefined);
