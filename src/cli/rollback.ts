@@ -167,13 +167,13 @@ function contentDiffers(entry: ObjectEntry | undefined, version: ObjectVersion):
 
 const REVISION = /^(?:sha256:)?([0-9a-f]{7,64})$/;
 
-/** The state `to` names (a revision or a time); `flag` names the option in messages. */
+/** The state `to` names (a revision or a time); `flag` names the option in messages. A `to` that names none is bad input (exit 2). */
 export function resolveTarget(states: State[], to: string, flag = "--to"): State {
     if (states.length === 0) throw new CliError("the prefix has no history: no object version was ever written");
     const hex = REVISION.exec(to)?.[1];
     if (hex) {
         const matches = states.filter((state) => state.revision.slice("sha256:".length).startsWith(hex));
-        if (matches.length === 0) throw new CliError(`no past state has revision ${to}; list them with 'bucketops history'`);
+        if (matches.length === 0) throw new UsageError(`no past state has revision ${to}; list them with 'bucketops history'`);
         if (new Set(matches.map((state) => state.revision)).size > 1) {
             throw new UsageError(`revision ${to} is ambiguous; give more hex digits`);
         }
@@ -188,7 +188,7 @@ export function resolveTarget(states: State[], to: string, flag = "--to"): State
     }
     const match = states.filter((state) => state.time.getTime() <= time).at(-1);
     if (!match) {
-        throw new CliError(`no state at or before ${to}; the oldest is ${states[0].time.toISOString()}`);
+        throw new UsageError(`no state at or before ${to}; the oldest is ${states[0].time.toISOString()}`);
     }
     return match;
 }

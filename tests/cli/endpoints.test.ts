@@ -156,3 +156,61 @@ describe("an endpoint that answers, but not as S3", () => {
         }
     });
 });
+
+describe("an http server addressed as https, and an unreachable Kubernetes API server", () => {
+    let server: ReturnType<typeof createHttpServer>;
+    let port: number;
+    before(async () => {
+        process.env.AWS_ACCESS_KEY_ID ??= "testing";
+        process.env.AWS_SECRET_ACCESS_KEY ??= "testing";
+        server = createHttpServer((_, res) => res.end("{}"));
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        port = (server.address() as { port: number }).port;
+    });
+    after(() => server.close());
+
+    const kubeconfigFor = (url: string) => {
+        const file = path.join(mkdtempSync(path.join(tmpdir(), "bucketops-kube-")), "kubeconfig");
+        writeFileSync(
+            file,
+            `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: '${url}', insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\n` +
+                "contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n",
+        );
+        return file;
+    };
+
+    it("says to use http:// or --insecure instead of OpenSSL's \"wrong version number\" (S3 and GCS endpoints)", async () => {
+        for (const [url, endpoint, shown] of [
+            ["s3://bucket1/app", `https://127.0.0.1:${port}`, `s3://bucket1 at https://127.0.0.1:${port}`],
+            ["s3://bucket1/app", `127.0.0.1:${port}`, `s3://bucket1 at https://127.0.0.1:${port}`], // a bare host means https, as Flux's spec.endpoint
+            ["gs://bucket1/app", `https://127.0.0.1:${port}`, `gs://bucket1 at https://127.0.0.1:${port}`],
+        ]) {
+            const run = await bucketops("revision", url, "--endpoint", endpoint, "--timeout", "5");
+            assert.equal(run.code, 1, run.err);
+            assert.equal(
+                run.err,
+                `bucketops: ${shown} answers plain http, not https (TLS: "wrong version number"): use an http:// endpoint, or --insecure with a bare host (as Flux's spec.insecure)`,
+            );
+        }
+    });
+
+    it("names the Kubernetes API server's address and why it cannot be reached", async () => {
+        const closed = await new Promise<number>((resolve) => {
+            const probe = createServer().listen(0, "127.0.0.1", () => {
+                const { port: free } = probe.address() as { port: number };
+                probe.close(() => resolve(free));
+            });
+        });
+        const refused = await bucketops("status", "--kubeconfig", kubeconfigFor(`https://127.0.0.1:${closed}`), "--timeout", "5");
+        assert.equal(refused.code, 1);
+        assert.equal(refused.err, `bucketops: cannot reach the Kubernetes API server at https://127.0.0.1:${closed} (ECONNREFUSED); check the kubeconfig's server address and the network.`);
+
+        const plain = await bucketops("status", "--kubeconfig", kubeconfigFor(`https://127.0.0.1:${port}`), "--timeout", "5");
+        assert.equal(plain.code, 1);
+        assert.equal(
+            plain.err,
+            `bucketops: the Kubernetes API server at https://127.0.0.1:${port} answers plain http, not https (TLS: "wrong version number"): ` +
+                "check the kubeconfig's server address (its port; a plain-http server needs an http:// address with insecure-skip-tls-verify: true)",
+        );
+    });
+});

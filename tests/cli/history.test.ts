@@ -138,7 +138,7 @@ describe("bucketops history and rollback against moto_server", () => {
         // Time before the first push: no state of the prefix then (it used to be a phantom state of 0 objects).
         const before = new Date(Date.parse(history[0].time) - 1500).toISOString();
         const early = await bucketops("rollback", "s3://phantom/dev", ...endpoint, "--to", before);
-        assert.equal(early.code, 1);
+        assert.equal(early.code, 2);
         assert.match(early.err, new RegExp(`^bucketops: no state at or before ${before}; the oldest is ${history[0].time}`));
 
         // A state that really is empty (everything under the prefix deleted) is refused unless asked for.
@@ -174,10 +174,10 @@ describe("bucketops history and rollback against moto_server", () => {
         assert.equal(garbage.code, 2);
         assert.match(garbage.err, /--to 'yesterday-ish' is neither a revision \(sha256:<hex>, at least 7 hex digits\) nor a time/);
         const unknown = await bucketops("rollback", "s3://hist/app", ...endpoint, "--to", "sha256:0000000");
-        assert.equal(unknown.code, 1);
+        assert.equal(unknown.code, 2, "an unknown --to is bad input, as docs/bucketops.md's exit codes say");
         assert.match(unknown.err, /no past state has revision sha256:0000000/);
         const tooEarly = await bucketops("rollback", "s3://hist/app", ...endpoint, "--to", "2000-01-01T00:00:00Z");
-        assert.equal(tooEarly.code, 1);
+        assert.equal(tooEarly.code, 2);
         assert.match(tooEarly.err, /no state at or before 2000-01-01T00:00:00Z; the oldest is /);
     });
 });

@@ -1,4 +1,4 @@
-import { CliError, ConcurrentChangeError, errorCodes, tooManyOpenFiles } from "../errors.ts";
+import { CliError, ConcurrentChangeError, errorCodes, plainHttpAnswer, tooManyOpenFiles } from "../errors.ts";
 import { noAnswer, type NetworkTimeouts } from "./types.ts";
 
 const NETWORK_CODES = new Set([
@@ -47,6 +47,11 @@ export async function explained<T>(
     } catch (error) {
         if (error instanceof CliError) throw error;
         if (isTimeout(error)) throw new CliError(noAnswer(where, timeouts));
+        if (plainHttpAnswer(error)) {
+            throw new CliError(
+                `${where} answers plain http, not https (TLS: "wrong version number"): use an http:// endpoint, or --insecure with a bare host (as Flux's spec.insecure)`,
+            );
+        }
         throw tooManyOpenFiles(error) ?? connectionFailure(error, where) ?? explain(error);
     }
 }
