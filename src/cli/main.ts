@@ -45,7 +45,7 @@ export function buildProgram(io: Io, stores: Stores, args: string[] = []): Comma
 /** Runs one command line (argv without node and script) and returns the exit code. */
 export async function main(args: string[], io: Omit<Io, "exitCode"> = { out: console.log, err: console.error, color: process.stdout.isTTY && !process.env.NO_COLOR }): Promise<number> {
     const run: Io = { ...io, exitCode: EXIT.ok };
-    const stores = new Stores();
+    const stores = new Stores(io.err);
     const program = buildProgram(run, stores, args);
     try {
         await program.parseAsync(args, { from: "user" });

@@ -42,11 +42,12 @@ export async function explained<T>(
     timeouts: NetworkTimeouts,
     explain: (error: unknown) => CliError,
 ): Promise<T> {
+    const started = Date.now();
     try {
         return await operation();
     } catch (error) {
         if (error instanceof CliError) throw error;
-        if (isTimeout(error)) throw new CliError(noAnswer(where, timeouts));
+        if (isTimeout(error)) throw new CliError(noAnswer(where, timeouts, Date.now() - started));
         if (plainHttpAnswer(error)) {
             throw new CliError(
                 `${where} answers plain http, not https (TLS: "wrong version number"): use an http:// endpoint, or --insecure with a bare host (as Flux's spec.insecure)`,
