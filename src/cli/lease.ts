@@ -44,6 +44,8 @@ export interface LeaseOptions {
     rerun?: string;
     ttlMs?: number;
     log: (line: string) => void;
+    /** Where warnings and what-to-do-next hints go (stderr); default: log. */
+    warn?: (line: string) => void;
 }
 
 /** Exit 4, as for a concurrent change: another writer has the prefix. */
@@ -180,9 +182,9 @@ export class Lease {
                 await this.store.delete([this.key]);
             }
         } catch (error) {
-            this.options.log(
-                `warning: could not release the lease ${this.key} (${(error as Error).message}): the next push or ` +
-                    `rollback takes it over with --break-lock, on this host at once, elsewhere after ${this.record.expires}`,
+            (this.options.warn ?? this.options.log)(
+                `warning: could not release the lease ${this.key} (${(error as Error).message}): the next push or rollback by ` +
+                    `${this.record.user} on this host takes it over at once; elsewhere, with --break-lock after ${this.record.expires}`,
             );
         } finally {
             // Only now: until the lease is gone, another command of this process must see it as live, not stale.

@@ -56,18 +56,29 @@ export class AtomicPublish {
     private suspendedGeneration?: number;
     private artifactAtSuspend?: string;
 
-    constructor(cluster: FluxCluster, command: string, log: (line: string) => void, leftSuspended = false) {
+    /** Where the warning that the publish was not atomic goes (stderr); default: log. */
+    private readonly warn: (line: string) => void;
+
+    constructor(cluster: FluxCluster, command: string, log: (line: string) => void, leftSuspended = false, warn: (line: string) => void = log) {
         this.cluster = cluster;
         this.command = command;
         this.log = log;
         this.leftSuspended = leftSuspended;
+        this.warn = warn;
     }
 
     /**
      * The publish for a write to `bucket`/`prefix` when the cluster's Bucket reads it (the same bucket and overlapping
      * prefixes); undefined, with a note, when it reads something else, as suspending it would protect nothing.
      */
-    static async forTarget(cluster: FluxCluster, bucket: string, prefix: string, command: string, log: (line: string) => void): Promise<AtomicPublish | undefined> {
+    static async forTarget(
+        cluster: FluxCluster,
+        bucket: string,
+        prefix: string,
+        command: string,
+        log: (line: string) => void,
+        warn: (line: string) => void = log,
+    ): Promise<AtomicPublish | undefined> {
         const object = await cluster.bucket();
         const { spec } = object;
         const reads = normalizePrefix(String(spec.prefix ?? ""));
@@ -78,7 +89,7 @@ export class AtomicPublish {
         }
         const left = suspendedByBucketops(object);
         if (left) log(`note: ${cluster.label} was left suspended by bucketops (${left}): this ${command} resumes it once the prefix is whole`);
-        return new AtomicPublish(cluster, command, log, left !== undefined);
+        return new AtomicPublish(cluster, command, log, left !== undefined, warn);
     }
 
     /**
@@ -166,7 +177,7 @@ export class AtomicPublish {
         const resumed = await this.patch((bucket) => {
             const interference = warned ? undefined : this.interference(bucket);
             warned ||= interference !== undefined;
-            if (interference) this.log(`warning: the publish was not atomic: ${interference}; Flux may have fetched part of the old and part of the new tree`);
+            if (interference) this.warn(`warning: the publish was not atomic: ${interference}; Flux may have fetched part of the old and part of the new tree`);
             const by = bucket.metadata.annotations?.[SUSPENDED_BY_ANNOTATION];
             const ours = bucket.metadata.annotations?.[SUSPENDED_ANNOTATION];
             if (bucket.spec.suspend === true && (by !== undefined || (this.mark !== undefined && ours !== this.mark))) {
@@ -241,13 +252,19 @@ export async function publishing<T>(publication: AtomicPublish | undefined, writ
  * Bucket cannot be reached is an error (nothing is written); KUBECONFIG's, which may be any cluster, is a note, and
  * the publish is then not atomic. (~/.kube/config alone is not used: it is too often another cluster.)
  */
-export async function openPublication(flags: ClusterFlags, store: ObjectStore, command: string, log: (line: string) => void): Promise<AtomicPublish | undefined> {
+export async function openPublication(
+    flags: ClusterFlags,
+    store: ObjectStore,
+    command: string,
+    log: (line: string) => void,
+    warn: (line: string) => void = log,
+): Promise<AtomicPublish | undefined> {
     const outputs = stackOutputsOf(flags);
     const given = Boolean(flags.kubeconfig || outputs.kubeconfig);
     if (flags.cluster === false || (!given && !process.env.KUBECONFIG)) return undefined;
     try {
         const cluster = await FluxCluster.open({ ...flags, timeoutMs: timeoutsOf(flags).requestMs }, outputs);
-        return await AtomicPublish.forTarget(cluster, store.url.bucket, store.url.prefix, command, log);
+        return await AtomicPublish.forTarget(cluster, store.url.bucket, store.url.prefix, command, log, warn);
     } catch (error) {
         if (given && error instanceof UserError) {
             throw new CliError(

@@ -185,7 +185,7 @@ describe("delivery while Flux reconciles: the suspend barrier, foreign changes, 
         };
         const pushed = await bucketops("push", writeTree(v1), url(), ...flags);
         assert.equal(pushed.code, 0, pushed.err);
-        assert.match(pushed.out, /^warning: the publish was not atomic: Bucket flux-system\/flux-bucket was resumed by someone else while bucketops wrote/m);
+        assert.match(pushed.err, /^warning: the publish was not atomic: Bucket flux-system\/flux-bucket was resumed by someone else while bucketops wrote/m);
         assert.equal(api.kustomizations[0].status.lastAppliedRevision, revisionOf(old), "then resumed with a request: Flux fetched the whole tree");
 
         // Flux Operator's UI resumes and suspends again, naming who (fluxcd.controlplane.io/suspendedBy).
@@ -199,7 +199,7 @@ describe("delivery while Flux reconciles: the suspend barrier, foreign changes, 
         };
         const again = await bucketops("push", writeTree(v2), url(), ...flags);
         assert.equal(again.code, 0, again.err);
-        assert.match(again.out, /^warning: the publish was not atomic: Bucket flux-system\/flux-bucket was resumed and suspended again by jane@example\.com \(fluxcd\.controlplane\.io\/suspendedBy\)/m);
+        assert.match(again.err, /^warning: the publish was not atomic: Bucket flux-system\/flux-bucket was resumed and suspended again by jane@example\.com \(fluxcd\.controlplane\.io\/suspendedBy\)/m);
         assert.match(again.out, /^note: Bucket flux-system\/flux-bucket was suspended again by jane@example\.com while bucketops wrote: left suspended, and not waited for$/m);
         assert.equal(api.bucket.spec.suspend, true);
     });

@@ -48,9 +48,17 @@ export const PUSH_DEFAULTS = {
  * `bucketops push`'s whole action: validate, publish (atomically with cluster access), wait for the cluster to apply
  * it, and with --rollback-on-failure restore the state before under the same lease when Flux reports a failure.
  */
-export async function runPush(dir: string, url: string, flags: PushFlags, stores: Stores, log: (line: string) => void, rerun?: string): Promise<PushResult> {
+export interface PushOutput {
+    log: (line: string) => void;
+    /** Warnings and what-to-do-next hints (stderr); default: log. */
+    warn?: (line: string) => void;
+    /** The command line, for the message that gives the command to re-run. */
+    rerun?: string;
+}
+
+export async function runPush(dir: string, url: string, flags: PushFlags, stores: Stores, { log, warn = log, rerun }: PushOutput): Promise<PushResult> {
     const store = await stores.open(url, flags);
-    const publication = flags.dryRun ? undefined : await openPublication(flags, store, "push", log);
+    const publication = flags.dryRun ? undefined : await openPublication(flags, store, "push", log, warn);
     return push(dir, store, {
         message: flags.message,
         prune: flags.prune ?? true,
@@ -59,7 +67,7 @@ export async function runPush(dir: string, url: string, flags: PushFlags, stores
         skipBuild: flags.skipBuild ?? false,
         validationCache: flags.revalidate ? undefined : new ValidationCache(),
         concurrency: flags.concurrency,
-        lease: leaseSettings(flags, rerun),
+        lease: leaseSettings(flags, rerun, warn),
         specIgnore: specIgnore(flags),
         publication,
         afterResume: async (lease, before) => {
@@ -70,7 +78,7 @@ export async function runPush(dir: string, url: string, flags: PushFlags, stores
                 if (!(error instanceof ApplyFailedError) || !flags.rollbackOnFailure) throw error;
                 if (!before) throw new ApplyFailedError(`${error.message}\nnot rolled back: the prefix was empty before this push`);
                 log(`the cluster failed to apply the push:\n${error.message}\nrolling back to the prefix's previous state, ${before}`);
-                const again = await openPublication(flags, store, "rollback", log);
+                const again = await openPublication(flags, store, "rollback", log, warn);
                 await rollback(store, before, {
                     dryRun: false,
                     allowEmpty: false,
@@ -119,6 +127,6 @@ export function pushCommand({ io, stores, args }: CommandContext): Command {
         .option("--rollback-on-failure", "when the cluster fails to apply the push, restore the prefix's previous state (atomically) and wait for that")
         .option("-m, --message <text>", "why, for the release record that history shows (default: the tree's last commit subject)")
         .action(async (dir: string, url: string, flags: PushFlags) => {
-            await runPush(dir, url, flags, stores, io.out, commandLine(args));
+            await runPush(dir, url, flags, stores, { log: io.out, warn: io.err, rerun: commandLine(args) });
         });
 }

@@ -27,7 +27,10 @@ export function connectionFailure(
  * (S3: no connection, or no answer, in time), gaxios's aborted fetch or `request-timeout` (GCS).
  */
 export function isTimeout(error: unknown): boolean {
-    const { name, type } = error as { name?: string; type?: string };
+    const { name, type, code } = error as { name?: string; type?: string; code?: string };
+    // @smithy/node-http-handler also names a reset or broken connection TimeoutError (its NODEJS_TIMEOUT_ERROR_CODES):
+    // that is a dropped connection, not a silence.
+    if (code === "ECONNRESET" || code === "EPIPE") return false;
     return name === "TimeoutError" || name === "AbortError" || type === "request-timeout";
 }
 

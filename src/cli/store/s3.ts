@@ -74,7 +74,7 @@ const XML_ANSWERS = new Set([
  * ("no objects") or an unnamed error ("NotFound: UnknownError"): say what was expected and what came back.
  */
 /**
- * One line per attempt that got no answer and will be tried again. The deserialize step runs once per attempt, inside
+ * One line per attempt that got no answer (isTimeout) and will be tried again. The deserialize step runs once per attempt, inside
  * the SDK's retry middleware; attempts of one operation share its `input` object, which counts them.
  */
 function sayRetries(where: string, timeouts: NetworkTimeouts, warn: (line: string) => void) {
