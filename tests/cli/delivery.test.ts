@@ -160,6 +160,16 @@ describe("delivery while Flux reconciles: the suspend barrier, foreign changes, 
         assert.ok(api.bucket.status.observedGeneration < api.bucket.metadata.generation, "source-controller did not record the generation: the failure is read from Ready's own");
     });
 
+    it("a Bucket that stalls after the resume (a terminal error: observedGeneration recorded, no retry) fails the wait at once (exit 5)", async () => {
+        const gate = "to use spec.serviceAccountName for provider authentication please enable the ObjectLevelWorkloadIdentity feature gate in the controller";
+        startFlux({ stall: (bucket) => (bucket.spec.suspend === false && bucket.metadata.generation > 2 ? { reason: "FeatureGateDisabled", message: gate } : undefined) });
+        await controllers!.idle();
+        const failed = await bucketops("push", writeTree(v2), url(), ...flags.slice(0, -1), "120");
+        assert.equal(failed.code, 5, failed.err);
+        assert.equal(failed.err, `bucketops: Bucket flux-system/flux-bucket stalled (FeatureGateDisabled): ${gate}`);
+        assert.equal(api.bucket.status.observedGeneration, api.bucket.metadata.generation, "a stall records the generation");
+    });
+
     it("a Kustomization whose first apply fails (it never had an observedGeneration) fails the wait at once (exit 5)", async () => {
         api.kustomizations[0].status = {};
         api.kustomizations[0].metadata.generation = 1;
