@@ -114,13 +114,25 @@ describe("delivery while Flux reconciles: the suspend barrier, foreign changes, 
         await fetchInFlight(1500); // the barrier holds the writes back until this fetch is over
         const atomic = await bucketops("push", writeTree(v2), url(), ...flags);
         assert.equal(atomic.code, 0, atomic.err);
-        assert.match(atomic.out, /^waiting up to 130 s for source-controller to finish any fetch in flight and see the suspension \(status\.observedGeneration \d+\)$/m);
+        assert.match(atomic.out, /^waiting up to 130 s for source-controller to finish any fetch in flight and see the suspension \(status\.lastHandledReconcileAt \S+, or status\.observedGeneration \d+\)$/m);
         for (const artifact of controllers!.artifacts) {
             const tree = artifact.revision === revisionOf(old) ? old : next;
             assert.deepEqual(artifact.files, tree, `artifact ${artifact.revision} is exactly the old or the new tree`);
         }
         assert.deepEqual(controllers!.artifacts.map((a) => a.revision), [revisionOf(old), revisionOf(next)]);
         assert.match(controllers!.history.join("\n"), /Bucket gen 2: suspended/, "the reconcile queued by the suspend patch saw it");
+    });
+
+    it("a Bucket never reconciled before (no conditions, so no observedGeneration when suspended): the barrier reads its reconcile request", async () => {
+        api.bucket.status = {};
+        // source-controller starts only now: its first reconcile finds the Bucket suspended.
+        api.onPatched = (request) => {
+            if (request.body?.spec?.suspend === true && !controllers) startFlux();
+        };
+        const pushed = await bucketops("push", writeTree(v2), url(), ...flags);
+        assert.equal(pushed.code, 0, pushed.err);
+        assert.match(controllers!.history[0], /^Bucket gen 2: suspended$/);
+        assert.deepEqual(controllers!.artifacts.map((a) => a.revision), [revisionOf(next)]);
     });
 
     it("a requeue right after the suspend patch finds the Bucket suspended and fetches nothing", async () => {
@@ -234,7 +246,7 @@ describe("delivery while Flux reconciles: the suspend barrier, foreign changes, 
         api.bucket.spec.timeout = "100ms";
         const refused = await bucketops("push", writeTree(v2), url(), ...flags);
         assert.equal(refused.code, 1, refused.err);
-        assert.match(refused.err, /^bucketops: source-controller did not see the suspension of Bucket flux-system\/flux-bucket within 10 s \(2 × its spec\.timeout 100ms, plus 10 s\): status\.observedGeneration is 1, generation 2\. .*Nothing was written, and the Bucket was resumed/m);
+        assert.match(refused.err, /^bucketops: source-controller did not see the suspension of Bucket flux-system\/flux-bucket within 10 s \(2 × its spec\.timeout 100ms, plus 10 s\): status\.lastHandledReconcileAt is unset, not the suspend's request \S+, and status\.observedGeneration 1, not generation 2\. .*Nothing was written, and the Bucket was resumed/m);
         assert.deepEqual(await moto.contents(bucketName, "app/"), {});
         assert.equal(api.bucket.spec.suspend, false);
         assert.equal(api.bucket.metadata.annotations[SUSPENDED_ANNOTATION], undefined);

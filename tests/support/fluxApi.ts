@@ -422,6 +422,11 @@ export class FluxControllers {
             // :270 rreconcile.ProgressiveStatus(false, ...): Reconciling=True, Ready=Unknown, both Progressing.
             conditions.set("Reconciling", "True", "Progressing", "reconciliation in progress");
             conditions.set("Ready", "Unknown", "Progressing", "reconciliation in progress");
+            // :277-289: a new generation or a new request is persisted as Reconciling before anything is fetched.
+            const requestedNow = obj.metadata.annotations?.[RECONCILE_ANNOTATION];
+            if (generation !== obj.status.observedGeneration || (requestedNow !== undefined && requestedNow !== obj.status.lastHandledReconcileAt)) {
+                this.api.updateStatus("Bucket", obj.metadata.name, obj.status);
+            }
             const stalled = this.options.stall?.(obj);
             if (stalled) return this.stalled(obj, conditions, generation, stalled);
             try {
