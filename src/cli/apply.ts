@@ -1,6 +1,7 @@
 import pLimit from "p-limit";
 import { isBucketopsKey } from "../bucket/keys.ts";
-import { CliError, ConcurrentChangeError, tooManyOpenFiles } from "./errors.ts";
+import { CliError, ConcurrentChangeError, InterruptedError, tooManyOpenFiles } from "./errors.ts";
+import { Interrupts } from "./interrupts.ts";
 import type { Lease } from "./lease.ts";
 import { progressBar } from "./progress.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
@@ -61,23 +62,6 @@ export async function applyChanges(store: ObjectStore, changes: ChangeSet, optio
 }
 
 /**
- * Ctrl-C while writes run: no new write starts, the ones under way finish, and the run ends with what was written
- * and that nothing was deleted (exit 130). A second Ctrl-C quits at once.
- */
-function onInterrupt(interrupted: () => void): () => void {
-    const second = () => process.exit(130);
-    const first = () => {
-        interrupted();
-        process.once("SIGINT", second);
-    };
-    process.once("SIGINT", first);
-    return () => {
-        process.removeListener("SIGINT", first);
-        process.removeListener("SIGINT", second);
-    };
-}
-
-/**
  * The writes in the order that keeps each intermediate state as whole as a write that Flux may fetch half-way can
  * be (its Bucket is suspended meanwhile only with cluster access): every other file first, then the kustomization
  * files, deepest folder first, so that a kustomization.yaml lands after what it lists and a parent after its children.
@@ -99,14 +83,19 @@ async function runWrites(writes: Write[], options: ApplyOptions): Promise<Object
     const limit = pLimit(options.concurrency);
     const bar = progressBar(options.verb, writes.length);
     let failure: unknown;
-    const stopListening = onInterrupt(() => (failure ??= new CliError("interrupted (Ctrl-C)", 130)));
+    // Ctrl-C or SIGTERM (Interrupts): no new write starts, the ones under way finish, the run ends with what was written.
+    const interrupted = () => {
+        const signal = Interrupts.received;
+        if (signal) failure ??= new InterruptedError(signal);
+        return failure !== undefined;
+    };
     const results: (ObjectEntry | undefined)[] = [];
     for (const group of writeGroups(writes)) {
         results.push(
             ...(await Promise.all(
                 group.map((write) =>
                     limit(async () => {
-                        if (failure) return undefined; // stop starting new writes after the first failure or a Ctrl-C
+                        if (interrupted()) return undefined; // stop starting new writes after the first failure or a signal
                         try {
                             options.lease.check();
                             const entry = await write.run();
@@ -121,7 +110,7 @@ async function runWrites(writes: Write[], options: ApplyOptions): Promise<Object
             )),
         );
     }
-    stopListening();
+    interrupted();
     bar.stop();
     const done = results.filter((entry): entry is ObjectEntry => entry !== undefined);
     if (failure) {

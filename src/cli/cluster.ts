@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import type { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
-import { CliError, ConcurrentChangeError, UsageError } from "./errors.ts";
+import { CliError, ConcurrentChangeError, errorMessages, plainHttpAnswer, UsageError } from "./errors.ts";
 import { connectionFailure } from "./store/errors.ts";
 import { stackOutputsOf, timeoutsOf } from "./connection.ts";
 import type { ClusterFlags } from "./flags.ts";
@@ -168,14 +168,22 @@ export class FluxCluster {
                     `check the kubeconfig's server address and the network, or raise --timeout`,
             );
         }
-        const server = "the Kubernetes API server";
+        const server = `the Kubernetes API server at ${this.server}`;
+        if (plainHttpAnswer(error)) {
+            return new CliError(
+                `${server} answers plain http, not https (TLS: "wrong version number"): check the kubeconfig's server address (its port; ` +
+                    `a plain-http server needs an http:// address with insecure-skip-tls-verify: true)`,
+            );
+        }
         const network = connectionFailure(error, server, "check the kubeconfig's server address and the network");
         if (network) return network;
         const code = (error as { code?: number }).code;
         if (code === 404) return new CliError(`${label} not found (or Flux's CRDs are not installed); pass --name/--namespace`);
         if (code === 409) return new ConflictError(`${label} changed while bucketops was patching it`);
         if (code === 401 || code === 403) return new CliError(`${server} refused the request (${code}): check the kubeconfig's credentials and RBAC`);
-        return new CliError(`${server}: ${(error as Error).message}`);
+        // undici's "fetch failed" says why only in its causes (a TLS error, a bad port, a proxy).
+        const [message, ...causes] = errorMessages(error);
+        return new CliError(`${server}: ${message ?? String(error)}${causes.length ? ` (${causes.join(": ")})` : ""}`);
     }
 }
 

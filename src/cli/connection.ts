@@ -51,8 +51,8 @@ function readStackOutputFile(file: string): StackOutputs {
     return parsed as StackOutputs;
 }
 
-/** Opens the store for a bucket URL: flags first, then the stack outputs, then the SDKs' own chains. */
-export function connect(urlText: string, flags: ConnectionFlags): Promise<ObjectStore> {
+/** Opens the store for a bucket URL: flags first, then the stack outputs, then the SDKs' own chains. `warn`: retry lines (stderr). */
+export function connect(urlText: string, flags: ConnectionFlags, warn?: (line: string) => void): Promise<ObjectStore> {
     const url = parseBucketUrl(urlText);
     const outputs = stackOutputsOf(flags);
     if (outputs.provider && !providersOf(url.scheme).includes(outputs.provider)) {
@@ -72,6 +72,7 @@ export function connect(urlText: string, flags: ConnectionFlags): Promise<Object
         conditionalWrites: flags.conditionalWrites,
         timeouts: timeoutsOf(flags),
         accessHint: hint,
+        warn,
     });
 }
 
@@ -158,9 +159,15 @@ function awsChainSource(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process
 /** The stores one run opened, closed together when it ends (their kept-alive sockets would hold the process). */
 export class Stores {
     private readonly opened: ObjectStore[] = [];
+    private readonly warn?: (line: string) => void;
+
+    /** `warn`: where the stores say that a request is tried again (stderr by default). */
+    constructor(warn?: (line: string) => void) {
+        this.warn = warn;
+    }
 
     async open(url: string, flags: ConnectionFlags): Promise<ObjectStore> {
-        const store = await connect(url, flags);
+        const store = await connect(url, flags, this.warn);
         this.opened.push(store);
         return store;
     }

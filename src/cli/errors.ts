@@ -51,6 +51,20 @@ export function errorCodes(error: unknown): string[] {
     return codes;
 }
 
+/** The messages along the error's cause chain, outermost first (undici's "fetch failed" says why only in its cause). */
+export function errorMessages(error: unknown): string[] {
+    const messages: string[] = [];
+    for (let e = error as { message?: unknown; cause?: unknown } | undefined; e && typeof e === "object"; e = e.cause as typeof e) {
+        if (typeof e.message === "string" && e.message) messages.push(e.message.trim());
+    }
+    return messages;
+}
+
+/** TLS spoken to a server that answers plain http: OpenSSL's "wrong version number" (ERR_SSL_WRONG_VERSION_NUMBER). */
+export function plainHttpAnswer(error: unknown): boolean {
+    return errorCodes(error).includes("ERR_SSL_WRONG_VERSION_NUMBER") || errorMessages(error).some((m) => m.includes("wrong version number"));
+}
+
 /**
  * Running out of file descriptors (EMFILE: this process's limit; ENFILE: the system's) as one message naming the
  * limit and how to raise it. bucketops keeps its own use small and fixed, so another process or a very low

@@ -104,9 +104,12 @@ export function leaseOptions(command: Command): Command {
         .option("--no-conditional-writes", "do not send If-Match/If-None-Match (for servers without them; the lease is then advisory)");
 }
 
-/** The lease settings of the flags; `rerun` is the command line, for the message that asks for --break-lock. */
-export function leaseSettings(flags: LeaseFlags, rerun?: string): LeaseSettings {
-    return { waitMs: flags.waitLock * 1000, breakStale: flags.breakLock ?? false, conditional: flags.conditionalWrites ?? true, rerun };
+/**
+ * The lease settings of the flags; `rerun` is the command line, for the message that asks for --break-lock; `warn`
+ * where a lease that could not be let go is said (stderr).
+ */
+export function leaseSettings(flags: LeaseFlags, rerun?: string, warn?: (line: string) => void): LeaseSettings {
+    return { waitMs: flags.waitLock * 1000, breakStale: flags.breakLock ?? false, conditional: flags.conditionalWrites ?? true, rerun, warn };
 }
 
 /** `bucketops <args>` as a shell would take it back: arguments with anything but safe characters single-quoted. */

@@ -1,12 +1,14 @@
 import { isBucketopsKey } from "../bucket/keys.ts";
 import { applyChanges, type ChangeSet } from "./apply.ts";
+import { CliError, InterruptedError } from "./errors.ts";
+import { Interrupts } from "./interrupts.ts";
 import { Lease, type LeaseOptions } from "./lease.ts";
 import { recordRelease, type ReleaseFacts, type ReleaseRecord } from "./provenance.ts";
 import { beginPublish, publishing, type AtomicPublish } from "./publish.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 
 /** How a writer waits for, and breaks, another writer's lease (the --wait-lock, --break-lock and conditional-write flags). */
-export type LeaseSettings = Pick<LeaseOptions, "waitMs" | "breakStale" | "conditional" | "rerun">;
+export type LeaseSettings = Pick<LeaseOptions, "waitMs" | "breakStale" | "conditional" | "rerun" | "warn">;
 
 /** What a write changes: the writes, the objects it keeps and the ones it deletes (see applyChanges). */
 export type Changes = Omit<ChangeSet, "prefix">;
@@ -62,33 +64,49 @@ export interface GuardedWriteResult<P> {
  * A plan that changes nothing writes nothing; a Bucket that a stopped writer left suspended is still resumed then.
  */
 export async function guardedWrite<P>(writer: Writer<P>, options: GuardedWriteOptions<P>): Promise<GuardedWriteResult<P>> {
-    const { store, prefix, publication, log } = options;
+    const { store, prefix, log } = options;
     const held = options.lease instanceof Lease ? options.lease : undefined;
     const lease = held ?? (await Lease.take(store, prefix, { ...(options.lease as LeaseSettings), command: writer.command, log }));
     try {
-        const listing = (await store.list(prefix)).filter((entry) => !isBucketopsKey(entry.key));
-        const plan = writer.plan(listing);
-        writer.describe(plan);
-        const changes = writer.changes(plan);
-        if (!changes) {
-            // A Bucket that a stopped push or rollback left suspended is resumed: the prefix is whole.
-            if (publication?.leftSuspended) {
-                await publication.resume();
-                await options.afterResume?.(lease, { plan, listing });
-            }
-            return { plan, listing };
-        }
-        await beginPublish({ publication, log });
-        const objects = await publishing(publication, () =>
-            applyChanges(store, { prefix, ...changes }, { concurrency: options.concurrency, verb: writer.command, lease }),
-        );
-        lease.check();
-        const { facts, commit } = await writer.release(plan, objects, listing);
-        const record = await recordRelease(store, prefix, facts, log);
-        await publication?.resume(commit);
-        await options.afterResume?.(lease, { plan, listing, objects, record });
-        return { plan, listing, objects, record };
+        return await Interrupts.whileWriting(() => write(writer, options, lease));
     } finally {
         if (!held) await lease.release();
+    }
+}
+
+/** The steps under the lease, with Ctrl-C and SIGTERM handled (Interrupts). */
+async function write<P>(writer: Writer<P>, options: GuardedWriteOptions<P>, lease: Lease): Promise<GuardedWriteResult<P>> {
+    const { store, prefix, publication, log } = options;
+    const listing = (await store.list(prefix)).filter((entry) => !isBucketopsKey(entry.key));
+    const plan = writer.plan(listing);
+    writer.describe(plan);
+    const changes = writer.changes(plan);
+    if (!changes) {
+        // A Bucket that a stopped push or rollback left suspended is resumed: the prefix is whole.
+        if (publication?.leftSuspended) {
+            await publication.resume();
+            await afterResume(options, lease, { plan, listing });
+        }
+        return { plan, listing };
+    }
+    await beginPublish({ publication, log });
+    const objects = await publishing(publication, () =>
+        applyChanges(store, { prefix, ...changes }, { concurrency: options.concurrency, verb: writer.command, lease }),
+    );
+    lease.check();
+    const { facts, commit } = await writer.release(plan, objects, listing);
+    const record = await recordRelease(store, prefix, facts, log);
+    await publication?.resume(commit);
+    await afterResume(options, lease, { plan, listing, objects, record });
+    return { plan, listing, objects, record };
+}
+
+/** The wait after the resume; a signal there ends it, the write itself being complete. */
+async function afterResume<P>(options: GuardedWriteOptions<P>, lease: Lease, written: GuardedWriteResult<P>): Promise<void> {
+    try {
+        await options.afterResume?.(lease, written);
+    } catch (error) {
+        if (!(error instanceof InterruptedError) || !written.objects) throw error;
+        throw new CliError(`${error.message} while waiting for the cluster: every write is done and the Bucket resumed; 'bucketops status' shows what the cluster applies`, error.exitCode);
     }
 }

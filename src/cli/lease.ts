@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import os from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { leaseKey } from "../bucket/keys.ts";
@@ -25,6 +25,11 @@ export interface LeaseRecord {
     /** The user that ran it (older records name it only in `holder`, as user@host). */
     user?: string;
     pid: number;
+    /**
+     * Where `pid` means something (Linux): the boot (/proc/sys/kernel/random/boot_id) and the pid namespace
+     * (/proc/self/ns/pid). Containers that share a hostname have pid namespaces of their own, where `pid` is not ours to test.
+     */
+    pidSpace?: { boot: string; namespace: string };
     command: string;
     acquired: string;
     expires: string;
@@ -44,6 +49,8 @@ export interface LeaseOptions {
     rerun?: string;
     ttlMs?: number;
     log: (line: string) => void;
+    /** Where warnings and what-to-do-next hints go (stderr); default: log. */
+    warn?: (line: string) => void;
 }
 
 /** Exit 4, as for a concurrent change: another writer has the prefix. */
@@ -180,9 +187,9 @@ export class Lease {
                 await this.store.delete([this.key]);
             }
         } catch (error) {
-            this.options.log(
-                `warning: could not release the lease ${this.key} (${(error as Error).message}): the next push or ` +
-                    `rollback takes it over with --break-lock, on this host at once, elsewhere after ${this.record.expires}`,
+            (this.options.warn ?? this.options.log)(
+                `warning: could not release the lease ${this.key} (${(error as Error).message}): the next push or rollback by ` +
+                    `${this.record.user} on this host takes it over at once; elsewhere, with --break-lock after ${this.record.expires}`,
             );
         } finally {
             // Only now: until the lease is gone, another command of this process must see it as live, not stale.
@@ -239,6 +246,11 @@ const holding = new Set<string>();
  * held. A process with the holder's pid that started after the lease was taken is another one (the pid was reused).
  */
 function holderRuns(record: LeaseRecord): boolean {
+    const here = PID_SPACE;
+    if (record.pidSpace && here) {
+        if (record.pidSpace.boot !== here.boot) return false; // the machine restarted since: every process of then is gone
+        if (record.pidSpace.namespace !== here.namespace) return true; // another container's pid: cannot tell
+    }
     if (record.pid === process.pid) return holding.has(record.id);
     try {
         process.kill(record.pid, 0);
@@ -266,6 +278,15 @@ function processStart(pid: number): number | undefined {
     }
 }
 
+/** This process's pid space (LeaseRecord.pidSpace), read once; undefined off Linux. */
+const PID_SPACE = (() => {
+    try {
+        return { boot: readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim(), namespace: readlinkSync("/proc/self/ns/pid") };
+    } catch {
+        return undefined;
+    }
+})();
+
 function newRecord(command: string, ttlMs: number): LeaseRecord {
     const now = Date.now();
     return {
@@ -274,6 +295,7 @@ function newRecord(command: string, ttlMs: number): LeaseRecord {
         host: os.hostname(),
         user: os.userInfo().username,
         pid: process.pid,
+        ...(PID_SPACE ? { pidSpace: PID_SPACE } : {}),
         command,
         acquired: new Date(now).toISOString(),
         expires: new Date(now + ttlMs).toISOString(),

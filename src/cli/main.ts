@@ -50,7 +50,7 @@ export async function main(
     io: Omit<Io, "exitCode"> = { out: console.log, err: console.error, color: process.stdout.isTTY && !process.env.NO_COLOR, ask: terminalQuestion() },
 ): Promise<number> {
     const run: Io = { ...io, exitCode: EXIT.ok };
-    const stores = new Stores();
+    const stores = new Stores(io.err);
     const program = buildProgram(run, stores, args);
     try {
         await program.parseAsync(args, { from: "user" });

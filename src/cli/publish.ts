@@ -4,7 +4,7 @@ import { isLeaseKey, normalizePrefix } from "../bucket/keys.ts";
 import { UserError } from "../errors.ts";
 import { FluxCluster, RECONCILE_ANNOTATION, type FluxObject } from "./cluster.ts";
 import { bucketStore, stackOutputsOf, timeoutsOf, type ConnectionFlags, type OpenStore } from "./connection.ts";
-import { CliError } from "./errors.ts";
+import { CliError, InterruptedError } from "./errors.ts";
 import type { ClusterFlags, WaitFlags } from "./flags.ts";
 import { poll, requestTime, waitForApply, type ReconcileRequest } from "./readiness.ts";
 import { currentRevision } from "./revision.ts";
@@ -39,7 +39,7 @@ export const COMMIT_ANNOTATION = "event.toolkit.fluxcd.io/commit";
  * bucketops' field manager, conditional on the resourceVersion read, with SUSPENDED_ANNOTATION) before the first
  * write, so source-controller fetches nothing half-written, and resumed with a reconcile request
  * (`reconcile.fluxcd.io/requestedAt`, as `flux reconcile source bucket` sets it) once every write and delete
- * succeeded. A Bucket someone else suspended is left alone. After a failure it stays suspended: see `repair`.
+ * succeeded. A Bucket someone else suspended is left alone. After a failure it stays suspended: see repairSuspension.
  */
 export class AtomicPublish {
     readonly cluster: FluxCluster;
@@ -56,18 +56,29 @@ export class AtomicPublish {
     private suspendedGeneration?: number;
     private artifactAtSuspend?: string;
 
-    constructor(cluster: FluxCluster, command: string, log: (line: string) => void, leftSuspended = false) {
+    /** Where the warning that the publish was not atomic goes (stderr); default: log. */
+    private readonly warn: (line: string) => void;
+
+    constructor(cluster: FluxCluster, command: string, log: (line: string) => void, leftSuspended = false, warn: (line: string) => void = log) {
         this.cluster = cluster;
         this.command = command;
         this.log = log;
         this.leftSuspended = leftSuspended;
+        this.warn = warn;
     }
 
     /**
      * The publish for a write to `bucket`/`prefix` when the cluster's Bucket reads it (the same bucket and overlapping
      * prefixes); undefined, with a note, when it reads something else, as suspending it would protect nothing.
      */
-    static async forTarget(cluster: FluxCluster, bucket: string, prefix: string, command: string, log: (line: string) => void): Promise<AtomicPublish | undefined> {
+    static async forTarget(
+        cluster: FluxCluster,
+        bucket: string,
+        prefix: string,
+        command: string,
+        log: (line: string) => void,
+        warn: (line: string) => void = log,
+    ): Promise<AtomicPublish | undefined> {
         const object = await cluster.bucket();
         const { spec } = object;
         const reads = normalizePrefix(String(spec.prefix ?? ""));
@@ -78,7 +89,7 @@ export class AtomicPublish {
         }
         const left = suspendedByBucketops(object);
         if (left) log(`note: ${cluster.label} was left suspended by bucketops (${left}): this ${command} resumes it once the prefix is whole`);
-        return new AtomicPublish(cluster, command, log, left !== undefined);
+        return new AtomicPublish(cluster, command, log, left !== undefined, warn);
     }
 
     /**
@@ -86,10 +97,12 @@ export class AtomicPublish {
      * source-controller has seen the suspension (see `barrier`). Nothing is written before this returns.
      */
     async suspend(): Promise<void> {
+        // With a reconcile request, so that the reconcile which finds the Bucket suspended says so (see barrier).
+        const requestedAt = requestTime();
         const suspended = await this.patch((bucket) => {
             if (bucket.spec.suspend === true && bucket.metadata.annotations?.[SUSPENDED_ANNOTATION] === undefined) return undefined;
             this.mark = `${os.userInfo().username}@${os.hostname()} (pid ${process.pid}, ${this.command}) at ${new Date().toISOString()}`;
-            return { spec: { suspend: true }, metadata: { annotations: { [SUSPENDED_ANNOTATION]: this.mark } } };
+            return { spec: { suspend: true }, metadata: { annotations: { [SUSPENDED_ANNOTATION]: this.mark, [RECONCILE_ANNOTATION]: requestedAt } } };
         });
         if (!suspended) {
             this.foreign = true;
@@ -101,7 +114,7 @@ export class AtomicPublish {
             );
             return;
         }
-        await this.barrier(suspended.after);
+        await this.barrier(suspended.after, requestedAt);
         this.log(`suspended ${this.cluster.label}: Flux fetches nothing until every write is done`);
     }
 
@@ -109,35 +122,49 @@ export class AtomicPublish {
      * source-controller checks spec.suspend once, at the start of a reconcile (source-controller v1.8.5
      * internal/controller/bucket_controller.go:248-252); a reconcile already past that check lists the bucket and then
      * GETs each key by name (:682-780), so it would fetch whatever bucketops writes meanwhile. The workqueue never runs
-     * one object's reconciles at once (client-go util/workqueue, "Stingy"), the suspend patch's new generation queues
-     * one more (:184, GenerationChangedPredicate), and that suspended reconcile records status.observedGeneration
-     * (internal/reconcile/reconcile.go:166-173: nil error, ResultEmpty). So once observedGeneration reaches the
-     * generation of the suspend patch, no reconcile is fetching. Each fetch step is bounded by spec.timeout
-     * (bucket_controller.go:683, 737): the wait is bounded by twice that, plus BARRIER_MARGIN_MS.
+     * one object's reconciles at once (client-go util/workqueue, "Stingy"), and the suspend patch queues one more (:184:
+     * its new generation, and its reconcile request). That reconcile reads the Bucket after the patch: it finds it
+     * suspended (or only adds the finalizer, :241-245) and fetches nothing. So once it has run, no reconcile is
+     * fetching. It shows in two ways: status.lastHandledReconcileAt becomes the patch's request, which every reconcile
+     * records whatever its outcome (internal/reconcile/summarize/processor.go:42-46, run by the deferred summary,
+     * :209-229), and status.observedGeneration reaches the patch's generation (internal/reconcile/reconcile.go:166-173,
+     * but only for a Bucket that has conditions, :228-232: not one never reconciled). Each fetch step is bounded by
+     * spec.timeout (:683, :737): the wait is bounded by twice that, plus BARRIER_MARGIN_MS.
      */
-    private async barrier(suspended: FluxObject): Promise<void> {
+    private async barrier(suspended: FluxObject, requestedAt: string): Promise<void> {
         const generation = suspended.metadata.generation;
         this.suspendedGeneration = generation;
         this.artifactAtSuspend = suspended.status?.artifact?.revision;
-        if (generation === undefined || (suspended.status?.observedGeneration ?? 0) >= generation) return;
+        const seenBy = (bucket: FluxObject) =>
+            bucket.status?.lastHandledReconcileAt === requestedAt || (generation !== undefined && (bucket.status?.observedGeneration ?? 0) >= generation);
+        if (generation === undefined || seenBy(suspended)) return;
         const timeoutMs = 2 * goDurationMs(String(suspended.spec.timeout ?? "60s")) + BARRIER_MARGIN_MS;
-        this.log(`waiting up to ${Math.round(timeoutMs / 1000)} s for source-controller to finish any fetch in flight and see the suspension (status.observedGeneration ${generation})`);
-        const seen = await poll(
-            async () => {
-                const bucket = await this.cluster.bucket();
-                this.artifactAtSuspend = bucket.status?.artifact?.revision;
-                return (bucket.status?.observedGeneration ?? 0) >= generation ? true : undefined;
-            },
-            { deadline: Date.now() + timeoutMs, intervalMs: BARRIER_POLL_MS },
-        );
+        this.log(`waiting up to ${Math.round(timeoutMs / 1000)} s for source-controller to finish any fetch in flight and see the suspension (status.lastHandledReconcileAt ${requestedAt}, or status.observedGeneration ${generation})`);
+        // Nothing is written before the barrier: given up or interrupted, the Bucket goes back to how it was.
+        const undo = () => this.patch(() => ({ spec: { suspend: false }, metadata: { annotations: { [SUSPENDED_ANNOTATION]: null } } }));
+        let seen: true | undefined;
+        try {
+            seen = await poll(
+                async () => {
+                    const bucket = await this.cluster.bucket();
+                    this.artifactAtSuspend = bucket.status?.artifact?.revision;
+                    return seenBy(bucket) ? true : undefined;
+                },
+                { deadline: Date.now() + timeoutMs, intervalMs: BARRIER_POLL_MS },
+            );
+        } catch (error) {
+            if (!(error instanceof InterruptedError)) throw error;
+            await undo();
+            throw new CliError(`${error.message} before anything was written: ${this.cluster.label} was resumed as it was`, error.exitCode);
+        }
         if (seen) return;
         const bucket = await this.cluster.bucket();
-        // Nothing was written: the Bucket goes back to how it was, not suspended by bucketops.
-        await this.patch(() => ({ spec: { suspend: false }, metadata: { annotations: { [SUSPENDED_ANNOTATION]: null } } }));
+        await undo();
         throw new CliError(
             `source-controller did not see the suspension of ${this.cluster.label} within ${Math.round(timeoutMs / 1000)} s (2 × its spec.timeout ` +
-                `${suspended.spec.timeout ?? "60s"}, plus ${BARRIER_MARGIN_MS / 1000} s): status.observedGeneration is ${bucket.status?.observedGeneration ?? "unset"}, ` +
-                `generation ${generation}. It may not be running (kubectl -n flux-system get deploy source-controller), or be stuck in a fetch. ` +
+                `${suspended.spec.timeout ?? "60s"}, plus ${BARRIER_MARGIN_MS / 1000} s): status.lastHandledReconcileAt is ` +
+                `${bucket.status?.lastHandledReconcileAt ?? "unset"}, not the suspend's request ${requestedAt}, and status.observedGeneration ` +
+                `${bucket.status?.observedGeneration ?? "unset"}, not generation ${generation}. It may not be running (kubectl -n flux-system get deploy source-controller), or be stuck in a fetch. ` +
                 `Nothing was written, and the Bucket was resumed; re-run, or pass --no-cluster to write without the cluster (not atomic)`,
         );
     }
@@ -158,7 +185,7 @@ export class AtomicPublish {
         const resumed = await this.patch((bucket) => {
             const interference = warned ? undefined : this.interference(bucket);
             warned ||= interference !== undefined;
-            if (interference) this.log(`warning: the publish was not atomic: ${interference}; Flux may have fetched part of the old and part of the new tree`);
+            if (interference) this.warn(`warning: the publish was not atomic: ${interference}; Flux may have fetched part of the old and part of the new tree`);
             const by = bucket.metadata.annotations?.[SUSPENDED_BY_ANNOTATION];
             const ours = bucket.metadata.annotations?.[SUSPENDED_ANNOTATION];
             if (bucket.spec.suspend === true && (by !== undefined || (this.mark !== undefined && ours !== this.mark))) {
@@ -233,13 +260,19 @@ export async function publishing<T>(publication: AtomicPublish | undefined, writ
  * Bucket cannot be reached is an error (nothing is written); KUBECONFIG's, which may be any cluster, is a note, and
  * the publish is then not atomic. (~/.kube/config alone is not used: it is too often another cluster.)
  */
-export async function openPublication(flags: ClusterFlags, store: ObjectStore, command: string, log: (line: string) => void): Promise<AtomicPublish | undefined> {
+export async function openPublication(
+    flags: ClusterFlags,
+    store: ObjectStore,
+    command: string,
+    log: (line: string) => void,
+    warn: (line: string) => void = log,
+): Promise<AtomicPublish | undefined> {
     const outputs = stackOutputsOf(flags);
     const given = Boolean(flags.kubeconfig || outputs.kubeconfig);
     if (flags.cluster === false || (!given && !process.env.KUBECONFIG)) return undefined;
     try {
         const cluster = await FluxCluster.open({ ...flags, timeoutMs: timeoutsOf(flags).requestMs }, outputs);
-        return await AtomicPublish.forTarget(cluster, store.url.bucket, store.url.prefix, command, log);
+        return await AtomicPublish.forTarget(cluster, store.url.bucket, store.url.prefix, command, log, warn);
     } catch (error) {
         if (given && error instanceof UserError) {
             throw new CliError(

@@ -117,7 +117,7 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
             ? { ...done(written.plan, written.objects, prefix, patterns, options.log), before: releaseBefore(written, patterns) }
             : report(written.plan, written.listing, store, prefix, files, patterns, options));
     const afterResume = async (lease: Lease, written: GuardedWriteResult<PushPlan>) => options.afterResume?.(lease, finish(written).before);
-    const written = await guardedWrite<PushPlan>(
+    const write = () => guardedWrite<PushPlan>(
         {
             command: "push",
             plan: planFor,
@@ -144,7 +144,15 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
         },
         { store, prefix, lease: options.lease, publication: options.publication, concurrency: options.concurrency, afterResume, log: options.log },
     );
-    return finish(written);
+    if (changes(plan) || options.publication?.leftSuspended) return finish(await write());
+    // Only to clear a lease a stopped writer left: credentials that may not write (a reader) leave it, as before.
+    try {
+        return finish(await write());
+    } catch (error) {
+        if (!(error instanceof AccessDeniedError)) throw error;
+        options.log(`note: the prefix's lease ${leaseKey(prefix)} was left by a writer that stopped; these credentials may not clear it`);
+        return report(plan, listing, store, prefix, files, patterns, options);
+    }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { RECONCILE_ANNOTATION, type Condition, type FluxCluster, type FluxObject } from "./cluster.ts";
 import { ApplyFailedError, ApplyTimeoutError } from "./errors.ts";
+import { Interrupts } from "./interrupts.ts";
 
 /**
  * How bucketops reads Flux's objects, asks them to reconcile and waits for them: the one module `status`, the wait
@@ -137,13 +138,18 @@ export interface PollOptions {
     intervalMs: number;
 }
 
-/** The one poll loop: runs `step` until it returns a value or the deadline passes (then undefined). */
+/**
+ * The one poll loop: runs `step` until it returns a value or the deadline passes (then undefined). Ctrl-C or SIGTERM
+ * during a write (Interrupts) ends it at once with InterruptedError.
+ */
 export async function poll<T>(step: () => Promise<T | undefined>, options: PollOptions): Promise<T | undefined> {
     for (;;) {
+        Interrupts.check();
         const result = await step();
         if (result !== undefined) return result;
         if (Date.now() >= options.deadline) return undefined;
-        await sleep(Math.min(options.intervalMs, Math.max(0, options.deadline - Date.now())));
+        const signal = Interrupts.current;
+        await sleep(Math.min(options.intervalMs, Math.max(0, options.deadline - Date.now())), undefined, { signal }).catch(() => Interrupts.check());
     }
 }
 

@@ -16,7 +16,7 @@ export function bucketopsDelivery(log: (line: string) => void, waitSeconds: numb
             const stores = new Stores();
             try {
                 const stackOutputs = { ...infra, ...flux } as StackOutputs;
-                const { revision } = await runPush(tree, pushTarget(infra, flux), { ...PUSH_DEFAULTS, waitTimeout: waitSeconds, stackOutputs }, stores, log);
+                const { revision } = await runPush(tree, pushTarget(infra, flux), { ...PUSH_DEFAULTS, waitTimeout: waitSeconds, stackOutputs }, stores, { log });
                 return revision!;
             } finally {
                 stores.closeAll();

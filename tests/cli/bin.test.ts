@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, it } from "node:test";
+import { satisfies, SUPPORTED } from "../../bin/requireNode.js";
+import packageJson from "../../package.json" with { type: "json" };
 
 const bin = path.resolve(import.meta.dirname, "../../bin/bucketops.js");
 
@@ -34,5 +36,49 @@ describe("the bucketops executable (bin/bucketops.js)", () => {
         assert.equal(run.status, 2);
         assert.equal(run.stdout, "");
         assert.equal(run.stderr.trim(), "bucketops: invalid bucket URL 'ftp://bucket/x': expected s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]");
+    });
+
+    it("says what --kubeconfig each command uses: push and rollback never ~/.kube/config alone, status and resume do", () => {
+        const help = (command: string) => spawnSync(process.execPath, [bin, command, "--help"], { encoding: "utf8" }).stdout.replace(/\s+/g, " ");
+        for (const command of ["push", "rollback"]) {
+            assert.match(help(command), /--kubeconfig <file> kubeconfig of the cluster whose Flux Bucket reads the prefix \(default: the stack outputs' kubeconfig, else KUBECONFIG; ~\/\.kube\/config alone is not used\)/);
+        }
+        for (const command of ["status", "resume"]) {
+            assert.match(help(command), /--kubeconfig <file> kubeconfig \(default: the stack outputs' kubeconfig, else KUBECONFIG, else ~\/\.kube\/config\)/);
+        }
+    });
+});
+
+describe("the Node check before any TypeScript is loaded (bin/requireNode.js)", () => {
+    it("takes package.json's engines range", () => {
+        assert.equal(SUPPORTED, packageJson.engines.node);
+        for (const version of ["22.18.0", "22.20.1", "24.0.0", "25.2.1", "v24.11.0"]) assert.equal(satisfies(version), true, version);
+        for (const version of ["20.20.2", "22.17.9", "23.11.0", "18.19.0"]) assert.equal(satisfies(version), false, version);
+    });
+
+    // The machine's own Node, when it is an older one (this machine's /usr/bin/node is 20): the real failure mode.
+    const older = ["/usr/bin/node", "/usr/local/bin/node"].find((node) => {
+        const version = spawnSync(node, ["--version"], { encoding: "utf8" }).stdout?.trim();
+        return version !== undefined && version !== "" && !satisfies(version);
+    });
+    it("an older Node gets one line naming the Node needed, not ERR_UNKNOWN_FILE_EXTENSION (bucketops and npm run render)", { skip: older ? false : "no older Node on this machine" }, () => {
+        const version = spawnSync(older!, ["--version"], { encoding: "utf8" }).stdout.trim().replace(/^v/, "");
+        const cli = spawnSync(older!, [bin, "push", "--help"], { encoding: "utf8" });
+        assert.equal(cli.status, 1);
+        assert.equal(cli.stdout, "");
+        assert.equal(
+            cli.stderr.trim(),
+            `bucketops needs Node ${packageJson.engines.node} (it runs its TypeScript sources directly, which older Node cannot); this is Node ${version}. ` +
+                "Install Node 24 (or 22.18 and later), e.g. 'nvm install 24', and run it again",
+        );
+        // npm run render's script, as package.json has it, with that Node first on PATH.
+        const render = spawnSync("sh", ["-c", packageJson.scripts.render], {
+            encoding: "utf8",
+            cwd: path.resolve(import.meta.dirname, "../.."),
+            env: { ...process.env, PATH: `${path.dirname(older!)}:${process.env.PATH}` },
+        });
+        assert.equal(render.status, 1);
+        assert.doesNotMatch(render.stderr, /ERR_UNKNOWN_FILE_EXTENSION/);
+        assert.match(render.stderr, /^npm run render needs Node /);
     });
 });

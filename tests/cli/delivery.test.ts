@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
@@ -9,6 +10,8 @@ import { CrashingProxy } from "./helpers/proxy.ts";
 import { FluxControllers, fluxStackApi, type ControllerOptions, type StrictFluxApi } from "../support/fluxApi.ts";
 import { freePort, Moto } from "../support/moto.ts";
 import { manifestTree, prefixed, writeTree } from "../support/trees.ts";
+
+const BIN = path.resolve(import.meta.dirname, "../../bin/bucketops.js");
 
 /** The object key of a path-style S3 request (`/bucket/key?query`). */
 const keyOf = (url: string) => decodeURIComponent(url.split("?")[0].split("/").slice(2).join("/"));
@@ -111,13 +114,25 @@ describe("delivery while Flux reconciles: the suspend barrier, foreign changes, 
         await fetchInFlight(1500); // the barrier holds the writes back until this fetch is over
         const atomic = await bucketops("push", writeTree(v2), url(), ...flags);
         assert.equal(atomic.code, 0, atomic.err);
-        assert.match(atomic.out, /^waiting up to 130 s for source-controller to finish any fetch in flight and see the suspension \(status\.observedGeneration \d+\)$/m);
+        assert.match(atomic.out, /^waiting up to 130 s for source-controller to finish any fetch in flight and see the suspension \(status\.lastHandledReconcileAt \S+, or status\.observedGeneration \d+\)$/m);
         for (const artifact of controllers!.artifacts) {
             const tree = artifact.revision === revisionOf(old) ? old : next;
             assert.deepEqual(artifact.files, tree, `artifact ${artifact.revision} is exactly the old or the new tree`);
         }
         assert.deepEqual(controllers!.artifacts.map((a) => a.revision), [revisionOf(old), revisionOf(next)]);
         assert.match(controllers!.history.join("\n"), /Bucket gen 2: suspended/, "the reconcile queued by the suspend patch saw it");
+    });
+
+    it("a Bucket never reconciled before (no conditions, so no observedGeneration when suspended): the barrier reads its reconcile request", async () => {
+        api.bucket.status = {};
+        // source-controller starts only now: its first reconcile finds the Bucket suspended.
+        api.onPatched = (request) => {
+            if (request.body?.spec?.suspend === true && !controllers) startFlux();
+        };
+        const pushed = await bucketops("push", writeTree(v2), url(), ...flags);
+        assert.equal(pushed.code, 0, pushed.err);
+        assert.match(controllers!.history[0], /^Bucket gen 2: suspended$/);
+        assert.deepEqual(controllers!.artifacts.map((a) => a.revision), [revisionOf(next)]);
     });
 
     it("a requeue right after the suspend patch finds the Bucket suspended and fetches nothing", async () => {
@@ -157,6 +172,16 @@ describe("delivery while Flux reconciles: the suspend barrier, foreign changes, 
         assert.ok(api.bucket.status.observedGeneration < api.bucket.metadata.generation, "source-controller did not record the generation: the failure is read from Ready's own");
     });
 
+    it("a Bucket that stalls after the resume (a terminal error: observedGeneration recorded, no retry) fails the wait at once (exit 5)", async () => {
+        const gate = "to use spec.serviceAccountName for provider authentication please enable the ObjectLevelWorkloadIdentity feature gate in the controller";
+        startFlux({ stall: (bucket) => (bucket.spec.suspend === false && bucket.metadata.generation > 2 ? { reason: "FeatureGateDisabled", message: gate } : undefined) });
+        await controllers!.idle();
+        const failed = await bucketops("push", writeTree(v2), url(), ...flags.slice(0, -1), "120");
+        assert.equal(failed.code, 5, failed.err);
+        assert.equal(failed.err, `bucketops: Bucket flux-system/flux-bucket stalled (FeatureGateDisabled): ${gate}`);
+        assert.equal(api.bucket.status.observedGeneration, api.bucket.metadata.generation, "a stall records the generation");
+    });
+
     it("a Kustomization whose first apply fails (it never had an observedGeneration) fails the wait at once (exit 5)", async () => {
         api.kustomizations[0].status = {};
         api.kustomizations[0].metadata.generation = 1;
@@ -182,7 +207,7 @@ describe("delivery while Flux reconciles: the suspend barrier, foreign changes, 
         };
         const pushed = await bucketops("push", writeTree(v1), url(), ...flags);
         assert.equal(pushed.code, 0, pushed.err);
-        assert.match(pushed.out, /^warning: the publish was not atomic: Bucket flux-system\/flux-bucket was resumed by someone else while bucketops wrote/m);
+        assert.match(pushed.err, /^warning: the publish was not atomic: Bucket flux-system\/flux-bucket was resumed by someone else while bucketops wrote/m);
         assert.equal(api.kustomizations[0].status.lastAppliedRevision, revisionOf(old), "then resumed with a request: Flux fetched the whole tree");
 
         // Flux Operator's UI resumes and suspends again, naming who (fluxcd.controlplane.io/suspendedBy).
@@ -196,7 +221,7 @@ describe("delivery while Flux reconciles: the suspend barrier, foreign changes, 
         };
         const again = await bucketops("push", writeTree(v2), url(), ...flags);
         assert.equal(again.code, 0, again.err);
-        assert.match(again.out, /^warning: the publish was not atomic: Bucket flux-system\/flux-bucket was resumed and suspended again by jane@example\.com \(fluxcd\.controlplane\.io\/suspendedBy\)/m);
+        assert.match(again.err, /^warning: the publish was not atomic: Bucket flux-system\/flux-bucket was resumed and suspended again by jane@example\.com \(fluxcd\.controlplane\.io\/suspendedBy\)/m);
         assert.match(again.out, /^note: Bucket flux-system\/flux-bucket was suspended again by jane@example\.com while bucketops wrote: left suspended, and not waited for$/m);
         assert.equal(api.bucket.spec.suspend, true);
     });
@@ -221,7 +246,46 @@ describe("delivery while Flux reconciles: the suspend barrier, foreign changes, 
         api.bucket.spec.timeout = "100ms";
         const refused = await bucketops("push", writeTree(v2), url(), ...flags);
         assert.equal(refused.code, 1, refused.err);
-        assert.match(refused.err, /^bucketops: source-controller did not see the suspension of Bucket flux-system\/flux-bucket within 10 s \(2 × its spec\.timeout 100ms, plus 10 s\): status\.observedGeneration is 1, generation 2\. .*Nothing was written, and the Bucket was resumed/m);
+        assert.match(refused.err, /^bucketops: source-controller did not see the suspension of Bucket flux-system\/flux-bucket within 10 s \(2 × its spec\.timeout 100ms, plus 10 s\): status\.lastHandledReconcileAt is unset, not the suspend's request \S+, and status\.observedGeneration 1, not generation 2\. .*Nothing was written, and the Bucket was resumed/m);
+        assert.deepEqual(await moto.contents(bucketName, "app/"), {});
+        assert.equal(api.bucket.spec.suspend, false);
+        assert.equal(api.bucket.metadata.annotations[SUSPENDED_ANNOTATION], undefined);
+    });
+
+    /** `bucketops push` in a child process, sent `signal` once it printed a line matching `when`; its exit code and output. */
+    async function signalledPush(dir: string, when: RegExp, signal: NodeJS.Signals): Promise<{ code: number | null; out: string; err: string }> {
+        const child = spawn(process.execPath, [BIN, "push", dir, url(), ...flags], { stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        let err = "";
+        let sent = false;
+        child.stdout.on("data", (chunk: Buffer) => {
+            out += chunk.toString();
+            if (!sent && when.test(out)) {
+                sent = true;
+                child.kill(signal);
+            }
+        });
+        child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+        const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+        return { code, out, err };
+    }
+
+    it("SIGTERM while waiting for the cluster: exit 143, the push complete, the lease let go, the Bucket resumed", async () => {
+        startFlux();
+        await controllers!.idle();
+        controllers!.pause(); // source-controller never gets to the objects: the wait would run to --wait-timeout
+        const stopped = await signalledPush(writeTree(v2), /^waiting up to \d+ s for the cluster to apply/m, "SIGTERM");
+        assert.equal(stopped.code, 143, stopped.err);
+        assert.match(stopped.err, /^bucketops: terminated \(SIGTERM\) while waiting for the cluster: every write is done and the Bucket resumed; 'bucketops status' shows what the cluster applies$/m);
+        assert.deepEqual(await moto.contents(bucketName, "app/"), next, "no lease left");
+        assert.equal(api.bucket.spec.suspend, false);
+    });
+
+    it("SIGTERM during the suspend barrier: nothing written, the Bucket resumed as it was, the lease let go", async () => {
+        // No source-controller: the barrier would wait 2 × 60 s + 10 s.
+        const stopped = await signalledPush(writeTree(v2), /^waiting up to \d+ s for source-controller/m, "SIGTERM");
+        assert.equal(stopped.code, 143, stopped.err);
+        assert.match(stopped.err, /^bucketops: terminated \(SIGTERM\) before anything was written: Bucket flux-system\/flux-bucket was resumed as it was$/m);
         assert.deepEqual(await moto.contents(bucketName, "app/"), {});
         assert.equal(api.bucket.spec.suspend, false);
         assert.equal(api.bucket.metadata.annotations[SUSPENDED_ANNOTATION], undefined);

@@ -44,8 +44,17 @@ describe("an endpoint that accepts connections but never answers", () => {
         return run;
     }
 
-    it("revision, push, history and rollback on S3", async () => {
-        const message = `bucketops: s3://hung at ${endpoint} did not answer within 0.5 s (3 attempt(s), 10 s to connect): check the endpoint and the network, or raise --timeout`;
+    /** The final message names every attempt and the time they really took (3 × 0.5 s of silence plus the SDK's backoff). */
+    const gaveUp = (where: string, err: string) => {
+        const total = new RegExp(
+            `^bucketops: ${where.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} did not answer: 3 attempt\\(s\\) of up to 0\\.5 s each \\(10 s to connect\\) got no answer, (\\d+) s in all: check the endpoint and the network, or raise --timeout$`,
+            "m",
+        ).exec(err);
+        assert.ok(total, err);
+        assert.ok(Number(total[1]) >= 1 && Number(total[1]) < 30, err);
+    };
+
+    it("revision, push, history and rollback on S3: a line per retry, then the true total", async () => {
         for (const args of [
             ["revision", "s3://hung/app"],
             ["push", writeTree(manifestTree(["a"], "v1")), "s3://hung/app"],
@@ -54,17 +63,21 @@ describe("an endpoint that accepts connections but never answers", () => {
         ]) {
             const run = await givesUp(0.5, ...args, "--endpoint", endpoint);
             assert.equal(run.code, 1, args[0]);
-            assert.equal(run.err, message, args[0]);
+            const lines = run.err.split("\n");
+            // Each request that got no answer, and which attempt it was (some commands send two at once).
+            const retries = lines.slice(0, -1).map((line) => new RegExp(`^s3://hung at ${endpoint}: (\\w+) did not answer within 0\\.5 s \\(attempt ([12]) of 3\\); trying again$`).exec(line));
+            assert.ok(retries.length >= 2 && retries.every(Boolean), run.err);
+            for (const operation of new Set(retries.map((r) => r![1]))) {
+                assert.deepEqual(retries.filter((r) => r![1] === operation).map((r) => r![2]), ["1", "2"], `${args[0]}: ${operation}\n${run.err}`);
+            }
+            gaveUp(`s3://hung at ${endpoint}`, lines.at(-1)!);
         }
     });
 
     it("revision on GCS", async () => {
         const run = await givesUp(0.5, "revision", "gs://hung/app", "--endpoint", endpoint);
         assert.equal(run.code, 1);
-        assert.equal(
-            run.err,
-            `bucketops: gs://hung at ${endpoint} did not answer within 0.5 s (3 attempt(s), 10 s to connect): check the endpoint and the network, or raise --timeout`,
-        );
+        gaveUp(`gs://hung at ${endpoint}`, run.err);
     });
 
     it("status, for the Kubernetes API server", async () => {
@@ -154,5 +167,63 @@ describe("an endpoint that answers, but not as S3", () => {
                     "is that an S3 API endpoint? (for MinIO and other S3-compatible servers, the API address, not the console's)",
             );
         }
+    });
+});
+
+describe("an http server addressed as https, and an unreachable Kubernetes API server", () => {
+    let server: ReturnType<typeof createHttpServer>;
+    let port: number;
+    before(async () => {
+        process.env.AWS_ACCESS_KEY_ID ??= "testing";
+        process.env.AWS_SECRET_ACCESS_KEY ??= "testing";
+        server = createHttpServer((_, res) => res.end("{}"));
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        port = (server.address() as { port: number }).port;
+    });
+    after(() => server.close());
+
+    const kubeconfigFor = (url: string) => {
+        const file = path.join(mkdtempSync(path.join(tmpdir(), "bucketops-kube-")), "kubeconfig");
+        writeFileSync(
+            file,
+            `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: '${url}', insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\n` +
+                "contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n",
+        );
+        return file;
+    };
+
+    it("says to use http:// or --insecure instead of OpenSSL's \"wrong version number\" (S3 and GCS endpoints)", async () => {
+        for (const [url, endpoint, shown] of [
+            ["s3://bucket1/app", `https://127.0.0.1:${port}`, `s3://bucket1 at https://127.0.0.1:${port}`],
+            ["s3://bucket1/app", `127.0.0.1:${port}`, `s3://bucket1 at https://127.0.0.1:${port}`], // a bare host means https, as Flux's spec.endpoint
+            ["gs://bucket1/app", `https://127.0.0.1:${port}`, `gs://bucket1 at https://127.0.0.1:${port}`],
+        ]) {
+            const run = await bucketops("revision", url, "--endpoint", endpoint, "--timeout", "5");
+            assert.equal(run.code, 1, run.err);
+            assert.equal(
+                run.err,
+                `bucketops: ${shown} answers plain http, not https (TLS: "wrong version number"): use an http:// endpoint, or --insecure with a bare host (as Flux's spec.insecure)`,
+            );
+        }
+    });
+
+    it("names the Kubernetes API server's address and why it cannot be reached", async () => {
+        const closed = await new Promise<number>((resolve) => {
+            const probe = createServer().listen(0, "127.0.0.1", () => {
+                const { port: free } = probe.address() as { port: number };
+                probe.close(() => resolve(free));
+            });
+        });
+        const refused = await bucketops("status", "--kubeconfig", kubeconfigFor(`https://127.0.0.1:${closed}`), "--timeout", "5");
+        assert.equal(refused.code, 1);
+        assert.equal(refused.err, `bucketops: cannot reach the Kubernetes API server at https://127.0.0.1:${closed} (ECONNREFUSED); check the kubeconfig's server address and the network.`);
+
+        const plain = await bucketops("status", "--kubeconfig", kubeconfigFor(`https://127.0.0.1:${port}`), "--timeout", "5");
+        assert.equal(plain.code, 1);
+        assert.equal(
+            plain.err,
+            `bucketops: the Kubernetes API server at https://127.0.0.1:${port} answers plain http, not https (TLS: "wrong version number"): ` +
+                "check the kubeconfig's server address (its port; a plain-http server needs an http:// address with insecure-skip-tls-verify: true)",
+        );
     });
 });

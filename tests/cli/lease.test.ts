@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { hostname } from "node:os";
+import { spawn } from "node:child_process";
+import { readFileSync, readlinkSync } from "node:fs";
+import { hostname, userInfo } from "node:os";
 import { after, before, describe, it } from "node:test";
 import { isBucketopsKey, isLeaseKey, BUCKETOPS_IGNORE, leaseKey } from "../../src/bucket/keys.ts";
 import { BURST_GAP_MS } from "../../src/cli/history.ts";
@@ -130,6 +132,50 @@ describe("the lease: one writer per prefix at a time (moto_server)", () => {
         assert.deepEqual(await moto.contents("leases", "race/"), prefixed("race/", second), "the later push's tree, and no lease left");
         const history = states(await bucketops("history", url, ...endpoint, "--json"));
         assert.ok(history.every((state) => !state.incomplete), JSON.stringify(history));
+    });
+
+    it("a lease this user's process on this host left is taken over by re-running only when that process is provably gone", async () => {
+        const url = "s3://leases/ours";
+        const here = { boot: readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim(), namespace: readlinkSync("/proc/self/ns/pid") };
+        const mine = { host: hostname(), user: userInfo().username, holder: `${userInfo().username}@${hostname()} (pid 4242)`, acquired: new Date().toISOString() };
+        const dead = 2 ** 22 + 17; // above pid_max's default: no such process
+        const tree = manifestTree(["a"], "v1");
+
+        // Another container with this hostname (its own pid namespace): its pid cannot be tested here, so the lease is live.
+        await moto.put("leases", "ours/.bucketops-lock", foreignLease({ ...mine, pid: dead, pidSpace: { ...here, namespace: "pid:[1]" } }));
+        const container = await bucketops("push", writeTree(tree), url, ...endpoint);
+        assert.equal(container.code, 4, container.err);
+        assert.match(container.err, /another writer holds the lease ours\/\.bucketops-lock/);
+
+        // This machine before a restart (another boot id): even a pid that runs now (1) is not that process.
+        await moto.put("leases", "ours/.bucketops-lock", foreignLease({ ...mine, pid: 1, pidSpace: { ...here, boot: "00000000-0000-0000-0000-000000000000" } }));
+        const rebooted = await bucketops("push", writeTree(tree), url, ...endpoint);
+        assert.equal(rebooted.code, 0, rebooted.err);
+        assert.match(rebooted.out, /^note: took over the lease ours\/\.bucketops-lock/m);
+
+        // Here, a process that runs and started before the lease was taken (pid 1) may be its holder: live.
+        await moto.put("leases", "ours/.bucketops-lock", foreignLease({ ...mine, pid: 1, pidSpace: here }));
+        assert.equal((await bucketops("push", writeTree(manifestTree(["a"], "v-live")), url, ...endpoint)).code, 4);
+
+        // Here: a pid that no longer exists, or one that a process started after the lease was taken has now (reused).
+        const later = spawn("sleep", ["30"]);
+        try {
+            const anHourAgo = new Date(Date.now() - 3_600_000).toISOString();
+            for (const [pid, acquired] of [[dead, mine.acquired], [later.pid!, anHourAgo]] as const) {
+                await moto.put("leases", "ours/.bucketops-lock", foreignLease({ ...mine, pid, acquired, pidSpace: here }));
+                const taken = await bucketops("push", writeTree(manifestTree(["a"], `v-${pid}`)), url, ...endpoint);
+                assert.equal(taken.code, 0, taken.err);
+                assert.match(taken.out, /^note: took over the lease ours\/\.bucketops-lock/m);
+            }
+        } finally {
+            later.kill();
+        }
+        // Another user's dead process on this host: --break-lock, with the exact command.
+        await moto.put("leases", "ours/.bucketops-lock", foreignLease({ ...mine, user: "someone-else", holder: `someone-else@${hostname()} (pid ${dead})`, pid: dead, pidSpace: here }));
+        const dir = writeTree(manifestTree(["a"], "v9"));
+        const theirs = await bucketops("push", dir, url, ...endpoint);
+        assert.equal(theirs.code, 4);
+        assert.match(theirs.err, new RegExp(`process ${dead} on this host is gone.*re-run with --break-lock to take the lease over: bucketops push ${dir} ${url} --endpoint \\S+ --break-lock$`));
     });
 
     it("a stale lease needs --break-lock; a live one is never broken", async () => {

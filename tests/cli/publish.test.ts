@@ -249,8 +249,8 @@ describe("atomic publish: push and rollback suspend the Flux Bucket around their
                 assert.equal(api.bucket.spec.suspend, true);
             }
 
-            // The killed process is gone from this host, so its lease is stale: the next push takes it over.
-            const rerun = await apart(() => bucketops("push", dir, url(), ...flags, "--break-lock"));
+            // The killed process (this user's, on this host) is provably gone: re-running takes its lease over, no --break-lock.
+            const rerun = await apart(() => bucketops("push", dir, url(), ...flags));
             assert.equal(rerun.code, 0, rerun.err);
             assert.deepEqual(await moto.contents(bucketName, "app/"), prefixed("app/", v2));
             assert.equal(api.bucket.spec.suspend, false);

@@ -70,39 +70,49 @@ describe("small mistakes, each caught with one message (moto_server)", () => {
         assert.match(invalid.err, /a\.yaml: ConfigMapp\/a: .*unknown/i);
     });
 
-    it("Ctrl-C during a push finishes the writes under way, starts no more, deletes nothing and says so", async () => {
-        const root = writeTree({});
-        const { fileCount } = writeManifestTree(root, 400);
-        // Through a proxy, to see the uploads start; the first push's objects are there to be (not) pruned.
-        const proxy = await CrashingProxy.start(moto.endpoint, await freePort());
-        try {
-            await moto.put("interrupted", "app/stale.yaml", "left from an earlier push");
-            const child = spawn(process.execPath, [BIN, "push", root, "s3://interrupted/app", "--endpoint", proxy.endpoint, "--concurrency", "2"], {
-                stdio: ["ignore", "pipe", "pipe"],
-            });
-            let stderr = "";
-            child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-            const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-            let done = false;
-            void exited.then(() => (done = true));
-            // Ten uploads sent (the lease is a PUT too, but not an upload): those under way finish after the Ctrl-C.
-            const uploads = () => proxy.requests.filter((r) => r.method === "PUT" && !r.url.includes(".bucketops-lock")).length;
-            while (!done && uploads() < 10) await new Promise((r) => setTimeout(r, 20));
-            assert.ok(!done, `the push ended before it was interrupted: ${stderr}`);
-            child.kill("SIGINT");
-            const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
-            assert.equal(code, 130, stderr);
-            const written = Number(new RegExp(`push stopped: (\\d+) of ${fileCount} object\\(s\\) written, nothing deleted`).exec(stderr)?.[1]);
-            assert.ok(written >= 10 && written < fileCount, stderr);
-            assert.match(stderr, /^bucketops: interrupted \(Ctrl-C\)\npush stopped: \d+ of \d+ object\(s\) written, nothing deleted; every key holds either its old or its new content\. Re-run to finish\.$/m);
-            const { "app/.bucketops-lock": lease, ...contents } = await moto.contents("interrupted");
-            assert.equal(contents["app/stale.yaml"], "left from an earlier push");
-            assert.equal(Object.keys(contents).length, written + 1);
-            assert.equal(JSON.parse(lease).state, "interrupted", "the lease marks the push as stopped part-way");
-        } finally {
-            proxy.close();
-        }
-    });
+    for (const [signal, code, said] of [["SIGINT", 130, "interrupted \\(Ctrl-C\\)"], ["SIGTERM", 143, "terminated \\(SIGTERM\\)"]] as const) {
+        it(`${signal} during a push (${signal === "SIGINT" ? "Ctrl-C" : "CI cancellation, timeout"}) finishes the writes under way, starts no more, deletes nothing, says so, and a re-run finishes`, async () => {
+            const root = writeTree({});
+            const { fileCount } = writeManifestTree(root, 400);
+            const prefix = `app-${signal}`;
+            // Through a proxy, to see the uploads start; the first push's objects are there to be (not) pruned.
+            const proxy = await CrashingProxy.start(moto.endpoint, await freePort());
+            try {
+                await moto.put("interrupted", `${prefix}/stale.yaml`, "left from an earlier push");
+                const child = spawn(process.execPath, [BIN, "push", root, `s3://interrupted/${prefix}`, "--endpoint", proxy.endpoint, "--concurrency", "2"], {
+                    stdio: ["ignore", "pipe", "pipe"],
+                });
+                let stderr = "";
+                child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+                const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+                let done = false;
+                void exited.then(() => (done = true));
+                // Ten uploads sent (the lease is a PUT too, but not an upload): those under way finish after the signal.
+                const uploads = () => proxy.requests.filter((r) => r.method === "PUT" && !r.url.includes(".bucketops-lock")).length;
+                while (!done && uploads() < 10) await new Promise((r) => setTimeout(r, 20));
+                assert.ok(!done, `the push ended before it was interrupted: ${stderr}`);
+                child.kill(signal);
+                const exitCode = await new Promise<number | null>((resolve) => child.once("close", resolve));
+                assert.equal(exitCode, code, stderr);
+                const written = Number(new RegExp(`push stopped: (\\d+) of ${fileCount} object\\(s\\) written, nothing deleted`).exec(stderr)?.[1]);
+                assert.ok(written >= 10 && written < fileCount, stderr);
+                assert.match(stderr, new RegExp(`^bucketops: ${said}\npush stopped: \\d+ of \\d+ object\\(s\\) written, nothing deleted; every key holds either its old or its new content\\. Re-run to finish\\.$`, "m"));
+                const { [`${prefix}/.bucketops-lock`]: lease, ...contents } = await moto.contents("interrupted", `${prefix}/`);
+                assert.equal(contents[`${prefix}/stale.yaml`], "left from an earlier push");
+                assert.equal(Object.keys(contents).length, written + 1);
+                assert.equal(JSON.parse(lease).state, "interrupted", "the lease marks the push as stopped part-way");
+
+                // "Re-run to finish" is true: no --break-lock needed.
+                const rerun = await bucketops("push", root, `s3://interrupted/${prefix}`, "--endpoint", moto.endpoint);
+                assert.equal(rerun.code, 0, rerun.err);
+                const after = await moto.contents("interrupted", `${prefix}/`);
+                assert.equal(Object.keys(after).length, fileCount);
+                assert.equal(after[`${prefix}/stale.yaml`], undefined, "pruned once every upload succeeded");
+            } finally {
+                proxy.close();
+            }
+        });
+    }
 });
 
 describe("validation sees what Flux sees: files ignored by .sourceignore or spec.ignore (moto_server)", () => {

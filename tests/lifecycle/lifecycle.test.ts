@@ -359,10 +359,11 @@ describe("npm run up's push and wait, with the outputs only in memory (moto_serv
         assert.deepEqual(await moto.contents("lifecycle", "clusters/"), prefixed("clusters/", tree));
         assert.ok(out.lines.includes(`s3://lifecycle/clusters/: ${expected}`), out.lines.join("\n"));
         assert.ok(out.lines.includes("cluster has caught up with the bucket"), out.lines.join("\n"));
-        // The push suspended the Bucket and resumed it with a reconcile request; the wait asked for one more.
+        // The push suspended the Bucket (with a reconcile request: the suspend barrier's) and resumed it with a reconcile
+        // request; the wait asked for one more.
         assert.deepEqual(
             kube.patches.map(({ body }) => [(body as { spec?: { suspend?: boolean } }).spec?.suspend, Boolean(body.metadata?.annotations?.["reconcile.fluxcd.io/requestedAt"])]),
-            [[true, false], [false, true], [undefined, true]],
+            [[true, true], [false, true], [undefined, true]],
         );
         assert.deepEqual(filesContaining(scratch, secret), [], "no file under TMPDIR, the cache or the tree holds the secret");
         assert.deepEqual(filesContaining(ROOT, secret, ["node_modules", ".git", ".tmp"]), []);

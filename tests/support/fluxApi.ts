@@ -252,6 +252,8 @@ export interface ControllerOptions {
     fetchError?: (key: string) => string | undefined;
     /** Awaited before each GET of an object by key, after the listing (another writer may act there). */
     beforeGet?: (key: string) => Promise<void>;
+    /** A reason the Bucket cannot be reconciled until its spec changes (serror.Stalling, e.g. a disabled feature gate). */
+    stall?: (bucket: FluxObject) => { reason: string; message: string } | undefined;
     /** kustomize-controller's apply of an artifact (files by full key); default: every apply succeeds. */
     apply?: (revision: string, files: Record<string, string>, kustomization: FluxObject) => ApplyResult;
     /** kustomize-controller's --requeue-dependency (default 30s there), and the retry after a failed reconcile. */
@@ -420,6 +422,13 @@ export class FluxControllers {
             // :270 rreconcile.ProgressiveStatus(false, ...): Reconciling=True, Ready=Unknown, both Progressing.
             conditions.set("Reconciling", "True", "Progressing", "reconciliation in progress");
             conditions.set("Ready", "Unknown", "Progressing", "reconciliation in progress");
+            // :277-289: a new generation or a new request is persisted as Reconciling before anything is fetched.
+            const requestedNow = obj.metadata.annotations?.[RECONCILE_ANNOTATION];
+            if (generation !== obj.status.observedGeneration || (requestedNow !== undefined && requestedNow !== obj.status.lastHandledReconcileAt)) {
+                this.api.updateStatus("Bucket", obj.metadata.name, obj.status);
+            }
+            const stalled = this.options.stall?.(obj);
+            if (stalled) return this.stalled(obj, conditions, generation, stalled);
             try {
                 stored = await this.fetch(obj, generation);
                 if (stored) {
@@ -461,6 +470,24 @@ export class FluxControllers {
         // an error goes back to the rate-limited queue (controller-runtime), here after retryMs.
         if (obj.spec.suspend === true) return 0;
         return error !== undefined ? (this.options.retryMs ?? 1000) : durationMs(obj.spec.interval ?? "10m");
+    }
+
+    /**
+     * A stalling error (sc bucket_controller.go:438-446, serror.NewStalling with FetchFailed=True): reconcile.go:138-146
+     * marks Stalled, records observedGeneration and returns no error, so nothing requeues it until the spec changes;
+     * lastHandledReconcileAt as always (processor.go:42-46); Ready summarized from FetchFailed (:85-111).
+     */
+    private stalled(obj: FluxObject, conditions: Conditions, generation: number, why: { reason: string; message: string }): number {
+        conditions.set("FetchFailed", "True", why.reason, why.message);
+        conditions.set("Stalled", "True", why.reason, why.message);
+        conditions.set("Reconciling", "True", "ProgressingWithRetry", "reconciliation in progress");
+        conditions.set("Ready", "False", why.reason, why.message);
+        const requested = obj.metadata.annotations?.[RECONCILE_ANNOTATION];
+        if (requested !== undefined) obj.status.lastHandledReconcileAt = requested;
+        obj.status.observedGeneration = generation;
+        this.api.updateStatus("Bucket", obj.metadata.name, obj.status);
+        this.history.push(`Bucket gen ${generation}: stalled: ${why.message}`);
+        return 0;
     }
 
     /**

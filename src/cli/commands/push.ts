@@ -50,9 +50,17 @@ export const PUSH_DEFAULTS = {
  * `bucketops push`'s whole action: validate, publish (atomically with cluster access), wait for the cluster to apply
  * it, and with --rollback-on-failure restore the state before under the same lease when Flux reports a failure.
  */
-export async function runPush(dir: string, url: string, flags: PushFlags, stores: Stores, log: (line: string) => void, rerun?: string): Promise<PushResult> {
+export interface PushOutput {
+    log: (line: string) => void;
+    /** Warnings and what-to-do-next hints (stderr); default: log. */
+    warn?: (line: string) => void;
+    /** The command line, for the message that gives the command to re-run. */
+    rerun?: string;
+}
+
+export async function runPush(dir: string, url: string, flags: PushFlags, stores: Stores, { log, warn = log, rerun }: PushOutput): Promise<PushResult> {
     const store = await stores.open(url, flags);
-    const publication = flags.dryRun ? undefined : await openPublication(flags, store, "push", log);
+    const publication = flags.dryRun ? undefined : await openPublication(flags, store, "push", log, warn);
     return push(dir, store, {
         message: flags.message,
         prune: flags.prune ?? true,
@@ -63,7 +71,7 @@ export async function runPush(dir: string, url: string, flags: PushFlags, stores
         allowPlainSecrets: flags.allowPlainSecrets ?? false,
         validationCache: flags.revalidate ? undefined : new ValidationCache(),
         concurrency: flags.concurrency,
-        lease: leaseSettings(flags, rerun),
+        lease: leaseSettings(flags, rerun, warn),
         specIgnore: specIgnore(flags),
         publication,
         afterResume: async (lease, before) => {
@@ -75,7 +83,7 @@ export async function runPush(dir: string, url: string, flags: PushFlags, stores
                 if (!before) throw new ApplyFailedError(`${error.message}\nnot rolled back: Flux saw nothing under the prefix before this push`);
                 const previous = /^\d+$/.test(before) ? `release ${before}` : before;
                 log(`the cluster failed to apply the push:\n${error.message}\nrolling back to the prefix's previous state, ${previous}`);
-                const again = await openPublication(flags, store, "rollback", log);
+                const again = await openPublication(flags, store, "rollback", log, warn);
                 await rollback(store, before, {
                     dryRun: false,
                     allowEmpty: false,
@@ -126,6 +134,6 @@ export function pushCommand({ io, stores, args }: CommandContext): Command {
         .option("--rollback-on-failure", "when the cluster fails to apply the push, restore the prefix's previous state (atomically) and wait for that")
         .option("-m, --message <text>", "why, for the release record that history shows (default: the tree's last commit subject)")
         .action(async (dir: string, url: string, flags: PushFlags) => {
-            await runPush(dir, url, flags, stores, io.out, commandLine(args));
+            await runPush(dir, url, flags, stores, { log: io.out, warn: io.err, rerun: commandLine(args) });
         });
 }

@@ -49,12 +49,12 @@ export function rollbackCommand({ io, stores, args }: CommandContext): Command {
         .action(async (url: string, flags: RollbackFlags) => {
             const log = io.out;
             const store = await stores.open(url, flags);
-            const publication = flags.dryRun ? undefined : await openPublication(flags, store, "rollback", log);
+            const publication = flags.dryRun ? undefined : await openPublication(flags, store, "rollback", log, io.err);
             await rollback(store, flags.to, {
                 dryRun: flags.dryRun ?? false,
                 allowEmpty: flags.allowEmpty ?? false,
                 allowIncomplete: flags.allowIncomplete ?? false,
-                lease: leaseSettings(flags, commandLine(args)),
+                lease: leaseSettings(flags, commandLine(args), io.err),
                 concurrency: flags.concurrency,
                 specIgnore: specIgnore(flags),
                 publication,

@@ -1,4 +1,4 @@
-import { CliError, ConcurrentChangeError, errorCodes, tooManyOpenFiles } from "../errors.ts";
+import { CliError, ConcurrentChangeError, errorCodes, plainHttpAnswer, tooManyOpenFiles } from "../errors.ts";
 import { noAnswer, type NetworkTimeouts } from "./types.ts";
 
 const NETWORK_CODES = new Set([
@@ -27,7 +27,10 @@ export function connectionFailure(
  * (S3: no connection, or no answer, in time), gaxios's aborted fetch or `request-timeout` (GCS).
  */
 export function isTimeout(error: unknown): boolean {
-    const { name, type } = error as { name?: string; type?: string };
+    const { name, type, code } = error as { name?: string; type?: string; code?: string };
+    // @smithy/node-http-handler also names a reset or broken connection TimeoutError (its NODEJS_TIMEOUT_ERROR_CODES):
+    // that is a dropped connection, not a silence.
+    if (code === "ECONNRESET" || code === "EPIPE") return false;
     return name === "TimeoutError" || name === "AbortError" || type === "request-timeout";
 }
 
@@ -42,11 +45,17 @@ export async function explained<T>(
     timeouts: NetworkTimeouts,
     explain: (error: unknown) => CliError,
 ): Promise<T> {
+    const started = Date.now();
     try {
         return await operation();
     } catch (error) {
         if (error instanceof CliError) throw error;
-        if (isTimeout(error)) throw new CliError(noAnswer(where, timeouts));
+        if (isTimeout(error)) throw new CliError(noAnswer(where, timeouts, Date.now() - started));
+        if (plainHttpAnswer(error)) {
+            throw new CliError(
+                `${where} answers plain http, not https (TLS: "wrong version number"): use an http:// endpoint, or --insecure with a bare host (as Flux's spec.insecure)`,
+            );
+        }
         throw tooManyOpenFiles(error) ?? connectionFailure(error, where) ?? explain(error);
     }
 }

@@ -19,8 +19,8 @@ import {
 import type { DeserializeHandler, HandlerExecutionContext } from "@smithy/types";
 import { CliError } from "../errors.ts";
 import { endpointUrl, type BucketUrl } from "../url.ts";
-import { accessDenied, concurrentWrite, explained } from "./errors.ts";
-import { DEFAULT_ACCESS_HINT, DEFAULT_TIMEOUTS, type NetworkTimeouts, type ObjectEntry, type ObjectStore, type ObjectVersion, type PutOptions } from "./types.ts";
+import { accessDenied, concurrentWrite, explained, isTimeout } from "./errors.ts";
+import { DEFAULT_ACCESS_HINT, DEFAULT_TIMEOUTS, noAnswerRetry, type NetworkTimeouts, type ObjectEntry, type ObjectStore, type ObjectVersion, type PutOptions } from "./types.ts";
 
 export interface S3Options {
     /** A URL, or a bare host as Flux's `spec.endpoint` takes it (https unless `insecure`). */
@@ -35,6 +35,8 @@ export interface S3Options {
     timeouts?: NetworkTimeouts;
     /** What to check when the server refuses these credentials an operation: where they came from. */
     accessHint?: string;
+    /** Where a retry is said (stderr): one line per attempt that got no answer. */
+    warn?: (line: string) => void;
 }
 
 const DELETE_BATCH = 1000;
@@ -71,6 +73,26 @@ const XML_ANSWERS = new Set([
  * console port or a proxy's error page answers with HTML instead, which the SDK would read as an empty listing
  * ("no objects") or an unnamed error ("NotFound: UnknownError"): say what was expected and what came back.
  */
+/**
+ * One line per attempt that got no answer (isTimeout) and will be tried again. The deserialize step runs once per attempt, inside
+ * the SDK's retry middleware; attempts of one operation share its `input` object, which counts them.
+ */
+function sayRetries(where: string, timeouts: NetworkTimeouts, warn: (line: string) => void) {
+    const attempts = new WeakMap<object, number>();
+    return <Output extends object>(next: DeserializeHandler<object, Output>, context: HandlerExecutionContext): DeserializeHandler<object, Output> =>
+        async (args) => {
+            const attempt = (attempts.get(args.input) ?? 0) + 1;
+            attempts.set(args.input, attempt);
+            try {
+                return await next(args);
+            } catch (error) {
+                const operation = String(context.commandName ?? "a request").replace(/Command$/, "");
+                if (isTimeout(error) && attempt < timeouts.attempts) warn(noAnswerRetry(`${where}: ${operation}`, timeouts, attempt));
+                throw error;
+            }
+        };
+}
+
 function refuseNonS3Answers(where: string) {
     const check = (response: unknown, command: string) => {
         const { statusCode = 0, headers } = (response ?? {}) as { statusCode?: number; headers?: Record<string, string> };
@@ -140,6 +162,8 @@ export class S3Store implements ObjectStore {
         this.customEndpoint = endpoint !== undefined;
         this.description = `s3://${url.bucket}${endpoint ? ` at ${endpoint}` : ""}`;
         this.client.middlewareStack.add(refuseNonS3Answers(this.description), { step: "deserialize", name: "refuseNonS3Answers", priority: "high" });
+        const warn = options.warn ?? ((line: string) => console.error(line));
+        this.client.middlewareStack.add(sayRetries(this.description, this.timeouts, warn), { step: "deserialize", name: "sayRetries", priority: "low" });
     }
 
     async identity(): Promise<string> {

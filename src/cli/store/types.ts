@@ -55,12 +55,20 @@ export const DEFAULT_TIMEOUTS: NetworkTimeouts = { connectMs: 10_000, requestMs:
 /** For a store opened without saying where its credentials came from. */
 export const DEFAULT_ACCESS_HINT = "Check which identity these credentials belong to and what its policy allows.";
 
-/** The one message for an endpoint that stopped answering. */
-export function noAnswer(where: string, timeouts: NetworkTimeouts): string {
+/**
+ * The one message for an endpoint that stopped answering, after every attempt: `elapsedMs` is how long the operation
+ * really took (every attempt's silence, the connects and the backoff between them), not one attempt's timeout.
+ */
+export function noAnswer(where: string, timeouts: NetworkTimeouts, elapsedMs: number): string {
     return (
-        `${where} did not answer within ${timeouts.requestMs / 1000} s (${timeouts.attempts} attempt(s), ` +
-        `${timeouts.connectMs / 1000} s to connect): check the endpoint and the network, or raise --timeout`
+        `${where} did not answer: ${timeouts.attempts} attempt(s) of up to ${timeouts.requestMs / 1000} s each (${timeouts.connectMs / 1000} s to ` +
+        `connect) got no answer, ${Math.round(elapsedMs / 1000)} s in all: check the endpoint and the network, or raise --timeout`
     );
+}
+
+/** One line when an attempt got no answer and the client tries again (the last one ends in noAnswer's message). */
+export function noAnswerRetry(where: string, timeouts: NetworkTimeouts, attempt: number): string {
+    return `${where} did not answer within ${timeouts.requestMs / 1000} s (attempt ${attempt} of ${timeouts.attempts}); trying again`;
 }
 
 /** The few object-store operations bucketops needs, one implementation per provider. */
