@@ -129,13 +129,17 @@ describe("atomic publish: push and rollback suspend the Flux Bucket around their
         // before source-controller GETs it: Flux stores a revision bucketops did not compute.
         let resumedListing!: () => void;
         const listedAfterResume = new Promise<void>((resolve) => (resumedListing = resolve));
+        // Armed once bucketops writes an object: a reconcile that started before the push (its GETs come before the
+        // suspend) must not take the race, or it would hold the barrier and the writer would change the old state.
+        let armed = false;
         proxy.onForward = (request) => {
-            if (request.method === "GET" && request.url.includes("list-type=2") && api.bucket.spec.suspend === false) resumedListing();
+            if (request.method === "PUT" && !request.url.includes(".bucketops-")) armed = true;
+            if (armed && request.method === "GET" && request.url.includes("list-type=2") && api.bucket.spec.suspend === false) resumedListing();
         };
         let raced = false;
         startFlux({
             beforeGet: async (key) => {
-                if (raced || api.bucket.spec.suspend !== false) return;
+                if (!armed || raced || api.bucket.spec.suspend !== false) return;
                 raced = true;
                 await listedAfterResume;
                 await moto.put(bucketName, key, "changed by a writer that ignores the lease\n");
