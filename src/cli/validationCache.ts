@@ -5,6 +5,7 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { LocalFile } from "./tree.ts";
+import { MODEL_PACKAGES } from "../validate/schemas.ts";
 
 /**
  * Trees that passed validation, remembered by content: a key is the sha256 of everything validation depends on
@@ -122,8 +123,11 @@ function validatorIdentity(): string {
     if (identity !== undefined) return identity;
     const hash = createHash("sha256");
     const validator = path.resolve(import.meta.dirname, "../validate");
-    for (const name of readdirSync(validator).sort()) hash.update(name).update(readFileSync(path.join(validator, name)));
-    for (const schemas of ["kubernetes-models", "@kubernetes-models/flux-cd"]) {
+    for (const name of (readdirSync(validator, { recursive: true }) as string[]).sort()) {
+        const file = path.join(validator, name);
+        if (statSync(file).isFile()) hash.update(name).update(readFileSync(file));
+    }
+    for (const schemas of MODEL_PACKAGES) {
         const manifest = path.resolve(import.meta.dirname, "../../node_modules", schemas, "package.json");
         hash.update(`${schemas}@${existsSync(manifest) ? JSON.parse(readFileSync(manifest, "utf8")).version : "?"}\n`);
     }

@@ -1,0 +1,535 @@
+// Validation of what Flux applies, built the way kustomize-controller v1.8.3 (Flux 2.8.8) builds it.
+//
+// Entry points: the root Kustomization's path (ValidateTreeOptions.rootPath: the flux stack's kustomizationPath)
+// and every Flux Kustomization (kustomize.toolkit.fluxcd.io) or FluxInstance sync whose source is a Bucket, found
+// in what the entry points build, transitively. Without a root path, a file holding such a Kustomization that no
+// entry point reaches is built as its own entry point (its folder), as the cluster's bootstrap applies it.
+//
+// Each entry point is built as kustomize-controller does (fluxcd/pkg kustomize v1.27.1, kustomize_generator.go):
+// - a path without a kustomization.yaml gets a generated one listing every .yaml/.yml file below it, and each
+//   sub-folder that has a kustomization file as a folder (scanManifests); no file at all builds nothing;
+// - a kustomization.yaml without resources (even an empty one) builds (WriteFile sets buildMetadata on it);
+// - spec.targetNamespace, namePrefix, nameSuffix, patches, images and components are applied on top (here as an
+//   overlay kustomization over the path, which gives the same objects unless a component or image rule depends on
+//   the order of the path's own transformers);
+// - postBuild.substitute/substituteFrom run Flux's envsubst on each object (kustomize_varsub.go): values that come
+//   from substituteFrom are not known offline and become PLACEHOLDER, which satisfies any type;
+// - a SOPS-encrypted object is accepted (its values are not known offline) when the Kustomization decrypts with SOPS.
+// Remote bases and URL resources are not fetched unless allowRemote: they are left out of the build, with a warning.
+// The builds run in a copy of the tree (hard links) so that nothing is written into the user's tree.
+import { link, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parse as parseYaml, stringify } from "yaml";
+import { walkFiles } from "../fs/walk.ts";
+import { mapBounded } from "../fs/bounded.ts";
+import type { KustomizationDir } from "./builds.ts";
+import { isSopsEncrypted, type ObjectChecker } from "./checkObject.ts";
+import { envsubst, EnvsubstError } from "./envsubst.ts";
+import { bucketKustomizationPath, fluxPathProblem, treeFolder } from "./fluxPath.ts";
+import { isKustomizationFile, isRemote, KUSTOMIZATION_FILE_NAMES } from "./kustomizationFile.ts";
+import { kustomizeBuild } from "./kustomize.ts";
+import { pathKind } from "./paths.ts";
+import { isRecord, objectLabel, PLACEHOLDER, type Problem } from "./problems.ts";
+import { parseYamlStream, type ParsedYamlFile } from "./yamlFiles.ts";
+
+export interface FluxTreeOptions {
+    prefix: string;
+    /** The root Kustomization's spec.path as Flux reads it (prefix included), e.g. `./clusters/dev`. */
+    rootPath?: string;
+    /** Let kustomize fetch remote bases and URL resources (push --allow-remote-bases); default: left out, with a warning. */
+    allowRemote?: boolean;
+}
+
+export interface FluxTreeResult {
+    problems: Problem[];
+    notes: string[];
+}
+
+/** One Flux build: a folder of the tree and the Flux Kustomization spec it is built with. */
+interface Entry {
+    dir: string;
+    spec: Record<string, unknown>;
+    /** Where the entry point is declared, for problems about it. */
+    file: string;
+    object: string;
+    /** Whether a SOPS-encrypted object is decrypted by Flux (spec.decryption.provider sops); undefined: not known (root). */
+    decrypts?: boolean;
+}
+
+const ORIGIN = "config.kubernetes.io/origin";
+
+/**
+ * What ArtifactGenerators (source.extensions.fluxcd.io, Flux 2.7+) that read the Bucket make of it: for each
+ * ExternalArtifact name, its copy rules of whole folders (`from: "@src/apps/base/**"`, `to: "@artifact/base/"`),
+ * as bucket folder → artifact folder. A Kustomization of that ExternalArtifact builds the bucket folder its path
+ * maps back to (the copies keep relative paths, so its kustomize references resolve the same in the tree).
+ */
+type Artifacts = Map<string, { from: string; to: string }[]>;
+
+export function artifactsFrom(documents: unknown[]): Artifacts {
+    const artifacts: Artifacts = new Map();
+    for (const document of documents) {
+        if (!isRecord(document) || document.kind !== "ArtifactGenerator" || !String(document.apiVersion).startsWith("source.extensions.fluxcd.io/")) continue;
+        const spec = isRecord(document.spec) ? document.spec : {};
+        const aliases = new Set(
+            (Array.isArray(spec.sources) ? spec.sources : []).filter((source) => isRecord(source) && source.kind === "Bucket").map((source) => String((source as Record<string, unknown>).alias)),
+        );
+        for (const artifact of Array.isArray(spec.artifacts) ? spec.artifacts : []) {
+            if (!isRecord(artifact) || typeof artifact.name !== "string") continue;
+            const rules = (Array.isArray(artifact.copy) ? artifact.copy : []).flatMap((rule) => {
+                if (!isRecord(rule) || typeof rule.from !== "string" || typeof rule.to !== "string") return [];
+                const from = /^@([^/]+)\/(.*?)\/?\*\*$/.exec(rule.from);
+                const to = /^@artifact\/?(.*)$/.exec(rule.to);
+                if (!from || !to || !aliases.has(from[1])) return [];
+                return [{ from: from[2].replace(/\/$/, ""), to: to[1].replace(/\/$/, "") }];
+            });
+            if (rules.length > 0) artifacts.set(artifact.name, [...(artifacts.get(artifact.name) ?? []), ...rules]);
+        }
+    }
+    return artifacts;
+}
+
+/** The bucket path (`./apps/production`) an ExternalArtifact Kustomization's path is a copy of, if a copy rule covers it. */
+function throughArtifact(document: Record<string, unknown>, artifacts: Artifacts): string | undefined {
+    if (!String(document.apiVersion).startsWith("kustomize.toolkit.fluxcd.io/") || document.kind !== "Kustomization" || !isRecord(document.spec)) return undefined;
+    const { sourceRef, path: fluxPath } = document.spec;
+    if (!isRecord(sourceRef) || sourceRef.kind !== "ExternalArtifact" || typeof sourceRef.name !== "string") return undefined;
+    const folder = path.posix.join(".", typeof fluxPath === "string" ? fluxPath : "./").replace(/^\.$/, "").replace(/\/$/, "");
+    const rules = [...(artifacts.get(sourceRef.name) ?? [])].sort((a, b) => b.to.length - a.to.length);
+    const rule = rules.find(({ to }) => to === "" || folder === to || folder.startsWith(`${to}/`));
+    if (!rule) return undefined;
+    const rest = rule.to === "" ? folder : folder.slice(rule.to.length).replace(/^\//, "");
+    return `./${path.posix.join(rule.from, rest)}`;
+}
+
+/** The Flux entry points declared in these files: Bucket Kustomizations and FluxInstance syncs from a Bucket. */
+function declaredEntries(document: unknown, artifacts: Artifacts = new Map()): { fluxPath: string; field: string; spec: Record<string, unknown>; decrypts?: boolean }[] {
+    if (!isRecord(document)) return [];
+    const fluxPath = bucketKustomizationPath(document) ?? throughArtifact(document, artifacts);
+    if (fluxPath !== undefined) {
+        const spec = document.spec as Record<string, unknown>;
+        const decryption = isRecord(spec.decryption) ? spec.decryption : {};
+        return [{ fluxPath, field: "spec.path", spec, decrypts: decryption.provider === "sops" }];
+    }
+    // FluxInstance (fluxcd.controlplane.io/v1) spec.sync: the Kustomization flux-operator creates for the cluster.
+    if (document.kind === "FluxInstance" && String(document.apiVersion).startsWith("fluxcd.controlplane.io/") && isRecord(document.spec)) {
+        const sync = document.spec.sync;
+        if (isRecord(sync) && sync.kind === "Bucket") return [{ fluxPath: typeof sync.path === "string" ? sync.path : "./", field: "spec.sync.path", spec: {}, decrypts: undefined }];
+    }
+    return [];
+}
+
+/** Whether the tree has a Flux entry point: then it is validated as Flux builds it (validateFluxTree), else file by file. */
+export function hasFluxEntryPoints(files: ParsedYamlFile[], rootPath: string | undefined): boolean {
+    const artifacts = artifactsFrom(files.flatMap((file) => file.documents));
+    return rootPath !== undefined || files.some((file) => file.documents.some((document) => declaredEntries(document, artifacts).length > 0));
+}
+
+export async function validateFluxTree(
+    root: string,
+    files: ParsedYamlFile[],
+    kustomizations: Map<string, KustomizationDir>,
+    referenceProblems: Problem[],
+    checker: ObjectChecker,
+    options: FluxTreeOptions,
+): Promise<FluxTreeResult> {
+    const work = await mkdtemp(path.join(tmpdir(), "bucketops-flux-"));
+    try {
+        return await new FluxTree(root, work, files, kustomizations, referenceProblems, checker, options).run();
+    } finally {
+        await rm(work, { recursive: true, force: true });
+    }
+}
+
+class FluxTree {
+    private readonly problems: Problem[] = [];
+    private readonly reached = new Set<string>();
+    private readonly built = new Set<string>();
+    private readonly reported = new Set<string>();
+    private readonly copy: string;
+    private readonly parsed: Map<string, ParsedYamlFile>;
+    private readonly problemsByFile = new Map<string, Problem[]>();
+    private readonly remoteWarnings = new Map<string, Problem[]>();
+    private overlays = 0;
+    private readonly root: string;
+    private readonly work: string;
+    private readonly kustomizations: Map<string, KustomizationDir>;
+    private readonly checker: ObjectChecker;
+    private readonly options: FluxTreeOptions;
+    /** Builds of one folder run one after the other: a generated kustomization.yaml is written into the copy. */
+    private readonly dirLocks = new Map<string, Promise<void>>();
+    private readonly artifacts: Artifacts;
+
+    constructor(
+        root: string,
+        work: string,
+        files: ParsedYamlFile[],
+        kustomizations: Map<string, KustomizationDir>,
+        referenceProblems: Problem[],
+        checker: ObjectChecker,
+        options: FluxTreeOptions,
+    ) {
+        this.root = root;
+        this.work = work;
+        this.copy = path.join(work, "tree");
+        this.kustomizations = kustomizations;
+        this.checker = checker;
+        this.options = options;
+        this.parsed = new Map(files.map((file) => [file.file, file]));
+        this.artifacts = artifactsFrom(files.flatMap((file) => file.documents));
+        for (const problem of [...files.flatMap((file) => file.problems), ...referenceProblems]) {
+            this.problemsByFile.set(problem.file, [...(this.problemsByFile.get(problem.file) ?? []), problem]);
+        }
+    }
+
+    async run(): Promise<FluxTreeResult> {
+        await this.makeCopy();
+        let queue: Entry[] = [];
+        if (this.options.rootPath !== undefined) {
+            const dir = await this.entryDir(this.options.rootPath, { file: this.root, object: "the root Kustomization" }, "--root-path");
+            if (dir) queue.push({ dir, spec: {}, file: this.root, object: "the root Kustomization" });
+        }
+        const selfRoots = new Set<string>();
+        for (;;) {
+            while (queue.length > 0) {
+                const found = await Promise.all(queue.map((entry) => this.build(entry)));
+                queue = found.flat();
+            }
+            if (this.options.rootPath !== undefined) break;
+            // A file declaring a Bucket Kustomization that nothing built yet: the cluster's bootstrap applies it. The
+            // shallowest first, one at a time: what it builds usually reaches the others (the Kustomizations of apps).
+            const next = [...this.parsed.values()]
+                .filter((file) => !this.reached.has(file.file) && !selfRoots.has(path.dirname(file.file)))
+                .filter((file) => file.documents.some((document) => declaredEntries(document, this.artifacts).length > 0))
+                .sort((a, b) => depth(a.file) - depth(b.file) || a.file.localeCompare(b.file))[0];
+            if (!next) break;
+            selfRoots.add(path.dirname(next.file));
+            queue.push({ dir: path.dirname(next.file), spec: {}, file: next.file, object: "" });
+        }
+        const unreached = [...this.parsed.keys()].filter((file) => !this.reached.has(file));
+        const notes =
+            unreached.length === 0
+                ? []
+                : [`${unreached.length} YAML file(s) are not applied by any Flux entry point and were not validated (e.g. ${path.relative(this.root, unreached[0])})`];
+        // A component used by many Kustomizations repeats its mistake in each build: report it once.
+        const unique = new Map(this.problems.map((problem) => [JSON.stringify(problem), problem]));
+        return { problems: [...unique.values()], notes };
+    }
+
+    /** A hard-linked copy of the tree (copies where the disk has no hard links), where generated files are written. */
+    private async makeCopy(): Promise<void> {
+        const files = await walkFiles(this.root, { skipFolder: (name) => name === ".git" });
+        await mapBounded(files, async (file) => {
+            const target = path.join(this.copy, path.relative(this.root, file));
+            await mkdir(path.dirname(target), { recursive: true });
+            await link(file, target).catch(() => copyFile(file, target));
+        });
+        // Remote references are found before anything is built: kustomize would reach the network for them.
+        for (const [dir, kustomization] of this.kustomizations) {
+            const content = this.parsed.get(kustomization.file)?.documents[0];
+            if (!isRecord(content)) continue;
+            const { kept, remote } = withoutRemote(content);
+            if (remote.length === 0) continue;
+            this.remoteWarnings.set(
+                kustomization.file,
+                remote.map(({ field, value }) => ({
+                    file: kustomization.file,
+                    object: "Kustomization",
+                    field,
+                    message: this.options.allowRemote
+                        ? `"${value}" is remote: kustomize fetched it for this check (--allow-remote-bases)`
+                        : `"${value}" is remote and not checked offline (Flux fetches it in the cluster; --allow-remote-bases fetches it here)`,
+                    severity: "warning" as const,
+                })),
+            );
+            if (!this.options.allowRemote) await this.writeInCopy(path.join(dir, path.basename(kustomization.file)), stringify(kept));
+        }
+    }
+
+    private async writeInCopy(file: string, text: string): Promise<void> {
+        const target = path.join(this.copy, path.relative(this.root, file));
+        await rm(target, { force: true }); // a hard link: the tree's own file must not change
+        await mkdir(path.dirname(target), { recursive: true });
+        await writeFile(target, text);
+    }
+
+    /** The folder of the tree a Flux path names, or undefined (with a problem) when it is not one. */
+    private async entryDir(fluxPath: string, at: { file: string; object: string }, field: string): Promise<string | undefined> {
+        if (fluxPath.includes(PLACEHOLDER) || fluxPath.includes("${")) {
+            this.problems.push({ ...at, field, message: `"${fluxPath}" depends on a variable not known offline: what it builds is not checked`, severity: "warning" });
+            return undefined;
+        }
+        const message = await fluxPathProblem(fluxPath, this.root, this.options.prefix);
+        if (message !== undefined) {
+            this.problems.push({ ...at, field, message });
+            return undefined;
+        }
+        return path.join(this.root, treeFolder(fluxPath, this.options.prefix)!);
+    }
+
+    /** Builds one entry point (once per folder and spec) and checks what it gives; returns the entry points it declares. */
+    private async build(entry: Entry): Promise<Entry[]> {
+        const key = `${entry.dir}\0${JSON.stringify(buildFields(entry.spec))}\0${entry.decrypts}`;
+        if (this.built.has(key)) return [];
+        this.built.add(key);
+
+        const inputs = await this.inputs(entry.dir);
+        const broken = inputs.filter((file) => (this.problemsByFile.get(file) ?? []).length > 0);
+        for (const file of inputs) {
+            this.reached.add(file);
+            for (const warning of this.remoteWarnings.get(file) ?? []) this.report(warning);
+        }
+        if (broken.length > 0) {
+            // A mistake is reported once, where it is; the build would only repeat it.
+            for (const file of broken) for (const problem of this.problemsByFile.get(file)!) this.report(problem);
+            return [];
+        }
+
+        const result = await this.locked(entry.dir, () => this.kustomize(entry));
+        if (!result.ok) {
+            const own = await findKustomizationFile(entry.dir);
+            this.problems.push({ file: own ?? entry.file, object: own ? "Kustomization" : entry.object, field: "", message: `kustomize build failed: ${result.error}` });
+            return [];
+        }
+        const children: Entry[] = [];
+        for (const { object, file } of result.objects) {
+            this.reached.add(file);
+            const applied = this.postBuild(entry, object, file);
+            if (!applied) continue;
+            if (isRecord(applied) && isSopsEncrypted(applied) && entry.decrypts === false) {
+                this.problems.push({
+                    file,
+                    object: objectLabel(applied),
+                    field: "sops",
+                    message: `is SOPS-encrypted, but the Flux Kustomization that applies it (${entry.object || path.relative(this.root, entry.file)}) has no spec.decryption with provider sops: Flux would apply the encrypted values`,
+                });
+                continue;
+            }
+            this.problems.push(...this.checker.check(file, applied));
+            for (const declared of declaredEntries(applied, this.artifacts)) {
+                const at = { file, object: objectLabel(applied) };
+                const dir = await this.entryDir(declared.fluxPath, at, declared.field);
+                if (dir) children.push({ dir, spec: declared.spec, ...at, decrypts: declared.decrypts });
+            }
+        }
+        return children;
+    }
+
+    private report(problem: Problem): void {
+        const key = JSON.stringify(problem);
+        if (this.reported.has(key)) return;
+        this.reported.add(key);
+        this.problems.push(problem);
+    }
+
+    private async locked<T>(dir: string, run: () => Promise<T>): Promise<T> {
+        const before = this.dirLocks.get(dir) ?? Promise.resolve();
+        const result = before.then(run);
+        this.dirLocks.set(
+            dir,
+            result.then(
+                () => undefined,
+                () => undefined,
+            ),
+        );
+        return result;
+    }
+
+    /** The tree's files an entry point's build reads: kustomization files and what they reference, or the generated list. */
+    private async inputs(dir: string): Promise<string[]> {
+        const found = new Set<string>();
+        const visit = async (folder: string) => {
+            const kustomization = this.kustomizations.get(folder);
+            const own = await findKustomizationFile(folder);
+            if (own) {
+                if (found.has(own)) return;
+                found.add(own);
+                for (const reference of kustomization?.references ?? []) {
+                    const kind = await pathKind(reference.target);
+                    if (kind === "directory") await visit(reference.target);
+                    else found.add(reference.target);
+                }
+                return;
+            }
+            for (const resource of await generatedResources(folder)) {
+                if ((await pathKind(resource)) === "directory") await visit(resource);
+                else found.add(resource);
+            }
+        };
+        await visit(dir);
+        return [...found];
+    }
+
+    /** kustomize build of the entry as kustomize-controller does it; objects with the tree file each came from. */
+    private async kustomize(entry: Entry): Promise<{ ok: true; objects: { object: unknown; file: string }[] } | { ok: false; error: string }> {
+        const copyDir = path.join(this.copy, path.relative(this.root, entry.dir));
+        const own = await findKustomizationFile(entry.dir);
+        if (!own) {
+            const resources = (await generatedResources(entry.dir)).map((resource) => `./${path.relative(entry.dir, resource).split(path.sep).join("/")}`);
+            const generated = resources.length > 0 ? { resources } : { namespace: "_placeholder" };
+            await this.writeInCopy(path.join(entry.dir, "kustomization.yaml"), stringify({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", ...generated }));
+        } else {
+            const document = this.parsed.get(own)?.documents[0];
+            const content = isRecord(document) ? (this.options.allowRemote ? document : withoutRemote(document).kept) : {};
+            // kustomize refuses an empty kustomization ("kustomization.yaml is empty"); Flux's generator rewrites one
+            // without resources with buildMetadata (WriteFile), so it builds (its generators, or nothing).
+            if (!Array.isArray(content.resources) || content.resources.length === 0) {
+                await this.writeInCopy(own, stringify({ ...content, buildMetadata: ["originAnnotations"] }));
+            }
+        }
+        const overlay = path.join(this.work, "overlays", String(this.overlays++));
+        await mkdir(overlay, { recursive: true });
+        await writeFile(path.join(overlay, "kustomization.yaml"), stringify(overlayFor(entry.spec, path.relative(overlay, copyDir), copyDir, overlay)));
+        const result = await kustomizeBuild(overlay);
+        if (!result.ok) return { ok: false, error: this.fromCopy(result.error) };
+        const objects = parseYamlStream(result.yaml).map((object) => ({ object: withoutOrigin(object), file: this.originFile(object, overlay, entry) }));
+        return { ok: true, objects };
+    }
+
+    /** Paths in kustomize's messages name the copy: name the tree's files instead. */
+    private fromCopy(message: string): string {
+        return message.split(this.copy).join(this.root).split(path.join(this.work, "overlays")).join("(flux overlay)");
+    }
+
+    private originFile(object: unknown, overlay: string, entry: Entry): string {
+        const metadata = isRecord(object) && isRecord(object.metadata) ? object.metadata : {};
+        const annotations = isRecord(metadata.annotations) ? metadata.annotations : {};
+        const origin = typeof annotations[ORIGIN] === "string" ? parseYaml(annotations[ORIGIN]) : undefined;
+        const relative = isRecord(origin) ? (typeof origin.path === "string" ? origin.path : typeof origin.configuredIn === "string" ? origin.configuredIn : undefined) : undefined;
+        if (relative === undefined || /^[a-z]+:\/\//.test(relative) || isRecord(origin) && typeof origin.repo === "string") return entry.file;
+        const inCopy = path.resolve(overlay, relative);
+        const file = path.join(this.root, path.relative(this.copy, inCopy));
+        return file.startsWith(this.root) ? file : entry.file;
+    }
+
+    /** spec.postBuild of the entry applied to one object, as kustomize-controller does; undefined when it fails (reported). */
+    private postBuild(entry: Entry, object: unknown, file: string): unknown {
+        const postBuild = isRecord(entry.spec.postBuild) ? entry.spec.postBuild : {};
+        const substitute = isRecord(postBuild.substitute) ? postBuild.substitute : {};
+        const fromCluster = Array.isArray(postBuild.substituteFrom) && postBuild.substituteFrom.length > 0;
+        if (Object.keys(substitute).length === 0 && !fromCluster) return object;
+        const metadata = isRecord(object) && isRecord(object.metadata) ? object.metadata : {};
+        const disabled = (map: unknown) => isRecord(map) && map["kustomize.toolkit.fluxcd.io/substitute"] === "disabled";
+        if (disabled(metadata.labels) || disabled(metadata.annotations)) return object;
+        const vars = new Map(Object.entries(substitute).map(([name, value]) => [name, String(value).replace(/\n/g, "")]));
+        const label = objectLabel(object);
+        for (const name of vars.keys()) {
+            if (!/^[_\p{L}][_\p{L}\p{Nd}]*$/u.test(name)) {
+                this.report({ file: entry.file, object: entry.object, field: "spec.postBuild.substitute", message: `'${name}' var name is invalid, must match '^[_[:alpha:]][_[:alpha:][:digit:]]*$'` });
+                return undefined;
+            }
+        }
+        try {
+            const text = envsubst(stringify(object), (name) => [vars.get(name) ?? (fromCluster ? PLACEHOLDER : ""), true]);
+            return parseYaml(text);
+        } catch (error) {
+            const message = error instanceof EnvsubstError ? `variable substitution failed: ${error.message}` : `is not YAML after variable substitution: ${(error as Error).message.split("\n")[0]}`;
+            this.problems.push({ file, object: label, field: "", message: `postBuild (${entry.object || "root"}): ${message}` });
+            return undefined;
+        }
+    }
+}
+
+function depth(file: string): number {
+    return file.split(path.sep).length;
+}
+
+/** The spec fields that change what a path builds into. */
+function buildFields(spec: Record<string, unknown>): Record<string, unknown> {
+    const { targetNamespace, namePrefix, nameSuffix, patches, images, components, ignoreMissingComponents, postBuild } = spec;
+    return { targetNamespace, namePrefix, nameSuffix, patches, images, components, ignoreMissingComponents, postBuild };
+}
+
+/** The kustomization that builds `target` (relative to the overlay) with a Flux Kustomization's spec, as WriteFile sets it. */
+function overlayFor(spec: Record<string, unknown>, target: string, copyDir: string, overlay: string): Record<string, unknown> {
+    const kustomization: Record<string, unknown> = {
+        apiVersion: "kustomize.config.k8s.io/v1beta1",
+        kind: "Kustomization",
+        buildMetadata: ["originAnnotations"],
+        resources: [target],
+    };
+    if (typeof spec.targetNamespace === "string") kustomization.namespace = spec.targetNamespace;
+    if (typeof spec.namePrefix === "string") kustomization.namePrefix = spec.namePrefix;
+    if (typeof spec.nameSuffix === "string") kustomization.nameSuffix = spec.nameSuffix;
+    if (Array.isArray(spec.patches) && spec.patches.length > 0) {
+        kustomization.patches = spec.patches.filter(isRecord).map(({ patch, target }) => ({ patch, ...(isRecord(target) ? { target } : {}) }));
+    }
+    if (Array.isArray(spec.images) && spec.images.length > 0) kustomization.images = spec.images;
+    if (Array.isArray(spec.components) && spec.components.length > 0) {
+        kustomization.components = spec.components.filter((component): component is string => typeof component === "string").map((component) => path.relative(overlay, path.resolve(copyDir, component)));
+    }
+    return kustomization;
+}
+
+function withoutOrigin(object: unknown): unknown {
+    if (!isRecord(object) || !isRecord(object.metadata) || !isRecord(object.metadata.annotations) || !(ORIGIN in object.metadata.annotations)) return object;
+    const { [ORIGIN]: _origin, ...annotations } = object.metadata.annotations;
+    const { annotations: _all, ...metadata } = object.metadata;
+    return { ...object, metadata: Object.keys(annotations).length > 0 ? { ...metadata, annotations } : metadata };
+}
+
+const LIST_FIELDS = ["resources", "bases", "components", "crds"];
+const GENERATORS = ["configMapGenerator", "secretGenerator", "helmChartInflationGenerator"];
+
+/** A kustomization without its remote references (URLs, git repositories), and those references. */
+export function withoutRemote(content: Record<string, unknown>): { kept: Record<string, unknown>; remote: { field: string; value: string }[] } {
+    const remote: { field: string; value: string }[] = [];
+    const kept: Record<string, unknown> = { ...content };
+    for (const name of LIST_FIELDS) {
+        if (!Array.isArray(content[name])) continue;
+        kept[name] = content[name].filter((value: unknown, i: number) => {
+            if (typeof value === "string" && isRemote(value)) {
+                remote.push({ field: `${name}[${i}]`, value });
+                return false;
+            }
+            return true;
+        });
+    }
+    for (const name of GENERATORS) {
+        if (!Array.isArray(content[name])) continue;
+        kept[name] = content[name].map((generator: unknown, i: number) => {
+            if (!isRecord(generator) || !Array.isArray(generator.files)) return generator;
+            const files = generator.files.filter((file: unknown, j: number) => {
+                const source = typeof file === "string" ? file.slice(file.indexOf("=") + 1) : "";
+                if (isRemote(source)) {
+                    remote.push({ field: `${name}[${i}].files[${j}]`, value: source });
+                    return false;
+                }
+                return true;
+            });
+            return { ...generator, files };
+        });
+    }
+    return { kept, remote };
+}
+
+async function findKustomizationFile(dir: string): Promise<string | undefined> {
+    for (const name of KUSTOMIZATION_FILE_NAMES) {
+        if ((await pathKind(path.join(dir, name))) === "file") return path.join(dir, name);
+    }
+    return undefined;
+}
+
+/**
+ * What Flux's generator lists for a folder without a kustomization file (scanManifests): every .yaml/.yml file
+ * below it, and each sub-folder with a kustomization file as a folder (not descended into), in walk order.
+ */
+export async function generatedResources(dir: string): Promise<string[]> {
+    const found: string[] = [];
+    const visit = async (folder: string) => {
+        const entries = (await readdir(folder, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        for (const entry of entries) {
+            const absolute = path.join(folder, entry.name);
+            if (entry.isDirectory()) {
+                if (entry.name === ".git") continue;
+                if (await findKustomizationFile(absolute)) found.push(absolute);
+                else await visit(absolute);
+            } else if (/\.ya?ml$/.test(entry.name) && !isKustomizationFile(absolute)) {
+                found.push(absolute);
+            }
+        }
+    };
+    await visit(dir);
+    return found;
+}
