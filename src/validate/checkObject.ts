@@ -43,9 +43,17 @@ export function checkObject(file: string, object: unknown, schemas: SchemaRegist
     } catch (error) {
         const errors = (error as { errors?: SchemaError[] }).errors;
         if (!Array.isArray(errors)) throw error;
-        const real = errors.filter((schemaError) => !acceptedOffline(schemaError, checked));
-        if (real.length === 0) return sizeProblems(object, kind).map(({ field, message }) => problem(field, message));
-        return schemaProblems(real, checked).map(({ field, message }) => problem(field, message));
+        const remaining = errors.filter((schemaError) => !acceptedOffline(schemaError, checked));
+        // A value still holding `${VAR}` fails only as written: something in the cluster (a parent's postBuild, a
+        // mutating webhook) may substitute it. It is a warning, not a refusal.
+        const unsubstituted = remaining.filter((schemaError) => holdsVariable(valueAt(checked, schemaError.instancePath)));
+        const real = remaining.filter((schemaError) => !unsubstituted.includes(schemaError));
+        const warnings = schemaProblems(unsubstituted, checked).map(({ field, message }) => ({
+            ...problem(field, `${message}; it holds a \${VAR} that no postBuild.substitute of the Flux Kustomization applying it sets, so Flux applies it as written`),
+            severity: "warning" as const,
+        }));
+        if (real.length === 0) return [...sizeProblems(object, kind).map(({ field, message }) => problem(field, message)), ...warnings];
+        return [...schemaProblems(real, checked).map(({ field, message }) => problem(field, message)), ...warnings];
     }
 }
 
@@ -71,6 +79,13 @@ function acceptedOffline(error: SchemaError, object: unknown): boolean {
     if (error.keyword === "format" && error.params.format === "byte" && typeof value === "string") {
         return /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(value.replace(/[\r\n]/g, ""));
     }
+    return false;
+}
+
+function holdsVariable(value: unknown): boolean {
+    if (typeof value === "string") return /\$\{[^}]+\}/.test(value);
+    if (Array.isArray(value)) return value.some(holdsVariable);
+    if (isRecord(value)) return Object.values(value).some(holdsVariable);
     return false;
 }
 

@@ -61,7 +61,7 @@ const ORIGIN = "config.kubernetes.io/origin";
 
 /**
  * What ArtifactGenerators (source.extensions.fluxcd.io, Flux 2.7+) that read the Bucket make of it: for each
- * ExternalArtifact name, its copy rules of whole folders (`from: "@src/apps/base/**"`, `to: "@artifact/base/"`),
+ * ExternalArtifact name, its copy rules of whole folders (`from: "@src/apps/base/**"` or `"@src/apps/base/"`, `to: "@artifact/base/"`),
  * as bucket folder → artifact folder. A Kustomization of that ExternalArtifact builds the bucket folder its path
  * maps back to (the copies keep relative paths, so its kustomize references resolve the same in the tree).
  */
@@ -79,7 +79,8 @@ export function artifactsFrom(documents: unknown[]): Artifacts {
             if (!isRecord(artifact) || typeof artifact.name !== "string") continue;
             const rules = (Array.isArray(artifact.copy) ? artifact.copy : []).flatMap((rule) => {
                 if (!isRecord(rule) || typeof rule.from !== "string" || typeof rule.to !== "string") return [];
-                const from = /^@([^/]+)\/(.*?)\/?\*\*$/.exec(rule.from);
+                // A folder's content: `@src/dir/**`, or `@src/dir/` (what the xunholy/k8s-gitops fleet writes).
+                const from = /^@([^/]+)\/(.*?)\/(\*\*)?$/.exec(rule.from);
                 const to = /^@artifact\/?(.*)$/.exec(rule.to);
                 if (!from || !to || !aliases.has(from[1])) return [];
                 return [{ from: from[2].replace(/\/$/, ""), to: to[1].replace(/\/$/, "") }];
@@ -160,6 +161,8 @@ class FluxTree {
     /** Builds of one folder run one after the other: a generated kustomization.yaml is written into the copy. */
     private readonly dirLocks = new Map<string, Promise<void>>();
     private readonly artifacts: Artifacts;
+    /** Files kustomize reads as resources (whole objects), as opposed to patches and generator data. */
+    private readonly resources = new Set<string>();
 
     constructor(
         root: string,
@@ -286,10 +289,19 @@ class FluxTree {
             return [];
         }
 
+        // What kustomize would refuse in a resource file without saying which: a document that is no object.
+        const identity = this.identityProblems(inputs);
+        if (identity.length > 0) {
+            identity.forEach((problem) => this.report(problem));
+            return [];
+        }
+
         const result = await this.locked(entry.dir, () => this.kustomize(entry));
         if (!result.ok) {
-            const own = await findKustomizationFile(entry.dir);
-            this.problems.push({ file: own ?? entry.file, object: own ? "Kustomization" : entry.object, field: "", message: `kustomize build failed: ${result.error}` });
+            // The mistake is in the innermost folder kustomize was reading: name its kustomization file.
+            const { folder, reason } = innermost(result.error);
+            const own = (folder && (await findKustomizationFile(folder))) || (await findKustomizationFile(entry.dir));
+            this.report({ file: own ?? entry.file, object: own ? "Kustomization" : entry.object, field: "", message: `kustomize build failed: ${reason}` });
             return [];
         }
         const children: Entry[] = [];
@@ -306,7 +318,7 @@ class FluxTree {
                 });
                 continue;
             }
-            this.problems.push(...this.checker.check(file, applied));
+            this.problems.push(...(await this.located(this.checker.check(file, applied), applied, file, entry)));
             for (const declared of declaredEntries(applied, this.artifacts)) {
                 const at = { file, object: objectLabel(applied) };
                 const dir = await this.entryDir(declared.fluxPath, at, declared.field);
@@ -314,6 +326,65 @@ class FluxTree {
             }
         }
         return children;
+    }
+
+    /**
+     * Where a built object's problems are: in its file when the document there has them too, else in what changed
+     * it on the way (the nearest kustomization above the file that patches or transforms, or the Flux Kustomization
+     * whose spec.patches did), "in the kustomize build output".
+     */
+    private async located(problems: Problem[], built: unknown, file: string, entry: Entry): Promise<Problem[]> {
+        const errors = problems.filter((problem) => problem.severity !== "warning");
+        if (errors.length === 0) return problems;
+        const source = sourceDocument(this.parsed.get(file)?.documents ?? [], built);
+        if (!source) return problems;
+        const inSource = this.checker.check(file, source);
+        if (errors.every((error) => inSource.some((problem) => problem.field === error.field && problem.severity !== "warning"))) return problems;
+        const transformer = this.transformerOf(file, entry.dir) ?? { file: entry.file };
+        return problems.map((problem) => (problem.severity === "warning" ? problem : { ...problem, file: transformer.file, message: `${problem.message} in the kustomize build output` }));
+    }
+
+    /** The last kustomization that patches or transforms on the way from the entry's folder to the file, if any. */
+    private transformerOf(file: string, top: string): { file: string } | undefined {
+        const chain = this.includePath(top, file, new Set());
+        for (const dir of (chain ?? []).reverse()) {
+            const own = this.kustomizations.get(dir);
+            const content = own ? this.parsed.get(own.file)?.documents[0] : undefined;
+            if (own && isRecord(content) && TRANSFORMING.some((field) => field in content)) return { file: own.file };
+        }
+        return undefined;
+    }
+
+    /** The kustomization folders from `dir` to the one that lists `file`, following resources and components. */
+    private includePath(dir: string, file: string, seen: Set<string>): string[] | undefined {
+        const kustomization = this.kustomizations.get(dir);
+        if (!kustomization || seen.has(dir)) return undefined;
+        seen.add(dir);
+        if (kustomization.references.some((reference) => reference.target === file)) return [dir];
+        for (const reference of kustomization.references) {
+            const rest = this.includePath(reference.target, file, seen);
+            if (rest) return [dir, ...rest];
+        }
+        return undefined;
+    }
+
+    /** Every document of a resource file has an apiVersion, a kind and a metadata.name (kustomize needs them). */
+    private identityProblems(inputs: string[]): Problem[] {
+        const problems: Problem[] = [];
+        for (const file of inputs) {
+            if (!this.resources.has(file)) continue;
+            for (const document of this.parsed.get(file)?.documents ?? []) {
+                const object = objectLabel(document);
+                if (!isRecord(document)) problems.push({ file, object: "", field: "", message: "is not a Kubernetes object (expected a mapping with apiVersion and kind)" });
+                else if (typeof document.apiVersion !== "string" || document.apiVersion === "") problems.push({ file, object, field: "apiVersion", message: "is required" });
+                else if (typeof document.kind !== "string" || document.kind === "") problems.push({ file, object, field: "kind", message: "is required" });
+                else if (document.kind.endsWith("List") || document.apiVersion.startsWith("kustomize.config.k8s.io/")) continue;
+                else if (!isRecord(document.metadata) || typeof document.metadata.name !== "string" || document.metadata.name === "") {
+                    problems.push({ file, object, field: "metadata.name", message: "is required" });
+                }
+            }
+        }
+        return problems;
     }
 
     private report(problem: Problem): void {
@@ -349,12 +420,16 @@ class FluxTree {
                     const kind = await pathKind(reference.target);
                     if (kind === "directory") await visit(reference.target);
                     else found.add(reference.target);
+                    if (kind === "file" && reference.role === "resource" && !isKustomizationFile(reference.target)) this.resources.add(reference.target);
                 }
                 return;
             }
             for (const resource of await generatedResources(folder)) {
                 if ((await pathKind(resource)) === "directory") await visit(resource);
-                else found.add(resource);
+                else {
+                    found.add(resource);
+                    this.resources.add(resource);
+                }
             }
         };
         await visit(dir);
@@ -431,8 +506,34 @@ class FluxTree {
     }
 }
 
+/**
+ * kustomize wraps an error in each folder it was accumulating ("accumulating resources from 'x': read …: is a
+ * directory': recursed accumulation of path '…': "): the reason without the wrapping, and the innermost folder.
+ */
+export function innermost(error: string): { folder?: string; reason: string } {
+    const wrapper = /^accumulating resources: accumulation err='accumulating resources from '[^']*': read [^']*: is a directory': recursed (?:accumulation of|merging from) path '([^']*)': /;
+    let reason = error;
+    let folder: string | undefined;
+    for (let match = wrapper.exec(reason); match; match = wrapper.exec(reason)) {
+        folder = match[1];
+        reason = reason.slice(match[0].length);
+    }
+    return { folder, reason };
+}
+
 function depth(file: string): number {
     return file.split(path.sep).length;
+}
+
+/** The kustomization fields that change objects (rather than only gather them). */
+const TRANSFORMING = ["patches", "patchesStrategicMerge", "patchesJson6902", "replacements", "transformers", "components", "images", "replicas", "namespace", "namePrefix", "nameSuffix", "labels", "commonLabels", "commonAnnotations", "vars"];
+
+/** The document of a file a built object came from: same kind and name (or the file's only document of that kind). */
+function sourceDocument(documents: unknown[], built: unknown): unknown {
+    if (!isRecord(built)) return undefined;
+    const sameKind = documents.filter((document) => isRecord(document) && document.kind === built.kind);
+    const name = isRecord(built.metadata) ? built.metadata.name : undefined;
+    return sameKind.find((document) => isRecord((document as Record<string, unknown>).metadata) && ((document as Record<string, Record<string, unknown>>).metadata.name === name)) ?? (sameKind.length === 1 ? sameKind[0] : undefined);
 }
 
 /** The spec fields that change what a path builds into. */
