@@ -23,7 +23,7 @@ import path from "node:path";
 import { parse as parseYaml, stringify } from "yaml";
 import { walkFiles } from "../fs/walk.ts";
 import { mapBounded } from "../fs/bounded.ts";
-import type { KustomizationDir } from "./builds.ts";
+import { composedWithFiles, type KustomizationDir } from "./builds.ts";
 import { isSopsEncrypted, type ObjectChecker } from "./checkObject.ts";
 import { envsubst, EnvsubstError } from "./envsubst.ts";
 import { bucketKustomizationPath, fluxPathProblem, treeFolder } from "./fluxPath.ts";
@@ -39,11 +39,18 @@ export interface FluxTreeOptions {
     rootPath?: string;
     /** Let kustomize fetch remote bases and URL resources (push --allow-remote-bases); default: left out, with a warning. */
     allowRemote?: boolean;
+    /**
+     * Folders to build as they are, instead of Flux's entry points: a tree without any (no root path, no Bucket
+     * Kustomization) is checked from its root kustomizations, as `kubectl kustomize` would build them.
+     */
+    roots?: string[];
 }
 
 export interface FluxTreeResult {
     problems: Problem[];
     notes: string[];
+    /** The tree's files that some build read. */
+    reached: Set<string>;
 }
 
 /** One Flux build: a folder of the tree and the Flux Kustomization spec it is built with. */
@@ -188,7 +195,7 @@ class FluxTree {
 
     async run(): Promise<FluxTreeResult> {
         await this.makeCopy();
-        let queue: Entry[] = [];
+        let queue: Entry[] = (this.options.roots ?? []).map((dir) => ({ dir, spec: {}, file: path.join(dir, "kustomization.yaml"), object: "" }));
         if (this.options.rootPath !== undefined) {
             const dir = await this.entryDir(this.options.rootPath, { file: this.root, object: "the root Kustomization" }, "--root-path");
             if (dir) queue.push({ dir, spec: {}, file: this.root, object: "the root Kustomization" });
@@ -199,7 +206,7 @@ class FluxTree {
                 const found = await Promise.all(queue.map((entry) => this.build(entry)));
                 queue = found.flat();
             }
-            if (this.options.rootPath !== undefined) break;
+            if (this.options.rootPath !== undefined || this.options.roots !== undefined) break;
             // A file declaring a Bucket Kustomization that nothing built yet: the cluster's bootstrap applies it. The
             // shallowest first, one at a time: what it builds usually reaches the others (the Kustomizations of apps).
             const next = [...this.parsed.values()]
@@ -217,7 +224,7 @@ class FluxTree {
                 : [`${unreached.length} YAML file(s) are not applied by any Flux entry point and were not validated (e.g. ${path.relative(this.root, unreached[0])})`];
         // A component used by many Kustomizations repeats its mistake in each build: report it once.
         const unique = new Map(this.problems.map((problem) => [JSON.stringify(problem), problem]));
-        return { problems: [...unique.values()], notes };
+        return { problems: [...unique.values()], notes, reached: this.reached };
     }
 
     /** A hard-linked copy of the tree (copies where the disk has no hard links), where generated files are written. */
@@ -438,19 +445,25 @@ class FluxTree {
 
     /** kustomize build of the entry as kustomize-controller does it; objects with the tree file each came from. */
     private async kustomize(entry: Entry): Promise<{ ok: true; objects: { object: unknown; file: string }[] } | { ok: false; error: string }> {
+        // Without Flux fields, a kustomization that only lists plain whole objects builds into exactly them.
+        const own = this.kustomizations.get(entry.dir);
+        if (own && Object.values(buildFields(entry.spec)).every((value) => value === undefined)) {
+            const composed = composedWithFiles(own, this.kustomizations, this.parsed);
+            if (composed) return { ok: true, objects: composed };
+        }
         const copyDir = path.join(this.copy, path.relative(this.root, entry.dir));
-        const own = await findKustomizationFile(entry.dir);
-        if (!own) {
+        const ownFile = await findKustomizationFile(entry.dir);
+        if (!ownFile) {
             const resources = (await generatedResources(entry.dir)).map((resource) => `./${path.relative(entry.dir, resource).split(path.sep).join("/")}`);
             const generated = resources.length > 0 ? { resources } : { namespace: "_placeholder" };
             await this.writeInCopy(path.join(entry.dir, "kustomization.yaml"), stringify({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", ...generated }));
         } else {
-            const document = this.parsed.get(own)?.documents[0];
+            const document = this.parsed.get(ownFile)?.documents[0];
             const content = isRecord(document) ? (this.options.allowRemote ? document : withoutRemote(document).kept) : {};
             // kustomize refuses an empty kustomization ("kustomization.yaml is empty"); Flux's generator rewrites one
             // without resources with buildMetadata (WriteFile), so it builds (its generators, or nothing).
             if (!Array.isArray(content.resources) || content.resources.length === 0) {
-                await this.writeInCopy(own, stringify({ ...content, buildMetadata: ["originAnnotations"] }));
+                await this.writeInCopy(ownFile, stringify({ ...content, buildMetadata: ["originAnnotations"] }));
             }
         }
         const overlay = path.join(this.work, "overlays", String(this.overlays++));
@@ -511,7 +524,8 @@ class FluxTree {
  * directory': recursed accumulation of path '…': "): the reason without the wrapping, and the innermost folder.
  */
 export function innermost(error: string): { folder?: string; reason: string } {
-    const wrapper = /^accumulating resources: accumulation err='accumulating resources from '[^']*': read [^']*: is a directory': recursed (?:accumulation of|merging from) path '([^']*)': /;
+    // "recursed merging from path" is a failure of the folder that includes it (two of its inputs collide): stop there.
+    const wrapper = /^accumulating resources: accumulation err='accumulating resources from '[^']*': read [^']*: is a directory': recursed accumulation of path '([^']*)': /;
     let reason = error;
     let folder: string | undefined;
     for (let match = wrapper.exec(reason); match; match = wrapper.exec(reason)) {

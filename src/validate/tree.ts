@@ -87,6 +87,14 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
     };
     const schemas = treeSchemas(await loadSchemas(documents), documents, { schemaLocations: options.schemaLocations });
     const checker = new ObjectChecker(schemas, { strict: options.strict });
+    // A document of a file that passed before passes again (the cache belongs to this validator and these schemas);
+    // once a tree passes, each file whose documents pass on their own is remembered so.
+    for (const file of manifests) if (contents.clean(file.file)) file.documents.forEach((document) => checker.remember(document));
+    const rememberClean = () => {
+        for (const file of manifests) {
+            if (file.problems.length === 0 && file.documents.every((document) => checker.check(file.file, document).length === 0)) contents.checked(file.file);
+        }
+    };
 
     if (build && hasFluxEntryPoints([...kustomizationFiles, ...manifests], options.rootPath)) {
         const flux = await validateFluxTree(root, [...kustomizationFiles, ...manifests], kustomizations, referenceProblems, checker, {
@@ -94,7 +102,32 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
             rootPath: options.rootPath,
             allowRemote: options.allowRemote,
         });
-        return { warnings: finish(flux.problems), notes: flux.notes, mode: "flux" };
+        const warnings = finish(flux.problems);
+        rememberClean();
+        return { warnings, notes: flux.notes, mode: "flux" };
+    }
+
+    if (build && kustomizations.size > 0) {
+        // No Flux entry point: the root kustomizations are built as kustomize builds them (what each applies is
+        // checked in its build, so a base that an overlay completes is not refused), and every other file on its own.
+        const built = await validateFluxTree(root, [...kustomizationFiles, ...manifests], kustomizations, referenceProblems, checker, {
+            prefix,
+            allowRemote: options.allowRemote,
+            roots: entryPoints(kustomizations, []).map(({ dir }) => dir),
+        });
+        const found = [...built.problems];
+        const unreached = (file: ParsedYamlFile) => !built.reached.has(file.file);
+        found.push(...[...kustomizationFiles, ...manifests].filter(unreached).flatMap((file) => file.problems));
+        found.push(...referenceProblems.filter((problem) => !built.reached.has(problem.file)));
+        for (const file of standaloneFiles(manifests, kustomizations).filter(unreached)) {
+            for (const document of file.documents) {
+                found.push(...(await checkTreeObject(file.file, document, checker.check(file.file, document), root, prefix, options.original)));
+            }
+        }
+        const unique = new Map(found.map((problem) => [JSON.stringify(problem), problem]));
+        const warnings = finish([...unique.values()]);
+        rememberClean();
+        return { warnings, notes: [], mode: "files" };
     }
 
     // Building the roots takes longest: it runs while the rest of the tree is checked.
