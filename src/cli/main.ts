@@ -162,6 +162,10 @@ export function buildProgram(io: Io, stores: Stores): Command {
         .option("--allow-unversioned", "push to a bucket without versioning: deletes and overwrites are then permanent")
         .option("--skip-build", "skip the kustomize builds of validation (every file is still parsed and schema-checked)")
         .option("--revalidate", "validate even a tree whose exact content passed validation before on this machine")
+        .option("--root-path <path>", "the root Kustomization's spec.path (the flux stack's kustomizationPath, e.g. ./clusters/dev): validation starts there")
+        .option("--strict", "an object whose kind no schema knows is an error, not a warning")
+        .option("--schema-location <dir|template>", "JSON schemas in kubeconform's layout, local files only (repeatable)", collect)
+        .option("--allow-remote-bases", "let kustomize fetch remote bases and URL resources while validating (reaches the network)")
         .addOption(new Option("--concurrency <n>", "parallel uploads").argParser(positiveInt).default(16))
         .option("--rollback-on-failure", "when the cluster fails to apply the push, restore the prefix's previous state (atomically) and wait for that")
         .option("-m, --message <text>", "why, for the release record that history shows (default: the tree's last commit subject)")
@@ -175,6 +179,7 @@ export function buildProgram(io: Io, stores: Stores): Command {
                 allowUnversioned: flags.allowUnversioned ?? false,
                 skipBuild: flags.skipBuild ?? false,
                 validationCache: flags.revalidate ? undefined : new ValidationCache(),
+                validation: { rootPath: flags.rootPath, strict: flags.strict, schemaLocations: flags.schemaLocation, allowRemote: flags.allowRemoteBases },
                 concurrency: flags.concurrency,
                 lease: leaseOptions(flags),
                 specIgnore: specIgnore(flags),
@@ -337,6 +342,10 @@ interface PushFlags {
     allowUnversioned?: boolean;
     skipBuild?: boolean;
     revalidate?: boolean;
+    rootPath?: string;
+    strict?: boolean;
+    schemaLocation?: string[];
+    allowRemoteBases?: boolean;
     concurrency: number;
     ignore?: string[];
 }

@@ -13,6 +13,7 @@ import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 import { contentType, readTree, type LocalFile } from "./tree.ts";
 import { validateManifests } from "./validate.ts";
 import type { ValidationCache } from "./validationCache.ts";
+import type { ValidationChecks } from "./validate.ts";
 
 export interface PushOptions {
     prune: boolean;
@@ -23,6 +24,8 @@ export interface PushOptions {
     skipBuild?: boolean;
     /** Trees that passed validation before; unset: validate every time. */
     validationCache?: ValidationCache;
+    /** --root-path, --strict, --schema-location, --allow-remote-bases. */
+    validation?: ValidationChecks;
     concurrency: number;
     /** Waiting for, and breaking, another writer's lease on the prefix. */
     lease: Pick<LeaseOptions, "waitMs" | "breakStale" | "conditional">;
@@ -63,7 +66,7 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     const ignored = ignoreMatcher(patterns);
     // The listing runs while the tree is validated; a validation failure is reported first.
     const [validated, listed, versioned] = await Promise.allSettled([
-        validateManifests(dir, prefix, { build: !options.skipBuild, files, ignored, cache: options.validationCache }),
+        validateManifests(dir, prefix, { build: !options.skipBuild, files, ignored, cache: options.validationCache, checks: options.validation, log: options.log }),
         store.list(prefix),
         // An identity that may not read the setting (a reader) finds out at its first write instead.
         store.versioningEnabled().catch((error: unknown) => (error instanceof AccessDeniedError ? undefined : Promise.reject(error))),

@@ -44,6 +44,8 @@ export interface FluxTreeOptions {
      * Kustomization) is checked from its root kustomizations, as `kubectl kustomize` would build them.
      */
     roots?: string[];
+    /** The tree as its owner has it when `root` is a copy without the files Flux ignores (ValidateTreeOptions.original). */
+    original?: string;
 }
 
 export interface FluxTreeResult {
@@ -270,7 +272,10 @@ class FluxTree {
             this.problems.push({ ...at, field, message: `"${fluxPath}" depends on a variable not known offline: what it builds is not checked`, severity: "warning" });
             return undefined;
         }
-        const message = await fluxPathProblem(fluxPath, this.root, this.options.prefix);
+        let message = await fluxPathProblem(fluxPath, this.root, this.options.prefix);
+        if (message !== undefined && this.options.original !== undefined && (await fluxPathProblem(fluxPath, this.options.original, this.options.prefix)) === undefined) {
+            message = `"${fluxPath}" holds nothing Flux would fetch: every file under it is ignored (the root .sourceignore or spec.ignore)`;
+        }
         if (message !== undefined) {
             this.problems.push({ ...at, field, message });
             return undefined;

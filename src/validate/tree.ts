@@ -101,6 +101,7 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
             prefix,
             rootPath: options.rootPath,
             allowRemote: options.allowRemote,
+            original: options.original,
         });
         const warnings = finish(flux.problems);
         rememberClean();
