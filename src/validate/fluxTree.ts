@@ -29,6 +29,7 @@ import { envsubst, EnvsubstError } from "./envsubst.ts";
 import { bucketKustomizationPath, fluxPathProblem, treeFolder } from "./fluxPath.ts";
 import { isKustomizationFile, isRemote, KUSTOMIZATION_FILE_NAMES } from "./kustomizationFile.ts";
 import { kustomizeBuild } from "./kustomize.ts";
+import { loadSchemas } from "./schemas.ts";
 import { pathKind } from "./paths.ts";
 import { isRecord, objectLabel, PLACEHOLDER, type Problem } from "./problems.ts";
 import { parseYamlStream, type ParsedYamlFile } from "./yamlFiles.ts";
@@ -211,10 +212,21 @@ class FluxTree {
             if (this.options.rootPath !== undefined || this.options.roots !== undefined) break;
             // A file declaring a Bucket Kustomization that nothing built yet: the cluster's bootstrap applies it. The
             // shallowest first, one at a time: what it builds usually reaches the others (the Kustomizations of apps).
-            const next = [...this.parsed.values()]
+            // A file under a folder that some Kustomization of the tree builds is that one's child, not a root.
+            const declaredFolders = [...this.parsed.values()].flatMap((file) =>
+                file.documents.flatMap((document) =>
+                    declaredEntries(document, this.artifacts).flatMap(({ fluxPath }) => {
+                        const folder = treeFolder(fluxPath, this.options.prefix);
+                        return folder === undefined ? [] : [path.join(this.root, folder)];
+                    }),
+                ),
+            );
+            const isChild = (file: string) => declaredFolders.some((folder) => file.startsWith(`${folder}${path.sep}`));
+            const candidates = [...this.parsed.values()]
                 .filter((file) => !this.reached.has(file.file) && !selfRoots.has(path.dirname(file.file)))
                 .filter((file) => file.documents.some((document) => declaredEntries(document, this.artifacts).length > 0))
-                .sort((a, b) => depth(a.file) - depth(b.file) || a.file.localeCompare(b.file))[0];
+                .sort((a, b) => Number(isChild(a.file)) - Number(isChild(b.file)) || depth(a.file) - depth(b.file) || a.file.localeCompare(b.file));
+            const next = candidates[0];
             if (!next) break;
             selfRoots.add(path.dirname(next.file));
             queue.push({ dir: path.dirname(next.file), spec: {}, file: next.file, object: "" });
@@ -316,6 +328,8 @@ class FluxTree {
             this.report({ file: own ?? entry.file, object: own ? "Kustomization" : entry.object, field: "", message: `kustomize build failed: ${reason}` });
             return [];
         }
+        // Objects kustomize made (generators) or changed may be of kinds the tree's files do not have.
+        await loadSchemas(result.objects.map(({ object }) => object));
         const children: Entry[] = [];
         for (const { object, file } of result.objects) {
             this.reached.add(file);
@@ -352,6 +366,11 @@ class FluxTree {
         if (!source) return problems;
         const inSource = this.checker.check(file, source);
         if (errors.every((error) => inSource.some((problem) => problem.field === error.field && problem.severity !== "warning"))) return problems;
+        // The file holds a ${VAR} there: the value postBuild substituted is wrong.
+        if (errors.every((error) => inSource.some((problem) => problem.field === error.field))) {
+            const by = entry.object || path.relative(this.root, entry.file);
+            return problems.map((problem) => (problem.severity === "warning" ? problem : { ...problem, message: `${problem.message} after postBuild substitution (${by})` }));
+        }
         const transformer = this.transformerOf(file, entry.dir) ?? { file: entry.file };
         return problems.map((problem) => (problem.severity === "warning" ? problem : { ...problem, file: transformer.file, message: `${problem.message} in the kustomize build output` }));
     }
