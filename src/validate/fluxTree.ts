@@ -365,9 +365,10 @@ class FluxTree {
         const source = sourceDocument(this.parsed.get(file)?.documents ?? [], built);
         if (!source) return problems;
         const inSource = this.checker.check(file, source);
-        if (errors.every((error) => inSource.some((problem) => problem.field === error.field && problem.severity !== "warning"))) return problems;
+        const same = (a: Problem, b: Problem) => a.field === b.field && a.message === b.message;
+        if (errors.every((error) => inSource.some((problem) => same(problem, error) && problem.severity !== "warning"))) return problems;
         // The file holds a ${VAR} there: the value postBuild substituted is wrong.
-        if (errors.every((error) => inSource.some((problem) => problem.field === error.field))) {
+        if (errors.every((error) => inSource.some((problem) => problem.field === error.field && problem.severity === "warning"))) {
             const by = entry.object || path.relative(this.root, entry.file);
             return problems.map((problem) => (problem.severity === "warning" ? problem : { ...problem, message: `${problem.message} after postBuild substitution (${by})` }));
         }
