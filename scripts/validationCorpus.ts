@@ -11,7 +11,7 @@
 //       also pushes each tree to moto_server (cold, then unchanged) with bucketops and with `aws s3 sync`.
 //
 // Run it where nothing can leave the machine: `unshare -n sh -c 'ip link set lo up; node scripts/validationCorpus.ts …'`.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { isMap, isScalar, parseAllDocuments, visit, type Document } from "yaml";
@@ -174,10 +174,11 @@ async function check(args: string[]): Promise<void> {
             row.errors = error.problems;
         }
         row.seconds = (performance.now() - start) / 1000;
-        if (args.includes("--time")) row.timing = await timePushes(treeDir);
+        if (args.includes("--time")) row.timing = await timePushes(treeDir, roots.get(tree));
         rows.push(row);
         printRow(row);
     }
+    if (args.includes("--time")) await (await import("./validationCorpusTiming.ts")).stopMoto();
     if (args.includes("--json")) writeFileSync(path.join(dir, "results.json"), JSON.stringify(rows, null, 2));
     for (const row of rows) {
         for (const problem of row.errors) console.log(`  ERROR ${row.tree}: ${path.relative(dir, problem.file)}: ${problem.object}: ${problem.field}: ${problem.message}`);
@@ -193,6 +194,8 @@ async function check(args: string[]): Promise<void> {
     }
 }
 
+console.log("| tree | commit | files | YAML | mode | errors | warnings | validate s | bucketops cold s | bucketops unchanged s | aws cold s | aws unchanged s |");
+
 function printRow(row: Row): void {
     const timing = row.timing ? ` | ${Object.values(row.timing).map((seconds) => seconds.toFixed(2)).join(" | ")}` : "";
     console.log(`| ${row.tree} | ${row.commit} | ${row.files} | ${row.yaml} | ${row.mode} | ${row.errors.length} | ${row.warnings.length} | ${row.seconds.toFixed(1)}${timing} |`);
@@ -207,10 +210,10 @@ function countFiles(dir: string): number {
     return count;
 }
 
-/** Filled in by timePushes' module (moto), loaded only with --time. */
-async function timePushes(treeDir: string): Promise<Record<string, number>> {
+/** The timing module (moto_server, aws-cli) is loaded only with --time. */
+async function timePushes(treeDir: string, rootPath?: string): Promise<Record<string, number>> {
     const { timePushes: time } = await import("./validationCorpusTiming.ts");
-    return time(treeDir);
+    return time(treeDir, rootPath);
 }
 
 if (command === "prepare") prepare(rest);
@@ -219,4 +222,3 @@ else {
     console.error("usage: node scripts/validationCorpus.ts prepare <git-dir> <rev> <out-dir> [--git-source <name>]... | check <dir> [--root <tree>=<path>]... [--time] [--json]");
     process.exitCode = 2;
 }
-void spawnSync;

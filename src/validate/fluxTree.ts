@@ -470,11 +470,24 @@ class FluxTree {
 
     /** kustomize build of the entry as kustomize-controller does it; objects with the tree file each came from. */
     private async kustomize(entry: Entry): Promise<{ ok: true; objects: { object: unknown; file: string }[] } | { ok: false; error: string }> {
-        // Without Flux fields, a kustomization that only lists plain whole objects builds into exactly them.
+        // A kustomization that only lists plain whole objects builds into exactly them (composedObjects); Flux's
+        // targetNamespace, namePrefix and nameSuffix then only set namespaces and names, which no schema check
+        // depends on (kustomize's rules for which objects they touch do not matter here). Anything else: kustomize.
         const own = this.kustomizations.get(entry.dir);
-        if (own && Object.values(buildFields(entry.spec)).every((value) => value === undefined)) {
+        const { targetNamespace, namePrefix, nameSuffix, postBuild: _postBuild, ...transforming } = buildFields(entry.spec);
+        if (own && Object.values(transforming).every((value) => value === undefined)) {
             const composed = composedWithFiles(own, this.kustomizations, this.parsed);
-            if (composed) return { ok: true, objects: composed };
+            if (composed) {
+                const named = (object: Record<string, unknown>) => {
+                    if (targetNamespace === undefined && namePrefix === undefined && nameSuffix === undefined) return object;
+                    const metadata = { ...(object.metadata as Record<string, unknown>) };
+                    if (typeof targetNamespace === "string" && metadata.namespace === undefined && object.kind !== "Namespace") metadata.namespace = targetNamespace;
+                    if (typeof targetNamespace === "string" && metadata.namespace !== undefined) metadata.namespace = targetNamespace;
+                    metadata.name = `${typeof namePrefix === "string" ? namePrefix : ""}${String(metadata.name)}${typeof nameSuffix === "string" ? nameSuffix : ""}`;
+                    return { ...object, metadata };
+                };
+                return { ok: true, objects: composed.map(({ object, file }) => ({ object: named(object), file })) };
+            }
         }
         const copyDir = path.join(this.copy, path.relative(this.root, entry.dir));
         const ownFile = await findKustomizationFile(entry.dir);
