@@ -29,6 +29,12 @@ spec:
           properties:
             spec:
               type: object
+              x-kubernetes-validations:
+                - rule: self.size <= 10
+                  message: size must be at most 10
+                # Not decidable offline, so not evaluated: a Kubernetes CEL library function, a transition rule.
+                - rule: isURL(self.colour)
+                - rule: self.size >= oldSelf.size
               required: [size]
               properties:
                 size: {type: integer, minimum: 1}

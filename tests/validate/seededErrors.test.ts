@@ -28,6 +28,7 @@ const SEEDS: Seed[] = [
     { what: "a CR whose field has the wrong type for its in-tree CRD", file: "apps/base/widget.yaml", change: replace("apps/base/widget.yaml", "size: 3", "size: three"), message: /spec\.size.*must be integer/ },
     { what: "a CR missing a field its in-tree CRD requires", file: "apps/base/widget.yaml", change: replace("apps/base/widget.yaml", "  size: 3\n", ""), message: /spec\.size.*is required/ },
     { what: "a CR below its in-tree CRD's minimum", file: "apps/base/widget.yaml", change: replace("apps/base/widget.yaml", "size: 3", "size: 0"), message: /must be >= 1/ },
+    { what: "a CR that breaks its in-tree CRD's CEL rule", file: "apps/base/widget.yaml", change: replace("apps/base/widget.yaml", "size: 3", "size: 11"), message: /spec: size must be at most 10/ },
     { what: "a CR value outside its in-tree CRD's enum", file: "apps/base/widget.yaml", change: replace("apps/base/widget.yaml", "colour: red", "colour: blue"), message: /must be one of red, green/ },
     { what: "a Flux Kustomization without sourceRef", file: "clusters/prod/apps.yaml", change: replace("clusters/prod/apps.yaml", "  sourceRef:\n    kind: Bucket\n    name: flux-bucket\n", ""), message: /spec\.sourceRef.*is required/ },
     { what: "a Flux Kustomization interval of the wrong type", file: "clusters/prod/infrastructure.yaml", change: replace("clusters/prod/infrastructure.yaml", "interval: 10m", "interval: 10"), message: /spec\.interval.*must be string/ },
