@@ -174,7 +174,15 @@ async function check(args: string[]): Promise<void> {
             row.errors = error.problems;
         }
         row.seconds = (performance.now() - start) / 1000;
-        if (args.includes("--time")) row.timing = await timePushes(treeDir, roots.get(tree));
+        // A refused tree cannot be pushed: it is timed once its errors are fixed.
+        if (args.includes("--time") && row.errors.length === 0) {
+            try {
+                row.timing = await timePushes(treeDir, roots.get(tree));
+            } catch (error) {
+                await (await import("./validationCorpusTiming.ts")).stopMoto();
+                throw error;
+            }
+        }
         rows.push(row);
         printRow(row);
     }
