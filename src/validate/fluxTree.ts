@@ -68,6 +68,8 @@ interface Entry {
 }
 
 const ORIGIN = "config.kubernetes.io/origin";
+/** Which overlay (entry point) a built object came from, in a batch of them; removed before anything is checked. */
+const OVERLAY_LABEL = "bucketops-validation/overlay";
 
 /**
  * What ArtifactGenerators (source.extensions.fluxcd.io, Flux 2.7+) that read the Bucket make of it: for each
@@ -163,6 +165,7 @@ class FluxTree {
     private readonly problemsByFile = new Map<string, Problem[]>();
     private readonly remoteWarnings = new Map<string, Problem[]>();
     private overlays = 0;
+    private readonly batches: Batches;
     private readonly root: string;
     private readonly work: string;
     private readonly kustomizations: Map<string, KustomizationDir>;
@@ -191,6 +194,7 @@ class FluxTree {
         this.options = options;
         this.parsed = new Map(files.map((file) => [file.file, file]));
         this.artifacts = artifactsFrom(files.flatMap((file) => file.documents));
+        this.batches = new Batches(path.join(work, "batches"));
         for (const problem of [...files.flatMap((file) => file.problems), ...referenceProblems]) {
             this.problemsByFile.set(problem.file, [...(this.problemsByFile.get(problem.file) ?? []), problem]);
         }
@@ -504,12 +508,14 @@ class FluxTree {
                 await this.writeInCopy(ownFile, stringify({ ...content, buildMetadata: ["originAnnotations"] }));
             }
         }
-        const overlay = path.join(this.work, "overlays", String(this.overlays++));
+        const index = this.overlays++;
+        const overlay = path.join(this.work, "overlays", String(index));
         await mkdir(overlay, { recursive: true });
-        await writeFile(path.join(overlay, "kustomization.yaml"), stringify(overlayFor(entry.spec, path.relative(overlay, copyDir), copyDir, overlay)));
-        const result = await kustomizeBuild(overlay);
+        const kustomization = { ...overlayFor(entry.spec, path.relative(overlay, copyDir), copyDir, overlay), labels: [{ pairs: { [OVERLAY_LABEL]: String(index) } }] };
+        await writeFile(path.join(overlay, "kustomization.yaml"), stringify(kustomization));
+        const result = await this.batches.build({ overlay, index, dir: entry.dir, targetNamespace: entry.spec.targetNamespace });
         if (!result.ok) return { ok: false, error: this.fromCopy(result.error) };
-        const objects = parseYamlStream(result.yaml).map((object) => ({ object: withoutOrigin(object), file: this.originFile(object, overlay, entry) }));
+        const objects = result.objects.map((object) => ({ object: withoutOrigin(object), file: this.originFile(object, overlay, entry) }));
         return { ok: true, objects };
     }
 
@@ -615,11 +621,96 @@ function overlayFor(spec: Record<string, unknown>, target: string, copyDir: stri
     return kustomization;
 }
 
+/** The object as the path builds it: without the origin annotation and the overlay label this check added. */
 function withoutOrigin(object: unknown): unknown {
-    if (!isRecord(object) || !isRecord(object.metadata) || !isRecord(object.metadata.annotations) || !(ORIGIN in object.metadata.annotations)) return object;
-    const { [ORIGIN]: _origin, ...annotations } = object.metadata.annotations;
-    const { annotations: _all, ...metadata } = object.metadata;
-    return { ...object, metadata: Object.keys(annotations).length > 0 ? { ...metadata, annotations } : metadata };
+    if (!isRecord(object) || !isRecord(object.metadata)) return object;
+    let metadata: Record<string, unknown> = object.metadata;
+    if (isRecord(metadata.annotations) && ORIGIN in metadata.annotations) {
+        const { [ORIGIN]: _origin, ...annotations } = metadata.annotations;
+        const { annotations: _all, ...rest } = metadata;
+        metadata = Object.keys(annotations).length > 0 ? { ...rest, annotations } : rest;
+    }
+    if (isRecord(metadata.labels) && OVERLAY_LABEL in metadata.labels) {
+        const { [OVERLAY_LABEL]: _overlay, ...labels } = metadata.labels;
+        const { labels: _all, ...rest } = metadata;
+        metadata = Object.keys(labels).length > 0 ? { ...rest, labels } : rest;
+    }
+    return { ...object, metadata };
+}
+
+function overlayOf(object: unknown): string | undefined {
+    const metadata = isRecord(object) && isRecord(object.metadata) ? object.metadata : {};
+    const labels = isRecord(metadata.labels) ? metadata.labels : {};
+    return typeof labels[OVERLAY_LABEL] === "string" ? labels[OVERLAY_LABEL] : undefined;
+}
+
+interface BuildRequest {
+    overlay: string;
+    index: number;
+    dir: string;
+    targetNamespace: unknown;
+    resolve: (result: { ok: true; objects: unknown[] } | { ok: false; error: string }) => void;
+}
+
+/**
+ * Entry-point builds gathered into one `kubectl kustomize` each (a kustomization listing their overlays): a fleet's
+ * Kustomizations are many small builds, and starting kubectl costs more than building one. Builds that arrive
+ * within a few milliseconds of each other are batched, no two of one folder or one targetNamespace together (their
+ * objects could share a name, which kustomize refuses in one build). A batch that fails is built again one overlay
+ * at a time, so that each failure is the entry point's own; the overlay label tells each object's entry point.
+ */
+class Batches {
+    private pending: BuildRequest[] = [];
+    private timer: NodeJS.Timeout | undefined;
+    private count = 0;
+    private readonly dir: string;
+
+    constructor(dir: string) {
+        this.dir = dir;
+    }
+
+    build(request: Omit<BuildRequest, "resolve">): Promise<{ ok: true; objects: unknown[] } | { ok: false; error: string }> {
+        return new Promise((resolve) => {
+            this.pending.push({ ...request, resolve });
+            this.timer ??= setTimeout(() => this.flush(), 25);
+        });
+    }
+
+    private flush(): void {
+        this.timer = undefined;
+        const requests = this.pending;
+        this.pending = [];
+        const batches: BuildRequest[][] = [];
+        for (const request of requests) {
+            const fits = (batch: BuildRequest[]) =>
+                batch.length < 32 && batch.every((other) => other.dir !== request.dir && String(other.targetNamespace) !== String(request.targetNamespace));
+            const batch = batches.find(fits);
+            if (batch) batch.push(request);
+            else batches.push([request]);
+        }
+        for (const batch of batches) void this.run(batch);
+    }
+
+    private async run(batch: BuildRequest[]): Promise<void> {
+        if (batch.length > 1) {
+            const dir = path.join(this.dir, String(this.count++));
+            await mkdir(dir, { recursive: true });
+            // Origins are relative to the top kustomization: this folder is as deep as each overlay, so they read the same.
+            await writeFile(path.join(dir, "kustomization.yaml"), stringify({ buildMetadata: ["originAnnotations"], resources: batch.map(({ overlay }) => path.relative(dir, overlay)) }));
+            const built = await kustomizeBuild(dir);
+            if (built.ok) {
+                const objects = parseYamlStream(built.yaml);
+                for (const request of batch) request.resolve({ ok: true, objects: objects.filter((object) => overlayOf(object) === String(request.index)) });
+                return;
+            }
+        }
+        await Promise.all(
+            batch.map(async (request) => {
+                const built = await kustomizeBuild(request.overlay);
+                request.resolve(built.ok ? { ok: true, objects: parseYamlStream(built.yaml) } : built);
+            }),
+        );
+    }
 }
 
 const LIST_FIELDS = ["resources", "bases", "components", "crds"];
