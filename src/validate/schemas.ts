@@ -4,6 +4,8 @@
 // alone most of a second, one kind a few milliseconds. A whole API group (`kubernetes-models/apps`) is loaded only
 // for an apiVersion or kind that is not found that way, so that the message can name the ones there are.
 
+import { crdModels, userSchemaModel, vendoredModels } from "./crdSchemas.ts";
+
 /** A generated model class: construct it with an object, and validate() throws with ajv `errors`. */
 export interface SchemaModel {
     new (data: Record<string, unknown>): { validate(): void };
@@ -19,8 +21,6 @@ export interface SchemaRegistry {
     /** Known apiVersions of the same API group, e.g. `helm.toolkit.fluxcd.io/v2` for `helm.toolkit.fluxcd.io/v3`. */
     versionsOfGroup(apiVersion: string): string[];
 }
-
-import { crdModels, userSchemaModel, vendoredModels } from "./crdSchemas.ts";
 
 /**
  * The model packages, tried in this order. Each operator's package is imported only for an apiVersion/kind a tree

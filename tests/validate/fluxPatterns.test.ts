@@ -46,6 +46,17 @@ describe("validation agrees with Flux on a fleet tree (issue 23)", { concurrency
         assert.equal(report.warnings.length, 4);
     });
 
+    it("(3) accepts a Secret's base64 wrapped over several lines, as kustomize's secretGenerator writes a file of 52 bytes or more", async () => {
+        const { validateObjects } = await import("../../src/validate/index.ts");
+        const data = Buffer.from("log-level=debug\nlisten=0.0.0.0:8080\nfeature-flags=a,b,c\n").toString("base64");
+        const wrapped = `${data.slice(0, 40)}\n${data.slice(40)}`;
+        await validateObjects([{ file: "s.yaml", object: { apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, data: { "config.txt": wrapped } } }]);
+        await assert.rejects(
+            validateObjects([{ file: "s.yaml", object: { apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, data: { "config.txt": `${wrapped}!` } } }]),
+            /must match format "byte"/,
+        );
+    });
+
     it("(4) children take interval and prune from the parent's spec.patches; without the patch they are refused", async (t) => {
         const tree = fleetTree();
         const dir = treeOf(t, { ...tree, "clusters/prod/tenants.yaml": tree["clusters/prod/tenants.yaml"].replace(/ {2}patches:[\s\S]*$/, "") });
