@@ -1,6 +1,6 @@
 // Validation over a corpus of real Flux repositories (docs/validation-corpus.md).
 //
-//   node scripts/validationCorpus.ts prepare <git-dir> <rev> <out-dir> [--git-source <name>]...
+//   node scripts/validationCorpus.ts prepare <git-dir> <rev> <out-dir>/<owner>+<name> [--subdir <dir>] [--git-source <name>]...
 //       Extracts <rev> of a repository (a fetched mirror) to <out-dir> and makes the one change a user moving to
 //       BucketOps makes: every sourceRef to the cluster's own Git source (a GitRepository named flux-system, one
 //       named after the repository, or each --git-source) and a FluxInstance's spec.sync read the Bucket
@@ -106,7 +106,8 @@ function prepare(args: string[]): void {
     const [subdir] = flags(args, "--subdir");
     execFileSync("sh", ["-c", `git --git-dir="$0" archive "$1" ${subdir ? `"$3"` : ""} | tar -x -C "$2" ${subdir ? `--strip-components=$4` : ""}`, gitDir, rev, out, subdir ?? "", String(subdir?.split("/").filter(Boolean).length ?? 0)]);
     const commit = execFileSync("git", [`--git-dir=${gitDir}`, "rev-parse", `${rev}^{commit}`], { encoding: "utf8" }).trim();
-    const repoName = path.basename(path.resolve(gitDir, gitDir.endsWith("/repo") ? ".." : ".")).split("+").pop()!;
+    // The repository's name: the output folder is named <owner>+<name>.
+    const repoName = path.basename(path.resolve(out)).split("+").pop()!;
     const gitSources = new Set([...ownGitSources(out, repoName), ...flags(args, "--git-source")]);
     let files = 0;
     let refs = 0;
