@@ -17,7 +17,7 @@
 // - a SOPS-encrypted object is accepted (its values are not known offline) when the Kustomization decrypts with SOPS.
 // Remote bases and URL resources are not fetched unless allowRemote: they are left out of the build, with a warning.
 // The builds run in a copy of the tree (hard links) so that nothing is written into the user's tree.
-import { link, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { link, copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse as parseYaml, stringify } from "yaml";
@@ -32,7 +32,7 @@ import { kustomizeBuild } from "./kustomize.ts";
 import { loadSchemas } from "./schemas.ts";
 import { pathKind } from "./paths.ts";
 import { isRecord, objectLabel, PLACEHOLDER, type Problem } from "./problems.ts";
-import { parseYamlStream, type ParsedYamlFile } from "./yamlFiles.ts";
+import { parseYamlStream, parseYamlText, type ParsedYamlFile } from "./yamlFiles.ts";
 
 export interface FluxTreeOptions {
     prefix: string;
@@ -272,6 +272,15 @@ class FluxTree {
                 })),
             );
             if (!this.options.allowRemote) await this.writeInCopy(path.join(dir, path.basename(kustomization.file)), stringify(kept));
+        }
+        // Kustomization files the listing leaves out (under hidden folders) can still be built (Flux's generator
+        // walks every folder): offline, their remote references go too. One that does not parse is left to kustomize.
+        if (this.options.allowRemote) return;
+        for (const file of files.filter((candidate) => isKustomizationFile(candidate) && !this.parsed.has(candidate))) {
+            const [document] = parseYamlText(file, await readFile(file, "utf8")).documents;
+            if (!isRecord(document)) continue;
+            const { kept, remote } = withoutRemote(document);
+            if (remote.length > 0) await this.writeInCopy(file, stringify(kept));
         }
     }
 

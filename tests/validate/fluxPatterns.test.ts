@@ -120,7 +120,7 @@ describe("validation agrees with Flux on a fleet tree (issue 23)", { concurrency
         );
     });
 
-    it("(1) a user schema in kubeconform's layout checks a kind nothing else knows", async (t) => {
+    it("(1) a user schema in kubeconform's layout (a folder, or a template; URLs are not fetched) checks a kind nothing else knows", async (t) => {
         const tree = fleetTree();
         const schemas = treeOf(t, {
             "admissionregistration.k8s.io/mutatingadmissionpolicy_v1beta1.json": JSON.stringify({
@@ -129,11 +129,24 @@ describe("validation agrees with Flux on a fleet tree (issue 23)", { concurrency
             }),
         });
         const dir = treeOf(t, tree);
+        const expected = ["infrastructure/policy.yaml spec.mutations: must NOT have fewer than 1 items"];
         const problems = relative(dir, await problemsOf(validateTree(dir, { rootPath: ROOT_PATH, schemaLocations: [schemas] })));
-        assert.deepEqual(
-            problems.map(({ file, field, message }) => `${file} ${field}: ${message}`),
-            ["infrastructure/policy.yaml spec.mutations: must NOT have fewer than 1 items"],
-        );
+        assert.deepEqual(problems.map(({ file, field, message }) => `${file} ${field}: ${message}`), expected);
+        // The same schema named by a template of kubeconform's variables.
+        const template = path.join(schemas, "{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json");
+        const templated = relative(dir, await problemsOf(validateTree(dir, { rootPath: ROOT_PATH, schemaLocations: ["https://example.com/{{ .ResourceKind }}.json", template] })));
+        assert.deepEqual(templated.map(({ file, field, message }) => `${file} ${field}: ${message}`), expected);
+    });
+
+    it("(9) leaves out remote references even in a hidden folder that Flux's generator lists", async (t) => {
+        const dir = treeOf(t, {
+            "clusters/prod/platform.yaml":
+                "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: platform\n  namespace: flux-system\nspec:\n  interval: 10m\n  prune: true\n  path: ./platform\n  sourceRef:\n    kind: Bucket\n    name: flux-bucket\n",
+            "platform/.vendor/kustomization.yaml": "resources:\n  - https://example.com/releases/v1/crds.yaml\n  - cm.yaml\n",
+            "platform/.vendor/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: vendored\ndata:\n  a: b\n",
+        });
+        const report = await validateTree(dir, { rootPath: ROOT_PATH });
+        assert.equal(report.mode, "flux");
     });
 
     it("falls back to the whole tree when there is no Flux entry point, and checks a base through the overlay that completes it", async (t) => {
