@@ -65,6 +65,8 @@ interface Entry {
     object: string;
     /** Whether a SOPS-encrypted object is decrypted by Flux (spec.decryption.provider sops); undefined: not known (root). */
     decrypts?: boolean;
+    /** The Flux Kustomization's namespace, where Flux looks up substituteFrom. */
+    namespace?: string;
 }
 
 const ORIGIN = "config.kubernetes.io/origin";
@@ -361,7 +363,8 @@ class FluxTree {
             for (const declared of declaredEntries(applied, this.artifacts)) {
                 const at = { file, object: objectLabel(applied) };
                 const dir = await this.entryDir(declared.fluxPath, at, declared.field);
-                if (dir) children.push({ dir, spec: declared.spec, ...at, decrypts: declared.decrypts });
+                const namespace = isRecord(applied) && isRecord(applied.metadata) && typeof applied.metadata.namespace === "string" ? applied.metadata.namespace : undefined;
+                if (dir) children.push({ dir, spec: declared.spec, ...at, decrypts: declared.decrypts, namespace });
             }
         }
         return children;
@@ -544,6 +547,30 @@ class FluxTree {
         return file.startsWith(this.root) ? file : entry.file;
     }
 
+    /**
+     * The values of substituteFrom ConfigMaps that the tree holds in plain text (one of that name, in the Kustomization's
+     * namespace or with none set): what the cluster will have once they are applied. A Secret, a ConfigMap the tree
+     * does not hold, a SOPS-encrypted one, or a value that is itself a ${VAR} is not known: those stay placeholders.
+     */
+    private valuesFrom(references: unknown[], namespace: string | undefined): Map<string, string> {
+        const values = new Map<string, string>();
+        for (const reference of references) {
+            if (!isRecord(reference) || reference.kind !== "ConfigMap" || typeof reference.name !== "string") continue;
+            const found = [...this.parsed.values()].flatMap((file) =>
+                file.documents.filter((document): document is Record<string, unknown> => {
+                    if (!isRecord(document) || document.kind !== "ConfigMap" || document.apiVersion !== "v1" || !isRecord(document.metadata)) return false;
+                    const { name, namespace: own } = document.metadata;
+                    return name === reference.name && (own === undefined || namespace === undefined || own === namespace);
+                }),
+            );
+            if (found.length !== 1 || isSopsEncrypted(found[0]) || !isRecord(found[0].data)) continue;
+            for (const [key, value] of Object.entries(found[0].data)) {
+                if (typeof value === "string" && !value.includes("${")) values.set(key, value.replace(/\n/g, ""));
+            }
+        }
+        return values;
+    }
+
     /** spec.postBuild of the entry applied to one object, as kustomize-controller does; undefined when it fails (reported). */
     private postBuild(entry: Entry, object: unknown, file: string): unknown {
         const postBuild = isRecord(entry.spec.postBuild) ? entry.spec.postBuild : {};
@@ -553,7 +580,9 @@ class FluxTree {
         const metadata = isRecord(object) && isRecord(object.metadata) ? object.metadata : {};
         const disabled = (map: unknown) => isRecord(map) && map["kustomize.toolkit.fluxcd.io/substitute"] === "disabled";
         if (disabled(metadata.labels) || disabled(metadata.annotations)) return object;
-        const vars = new Map(Object.entries(substitute).map(([name, value]) => [name, String(value).replace(/\n/g, "")]));
+        // substituteFrom, in order, then substitute over it (kustomize_varsub.go LoadVariables, SubstituteVariables).
+        const fromTree = fromCluster ? this.valuesFrom(postBuild.substituteFrom as unknown[], entry.namespace) : new Map<string, string>();
+        const vars = new Map([...fromTree, ...Object.entries(substitute).map(([name, value]): [string, string] => [name, String(value).replace(/\n/g, "")])]);
         const label = objectLabel(object);
         for (const name of vars.keys()) {
             if (!/^[_\p{L}][_\p{L}\p{Nd}]*$/u.test(name)) {

@@ -81,6 +81,8 @@ export function fleetTree(): Record<string, string> {
             "tenants",
             `  interval: 10m\n  prune: true\n  path: ./tenants\n${bucket}  patches:\n    - patch: |-\n        apiVersion: kustomize.toolkit.fluxcd.io/v1\n        kind: Kustomization\n        metadata:\n          name: all\n        spec:\n          interval: 30m\n          prune: true\n      target:\n        kind: Kustomization\n`,
         ),
+        // What apps' substituteFrom names: in the tree, so its values are known offline (PULL_POLICY is not: a placeholder).
+        "clusters/prod/cluster-settings.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-settings\n  namespace: flux-system\ndata:\n  MEMORY: 64Mi\n",
         "clusters/prod/artifacts.yaml": `apiVersion: source.extensions.fluxcd.io/v1beta1
 kind: ArtifactGenerator
 metadata:
