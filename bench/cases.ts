@@ -40,6 +40,8 @@ export interface BenchContext {
     scaleTree: () => ManifestTree;
     /** A tree of that many manifests, written on first use. */
     treeOf: (manifests: number) => ManifestTree;
+    /** The fleet tree of issue 23 (tests/support/fleetTrees.ts), written on first use. */
+    fleetTree: () => ManifestTree;
 }
 
 export interface Sample {
@@ -439,5 +441,39 @@ const testSuiteCase: BenchCase = {
 };
 
 /** Every measured row, in table order. A new measurement is one more entry here. */
-export const benchCases = (sizes: Sizes): BenchCase[] => [...pushCases(sizes), ...scaleCases(sizes), ...growthCases(sizes), deliveryCase, ...pushPartsCases(sizes), revisionCase(sizes), historyCase, ...renderCases, testSuiteCase];
+/**
+ * Issue 23: a fleet tree of the size and shape of the largest repository of docs/validation-corpus.md (757 files,
+ * 84 Flux Kustomizations reading the Bucket, each built as Flux builds it), pushed to the bucket root by bucketops
+ * (validation on, an empty validation cache) and by aws-cli, then again with nothing changed.
+ */
+const fleetCases = (): BenchCase[] =>
+    SYNC_TOOLS.filter((tool) => tool.id === "bucketops" || tool.id === "aws").flatMap((tool): BenchCase[] => {
+        const fixture: Fixture = { id: "fleet", what: "", tree: (ctx) => ctx.fleetTree(), prefix: "" };
+        const shownAs = `${tool.shownAs.replace("envs/dev/", "")}   (the 757-file fleet tree)`;
+        return [
+            {
+                id: `fleet-full-${tool.id}`,
+                group: "Push a fleet tree (757 files, 84 Flux Kustomizations) into an empty bucket",
+                label: tool.label,
+                slow: true,
+                shownAs,
+                sample: async (ctx) => timedSync(ctx, tool.command, await ctx.moto.freshBucket(`fleet-full-${tool.id}`), fixture, mkdtempSync(path.join(ctx.scratch, "cache-"))),
+            },
+            {
+                id: `fleet-no-change-${tool.id}`,
+                group: "Re-push the fleet tree, nothing changed",
+                label: tool.label,
+                slow: true,
+                shownAs: `${shownAs}   (again, after the first push)`,
+                sample: async (ctx) => {
+                    const bucket = await ctx.moto.freshBucket(`fleet-same-${tool.id}`);
+                    const cache = mkdtempSync(path.join(ctx.scratch, "cache-"));
+                    await runOrFail(tool.command(ctx.fleetTree().root, bucket, "", ctx.moto.endpoint, cache));
+                    return timedSync(ctx, tool.command, bucket, fixture, cache);
+                },
+            },
+        ];
+    });
+
+export const benchCases = (sizes: Sizes): BenchCase[] => [...pushCases(sizes), ...fleetCases(), ...scaleCases(sizes), ...growthCases(sizes), deliveryCase, ...pushPartsCases(sizes), revisionCase(sizes), historyCase, ...renderCases, testSuiteCase];
 

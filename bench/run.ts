@@ -9,6 +9,7 @@ import { Moto } from "../tests/support/moto.ts";
 import { generatedBlock, resultsTable, targetsTable, writeReport } from "./report.ts";
 import { evaluateTargets, summarize, type CaseResult } from "./targets.ts";
 import { checkTools, REPO_ROOT } from "./tools.ts";
+import { writeFleetTree } from "../tests/support/fleetTrees.ts";
 import { writeManifestTree, type ManifestTree } from "../tests/support/trees.ts";
 
 // The SDK's notice that releases after January 2027 need Node 22 would only clutter the progress lines.
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
     let revisionBucket: Promise<string> | undefined;
     let scaleTree: ManifestTree | undefined;
     let historyBucket: Promise<string> | undefined;
+    let fleetTree: ManifestTree | undefined;
     const trees = new Map<number, ManifestTree>([[sizes.treeManifests, tree]]);
     const ctx: BenchContext = {
         moto,
@@ -119,6 +121,7 @@ async function main(): Promise<void> {
                 return bucket;
             })()),
         scaleTree: () => (scaleTree ??= writeManifestTree(path.join(scratch, "scale-tree"), sizes.scaleManifests)),
+        fleetTree: () => (fleetTree ??= writeFleetTree(path.join(scratch, "fleet-tree"))),
         treeOf: (manifests) => {
             if (!trees.has(manifests)) trees.set(manifests, writeManifestTree(path.join(scratch, `tree-${manifests}`), manifests));
             return trees.get(manifests)!;

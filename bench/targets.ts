@@ -93,6 +93,34 @@ function historyTarget(results: Map<string, CaseResult>): TargetOutcome | undefi
     };
 }
 
+const FLEET_LIMIT = 1.5;
+
+/** Issue 23: a fleet tree's first push, every Flux build validated, at most 1.5 × aws-cli's. */
+function fleetTarget(results: Map<string, CaseResult>): TargetOutcome | undefined {
+    const ours = results.get("fleet-full-bucketops");
+    const aws = results.get("fleet-full-aws");
+    if (!ours || !aws) return undefined;
+    const ratio = ours.medianMs / aws.medianMs;
+    return {
+        target: `Push a 757-file fleet tree (84 Flux builds validated): at most ${FLEET_LIMIT} × aws-cli`,
+        measured: `${seconds(ours.medianMs)} vs ${seconds(aws.medianMs)} (${ratio.toFixed(2)} ×)`,
+        met: ratio <= FLEET_LIMIT,
+        margin: ratio <= FLEET_LIMIT ? `${(FLEET_LIMIT - ratio).toFixed(2)} × to spare` : `${(ratio - FLEET_LIMIT).toFixed(2)} × over`,
+    };
+}
+
+/** Issue 23: re-pushing the unchanged fleet tree takes at most 0.5 s. */
+function fleetUnchangedTarget(results: Map<string, CaseResult>): TargetOutcome | undefined {
+    const ours = results.get("fleet-no-change-bucketops");
+    if (!ours) return undefined;
+    return {
+        target: "Re-push the unchanged fleet tree: at most 0.5 s",
+        measured: seconds(ours.medianMs),
+        met: ours.medianMs <= 500,
+        margin: ours.medianMs <= 500 ? `${seconds(500 - ours.medianMs)} to spare` : `${seconds(ours.medianMs - 500)} over`,
+    };
+}
+
 export function evaluateTargets(results: Map<string, CaseResult>, growthSizes: number[] = []): TargetOutcome[] {
     return [
         pushTarget(results, "full", "Push into an empty prefix"),
@@ -101,6 +129,8 @@ export function evaluateTargets(results: Map<string, CaseResult>, growthSizes: n
         deployTarget(results, "full", "First push"),
         deployTarget(results, "no-change", "Re-push with nothing changed"),
         deployTarget(results, "one-change", "Re-push with one change"),
+        fleetTarget(results),
+        fleetUnchangedTarget(results),
         renderTarget(results, "dev"),
         renderTarget(results, "gcp-dev"),
         growthSizes.length === 2 ? growthTarget(results, growthSizes) : undefined,

@@ -13,6 +13,7 @@ import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 import { contentType, describeTree, readTree, type LocalFile } from "./tree.ts";
 import { validateManifests } from "./validate.ts";
 import type { ValidationCache } from "./validationCache.ts";
+import type { ValidationChecks } from "./validate.ts";
 
 export interface PushOptions {
     prune: boolean;
@@ -23,6 +24,8 @@ export interface PushOptions {
     skipBuild?: boolean;
     /** Trees that passed validation before; unset: validate every time. */
     validationCache?: ValidationCache;
+    /** --root-path, --strict, --schema-location, --allow-remote-bases. */
+    validation?: ValidationChecks;
     concurrency: number;
     /** Waiting for, and breaking, another writer's lease on the prefix. */
     lease: LeaseSettings;
@@ -81,6 +84,8 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
             allowPlainSecrets: options.allowPlainSecrets,
             ignored,
             cache: options.validationCache,
+            checks: options.validation,
+            log: options.log,
         }),
         store.list(prefix),
         // An identity that may not read the setting (a reader) finds out at its first write instead.

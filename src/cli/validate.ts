@@ -2,7 +2,7 @@ import { link, copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { mapBounded } from "../fs/bounded.ts";
-import { ManifestValidationError, formatProblem, validateTree, type ValidateTreeOptions } from "../validate/index.ts";
+import { formatProblem, ManifestValidationError, validateTree, type ValidateTreeOptions, type ValidationReport } from "../validate/index.ts";
 import type { Problem } from "../validate/problems.ts";
 import { CliError } from "./errors.ts";
 import type { LocalFile } from "./tree.ts";
@@ -20,6 +20,22 @@ export interface ValidateManifestsOptions {
     ignored: (key: string) => boolean;
     /** Skip a tree that passed before with the same content (and remember a pass). */
     cache?: ValidationCache;
+    /** How the tree is checked beyond the defaults (push --root-path, --strict, --schema-location, --allow-remote-bases). */
+    checks?: ValidationChecks;
+    /** Where warnings and notes go (push's log); default: stderr. */
+    log?: (line: string) => void;
+}
+
+/** The push flags that change what validation checks: part of the validation cache's key. */
+export interface ValidationChecks {
+    /** The root Kustomization's spec.path (the flux stack's kustomizationPath), prefix included: `./clusters/dev`. */
+    rootPath?: string;
+    /** An object no schema knows is an error, not a warning. */
+    strict?: boolean;
+    /** kubeconform-layout schema locations: local directories or `{{ … }}` templates of local files. */
+    schemaLocations?: string[];
+    /** Let kustomize fetch remote bases and URL resources (reaches the network). */
+    allowRemote?: boolean;
 }
 
 /**
@@ -50,18 +66,22 @@ async function scanSecrets(root: string, prefix: string, options: ValidateManife
 
 async function validateForFlux(root: string, prefix: string, options: ValidateManifestsOptions): Promise<"validated" | "passed before"> {
     const kept = options.files.filter((file) => !options.ignored(prefix + file.relative));
-    const key = options.cache?.key(kept, prefix, options.build);
+    const checks = options.checks ?? {};
+    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    // A remote base may change without the tree changing: a check that fetched one is not remembered.
+    const key = checks.allowRemote ? undefined : options.cache?.key(kept, prefix, options.build, checks);
     if (key !== undefined && options.cache!.passed(key)) return "passed before";
     const contents = options.cache?.contents();
     // The tree is validated where it is or as a copy: files are known by their path relative to either.
     const md5s = new Map(kept.map((file) => [file.relative, file.md5.toString("hex")]));
     const parseCache = (dir: string) => contents && { cache: contents, keyOf: (file: string) => md5s.get(path.relative(dir, file).split(path.sep).join("/")) };
+    const treeOptions = { prefix, build: options.build, ...checks };
     try {
-        if (kept.length === options.files.length && options.complete !== false) {
-            await validateTree(root, { prefix, build: options.build, parseCache: parseCache(root) });
-        } else {
-            await validateFilteredCopy(root, kept, { prefix, build: options.build }, parseCache);
-        }
+        const report =
+            kept.length === options.files.length && options.complete !== false
+                ? await validateTree(root, { ...treeOptions, parseCache: parseCache(root) })
+                : await validateFilteredCopy(root, kept, treeOptions, parseCache);
+        reportWarnings(report, log);
         if (key !== undefined) await options.cache!.remember(key);
         return "validated";
     } catch (error) {
@@ -84,12 +104,20 @@ function refuseSecrets(root: string, problems: Problem[]): void {
 }
 
 /** The artifact Flux builds: a copy of the tree with only the kept files (hard links where the disk allows). */
+/** Warnings (grouped when one message repeats) and notes of a validation that passed. */
+function reportWarnings(report: ValidationReport, log: (line: string) => void): void {
+    const shown = report.warnings.slice(0, 20);
+    for (const warning of shown) log(`warning: ${formatProblem(warning)}`);
+    if (report.warnings.length > shown.length) log(`warning: … and ${report.warnings.length - shown.length} more warning(s) like these`);
+    for (const note of report.notes) log(`note: ${note}`);
+}
+
 async function validateFilteredCopy(
     root: string,
     kept: LocalFile[],
-    options: { prefix: string; build: boolean },
+    options: Omit<ValidateTreeOptions, "parseCache" | "original">,
     parseCache: (dir: string) => ValidateTreeOptions["parseCache"],
-): Promise<void> {
+): Promise<ValidationReport> {
     const copy = await mkdtemp(path.join(tmpdir(), "bucketops-artifact-"));
     try {
         await mapBounded(kept, async (file) => {
@@ -97,7 +125,7 @@ async function validateFilteredCopy(
             await mkdir(path.dirname(target), { recursive: true });
             await link(file.absolute, target).catch(() => copyFile(file.absolute, target));
         });
-        await validateTree(copy, { ...options, original: root, parseCache: parseCache(copy) });
+        return await validateTree(copy, { ...options, original: root, parseCache: parseCache(copy) });
     } finally {
         await rm(copy, { recursive: true, force: true });
     }

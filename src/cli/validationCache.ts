@@ -5,6 +5,8 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { LocalFile } from "./tree.ts";
+import type { ValidationChecks } from "./validate.ts";
+import { MODEL_PACKAGES } from "../validate/schemas.ts";
 
 /**
  * Trees that passed validation, remembered by content: a key is the sha256 of everything validation depends on
@@ -21,8 +23,11 @@ export class ValidationCache {
     }
 
     /** The key of validating `files` (the ones Flux will fetch) for `prefix`, with or without the builds. */
-    key(files: LocalFile[], prefix: string, build: boolean): string {
+    key(files: LocalFile[], prefix: string, build: boolean, checks: ValidationChecks = {}): string {
         const hash = createHash("sha256").update(`${validatorIdentity()}\n${prefix}\n${build}\n`);
+        // The flags that change the outcome, and the content of the user's schema files they name.
+        hash.update(`${JSON.stringify([checks.rootPath ?? null, checks.strict ?? false])}\n`);
+        for (const location of checks.schemaLocations ?? []) hash.update(`${location}\0${schemaFilesDigest(location)}\n`);
         for (const file of [...files].sort((a, b) => (a.relative < b.relative ? -1 : 1))) {
             hash.update(`${file.relative}\0${file.md5.toString("hex")}\n`);
         }
@@ -122,8 +127,11 @@ function validatorIdentity(): string {
     if (identity !== undefined) return identity;
     const hash = createHash("sha256");
     const validator = path.resolve(import.meta.dirname, "../validate");
-    for (const name of readdirSync(validator).sort()) hash.update(name).update(readFileSync(path.join(validator, name)));
-    for (const schemas of ["kubernetes-models", "@kubernetes-models/flux-cd", "@secretlint/core", "@secretlint/secretlint-rule-preset-recommend"]) {
+    for (const name of (readdirSync(validator, { recursive: true }) as string[]).sort()) {
+        const file = path.join(validator, name);
+        if (statSync(file).isFile()) hash.update(name).update(readFileSync(file));
+    }
+    for (const schemas of [...MODEL_PACKAGES, "@secretlint/core", "@secretlint/secretlint-rule-preset-recommend"]) {
         const manifest = path.resolve(import.meta.dirname, "../../node_modules", schemas, "package.json");
         hash.update(`${schemas}@${existsSync(manifest) ? JSON.parse(readFileSync(manifest, "utf8")).version : "?"}\n`);
     }
@@ -141,4 +149,19 @@ function resolveOnPath(command: string): string | undefined {
         if (existsSync(candidate)) return candidate;
     }
     return undefined;
+}
+
+/** The names, sizes and modification times of the files under a schema location (its directory part, for a template). */
+function schemaFilesDigest(location: string): string {
+    const dir = location.includes("{{") ? location.slice(0, location.indexOf("{{")).replace(/[^/]*$/, "") : location;
+    const hash = createHash("sha256");
+    try {
+        for (const name of (readdirSync(dir, { recursive: true }) as string[]).sort()) {
+            const stat = statSync(path.join(dir, name));
+            if (stat.isFile()) hash.update(`${name}\0${stat.size}\0${stat.mtimeMs}\n`);
+        }
+    } catch {
+        hash.update("unreadable");
+    }
+    return hash.digest("hex");
 }

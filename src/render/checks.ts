@@ -11,7 +11,7 @@ export interface RenderChecks {
 }
 
 export function inlineChecks(root: string): RenderChecks {
-    return { deploy: () => validateTree(path.join(root, "deploy")), objects: validateObjects };
+    return { deploy: async () => void (await validateTree(path.join(root, "deploy"))), objects: validateObjects };
 }
 
 export type CheckRequest = { id: number } & ({ kind: "deploy"; dir: string } | { kind: "objects"; objects: ObjectToCheck[] });

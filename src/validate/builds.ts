@@ -162,10 +162,19 @@ export function composedObjects(
     kustomizations: Map<string, KustomizationDir>,
     parsed: Map<string, ParsedYamlFile>,
 ): Record<string, unknown>[] | undefined {
+    return composedWithFiles(kustomization, kustomizations, parsed)?.map(({ object }) => object);
+}
+
+/** composedObjects with the file each object is in. */
+export function composedWithFiles(
+    kustomization: KustomizationDir,
+    kustomizations: Map<string, KustomizationDir>,
+    parsed: Map<string, ParsedYamlFile>,
+): { object: Record<string, unknown>; file: string }[] | undefined {
     const objects = collectObjects(kustomization, kustomizations, parsed, []);
     if (!objects) return undefined;
     const ids = new Set<string>();
-    for (const object of objects) {
+    for (const { object } of objects) {
         const id = `${object.kind}/${(object.metadata as { name: string }).name}`;
         if (ids.has(id)) return undefined;
         ids.add(id);
@@ -178,16 +187,16 @@ function collectObjects(
     kustomizations: Map<string, KustomizationDir>,
     parsed: Map<string, ParsedYamlFile>,
     chain: string[],
-): Record<string, unknown>[] | undefined {
+): { object: Record<string, unknown>; file: string }[] | undefined {
     if (!kustomization.listsOnlyResources || chain.includes(kustomization.dir)) return undefined;
-    const objects: Record<string, unknown>[] = [];
+    const objects: { object: Record<string, unknown>; file: string }[] = [];
     for (const { target } of kustomization.references) {
         const included = kustomizations.get(target);
         const file = parsed.get(target);
         const found = included
             ? collectObjects(included, kustomizations, parsed, [...chain, kustomization.dir])
             : file && file.plain && file.problems.length === 0 && file.documents.every(isWholeObject)
-              ? (file.documents as Record<string, unknown>[])
+              ? (file.documents as Record<string, unknown>[]).map((object) => ({ object, file: target }))
               : undefined;
         if (!found) return undefined;
         objects.push(...found);

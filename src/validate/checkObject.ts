@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import { isRecord, objectLabel, type Problem } from "./problems.ts";
+import { isRecord, objectLabel, PLACEHOLDER, SOPS_VALUE, type Problem } from "./problems.ts";
 import type { SchemaRegistry } from "./schemas.ts";
 
 /** The parts of an ajv error that the generated validators fill in. */
@@ -10,8 +10,18 @@ interface SchemaError {
     message?: string;
 }
 
-/** Schema-checks one parsed object against the Kubernetes and Flux models. */
-export function checkObject(file: string, object: unknown, schemas: SchemaRegistry): Problem[] {
+export interface CheckOptions {
+    /** An apiVersion/kind no schema knows is an error (push --strict), not a warning. */
+    strict?: boolean;
+}
+
+/**
+ * Schema-checks one parsed object against the schemas the registry knows (Kubernetes, Flux, operators' packages,
+ * the tree's CRDs, user schemas). What is not known offline passes whatever the field's type: a postBuild
+ * placeholder (PLACEHOLDER) and a SOPS-encrypted value; a SOPS-encrypted object's `sops` metadata is not a field
+ * (Flux removes it when it decrypts). A kind no schema knows is a warning unless options.strict.
+ */
+export function checkObject(file: string, object: unknown, schemas: SchemaRegistry, options: CheckOptions = {}): Problem[] {
     const label = objectLabel(object);
     const problem = (field: string, message: string): Problem => ({ file, object: label, field, message });
     if (!isRecord(object)) return [problem("", "is not a Kubernetes object (expected a mapping with apiVersion and kind)")];
@@ -21,16 +31,69 @@ export function checkObject(file: string, object: unknown, schemas: SchemaRegist
     if (typeof kind !== "string" || kind === "") return [problem("kind", "is required")];
 
     const Model = schemas.find(apiVersion, kind);
-    if (!Model) return [unknownTypeProblem(apiVersion, kind, schemas, problem)];
+    if (!Model) {
+        const unknown = unknownTypeProblem(apiVersion, kind, schemas, problem);
+        return [options.strict ? unknown : { ...unknown, severity: "warning" }];
+    }
 
+    const checked = isSopsEncrypted(object) ? withoutSopsMetadata(object) : object;
     try {
-        new Model(object).validate();
+        new Model(checked).validate();
         return sizeProblems(object, kind).map(({ field, message }) => problem(field, message));
     } catch (error) {
         const errors = (error as { errors?: SchemaError[] }).errors;
         if (!Array.isArray(errors)) throw error;
-        return schemaProblems(errors, object).map(({ field, message }) => problem(field, message));
+        const remaining = errors.filter((schemaError) => !acceptedOffline(schemaError, checked));
+        // A value still holding `${VAR}` fails only as written: something in the cluster (a parent's postBuild, a
+        // mutating webhook) may substitute it. It is a warning, not a refusal.
+        const unsubstituted = remaining.filter((schemaError) => holdsVariable(valueAt(checked, schemaError.instancePath)));
+        const real = remaining.filter((schemaError) => !unsubstituted.includes(schemaError));
+        const warnings = schemaProblems(unsubstituted, checked).map(({ field, message }) => ({
+            ...problem(field, `${message}; it holds a \${VAR} that no postBuild.substitute of the Flux Kustomization applying it sets, so Flux applies it as written`),
+            severity: "warning" as const,
+        }));
+        if (real.length === 0) return [...sizeProblems(object, kind).map(({ field, message }) => problem(field, message)), ...warnings];
+        return [...schemaProblems(real, checked).map(({ field, message }) => problem(field, message)), ...warnings];
     }
+}
+
+/** A SOPS-encrypted object: its `sops` metadata (with the MAC) is there. */
+export function isSopsEncrypted(object: Record<string, unknown>): boolean {
+    return isRecord(object.sops) && ("mac" in object.sops || "lastmodified" in object.sops);
+}
+
+function withoutSopsMetadata(object: Record<string, unknown>): Record<string, unknown> {
+    const { sops: _sops, ...rest } = object;
+    return rest;
+}
+
+/**
+ * An error that is no error of what the cluster gets: the value is not known offline (a placeholder, an encrypted
+ * value, or an object or list holding one: a field built from a variable), or it is a `byte` field whose base64
+ * is wrapped over several lines, as kustomize's secretGenerator writes it (the API server decodes base64 with Go's
+ * encoding/base64, which skips \r and \n).
+ */
+function acceptedOffline(error: SchemaError, object: unknown): boolean {
+    const value = valueAt(object, error.instancePath);
+    if (holdsUnknown(value)) return true;
+    if (error.keyword === "format" && error.params.format === "byte" && typeof value === "string") {
+        return /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(value.replace(/[\r\n]/g, ""));
+    }
+    return false;
+}
+
+function holdsVariable(value: unknown): boolean {
+    if (typeof value === "string") return /\$\{[^}]+\}/.test(value);
+    if (Array.isArray(value)) return value.some(holdsVariable);
+    if (isRecord(value)) return Object.values(value).some(holdsVariable);
+    return false;
+}
+
+function holdsUnknown(value: unknown): boolean {
+    if (typeof value === "string") return value.includes(PLACEHOLDER) || SOPS_VALUE.test(value);
+    if (Array.isArray(value)) return value.some(holdsUnknown);
+    if (isRecord(value)) return Object.values(value).some(holdsUnknown);
+    return false;
 }
 
 /**
@@ -72,9 +135,11 @@ export class ObjectChecker {
     private readonly passed = new Map<string, unknown[]>();
 
     private readonly schemas: SchemaRegistry;
+    private readonly options: CheckOptions;
 
-    constructor(schemas: SchemaRegistry) {
+    constructor(schemas: SchemaRegistry, options: CheckOptions = {}) {
         this.schemas = schemas;
+        this.options = options;
     }
 
     /** Takes an object as passed (it did, in an earlier run of the same checker): returns no problem. */
@@ -97,7 +162,7 @@ export class ObjectChecker {
         const key = this.keyOf(object);
         const same = this.passed.get(key);
         if (same?.some((seen) => isDeepStrictEqual(seen, object))) return [];
-        const problems = checkObject(file, object, this.schemas);
+        const problems = checkObject(file, object, this.schemas, this.options);
         if (problems.length === 0) this.pass(key, object);
         return problems;
     }
@@ -109,11 +174,14 @@ function unknownTypeProblem(
     schemas: SchemaRegistry,
     problem: (field: string, message: string) => Problem,
 ): Problem {
-    const kinds = schemas.kindsOf(apiVersion);
-    if (kinds.length > 0) return problem("kind", `unknown kind "${kind}" in ${apiVersion}`);
     const siblings = schemas.versionsOfGroup(apiVersion).filter((known) => schemas.find(known, kind));
-    const hint = siblings.length > 0 ? `; ${kind} is defined in ${siblings.join(", ")}` : "";
-    return problem("apiVersion", `unknown apiVersion "${apiVersion}" for kind ${kind} (not in the Kubernetes or Flux schemas)${hint}`);
+    const add = `add its CRD to the tree or a JSON schema with --schema-location <dir>`;
+    if (siblings.length > 0) {
+        return problem("apiVersion", `no schema for ${kind} in ${apiVersion}; the versions known are ${siblings.join(", ")} (${add})`);
+    }
+    const kinds = schemas.kindsOf(apiVersion);
+    if (kinds.length > 0) return problem("kind", `no schema for kind "${kind}" in ${apiVersion} (${add})`);
+    return problem("apiVersion", `no schema for ${kind} (${apiVersion}): not in the Kubernetes, Flux or bundled operator schemas, nor a CRD of the tree (${add})`);
 }
 
 /**

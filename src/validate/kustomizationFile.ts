@@ -70,6 +70,7 @@ function asList(value: unknown): unknown[] {
     return Array.isArray(value) ? value : [];
 }
 
-function isRemote(reference: string): boolean {
+/** A URL or a git repository (kustomize's remote bases), as opposed to a path of the tree. */
+export function isRemote(reference: string): boolean {
     return /^[a-z][a-z0-9+.-]*:\/\//i.test(reference) || /^(git@|github\.com\/|gitlab\.com\/|bitbucket\.org\/)/i.test(reference);
 }

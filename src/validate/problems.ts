@@ -8,6 +8,8 @@ export interface Problem {
     /** Dotted path inside the object (`spec.chart.spec.sourceRef`), or empty when the problem is not about one field. */
     field: string;
     message: string;
+    /** A warning is reported but does not refuse the tree (an object no schema knows, a remote base not fetched). */
+    severity?: "warning";
 }
 
 /** `file: Kind/name: field: message`, leaving out the parts a problem does not have. */
@@ -25,9 +27,21 @@ export class ManifestValidationError extends UserError {
     }
 }
 
-export function throwIfAny(problems: Problem[]): void {
-    if (problems.length > 0) throw new ManifestValidationError(problems);
+/** Throws ManifestValidationError with the errors among the problems, if any; returns the warnings. */
+export function throwIfAny(problems: Problem[]): Problem[] {
+    const errors = problems.filter((problem) => problem.severity !== "warning");
+    if (errors.length > 0) throw new ManifestValidationError(errors);
+    return problems.filter((problem) => problem.severity === "warning");
 }
+
+/**
+ * What stands for a value that is not known offline: a postBuild variable that substituteFrom supplies in the
+ * cluster. A field whose value holds it matches any type and format (see checkObject).
+ */
+export const PLACEHOLDER = "bucketops-offline-value";
+
+/** A SOPS-encrypted value (`ENC[AES256_GCM,data:…,type:str]`): Flux decrypts it in the cluster, so it satisfies any type. */
+export const SOPS_VALUE = /^ENC\[[A-Z0-9_]+,data:.*\]$/s;
 
 /** `Kind/name` for messages; tolerates objects that lack either. */
 export function objectLabel(object: unknown): string {

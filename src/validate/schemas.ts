@@ -4,6 +4,8 @@
 // alone most of a second, one kind a few milliseconds. A whole API group (`kubernetes-models/apps`) is loaded only
 // for an apiVersion or kind that is not found that way, so that the message can name the ones there are.
 
+import { crdModels, userSchemaModel, vendoredModels } from "./crdSchemas.ts";
+
 /** A generated model class: construct it with an object, and validate() throws with ajv `errors`. */
 export interface SchemaModel {
     new (data: Record<string, unknown>): { validate(): void };
@@ -20,7 +22,26 @@ export interface SchemaRegistry {
     versionsOfGroup(apiVersion: string): string[];
 }
 
-const MODEL_PACKAGES = ["kubernetes-models", "@kubernetes-models/flux-cd"];
+/**
+ * The model packages, tried in this order. Each operator's package is imported only for an apiVersion/kind a tree
+ * uses (the import of `<package>/<apiVersion>/<kind>` fails fast for the packages that do not export it).
+ */
+export const MODEL_PACKAGES = [
+    "kubernetes-models",
+    "@kubernetes-models/flux-cd",
+    "@kubernetes-models/cert-manager",
+    "@kubernetes-models/gateway-api",
+    "@kubernetes-models/prometheus-operator",
+    "@kubernetes-models/external-secrets",
+    "@kubernetes-models/traefik",
+    "@kubernetes-models/sealed-secrets",
+    "@kubernetes-models/keda",
+    "@kubernetes-models/istio",
+    "@kubernetes-models/argo-rollouts",
+    "@kubernetes-models/kyverno",
+    "@kubernetes-models/grafana-operator",
+    "@kubernetes-models/cilium",
+];
 
 /** apiVersion → kind → model, for every group loaded so far in this process. */
 const models = new Map<string, Map<string, SchemaModel>>();
@@ -32,8 +53,14 @@ const registry: SchemaRegistry = {
     versionsOfGroup: (apiVersion) => [...models.keys()].filter((known) => apiGroup(known) === apiGroup(apiVersion)).sort(),
 };
 
+let vendored = false;
+
 /** Loads the models of these objects' apiVersion and kind (once per process) and returns the registry, which answers for them. */
 export async function loadSchemas(objects: unknown[]): Promise<SchemaRegistry> {
+    if (!vendored) {
+        vendoredModels().forEach(register);
+        vendored = true;
+    }
     const types = new Map(typesOf(objects).map((type) => [`${type.apiVersion}\0${type.kind}`, type]));
     await Promise.all(
         [...types.values()].map(async ({ apiVersion, kind }) => {
@@ -115,4 +142,40 @@ function isModel(value: unknown): value is SchemaModel {
     if (typeof value !== "function") return false;
     const statics = value as unknown as Record<string, unknown>;
     return typeof statics.apiVersion === "string" && typeof statics.kind === "string";
+}
+
+export interface TreeSchemaOptions {
+    /** kubeconform-style schema locations (directories or `{{ … }}` templates of local files). */
+    schemaLocations?: string[];
+}
+
+/**
+ * The registry for one tree: the CRDs it holds first (the cluster will serve their schemas), then the packages'
+ * models, then user schemas (--schema-location). `objects` are all the tree's documents.
+ */
+export function treeSchemas(base: SchemaRegistry, objects: unknown[], options: TreeSchemaOptions = {}): SchemaRegistry {
+    const own = new Map<string, Map<string, SchemaModel>>();
+    const add = (model: SchemaModel) => {
+        const kinds = own.get(model.apiVersion) ?? new Map<string, SchemaModel>();
+        kinds.set(model.kind, model);
+        own.set(model.apiVersion, kinds);
+    };
+    objects.flatMap(crdModels).forEach(add);
+    const locations = options.schemaLocations ?? [];
+    const user = new Map<string, SchemaModel | undefined>();
+    const fromUser = (apiVersion: string, kind: string) => {
+        const key = `${apiVersion}\0${kind}`;
+        if (!user.has(key)) {
+            const model = locations.length > 0 ? userSchemaModel(locations, apiVersion, kind) : undefined;
+            user.set(key, model);
+            if (model) add(model);
+        }
+        return user.get(key);
+    };
+    return {
+        find: (apiVersion, kind) => own.get(apiVersion)?.get(kind) ?? base.find(apiVersion, kind) ?? fromUser(apiVersion, kind),
+        kindsOf: (apiVersion) => [...new Set([...(own.get(apiVersion)?.keys() ?? []), ...base.kindsOf(apiVersion)])].sort(),
+        versionsOfGroup: (apiVersion) =>
+            [...new Set([...[...own.keys()].filter((known) => apiGroup(known) === apiGroup(apiVersion)), ...base.versionsOfGroup(apiVersion)])].sort(),
+    };
 }

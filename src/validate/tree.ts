@@ -7,7 +7,8 @@ import { bucketKustomizationPath, fluxPathProblem, treeFolder } from "./fluxPath
 import { isKustomizationFile, KUSTOMIZATION_FILE_NAMES, localReferences, type LocalReference } from "./kustomizationFile.ts";
 import { isInside, pathKind } from "./paths.ts";
 import { isRecord, objectLabel, throwIfAny, type Problem } from "./problems.ts";
-import { loadSchemas } from "./schemas.ts";
+import { loadSchemas, treeSchemas } from "./schemas.ts";
+import { hasFluxEntryPoints, validateFluxTree } from "./fluxTree.ts";
 import { jsonSafe, listYamlFiles, parseYamlFile, type ParseCache, type ParsedYamlFile } from "./yamlFiles.ts";
 
 export interface ValidateTreeOptions {
@@ -29,6 +30,26 @@ export interface ValidateTreeOptions {
      * known, parse it). A file whose content is cached is not read, parsed or, if it was clean, schema-checked again.
      */
     parseCache?: { cache: ParseCache; keyOf: (file: string) => string | undefined };
+    /**
+     * The root Kustomization's spec.path as Flux reads it (`./clusters/dev`, prefix included): the flux stack's
+     * kustomizationPath, or push --root-path. With it, or with a Flux Kustomization reading a Bucket in the tree,
+     * the tree is validated as Flux builds it from its entry points (src/validate/fluxTree.ts).
+     */
+    rootPath?: string;
+    /** An object no schema knows is an error, not a warning. */
+    strict?: boolean;
+    /** User schemas in kubeconform's layout: directories or `{{ … }}` templates of local files. */
+    schemaLocations?: string[];
+    /** Let kustomize fetch remote bases and URL resources; by default they are left out of the check, with a warning. */
+    allowRemote?: boolean;
+}
+
+/** What a validation that passed has to say: warnings (an object no schema knows, a remote base not checked) and notes. */
+export interface ValidationReport {
+    warnings: Problem[];
+    notes: string[];
+    /** "flux": built from the Flux entry points; "files": every file of the tree (no entry point found, or --skip-build). */
+    mode: "flux" | "files";
 }
 
 /**
@@ -43,7 +64,7 @@ export interface ValidateTreeOptions {
  * A mistake is reported once, where it is: a kustomization that includes a broken file or directory
  * is not built (its build would only repeat the same failure in a longer message). See buildKustomizations.
  */
-export async function validateTree(dir: string, options: ValidateTreeOptions = {}): Promise<void> {
+export async function validateTree(dir: string, options: ValidateTreeOptions = {}): Promise<ValidationReport> {
     const root = path.resolve(dir);
     const prefix = normalizePrefix(options.prefix ?? "");
     const files = await listYamlFiles(root);
@@ -52,15 +73,68 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
     const parse = (file: string) => contents.parse(file);
     const kustomizationFiles = await mapBounded(files.filter(isKustomizationFile), parse);
     const problems: Problem[] = kustomizationFiles.flatMap((file) => file.problems);
-    const kustomizations = await readKustomizations(kustomizationFiles, root, problems);
-    // Building the roots takes longest: it runs while the rest of the tree is read and checked.
+    const referenceProblems: Problem[] = [];
+    const kustomizations = await readKustomizations(kustomizationFiles, root, referenceProblems);
+    problems.push(...referenceProblems);
     const build = options.build ?? true;
+    const manifests = await mapBounded(files.filter((file) => !isKustomizationFile(file)), parse);
+    const documents = [...kustomizationFiles, ...manifests].flatMap((file) => file.documents);
+    const display = (absolute: string) => path.join(options.original ?? dir, path.relative(root, absolute));
+    const finish = (found: Problem[]) => {
+        // Builds finish in any order; a stable sort by file keeps the report in the same order every run.
+        const byFile = found.sort((a, b) => a.file.localeCompare(b.file));
+        return throwIfAny(byFile.map((problem) => ({ ...problem, file: display(problem.file) })));
+    };
+    const schemas = treeSchemas(await loadSchemas(documents), documents, { schemaLocations: options.schemaLocations });
+    const checker = new ObjectChecker(schemas, { strict: options.strict });
+    // A document of a file that passed before passes again (the cache belongs to this validator and these schemas);
+    // once a tree passes, each file whose documents pass on their own is remembered so.
+    for (const file of manifests) if (contents.clean(file.file)) file.documents.forEach((document) => checker.remember(document));
+    const rememberClean = () => {
+        for (const file of manifests) {
+            if (file.problems.length === 0 && file.documents.every((document) => checker.check(file.file, document).length === 0)) contents.checked(file.file);
+        }
+    };
+
+    if (build && hasFluxEntryPoints([...kustomizationFiles, ...manifests], options.rootPath)) {
+        const flux = await validateFluxTree(root, [...kustomizationFiles, ...manifests], kustomizations, referenceProblems, checker, {
+            prefix,
+            rootPath: options.rootPath,
+            allowRemote: options.allowRemote,
+            original: options.original,
+        });
+        const warnings = finish(flux.problems);
+        rememberClean();
+        return { warnings, notes: flux.notes, mode: "flux" };
+    }
+
+    if (build && kustomizations.size > 0) {
+        // No Flux entry point: the root kustomizations are built as kustomize builds them (what each applies is
+        // checked in its build, so a base that an overlay completes is not refused), and every other file on its own.
+        const built = await validateFluxTree(root, [...kustomizationFiles, ...manifests], kustomizations, referenceProblems, checker, {
+            prefix,
+            allowRemote: options.allowRemote,
+            roots: entryPoints(kustomizations, []).map(({ dir }) => dir),
+        });
+        const found = [...built.problems];
+        const unreached = (file: ParsedYamlFile) => !built.reached.has(file.file);
+        found.push(...[...kustomizationFiles, ...manifests].filter(unreached).flatMap((file) => file.problems));
+        found.push(...referenceProblems.filter((problem) => !built.reached.has(problem.file)));
+        for (const file of standaloneFiles(manifests, kustomizations).filter(unreached)) {
+            for (const document of file.documents) {
+                found.push(...(await checkTreeObject(file.file, document, checker.check(file.file, document), root, prefix, options.original)));
+            }
+        }
+        const unique = new Map(found.map((problem) => [JSON.stringify(problem), problem]));
+        const warnings = finish([...unique.values()]);
+        rememberClean();
+        return { warnings, notes: [], mode: "files" };
+    }
+
+    // Building the roots takes longest: it runs while the rest of the tree is checked.
     const started = startRootBuilds(build ? kustomizations : new Map());
     try {
-        const manifests = await mapBounded(files.filter((file) => !isKustomizationFile(file)), parse);
         problems.push(...manifests.flatMap((file) => file.problems));
-        const documents = [...kustomizationFiles, ...manifests].flatMap((file) => file.documents);
-        const checker = new ObjectChecker(await loadSchemas(documents));
         const standalone = standaloneFiles(manifests, kustomizations);
         for (const file of standalone) {
             const known = contents.clean(file.file);
@@ -79,11 +153,7 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
     } finally {
         await stopBuilds(started);
     }
-
-    const display = (absolute: string) => path.join(options.original ?? dir, path.relative(root, absolute));
-    // Builds finish in any order; a stable sort by file keeps the report in the same order every run.
-    const byFile = problems.sort((a, b) => a.file.localeCompare(b.file));
-    throwIfAny(byFile.map((problem) => ({ ...problem, file: display(problem.file) })));
+    return { warnings: finish(problems), notes: [], mode: "files" };
 }
 
 /** The folders (relative to `dir`, "" for itself) of the tree's entry-point kustomizations: those no other one includes. */
@@ -100,8 +170,9 @@ export async function readKustomizations(parsed: ParsedYamlFile[], root: string,
     for (const { file, documents, problems: parseProblems } of parsed) {
         if (!isKustomizationFile(file) || parseProblems.length > 0) continue;
         const problem = (field: string, message: string) => problems.push({ file, object: KUSTOMIZATION_OBJECT, field, message });
-        const [content] = documents;
-        if (documents.length !== 1 || !isRecord(content)) {
+        // An empty kustomization.yaml is an empty kustomization: Flux builds it (as nothing) when it is a Flux path.
+        const [content] = documents.length === 0 ? [{}] : documents;
+        if (documents.length > 1 || !isRecord(content)) {
             problem("", "is not a kustomization (expected one YAML mapping)");
             continue;
         }

@@ -7,7 +7,7 @@ import { ManifestValidationError, type Problem } from "../../src/validate/index.
 export const DEPLOY_DIR = path.resolve(import.meta.dirname, "../../deploy");
 
 /** Awaits `run` and asserts it throws ManifestValidationError with exactly these problems, in order. */
-export async function expectProblems(run: () => Promise<void>, expected: Problem[]): Promise<void> {
+export async function expectProblems(run: () => Promise<unknown>, expected: Problem[]): Promise<void> {
     await assert.rejects(run, (error: unknown) => {
         assert.ok(error instanceof ManifestValidationError, `expected ManifestValidationError, got ${String(error)}`);
         assert.deepEqual(error.problems, expected);

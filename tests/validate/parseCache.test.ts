@@ -47,13 +47,17 @@ describe("validateTree with a parse cache (what bucketops keeps between pushes)"
         assert.equal(cache.hits >= 3, true);
 
         // A broken change is found as without the cache, and a file that does not parse is never kept.
-        writeFileSync(path.join(dir, "c.yaml"), configMap("c", "v1").replace("kind: ConfigMap", "kind: ConfigMapp"));
-        writeFileSync(path.join(dir, "a.yaml"), "kind: [\n");
+        writeFileSync(path.join(dir, "c.yaml"), configMap("c", "v1").replace('value: "v1"', "value: 5"));
         const without = await validateTree(dir).catch((error: ManifestValidationError) => error.message);
         const withCache = await validateTree(dir, { parseCache: cache.options() }).catch((error: ManifestValidationError) => error.message);
         assert.equal(withCache, without);
-        assert.match(String(without), /a\.yaml: YAML syntax error/);
-        assert.match(String(without), /c\.yaml: ConfigMapp\/c: kind: unknown kind "ConfigMapp" in v1/);
+        assert.match(String(without), /c\.yaml: ConfigMap\/c: data\.value: must be string \(got 5\)/);
+        // A file that does not parse stops the build that lists it: that is the one mistake reported.
+        writeFileSync(path.join(dir, "a.yaml"), "kind: [\n");
+        const brokenWithout = await validateTree(dir).catch((error: ManifestValidationError) => error.message);
+        const brokenWith = await validateTree(dir, { parseCache: cache.options() }).catch((error: ManifestValidationError) => error.message);
+        assert.equal(brokenWith, brokenWithout);
+        assert.match(String(brokenWithout), /a\.yaml: YAML syntax error/);
         assert.ok(!cache.entries.has(createHash("md5").update("kind: [\n").digest("hex")));
     });
 

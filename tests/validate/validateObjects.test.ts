@@ -113,20 +113,22 @@ describe("validateObjects", () => {
                 object: "Kustomization/flux-bucket",
                 field: "apiVersion",
                 message:
-                    'unknown apiVersion "kustomize.toolkit.fluxcd.io/v2" for kind Kustomization (not in the Kubernetes or Flux schemas); ' +
-                    "Kustomization is defined in kustomize.toolkit.fluxcd.io/v1, kustomize.toolkit.fluxcd.io/v1beta1, kustomize.toolkit.fluxcd.io/v1beta2",
+                    'no schema for Kustomization in kustomize.toolkit.fluxcd.io/v2; the versions known are kustomize.toolkit.fluxcd.io/v1, kustomize.toolkit.fluxcd.io/v1beta1, ' +
+                    "kustomize.toolkit.fluxcd.io/v1beta2 (add its CRD to the tree or a JSON schema with --schema-location <dir>)",
             },
         ]);
     });
 
-    it("rejects a custom resource whose group has no schema", async () => {
-        const object = { apiVersion: "cert-manager.io/v1", kind: "Certificate", metadata: { name: "tls" } };
+    it("rejects a custom resource whose group has no schema (the project's own objects: unknown is an error)", async () => {
+        const object = { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" } };
         await expectProblems(() => validateObjects([{ file: FILE, object }]), [
             {
                 file: FILE,
-                object: "Certificate/tls",
+                object: "Widget/w",
                 field: "apiVersion",
-                message: 'unknown apiVersion "cert-manager.io/v1" for kind Certificate (not in the Kubernetes or Flux schemas)',
+                message:
+                    "no schema for Widget (example.com/v1): not in the Kubernetes, Flux or bundled operator schemas, nor a CRD of the tree " +
+                    "(add its CRD to the tree or a JSON schema with --schema-location <dir>)",
             },
         ]);
     });
@@ -134,7 +136,7 @@ describe("validateObjects", () => {
     it("rejects an unknown kind of a known apiVersion", async () => {
         const object = { apiVersion: "apps/v1", kind: "Deploymnet", metadata: { name: "web" } };
         await expectProblems(() => validateObjects([{ file: FILE, object }]), [
-            { file: FILE, object: "Deploymnet/web", field: "kind", message: 'unknown kind "Deploymnet" in apps/v1' },
+            { file: FILE, object: "Deploymnet/web", field: "kind", message: 'no schema for kind "Deploymnet" in apps/v1 (add its CRD to the tree or a JSON schema with --schema-location <dir>)' },
         ]);
     });
 

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -46,33 +47,48 @@ describe("validateTree on a broken copy of deploy/", { concurrency: true }, () =
         ]);
     });
 
-    it("rejects an unknown kind, even in a file no kustomization lists", async (t) => {
+    it("warns about a kind no schema knows, naming how to add one, and refuses it with strict", async (t) => {
         const dir = copyOfDeploy(t);
+        appendFileSync(path.join(dir, "infrastructure/controllers/kustomization.yaml"), "  - widget.yaml\n");
+        writeFileSync(path.join(dir, "infrastructure/controllers/widget.yaml"), "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n");
+        const unknown = {
+            file: path.join(dir, "infrastructure/controllers/widget.yaml"),
+            object: "Widget/w",
+            field: "apiVersion",
+            message:
+                "no schema for Widget (example.com/v1): not in the Kubernetes, Flux or bundled operator schemas, nor a CRD of the tree " +
+                "(add its CRD to the tree or a JSON schema with --schema-location <dir>)",
+        };
+        const report = await validateTree(dir);
+        assert.deepEqual(report.warnings, [{ ...unknown, severity: "warning" }]);
+        await expectProblems(() => validateTree(dir, { strict: true }), [unknown]);
+    });
+
+    it("checks a cert-manager Certificate against its schema package", async (t) => {
+        const dir = copyOfDeploy(t);
+        appendFileSync(path.join(dir, "infrastructure/controllers/kustomization.yaml"), "  - certificate.yaml\n");
         writeFileSync(
             path.join(dir, "infrastructure/controllers/certificate.yaml"),
-            "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: tls\n",
+            "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: tls\n  namespace: traefik\nspec:\n  secretName: tls\n  issuerRef: {name: x}\n  duration: 30\n",
         );
         await expectProblems(() => validateTree(dir), [
-            {
-                file: path.join(dir, "infrastructure/controllers/certificate.yaml"),
-                object: "Certificate/tls",
-                field: "apiVersion",
-                message: 'unknown apiVersion "cert-manager.io/v1" for kind Certificate (not in the Kubernetes or Flux schemas)',
-            },
+            { file: path.join(dir, "infrastructure/controllers/certificate.yaml"), object: "Certificate/tls", field: "spec.duration", message: "must be string (got 30)" },
         ]);
     });
 
-    it("rejects an unknown apiVersion of a Flux kind in a multi-document file, naming the right document", async (t) => {
+    it("warns about an apiVersion of a known kind that the schemas do not have, naming the versions they have", async (t) => {
         const dir = copyOfDeploy(t);
         edit(dir, "infrastructure/controllers/traefik.yaml", "helm.toolkit.fluxcd.io/v2", "helm.toolkit.fluxcd.io/v3");
-        await expectProblems(() => validateTree(dir), [
+        const report = await validateTree(dir);
+        assert.deepEqual(report.warnings, [
             {
                 file: path.join(dir, "infrastructure/controllers/traefik.yaml"),
                 object: "HelmRelease/traefik",
                 field: "apiVersion",
                 message:
-                    'unknown apiVersion "helm.toolkit.fluxcd.io/v3" for kind HelmRelease (not in the Kubernetes or Flux schemas); ' +
-                    "HelmRelease is defined in helm.toolkit.fluxcd.io/v2, helm.toolkit.fluxcd.io/v2beta1, helm.toolkit.fluxcd.io/v2beta2",
+                    "no schema for HelmRelease in helm.toolkit.fluxcd.io/v3; the versions known are helm.toolkit.fluxcd.io/v2, helm.toolkit.fluxcd.io/v2beta1, " +
+                    "helm.toolkit.fluxcd.io/v2beta2 (add its CRD to the tree or a JSON schema with --schema-location <dir>)",
+                severity: "warning",
             },
         ]);
     });

@@ -107,9 +107,9 @@ describe("validateTree builds the roots first, and the rest only to find a probl
         await expectProblems(() => validateTree(dir), [
             buildFailure(
                 path.join(dir, "b/kustomization.yaml"),
+                // Built as Flux builds a path (an overlay over b): kustomize meets a again inside a.
                 `accumulating resources: accumulation err='accumulating resources from '../a': read ${dir}/a: is a directory': ` +
-                    `recursed accumulation of path '${dir}/a': accumulating resources: accumulation err='accumulating resources from '../b': ` +
-                    `read ${dir}/b: is a directory': cycle detected: candidate root '${dir}/b' contains visited root '${dir}/b'`,
+                    `cycle detected: candidate root '${dir}/a' contains visited root '${dir}/a'`,
             ),
         ]);
     });

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { validateTree } from "../../src/validate/index.ts";
@@ -42,7 +43,15 @@ describe("validateTree with a prefix", { concurrency: true }, () => {
         const dir = copyUnder(t, "prod/");
         edit(dir, APPS, "path: ./prod/apps/dev", "path: /prod/apps/dev/");
         edit(dir, INFRASTRUCTURE, "path: ./prod/infrastructure/controllers", "path: ./prod");
-        await validateTree(dir, { prefix: "prod/" });
+        // Paths only: built, ./prod is the whole tree, which Flux's generated kustomization refuses (each folder's
+        // Namespace twice), as the next test shows.
+        await validateTree(dir, { prefix: "prod/", build: false });
+    });
+
+    it("builds the prefix folder itself as Flux does: a generated kustomization of every folder, which collides here", async (t) => {
+        const dir = copyUnder(t, "prod/");
+        edit(dir, INFRASTRUCTURE, "path: ./prod/infrastructure/controllers", "path: ./prod");
+        await assert.rejects(validateTree(dir, { prefix: "prod/" }), /clusters\/dev\/infrastructure.yaml: Kustomization\/infrastructure-controllers: kustomize build failed: .*may not add resource with an already registered id: Namespace.v1.\[noGrp\]\/podinfo/);
     });
 
     it("accepts a tree under a nested prefix and rejects a sibling whose name only starts like it", async (t) => {

@@ -4,6 +4,7 @@ import { ApplyFailedError } from "../errors.ts";
 import {
     connectionOptions,
     DEFAULTS,
+    collect,
     commandLine,
     examples,
     ignoreOption,
@@ -32,6 +33,10 @@ export interface PushFlags extends PublishFlags, LeaseFlags, IgnoreFlags {
     revalidate?: boolean;
     includeIgnored?: boolean;
     allowPlainSecrets?: boolean;
+    rootPath?: string;
+    strict?: boolean;
+    schemaLocation?: string[];
+    allowRemoteBases?: boolean;
     concurrency: number;
 }
 
@@ -69,6 +74,7 @@ export async function runPush(dir: string, url: string, flags: PushFlags, stores
         skipBuild: flags.skipBuild ?? false,
         includeIgnored: flags.includeIgnored ?? false,
         allowPlainSecrets: flags.allowPlainSecrets ?? false,
+        validation: { rootPath: flags.rootPath, strict: flags.strict, schemaLocations: flags.schemaLocation, allowRemote: flags.allowRemoteBases },
         validationCache: flags.revalidate ? undefined : new ValidationCache(),
         concurrency: flags.concurrency,
         lease: leaseSettings(flags, rerun, warn),
@@ -129,6 +135,10 @@ export function pushCommand({ io, stores, args }: CommandContext): Command {
         .option("--skip-build", "skip the kustomize builds of validation (every file is still parsed and schema-checked)")
         .option("--revalidate", "validate even a tree whose exact content passed validation before on this machine")
         .option("--include-ignored", "in a Git work tree, ship the files Git ignores too (by default only what Git would commit is shipped)")
+        .option("--root-path <path>", "the root Kustomization's spec.path (the flux stack's kustomizationPath, e.g. ./clusters/dev): validation starts there")
+        .option("--strict", "an object whose kind no schema knows is an error, not a warning")
+        .option("--schema-location <dir|template>", "JSON schemas in kubeconform's layout, local files only (repeatable)", collect)
+        .option("--allow-remote-bases", "let kustomize fetch remote bases and URL resources while validating (reaches the network)")
         .option("--allow-plain-secrets", "ship Secrets that are not SOPS-encrypted and files that match credential patterns (refused by default)")
         .addOption(new Option("--concurrency <n>", "parallel uploads").argParser(positiveInt).default(DEFAULTS.concurrency))
         .option("--rollback-on-failure", "when the cluster fails to apply the push, restore the prefix's previous state (atomically) and wait for that")
