@@ -327,23 +327,27 @@ export const HISTORY_RELEASES = 1000;
  * releases are written by bucketops' own writer (S3Store.put, then writeRelease with the manifest), without the lease
  * and validation a push adds, so the fixture takes seconds instead of a thousand pushes.
  */
-const historyCase: BenchCase = {
-    id: "history-releases",
+const historyCases: BenchCase[] = (["cold", "warm"] as const).map((cache) => ({
+    id: `history-releases-${cache}`,
     group: `\`bucketops history\` of ${count(HISTORY_RELEASES)} releases`,
-    label: "`bucketops history --json`",
+    label: cache === "cold" ? "`bucketops history --json`, first run (every record read)" : "`bucketops history --json`, records read before (release cache)",
     slow: true,
     shownAs: "bucketops history s3://<bucket>/envs/dev/ --json --endpoint <moto> --region us-east-1",
     sample: async (ctx) => {
         const bucket = await ctx.historyBucket();
         const command = bucketopsCommand(["history", `s3://${bucket}/${PREFIX}`, "--json", "--endpoint", ctx.moto.endpoint, "--region", "us-east-1"]);
-        const { result, requests } = await ctx.moto.recordRequests(() => runOrFail(command));
+        // cold: a cache folder of its own each run; warm: one folder, filled by a run that is not measured.
+        const dir = path.join(ctx.scratch, `history-cache-${cache === "cold" ? Math.random().toString(36).slice(2) : "warm"}`);
+        const cached = { ...command, env: { ...command.env, BUCKETOPS_CACHE_DIR: dir } };
+        if (cache === "warm") await runOrFail(cached);
+        const { result, requests } = await ctx.moto.recordRequests(() => runOrFail(cached));
         const states = JSON.parse(result.output) as { number?: number }[];
         if (states.length !== HISTORY_RELEASES || states.at(-1)?.number !== HISTORY_RELEASES) {
             throw new Error(`history listed ${states.length} state(s), the last numbered ${states.at(-1)?.number}: expected ${HISTORY_RELEASES} releases`);
         }
         return { ms: result.ms, requests };
     },
-};
+}));
 
 /** Fills `bucket` with HISTORY_RELEASES releases under PREFIX (see historyCase). */
 export async function writeReleases(endpoint: string, bucket: string): Promise<void> {
@@ -475,5 +479,5 @@ const fleetCases = (): BenchCase[] =>
         ];
     });
 
-export const benchCases = (sizes: Sizes): BenchCase[] => [...pushCases(sizes), ...fleetCases(), ...scaleCases(sizes), ...growthCases(sizes), deliveryCase, ...pushPartsCases(sizes), revisionCase(sizes), historyCase, ...renderCases, testSuiteCase];
+export const benchCases = (sizes: Sizes): BenchCase[] => [...pushCases(sizes), ...fleetCases(), ...scaleCases(sizes), ...growthCases(sizes), deliveryCase, ...pushPartsCases(sizes), revisionCase(sizes), ...historyCases, ...renderCases, testSuiteCase];
 

@@ -80,13 +80,13 @@ function growthTarget(results: Map<string, CaseResult>, sizes: number[]): Target
 
 const HISTORY_LIMIT_MS = 2000;
 
-/** `history` of 1,000 releases within 2 s (issue 26). */
-function historyTarget(results: Map<string, CaseResult>): TargetOutcome | undefined {
-    const history = results.get("history-releases");
+/** `history` of 1,000 releases within 2 s (issue 26), on a first run and with the records read before. */
+function historyTarget(results: Map<string, CaseResult>, cache: "cold" | "warm"): TargetOutcome | undefined {
+    const history = results.get(`history-releases-${cache}`);
     if (!history) return undefined;
     const met = history.medianMs <= HISTORY_LIMIT_MS;
     return {
-        target: `\`bucketops history\` of 1,000 releases within ${seconds(HISTORY_LIMIT_MS)}`,
+        target: `\`bucketops history\` of 1,000 releases within ${seconds(HISTORY_LIMIT_MS)} (${cache === "cold" ? "first run" : "release cache"})`,
         measured: seconds(history.medianMs),
         met,
         margin: met ? `${seconds(HISTORY_LIMIT_MS - history.medianMs)} to spare` : `${seconds(history.medianMs - HISTORY_LIMIT_MS)} over`,
@@ -134,7 +134,8 @@ export function evaluateTargets(results: Map<string, CaseResult>, growthSizes: n
         renderTarget(results, "dev"),
         renderTarget(results, "gcp-dev"),
         growthSizes.length === 2 ? growthTarget(results, growthSizes) : undefined,
-        historyTarget(results),
+        historyTarget(results, "cold"),
+        historyTarget(results, "warm"),
     ].filter((outcome) => outcome !== undefined);
 }
 

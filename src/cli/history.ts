@@ -4,6 +4,7 @@ import { AccessDeniedError } from "./store/errors.ts";
 import { digestIndex, fluxIndex, ignorePatterns } from "./revision.ts";
 import { isBucketopsKey, leaseKey, normalizePrefix, releaseKey, SOURCEIGNORE } from "../bucket/keys.ts";
 import { mapBounded } from "../fs/bounded.ts";
+import { ReleaseCache } from "./releaseCache.ts";
 import { describeRelease, readRelease, type ManifestEntry, type ReleaseRecord } from "./provenance.ts";
 import type { ObjectStore, ObjectVersion } from "./store/types.ts";
 
@@ -130,13 +131,24 @@ export async function loadHistory(
     return states;
 }
 
-/** The release records, oldest first, each numbered by its place where it carries no number (format 1). */
+/**
+ * The release records, oldest first, each numbered by its place where it carries no number (format 1). Versions this
+ * machine read before come from the ReleaseCache; the others are read 16 at a time.
+ */
 async function readRecords(store: ObjectStore, recordVersions: ObjectVersion[]): Promise<{ version: ObjectVersion; record?: ReleaseRecord }[]> {
     const ordered = [...recordVersions].sort((a, b) => newestFirst(b, a));
-    const records = await mapBounded(ordered, async (version) => ({
-        version,
-        record: readRelease(await store.get(version.key, version.versionId).catch(() => undefined)),
-    }), 16);
+    const cache = ordered.length > 0 ? new ReleaseCache(store, ordered[0].key) : undefined;
+    const cached = (await cache?.load()) ?? new Map<string, string>();
+    const fresh: { versionId: string; body: string }[] = [];
+    const records = await mapBounded(ordered, async (version) => {
+        const known = cached.get(version.versionId);
+        if (known !== undefined) return { version, record: readRelease(known) };
+        const body = (await store.get(version.key, version.versionId).catch(() => undefined))?.toString("utf8");
+        const record = readRelease(body);
+        if (record) fresh.push({ versionId: version.versionId, body: body! });
+        return { version, record };
+    }, 16);
+    await cache?.remember(fresh);
     for (const [i, { record }] of records.entries()) if (record && record.number === undefined) record.number = i + 1;
     return records;
 }

@@ -164,10 +164,10 @@ async function manifest(store: ObjectStore, prefix: string, objects: ObjectEntry
 }
 
 /** A release record read back; undefined for content that is not one. */
-export function readRelease(body: Buffer | undefined): ReleaseRecord | undefined {
+export function readRelease(body: Buffer | string | undefined): ReleaseRecord | undefined {
     if (!body) return undefined;
     try {
-        const record = JSON.parse(body.toString("utf8")) as ReleaseRecord;
+        const record = JSON.parse(typeof body === "string" ? body : body.toString("utf8")) as ReleaseRecord;
         return typeof record.revision === "string" && typeof record.identity === "string" ? record : undefined;
     } catch {
         return undefined;

@@ -113,7 +113,7 @@ function readEntries(file: string): [string, ParsedContent][] {
 }
 
 /** `BUCKETOPS_CACHE_DIR`, else the user's cache directory (XDG_CACHE_HOME or ~/.cache) / bucketops. */
-function defaultDir(): string {
+export function defaultDir(): string {
     return process.env.BUCKETOPS_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "bucketops");
 }
 

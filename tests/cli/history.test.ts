@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { DeleteObjectsCommand } from "@aws-sdk/client-s3";
 import { bucketops, md5, printedRevision, revisionOf, sha256, states } from "./helpers/cli.ts";
@@ -192,6 +195,33 @@ describe("bucketops history and rollback against moto_server", () => {
         assert.equal(refused.code, 2);
         assert.match(refused.err, /has nothing Flux would apply at the bucket root \(only 2 object\(s\) Flux does not read: the root \.sourceignore or ignored files\): /);
         assert.deepEqual(Object.keys(await moto.contents("rootignore")).sort(), keys);
+    });
+
+    it("reads each release record from the bucket once: versions never change, so the next history takes them from the cache", async () => {
+        const releaseGets = (requests: { method: string; path: string }[]) =>
+            requests.filter((r) => r.method === "GET" && r.path.startsWith("/hist/app/.bucketops-release")).length;
+        const cacheDir = mkdtempSync(path.join(tmpdir(), "bucketops-cache-"));
+        const saved = process.env.BUCKETOPS_CACHE_DIR;
+        process.env.BUCKETOPS_CACHE_DIR = cacheDir;
+        try {
+            const cold = await moto.recordRequests(() => bucketops("history", url, ...endpoint, "--json"));
+            const releases = states(cold.result).filter((state) => state.release).length;
+            assert.ok(releases >= 3);
+            assert.equal(releaseGets(cold.requests), releases, "each release record read once");
+            const warm = await moto.recordRequests(() => bucketops("history", url, ...endpoint, "--json"));
+            assert.equal(releaseGets(warm.requests), 0, "none read again");
+            assert.equal(warm.result.out, cold.result.out);
+            // A torn line (a run killed while appending) is skipped: that record is read from the bucket again.
+            const [file] = readdirSync(path.join(cacheDir, "releases"));
+            const lines = readFileSync(path.join(cacheDir, "releases", file), "utf8").trimEnd().split("\n");
+            writeFileSync(path.join(cacheDir, "releases", file), [...lines.slice(1), lines[0].slice(0, 20)].join("\n"));
+            const torn = await moto.recordRequests(() => bucketops("history", url, ...endpoint, "--json"));
+            assert.equal(releaseGets(torn.requests), 1);
+            assert.equal(torn.result.out, cold.result.out);
+        } finally {
+            process.env.BUCKETOPS_CACHE_DIR = saved;
+            rmSync(cacheDir, { recursive: true, force: true });
+        }
     });
 
     it("refuses history and rollback without versioning, and bad --to values", async () => {
