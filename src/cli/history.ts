@@ -48,7 +48,9 @@ export interface State {
 export const BURST_GAP_MS = 1000;
 
 /**
- * Reconstructs the past states of a prefix from its object versions. Every instant at which a version
+ * The past states of a prefix: each release with a manifest exactly as it recorded it (src/cli/provenance.ts), and
+ * between them what no release accounts for, inferred from the object versions as follows (all of a prefix written
+ * before release manifests is inferred so). Every instant at which a version
  * or delete marker appeared (the listing's LastModified: 1 s on AWS and moto, 1 ms on GCS and MinIO)
  * ends a state, except that instants at most BURST_GAP_MS apart are one change, and so are the instants of one
  * writer's lease (see LeaseTimeline), so a push is one state rather than one per object, however slowly it writes.
@@ -57,7 +59,8 @@ export const BURST_GAP_MS = 1000;
  * written by the infra stack, another environment's keys, files Flux ignores) are not states of the prefix, and a
  * rollback to one would empty it.
  * A state that ends while the prefix's lease is held is incomplete, unless the lease is released later with no
- * further change (the writer finished after a pause); the lease itself is not part of any state.
+ * further change (the writer finished after a pause); the lease itself is not part of any state. An inferred state
+ * with the same versions and revision as a release is that release, and is left out.
  * Oldest first; the last state is the current one.
  */
 export async function loadHistory(
