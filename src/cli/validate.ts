@@ -2,8 +2,8 @@ import { link, copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { mapBounded } from "../fs/bounded.ts";
-import { formatProblem, ManifestValidationError, validateTree, type ValidateTreeOptions, type ValidationReport } from "../validate/index.ts";
-import type { Problem } from "../validate/problems.ts";
+import type { ValidateTreeOptions, ValidationReport } from "../validate/index.ts";
+import { formatProblem, ManifestValidationError, type Problem } from "../validate/problems.ts";
 import { CliError } from "./errors.ts";
 import type { LocalFile } from "./tree.ts";
 import type { ValidationCache } from "./validationCache.ts";
@@ -76,11 +76,13 @@ async function validateForFlux(root: string, prefix: string, options: ValidateMa
     const md5s = new Map(kept.map((file) => [file.relative, file.md5.toString("hex")]));
     const parseCache = (dir: string) => contents && { cache: contents, keyOf: (file: string) => md5s.get(path.relative(dir, file).split(path.sep).join("/")) };
     const treeOptions = { prefix, build: options.build, ...checks };
+    // The validator (ajv, CEL, YAML, the schema models) is loaded only now: a tree that passed before never needs it.
+    const { validateTree } = await import("../validate/tree.ts");
     try {
         const report =
             kept.length === options.files.length && options.complete !== false
                 ? await validateTree(root, { ...treeOptions, parseCache: parseCache(root) })
-                : await validateFilteredCopy(root, kept, treeOptions, parseCache);
+                : await validateFilteredCopy(validateTree, root, kept, treeOptions, parseCache);
         reportWarnings(report, log);
         if (key !== undefined) await options.cache!.remember(key);
         return "validated";
@@ -113,6 +115,7 @@ function reportWarnings(report: ValidationReport, log: (line: string) => void): 
 }
 
 async function validateFilteredCopy(
+    validateTree: typeof import("../validate/tree.ts").validateTree,
     root: string,
     kept: LocalFile[],
     options: Omit<ValidateTreeOptions, "parseCache" | "original">,
