@@ -6,7 +6,7 @@ import type { AtomicPublish } from "./publish.ts";
 import { planPush, type PushPlan } from "./plan.ts";
 import { fluxIndex, ignorePatterns, fluxRevision } from "./revision.ts";
 import { BUCKETOPS_NAMES, isBucketopsKey, leaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
-import { gitInfo, type ReleaseFacts } from "./provenance.ts";
+import { gitInfo, type GitInfo, type ReleaseFacts } from "./provenance.ts";
 import { ignoreMatcher } from "./sourceignore.ts";
 import { AccessDeniedError } from "./store/errors.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
@@ -126,6 +126,9 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
             ? { ...done(written.plan, written.objects, prefix, patterns, options.log), before: releaseBefore(written, patterns) }
             : report(written.plan, written.listing, store, prefix, files, patterns, options));
     const afterResume = async (lease: Lease, written: GuardedWriteResult<PushPlan>) => options.afterResume?.(lease, finish(written).before);
+    // Only a push that writes asks git (the record and the Bucket's commit annotation are all that use it); it asks
+    // while the lease is taken and the files are written, not after them. gitInfo never rejects.
+    let git: Promise<GitInfo | undefined> | undefined;
     const write = () => guardedWrite<PushPlan>(
         {
             command: "push",
@@ -135,12 +138,11 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
                 if (changes(plan)) describePlan(plan, store, prefix, files, options.log);
             },
             release: async (plan, objects, listing) => {
-                // Only a push that wrote asks git: the record and the Bucket's commit annotation are all that use it.
-                const git = await gitInfo(dir);
+                const repository = await (git ??= gitInfo(dir));
                 const facts: ReleaseFacts = {
                     command: "push",
                     revision: fluxRevision(objects, patterns),
-                    git,
+                    git: repository,
                     message: options.message,
                     added: plan.uploads.filter((upload) => upload.previous === null).map((upload) => upload.key),
                     modified: plan.uploads.filter((upload) => upload.previous !== null).map((upload) => upload.key),
@@ -148,11 +150,12 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
                     objects,
                     before: { objects: listing, revision: fluxRevision(listing, patterns) },
                 };
-                return { facts, commit: git?.commit };
+                return { facts, commit: repository?.commit };
             },
         },
         { store, prefix, lease: options.lease, publication: options.publication, concurrency: options.concurrency, afterResume, log: options.log },
     );
+    if (changes(plan)) git = gitInfo(dir);
     if (changes(plan) || options.publication?.leftSuspended) return finish(await write());
     // Only to clear a lease a stopped writer left: credentials that may not write (a reader) leave it, as before.
     try {

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
+import childProcess from "node:child_process";
+import { syncBuiltinESMExports } from "node:module";
+import { promisify } from "node:util";
 import { describe, it } from "node:test";
 import { push } from "../../src/cli/push.ts";
-import { SOURCEIGNORE } from "../../src/bucket/keys.ts";
+import { releaseKey, SOURCEIGNORE } from "../../src/bucket/keys.ts";
 import { MemoryStore } from "../support/memoryStore.ts";
-import { manifestTree, writeTree } from "../support/trees.ts";
+import { gitRepository, manifestTree, writeTree } from "../support/trees.ts";
 
 /**
  * A store that answers the bucket's .sourceignore only once the listing and the versioning setting were asked for:
@@ -61,5 +64,39 @@ describe("push: the requests before the plan overlap (in memory)", () => {
         const store = new SlowIgnoreStore("s3://memory/app/");
         store.list = async () => Promise.reject(new Error("AccessDenied: list"));
         await assert.rejects(push(writeTree({}), store, options), /has no files: pushing it would delete every object under the prefix/);
+    });
+
+    it("asks git for the release record while it writes, not after: the record has the commit", async () => {
+        const { dir, commit } = gitRepository(manifestTree(["a"], "v1"), "Add a");
+        // Every git command this process starts, in order (execFile, as promisify calls it).
+        const started: string[] = [];
+        const original = childProcess.execFile;
+        const custom = (original as unknown as Record<symbol, (...args: unknown[]) => unknown>)[promisify.custom];
+        const recording = Object.assign((...args: Parameters<typeof original>) => original(...args), {
+            [promisify.custom]: (file: string, args: string[], ...rest: unknown[]) => {
+                started.push(`${file} ${args.filter((arg) => !arg.startsWith("/") && arg !== "-C").join(" ")}`);
+                return custom(file, args, ...rest);
+            },
+        });
+        class Recording extends MemoryStore {
+            readonly gitBeforeUpload: boolean[] = [];
+            override async put(...args: Parameters<MemoryStore["put"]>) {
+                if (args[0].endsWith(".yaml")) this.gitBeforeUpload.push(started.some((command) => command.startsWith("git rev-parse HEAD")));
+                return super.put(...args);
+            }
+        }
+        const store = new Recording("s3://memory/app/");
+        (childProcess as { execFile: unknown }).execFile = recording;
+        syncBuiltinESMExports();
+        try {
+            await push(dir, store, options);
+        } finally {
+            (childProcess as { execFile: unknown }).execFile = original;
+            syncBuiltinESMExports();
+        }
+        assert.deepEqual(store.gitBeforeUpload, [true, true], "git was asked before the first upload");
+        const record = JSON.parse((await store.get(releaseKey("app/")))!.toString("utf8")) as { git?: { commit: string }; message?: string };
+        assert.equal(record.git?.commit, commit);
+        assert.equal(record.message, "Add a");
     });
 });

@@ -62,13 +62,14 @@ export interface PushOutput {
 
 export async function runPush(dir: string, url: string, flags: PushFlags, stores: Stores, { log, warn = log, rerun }: PushOutput): Promise<PushResult> {
     // What a push runs is loaded only for a push: `bucketops --help` and the other commands do not load it.
-    const [{ awaitApply, openPublication }, { push }, { rollback }, { ValidationCache }] = await Promise.all([
+    // The store (and its SDK) loads beside them.
+    const [{ awaitApply, openPublication }, { push }, { rollback }, { ValidationCache }, store] = await Promise.all([
         import("../publish.ts"),
         import("../push.ts"),
         import("../rollback.ts"),
         import("../validationCache.ts"),
+        stores.open(url, flags),
     ]);
-    const store = await stores.open(url, flags);
     const publication = flags.dryRun ? undefined : await openPublication(flags, store, "push", log, warn);
     return push(dir, store, {
         message: flags.message,
