@@ -11,7 +11,7 @@ import { ignoreMatcher } from "./sourceignore.ts";
 import { AccessDeniedError } from "./store/errors.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 import { contentType, describeTree, readTree, type LocalFile } from "./tree.ts";
-import { validateManifests } from "./validate.ts";
+import { preloadValidation, validateManifests } from "./validate.ts";
 import type { ValidationCache } from "./validationCache.ts";
 import type { ValidationChecks } from "./validate.ts";
 
@@ -76,6 +76,7 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
             `'${reserved.relative}' in ${dir}: the names ${BUCKETOPS_NAMES.join(" and ")} are bucketops' lease and release records, which Flux ignores; rename it`,
         );
     }
+    preloadValidation(files, prefix, { cache: options.validationCache, allowPlainSecrets: options.allowPlainSecrets });
     // What Flux will not fetch, now and after the push: at the bucket root the tree's own .sourceignore replaces the bucket's.
     const ownIgnore = prefix === "" ? files.find((file) => file.relative === SOURCEIGNORE) : undefined;
     const patterns = ignorePatterns(ownIgnore ? await readFile(ownIgnore.absolute) : await bucketIgnore, options.specIgnore);

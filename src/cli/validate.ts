@@ -53,6 +53,18 @@ export async function validateManifests(root: string, prefix: string, options: V
 }
 
 /**
+ * Starts loading the validator and the secret scan when this tree's content did not pass before (what the secret
+ * scan's cache key says; it needs nothing from the bucket), so that they load while the bucket answers the requests
+ * that come before validation (the bucket's .sourceignore). Loading only: what runs, and when, is validateManifests'.
+ */
+export function preloadValidation(files: LocalFile[], prefix: string, options: Pick<ValidateManifestsOptions, "cache" | "allowPlainSecrets">): void {
+    if (options.allowPlainSecrets) return; // no scan to go by: the validator loads when validateManifests needs it
+    const scanned = options.cache?.key(files, `secrets\n${prefix}`, false);
+    if (scanned !== undefined && options.cache!.passed(scanned)) return;
+    for (const loading of [import("../validate/tree.ts"), import("../validate/secrets.ts")]) loading.catch(() => undefined);
+}
+
+/**
  * Every file shipped, those Flux ignores too (the bucket keeps them, readable by whoever reads the prefix): a plain
  * Secret or a credential is refused. Files whose exact content passed before are not scanned again.
  */
