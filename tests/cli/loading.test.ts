@@ -72,6 +72,7 @@ describe("what a command loads (start-up time)", () => {
             assert.equal(first.code, 0, first.err);
             assert.match(first.out, /^validated 3 file\(s\) in \S+$/m);
             assert.ok(first.packages.has("ajv") && first.packages.has("yaml"), "a tree not validated before is schema-checked");
+            assert.deepEqual(among(first.packages, ["@bufbuild/"]), [], "no CEL rule applies to a ConfigMap: CEL is not loaded");
             assert.ok(first.packages.has("@secretlint/core"), "and scanned for secrets");
 
             const again = await run(push, env);
