@@ -13,7 +13,7 @@ import { statusCommand } from "./commands/status.ts";
 import { Stores } from "./connection.ts";
 import { CliError, UsageError, tooManyOpenFiles } from "./errors.ts";
 import { EXIT } from "./exitCodes.ts";
-import { terminalQuestion } from "./purge.ts";
+import { terminalQuestion } from "./terminal.ts";
 import packageJson from "../../package.json" with { type: "json" };
 
 export type { Io };

@@ -132,17 +132,3 @@ async function confirm(options: PurgeOptions, count: number): Promise<void> {
     const answer = await options.ask(`Delete these ${count} version(s) for good? This cannot be undone. Type 'purge' to confirm: `);
     if (answer.trim() !== "purge") throw new UsageError("not confirmed: nothing was deleted");
 }
-
-/** A question on the terminal (prompt on stderr, answer from stdin), when both are a terminal; undefined otherwise. */
-export function terminalQuestion(): ((question: string) => Promise<string>) | undefined {
-    if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
-    return async (question) => {
-        const { createInterface } = await import("node:readline/promises");
-        const terminal = createInterface({ input: process.stdin, output: process.stderr });
-        try {
-            return await terminal.question(question);
-        } finally {
-            terminal.close();
-        }
-    };
-}

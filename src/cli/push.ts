@@ -6,12 +6,12 @@ import type { AtomicPublish } from "./publish.ts";
 import { planPush, type PushPlan } from "./plan.ts";
 import { fluxIndex, ignorePatterns, fluxRevision } from "./revision.ts";
 import { BUCKETOPS_NAMES, isBucketopsKey, leaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
-import { gitInfo, type ReleaseFacts } from "./provenance.ts";
+import { gitInfo, type GitInfo, type ReleaseFacts } from "./provenance.ts";
 import { ignoreMatcher } from "./sourceignore.ts";
 import { AccessDeniedError } from "./store/errors.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 import { contentType, describeTree, readTree, type LocalFile } from "./tree.ts";
-import { validateManifests } from "./validate.ts";
+import { preloadValidation, validateManifests } from "./validate.ts";
 import type { ValidationCache } from "./validationCache.ts";
 import type { ValidationChecks } from "./validate.ts";
 
@@ -54,8 +54,13 @@ export interface PushResult {
 
 export async function push(dir: string, store: ObjectStore, options: PushOptions): Promise<PushResult> {
     const prefix = normalizePrefix(store.url.prefix);
+    // The requests that need nothing from the tree go out at once, together, while the tree is read and validated
+    // (one round trip instead of two before the plan). Each is awaited below; none may go unhandled meanwhile.
     const bucketIgnore = store.get(SOURCEIGNORE);
-    bucketIgnore.catch(() => undefined); // awaited below; must not go unhandled while the tree is read
+    const listRequest = store.list(prefix);
+    // An identity that may not read the setting (a reader) finds out at its first write instead.
+    const versioningRequest = store.versioningEnabled().catch((error: unknown) => (error instanceof AccessDeniedError ? undefined : Promise.reject(error)));
+    for (const request of [bucketIgnore, listRequest, versioningRequest]) request.catch(() => undefined);
     const tree = await readTree(dir, { includeIgnored: options.includeIgnored });
     const files = tree.files;
     for (const line of describeTree(dir, tree)) options.log(line);
@@ -71,6 +76,7 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
             `'${reserved.relative}' in ${dir}: the names ${BUCKETOPS_NAMES.join(" and ")} are bucketops' lease and release records, which Flux ignores; rename it`,
         );
     }
+    preloadValidation(files, prefix, { cache: options.validationCache, allowPlainSecrets: options.allowPlainSecrets });
     // What Flux will not fetch, now and after the push: at the bucket root the tree's own .sourceignore replaces the bucket's.
     const ownIgnore = prefix === "" ? files.find((file) => file.relative === SOURCEIGNORE) : undefined;
     const patterns = ignorePatterns(ownIgnore ? await readFile(ownIgnore.absolute) : await bucketIgnore, options.specIgnore);
@@ -87,9 +93,8 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
             checks: options.validation,
             log: options.log,
         }),
-        store.list(prefix),
-        // An identity that may not read the setting (a reader) finds out at its first write instead.
-        store.versioningEnabled().catch((error: unknown) => (error instanceof AccessDeniedError ? undefined : Promise.reject(error))),
+        listRequest,
+        versioningRequest,
     ]);
     if (validated.status === "rejected") throw validated.reason;
     if (listed.status === "rejected") throw listed.reason;
@@ -122,6 +127,9 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
             ? { ...done(written.plan, written.objects, prefix, patterns, options.log), before: releaseBefore(written, patterns) }
             : report(written.plan, written.listing, store, prefix, files, patterns, options));
     const afterResume = async (lease: Lease, written: GuardedWriteResult<PushPlan>) => options.afterResume?.(lease, finish(written).before);
+    // Only a push that writes asks git (the record and the Bucket's commit annotation are all that use it); it asks
+    // while the lease is taken and the files are written, not after them. gitInfo never rejects.
+    let git: Promise<GitInfo | undefined> | undefined;
     const write = () => guardedWrite<PushPlan>(
         {
             command: "push",
@@ -131,12 +139,11 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
                 if (changes(plan)) describePlan(plan, store, prefix, files, options.log);
             },
             release: async (plan, objects, listing) => {
-                // Only a push that wrote asks git: the record and the Bucket's commit annotation are all that use it.
-                const git = await gitInfo(dir);
+                const repository = await (git ??= gitInfo(dir));
                 const facts: ReleaseFacts = {
                     command: "push",
                     revision: fluxRevision(objects, patterns),
-                    git,
+                    git: repository,
                     message: options.message,
                     added: plan.uploads.filter((upload) => upload.previous === null).map((upload) => upload.key),
                     modified: plan.uploads.filter((upload) => upload.previous !== null).map((upload) => upload.key),
@@ -144,11 +151,12 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
                     objects,
                     before: { objects: listing, revision: fluxRevision(listing, patterns) },
                 };
-                return { facts, commit: git?.commit };
+                return { facts, commit: repository?.commit };
             },
         },
         { store, prefix, lease: options.lease, publication: options.publication, concurrency: options.concurrency, afterResume, log: options.log },
     );
+    if (changes(plan)) git = gitInfo(dir);
     if (changes(plan) || options.publication?.leftSuspended) return finish(await write());
     // Only to clear a lease a stopped writer left: credentials that may not write (a reader) leave it, as before.
     try {

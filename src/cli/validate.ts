@@ -2,8 +2,8 @@ import { link, copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { mapBounded } from "../fs/bounded.ts";
-import { formatProblem, ManifestValidationError, validateTree, type ValidateTreeOptions, type ValidationReport } from "../validate/index.ts";
-import type { Problem } from "../validate/problems.ts";
+import type { ValidateTreeOptions, ValidationReport } from "../validate/index.ts";
+import { formatProblem, ManifestValidationError, type Problem } from "../validate/problems.ts";
 import { CliError } from "./errors.ts";
 import type { LocalFile } from "./tree.ts";
 import type { ValidationCache } from "./validationCache.ts";
@@ -53,6 +53,18 @@ export async function validateManifests(root: string, prefix: string, options: V
 }
 
 /**
+ * Starts loading the validator and the secret scan when this tree's content did not pass before (what the secret
+ * scan's cache key says; it needs nothing from the bucket), so that they load while the bucket answers the requests
+ * that come before validation (the bucket's .sourceignore). Loading only: what runs, and when, is validateManifests'.
+ */
+export function preloadValidation(files: LocalFile[], prefix: string, options: Pick<ValidateManifestsOptions, "cache" | "allowPlainSecrets">): void {
+    if (options.allowPlainSecrets) return; // no scan to go by: the validator loads when validateManifests needs it
+    const scanned = options.cache?.key(files, `secrets\n${prefix}`, false);
+    if (scanned !== undefined && options.cache!.passed(scanned)) return;
+    for (const loading of [import("../validate/tree.ts"), import("../validate/secrets.ts")]) loading.catch(() => undefined);
+}
+
+/**
  * Every file shipped, those Flux ignores too (the bucket keeps them, readable by whoever reads the prefix): a plain
  * Secret or a credential is refused. Files whose exact content passed before are not scanned again.
  */
@@ -76,11 +88,13 @@ async function validateForFlux(root: string, prefix: string, options: ValidateMa
     const md5s = new Map(kept.map((file) => [file.relative, file.md5.toString("hex")]));
     const parseCache = (dir: string) => contents && { cache: contents, keyOf: (file: string) => md5s.get(path.relative(dir, file).split(path.sep).join("/")) };
     const treeOptions = { prefix, build: options.build, ...checks };
+    // The validator (ajv, CEL, YAML, the schema models) is loaded only now: a tree that passed before never needs it.
+    const { validateTree } = await import("../validate/tree.ts");
     try {
         const report =
             kept.length === options.files.length && options.complete !== false
                 ? await validateTree(root, { ...treeOptions, parseCache: parseCache(root) })
-                : await validateFilteredCopy(root, kept, treeOptions, parseCache);
+                : await validateFilteredCopy(validateTree, root, kept, treeOptions, parseCache);
         reportWarnings(report, log);
         if (key !== undefined) await options.cache!.remember(key);
         return "validated";
@@ -113,6 +127,7 @@ function reportWarnings(report: ValidationReport, log: (line: string) => void): 
 }
 
 async function validateFilteredCopy(
+    validateTree: typeof import("../validate/tree.ts").validateTree,
     root: string,
     kept: LocalFile[],
     options: Omit<ValidateTreeOptions, "parseCache" | "original">,

@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import type { LocalFile } from "./tree.ts";
 import type { ValidationChecks } from "./validate.ts";
-import { MODEL_PACKAGES } from "../validate/schemas.ts";
+import { MODEL_PACKAGES } from "../validate/modelPackages.ts";
 
 /**
  * Trees that passed validation, remembered by content: a key is the sha256 of everything validation depends on

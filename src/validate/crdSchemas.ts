@@ -3,12 +3,21 @@
 // scripts/vendorCrdSchemas.ts from the projects' releases), and user schemas in kubeconform's layout
 // (--schema-location). Each becomes a SchemaModel whose validate() throws ajv errors, as the packages' models do.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { formats } from "@kubernetes-models/validate";
-import { run } from "@bufbuild/cel";
+import type { run as celRun } from "@bufbuild/cel";
 import { Ajv, type ValidateFunction } from "ajv";
 import { isRecord, PLACEHOLDER, SOPS_VALUE } from "./problems.ts";
 import type { SchemaModel } from "./schemas.ts";
+
+/**
+ * @bufbuild/cel, loaded the first time a value meets a rule: it is most of the validator's loading time (about
+ * 50 ms), which a tree without CEL rules never needs. validate() is synchronous, so its CommonJS build (the same
+ * release, built from the same source) is loaded with require.
+ */
+let celRunner: typeof celRun | undefined;
+const cel = (): typeof celRun => (celRunner ??= (createRequire(import.meta.url)("@bufbuild/cel") as { run: typeof celRun }).run);
 
 const ajv = new Ajv({ strict: false, allErrors: true, logger: false, validateFormats: true });
 for (const [name, format] of Object.entries(formats)) ajv.addFormat(name, format as never);
@@ -129,6 +138,7 @@ export function celErrors(schema: unknown, value: unknown, instancePath: string)
     const errors: ReturnType<typeof celErrors> = [];
     const rules = Array.isArray(schema["x-kubernetes-validations"]) ? (schema["x-kubernetes-validations"] as CelRule[]) : [];
     if (rules.length > 0 && !unknownInside(value)) {
+        const run = cel();
         for (const { rule, message } of rules) {
             if (typeof rule !== "string" || /\boldSelf\b/.test(rule)) continue;
             let result: unknown;

@@ -5,6 +5,7 @@
 // for an apiVersion or kind that is not found that way, so that the message can name the ones there are.
 
 import { crdModels, userSchemaModel, vendoredModels } from "./crdSchemas.ts";
+import { MODEL_PACKAGES } from "./modelPackages.ts";
 
 /** A generated model class: construct it with an object, and validate() throws with ajv `errors`. */
 export interface SchemaModel {
@@ -22,26 +23,7 @@ export interface SchemaRegistry {
     versionsOfGroup(apiVersion: string): string[];
 }
 
-/**
- * The model packages, tried in this order. Each operator's package is imported only for an apiVersion/kind a tree
- * uses (the import of `<package>/<apiVersion>/<kind>` fails fast for the packages that do not export it).
- */
-export const MODEL_PACKAGES = [
-    "kubernetes-models",
-    "@kubernetes-models/flux-cd",
-    "@kubernetes-models/cert-manager",
-    "@kubernetes-models/gateway-api",
-    "@kubernetes-models/prometheus-operator",
-    "@kubernetes-models/external-secrets",
-    "@kubernetes-models/traefik",
-    "@kubernetes-models/sealed-secrets",
-    "@kubernetes-models/keda",
-    "@kubernetes-models/istio",
-    "@kubernetes-models/argo-rollouts",
-    "@kubernetes-models/kyverno",
-    "@kubernetes-models/grafana-operator",
-    "@kubernetes-models/cilium",
-];
+export { MODEL_PACKAGES };
 
 /** apiVersion → kind → model, for every group loaded so far in this process. */
 const models = new Map<string, Map<string, SchemaModel>>();

@@ -18,8 +18,8 @@ const keyOf = (url: string) => decodeURIComponent(url.split("?")[0].split("/").s
 
 /** Waits for `condition`, at most `ms`; true when it held. */
 async function until(condition: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
+    const deadline = performance.now() + ms; // monotonic: the wall clock may jump
+    while (performance.now() < deadline) {
         if (await condition()) return true;
         await sleep(20);
     }

@@ -38,13 +38,13 @@ export async function freePort(): Promise<number> {
 }
 
 export async function waitForHttp(url: string, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = performance.now() + timeoutMs; // monotonic: the wall clock may jump
     for (;;) {
         try {
             await fetch(url);
             return;
         } catch (error) {
-            if (Date.now() > deadline) throw new Error(`${url} did not come up: ${(error as Error).message}`);
+            if (performance.now() > deadline) throw new Error(`${url} did not come up: ${(error as Error).message}`);
             await new Promise((r) => setTimeout(r, 100));
         }
     }

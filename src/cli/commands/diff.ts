@@ -1,6 +1,5 @@
 import { Command } from "commander";
 import { UserError } from "../../errors.ts";
-import { diffStates, diffTree } from "../diff.ts";
 import { UsageError } from "../errors.ts";
 import { EXIT } from "../exitCodes.ts";
 import { connectionOptions, examples, ignoreOption, specIgnore, type ConnectionFlags, type IgnoreFlags } from "../flags.ts";
@@ -34,6 +33,7 @@ export function diffCommand({ io, stores }: CommandContext): Command {
         .action(async (first: string, second: string | undefined, flags: DiffFlags) => {
             // Like flux diff: 0 equal, 1 different, 2 error (whatever the error).
             try {
+                const { diffStates, diffTree } = await import("../diff.ts"); // the diff library and the validator: only for a diff
                 const options = { rendered: flags.rendered ?? false, color: io.color ?? false, includeIgnored: flags.includeIgnored ?? false, log: io.out };
                 let differs: boolean;
                 if (second !== undefined) {

@@ -1,6 +1,5 @@
 import { Command } from "commander";
 import { connectionOptions, examples, ignoreOption, specIgnore, type ConnectionFlags, type IgnoreFlags } from "../flags.ts";
-import { historyReport, loadHistory } from "../history.ts";
 import type { CommandContext } from "./context.ts";
 
 export function historyCommand({ io, stores }: CommandContext): Command {
@@ -17,6 +16,7 @@ export function historyCommand({ io, stores }: CommandContext): Command {
         .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]")
         .option("--json", "machine-readable output")
         .action(async (url: string, flags: ConnectionFlags & IgnoreFlags & { json?: boolean }) => {
+            const { historyReport, loadHistory } = await import("../history.ts");
             const states = await loadHistory(await stores.open(url, flags), specIgnore(flags), io.err); // notes off stdout: --json
             for (const line of historyReport(states, flags.json ?? false)) io.out(line);
         });

@@ -11,7 +11,6 @@ import {
     type IgnoreFlags,
     type LeaseFlags,
 } from "../flags.ts";
-import { purge } from "../purge.ts";
 import type { CommandContext } from "./context.ts";
 
 interface PurgeFlags extends ConnectionFlags, LeaseFlags, IgnoreFlags {
@@ -35,6 +34,7 @@ export function purgeCommand({ io, stores, args }: CommandContext): Command {
         .option("-y, --yes", "do not ask for confirmation (needed without a terminal)")
         .option("-m, --message <text>", "why, for the record that history shows")
         .action(async (url: string, keys: string[], flags: PurgeFlags) => {
+            const { purge } = await import("../purge.ts");
             await purge(await stores.open(url, flags), keys, {
                 yes: flags.yes ?? false,
                 ask: io.ask,

@@ -17,10 +17,7 @@ import {
     type LeaseFlags,
     type PublishFlags,
 } from "../flags.ts";
-import { awaitApply, openPublication } from "../publish.ts";
-import { push, type PushResult } from "../push.ts";
-import { rollback } from "../rollback.ts";
-import { ValidationCache } from "../validationCache.ts";
+import type { PushResult } from "../push.ts";
 import type { CommandContext } from "./context.ts";
 
 export interface PushFlags extends PublishFlags, LeaseFlags, IgnoreFlags {
@@ -64,7 +61,15 @@ export interface PushOutput {
 }
 
 export async function runPush(dir: string, url: string, flags: PushFlags, stores: Stores, { log, warn = log, rerun }: PushOutput): Promise<PushResult> {
-    const store = await stores.open(url, flags);
+    // What a push runs is loaded only for a push: `bucketops --help` and the other commands do not load it.
+    // The store (and its SDK) loads beside them.
+    const [{ awaitApply, openPublication }, { push }, { rollback }, { ValidationCache }, store] = await Promise.all([
+        import("../publish.ts"),
+        import("../push.ts"),
+        import("../rollback.ts"),
+        import("../validationCache.ts"),
+        stores.open(url, flags),
+    ]);
     const publication = flags.dryRun ? undefined : await openPublication(flags, store, "push", log, warn);
     return push(dir, store, {
         message: flags.message,

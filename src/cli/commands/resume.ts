@@ -1,7 +1,5 @@
 import { Command } from "commander";
-import { openCluster } from "../cluster.ts";
 import { clusterOptions, connectionOptions, examples, type ClusterFlags } from "../flags.ts";
-import { repairSuspension } from "../publish.ts";
 import type { CommandContext } from "./context.ts";
 
 export function resumeCommand({ io, stores }: CommandContext): Command {
@@ -17,6 +15,7 @@ export function resumeCommand({ io, stores }: CommandContext): Command {
     return clusterOptions(connectionOptions(command), false)
         .option("--force", "resume even though a lease says the prefix is being written or was left half-written")
         .action(async (flags: ClusterFlags & { force?: boolean }) => {
+            const [{ openCluster }, { repairSuspension }] = await Promise.all([import("../cluster.ts"), import("../publish.ts")]);
             const cluster = await openCluster(flags);
             io.out(await repairSuspension(cluster, flags, (url, connection) => stores.open(url, connection), flags.force ?? false));
         });

@@ -1,6 +1,5 @@
 import { Command } from "commander";
 import { connectionOptions, examples, ignoreOption, specIgnore, type ConnectionFlags, type IgnoreFlags } from "../flags.ts";
-import { currentRevision } from "../revision.ts";
 import { parseBucketUrl } from "../url.ts";
 import type { CommandContext } from "./context.ts";
 
@@ -17,6 +16,7 @@ export function revisionCommand({ io, stores }: CommandContext): Command {
     return ignoreOption(connectionOptions(command))
         .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]; the prefix is used verbatim, as spec.prefix")
         .action(async (url: string, flags: ConnectionFlags & IgnoreFlags) => {
+            const { currentRevision } = await import("../revision.ts");
             const { revision } = await currentRevision(await stores.open(url, flags), parseBucketUrl(url).prefix, specIgnore(flags));
             io.out(revision);
         });

@@ -14,8 +14,6 @@ import {
     type LeaseFlags,
     type PublishFlags,
 } from "../flags.ts";
-import { awaitApply, openPublication } from "../publish.ts";
-import { rollback } from "../rollback.ts";
 import type { CommandContext } from "./context.ts";
 
 interface RollbackFlags extends PublishFlags, LeaseFlags, IgnoreFlags {
@@ -47,6 +45,7 @@ export function rollbackCommand({ io, stores, args }: CommandContext): Command {
         .option("-m, --message <text>", "why, for the release record that history shows (default: which state it restores)")
         .addOption(new Option("--concurrency <n>", "parallel copies").argParser(positiveInt).default(DEFAULTS.concurrency))
         .action(async (url: string, flags: RollbackFlags) => {
+            const [{ awaitApply, openPublication }, { rollback }] = await Promise.all([import("../publish.ts"), import("../rollback.ts")]);
             const log = io.out;
             const store = await stores.open(url, flags);
             const publication = flags.dryRun ? undefined : await openPublication(flags, store, "rollback", log, io.err);
