@@ -25,7 +25,7 @@ export interface GitInfo {
 export type ManifestEntry = [key: string, versionId: string, etag: string, size: number, md5?: string];
 
 /**
- * A release record: who changed the prefix, to what, from which commit, and why. Each push, rollback and promotion
+ * A release record: who changed the prefix, to what, from which commit, and why. Each push, rollback and purge
  * writes one as a new version of `<prefix>.bucketops-release` (under the prefix, so an environment's writer may write
  * only its own; ignored by Flux with the lease, so the revision does not change), under the lease, after its last
  * object write. From format 2 on it is also the release's manifest: the exact state it left (`objects`), numbered
@@ -40,7 +40,7 @@ export interface ReleaseRecord {
     /** Unique, for `rollback --to <id>`. */
     id?: string;
     time: string;
-    command: "push" | "rollback" | "promote" | "purge";
+    command: "push" | "rollback" | "purge";
     revision: string;
     /** The cloud identity of the credentials (ObjectStore.identity), and who ran it on which host. */
     identity: string;
@@ -53,7 +53,7 @@ export interface ReleaseRecord {
     removed: string[];
     /** The release that was current when this one was written (what `rollback --to` undoes it with). */
     replaced?: { number?: number; revision: string };
-    /** A rollback: the release (or inferred state) it restored. A promotion: where it came from. */
+    /** A rollback: the release (or inferred state) it restored. */
     source?: { url: string; number?: number; revision: string };
     /** The exact state the release left under the prefix, bytewise by key; bucketops' own objects are not in it. */
     objects?: ManifestEntry[];
@@ -106,7 +106,7 @@ export interface ReleaseFacts {
 }
 
 /**
- * Writes the release record of a push, rollback or promotion, under the lease, after its last write: numbered after the
+ * Writes the release record of a push, rollback or purge, under the lease, after its last write: numbered after the
  * record it supersedes, with the manifest of `facts.objects`. A version id the write did not return (an S3 object the
  * release kept) comes from the previous manifest where the object is the same, else from one listing of versions.
  */
@@ -139,23 +139,28 @@ export async function writeRelease(store: ObjectStore, prefix: string, facts: Re
     return record;
 }
 
-/** Whether a manifest is exactly these objects (key, ETag and size). */
+/** Whether a manifest entry is this object (same ETag and size). */
+function holds(old: ManifestEntry | undefined, entry: ObjectEntry): old is ManifestEntry {
+    return old !== undefined && old[2] === entry.etag && old[3] === entry.size;
+}
+
+/** Whether a manifest is exactly these objects. */
 function sameState(manifest: ManifestEntry[] | undefined, objects: ObjectEntry[]): boolean {
     if (!manifest || manifest.length !== objects.length) return false;
     const byKey = new Map(manifest.map((entry) => [entry[0], entry]));
-    return objects.every((entry) => byKey.get(entry.key)?.[2] === entry.etag && byKey.get(entry.key)?.[3] === entry.size);
+    return objects.every((entry) => holds(byKey.get(entry.key), entry));
 }
 
 /** The manifest of `objects`: each with its version id (see writeRelease), bytewise by key as Flux sorts its index. */
 async function manifest(store: ObjectStore, prefix: string, objects: ObjectEntry[], previous: ReleaseRecord | undefined): Promise<ManifestEntry[]> {
     const known = new Map((previous?.objects ?? []).map((entry) => [entry[0], entry]));
-    const same = (entry: ObjectEntry, old: ManifestEntry | undefined) => old !== undefined && old[2] === entry.etag && old[3] === entry.size;
     let latest: Map<string, string> | undefined;
-    if (objects.some((entry) => !entry.versionId && !same(entry, known.get(entry.key)))) {
+    if (objects.some((entry) => !entry.versionId && !holds(known.get(entry.key), entry))) {
         latest = new Map((await store.listVersions(prefix)).filter((v) => v.latest && !v.deleteMarker).map((v) => [v.key, v.versionId]));
     }
     const entries = objects.map((entry): ManifestEntry => {
-        const versionId = entry.versionId ?? (same(entry, known.get(entry.key)) ? known.get(entry.key)![1] : latest?.get(entry.key));
+        const old = known.get(entry.key);
+        const versionId = entry.versionId ?? (holds(old, entry) ? old[1] : latest?.get(entry.key));
         if (!versionId) throw new Error(`no version id for ${entry.key}: it changed while the release was recorded`);
         return entry.md5 ? [entry.key, versionId, entry.etag, entry.size, entry.md5] : [entry.key, versionId, entry.etag, entry.size];
     });
@@ -176,7 +181,7 @@ export function readRelease(body: Buffer | string | undefined): ReleaseRecord | 
 
 /** One line for `history`: who, from which commit, and why. */
 export function describeRelease(record: ReleaseRecord): string {
-    const source = record.source ? ` from ${record.command === "promote" ? `${record.source.url} ` : ""}${record.source.number === undefined ? record.source.revision : `release ${record.source.number}`}` : "";
+    const source = record.source ? ` from ${record.source.number === undefined ? record.source.revision : `release ${record.source.number}`}` : "";
     const commit = record.git ? `, commit ${record.git.commit.slice(0, 12)}${record.git.branch ? ` (${record.git.branch})` : ""}${record.git.dirty ? " with uncommitted changes" : ""}` : "";
     const author = record.git && record.git.author !== record.identity ? ` for ${record.git.author}` : "";
     return `${record.command}${source} by ${record.identity} (${record.user})${author}${commit}${record.message ? `: ${record.message}` : ""}`;

@@ -220,11 +220,11 @@ export class GcsStore implements ObjectStore {
         });
     }
 
-    async restore(version: ObjectVersion, expected?: ObjectEntry | null, to: string = version.key): Promise<ObjectEntry> {
-        return this.call(`copy generation ${version.versionId} of ${version.key} ${to === version.key ? "over it" : `to ${to}`}`, () =>
-            this.conditionally(to, async () => {
+    async restore(version: ObjectVersion, expected?: ObjectEntry | null): Promise<ObjectEntry> {
+        return this.call(`copy generation ${version.versionId} of ${version.key} over it`, () =>
+            this.conditionally(version.key, async () => {
                 const source = this.bucket.file(version.key, { generation: Number(version.versionId) });
-                const [copy] = await source.copy(this.bucket.file(to), {
+                const [copy] = await source.copy(this.bucket.file(version.key), {
                     preconditionOpts: preconditions(expected),
                 });
                 const [metadata] = await copy.getMetadata();

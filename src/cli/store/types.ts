@@ -98,10 +98,10 @@ export interface ObjectStore {
      */
     deleteVersion(version: ObjectVersion): Promise<void>;
     /**
-     * Makes an old version current again by copying it over the key (or over `to`: a promotion copies another
-     * prefix's version), server-side; returns the new current object. `expected` is a precondition as for `put`.
+     * Makes an old version current again by copying it over the key, server-side; returns the new current object.
+     * `expected` is a precondition as for `put`.
      */
-    restore(version: ObjectVersion, expected?: ObjectEntry | null, to?: string): Promise<ObjectEntry>;
+    restore(version: ObjectVersion, expected?: ObjectEntry | null): Promise<ObjectEntry>;
     /**
      * Who these credentials are, for release records: AWS the caller's ARN (STS GetCallerIdentity), an S3-compatible
      * server the access key id, GCS the service account's email; `unknown (…)` when it cannot be told.
