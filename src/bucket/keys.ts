@@ -18,6 +18,19 @@ export function normalizePrefix(prefix: string): string {
     return path.posix.normalize(`/${prefix}/`).replace(/^\/+/, "");
 }
 
+/**
+ * The variable the root Kustomization's postBuild sets to the Bucket's prefix (`prod/`; "" at the bucket root) when the
+ * flux stack has `substitutePrefix`: a tree whose Flux paths are written `./${BUCKETOPS_PREFIX}apps/prod` reads the
+ * same under every prefix, so one environment's release can be promoted to another byte for byte. Kustomizations
+ * the root applies pass it on with `postBuild.substitute: {BUCKETOPS_PREFIX: "${BUCKETOPS_PREFIX}"}`.
+ */
+export const PREFIX_VARIABLE = "BUCKETOPS_PREFIX";
+
+/** The root Kustomization's postBuild.substitute for a Bucket at `prefix` (normalized): PREFIX_VARIABLE's value. */
+export function prefixSubstitution(prefix: string): Record<string, string> {
+    return { [PREFIX_VARIABLE]: prefix };
+}
+
 /** The name of the object that holds a prefix's lease while a push or rollback writes it (see src/cli/lease.ts). */
 export const LEASE_NAME = ".bucketops-lock";
 

@@ -85,6 +85,10 @@ export interface FluxOutputs<Value = string> {
     /** The Bucket's spec.prefix ("" for the whole bucket): where this stack's cluster reads, and `npm run up` pushes. */
     prefix: string;
     kustomization: Value;
+    /** The root Kustomization's spec.path as Flux reads it (prefix included): where validation of a push starts. */
+    kustomizationPath?: string;
+    /** The root Kustomization sets ${BUCKETOPS_PREFIX} to `prefix` (flux-bucket:substitutePrefix; src/bucket/keys.ts). */
+    substitutePrefix?: boolean;
 }
 
 /** The names of the infra stack's outputs, for a StackReference. */

@@ -8,7 +8,7 @@ import { mapBounded } from "../fs/bounded.ts";
 import { kustomizeBuild } from "../validate/kustomize.ts";
 import { KUSTOMIZATION_FILE_NAMES } from "../validate/kustomizationFile.ts";
 import { treeEntryPoints } from "../validate/tree.ts";
-import { loadHistory } from "./history.ts";
+import { loadHistory, type State } from "./history.ts";
 import { resolveTarget } from "./rollback.ts";
 import type { ObjectStore } from "./store/types.ts";
 import { readTree } from "./tree.ts";
@@ -43,18 +43,30 @@ export async function diffTree(dir: string, store: ObjectStore, options: DiffOpt
 
 /** `bucketops diff <url> --from <rev|time> --to <rev|time>`: two states of the prefix's history. */
 export async function diffStates(store: ObjectStore, from: string, to: string, specIgnore: string | undefined, options: DiffOptions): Promise<boolean> {
-    const prefix = normalizePrefix(store.url.prefix);
     const states = await loadHistory(store, specIgnore, options.log);
-    const side = (flag: string, value: string): Side => {
-        const state = resolveTarget(states, value, flag);
-        return new Map(
-            [...state.objects].map(([key, version]) => [
-                key.slice(prefix.length),
-                { md5: version.md5, read: async () => (await store.get(key, version.versionId)) ?? Buffer.alloc(0) },
-            ]),
-        );
+    return compare(stateSide(store, resolveTarget(states, from, "--from")), stateSide(store, resolveTarget(states, to, "--to")), options);
+}
+
+/**
+ * `bucketops diff <url-a> <url-b>`: two environments (prefixes), each at its current state or at the release
+ * `--from` (of a) and `--to` (of b) name, keys compared relative to each prefix: what a promotion from a to b changes.
+ */
+export async function diffEnvironments(a: ObjectStore, b: ObjectStore, from: string | undefined, to: string | undefined, specIgnore: string | undefined, options: DiffOptions): Promise<boolean> {
+    const side = async (store: ObjectStore, release: string | undefined, flag: string): Promise<Side> => {
+        const states = await loadHistory(store, specIgnore, options.log);
+        if (states.length === 0) return new Map();
+        return stateSide(store, release === undefined ? states.at(-1)! : resolveTarget(states, release, flag));
     };
-    return compare(side("--from", from), side("--to", to), options);
+    const [before, after] = await Promise.all([side(a, from, "--from"), side(b, to, "--to")]);
+    return compare(before, after, options);
+}
+
+/** One state's objects, by key below the prefix, each read at its version. */
+function stateSide(store: ObjectStore, state: State): Side {
+    const prefix = normalizePrefix(store.url.prefix);
+    return new Map(
+        [...state.objects].map(([key, version]) => [key.slice(prefix.length), { md5: version.md5, read: async () => (await store.get(key, version.versionId)) ?? Buffer.alloc(0) }]),
+    );
 }
 
 async function compare(before: Side, after: Side, options: DiffOptions): Promise<boolean> {

@@ -1,6 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
-import type { ConnectionFlags } from "./connection.ts";
+import { normalizePrefix } from "../bucket/keys.ts";
+import type { ConnectionFlags, StackOutputs } from "./connection.ts";
 import type { LeaseSettings } from "./guardedWrite.ts";
+import type { ValidationChecks } from "./validate.ts";
 import { DEFAULT_TIMEOUTS } from "./store/types.ts";
 
 /**
@@ -159,6 +161,43 @@ export function publishOptions(command: Command): Command {
         .option("--no-cluster", "do not use the cluster even when a kubeconfig is there: the publish is then not atomic")
         .option("--no-wait", "resume the Bucket and exit, without waiting for the cluster to apply the change")
         .addOption(new Option("--wait-timeout <seconds>", "how long to wait for the cluster to apply the change").argParser(seconds).default(DEFAULTS.waitTimeout));
+}
+
+export interface ValidationFlags {
+    skipBuild?: boolean;
+    rootPath?: string;
+    substitutePrefix?: boolean;
+    strict?: boolean;
+    schemaLocation?: string[];
+    allowRemoteBases?: boolean;
+    allowPlainSecrets?: boolean;
+}
+
+/** How a tree is validated before it is written (push, and promote of a release to another prefix). */
+export function validationOptions(command: Command): Command {
+    return command
+        .option("--skip-build", "skip the kustomize builds of validation (every file is still parsed and schema-checked)")
+        .option("--root-path <path>", "the root Kustomization's spec.path (the flux stack's kustomizationPath, e.g. ./clusters/dev): validation starts there (default: the flux stack outputs' for this prefix)")
+        .option("--substitute-prefix", "the root Kustomization sets ${BUCKETOPS_PREFIX} to the prefix (the flux stack's substitutePrefix; default: its outputs' for this prefix)")
+        .option("--strict", "an object whose kind no schema knows is an error, not a warning")
+        .option("--schema-location <dir|template>", "JSON schemas in kubeconform's layout, local files only (repeatable)", collect)
+        .option("--allow-remote-bases", "let kustomize fetch remote bases and URL resources while validating (reaches the network)")
+        .option("--allow-plain-secrets", "ship Secrets that are not SOPS-encrypted and files that match credential patterns (refused by default)");
+}
+
+/**
+ * What validation checks for a tree written under `prefix`: the flags, else what the flux stack's outputs say of its
+ * root Kustomization when that stack's Bucket reads this prefix.
+ */
+export function validationChecks(flags: ValidationFlags, outputs: StackOutputs, prefix: string): ValidationChecks {
+    const root = outputs.prefix !== undefined && normalizePrefix(outputs.prefix) === normalizePrefix(prefix) ? outputs : {};
+    return {
+        rootPath: flags.rootPath ?? root.kustomizationPath,
+        substitutePrefix: flags.substitutePrefix ?? root.substitutePrefix,
+        strict: flags.strict,
+        schemaLocations: flags.schemaLocation,
+        allowRemote: flags.allowRemoteBases,
+    };
 }
 
 /** An `Examples:` block after a command's options, as flux's help has one (each example: a comment, then the command). */

@@ -5,6 +5,7 @@ import { Interrupts } from "./interrupts.ts";
 import { Lease, type LeaseOptions } from "./lease.ts";
 import { recordRelease, type ReleaseFacts, type ReleaseRecord } from "./provenance.ts";
 import { beginPublish, publishing, type AtomicPublish } from "./publish.ts";
+import { fluxIndex, fluxRevision } from "./revision.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 
 /** How a writer waits for, and breaks, another writer's lease (the --wait-lock, --break-lock and conditional-write flags). */
@@ -109,4 +110,13 @@ async function afterResume<P>(options: GuardedWriteOptions<P>, lease: Lease, wri
         if (!(error instanceof InterruptedError) || !written.objects) throw error;
         throw new CliError(`${error.message} while waiting for the cluster: every write is done and the Bucket resumed; 'bucketops status' shows what the cluster applies`, error.exitCode);
     }
+}
+
+/**
+ * What --rollback-on-failure restores after a write: nothing where Flux saw nothing before (a root .sourceignore or
+ * ignored files are no state); else the release the write replaced, by number where it was one, so the rollback is exact.
+ */
+export function releaseBefore<P>(written: GuardedWriteResult<P>, patterns: string[]): string | undefined {
+    if (fluxIndex(written.listing, patterns).size === 0) return undefined;
+    return String(written.record?.replaced?.number ?? fluxRevision(written.listing, patterns));
 }

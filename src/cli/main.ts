@@ -4,6 +4,7 @@ import { TreeEntryError } from "../fs/walk.ts";
 import { diffCommand } from "./commands/diff.ts";
 import type { CommandContext, Io } from "./commands/context.ts";
 import { historyCommand } from "./commands/history.ts";
+import { promoteCommand } from "./commands/promote.ts";
 import { purgeCommand } from "./commands/purge.ts";
 import { pushCommand } from "./commands/push.ts";
 import { resumeCommand } from "./commands/resume.ts";
@@ -22,7 +23,7 @@ export type { Io };
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 /** The commands, in the order help lists them. */
-const COMMANDS = [pushCommand, revisionCommand, historyCommand, rollbackCommand, diffCommand, purgeCommand, resumeCommand, statusCommand];
+const COMMANDS = [pushCommand, revisionCommand, historyCommand, rollbackCommand, promoteCommand, diffCommand, purgeCommand, resumeCommand, statusCommand];
 
 /** The program: its own flags and output, and one command per module of ./commands. */
 export function buildProgram(io: Io, stores: Stores, args: string[] = []): Command {

@@ -25,7 +25,7 @@ export interface GitInfo {
 export type ManifestEntry = [key: string, versionId: string, etag: string, size: number, md5?: string];
 
 /**
- * A release record: who changed the prefix, to what, from which commit, and why. Each push, rollback and purge
+ * A release record: who changed the prefix, to what, from which commit, and why. Each push, rollback, promotion and purge
  * writes one as a new version of `<prefix>.bucketops-release` (under the prefix, so an environment's writer may write
  * only its own; ignored by Flux with the lease, so the revision does not change), under the lease, after its last
  * object write. From format 2 on it is also the release's manifest: the exact state it left (`objects`), numbered
@@ -40,7 +40,7 @@ export interface ReleaseRecord {
     /** Unique, for `rollback --to <id>`. */
     id?: string;
     time: string;
-    command: "push" | "rollback" | "purge";
+    command: "push" | "rollback" | "purge" | "promote";
     revision: string;
     /** The cloud identity of the credentials (ObjectStore.identity), and who ran it on which host. */
     identity: string;
@@ -53,8 +53,8 @@ export interface ReleaseRecord {
     removed: string[];
     /** The release that was current when this one was written (what `rollback --to` undoes it with). */
     replaced?: { number?: number; revision: string };
-    /** A rollback: the release (or inferred state) it restored. */
-    source?: { url: string; number?: number; revision: string };
+    /** A rollback: the release (or inferred state) it restored. A promotion: the other prefix's release it copied. */
+    source?: { url: string; number?: number; id?: string; revision: string };
     /** The exact state the release left under the prefix, bytewise by key; bucketops' own objects are not in it. */
     objects?: ManifestEntry[];
 }
@@ -181,7 +181,8 @@ export function readRelease(body: Buffer | string | undefined): ReleaseRecord | 
 
 /** One line for `history`: who, from which commit, and why. */
 export function describeRelease(record: ReleaseRecord): string {
-    const source = record.source ? ` from ${record.source.number === undefined ? record.source.revision : `release ${record.source.number}`}` : "";
+    const which = record.source && (record.source.number === undefined ? record.source.revision : `release ${record.source.number}`);
+    const source = !record.source ? "" : record.command === "promote" ? ` of ${which} of ${record.source.url}` : ` from ${which}`;
     const commit = record.git ? `, commit ${record.git.commit.slice(0, 12)}${record.git.branch ? ` (${record.git.branch})` : ""}${record.git.dirty ? " with uncommitted changes" : ""}` : "";
     const author = record.git && record.git.author !== record.identity ? ` for ${record.git.author}` : "";
     return `${record.command}${source} by ${record.identity} (${record.user})${author}${commit}${record.message ? `: ${record.message}` : ""}`;

@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { UsageError } from "./errors.ts";
-import { guardedWrite, type Changes, type GuardedWriteResult, type LeaseSettings } from "./guardedWrite.ts";
+import { guardedWrite, releaseBefore, type Changes, type GuardedWriteResult, type LeaseSettings } from "./guardedWrite.ts";
 import { Lease } from "./lease.ts";
 import type { AtomicPublish } from "./publish.ts";
 import { planPush, type PushPlan } from "./plan.ts";
-import { fluxIndex, ignorePatterns, fluxRevision } from "./revision.ts";
+import { ignorePatterns, fluxRevision } from "./revision.ts";
 import { BUCKETOPS_NAMES, isBucketopsKey, leaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
 import { gitInfo, type GitInfo, type ReleaseFacts } from "./provenance.ts";
 import { ignoreMatcher } from "./sourceignore.ts";
@@ -166,15 +166,6 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
         options.log(`note: the prefix's lease ${leaseKey(prefix)} was left by a writer that stopped; these credentials may not clear it`);
         return report(plan, listing, store, prefix, files, patterns, options);
     }
-}
-
-/**
- * What --rollback-on-failure restores: nothing where Flux saw nothing before (a root .sourceignore or ignored files are
- * no state); else the release this push replaced, by number where it was one, so the rollback is exact.
- */
-function releaseBefore(written: GuardedWriteResult<PushPlan>, patterns: string[]): string | undefined {
-    if (fluxIndex(written.listing, patterns).size === 0) return undefined;
-    return String(written.record?.replaced?.number ?? fluxRevision(written.listing, patterns));
 }
 
 /** The writes of a push plan: each upload conditional on the object listed (or its absence). */

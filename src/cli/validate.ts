@@ -36,6 +36,8 @@ export interface ValidationChecks {
     schemaLocations?: string[];
     /** Let kustomize fetch remote bases and URL resources (reaches the network). */
     allowRemote?: boolean;
+    /** The root Kustomization substitutes ${BUCKETOPS_PREFIX} (the flux stack's substitutePrefix). */
+    substitutePrefix?: boolean;
 }
 
 /**

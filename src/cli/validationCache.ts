@@ -26,7 +26,7 @@ export class ValidationCache {
     key(files: LocalFile[], prefix: string, build: boolean, checks: ValidationChecks = {}): string {
         const hash = createHash("sha256").update(`${validatorIdentity()}\n${prefix}\n${build}\n`);
         // The flags that change the outcome, and the content of the user's schema files they name.
-        hash.update(`${JSON.stringify([checks.rootPath ?? null, checks.strict ?? false])}\n`);
+        hash.update(`${JSON.stringify([checks.rootPath ?? null, checks.strict ?? false, checks.substitutePrefix ?? false])}\n`);
         for (const location of checks.schemaLocations ?? []) hash.update(`${location}\0${schemaFilesDigest(location)}\n`);
         for (const file of [...files].sort((a, b) => (a.relative < b.relative ? -1 : 1))) {
             hash.update(`${file.relative}\0${file.md5.toString("hex")}\n`);

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { PREFIX_VARIABLE } from "../bucket/keys.ts";
 import { isRecord } from "./problems.ts";
 import { pathKind } from "./paths.ts";
 
@@ -24,13 +25,32 @@ export async function fluxPathProblem(fluxPath: string, root: string, prefix: st
     if (climbsOut(folder)) return `"${fluxPath}" is not a directory of the tree`;
     const inTree = treeFolder(fluxPath, prefix);
     if (inTree === undefined) {
+        if (fluxPath.includes(`\${${PREFIX_VARIABLE}}`)) {
+            return `"${fluxPath}" needs \${${PREFIX_VARIABLE}} substituted, which the root Kustomization does only with the flux stack's substitutePrefix (push and promote: --substitute-prefix, or the flux stack's outputs)`;
+        }
         const forgotPrefix = (await pathKind(path.join(root, folder))) === "directory";
-        const allowed = forgotPrefix ? `write ./${prefix}${folder}` : `it must start with ./${prefix}`;
+        // A path that names another prefix's folder (a tree written for another environment, or promoted from one).
+        const parts = folder.split("/");
+        let elsewhere: string | undefined;
+        for (let i = 1; i < parts.length && !forgotPrefix && elsewhere === undefined; i++) {
+            if ((await pathKind(path.join(root, ...parts.slice(i)))) === "directory") elsewhere = parts.slice(i).join("/");
+        }
+        const allowed = forgotPrefix
+            ? `write ./${prefix}${folder}`
+            : elsewhere !== undefined
+              ? `write ./${prefix}${elsewhere}, or ./\${${PREFIX_VARIABLE}}${elsewhere} to use the same tree under every prefix (the flux stack's substitutePrefix)`
+              : `it must start with ./${prefix}`;
         return `"${fluxPath}" is outside the prefix ${prefix} this tree is pushed under; Flux keeps the prefix in artifact paths, so ${allowed}`;
     }
     if ((await pathKind(path.join(root, inTree))) === "directory") return undefined;
     const stripped = prefix === "" ? "" : ` (${inTree} once the prefix ${prefix} is stripped)`;
     return `"${fluxPath}" is not a directory of the tree${stripped}`;
+}
+
+/** A Flux path with ${BUCKETOPS_PREFIX} as the root Kustomization substitutes it (`substitute` unset: as written). */
+export function withPrefixVariable(fluxPath: string, substitute: Record<string, string> | undefined): string {
+    const value = substitute?.[PREFIX_VARIABLE];
+    return value === undefined ? fluxPath : fluxPath.replaceAll(`\${${PREFIX_VARIABLE}}`, value);
 }
 
 /**

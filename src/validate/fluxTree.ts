@@ -26,7 +26,8 @@ import { mapBounded } from "../fs/bounded.ts";
 import { composedWithFiles, type KustomizationDir } from "./builds.ts";
 import { isSopsEncrypted, type ObjectChecker } from "./checkObject.ts";
 import { envsubst, EnvsubstError } from "./envsubst.ts";
-import { bucketKustomizationPath, fluxPathProblem, treeFolder } from "./fluxPath.ts";
+import { PREFIX_VARIABLE } from "../bucket/keys.ts";
+import { bucketKustomizationPath, fluxPathProblem, treeFolder, withPrefixVariable } from "./fluxPath.ts";
 import { isKustomizationFile, isRemote, KUSTOMIZATION_FILE_NAMES } from "./kustomizationFile.ts";
 import { kustomizeBuild } from "./kustomize.ts";
 import { loadSchemas } from "./schemas.ts";
@@ -47,6 +48,8 @@ export interface FluxTreeOptions {
     roots?: string[];
     /** The tree as its owner has it when `root` is a copy without the files Flux ignores (ValidateTreeOptions.original). */
     original?: string;
+    /** The root Kustomization's postBuild.substitute (the flux stack's substitutePrefix: ${BUCKETOPS_PREFIX}). */
+    substitute?: Record<string, string>;
 }
 
 export interface FluxTreeResult {
@@ -205,9 +208,11 @@ class FluxTree {
     async run(): Promise<FluxTreeResult> {
         await this.makeCopy();
         let queue: Entry[] = (this.options.roots ?? []).map((dir) => ({ dir, spec: {}, file: path.join(dir, "kustomization.yaml"), object: "" }));
+        // What the root Kustomization (the flux stack's, which the bootstrap of a tree's own Kustomizations stands for) builds with.
+        const rootSpec = this.options.substitute ? { postBuild: { substitute: this.options.substitute } } : {};
         if (this.options.rootPath !== undefined) {
             const dir = await this.entryDir(this.options.rootPath, { file: this.root, object: "the root Kustomization" }, "--root-path");
-            if (dir) queue.push({ dir, spec: {}, file: this.root, object: "the root Kustomization" });
+            if (dir) queue.push({ dir, spec: rootSpec, file: this.root, object: "the root Kustomization" });
         }
         const selfRoots = new Set<string>();
         for (;;) {
@@ -222,7 +227,7 @@ class FluxTree {
             const declaredFolders = [...this.parsed.values()].flatMap((file) =>
                 file.documents.flatMap((document) =>
                     declaredEntries(document, this.artifacts).flatMap(({ fluxPath }) => {
-                        const folder = treeFolder(fluxPath, this.options.prefix);
+                        const folder = treeFolder(withPrefixVariable(fluxPath, this.options.substitute), this.options.prefix);
                         return folder === undefined ? [] : [path.join(this.root, folder)];
                     }),
                 ),
@@ -235,7 +240,7 @@ class FluxTree {
             const next = candidates[0];
             if (!next) break;
             selfRoots.add(path.dirname(next.file));
-            queue.push({ dir: path.dirname(next.file), spec: {}, file: next.file, object: "" });
+            queue.push({ dir: path.dirname(next.file), spec: rootSpec, file: next.file, object: "" });
         }
         const unreached = [...this.parsed.keys()].filter((file) => !this.reached.has(file));
         const notes =
@@ -295,7 +300,8 @@ class FluxTree {
 
     /** The folder of the tree a Flux path names, or undefined (with a problem) when it is not one. */
     private async entryDir(fluxPath: string, at: { file: string; object: string }, field: string): Promise<string | undefined> {
-        if (fluxPath.includes(PLACEHOLDER) || fluxPath.includes("${")) {
+        // ${BUCKETOPS_PREFIX} left in a path: no postBuild on the way substituted it, and Flux would not either.
+        if (fluxPath.includes(PLACEHOLDER) || (fluxPath.includes("${") && !fluxPath.includes(`\${${PREFIX_VARIABLE}}`))) {
             this.problems.push({ ...at, field, message: `"${fluxPath}" depends on a variable not known offline: what it builds is not checked`, severity: "warning" });
             return undefined;
         }

@@ -1,9 +1,9 @@
 import path from "node:path";
 import { buildKustomizations, entryPoints, KUSTOMIZATION_OBJECT, startRootBuilds, stopBuilds, type KustomizationDir } from "./builds.ts";
 import { ObjectChecker } from "./checkObject.ts";
-import { normalizePrefix } from "../bucket/keys.ts";
+import { normalizePrefix, prefixSubstitution } from "../bucket/keys.ts";
 import { mapBounded } from "../fs/bounded.ts";
-import { bucketKustomizationPath, fluxPathProblem, treeFolder } from "./fluxPath.ts";
+import { bucketKustomizationPath, fluxPathProblem, treeFolder, withPrefixVariable } from "./fluxPath.ts";
 import { isKustomizationFile, KUSTOMIZATION_FILE_NAMES, localReferences, type LocalReference } from "./kustomizationFile.ts";
 import { isInside, pathKind } from "./paths.ts";
 import { isRecord, objectLabel, throwIfAny, type Problem } from "./problems.ts";
@@ -42,6 +42,11 @@ export interface ValidateTreeOptions {
     schemaLocations?: string[];
     /** Let kustomize fetch remote bases and URL resources; by default they are left out of the check, with a warning. */
     allowRemote?: boolean;
+    /**
+     * The root Kustomization substitutes ${BUCKETOPS_PREFIX} with the prefix (the flux stack's substitutePrefix): Flux
+     * paths may name the prefix through it (src/bucket/keys.ts PREFIX_VARIABLE).
+     */
+    substitutePrefix?: boolean;
 }
 
 /** What a validation that passed has to say: warnings (an object no schema knows, a remote base not checked) and notes. */
@@ -67,6 +72,7 @@ export interface ValidationReport {
 export async function validateTree(dir: string, options: ValidateTreeOptions = {}): Promise<ValidationReport> {
     const root = path.resolve(dir);
     const prefix = normalizePrefix(options.prefix ?? "");
+    const substitute = options.substitutePrefix ? prefixSubstitution(prefix) : undefined;
     const files = await listYamlFiles(root);
     if (files.length === 0) throwIfAny([{ file: dir, object: "", field: "", message: "has no *.yaml or *.yml files" }]);
     const contents = new ContentsOf(options.parseCache);
@@ -102,6 +108,7 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
             rootPath: options.rootPath,
             allowRemote: options.allowRemote,
             original: options.original,
+            substitute,
         });
         const warnings = finish(flux.problems);
         rememberClean();
@@ -122,7 +129,7 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
         found.push(...referenceProblems.filter((problem) => !built.reached.has(problem.file)));
         for (const file of standaloneFiles(manifests, kustomizations).filter(unreached)) {
             for (const document of file.documents) {
-                found.push(...(await checkTreeObject(file.file, document, checker.check(file.file, document), root, prefix, options.original)));
+                found.push(...(await checkTreeObject(file.file, document, checker.check(file.file, document), root, prefix, options.original, substitute)));
             }
         }
         const unique = new Map(found.map((problem) => [JSON.stringify(problem), problem]));
@@ -143,11 +150,11 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
                 // A document of a file that passed before passes again: the cache belongs to this validator and these schemas.
                 const schemaProblems = known ? checker.remember(document) : checker.check(file.file, document);
                 schemaClean &&= schemaProblems.length === 0;
-                problems.push(...(await checkTreeObject(file.file, document, schemaProblems, root, prefix, options.original)));
+                problems.push(...(await checkTreeObject(file.file, document, schemaProblems, root, prefix, options.original, substitute)));
             }
             if (schemaClean) contents.checked(file.file);
         }
-        const fluxTargets = standalone.flatMap(({ documents }) => documents.flatMap((document) => fluxTarget(document, root, prefix)));
+        const fluxTargets = standalone.flatMap(({ documents }) => documents.flatMap((document) => fluxTarget(document, root, prefix, substitute)));
         const parsed = new Map(manifests.map((manifest) => [manifest.file, manifest]));
         if (build) problems.push(...(await buildKustomizations(kustomizations, problems, { fluxTargets, checker, started, parsed })));
     } finally {
@@ -221,7 +228,15 @@ function standaloneFiles(parsed: ParsedYamlFile[], kustomizations: Map<string, K
 }
 
 /** The schema check's problems plus what an object in the tree needs beyond it: a name, and a Flux path that exists. */
-async function checkTreeObject(file: string, document: unknown, schemaProblems: Problem[], root: string, prefix: string, original?: string): Promise<Problem[]> {
+async function checkTreeObject(
+    file: string,
+    document: unknown,
+    schemaProblems: Problem[],
+    root: string,
+    prefix: string,
+    original?: string,
+    substitute?: Record<string, string>,
+): Promise<Problem[]> {
     const problems = [...schemaProblems];
     const unreadable = problems.some((p) => ["", "apiVersion", "kind"].includes(p.field));
     if (!isRecord(document) || unreadable) return problems;
@@ -231,7 +246,8 @@ async function checkTreeObject(file: string, document: unknown, schemaProblems: 
     if (typeof metadata.name !== "string" || metadata.name === "") {
         problems.push({ file, object, field: "metadata.name", message: "is required" });
     }
-    const fluxPath = bucketKustomizationPath(document);
+    const written = bucketKustomizationPath(document);
+    const fluxPath = written === undefined ? undefined : withPrefixVariable(written, substitute);
     if (fluxPath !== undefined && !problems.some((p) => p.field === "spec.path")) {
         let message = await fluxPathProblem(fluxPath, root, prefix);
         if (message !== undefined && original !== undefined && (await fluxPathProblem(fluxPath, original, prefix)) === undefined) {
@@ -278,9 +294,9 @@ class ContentsOf {
 }
 
 /** The directory of the tree a Flux Kustomization reading a Bucket builds, if the document is one (whether it exists or not). */
-function fluxTarget(document: unknown, root: string, prefix: string): string[] {
+function fluxTarget(document: unknown, root: string, prefix: string, substitute?: Record<string, string>): string[] {
     const fluxPath = isRecord(document) ? bucketKustomizationPath(document) : undefined;
-    const folder = fluxPath === undefined ? undefined : treeFolder(fluxPath, prefix);
+    const folder = fluxPath === undefined ? undefined : treeFolder(withPrefixVariable(fluxPath, substitute), prefix);
     return folder === undefined ? [] : [path.join(root, folder)];
 }
 

@@ -59,10 +59,10 @@ export class MemoryStore implements ObjectStore {
         return this.versions.filter((v) => v.key.startsWith(prefix)).reverse().map(({ body: _, ...v }) => v);
     }
 
-    async restore(version: ObjectVersion, expected?: ObjectEntry | null): Promise<ObjectEntry> {
-        this.check(version.key, expected);
-        this.calls.push(`restore ${version.key}`);
-        return written(this.add(version.key, this.versions.find((v) => v.versionId === version.versionId)!.body!));
+    async restore(version: ObjectVersion, expected?: ObjectEntry | null, to = version.key): Promise<ObjectEntry> {
+        this.check(to, expected);
+        this.calls.push(to === version.key ? `restore ${version.key}` : `restore ${version.key} to ${to}`);
+        return written(this.add(to, this.versions.find((v) => v.versionId === version.versionId)!.body!));
     }
 
     async deleteVersion(version: ObjectVersion): Promise<void> {

@@ -4,7 +4,6 @@ import { ApplyFailedError } from "../errors.ts";
 import {
     connectionOptions,
     DEFAULTS,
-    collect,
     commandLine,
     examples,
     ignoreOption,
@@ -16,24 +15,23 @@ import {
     type IgnoreFlags,
     type LeaseFlags,
     type PublishFlags,
+    type ValidationFlags,
+    validationChecks,
+    validationOptions,
 } from "../flags.ts";
+import { stackOutputsOf } from "../connection.ts";
+import { parseBucketUrl } from "../url.ts";
 import type { PushResult } from "../push.ts";
 import type { CommandContext } from "./context.ts";
 
-export interface PushFlags extends PublishFlags, LeaseFlags, IgnoreFlags {
+export interface PushFlags extends PublishFlags, LeaseFlags, IgnoreFlags, ValidationFlags {
     rollbackOnFailure?: boolean;
     message?: string;
     prune?: boolean;
     dryRun?: boolean;
     allowUnversioned?: boolean;
-    skipBuild?: boolean;
     revalidate?: boolean;
     includeIgnored?: boolean;
-    allowPlainSecrets?: boolean;
-    rootPath?: string;
-    strict?: boolean;
-    schemaLocation?: string[];
-    allowRemoteBases?: boolean;
     concurrency: number;
 }
 
@@ -79,7 +77,7 @@ export async function runPush(dir: string, url: string, flags: PushFlags, stores
         skipBuild: flags.skipBuild ?? false,
         includeIgnored: flags.includeIgnored ?? false,
         allowPlainSecrets: flags.allowPlainSecrets ?? false,
-        validation: { rootPath: flags.rootPath, strict: flags.strict, schemaLocations: flags.schemaLocation, allowRemote: flags.allowRemoteBases },
+        validation: validationChecks(flags, stackOutputsOf(flags), parseBucketUrl(url).prefix),
         validationCache: flags.revalidate ? undefined : new ValidationCache(),
         concurrency: flags.concurrency,
         lease: leaseSettings(flags, rerun, warn),
@@ -130,21 +128,15 @@ export function pushCommand({ io, stores, args }: CommandContext): Command {
                 ["Push to MinIO over plain http, waiting up to 2 minutes for another push to finish", "bucketops push ./deploy s3://manifests --endpoint minio.local:9000 --insecure --wait-lock 120"],
             ),
         );
-    return publishOptions(leaseOptions(ignoreOption(connectionOptions(command))))
+    return validationOptions(publishOptions(leaseOptions(ignoreOption(connectionOptions(command)))))
         .argument("<dir>", "root of the manifest tree")
         .argument("<url>", "s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]")
         .option("--prune", "delete objects no longer in the tree, once every upload succeeded (the default)")
         .option("--no-prune", "keep objects that are no longer in the tree")
         .option("--dry-run", "print the plan only")
         .option("--allow-unversioned", "push to a bucket without versioning: deletes and overwrites are then permanent")
-        .option("--skip-build", "skip the kustomize builds of validation (every file is still parsed and schema-checked)")
         .option("--revalidate", "validate even a tree whose exact content passed validation before on this machine")
         .option("--include-ignored", "in a Git work tree, ship the files Git ignores too (by default only what Git would commit is shipped)")
-        .option("--root-path <path>", "the root Kustomization's spec.path (the flux stack's kustomizationPath, e.g. ./clusters/dev): validation starts there")
-        .option("--strict", "an object whose kind no schema knows is an error, not a warning")
-        .option("--schema-location <dir|template>", "JSON schemas in kubeconform's layout, local files only (repeatable)", collect)
-        .option("--allow-remote-bases", "let kustomize fetch remote bases and URL resources while validating (reaches the network)")
-        .option("--allow-plain-secrets", "ship Secrets that are not SOPS-encrypted and files that match credential patterns (refused by default)")
         .addOption(new Option("--concurrency <n>", "parallel uploads").argParser(positiveInt).default(DEFAULTS.concurrency))
         .option("--rollback-on-failure", "when the cluster fails to apply the push, restore the prefix's previous state (atomically) and wait for that")
         .option("-m, --message <text>", "why, for the release record that history shows (default: the tree's last commit subject)")

@@ -220,11 +220,12 @@ export class GcsStore implements ObjectStore {
         });
     }
 
-    async restore(version: ObjectVersion, expected?: ObjectEntry | null): Promise<ObjectEntry> {
-        return this.call(`copy generation ${version.versionId} of ${version.key} over it`, () =>
-            this.conditionally(version.key, async () => {
+    async restore(version: ObjectVersion, expected?: ObjectEntry | null, to = version.key): Promise<ObjectEntry> {
+        const what = to === version.key ? `copy generation ${version.versionId} of ${version.key} over it` : `copy generation ${version.versionId} of ${version.key} to ${to}`;
+        return this.call(what, () =>
+            this.conditionally(to, async () => {
                 const source = this.bucket.file(version.key, { generation: Number(version.versionId) });
-                const [copy] = await source.copy(this.bucket.file(version.key), {
+                const [copy] = await source.copy(this.bucket.file(to), {
                     preconditionOpts: preconditions(expected),
                 });
                 const [metadata] = await copy.getMetadata();

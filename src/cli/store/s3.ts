@@ -348,19 +348,20 @@ export class S3Store implements ObjectStore {
      * CopyObject gives a copy a plain MD5 ETag, so a version uploaded in N parts is copied part by
      * part with the same boundaries (UploadPartCopy): its ETag, and so Flux's revision, come back too.
      */
-    async restore(version: ObjectVersion, expected?: ObjectEntry | null): Promise<ObjectEntry> {
+    async restore(version: ObjectVersion, expected?: ObjectEntry | null, to = version.key): Promise<ObjectEntry> {
         const source = `${this.url.bucket}/${encodeURIComponent(version.key).replace(/%2F/g, "/")}?versionId=${encodeURIComponent(version.versionId)}`;
         const parts = Number(/-(\d+)$/.exec(version.etag)?.[1] ?? 0);
-        return this.call(`copy version ${version.versionId} of ${version.key} over it`, () =>
-            this.conditionally(version.key, async () => {
+        const what = to === version.key ? `copy version ${version.versionId} of ${version.key} over it` : `copy version ${version.versionId} of ${version.key} to ${to}`;
+        return this.call(what, () =>
+            this.conditionally(to, async () => {
                 const copied =
                     parts > 0
-                        ? await this.copyInParts(version, source, parts, expected)
+                        ? await this.copyInParts(version, source, parts, expected, to)
                         : await this.client
-                              .send(new CopyObjectCommand({ Bucket: this.url.bucket, Key: version.key, CopySource: source, ...this.conditions(expected) }))
+                              .send(new CopyObjectCommand({ Bucket: this.url.bucket, Key: to, CopySource: source, ...this.conditions(expected) }))
                               .then((out) => ({ ETag: out.CopyObjectResult?.ETag, VersionId: out.VersionId }));
                 const etag = trimEtag(copied.ETag);
-                return { key: version.key, etag, size: version.size, md5: md5FromEtag(etag), ...(copied.VersionId ? { versionId: copied.VersionId } : {}) };
+                return { key: to, etag, size: version.size, md5: md5FromEtag(etag), ...(copied.VersionId ? { versionId: copied.VersionId } : {}) };
             }),
         );
     }
@@ -370,9 +371,11 @@ export class S3Store implements ObjectStore {
         source: string,
         parts: number,
         expected: ObjectEntry | null | undefined,
+        to: string,
     ): Promise<{ ETag?: string; VersionId?: string }> {
-        const where = { Bucket: this.url.bucket, Key: version.key };
-        const head = await this.client.send(new HeadObjectCommand({ ...where, VersionId: version.versionId }));
+        const from = { Bucket: this.url.bucket, Key: version.key };
+        const where = { Bucket: this.url.bucket, Key: to };
+        const head = await this.client.send(new HeadObjectCommand({ ...from, VersionId: version.versionId }));
         const { UploadId } = await this.client.send(
             new CreateMultipartUploadCommand({ ...where, ContentType: head.ContentType, Metadata: head.Metadata }),
         );
@@ -381,7 +384,7 @@ export class S3Store implements ObjectStore {
             let start = 0;
             for (let PartNumber = 1; PartNumber <= parts; PartNumber++) {
                 const part = await this.client.send(
-                    new HeadObjectCommand({ ...where, VersionId: version.versionId, PartNumber }),
+                    new HeadObjectCommand({ ...from, VersionId: version.versionId, PartNumber }),
                 );
                 const end = start + (part.ContentLength ?? 0) - 1;
                 const copied = await this.client.send(

@@ -99,9 +99,10 @@ export interface ObjectStore {
     deleteVersion(version: ObjectVersion): Promise<void>;
     /**
      * Makes an old version current again by copying it over the key, server-side; returns the new current object.
-     * `expected` is a precondition as for `put`.
+     * `expected` is a precondition as for `put` (on the key written). `to`: copy it to this key of the same bucket
+     * instead (a promotion between environments' prefixes).
      */
-    restore(version: ObjectVersion, expected?: ObjectEntry | null): Promise<ObjectEntry>;
+    restore(version: ObjectVersion, expected?: ObjectEntry | null, to?: string): Promise<ObjectEntry>;
     /**
      * Who these credentials are, for release records: AWS the caller's ARN (STS GetCallerIdentity), an S3-compatible
      * server the access key id, GCS the service account's email; `unknown (…)` when it cannot be told.
