@@ -7,6 +7,28 @@ export interface Environment {
     name: string;
     /** Key prefix, normalized with exactly one trailing slash and no leading one, e.g. `prod/` or `teams/a/`. */
     prefix: string;
+    /**
+     * Environments (by name) whose releases this one's writers may promote (`bucketops promote`): they may read their
+     * objects and versions, never write them. Unset: none.
+     */
+    promotesFrom?: string[];
+}
+
+/**
+ * The prefixes an environment's writers may read to promote from (its `promotesFrom`), checked: each names another
+ * environment of the same list.
+ */
+export function promotionSources(environment: Environment, all: Environment[]): string[] {
+    return (environment.promotesFrom ?? []).map((name, i) => {
+        const source = all.find((candidate) => candidate.name === name);
+        if (!source || source.name === environment.name) {
+            throw new pulumi.InputPropertyError({
+                propertyPath: `environments[${all.indexOf(environment)}].promotesFrom[${i}]`,
+                reason: `"${name}" is ${source ? "the environment itself" : "no environment of this bucket"}; allowed: ${all.filter((e) => e !== environment).map((e) => e.name).join(", ") || "none (one environment only)"}`,
+            });
+        }
+        return source.prefix;
+    });
 }
 
 /** The identities one environment gets, whatever the cloud. */

@@ -57,6 +57,7 @@ export async function fluxStack(config: FluxConfig, file?: string): Promise<Flux
         );
     const namespace = install ? install.namespaceName : pulumi.output(config.namespace);
     const prefix = infra.prefix ?? config.bucket.prefix;
+    const kustomizationPath = pathInBucket(config.kustomization.path, infra.prefix);
     const sync = new BucketSync(
         config.sourceName,
         {
@@ -72,7 +73,7 @@ export async function fluxStack(config: FluxConfig, file?: string): Promise<Flux
             },
             credentials: infra.credentials,
             serviceAccount: objectLevel ? { name: identity.serviceAccount.name, annotations: identity.annotations } : undefined,
-            kustomization: { ...config.kustomization, path: pathInBucket(config.kustomization.path, infra.prefix) },
+            kustomization: { ...config.kustomization, path: kustomizationPath },
         },
         { providers: [cluster], dependsOn: install ? [install] : [] },
     );
@@ -85,5 +86,7 @@ export async function fluxStack(config: FluxConfig, file?: string): Promise<Flux
         bucket: sync.bucketObjectName,
         prefix: prefix ?? "",
         kustomization: sync.kustomizationObjectName,
+        kustomizationPath,
+        substitutePrefix: config.kustomization.substitutePrefix,
     };
 }

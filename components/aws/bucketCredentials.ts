@@ -10,6 +10,8 @@ export interface BucketCredentialsArgs {
     access: BucketAccess;
     /** Limit the identity to the keys under this prefix (normalized, e.g. `prod/`): an environment. Unset: the whole bucket. */
     prefix?: string;
+    /** An environment's writer: the prefixes of the environments it promotes from, which it may read (accessPolicy). */
+    readsFrom?: string[];
     /** IAM path of the user. Default: `/flux-bucket/`. */
     path?: pulumi.Input<string>;
     /** Tags on the user. */
@@ -29,7 +31,7 @@ export class BucketCredentials extends pulumi.ComponentResource {
         const parent = { parent: this };
 
         this.user = new aws.iam.User(name, { path: args.path ?? "/flux-bucket/", tags: args.tags }, parent);
-        this.policy = pulumi.output(args.bucketArn).apply((arn) => JSON.stringify(accessPolicy(arn, args.access, args.prefix)));
+        this.policy = pulumi.output(args.bucketArn).apply((arn) => JSON.stringify(accessPolicy(arn, args.access, args.prefix, args.readsFrom)));
         const policy = new aws.iam.UserPolicy(name, { user: this.user.name, policy: this.policy }, parent);
         // The key is created after the policy so that it never exists with fewer rights than it will have.
         const key = new aws.iam.AccessKey(name, { user: this.user.name }, { parent: this, dependsOn: [policy] });

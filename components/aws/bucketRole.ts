@@ -20,6 +20,8 @@ export interface BucketRoleArgs {
     access: BucketAccess;
     /** Limit the role to the keys under this prefix (normalized, e.g. `prod/`): an environment. Unset: the whole bucket. */
     prefix?: string;
+    /** An environment's writer: the prefixes of the environments it promotes from, which it may read (accessPolicy). */
+    readsFrom?: string[];
     /** Who may assume it. */
     trust: WebIdentityTrust;
     /** IAM path of the role. Default: `/flux-bucket/`. */
@@ -51,7 +53,7 @@ export class BucketRole extends pulumi.ComponentResource {
             .output(oidcProviderArn)
             .apply((arn) => JSON.stringify(webIdentityTrustPolicy(arn, oidcIssuerOf(arn), audience, subjects)));
         this.role = new aws.iam.Role(name, { path: args.path ?? "/flux-bucket/", assumeRolePolicy: this.trustPolicy, tags: args.tags }, parent);
-        this.policy = pulumi.output(args.bucketArn).apply((arn) => JSON.stringify(accessPolicy(arn, args.access, args.prefix)));
+        this.policy = pulumi.output(args.bucketArn).apply((arn) => JSON.stringify(accessPolicy(arn, args.access, args.prefix, args.readsFrom)));
         const policy = new aws.iam.RolePolicy(name, { role: this.role.name, policy: this.policy }, parent);
 
         // Whoever reads roleArn may assume the role at once: hand it on only once it has its rights.

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { SOURCEIGNORE } from "../../src/bucket/keys.ts";
-import { type Environment, type EnvironmentIdentities, SOURCEIGNORE_CONTENT } from "../environments.ts";
+import { type Environment, type EnvironmentIdentities, promotionSources, SOURCEIGNORE_CONTENT } from "../environments.ts";
 import { AWS_STS_AUDIENCE, type GithubTrust, githubSubjects, githubTrustProblem, kubernetesSubject, readerServiceAccount } from "../../src/bucket/identity.ts";
 import { BucketCredentials } from "./bucketCredentials.ts";
 import { BucketRole, type WebIdentityTrust } from "./bucketRole.ts";
@@ -59,12 +59,12 @@ export class FluxBucket extends pulumi.ComponentResource {
 
         this.bucket = new VersionedBucket(name, bucketArgs, parent);
         const bucketArn = this.bucket.arn;
-        const keys = (suffix: string, access: BucketAccess, prefix?: string) =>
-            new BucketCredentials(`${name}-${suffix}`, { bucketArn, access, prefix, tags: args.tags }, parent);
-        const identities = (environment?: string, prefix?: string) => {
+        const keys = (suffix: string, access: BucketAccess, prefix?: string, readsFrom?: string[]) =>
+            new BucketCredentials(`${name}-${suffix}`, { bucketArn, access, prefix, readsFrom, tags: args.tags }, parent);
+        const identities = (environment?: string, prefix?: string, readsFrom?: string[]) => {
             const suffix = environment === undefined ? "" : `${environment}-`;
             const role = (kind: string, access: BucketAccess, trust: WebIdentityTrust) =>
-                new BucketRole(`${name}-${suffix}${kind}`, { bucketArn, access, prefix, trust, tags: args.tags }, parent);
+                new BucketRole(`${name}-${suffix}${kind}`, { bucketArn, access, prefix, readsFrom: access === "write" ? readsFrom : undefined, trust, tags: args.tags }, parent);
             const reader = workloadIdentity
                 ? role("reader", "read", {
                       oidcProviderArn: workloadIdentity.oidcProviderArn,
@@ -72,7 +72,7 @@ export class FluxBucket extends pulumi.ComponentResource {
                       subjects: [kubernetesSubject(readerServiceAccount(workloadIdentity.namespace, environment, workloadIdentity.objectLevel))],
                   })
                 : keys(`${suffix}reader`, "read", prefix);
-            const writer = workloadIdentity ? undefined : keys(`${suffix}writer`, "write", prefix);
+            const writer = workloadIdentity ? undefined : keys(`${suffix}writer`, "write", prefix, readsFrom);
             const github = githubActions && githubSubjects(githubActions);
             // IAM's condition keys for GitHub's tokens are only `sub` and `aud` (no repository_id): the ids are trusted through the immutable subject.
             const trust = (subjects: string[]) => ({ oidcProviderArn: githubActions!.oidcProviderArn, audience: AWS_STS_AUDIENCE, subjects });
@@ -88,8 +88,9 @@ export class FluxBucket extends pulumi.ComponentResource {
                 { bucket: this.bucket.bucketName, key: SOURCEIGNORE, content: SOURCEIGNORE_CONTENT, contentType: "text/plain" },
                 { parent: this, dependsOn: [this.bucket.configured] },
             );
-            for (const { name: environment, prefix } of environments) {
-                this.environments[environment] = { prefix, ...identities(environment, prefix) };
+            for (const environment of environments) {
+                const readsFrom = promotionSources(environment, environments);
+                this.environments[environment.name] = { prefix: environment.prefix, ...identities(environment.name, environment.prefix, readsFrom) };
             }
         }
 

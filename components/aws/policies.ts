@@ -36,14 +36,19 @@ export const BUCKET_ACTIONS: Record<BucketAccess, { bucket: string[]; objects: s
 const PREFIX_SCOPED_BUCKET_ACTIONS = ["s3:ListBucketVersions"];
 
 /**
- * The identity's policy on the bucket. With a `prefix` (an environment), objects are limited to those under the
+ * The identity's policy on the bucket. A writer of an environment may also read the environments it promotes from
+ * (`readsFrom`: their prefixes): their objects' versions and version listings, never a write.
+ * With a `prefix` (an environment), objects are limited to those under the
  * prefix, plus the root `.sourceignore` that Flux always reads, and so are version listings. Listing keys stays
  * bucket-wide: S3 authorizes HeadBucket, which source-controller sends first on every reconcile, as s3:ListBucket
  * with no `s3:prefix` in the request, and a missing object answers 404 rather than 403 only to an identity that
  * may list. So every identity sees the bucket's key names; none can read or write another environment's objects.
  */
-export function accessPolicy(bucketArn: string, access: BucketAccess, prefix?: string): PolicyDocument {
+export function accessPolicy(bucketArn: string, access: BucketAccess, prefix?: string, readsFrom: string[] = []): PolicyDocument {
     const actions = BUCKET_ACTIONS[access];
+    if (readsFrom.length > 0 && (access !== "write" || prefix === undefined)) {
+        throw new Error("readsFrom (promotion sources) is for an environment's writer only");
+    }
     if (prefix === undefined) {
         return {
             Version: "2012-10-17",
@@ -68,12 +73,16 @@ export function accessPolicy(bucketArn: string, access: BucketAccess, prefix?: s
                           Effect: "Allow" as const,
                           Action: scoped,
                           Resource: bucketArn,
-                          Condition: { StringLike: { "s3:prefix": [`${prefix}*`, SOURCEIGNORE] } },
+                          Condition: { StringLike: { "s3:prefix": [`${prefix}*`, ...readsFrom.map((from) => `${from}*`), SOURCEIGNORE] } },
                       },
                   ]
                 : []),
             { Sid: "Objects", Effect: "Allow", Action: actions.objects, Resource: `${bucketArn}/${prefix}*` },
             { Sid: "ReadSourceIgnore", Effect: "Allow", Action: sourceignoreActions, Resource: `${bucketArn}/${SOURCEIGNORE}` },
+            // `bucketops promote`: the source environments' history and objects, read (and copied from) only.
+            ...(readsFrom.length > 0
+                ? [{ Sid: "PromoteFrom", Effect: "Allow" as const, Action: ["s3:GetObject", "s3:GetObjectVersion"], Resource: readsFrom.map((from) => `${bucketArn}/${from}*`) }]
+                : []),
         ],
     };
 }

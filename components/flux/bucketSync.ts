@@ -4,7 +4,7 @@ import type { IKustomization } from "@kubernetes-models/flux-cd/kustomize.toolki
 import type { IBucketSpec } from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1/BucketSpec";
 import type { FluxBucketProvider } from "../../src/bucket/flux.ts";
 import { SOURCE_CONTROLLER } from "../../src/bucket/identity.ts";
-import { BUCKETOPS_IGNORE } from "../../src/bucket/keys.ts";
+import { BUCKETOPS_IGNORE, normalizePrefix, prefixSubstitution } from "../../src/bucket/keys.ts";
 import { type Credential, type CredentialArgs, PROVIDERS } from "../../src/bucket/providers.ts";
 
 export type { FluxBucketProvider };
@@ -33,7 +33,15 @@ export type BucketSourceSpec = Pick<IBucketSpec, "interval" | "insecure" | "time
  * BucketSync. `path` is relative to the bucket root as Flux unpacks it, e.g. `./clusters/dev` (an environment's
  * prefix included: `./prod/clusters/prod`), and may not contain `..`.
  */
-export type KustomizationSpec = Pick<KustomizationModelSpec, "prune" | "interval" | "retryInterval" | "timeout" | "wait"> & { path: string };
+export type KustomizationSpec = Pick<KustomizationModelSpec, "prune" | "interval" | "retryInterval" | "timeout" | "wait"> & {
+    path: string;
+    /**
+     * Set `${BUCKETOPS_PREFIX}` (src/bucket/keys.ts PREFIX_VARIABLE) to the Bucket's prefix in what the path applies
+     * (spec.postBuild.substitute), so one tree serves every environment and can be promoted between them. Flux then
+     * substitutes every `${VAR}` there (unset ones become empty). Default: false.
+     */
+    substitutePrefix?: boolean;
+};
 
 type KustomizationModelSpec = NonNullable<IKustomization["spec"]>;
 
@@ -188,7 +196,7 @@ export class BucketSync extends pulumi.ComponentResource {
             after(...(this.secret ? [this.secret] : []), ...(this.serviceAccount ? [this.serviceAccount, this.tokenAccess!] : [])),
         );
 
-        const { path, prune, interval: every, retryInterval, timeout: applyTimeout, wait } = args.kustomization;
+        const { path, prune, interval: every, retryInterval, timeout: applyTimeout, wait, substitutePrefix } = args.kustomization;
         this.kustomization = new k8s.apiextensions.CustomResource(
             name,
             {
@@ -203,6 +211,7 @@ export class BucketSync extends pulumi.ComponentResource {
                     prune,
                     wait,
                     sourceRef: { kind: "Bucket", name: objectName },
+                    postBuild: substitutePrefix ? { substitute: prefixSubstitution(normalizePrefix(prefix ?? "")) } : undefined,
                 }),
             },
             after(this.bucket),

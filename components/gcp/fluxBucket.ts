@@ -2,7 +2,7 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { SOURCEIGNORE } from "../../src/bucket/keys.ts";
-import { type Environment, type EnvironmentIdentities, SOURCEIGNORE_CONTENT } from "../environments.ts";
+import { type Environment, type EnvironmentIdentities, promotionSources, SOURCEIGNORE_CONTENT } from "../environments.ts";
 import { type GithubTrust, gcpKubernetesMember, githubSubjects, githubTrustProblem, readerServiceAccount } from "../../src/bucket/identity.ts";
 import { BucketCredentials, type ManagedFolderGrant } from "./bucketCredentials.ts";
 import { BUCKET_METADATA_PERMISSIONS, BUCKET_PERMISSIONS, type BucketAccess, OBJECT_PERMISSIONS } from "./permissions.ts";
@@ -125,6 +125,7 @@ export class FluxBucket extends pulumi.ComponentResource {
                 { bucket: bucketName, name: SOURCEIGNORE, content: SOURCEIGNORE_CONTENT, contentType: "text/plain" },
                 parent,
             );
+            const folders: Record<string, gcp.storage.ManagedFolder> = {};
             for (const { name: environment, prefix } of environments) {
                 // The API refuses to delete a folder that still holds objects (or IAM policy) unless asked (allowNonEmpty):
                 // without forceDestroy here too, `pulumi destroy` would stop at the folders before it reached the bucket.
@@ -133,7 +134,24 @@ export class FluxBucket extends pulumi.ComponentResource {
                     { bucket: bucketName, name: prefix, forceDestroy: args.forceDestroy },
                     parent,
                 );
+                folders[environment] = folder;
                 this.environments[environment] = { prefix, ...identities(roles, environment, prefix, { managedFolder: folder.name, bucketRole }) };
+            }
+            // `bucketops promote`: an environment's writers read (list, get generations, copy from) the folders of the
+            // environments it promotes from, with the reader's role there: never a write.
+            for (const environment of environments) {
+                promotionSources(environment, environments); // checks the names
+                const { writer, ci } = this.environments[environment.name];
+                for (const source of environment.promotesFrom ?? []) {
+                    for (const [kind, account] of [["writer", writer], ["ci-writer", ci?.writer]] as const) {
+                        if (!account) continue;
+                        new gcp.storage.ManagedFolderIamMember(
+                            `${name}-${environment.name}-${kind}-reads-${source}`,
+                            { bucket: bucketName, managedFolder: folders[source].name, role: roles("read"), member: pulumi.interpolate`serviceAccount:${account.email}` },
+                            parent,
+                        );
+                    }
+                }
             }
         }
 

@@ -144,6 +144,13 @@ export const declarations = {
     region: { layer: "infra", type: "string", description: "AWS region of the bucket (aws) and of the EKS cluster (eks), or the S3 region (generic).", default: "eu-west-1" },
     gcpProject: { layer: "infra", type: "string", description: "GCP project of the bucket and service accounts (gcp) and of the GKE cluster (gke)." },
     gcpLocation: { layer: "infra", type: "string", description: "GCS location of the bucket, e.g. `EU` or `europe-west1` (gcp).", default: "EU" },
+    promotions: {
+        layer: "infra",
+        type: "array",
+        items: { type: "string" },
+        description:
+            "With environments: which environment promotes from which, entries `to=from` (e.g. `prod=staging`): the writers of `to` (keys and CI) may read `from`'s objects and versions, for `bucketops promote`, never write them.",
+    },
     environments: {
         layer: "infra",
         type: "array",
@@ -233,6 +240,13 @@ export const declarations = {
     kustomizationRetryInterval: { layer: "flux", type: "string", description: "Retry interval after a failed apply.", default: "2m" },
     kustomizationTimeout: { layer: "flux", type: "string", description: "Timeout of one apply, health checks included.", default: "5m" },
     kustomizationWait: { layer: "flux", type: "boolean", description: "Wait for every applied object to become ready.", default: true },
+    substitutePrefix: {
+        layer: "flux",
+        type: "boolean",
+        description:
+            "The root Kustomization sets `${BUCKETOPS_PREFIX}` to the Bucket's prefix (postBuild.substitute), so a tree whose Flux paths read `./${BUCKETOPS_PREFIX}apps/prod` is the same under every environment and `bucketops promote` copies it byte for byte. It also substitutes every other `${VAR}` in what the root path applies (unset ones become empty; `kustomize.toolkit.fluxcd.io/substitute: disabled` opts an object out).",
+        default: false,
+    },
 } as const satisfies Record<string, Declaration>;
 
 export type ConfigKey = keyof typeof declarations;

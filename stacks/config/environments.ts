@@ -9,12 +9,15 @@ import { ConfigReader } from "./reader.ts";
  */
 export function readEnvironments(config: ConfigReader): Environment[] | undefined {
     const entries = config.stringList("environments");
-    if (entries === undefined) return undefined;
+    if (entries === undefined) {
+        if (config.isSet("promotions")) config.fail("promotions", "needs environments: a promotion copies one environment's release to another");
+        return undefined;
+    }
     if (entries.length === 0) {
         config.fail("environments", "is empty; list at least one environment, or unset it for a single one");
         return undefined;
     }
-    const environments = entries.map((entry) => {
+    const environments = entries.map((entry): Environment => {
         const [name, prefix = name] = entry.split("=", 2);
         const nameProblem = check.kubernetesName(name);
         if (nameProblem) config.fail("environments", `entry "${entry}" has the name "${name}"; ${nameProblem}`);
@@ -30,5 +33,17 @@ export function readEnvironments(config: ConfigReader): Environment[] | undefine
             }
         }),
     );
+    // `promotions`: entries `to=from`, the environment promoted to and the one whose releases it takes.
+    const promotions = config.stringList("promotions") ?? [];
+    for (const entry of promotions) {
+        const [to, from] = entry.split("=", 2);
+        const names = environments.map((environment) => environment.name);
+        const target = environments.find((environment) => environment.name === to);
+        if (from === undefined || !target || !names.includes(from) || from === to) {
+            config.fail("promotions", `entry "${entry}" is not <environment>=<environment it promotes from> of two different environments; allowed names: ${names.join(", ")}`);
+            continue;
+        }
+        target.promotesFrom = [...(target.promotesFrom ?? []), from];
+    }
     return environments;
 }

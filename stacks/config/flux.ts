@@ -15,7 +15,7 @@ export interface FluxConfig {
     /** The cluster to install on; unset: the infra stack's. */
     kubeconfig?: pulumi.Output<string>;
     bucket: { interval: string; timeout: string; prefix?: string; ignore?: string; suspend: boolean };
-    kustomization: { path: string; prune: boolean; interval: string; retryInterval: string; timeout: string; wait: boolean };
+    kustomization: { path: string; prune: boolean; interval: string; retryInterval: string; timeout: string; wait: boolean; substitutePrefix: boolean };
 }
 
 export interface StackIdentity {
@@ -85,6 +85,7 @@ export function readFluxConfig(config: ConfigReader, self: StackIdentity): FluxC
             retryInterval: config.checked("kustomizationRetryInterval", check.fluxDuration),
             timeout: config.checked("kustomizationTimeout", check.fluxDuration),
             wait: config.boolean("kustomizationWait"),
+            substitutePrefix: config.boolean("substitutePrefix"),
         },
     };
     config.done();

@@ -234,6 +234,49 @@ describe("environments config", () => {
         assert.deepEqual(problems({ environments: "[]" }), ["flux-bucket:environments is empty; list at least one environment, or unset it for a single one"]);
     });
 
+    test("promotions: to=from of two different environments, only with environments", () => {
+        const config = readInfraConfig(new ConfigReader({ environments: '["dev","staging","prod"]', promotions: '["staging=dev","prod=staging"]' }));
+        assert.deepEqual(config.storage.provider === "aws" && config.storage.environments, [
+            { name: "dev", prefix: "dev/" },
+            { name: "staging", prefix: "staging/", promotesFrom: ["dev"] },
+            { name: "prod", prefix: "prod/", promotesFrom: ["staging"] },
+        ]);
+        const wrong = (entry: string) =>
+            `flux-bucket:promotions entry "${entry}" is not <environment>=<environment it promotes from> of two different environments; allowed names: dev, prod`;
+        assert.deepEqual(problems({ environments: '["dev","prod"]', promotions: '["prod=qa","prod","dev=dev"]' }), [wrong("prod=qa"), wrong("prod"), wrong("dev=dev")]);
+        assert.deepEqual(problems({ promotions: '["prod=dev"]' }), ["flux-bucket:promotions needs environments: a promotion copies one environment's release to another"]);
+    });
+
+    test("promotions: aws gives the writer read of the source's objects and version listings, and nothing to write there", async () => {
+        const run = await runInfra({ provider: "aws", bucketName: "acme-manifests", environments: '["staging","prod"]', promotions: '["prod=staging"]' });
+        const policy = (name: string) => JSON.parse(only(run, "aws:iam/userPolicy:UserPolicy", name).inputs.policy);
+        const prod = policy("bucket-prod-writer");
+        assert.deepEqual(prod.Statement.find((s: { Sid: string }) => s.Sid === "PromoteFrom"), {
+            Sid: "PromoteFrom",
+            Effect: "Allow",
+            Action: ["s3:GetObject", "s3:GetObjectVersion"],
+            Resource: [`${BUCKET_ARN}/staging/*`],
+        });
+        assert.deepEqual(prod.Statement.find((s: { Sid: string }) => s.Sid === "ListPrefixVersions").Condition, { StringLike: { "s3:prefix": ["prod/*", "staging/*", ".sourceignore"] } });
+        // Readers, and the environment promoted from, are as without promotions.
+        assert.deepEqual(policy("bucket-prod-reader"), expectedPolicy("read", "prod/"));
+        assert.deepEqual(policy("bucket-staging-writer"), expectedPolicy("write", "staging/"));
+    });
+
+    test("promotions: gcp grants the writer the reader's role on the source's managed folder", async () => {
+        const run = await runInfra({ provider: "gcp", gcpProject: "acme-prod", bucketName: "acme-manifests", environments: '["staging","prod"]', promotions: '["prod=staging"]' });
+        const grant = only(run, "gcp:storage/managedFolderIamMember:ManagedFolderIamMember", "bucket-prod-writer-reads-staging").inputs;
+        const writer = only(run, "gcp:serviceaccount/account:Account", "bucket-prod-writer").inputs;
+        const readerRole = only(run, "gcp:projects/iAMCustomRole:IAMCustomRole", "bucket-reader").inputs;
+        assert.deepEqual(grant, {
+            bucket: "acme-manifests",
+            managedFolder: "staging/",
+            role: `projects/acme-prod/roles/${readerRole.roleId}`,
+            member: `serviceAccount:${writer.accountId}@acme-prod.iam.gserviceaccount.com`,
+        });
+        assert.equal(ofType(run, "gcp:storage/managedFolderIamMember:ManagedFolderIamMember").filter((r) => r.name.includes("-reads-")).length, 1);
+    });
+
     test("needs a provisioned bucket", () => {
         assert.ok(
             problems({ provider: "generic", bucketName: "b", endpoint: "minio:9000", accessKey: "a", secretKey: "s", environments: '["dev"]' }).includes(

@@ -103,7 +103,16 @@ describe("flux stack on the aws infra stack", () => {
             bucket: "flux-bucket",
             prefix: "dev/",
             kustomization: "flux-bucket",
+            kustomizationPath: "./dev/clusters/dev",
+            substitutePrefix: false,
         });
+    });
+
+    test("substitutePrefix: the root Kustomization sets ${BUCKETOPS_PREFIX} to the Bucket's prefix, and the outputs say so", async () => {
+        const substituting = await runFlux({ bucketPrefix: "dev/", kustomizationPath: "./dev/clusters/dev", substitutePrefix: "true" }, asStackReference(infra));
+        assert.deepEqual(only(substituting, KUSTOMIZATION).inputs.spec.postBuild, { substitute: { BUCKETOPS_PREFIX: "dev/" } });
+        assert.equal(substituting.outputs.substitutePrefix, true);
+        assert.equal(only(run, KUSTOMIZATION).inputs.spec.postBuild, undefined);
     });
 });
 

@@ -119,7 +119,7 @@ describe("flux config", () => {
         const config = readFluxConfig(new ConfigReader({}), self);
         assert.equal(config.infraStack, "acme/flux-bucket/dev");
         assert.deepEqual(config.bucket, { interval: "1m", timeout: "60s", prefix: undefined, ignore: undefined, suspend: false });
-        assert.deepEqual(config.kustomization, { path: "./clusters/dev", prune: true, interval: "10m", retryInterval: "2m", timeout: "5m", wait: true });
+        assert.deepEqual(config.kustomization, { path: "./clusters/dev", prune: true, interval: "10m", retryInterval: "2m", timeout: "5m", wait: true, substitutePrefix: false });
         assert.deepEqual(config.install, { chartVersion: "2.18.3", fluxRelease: "2.8.8" });
         assert.equal(config.namespace, "flux-system");
     });
