@@ -52,14 +52,14 @@ function readStackOutputFile(file: string): StackOutputs {
 }
 
 /** Opens the store for a bucket URL: flags first, then the stack outputs, then the SDKs' own chains. `warn`: retry lines (stderr). */
-export function connect(urlText: string, flags: ConnectionFlags, warn?: (line: string) => void): Promise<ObjectStore> {
+export function connect(urlText: string, flags: ConnectionFlags, warn?: (line: string) => void, as?: string): Promise<ObjectStore> {
     const url = parseBucketUrl(urlText);
     const outputs = stackOutputsOf(flags);
     if (outputs.provider && !providersOf(url.scheme).includes(outputs.provider)) {
         const supported = URL_SCHEMES.map((scheme) => `${providersOf(scheme).join(" and ")} (${scheme}://)`).join(", ");
         throw new UsageError(`stack outputs are for provider '${outputs.provider}' but the URL is ${urlText}; bucketops supports ${supported}`);
     }
-    const { credentials, hint } = stackCredentials(outputs, url.prefix, flags, url.scheme);
+    const { credentials, hint } = stackCredentials(outputs, as === undefined ? url.prefix : parseBucketUrl(as).prefix, flags, url.scheme, as !== undefined);
     const serviceAccountKey = credentials.writerServiceAccountKey ?? credentials.readerServiceAccountKey;
     return openStore(url, {
         endpoint: flags.endpoint ?? outputs.endpoint,
@@ -90,6 +90,7 @@ function stackCredentials(
     prefix: string,
     flags: ConnectionFlags,
     scheme: UrlScheme,
+    promoting = false,
 ): { credentials: Credentials<string>; hint: string } {
     if (!outputs.environments || outputs.writerAccessKeyId || outputs.writerServiceAccountKey) {
         return { credentials: outputs, hint: credentialsHint(outputs, flags, scheme) };
@@ -108,9 +109,11 @@ function stackCredentials(
     if (!holdsKeys(environment)) return { credentials: environment, hint: credentialsHint(environment, flags, scheme, name) };
     return {
         credentials: environment,
-        hint:
-            `These are environment ${name}'s credentials from the stack outputs, which may only use keys under ` +
-            `${environment.prefix} and read the root .sourceignore: check the URL's prefix.`,
+        hint: promoting
+            ? `These are environment ${name}'s credentials from the stack outputs (the environment promoted to), which may read ` +
+              `another environment's keys only where the infra stack's promotions allow it (${name}=<environment>).`
+            : `These are environment ${name}'s credentials from the stack outputs, which may only use keys under ` +
+              `${environment.prefix} and read the root .sourceignore: check the URL's prefix.`,
     };
 }
 
@@ -166,8 +169,9 @@ export class Stores {
         this.warn = warn;
     }
 
-    async open(url: string, flags: ConnectionFlags): Promise<ObjectStore> {
-        const store = await connect(url, flags, this.warn);
+    /** `as`: another URL whose credentials to use (promote reads the source with the target environment's). */
+    async open(url: string, flags: ConnectionFlags, as?: string): Promise<ObjectStore> {
+        const store = await connect(url, flags, this.warn, as);
         this.opened.push(store);
         return store;
     }

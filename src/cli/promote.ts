@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { isBucketopsKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
+import { isBucketopsKey, normalizePrefix, releaseKey, SOURCEIGNORE } from "../bucket/keys.ts";
 import { SCHEME_TITLES } from "../bucket/providers.ts";
 import { mapBounded } from "../fs/bounded.ts";
 import { CliError, UsageError } from "./errors.ts";
@@ -138,6 +138,9 @@ export async function promote(from: ObjectStore, to: ObjectStore, options: Promo
 /** The source's release to promote: `--release`, else the current state, which must be a whole release. */
 async function chooseRelease(from: ObjectStore, options: PromoteOptions): Promise<State> {
     const fromUrl = formatBucketUrl(from.url);
+    // The current release record, read first: credentials that may not read the source (no promotion grant) are
+    // refused here, naming the request, rather than finding a history without records.
+    await from.get(releaseKey(normalizePrefix(from.url.prefix)));
     const states = await loadHistory(from, options.specIgnore, options.log);
     if (states.length === 0) throw new UsageError(`${fromUrl} has no release to promote: push to it first`);
     const release = options.release === undefined ? states.at(-1)! : resolveTarget(states, options.release, "--release");

@@ -6,13 +6,15 @@ import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { accessPolicy } from "../../components/aws/policies.ts";
 import { bucketops, printedRevision, states, type Run } from "./helpers/cli.ts";
 import { writeTree } from "../support/trees.ts";
-import { environmentRevision, environmentTree } from "./helpers/environments.ts";
+import { environmentRevision, environmentTree, promotableTree } from "./helpers/environments.ts";
 import { apart, Moto, type AccessKey } from "../support/moto.ts";
 
 const BUCKET = "shared";
 const ARN = `arn:aws:s3:::${BUCKET}`;
 const DEV = { env: "dev", prefix: "dev/", url: `s3://${BUCKET}/dev/` };
 const PROD = { env: "prod", prefix: "teams/a/prod/", url: `s3://${BUCKET}/teams/a/prod/` };
+const QA = { env: "qa", prefix: "qa/", url: `s3://${BUCKET}/qa/` };
+const LIVE = { env: "live", prefix: "live/", url: `s3://${BUCKET}/live/` };
 
 /**
  * The prefix-scoped policies of components/aws/policies.ts on moto_server with IAM enforced. moto evaluates
@@ -21,7 +23,7 @@ const PROD = { env: "prod", prefix: "teams/a/prod/", url: `s3://${BUCKET}/teams/
  */
 describe("per-environment identities (accessPolicy) against moto_server with IAM enforced", () => {
     let moto: Moto;
-    let keys: Record<"devWriter" | "devReader" | "prodWriter", AccessKey>;
+    let keys: Record<"devWriter" | "devReader" | "prodWriter" | "qaWriter" | "liveWriter" | "livePromoter", AccessKey>;
     let dir: string;
     before(async () => {
         moto = await Moto.start({ iam: true });
@@ -31,6 +33,10 @@ describe("per-environment identities (accessPolicy) against moto_server with IAM
             devWriter: await moto.createUser("dev-writer", accessPolicy(ARN, "write", DEV.prefix)),
             devReader: await moto.createUser("dev-reader", accessPolicy(ARN, "read", DEV.prefix)),
             prodWriter: await moto.createUser("prod-writer", accessPolicy(ARN, "write", PROD.prefix)),
+            // Two more environments for promotion; live's writer as the infra stack makes it with promotions ["live=qa"], and without.
+            qaWriter: await moto.createUser("qa-writer", accessPolicy(ARN, "write", QA.prefix)),
+            liveWriter: await moto.createUser("live-writer", accessPolicy(ARN, "write", LIVE.prefix)),
+            livePromoter: await moto.createUser("live-promoter", accessPolicy(ARN, "write", LIVE.prefix, [QA.prefix])),
         };
         await moto.enforceIam();
         dir = writeTree({});
@@ -232,5 +238,40 @@ describe("per-environment identities (accessPolicy) against moto_server with IAM
         const purged = await apart(() => as(keys.devWriter, "purge", DEV.url, "leak.env", "--yes"));
         assert.equal(purged.code, 0, purged.err);
         assert.deepEqual((await moto.versions(BUCKET, leaked)).filter((line) => line.startsWith(`${leaked} `)), []);
+    });
+
+    it("promote: live's writer with the promotion grant copies qa's release; without it, the first read of qa is refused and nothing changes", async () => {
+        const tree = promotableTree("promoted");
+        const qaRoot = ["--root-path", `./${QA.prefix}clusters/staging`, "--substitute-prefix"];
+        await apart(async () => {
+            const pushed = await as(keys.qaWriter, "push", writeTree(tree), QA.url, ...qaRoot);
+            assert.equal(pushed.code, 0, pushed.err);
+        });
+        const liveRoot = ["--root-path", `./${LIVE.prefix}clusters/prod`, "--substitute-prefix"];
+        const outputs = (writer: AccessKey) => ({
+            qa: { prefix: QA.prefix, writerAccessKeyId: keys.qaWriter.accessKeyId, writerSecretAccessKey: keys.qaWriter.secretAccessKey },
+            live: { prefix: LIVE.prefix, writerAccessKeyId: writer.accessKeyId, writerSecretAccessKey: writer.secretAccessKey },
+        });
+        // The stack outputs give both stores live's credentials (the environment promoted to), whatever the source URL.
+        const refused = await withOutputs("no-grant", outputs(keys.liveWriter))("promote", QA.url, LIVE.url, ...liveRoot);
+        assert.equal(refused.code, 1);
+        assert.equal(
+            refused.err,
+            `bucketops: ${denied(
+                `read ${QA.prefix}.bucketops-release`,
+                "These are environment live's credentials from the stack outputs (the environment promoted to), which may read " +
+                    "another environment's keys only where the infra stack's promotions allow it (live=<environment>).",
+            )}`,
+        );
+        assert.deepEqual(await moto.versions(BUCKET, LIVE.prefix), []);
+
+        const promoted = await withOutputs("grant", outputs(keys.livePromoter))("promote", QA.url, LIVE.url, ...liveRoot);
+        assert.equal(promoted.code, 0, promoted.err);
+        const live = await moto.contents(BUCKET, LIVE.prefix);
+        assert.deepEqual(Object.fromEntries(Object.entries(live).map(([key, body]) => [key.slice(LIVE.prefix.length), body])), tree);
+        // The grant only reads: the promoter is refused qa's keys for writing, as live's writer is.
+        const write = await as(keys.livePromoter, "push", writeTree(promotableTree("again")), QA.url, ...qaRoot);
+        assert.equal(write.code, 1);
+        assert.match(write.err, /does not allow these credentials to write qa\/\.bucketops-lock/);
     });
 });

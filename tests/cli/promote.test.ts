@@ -2,41 +2,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { bucketops, md5, printedRevision, sha256, states } from "./helpers/cli.ts";
 import { configMap, writeTree } from "../support/trees.ts";
+import { promotableTree } from "./helpers/environments.ts";
 import { Moto } from "../support/moto.ts";
 
 const BUCKET = "envs";
-
-/**
- * A tree written once for every environment: each cluster's Flux Kustomization names its apps through
- * ${BUCKETOPS_PREFIX}, which the flux stack's root Kustomization sets to its Bucket's prefix (substitutePrefix).
- */
-export function promotableTree(tag: string): Record<string, string> {
-    const cluster = (env: string) =>
-        [
-            "apiVersion: kustomize.toolkit.fluxcd.io/v1",
-            "kind: Kustomization",
-            "metadata:",
-            "  name: apps",
-            "  namespace: flux-system",
-            "spec:",
-            "  interval: 10m",
-            "  sourceRef:",
-            "    kind: Bucket",
-            "    name: flux-bucket",
-            `  path: ./\${BUCKETOPS_PREFIX}apps/${env}`,
-            "  prune: true",
-            "",
-        ].join("\n");
-    return {
-        "README.md": `# apps ${tag}\n`,
-        "apps/staging/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - settings.yaml\n",
-        "apps/staging/settings.yaml": configMap("settings", `staging-${tag}`),
-        "apps/prod/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - settings.yaml\n",
-        "apps/prod/settings.yaml": configMap("settings", `prod-${tag}`),
-        "clusters/staging/apps.yaml": cluster("staging"),
-        "clusters/prod/apps.yaml": cluster("prod"),
-    };
-}
 
 /** Flux's revision of a tree under a prefix (full keys, README.md ignored by the root .sourceignore). */
 function revisionUnder(prefix: string, tree: Record<string, string>): string {

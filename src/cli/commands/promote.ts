@@ -54,7 +54,8 @@ export function promoteCommand({ io, stores, args }: CommandContext): Command {
         .action(async (fromUrl: string, toUrl: string, flags: PromoteFlags) => {
             const [{ awaitApply, openPublication }, { promote }, { rollback }] = await Promise.all([import("../publish.ts"), import("../promote.ts"), import("../rollback.ts")]);
             const log = io.out;
-            const [from, to] = await Promise.all([stores.open(fromUrl, flags), stores.open(toUrl, flags)]);
+            // Both with the target environment's credentials: its writers are the ones granted read of the source.
+            const [from, to] = await Promise.all([stores.open(fromUrl, flags, toUrl), stores.open(toUrl, flags)]);
             // The cluster is the target's: the flux stack outputs (or flags) of the environment promoted to.
             const publication = flags.dryRun ? undefined : await openPublication(flags, to, "promote", log, io.err);
             const lease = leaseSettings(flags, commandLine(args), io.err);
