@@ -84,7 +84,7 @@ describe("bucketops diff (moto_server)", () => {
         const missing = await bucketops("diff", dir, "s3://no-such-bucket-here/x", ...endpoint);
         assert.equal(missing.code, 2, missing.err);
         const usage = await bucketops("diff", "s3://diffs/states", ...endpoint);
-        assert.deepEqual([usage.code, usage.err], [2, "bucketops: diff takes <dir> <url>, or <url> --from <time|revision> --to <time|revision>"]);
+        assert.deepEqual([usage.code, usage.err], [2, "bucketops: diff takes <dir> <url>, <url> --from <release|revision|time> --to <release|revision|time>, or two environments' <url> <url>"]);
     });
 
     it("colours the diff on a terminal, and prints it plain otherwise", async () => {

@@ -62,9 +62,30 @@ describe("validateTree with a prefix", { concurrency: true }, () => {
         await expectProblems(() => validateTree(dir, { prefix: "teams/a/" }), [
             appsPathProblem(
                 dir,
-                '"./teams/ab/apps/dev" is outside the prefix teams/a/ this tree is pushed under; Flux keeps the prefix in artifact paths, so it must start with ./teams/a/',
+                '"./teams/ab/apps/dev" is outside the prefix teams/a/ this tree is pushed under; Flux keeps the prefix in artifact paths, ' +
+                    "so write ./teams/a/apps/dev, or ./${BUCKETOPS_PREFIX}apps/dev to use the same tree under every prefix (the flux stack's substitutePrefix)",
             ),
         ]);
+    });
+
+    it("${BUCKETOPS_PREFIX}: the same tree under every prefix where the root Kustomization substitutes it, refused where nothing does", async (t) => {
+        const dir = copyUnder(t, "${BUCKETOPS_PREFIX}");
+        for (const prefix of ["teams/a/", "prod/", ""]) {
+            await validateTree(dir, { prefix, substitutePrefix: true });
+            await validateTree(dir, { prefix, substitutePrefix: true, build: false });
+        }
+        // Without substitutePrefix Flux would read the path as written: no such folder.
+        const unset =
+            '"./${BUCKETOPS_PREFIX}apps/dev" needs ${BUCKETOPS_PREFIX} substituted, which the root Kustomization does only with the ' +
+            "flux stack's substitutePrefix (push and promote: --substitute-prefix, or the flux stack's outputs)";
+        const infrastructure = {
+            file: path.join(dir, INFRASTRUCTURE),
+            object: "Kustomization/infrastructure-controllers",
+            field: "spec.path",
+            message: unset.replace("apps/dev", "infrastructure/controllers"),
+        };
+        await expectProblems(() => validateTree(dir, { prefix: "prod/" }), [appsPathProblem(dir, unset), infrastructure]);
+        await expectProblems(() => validateTree(dir, { prefix: "prod/", build: false }), [appsPathProblem(dir, unset), infrastructure]);
     });
 
     it("says which folder of the tree it looked for when a path inside the prefix is not one", async (t) => {
