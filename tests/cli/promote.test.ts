@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { isLeaseKey } from "../../src/bucket/keys.ts";
+import { FluxControllers, fluxStackApi, type StrictFluxApi } from "../support/fluxApi.ts";
+import { CrashingProxy } from "./helpers/proxy.ts";
 import { bucketops, md5, printedRevision, sha256, states } from "./helpers/cli.ts";
 import { configMap, writeTree } from "../support/trees.ts";
 import { promotableTree } from "./helpers/environments.ts";
-import { Moto } from "../support/moto.ts";
+import { apart, freePort, Moto } from "../support/moto.ts";
 
 const BUCKET = "envs";
 
@@ -130,5 +134,84 @@ describe("bucketops promote: one environment's release copied exactly to another
         assert.match(changed.out, /--- a\/apps\/staging\/settings\.yaml/);
         assert.match(changed.out, /-.*staging-v2/);
         assert.match(changed.out, /\+.*staging-v1/);
+    });
+});
+
+// The target environment's cluster is StrictFluxApi with FluxControllers playing source-controller's and
+// kustomize-controller's loops on their own (tests/support/fluxApi.ts), reading moto directly while promote writes.
+describe("bucketops promote publishes atomically on the target's cluster, waits for the apply, and rolls back on failure", () => {
+    let moto: Moto;
+    let proxy: CrashingProxy;
+    let api: StrictFluxApi;
+    let controllers: FluxControllers;
+    const bucket = "atomic-promotions";
+    const staging = `s3://${bucket}/staging/`;
+    const prod = `s3://${bucket}/prod/`;
+    let flags: string[];
+    const keyOf = (url: string) => decodeURIComponent(url.split("?")[0].split("/").slice(2).join("/"));
+
+    before(async () => {
+        moto = await Moto.start();
+        proxy = await CrashingProxy.start(moto.endpoint, await freePort());
+        await moto.createBucket(bucket);
+        await moto.put(bucket, ".sourceignore", "*.md\n");
+        api = await fluxStackApi(bucket, proxy.endpoint, { prefix: "prod/", path: "./prod/clusters/prod", kustomization: "flux-bucket" });
+        const kubeconfig = writeTree({ kubeconfig: api.kubeconfig() });
+        flags = ["--endpoint", proxy.endpoint, "--region", "us-east-1", "--kubeconfig", path.join(kubeconfig, "kubeconfig"), "--wait-timeout", "20"];
+    });
+    after(() => {
+        controllers?.stop();
+        api?.close();
+        proxy?.close();
+        moto?.stop();
+    });
+
+    it("suspends prod's Bucket around every copy and delete, resumes it, and waits until prod's Kustomization applied the promoted revision", async () => {
+        const stagingRoot = ["--root-path", "./staging/clusters/staging", "--substitute-prefix", "--no-cluster"];
+        const prodRoot = ["--root-path", "./prod/clusters/prod", "--substitute-prefix"];
+        const good = promotableTree("good");
+        const bad = promotableTree("bad");
+        for (const tree of [good, bad]) {
+            const pushed = await apart(() => bucketops("push", writeTree(tree), staging, "--endpoint", moto.endpoint, "--region", "us-east-1", ...stagingRoot));
+            assert.equal(pushed.code, 0, pushed.err);
+        }
+        const badRevision = revisionUnder("prod/", bad);
+        controllers = FluxControllers.start(api, {
+            s3Endpoint: moto.endpoint,
+            retryMs: 200,
+            apply: (revision) => (revision === badRevision ? { reason: "HealthCheckFailed", message: "ConfigMap/default/settings rejected" } : undefined),
+        });
+        await controllers.idle();
+        const writesWhileResumed: string[] = [];
+        proxy.onForward = (request) => {
+            const write = request.method !== "GET" && request.method !== "HEAD" && !isLeaseKey(keyOf(request.url));
+            if (write && keyOf(request.url).startsWith("prod/") && !keyOf(request.url).endsWith(".bucketops-release") && api.bucket.spec.suspend !== true) {
+                writesWhileResumed.push(`${request.method} ${request.url}`);
+            }
+        };
+
+        const first = await apart(() => bucketops("promote", staging, prod, "--release", "1", ...flags, ...prodRoot));
+        assert.equal(first.code, 0, first.err);
+        const goodRevision = revisionUnder("prod/", good);
+        assert.match(first.out, /^suspended Bucket flux-system\/flux-bucket: Flux fetches nothing until every write is done$/m);
+        assert.match(first.out, new RegExp(`^applied: the cluster runs ${goodRevision}$`, "m"));
+        assert.equal(api.kustomizations[0].status.lastAppliedRevision, goodRevision);
+        // What the cluster fetched is exactly the release under prod/.
+        assert.deepEqual(
+            controllers.artifacts.findLast((artifact) => artifact.revision === goodRevision)!.files,
+            Object.fromEntries(Object.entries(good).filter(([key]) => !key.endsWith(".md")).map(([key, body]) => [`prod/${key}`, body])),
+        );
+
+        // Release 2 fails to apply: with --rollback-on-failure prod goes back to its release 1, under the same lease.
+        const failed = await apart(() => bucketops("promote", staging, prod, ...flags, ...prodRoot, "--rollback-on-failure"));
+        assert.equal(failed.code, 5, failed.err);
+        assert.match(failed.err, /Kustomization flux-system\/flux-bucket: failed \(HealthCheckFailed\): ConfigMap\/default\/settings rejected/);
+        assert.match(failed.out, /rolling back to s3:\/\/atomic-promotions\/prod\/'s previous state, release 1\ntarget: release 1 of /);
+        assert.match(failed.err, /rolled back to release 1, which the cluster applied$/);
+        assert.deepEqual(writesWhileResumed, [], "every copy and delete under prod/ happened while prod's Bucket was suspended");
+        assert.equal(api.bucket.spec.suspend, false);
+        assert.equal(api.kustomizations[0].status.lastAppliedRevision, goodRevision);
+        const history = states(await bucketops("history", prod, "--json", "--endpoint", moto.endpoint, "--region", "us-east-1"));
+        assert.deepEqual(history.map((state) => [state.number, state.release?.command]), [[1, "promote"], [2, "promote"], [3, "rollback"]]);
     });
 });

@@ -78,7 +78,8 @@ export function promoteCommand({ io, stores, args }: CommandContext): Command {
                     } catch (error) {
                         if (!(error instanceof ApplyFailedError) || !flags.rollbackOnFailure) throw error;
                         if (replaced === undefined) throw new ApplyFailedError(`${error.message}\nnot rolled back: Flux saw nothing under ${toUrl} before this promotion`);
-                        log(`the cluster failed to apply the promotion:\n${error.message}\nrolling back to ${toUrl}'s previous state, ${replaced}`);
+                        const previous = /^\d+$/.test(replaced) ? `release ${replaced}` : replaced;
+                        log(`the cluster failed to apply the promotion:\n${error.message}\nrolling back to ${toUrl}'s previous state, ${previous}`);
                         const again = await openPublication(flags, to, "rollback", log, io.err);
                         await rollback(to, replaced, {
                             dryRun: false,
@@ -93,7 +94,7 @@ export function promoteCommand({ io, stores, args }: CommandContext): Command {
                             },
                             log,
                         });
-                        throw new ApplyFailedError(`${error.message}\nrolled back to ${replaced}${again && flags.wait ? ", which the cluster applied" : ""}`);
+                        throw new ApplyFailedError(`${error.message}\nrolled back to ${previous}${again && flags.wait ? ", which the cluster applied" : ""}`);
                     }
                 },
                 log,
