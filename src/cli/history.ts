@@ -5,7 +5,7 @@ import { digestIndex, fluxIndex, ignorePatterns } from "./revision.ts";
 import { isBucketopsKey, leaseKey, normalizePrefix, releaseKey, SOURCEIGNORE } from "../bucket/keys.ts";
 import { mapBounded } from "../fs/bounded.ts";
 import { ReleaseCache } from "./releaseCache.ts";
-import { describeRelease, readRelease, type ManifestEntry, type ReleaseRecord } from "./provenance.ts";
+import { describeRelease, manifestDigest, readRelease, undoDelta, type ManifestDelta, type ManifestEntry, type ReleaseRecord } from "./provenance.ts";
 import type { ObjectStore, ObjectVersion } from "./store/types.ts";
 
 /** The prefix as it was at one instant: every key's version then, and what Flux would have reported. */
@@ -136,25 +136,84 @@ export async function loadHistory(
 
 /**
  * The release records, oldest first, each numbered by its place where it carries no number (format 1). Versions this
- * machine read before come from the ReleaseCache; the others are read 16 at a time.
+ * machine read before come from the ReleaseCache. From the newest, a record whose log holds the releases before it
+ * (provenance.ts: their records and manifest deltas) stands for them, its manifest undone delta by delta, so one
+ * record is read for every LOG_RELEASES releases; the record read where a log ends must hold the manifest rebuilt for
+ * it, or no log is trusted. Records without a log (written before logs, or that another writer's failure broke) are
+ * read 16 at a time.
  */
 async function readRecords(store: ObjectStore, recordVersions: ObjectVersion[]): Promise<{ version: ObjectVersion; record?: ReleaseRecord }[]> {
-    const ordered = [...recordVersions].sort((a, b) => newestFirst(b, a));
+    // Oldest first. Versions written within one second (S3 keeps LastModified to the second) keep the order the listing
+    // gives a key's versions, newest first, which is exact.
+    const place = new Map(recordVersions.map((version, i) => [version, i]));
+    const ordered = [...recordVersions].sort((a, b) => newestFirst(b, a) || place.get(b)! - place.get(a)!);
     const cache = ordered.length > 0 ? new ReleaseCache(store, ordered[0].key) : undefined;
     const cached = (await cache?.load()) ?? new Map<string, string>();
     const fresh: { versionId: string; body: string }[] = [];
-    const records = await mapBounded(ordered, async (version) => {
+    const read = async (version: ObjectVersion): Promise<ReleaseRecord | undefined> => {
         const known = cached.get(version.versionId);
-        if (known !== undefined) return { version, record: readRelease(known) };
+        if (known !== undefined) return readRelease(known);
         const body = (await store.get(version.key, version.versionId).catch(() => undefined))?.toString("utf8");
         const record = readRelease(body);
         if (record) fresh.push({ versionId: version.versionId, body: body! });
-        return { version, record };
+        return record;
+    };
+    const records: (ReleaseRecord | undefined)[] = new Array(ordered.length);
+    const settled = new Array<boolean>(ordered.length).fill(false);
+    if (!(await followLogs(ordered, records, settled, read))) settled.fill(false);
+    const rest = ordered.flatMap((version, i) => (settled[i] ? [] : [{ version, i }]));
+    await mapBounded(rest, async ({ version, i }) => {
+        records[i] = await read(version);
+        settled[i] = true;
     }, 16);
     await cache?.remember(fresh);
-    for (const [i, { record }] of records.entries()) if (record && record.number === undefined) record.number = i + 1;
-    return records;
+    const result = ordered.map((version, i) => ({ version, record: records[i] }));
+    for (const [i, { record }] of result.entries()) if (record && record.number === undefined) record.number = i + 1;
+    return result;
 }
+
+/**
+ * Fills `records` from the newest version down, reading a record where no later log holds it and rebuilding the
+ * others from logs. The i-th version (oldest first) must be release i + 1, as numbering makes it when no version is
+ * missing: where that or a rebuilt manifest does not hold, returns false (then every record is read).
+ */
+async function followLogs(
+    ordered: ObjectVersion[],
+    records: (ReleaseRecord | undefined)[],
+    settled: boolean[],
+    read: (version: ObjectVersion) => Promise<ReleaseRecord | undefined>,
+): Promise<boolean> {
+    let expected: ManifestEntry[] | undefined; // the manifest rebuilt for the version read next
+    for (let i = ordered.length - 1; i >= 0; ) {
+        const record = await read(ordered[i]);
+        records[i] = record;
+        settled[i] = true;
+        if (expected && (!record?.objects || manifestDigest(record.objects) !== manifestDigest(expected))) return false;
+        expected = undefined;
+        if (!record?.objects || !record.log || !record.delta || record.number !== i + 1) {
+            // No log to follow from here: the older records are read one by one (16 at a time).
+            return true;
+        }
+        const logged = new Map(record.log.map((entry) => [entry.number, entry]));
+        let manifest = record.objects;
+        let delta: ManifestDelta | undefined = record.delta;
+        let k = i;
+        for (; k > 0 && delta; k--) {
+            const entry = logged.get(k); // release k is the version at k - 1
+            if (!entry) break;
+            manifest = undoDelta(manifest, delta);
+            // Each rebuilt manifest must be the one its record describes (its digest), or no log is trusted.
+            if (entry.digest !== manifestDigest(manifest)) return false;
+            records[k - 1] = { ...entry, objects: manifest };
+            settled[k - 1] = true;
+            delta = entry.delta;
+        }
+        if (k > 0 && delta) expected = undoDelta(manifest, delta);
+        i = k - 1;
+    }
+    return true;
+}
+
 
 /** A state's exact versions, as one string. */
 function signature(objects: Map<string, ObjectVersion>): string {
@@ -219,7 +278,7 @@ async function rootIgnoreHistory(
 export function historyReport(states: State[], json: boolean): string[] {
     // The release's manifest is left out: `objects` counts it (a 20,000-key prefix would repeat it for every release).
     if (json) {
-        return [JSON.stringify(states.map(({ objects, release, ...state }) => ({ ...state, objects: objects.size, ...(release ? { release: { ...release, objects: undefined } } : {}) })), null, 2)];
+        return [JSON.stringify(states.map(({ objects, release, ...state }) => ({ ...state, objects: objects.size, ...(release ? { release: { ...release, objects: undefined, delta: undefined, log: undefined } } : {}) })), null, 2)];
     }
     if (states.length === 0) return ["no history: no object version was ever written under this prefix"];
     return states.flatMap((state, i) => [

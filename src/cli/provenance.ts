@@ -57,6 +57,66 @@ export interface ReleaseRecord {
     source?: { url: string; number?: number; id?: string; revision: string };
     /** The exact state the release left under the prefix, bytewise by key; bucketops' own objects are not in it. */
     objects?: ManifestEntry[];
+    /** How `objects` differs from the previous release's (number - 1): so that manifest follows from this one. */
+    delta?: ManifestDelta;
+    /** sha256 of `objects` (manifestDigest): a manifest rebuilt from deltas is used only if it has this digest. */
+    digest?: string;
+    /**
+     * The records of the releases just before this one (at most LOG_RELEASES, oldest first), without their manifests
+     * but with their deltas: `history` rebuilds their manifests from this one's and reads one record for every
+     * LOG_RELEASES releases rather than each (a list of 1,000 releases in some dozen requests). The versions of
+     * `<prefix>.bucketops-release` stay the record: a log that disagrees with them is not used.
+     */
+    log?: LoggedRelease[];
+}
+
+/** A manifest's change from the one before: the entries it adds or changes, and those of the one before it drops or replaces. */
+export interface ManifestDelta {
+    set: ManifestEntry[];
+    dropped: ManifestEntry[];
+}
+
+/** A release in a later record's log: the record without its manifest (it has its delta) and log. */
+export type LoggedRelease = Omit<ReleaseRecord, "objects" | "log">;
+
+/** How many earlier releases a record logs, and the most bytes its log may take (large deltas make it shorter). */
+export const LOG_RELEASES = 32;
+const LOG_BYTES = 64 * 1024;
+
+/** The digest of a manifest: sha256 over its entries as JSON lines, in its order (bytewise by key). */
+export function manifestDigest(manifest: ManifestEntry[]): string {
+    const hash = createHash("sha256");
+    for (const entry of manifest) hash.update(`${JSON.stringify(entry)}\n`);
+    return `sha256:${hash.digest("hex")}`;
+}
+
+/** The delta that turns manifest `before` into `after`. */
+export function manifestDelta(before: ManifestEntry[], after: ManifestEntry[]): ManifestDelta {
+    const same = (a: ManifestEntry, b: ManifestEntry | undefined) => b !== undefined && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
+    const was = new Map(before.map((entry) => [entry[0], entry]));
+    const now = new Map(after.map((entry) => [entry[0], entry]));
+    return {
+        set: after.filter((entry) => !same(entry, was.get(entry[0]))),
+        dropped: before.filter((entry) => !same(entry, now.get(entry[0]))),
+    };
+}
+
+/** The manifest before a delta, from the one after it (bytewise by key, as manifests are). */
+export function undoDelta(after: ManifestEntry[], delta: ManifestDelta): ManifestEntry[] {
+    const set = new Set(delta.set.map((entry) => entry[0]));
+    const entries = [...after.filter((entry) => !set.has(entry[0])), ...delta.dropped];
+    const order = new Map(sortBytewise(entries.map((entry) => entry[0])).map((key, i) => [key, i]));
+    return entries.sort((a, b) => order.get(a[0])! - order.get(b[0])!);
+}
+
+/** The log a record carries: the previous record's log and that record, newest LOG_RELEASES, within LOG_BYTES. */
+function nextLog(previous: ReleaseRecord | undefined): LoggedRelease[] | undefined {
+    if (previous?.number === undefined || !previous.objects) return undefined;
+    const { objects: _objects, log = [], ...logged } = previous;
+    const entries = [...log, logged].slice(-LOG_RELEASES);
+    let bytes = entries.reduce((sum, entry) => sum + JSON.stringify(entry).length, 0);
+    while (entries.length > 0 && bytes > LOG_BYTES) bytes -= JSON.stringify(entries.shift()).length;
+    return entries;
 }
 
 const GIT_TIMEOUT_MS = 5_000;
@@ -114,6 +174,8 @@ export async function writeRelease(store: ObjectStore, prefix: string, facts: Re
     const key = releaseKey(prefix);
     const previous = readRelease(await store.get(key));
     const number = previous?.number ?? (previous ? (await store.listVersions(key)).filter((v) => v.key === key && !v.deleteMarker).length : 0);
+    const objects = await manifest(store, prefix, facts.objects, previous);
+    const log = nextLog(previous);
     const record: ReleaseRecord = {
         format: 2,
         number: number + 1,
@@ -132,7 +194,9 @@ export async function writeRelease(store: ObjectStore, prefix: string, facts: Re
         // The previous release is what this one replaced only if nothing else changed the prefix since.
         replaced: { ...(previous?.number !== undefined && sameState(previous.objects, facts.before.objects) ? { number: previous.number } : {}), revision: facts.before.revision },
         ...(facts.source ? { source: facts.source } : {}),
-        objects: await manifest(store, prefix, facts.objects, previous),
+        objects,
+        digest: manifestDigest(objects),
+        ...(log && previous?.objects ? { delta: manifestDelta(previous.objects, objects), log } : {}),
     };
     const body = Buffer.from(`${JSON.stringify(record)}\n`);
     await store.put(key, body, { md5: createHash("md5").update(body).digest(), contentType: "application/json" });

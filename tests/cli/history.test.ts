@@ -207,7 +207,8 @@ describe("bucketops history and rollback against moto_server", () => {
             const cold = await moto.recordRequests(() => bucketops("history", url, ...endpoint, "--json"));
             const releases = states(cold.result).filter((state) => state.release).length;
             assert.ok(releases >= 3);
-            assert.equal(releaseGets(cold.requests), releases, "each release record read once");
+            // The newest record's log holds the records before it (and their manifests' deltas): one record is read.
+            assert.equal(releaseGets(cold.requests), 1, "the newest release record, whose log holds the others");
             const warm = await moto.recordRequests(() => bucketops("history", url, ...endpoint, "--json"));
             assert.equal(releaseGets(warm.requests), 0, "none read again");
             assert.equal(warm.result.out, cold.result.out);

@@ -36,12 +36,13 @@ describe("release records: who pushed what and why, in history (moto_server)", (
             }),
         );
         assert.deepEqual(
-            { ...record, id: typeof record.id, objects: typeof record.objects, time: typeof record.time, user: typeof record.user, bucketops: typeof record.bucketops },
+            { ...record, id: typeof record.id, objects: typeof record.objects, time: typeof record.time, user: typeof record.user, bucketops: typeof record.bucketops, digest: typeof record.digest },
             {
                 format: 2,
                 number: 1,
                 id: "string",
                 objects: "object",
+                digest: "string",
                 replaced: { revision: sha256("") },
                 time: "string",
                 command: "push",
