@@ -5,6 +5,7 @@ import { applicationDefaultIdentity, GcsStore } from "../../src/cli/store/gcs.ts
 import { parseBucketUrl } from "../../src/cli/url.ts";
 import { bucketops, printedRevision, sha256 } from "./helpers/cli.ts";
 import { manifestTree, writeTree } from "../support/trees.ts";
+import { promotableTree } from "./helpers/environments.ts";
 import { FakeGcs } from "./helpers/gcs.ts";
 
 // No GCS server runs here: these tests drive @google-cloud/storage against a small local stand-in
@@ -93,6 +94,21 @@ describe("bucketops on gs:// through @google-cloud/storage (local JSON API stand
         assert.equal(gcs.generations("gcs-bucket", "leak/a.yaml").length, 1);
         const history = JSON.parse((await bucketops("history", "gs://gcs-bucket/leak", "--json", ...endpoint)).out) as { release?: { command: string; removed: string[] } }[];
         assert.deepEqual(history.filter((state) => state.release?.command === "purge").map((state) => state.release!.removed), [["leak/secret.env"]]);
+    });
+
+    it("promotes a release between prefixes: rewrites of its generations to the target's names, content checked by MD5", async () => {
+        gcs.createBucket("gcs-envs");
+        const endpoint = ["--endpoint", gcs.endpoint];
+        const tree = promotableTree("gcs");
+        const pushed = await bucketops("push", writeTree(tree), "gs://gcs-envs/staging/", ...endpoint, "--root-path", "./staging/clusters/staging", "--substitute-prefix");
+        assert.equal(pushed.code, 0, pushed.err);
+        const promoted = await bucketops("promote", "gs://gcs-envs/staging/", "gs://gcs-envs/prod/", ...endpoint, "--root-path", "./prod/clusters/prod", "--substitute-prefix");
+        assert.equal(promoted.code, 0, promoted.err);
+        assert.match(promoted.out, /\(content checked by MD5: GCS gives every copy a new etag\)/);
+        const contents = gcs.contents("gcs-envs");
+        for (const [key, body] of Object.entries(tree)) assert.equal(contents[`prod/${key}`], body, key);
+        const history = JSON.parse((await bucketops("history", "gs://gcs-envs/prod/", ...endpoint, "--json")).out);
+        assert.deepEqual([history.length, history[0].release.command, history[0].release.source.number], [1, "promote", 1]);
     });
 
     it("reports a missing bucket and an unversioned one", async () => {
