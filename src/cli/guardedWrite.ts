@@ -8,7 +8,7 @@ import { beginPublish, publishing, type AtomicPublish } from "./publish.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 
 /** How a writer waits for, and breaks, another writer's lease (the --wait-lock, --break-lock and conditional-write flags). */
-export type LeaseSettings = Pick<LeaseOptions, "waitMs" | "breakStale" | "conditional" | "rerun" | "warn">;
+export type LeaseSettings = Pick<LeaseOptions, "waitMs" | "breakStale" | "conditional" | "rerun" | "warn" | "listedAbsent">;
 
 /** What a write changes: the writes, the objects it keeps and the ones it deletes (see applyChanges). */
 export type Changes = Omit<ChangeSet, "prefix">;

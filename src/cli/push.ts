@@ -154,7 +154,16 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
                 return { facts, commit: repository?.commit };
             },
         },
-        { store, prefix, lease: options.lease, publication: options.publication, concurrency: options.concurrency, afterResume, log: options.log },
+        {
+            store,
+            prefix,
+            // The listing above stands for the lease's own look when it held none (Lease.take: listedAbsent).
+            lease: { ...options.lease, listedAbsent: !listing.some((entry) => entry.key === leaseKey(prefix)) },
+            publication: options.publication,
+            concurrency: options.concurrency,
+            afterResume,
+            log: options.log,
+        },
     );
     if (changes(plan)) git = gitInfo(dir);
     if (changes(plan) || options.publication?.leftSuspended) return finish(await write());

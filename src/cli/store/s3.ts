@@ -220,8 +220,10 @@ export class S3Store implements ObjectStore {
     }
 
     async put(key: string, body: Buffer, options: PutOptions): Promise<ObjectEntry> {
+        // S3 answers If-Match on a key that is gone with 404 NoSuchKey (moto too): the object listed was deleted since.
+        const gone = this.conditions(options.expected).IfMatch !== undefined ? "NoSuchKey" : undefined;
         return this.call(`write ${key}`, () =>
-            this.conditionally(key, async () => {
+            this.conditionally(key, gone, async () => {
                 const out = await this.client.send(
                     new PutObjectCommand({
                         Bucket: this.url.bucket,
@@ -244,13 +246,16 @@ export class S3Store implements ObjectStore {
         return expected === null ? { IfNoneMatch: "*" } : { IfMatch: `"${expected.etag}"` };
     }
 
-    /** Runs a conditional write, turning a refused precondition into a concurrent-change error. */
-    private async conditionally<T>(key: string, write: () => Promise<T>): Promise<T> {
+    /**
+     * Runs a conditional write, turning a refused precondition into a concurrent-change error; `gone`: the error name
+     * that means the expected object no longer exists (a put's If-Match; a copy's NoSuchKey may be its source).
+     */
+    private async conditionally<T>(key: string, gone: string | undefined, write: () => Promise<T>): Promise<T> {
         try {
             return await write();
         } catch (error) {
             const name = (error as { name?: string }).name;
-            if (name === "PreconditionFailed" || name === "ConditionalRequestConflict") {
+            if (name === "PreconditionFailed" || name === "ConditionalRequestConflict" || (gone !== undefined && name === gone)) {
                 throw concurrentWrite(key, this.description);
             }
             throw error;
@@ -352,7 +357,7 @@ export class S3Store implements ObjectStore {
         const source = `${this.url.bucket}/${encodeURIComponent(version.key).replace(/%2F/g, "/")}?versionId=${encodeURIComponent(version.versionId)}`;
         const parts = Number(/-(\d+)$/.exec(version.etag)?.[1] ?? 0);
         return this.call(`copy version ${version.versionId} of ${version.key} over it`, () =>
-            this.conditionally(version.key, async () => {
+            this.conditionally(version.key, undefined, async () => {
                 const copied =
                     parts > 0
                         ? await this.copyInParts(version, source, parts, expected)
