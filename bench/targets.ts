@@ -62,6 +62,41 @@ function deployTarget(results: Map<string, CaseResult>, kind: string, descriptio
     };
 }
 
+/**
+ * Issue 28: bucketops, validation included, within `limit` × `rclone sync --checksum --fast-list` (the tool with
+ * bucketops' own comparison: MD5s from one recursive listing), measured in the same run.
+ */
+function rcloneTarget(results: Map<string, CaseResult>, fixture: "deploy" | "push", kind: string, limit: number, description: string): TargetOutcome | undefined {
+    const ours = results.get(`${fixture}-${kind}-bucketops`);
+    const rclone = results.get(`${fixture}-${kind}-rclone-checksum`);
+    if (!ours || !rclone) return undefined;
+    const ratio = ours.medianMs / rclone.medianMs;
+    return {
+        target: `${description}: bucketops within ${limit}× \`rclone sync --checksum --fast-list\``,
+        measured: `${seconds(ours.medianMs)} vs ${seconds(rclone.medianMs)} (${ratio.toFixed(2)}×)`,
+        met: ratio <= limit,
+        margin: ratio <= limit ? `${(limit - ratio).toFixed(2)}× to spare` : `${(ratio - limit).toFixed(2)}× over (${seconds(ours.medianMs - limit * rclone.medianMs)} too slow)`,
+    };
+}
+
+const RSS_LIMIT_MIB = 100;
+
+/** Issue 28: the peak RSS of every deploy/ push (first, unchanged, one change), median of its runs. */
+function deployRssTarget(results: Map<string, CaseResult>): TargetOutcome | undefined {
+    const rows = ["full", "no-change", "one-change"].map((kind) => [kind, results.get(`deploy-${kind}-bucketops`)] as const).filter(([, result]) => result);
+    const measured = rows
+        .map(([kind, result]) => [kind, median(result!.samples.flatMap((s) => (s.peakRssKb === undefined ? [] : [s.peakRssKb / 1024])))] as const)
+        .filter(([, mib]) => Number.isFinite(mib));
+    if (measured.length === 0) return undefined;
+    const worst = Math.max(...measured.map(([, mib]) => mib));
+    return {
+        target: `Peak RSS of a deploy/ push within ${RSS_LIMIT_MIB} MiB`,
+        measured: measured.map(([kind, mib]) => `${kind}: ${mib.toFixed(0)} MiB`).join("; "),
+        met: worst <= RSS_LIMIT_MIB,
+        margin: worst <= RSS_LIMIT_MIB ? `${(RSS_LIMIT_MIB - worst).toFixed(0)} MiB to spare` : `${(worst - RSS_LIMIT_MIB).toFixed(0)} MiB over`,
+    };
+}
+
 /** Linear growth: the cost per manifest of the largest tree at most 1.25× that of the tree ten times smaller. */
 const GROWTH_LIMIT = 1.25;
 
@@ -129,6 +164,10 @@ export function evaluateTargets(results: Map<string, CaseResult>, growthSizes: n
         deployTarget(results, "full", "First push"),
         deployTarget(results, "no-change", "Re-push with nothing changed"),
         deployTarget(results, "one-change", "Re-push with one change"),
+        rcloneTarget(results, "deploy", "one-change", 3, "Re-push deploy/ with one change"),
+        rcloneTarget(results, "deploy", "no-change", 2, "Re-push deploy/ with nothing changed"),
+        rcloneTarget(results, "push", "one-change", 1.5, "Re-push the manifest tree (the push rows) with one change"),
+        deployRssTarget(results),
         fleetTarget(results),
         fleetUnchangedTarget(results),
         renderTarget(results, "dev"),

@@ -30,7 +30,7 @@ export interface ChangeSet {
 }
 
 /**
- * Applies writes with bounded parallelism, then re-lists the prefix and deletes only if it shows
+ * Applies writes with bounded parallelism, then, when it deletes, re-lists the prefix and deletes only if it shows
  * exactly the expected objects: every key therefore ends in its old or its new state, and no key is
  * deleted before every write succeeded or while another writer is changing the prefix.
  * Returns the resulting objects of the prefix, with the version id of each written one.
@@ -38,6 +38,13 @@ export interface ChangeSet {
 export async function applyChanges(store: ObjectStore, changes: ChangeSet, options: ApplyOptions): Promise<ObjectEntry[]> {
     options.lease.writing();
     const written = await runWrites(changes.writes, options);
+    if (changes.deletes.length === 0) {
+        // Nothing to delete, so no listing: each write was conditional on the object listed under the lease, and the
+        // kept objects are that listing's. The prefix is what was listed, with each write's answer.
+        options.lease.check();
+        options.lease.settled();
+        return inListingOrder([...changes.keep, ...written]);
+    }
 
     const expected = new Map<string, string>();
     for (const entry of [...changes.keep, ...changes.deletes, ...written]) expected.set(entry.key, entry.etag);
@@ -123,6 +130,14 @@ async function runWrites(writes: Write[], options: ApplyOptions): Promise<Object
         );
     }
     return done;
+}
+
+/** Entries in the order a listing returns them: S3 and GCS list keys in the byte order of their UTF-8. */
+function inListingOrder(entries: ObjectEntry[]): ObjectEntry[] {
+    return entries
+        .map((entry) => [Buffer.from(entry.key), entry] as const)
+        .sort(([a], [b]) => Buffer.compare(a, b))
+        .map(([, entry]) => entry);
 }
 
 function differences(expected: Map<string, string>, listing: ObjectEntry[]): string[] {

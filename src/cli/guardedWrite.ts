@@ -5,11 +5,11 @@ import { Interrupts } from "./interrupts.ts";
 import { Lease, type LeaseOptions } from "./lease.ts";
 import { recordRelease, type ReleaseFacts, type ReleaseRecord } from "./provenance.ts";
 import { beginPublish, publishing, type AtomicPublish } from "./publish.ts";
-import { fluxIndex, fluxRevision } from "./revision.ts";
+import type { FluxRevisions } from "./revision.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 
 /** How a writer waits for, and breaks, another writer's lease (the --wait-lock, --break-lock and conditional-write flags). */
-export type LeaseSettings = Pick<LeaseOptions, "waitMs" | "breakStale" | "conditional" | "rerun" | "warn">;
+export type LeaseSettings = Pick<LeaseOptions, "waitMs" | "breakStale" | "conditional" | "rerun" | "warn" | "listedAbsent">;
 
 /** What a write changes: the writes, the objects it keeps and the ones it deletes (see applyChanges). */
 export type Changes = Omit<ChangeSet, "prefix">;
@@ -116,7 +116,7 @@ async function afterResume<P>(options: GuardedWriteOptions<P>, lease: Lease, wri
  * What --rollback-on-failure restores after a write: nothing where Flux saw nothing before (a root .sourceignore or
  * ignored files are no state); else the release the write replaced, by number where it was one, so the rollback is exact.
  */
-export function releaseBefore<P>(written: GuardedWriteResult<P>, patterns: string[]): string | undefined {
-    if (fluxIndex(written.listing, patterns).size === 0) return undefined;
-    return String(written.record?.replaced?.number ?? fluxRevision(written.listing, patterns));
+export function releaseBefore<P>(written: GuardedWriteResult<P>, revisions: FluxRevisions): string | undefined {
+    if (revisions.index(written.listing).size === 0) return undefined;
+    return String(written.record?.replaced?.number ?? revisions.revision(written.listing));
 }

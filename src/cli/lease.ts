@@ -48,6 +48,11 @@ export interface LeaseOptions {
     /** The command line that re-runs this one (for the message that asks for --break-lock). */
     rerun?: string;
     ttlMs?: number;
+    /**
+     * The caller listed the prefix just before and its listing held no lease: with conditional writes the lease is
+     * created if-absent at once, the listing standing for the lease's own look.
+     */
+    listedAbsent?: boolean;
     log: (line: string) => void;
     /** Where warnings and what-to-do-next hints go (stderr); default: log. */
     warn?: (line: string) => void;
@@ -107,6 +112,19 @@ export class Lease {
                 );
             }
         };
+        // The caller's own listing of the prefix, just taken, showed no lease: it is created only if still absent,
+        // without looking again (one request instead of a listing and the create). The store refuses it if a lease
+        // appeared since, whatever its state: the loop below then reads it and decides as before.
+        if (options.conditional && options.listedAbsent) {
+            const record = newRecord(options.command, ttlMs);
+            try {
+                const entry = await store.put(key, encode(record), encodeOptions(record, null));
+                return new Lease(store, key, entry, record, options);
+            } catch (error) {
+                if (error instanceof AccessDeniedError) throw cannotTake(error, options);
+                if (!(error instanceof ConcurrentChangeError)) throw error;
+            }
+        }
         for (let pause = 250; ; pause = Math.min(pause * 2, 2000)) {
             const [current] = (await store.list(key)).filter((entry) => entry.key === key);
             const held = current ? readLeaseRecord(await store.get(key)) : undefined;
@@ -127,9 +145,7 @@ export class Lease {
                 if (held !== undefined) options.log(takenOver(key, held, options.command));
                 return new Lease(store, key, entry, record, options);
             } catch (error) {
-                if (error instanceof AccessDeniedError) {
-                    throw new AccessDeniedError(`${error.message}\n${options.command} did not start: it could not take the prefix's lease, and nothing was changed.`);
-                }
+                if (error instanceof AccessDeniedError) throw cannotTake(error, options);
                 if (!(error instanceof ConcurrentChangeError)) throw error;
                 raced(); // another writer took it between our read and our write: look again
             }
@@ -324,6 +340,10 @@ export function readLeaseRecord(body: Buffer | undefined): LeaseRecord | "unread
 
 function describe(held: LeaseRecord): string {
     return `${held.holder}, ${held.command} since ${held.acquired}`;
+}
+
+function cannotTake(error: AccessDeniedError, options: LeaseOptions): AccessDeniedError {
+    return new AccessDeniedError(`${error.message}\n${options.command} did not start: it could not take the prefix's lease, and nothing was changed.`);
 }
 
 function heldBy(key: string, store: ObjectStore, held: LeaseRecord, options: LeaseOptions): CliError {

@@ -10,7 +10,7 @@ import { guardedWrite, releaseBefore, type Changes, type LeaseSettings } from ".
 import { loadHistory, type State } from "./history.ts";
 import type { Lease } from "./lease.ts";
 import type { AtomicPublish } from "./publish.ts";
-import { fluxRevision, ignorePatterns } from "./revision.ts";
+import { fluxRevision, fluxRevisions, ignorePatterns } from "./revision.ts";
 import { describeState, resolveTarget } from "./rollback.ts";
 import { ignoreMatcher } from "./sourceignore.ts";
 import type { ObjectEntry, ObjectStore, ObjectVersion } from "./store/types.ts";
@@ -112,7 +112,7 @@ export async function promote(from: ObjectStore, to: ObjectStore, options: Promo
             lease: options.lease,
             publication: options.publication,
             concurrency: options.concurrency,
-            afterResume: async (lease, written) => options.afterResume?.(lease, releaseBefore(written, patterns)),
+            afterResume: async (lease, written) => options.afterResume?.(lease, releaseBefore(written, fluxRevisions(patterns))),
             log: options.log,
         },
     );
@@ -128,7 +128,7 @@ export async function promote(from: ObjectStore, to: ObjectStore, options: Promo
     }
     const revision = fluxRevision(objects, patterns);
     // Where Flux saw nothing before, there is nothing to go back to (a rollback would refuse the revision of nothing).
-    const undo = releaseBefore(written, patterns);
+    const undo = releaseBefore(written, fluxRevisions(patterns));
     options.log(`promoted release ${release.number} of ${fromUrl} to ${toUrl}: Flux revision ${revision}`);
     if (!to.copiesKeepEtag) options.log(`(content checked by MD5: ${SCHEME_TITLES[to.url.scheme]} gives every copy a new etag)`);
     if (undo !== undefined) options.log(`undo with: bucketops rollback ${toUrl} --to ${undo}`);

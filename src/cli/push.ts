@@ -4,7 +4,7 @@ import { guardedWrite, releaseBefore, type Changes, type GuardedWriteResult, typ
 import { Lease } from "./lease.ts";
 import type { AtomicPublish } from "./publish.ts";
 import { planPush, type PushPlan } from "./plan.ts";
-import { ignorePatterns, fluxRevision } from "./revision.ts";
+import { fluxRevisions, ignorePatterns, type FluxRevisions } from "./revision.ts";
 import { BUCKETOPS_NAMES, isBucketopsKey, leaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
 import { gitInfo, type GitInfo, type ReleaseFacts } from "./provenance.ts";
 import { ignoreMatcher } from "./sourceignore.ts";
@@ -81,6 +81,7 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     const ownIgnore = prefix === "" ? files.find((file) => file.relative === SOURCEIGNORE) : undefined;
     const patterns = ignorePatterns(ownIgnore ? await readFile(ownIgnore.absolute) : await bucketIgnore, options.specIgnore);
     const ignored = ignoreMatcher(patterns);
+    const revisions = fluxRevisions(patterns);
     // The listing runs while the tree is validated; a validation failure is reported first.
     const [validated, listed, versioned] = await Promise.allSettled([
         validateManifests(dir, prefix, {
@@ -118,14 +119,14 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
         if (!leaseLeft) options.log(`note: the prefix's lease ${leaseKey(prefix)} is held or was left: another push or rollback may be writing it`);
     }
     const resumeOnly = options.publication?.leftSuspended === true || leaseLeft;
-    if (options.dryRun || (!changes(plan) && !resumeOnly)) return report(plan, listing, store, prefix, files, patterns, options);
+    if (options.dryRun || (!changes(plan) && !resumeOnly)) return report(plan, listing, store, prefix, files, revisions, options);
     refuseUnversioned(store, versioned.value, options);
     // The outcome is printed once the Bucket is resumed, before the wait for the apply.
     let result: PushResult | undefined;
     const finish = (written: GuardedWriteResult<PushPlan>) =>
         (result ??= written.objects
-            ? { ...done(written.plan, written.objects, prefix, patterns, options.log), before: releaseBefore(written, patterns) }
-            : report(written.plan, written.listing, store, prefix, files, patterns, options));
+            ? { ...done(written.plan, written.objects, prefix, revisions, options.log), before: releaseBefore(written, revisions) }
+            : report(written.plan, written.listing, store, prefix, files, revisions, options));
     const afterResume = async (lease: Lease, written: GuardedWriteResult<PushPlan>) => options.afterResume?.(lease, finish(written).before);
     // Only a push that writes asks git (the record and the Bucket's commit annotation are all that use it); it asks
     // while the lease is taken and the files are written, not after them. gitInfo never rejects.
@@ -142,19 +143,28 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
                 const repository = await (git ??= gitInfo(dir));
                 const facts: ReleaseFacts = {
                     command: "push",
-                    revision: fluxRevision(objects, patterns),
+                    revision: revisions.revision(objects),
                     git: repository,
                     message: options.message,
                     added: plan.uploads.filter((upload) => upload.previous === null).map((upload) => upload.key),
                     modified: plan.uploads.filter((upload) => upload.previous !== null).map((upload) => upload.key),
                     removed: plan.deletes.map((entry) => entry.key),
                     objects,
-                    before: { objects: listing, revision: fluxRevision(listing, patterns) },
+                    before: { objects: listing, revision: revisions.revision(listing) },
                 };
                 return { facts, commit: repository?.commit };
             },
         },
-        { store, prefix, lease: options.lease, publication: options.publication, concurrency: options.concurrency, afterResume, log: options.log },
+        {
+            store,
+            prefix,
+            // The listing above stands for the lease's own look when it held none (Lease.take: listedAbsent).
+            lease: { ...options.lease, listedAbsent: !listing.some((entry) => entry.key === leaseKey(prefix)) },
+            publication: options.publication,
+            concurrency: options.concurrency,
+            afterResume,
+            log: options.log,
+        },
     );
     if (changes(plan)) git = gitInfo(dir);
     if (changes(plan) || options.publication?.leftSuspended) return finish(await write());
@@ -164,7 +174,7 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     } catch (error) {
         if (!(error instanceof AccessDeniedError)) throw error;
         options.log(`note: the prefix's lease ${leaseKey(prefix)} was left by a writer that stopped; these credentials may not clear it`);
-        return report(plan, listing, store, prefix, files, patterns, options);
+        return report(plan, listing, store, prefix, files, revisions, options);
     }
 }
 
@@ -194,7 +204,7 @@ function report(
     store: ObjectStore,
     prefix: string,
     files: LocalFile[],
-    patterns: string[],
+    revisions: FluxRevisions,
     options: PushOptions,
 ): PushResult {
     describePlan(plan, store, prefix, files, options.log);
@@ -202,12 +212,12 @@ function report(
         options.log("dry run: nothing was changed");
         return { plan };
     }
-    return done(plan, listing, prefix, patterns, options.log);
+    return done(plan, listing, prefix, revisions, options.log);
 }
 
-function done(plan: PushPlan, objects: ObjectEntry[], prefix: string, patterns: string[], log: (line: string) => void): PushResult {
+function done(plan: PushPlan, objects: ObjectEntry[], prefix: string, revisions: FluxRevisions, log: (line: string) => void): PushResult {
     log(`uploaded ${plan.uploads.length}, deleted ${plan.deletes.length}, unchanged ${plan.unchanged.length}`);
-    const revision = fluxRevision(objects, patterns);
+    const revision = revisions.revision(objects);
     log(`Flux revision (Bucket spec.prefix '${prefix}'): ${revision}`);
     return { plan, revision };
 }

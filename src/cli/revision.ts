@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { BUCKETOPS_IGNORE, SOURCEIGNORE } from "../bucket/keys.ts";
 import { ignoreMatcher, readPatterns } from "./sourceignore.ts";
-import type { ObjectStore } from "./store/types.ts";
+import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 
 export interface KeyEtag {
     key: string;
@@ -60,4 +60,30 @@ export async function currentRevision(
     const [sourceignore, objects] = await Promise.all([store.get(SOURCEIGNORE), store.list(prefix)]);
     const index = fluxIndex(objects, ignorePatterns(sourceignore, specIgnore));
     return { revision: digestIndex(index), indexed: index.size };
+}
+
+/** Flux's index and revision of listings, each computed once per listing (see fluxRevisions). */
+export interface FluxRevisions {
+    index(objects: ObjectEntry[]): Map<string, string>;
+    revision(objects: ObjectEntry[]): string;
+}
+
+/**
+ * Flux's index and revision of each listing a write handles, computed once per listing: the record, the result and
+ * --rollback-on-failure all ask for them, and matching a large prefix's keys against the ignore patterns is the cost.
+ */
+export function fluxRevisions(patterns: string[]): FluxRevisions {
+    const indexes = new WeakMap<ObjectEntry[], Map<string, string>>();
+    const digests = new WeakMap<ObjectEntry[], string>();
+    const index = (objects: ObjectEntry[]) => {
+        let known = indexes.get(objects);
+        if (!known) indexes.set(objects, (known = fluxIndex(objects, patterns)));
+        return known;
+    };
+    const revision = (objects: ObjectEntry[]) => {
+        let known = digests.get(objects);
+        if (!known) digests.set(objects, (known = digestIndex(index(objects))));
+        return known;
+    };
+    return { index, revision };
 }

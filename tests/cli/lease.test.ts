@@ -14,6 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { bucketops, md5, printedRevision, revisionOf, states } from "./helpers/cli.ts";
 import { manifestTree, prefixed, writeTree } from "../support/trees.ts";
 import { FakeGcs } from "./helpers/gcs.ts";
+import { MemoryStore } from "../support/memoryStore.ts";
 import { apart, Moto } from "../support/moto.ts";
 
 /** Polls `condition` every 50 ms for up to 5 s. */
@@ -378,3 +379,26 @@ describe("taking the lease from a store that never lets it be taken", () => {
         assert.equal(requests, 22);
     });
 });
+
+describe("taking the lease when the caller's listing showed none (issue 28: one request)", () => {
+    it("creates it if absent; a lease that appeared since is read and respected, never overwritten", async () => {
+        const store = new MemoryStore("s3://memory/env/");
+        const options = { command: "push", waitMs: 0, breakStale: false, conditional: true, listedAbsent: true, log: () => undefined };
+        const taken = await Lease.take(store, "env/", options);
+        assert.deepEqual(store.calls, [`put ${leaseKey("env/")}`], "one create-if-absent, no listing or read first");
+        await taken.release();
+
+        // Another writer took it between the caller's listing and this take: the create is refused, and the live lease stands.
+        store.seed({ [leaseKey("env/")]: foreignLease({}) });
+        const calls = store.calls.length;
+        await assert.rejects(Lease.take(store, "env/", options), /another writer holds the lease env\/\.bucketops-lock/);
+        assert.deepEqual(store.calls.slice(calls), [], "nothing written");
+        assert.equal(readLease(await store.get(leaseKey("env/"))).holder, JSON.parse(foreignLease({})).holder);
+
+        // Without conditional writes the hint is not enough: the lease is looked at first, as before.
+        await assert.rejects(Lease.take(store, "env/", { ...options, conditional: false }), /another writer holds the lease/);
+        assert.deepEqual(store.calls.slice(calls), []);
+    });
+});
+
+const readLease = (body: Buffer | undefined) => JSON.parse(body!.toString("utf8")) as { holder: string };
