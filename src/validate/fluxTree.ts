@@ -24,6 +24,7 @@ import { parse as parseYaml, stringify } from "yaml";
 import { walkFiles } from "../fs/walk.ts";
 import { mapBounded } from "../fs/bounded.ts";
 import { composedWithFiles, type KustomizationDir } from "./builds.ts";
+import { composeBuild } from "./compose.ts";
 import { isSopsEncrypted, type ObjectChecker } from "./checkObject.ts";
 import { envsubst, EnvsubstError } from "./envsubst.ts";
 import { bucketKustomizationPath, fluxPathProblem, treeFolder } from "./fluxPath.ts";
@@ -503,6 +504,15 @@ class FluxTree {
                     return { ...object, metadata };
                 };
                 return { ok: true, objects: composed.map(({ object, file }) => ({ object: named(object), file })) };
+            }
+        }
+        // More that kustomize builds is certain without it (compose.ts): namespaces, ConfigMap generators, Flux's
+        // generated kustomization, with targetNamespace on top.
+        if (namePrefix === undefined && nameSuffix === undefined && (targetNamespace === undefined || typeof targetNamespace === "string")) {
+            if (Object.values(transforming).every((value) => value === undefined)) {
+                const generated = own || (await findKustomizationFile(entry.dir)) ? undefined : await generatedResources(entry.dir);
+                const composed = await composeBuild(entry.dir, { kustomizations: this.kustomizations, parsed: this.parsed }, { targetNamespace, generated });
+                if (composed) return { ok: true, objects: composed };
             }
         }
         const copyDir = path.join(this.copy, path.relative(this.root, entry.dir));

@@ -10,7 +10,7 @@ export interface ParsedYamlFile {
     /** At most one per document: the first YAML error in it. */
     problems: Problem[];
     /**
-     * No anchor, alias, tag or merge key (judged on the text, so a `&` inside a string may say no): data that any
+     * No anchor, alias, tag, merge key or folded block scalar (judged on the text, so a `&` inside a string may say no): data that any
      * YAML reader reads the same, which lets a kustomization of such files be composed without kustomize.
      */
     plain: boolean;
@@ -72,7 +72,9 @@ export function parseYamlText(file: string, text: string): ParsedYamlFile {
     return { file, documents, problems, plain: !YAML_FEATURES.test(text) };
 }
 
-const YAML_FEATURES = /(^|[\s[{,:-])[&*!][^\s]|<<\s*:/m;
+// Also a folded block scalar (`>`): go-yaml v3 writes one with more-indented lines back with an extra line break, so
+// kustomize's output of it differs from the file (onedr0p/home-ops, scripts/compareBuilds.ts).
+const YAML_FEATURES = /(^|[\s[{,:-])[&*!][^\s]|<<\s*:|(^|\s)>[-+1-9]{0,2}[ \t]*(#.*)?$/m;
 
 /** Parses a kustomize build's output stream; a parse failure here is a kustomize bug, so it throws. */
 export function parseYamlStream(text: string): unknown[] {

@@ -128,3 +128,74 @@ test("a build composed without kustomize is exactly what kubectl kustomize outpu
     // Both paths are exercised: most kustomizations compose, and the mixed-in cases make some fall back.
     assert.ok(composed >= 60 && declined >= 20, `composed ${composed}, declined ${declined}`);
 });
+
+const MORE_KINDS = [
+    ["v1", "ConfigMap", "data:\n  key: value\n"],
+    ["v1", "Service", "spec:\n  ports: [{port: 80}]\n"],
+    ["v1", "Namespace", ""],
+    ["apps/v1", "Deployment", "spec:\n  template:\n    spec:\n      containers: [{name: c, image: nginx}]\n"],
+    ["rbac.authorization.k8s.io/v1", "ClusterRole", "rules: []\n"],
+    ["rbac.authorization.k8s.io/v1", "RoleBinding", "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r}\nsubjects: [{kind: ServiceAccount, name: default}]\n"],
+    ["cert-manager.io/v1", "ClusterIssuer", "spec:\n  selfSigned: {}\n"],
+    ["helm.toolkit.fluxcd.io/v2", "HelmRelease", "spec:\n  interval: 1h\n  values:\n    text: >-\n      folded\n        more indented\n"],
+    ["gateway.networking.k8s.io/v1", "HTTPRoute", "spec:\n  hostnames: [\"${APP}.example.com\"]\n"],
+    ["storage.k8s.io/v1", "CSIDriver", "spec: {}\n"],
+];
+
+/**
+ * Trees whose kustomizations set a namespace and generate ConfigMaps (files, `key=file`, literals with and without
+ * quotes, a hash suffix, a bad key, a duplicate key, a non-UTF-8 file, a behavior), over objects that the namespace
+ * transformer places, leaves alone, renames (a Namespace) or changes elsewhere (RoleBinding subjects).
+ */
+function generateNamespacedTree(seed: number): Record<string, string> {
+    const next = random(seed);
+    const pick = <T>(items: T[]): T => items[Math.floor(next() * items.length)];
+    const files: Record<string, string> = {};
+    for (const folder of ["base", "app", "app/nested", "plain"]) {
+        const resources: string[] = [];
+        for (let i = 0; i < 1 + Math.floor(next() * 3); i++) {
+            const [apiVersion, kind, body] = next() < 0.7 ? MORE_KINDS[i % 4 === 2 ? 0 : [0, 1, 3, 8][Math.floor(next() * 4)]] : pick(MORE_KINDS);
+            const name = `${folder.replaceAll("/", "-")}-${i}`;
+            const namespace = next() < 0.3 ? "  namespace: elsewhere\n" : "";
+            const file = `${name}.yaml`;
+            files[`${folder}/${file}`] = `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata:\n  name: ${name}\n${namespace}${body}`;
+            resources.push(file);
+        }
+        if (folder === "plain") continue; // Flux generates its kustomization
+        if (folder === "app") resources.push("nested");
+        if (folder === "app" && next() < 0.5) resources.push("../base");
+        files[`${folder}/values.yaml`] = `replicas: ${seed}\nname: "é ${folder}"\n`;
+        if (next() < 0.1) files[`${folder}/binary.txt`] = "\u00ff\u00fe";
+        let kustomization = `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${resources.map((r) => `  - ${r}\n`).join("")}`;
+        if (next() < 0.6) kustomization += `namespace: ${pick(["team-a", "team-b", "${NS}"])}\n`;
+        if (next() < 0.7) {
+            const sources = [
+                pick(["files: [values.yaml]", "files: [conf=values.yaml]", "files: [values.yaml, other=values.yaml]", "files: [values.yaml, values.yaml]", "files: [binary.txt]", "files: [bad key=values.yaml]"]),
+                pick(["literals: [a=1]", "literals: [b=\"quoted\", c='single', d=x=y]", "literals: [\"e= spaced \"]", ""]),
+            ].filter(Boolean);
+            const options = pick(["  options: {disableNameSuffixHash: true}\n", "", "", "  behavior: merge\n"]);
+            kustomization += `configMapGenerator:\n  - name: ${folder.replaceAll("/", "-")}-values\n${next() < 0.3 ? "    namespace: gen\n" : ""}${sources.map((source) => `    ${source}\n`).join("")}${options.replace(/^  /, "    ")}`;
+            if (!options.includes("disableNameSuffixHash") && next() < 0.8) kustomization += "generatorOptions:\n  disableNameSuffixHash: true\n";
+        }
+        files[`${folder}/kustomization.yaml`] = kustomization;
+    }
+    return files;
+}
+
+test("namespaces, ConfigMap generators, Flux's generated kustomization and targetNamespace compose exactly as kubectl kustomize builds them (40 generated trees)", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    let composed = 0;
+    let declined = 0;
+    const mismatches: string[] = [];
+    await Promise.all(
+        Array.from({ length: 40 }, async (_, i) => {
+            const result = await compareTree(writeTree(generateNamespacedTree(i + 1)));
+            composed += result.composed;
+            declined += result.declined;
+            mismatches.push(...result.mismatches.map((mismatch) => `seed ${i + 1}: ${mismatch}`));
+        }),
+    );
+    t.diagnostic(`composed ${composed}, declined ${declined}`);
+    assert.deepEqual(mismatches, []);
+    assert.ok(composed >= 100 && declined >= 100, `composed ${composed}, declined ${declined}`);
+});
