@@ -168,6 +168,9 @@ class FluxTree {
     private readonly problemsByFile = new Map<string, Problem[]>();
     private readonly remoteWarnings = new Map<string, Problem[]>();
     private overlays = 0;
+    /** The tree's kustomization files as kustomize is given them: without their remote references (offline). */
+    private readonly rewrites: { file: string; text: string }[] = [];
+    private copied: Promise<void> | undefined;
     private readonly batches: Batches;
     private readonly root: string;
     private readonly work: string;
@@ -204,7 +207,7 @@ class FluxTree {
     }
 
     async run(): Promise<FluxTreeResult> {
-        await this.makeCopy();
+        this.findRemote();
         let queue: Entry[] = (this.options.roots ?? []).map((dir) => ({ dir, spec: {}, file: path.join(dir, "kustomization.yaml"), object: "" }));
         if (this.options.rootPath !== undefined) {
             const dir = await this.entryDir(this.options.rootPath, { file: this.root, object: "the root Kustomization" }, "--root-path");
@@ -248,15 +251,8 @@ class FluxTree {
         return { problems: [...unique.values()], notes, reached: this.reached };
     }
 
-    /** A hard-linked copy of the tree (copies where the disk has no hard links), where generated files are written. */
-    private async makeCopy(): Promise<void> {
-        const files = await walkFiles(this.root, { skipFolder: (name) => name === ".git" });
-        await mapBounded(files, async (file) => {
-            const target = path.join(this.copy, path.relative(this.root, file));
-            await mkdir(path.dirname(target), { recursive: true });
-            await link(file, target).catch(() => copyFile(file, target));
-        });
-        // Remote references are found before anything is built: kustomize would reach the network for them.
+    /** Remote references are found before anything is built: kustomize would reach the network for them. */
+    private findRemote(): void {
         for (const [dir, kustomization] of this.kustomizations) {
             const content = this.parsed.get(kustomization.file)?.documents[0];
             if (!isRecord(content)) continue;
@@ -274,8 +270,27 @@ class FluxTree {
                     severity: "warning" as const,
                 })),
             );
-            if (!this.options.allowRemote) await this.writeInCopy(path.join(dir, path.basename(kustomization.file)), stringify(kept));
+            if (!this.options.allowRemote) this.rewrites.push({ file: path.join(dir, path.basename(kustomization.file)), text: stringify(kept) });
         }
+    }
+
+    /**
+     * A hard-linked copy of the tree (copies where the disk has no hard links), where generated files are written,
+     * made when kustomize first has to run (a tree whose builds are all composed needs none).
+     */
+    private copyOnce(): Promise<void> {
+        this.copied ??= this.makeCopy();
+        return this.copied;
+    }
+
+    private async makeCopy(): Promise<void> {
+        const files = await walkFiles(this.root, { skipFolder: (name) => name === ".git" });
+        await mapBounded(files, async (file) => {
+            const target = path.join(this.copy, path.relative(this.root, file));
+            await mkdir(path.dirname(target), { recursive: true });
+            await link(file, target).catch(() => copyFile(file, target));
+        });
+        for (const { file, text } of this.rewrites) await this.writeInCopy(file, text);
         // Kustomization files the listing leaves out (under hidden folders) can still be built (Flux's generator
         // walks every folder): offline, their remote references go too. One that does not parse is left to kustomize.
         if (this.options.allowRemote) return;
@@ -515,6 +530,7 @@ class FluxTree {
                 if (composed) return { ok: true, objects: composed };
             }
         }
+        await this.copyOnce();
         const copyDir = path.join(this.copy, path.relative(this.root, entry.dir));
         const ownFile = await findKustomizationFile(entry.dir);
         if (!ownFile) {
@@ -600,8 +616,11 @@ class FluxTree {
                 return undefined;
             }
         }
+        // Without a `$` envsubst changes nothing: the object is what it was.
+        if (!JSON.stringify(object).includes("$")) return object;
         try {
-            const text = envsubst(stringify(object), (name) => [vars.get(name) ?? (fromCluster ? PLACEHOLDER : ""), true]);
+            // No line folding: a long `${VAR:=a default}` stays on one line for envsubst to find.
+            const text = envsubst(stringify(object, { lineWidth: 0 }), (name) => [vars.get(name) ?? (fromCluster ? PLACEHOLDER : ""), true]);
             return parseYaml(text);
         } catch (error) {
             const message = error instanceof EnvsubstError ? `variable substitution failed: ${error.message}` : `is not YAML after variable substitution: ${(error as Error).message.split("\n")[0]}`;
