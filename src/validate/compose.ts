@@ -2,15 +2,16 @@
 // kustomizations where that is certain; undefined for every other one, which kustomize then builds.
 //
 // Composed: a kustomization whose fields are only `resources` (local files of plain whole objects, or folders whose
-// kustomization composes), `namespace`, `configMapGenerator` (files and literals, the name suffix hash disabled) and
-// `generatorOptions: {disableNameSuffixHash: true}`; a folder without a kustomization file as Flux's generator lists
-// it; and on top, a Flux Kustomization's spec.targetNamespace (which kustomize-controller writes as the path's
-// `namespace`). What the output is, as kubectl kustomize shows it (tests/validate/composedBuild.test.ts and
+// kustomization composes), `namespace`, `configMapGenerator` (files and literals, the name suffix hash disabled),
+// `generatorOptions: {disableNameSuffixHash: true}` and `patches` (strategic merge of custom resources, by target);
+// a folder without a kustomization file as Flux's generator lists it; and on top, a Flux Kustomization's
+// spec.patches and spec.targetNamespace (as fluxTree.ts's overlay over the path applies them). What the output is, as kubectl kustomize shows it (tests/validate/composedBuild.test.ts and
 // `scripts/validationCorpus.ts compare-builds`, which compares every kustomization of the corpus trees):
 // - resources: the files' objects as they are; an included folder's build;
 // - configMapGenerator: `{apiVersion: v1, kind: ConfigMap, metadata: {name, namespace?}, data}`, data from
 //   literals (`key=value`, one pair of enclosing quotes removed) and files (`path` keyed by its base name, or
 //   `key=path`), each file's content as it is;
+// - patches (before the namespace, as kustomize orders its transformers): see `patched`;
 // - namespace: metadata.namespace set (replaced) on every object kustomize takes as namespaced: every kind its
 //   built-in Kubernetes schema does not list as cluster-scoped, custom resources included (even a ClusterIssuer).
 // Declined (kustomize builds it): anything else, including a Namespace object under a namespace (kustomize renames
@@ -22,7 +23,7 @@ import path from "node:path";
 import type { KustomizationDir } from "./builds.ts";
 import { isKustomizationFile } from "./kustomizationFile.ts";
 import { isRecord } from "./problems.ts";
-import type { ParsedYamlFile } from "./yamlFiles.ts";
+import { parseYamlText, type ParsedYamlFile } from "./yamlFiles.ts";
 
 export type ComposedObject = { object: Record<string, unknown>; file: string };
 
@@ -39,7 +40,7 @@ export interface ComposeSources {
 export async function composeBuild(
     dir: string,
     sources: ComposeSources,
-    options: { targetNamespace?: string; generated?: string[] } = {},
+    options: { targetNamespace?: string; generated?: string[]; patches?: unknown[] } = {},
 ): Promise<ComposedObject[] | undefined> {
     const own = sources.kustomizations.get(dir);
     let objects: ComposedObject[] | undefined;
@@ -48,11 +49,13 @@ export async function composeBuild(
         objects = await composeList(options.generated, sources, [dir]);
     }
     if (!objects) return undefined;
-    if (options.targetNamespace !== undefined) objects = withNamespace(objects, options.targetNamespace);
+    // A Flux Kustomization's spec.patches (inline only), then its targetNamespace, over the path's build.
+    if (options.patches && options.patches.length > 0) objects = patched(objects, options.patches, dir, sources, false);
+    if (objects && options.targetNamespace !== undefined) objects = withNamespace(objects, options.targetNamespace);
     return objects && unique(objects) ? objects : undefined;
 }
 
-const FIELDS = new Set(["apiVersion", "kind", "resources", "namespace", "configMapGenerator", "generatorOptions"]);
+const FIELDS = new Set(["apiVersion", "kind", "resources", "namespace", "configMapGenerator", "generatorOptions", "patches"]);
 
 async function composeKustomization(kustomization: KustomizationDir, sources: ComposeSources, chain: string[]): Promise<ComposedObject[] | undefined> {
     if (chain.includes(kustomization.dir)) return undefined;
@@ -62,7 +65,7 @@ async function composeKustomization(kustomization: KustomizationDir, sources: Co
     if (!Object.keys(content).every((field) => FIELDS.has(field))) return undefined;
     if (content.apiVersion !== undefined && content.apiVersion !== "kustomize.config.k8s.io/v1beta1") return undefined;
     if (content.kind !== undefined && content.kind !== "Kustomization") return undefined;
-    const { resources, namespace, configMapGenerator, generatorOptions } = content;
+    const { resources, namespace, configMapGenerator, generatorOptions, patches } = content;
     // No resources: kustomize refuses an empty kustomization, Flux rewrites it (see fluxTree.ts).
     if (!Array.isArray(resources) || resources.length === 0) return undefined;
     const references = kustomization.references.filter((reference) => reference.role === "resource" && reference.field.startsWith("resources["));
@@ -79,10 +82,14 @@ async function composeKustomization(kustomization: KustomizationDir, sources: Co
         if (!generated) return undefined;
         objects.push(...generated);
     } else if (generatorOptions !== undefined) return undefined;
-    if (namespace === undefined) return unique(objects) ? objects : undefined;
+    // kustomize's transformers run in a fixed order: patches, then the namespace.
+    let result: ComposedObject[] | undefined = objects;
+    if (patches !== undefined) result = Array.isArray(patches) && unique(objects) ? patched(objects, patches, kustomization.dir, sources, true) : undefined;
+    if (!result) return undefined;
+    if (namespace === undefined) return unique(result) ? result : undefined;
     if (typeof namespace !== "string") return undefined;
     // An empty namespace is no transformer at all.
-    const placed = namespace === "" ? objects : withNamespace(objects, namespace);
+    const placed = namespace === "" ? result : withNamespace(result, namespace);
     return placed && unique(placed) ? placed : undefined;
 }
 
@@ -277,4 +284,125 @@ function validKey(key: string): boolean {
 function withoutQuotes(value: string): string {
     if (value.length >= 2 && value[0] === value[value.length - 1] && (value[0] === '"' || value[0] === "'")) return value.slice(1, -1);
     return value;
+}
+
+const PATCH_FIELDS = new Set(["path", "patch", "target"]);
+const TARGET_FIELDS = new Set(["group", "version", "kind", "name", "labelSelector"]);
+
+/**
+ * kustomize's `patches` with a target, strategic-merge patches of custom resources (no built-in kind: their merge
+ * keys and strategies are another matter): for custom resources kustomize has no schema, so it merges maps key by
+ * key and replaces lists and scalars whole (a list of objects with `name` keys included), keeps each target's
+ * apiVersion, kind, name and namespace, and sets what the patch adds (an empty map or list too). Declined: a patch
+ * without a target, one without a kind or a metadata.name (kustomize refuses it), a JSON 6902 patch, a null (a deletion) or `$patch`-style directive in it, a target by namespace
+ * or annotation, a label selector other than `key=value`, `key!=value`, `key` and `!key` terms (`in`, `notin`,
+ * ...), a name that is a regular expression, a target that selects nothing, and a patch file where
+ * `files` is false (Flux's spec.patches are inline).
+ */
+function patched(objects: ComposedObject[], patches: unknown[], dir: string, sources: ComposeSources, files: boolean): ComposedObject[] | undefined {
+    let result = objects;
+    for (const entry of patches) {
+        if (!isRecord(entry) || !Object.keys(entry).every((field) => PATCH_FIELDS.has(field))) return undefined;
+        const { path: patchPath, patch, target } = entry;
+        if (!isRecord(target) || !Object.keys(target).every((field) => TARGET_FIELDS.has(field))) return undefined;
+        const { labelSelector, ...exact } = target;
+        if (!Object.values(exact).every((value) => typeof value === "string" && /^[A-Za-z0-9_-]*$/.test(value.replaceAll(".", "_")))) return undefined;
+        const labels = labelSelector === undefined ? [] : selectorTerms(labelSelector);
+        if (!labels) return undefined;
+        if (typeof target.name === "string" && !/^[A-Za-z0-9_-]+$/.test(target.name)) return undefined;
+        let document: unknown;
+        if (typeof patch === "string" && patchPath === undefined) {
+            const parsed = parseYamlText("patch", patch);
+            if (parsed.problems.length > 0 || parsed.documents.length !== 1 || !parsed.plain) return undefined;
+            document = parsed.documents[0];
+        } else if (typeof patchPath === "string" && patch === undefined && files) {
+            const parsed = sources.parsed.get(path.resolve(dir, patchPath));
+            if (!parsed || parsed.problems.length > 0 || parsed.documents.length !== 1 || !parsed.plain) return undefined;
+            document = parsed.documents[0];
+        } else {
+            return undefined;
+        }
+        if (!isRecord(document) || !mergeable(document)) return undefined;
+        const { apiVersion: _apiVersion, kind: _kind, metadata, ...rest } = document;
+        // kustomize reads a strategic-merge patch as an object: without a kind and a name it refuses it.
+        if (typeof document.kind !== "string" || document.kind === "" || !isRecord(metadata) || typeof metadata.name !== "string" || metadata.name === "") return undefined;
+        const { name: _name, namespace: _namespace, ...metadataRest } = metadata;
+        const changes: Record<string, unknown> = { ...rest, metadata: metadataRest };
+        let selected = 0;
+        const next: ComposedObject[] = [];
+        for (const item of result) {
+            if (!selects(exact, item.object) || !labels.every((term) => term(item.object))) {
+                next.push(item);
+                continue;
+            }
+            const apiVersion = String(item.object.apiVersion);
+            if (BUILT_IN_GROUPS.has(apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "")) return undefined;
+            const merged = merge(item.object, changes);
+            if (!merged) return undefined;
+            next.push({ object: merged as Record<string, unknown>, file: item.file });
+            selected++;
+        }
+        if (selected === 0) return undefined;
+        result = next;
+    }
+    return result;
+}
+
+function selects(target: Record<string, unknown>, object: Record<string, unknown>): boolean {
+    const apiVersion = String(object.apiVersion);
+    const [group, version] = apiVersion.includes("/") ? apiVersion.split("/", 2) : ["", apiVersion];
+    const name = (object.metadata as Record<string, unknown>).name;
+    return (
+        (target.kind === undefined || target.kind === "" || target.kind === object.kind) &&
+        (target.group === undefined || target.group === "" || target.group === group) &&
+        (target.version === undefined || target.version === "" || target.version === version) &&
+        (target.name === undefined || target.name === "" || target.name === name)
+    );
+}
+
+/** No null (a deletion) and no `$patch`, `$retainKeys`… directive anywhere in the patch. */
+function mergeable(value: unknown): boolean {
+    if (value === null) return false;
+    if (Array.isArray(value)) return value.every(mergeable);
+    if (isRecord(value)) return Object.entries(value).every(([key, field]) => !key.startsWith("$") && mergeable(field));
+    return true;
+}
+
+/** Maps merged key by key, everything else replaced; undefined where a map would replace a value that is not one. */
+function merge(into: unknown, changes: Record<string, unknown>): Record<string, unknown> | undefined {
+    const result: Record<string, unknown> = { ...(into as Record<string, unknown>) };
+    for (const [key, value] of Object.entries(changes)) {
+        const current = result[key];
+        if (isRecord(value) && current !== undefined) {
+            if (!isRecord(current)) return undefined;
+            const merged = merge(current, value);
+            if (!merged) return undefined;
+            result[key] = merged;
+        } else {
+            result[key] = structuredClone(value);
+        }
+    }
+    return result;
+}
+
+/** A label selector of equality and existence terms (Kubernetes' labels.Parse), as tests on an object; undefined: other. */
+function selectorTerms(selector: unknown): ((object: Record<string, unknown>) => boolean)[] | undefined {
+    if (typeof selector !== "string") return undefined;
+    const terms: ((object: Record<string, unknown>) => boolean)[] = [];
+    const labelsOf = (object: Record<string, unknown>): Record<string, unknown> => {
+        const metadata = object.metadata as Record<string, unknown>;
+        return isRecord(metadata.labels) ? metadata.labels : {};
+    };
+    const token = /^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/;
+    for (const raw of selector.split(",")) {
+        const term = raw.trim();
+        const match = /^(!?)([^!=\s]+)(?:\s*(!=|==|=)\s*([^!=\s]*))?$/.exec(term);
+        if (!match || !token.test(match[2]) || (match[4] !== undefined && match[4] !== "" && !token.test(match[4]))) return undefined;
+        const [, not, key, operator, value] = match;
+        if (not && operator) return undefined;
+        if (!operator) terms.push((object) => (key in labelsOf(object)) !== (not === "!"));
+        else if (operator === "!=") terms.push((object) => !(key in labelsOf(object)) || String(labelsOf(object)[key]) !== value);
+        else terms.push((object) => key in labelsOf(object) && String(labelsOf(object)[key]) === value);
+    }
+    return terms.length > 0 ? terms : undefined;
 }

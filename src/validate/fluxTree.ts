@@ -524,9 +524,11 @@ class FluxTree {
         // More that kustomize builds is certain without it (compose.ts): namespaces, ConfigMap generators, Flux's
         // generated kustomization, with targetNamespace on top.
         if (namePrefix === undefined && nameSuffix === undefined && (targetNamespace === undefined || typeof targetNamespace === "string")) {
-            if (Object.values(transforming).every((value) => value === undefined)) {
+            const { patches, ...others } = transforming;
+            if (Object.values(others).every((value) => value === undefined) && (patches === undefined || Array.isArray(patches))) {
                 const generated = own || (await findKustomizationFile(entry.dir)) ? undefined : await generatedResources(entry.dir);
-                const composed = await composeBuild(entry.dir, { kustomizations: this.kustomizations, parsed: this.parsed }, { targetNamespace, generated });
+                const sources = { kustomizations: this.kustomizations, parsed: this.parsed };
+                const composed = await composeBuild(entry.dir, sources, { targetNamespace, generated, patches: patches as unknown[] | undefined });
                 if (composed) return { ok: true, objects: composed };
             }
         }
