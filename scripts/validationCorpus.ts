@@ -209,7 +209,8 @@ async function check(args: string[]): Promise<void> {
 
 
 function printRow(row: Row): void {
-    const timing = row.timing ? ` | ${Object.values(row.timing).map((seconds) => seconds.toFixed(2)).join(" | ")}` : "";
+    const { plainSecrets, ...seconds } = row.timing ?? {};
+    const timing = row.timing ? ` | ${Object.values(seconds).map((value) => value.toFixed(2)).join(" | ")}${plainSecrets ? " (pushed with --allow-plain-secrets)" : ""}` : "";
     console.log(`| ${row.tree} | ${row.commit} | ${row.files} | ${row.yaml} | ${row.mode} | ${row.errors.length} | ${row.warnings.length} | ${row.seconds.toFixed(1)}${timing} |`);
 }
 

@@ -34,7 +34,7 @@ const KINDS = [
 /**
  * A tree of kustomizations that list resources, with the cases where kustomize's build is not simply the listed
  * objects mixed in: a shared base included twice, a name used twice, one name in two namespaces, a namespace or
- * label transformer, a List, YAML anchors, empty documents and several documents a file.
+ * label transformer, a List, YAML anchors and aliases, a YAML 1.1 octal, empty documents and several documents a file.
  */
 function generateTree(seed: number): Record<string, string> {
     const next = random(seed);
@@ -64,6 +64,9 @@ function generateTree(seed: number): Record<string, string> {
             let text = documents.join("---\n");
             if (next() < 0.1) text = `---\n${text}---\n`;
             if (next() < 0.08) text = text.replace("data:\n  key: value\n", "data: &shared\n  key: value\n");
+            // A YAML 1.1 octal, which go-yaml (and so kustomize's output) reads as 493, and an alias of an anchor.
+            if (next() < 0.08) text = text.replace("data:\n  key: value\n", "data:\n  key: value\n  mode: 0755\n");
+            if (next() < 0.1) text += `---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}-alias\n  labels: &labels {a: b}\n  annotations: *labels\n`;
             if (next() < 0.06) text = `apiVersion: v1\nkind: List\nitems:\n- ${object(name).replaceAll("\n", "\n  ").trimEnd()}\n`;
             files[`${folder}/${file}`] = text;
             resources.push(file);
