@@ -78,7 +78,7 @@ export function parseYamlText(file: string, text: string): ParsedYamlFile {
 // for, as this parser reads them (compared on the corpus' 200-odd files with `&app`-style anchors). Nor is a plain
 // number that YAML 1.1 and 1.2 read differently: go-yaml reads `0755` as octal (493), `0b101` as binary and `1_000`
 // as 1000, this parser (YAML 1.2) reads 755 and two strings; kustomize writes go-yaml's value (podinfo, toboshii).
-const YAML_FEATURES = /(^|[\s[{,:-])![^\s]|<<\s*:|(^|\s)>[-+1-9]{0,2}[ \t]*(#.*)?$|(^|[\s[{,:-])[-+]?(0[0-9][0-9_]*|0b[01_]+|[0-9]+_[0-9_]*(\.[0-9_]*)?)[ \t]*($|[,\]}#])/m;
+const YAML_FEATURES = /(^|[\s[{,:-])![^\s]|<<\s*:|(^|\s)>[-+1-9]{0,2}[ \t]*(#.*)?$|(^|[\s[{,])[-+]?(0[0-9][0-9_]*|0b[01_]+|[0-9]+_[0-9_]*(\.[0-9_]*)?)[ \t]*($|[,\]}#])/m;
 
 /** Parses a kustomize build's output stream; a parse failure here is a kustomize bug, so it throws. */
 export function parseYamlStream(text: string): unknown[] {

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { promisify } from "node:util";
 import { availableParallelism } from "node:os";
 import path from "node:path";
@@ -267,4 +269,21 @@ test("the fleet's and deploy/'s patterns compose, each exactly as kubectl kustom
     // base, dev, labels and app, each also under a targetNamespace; apps and clusters generated, each also under one;
     // the two Flux Kustomizations with spec.patches: every one composes.
     assert.deepEqual([result.composed, result.declined], [14, 0]);
+});
+
+test("deploy/ and the bench's fleet tree validate without running kubectl: every build they need composes", async () => {
+    const { validateTree } = await import("../../src/validate/tree.ts");
+    const { writeFleetTree } = await import("../support/fleetTrees.ts");
+    const fleet = writeFleetTree(mkdtempSync(path.join(tmpdir(), "bucketops-fleet-")));
+    const before = process.env.KUBECTL;
+    // A kubectl that cannot start: any build left to it would fail the validation.
+    process.env.KUBECTL = path.join(tmpdir(), "no-such-kubectl");
+    try {
+        assert.equal((await validateTree(path.resolve(import.meta.dirname, "../../deploy"))).mode, "flux");
+        assert.equal((await validateTree(fleet.root)).mode, "flux");
+    } finally {
+        if (before === undefined) delete process.env.KUBECTL;
+        else process.env.KUBECTL = before;
+        rmSync(fleet.root, { recursive: true, force: true });
+    }
 });
