@@ -521,8 +521,8 @@ class FluxTree {
                 return { ok: true, objects: composed.map(({ object, file }) => ({ object: named(object), file })) };
             }
         }
-        // More that kustomize builds is certain without it (compose.ts): namespaces, ConfigMap generators, Flux's
-        // generated kustomization, with targetNamespace on top.
+        // More that kustomize builds is certain without it (compose.ts): namespaces, ConfigMap generators, patches of
+        // custom resources, Flux's generated kustomization, with spec.patches and targetNamespace on top.
         if (namePrefix === undefined && nameSuffix === undefined && (targetNamespace === undefined || typeof targetNamespace === "string")) {
             const { patches, ...others } = transforming;
             if (Object.values(others).every((value) => value === undefined) && (patches === undefined || Array.isArray(patches))) {
