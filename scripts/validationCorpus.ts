@@ -5,6 +5,9 @@
 //       BucketOps makes: every sourceRef to the cluster's own Git source (a GitRepository named flux-system, one
 //       named after the repository, or each --git-source) and a FluxInstance's spec.sync read the Bucket
 //       flux-bucket instead. Comments and layout are kept (the yaml library's document API).
+//   node scripts/validationCorpus.ts compare-builds <dir-of-trees>... [--tree <dir>]...
+//       Compares every build that validation composes without kustomize (src/validate/compose.ts) with
+//       `kubectl kustomize` of the same, in every tree (scripts/compareBuilds.ts); exit 1 on any difference.
 //   node scripts/validationCorpus.ts check <dir-of-trees> [--root <tree>=<path>]... [--time] [--json]
 //       Validates each tree under <dir-of-trees> as `bucketops push` does (src/validate validateTree, builds on, no
 //       network for remote bases) and prints a table: files, entry mode, errors, warnings, seconds. With --time,
@@ -144,6 +147,7 @@ async function check(args: string[]): Promise<void> {
     const roots = new Map(flags(args, "--root").map((value) => value.split("=", 2) as [string, string]));
     const trees = readdirSync(dir).filter((name) => statSync(path.join(dir, name)).isDirectory()).sort();
     const rows: Row[] = [];
+    console.log("| tree | commit | files | YAML | mode | errors | warnings | validate s | bucketops cold s | bucketops unchanged s | aws cold s | aws unchanged s |");
     for (const tree of trees) {
         const treeDir = path.join(dir, tree);
         let meta: { commit?: string } = {};
@@ -203,10 +207,10 @@ async function check(args: string[]): Promise<void> {
     }
 }
 
-console.log("| tree | commit | files | YAML | mode | errors | warnings | validate s | bucketops cold s | bucketops unchanged s | aws cold s | aws unchanged s |");
 
 function printRow(row: Row): void {
-    const timing = row.timing ? ` | ${Object.values(row.timing).map((seconds) => seconds.toFixed(2)).join(" | ")}` : "";
+    const { plainSecrets, ...seconds } = row.timing ?? {};
+    const timing = row.timing ? ` | ${Object.values(seconds).map((value) => value.toFixed(2)).join(" | ")}${plainSecrets ? " (pushed with --allow-plain-secrets)" : ""}` : "";
     console.log(`| ${row.tree} | ${row.commit} | ${row.files} | ${row.yaml} | ${row.mode} | ${row.errors.length} | ${row.warnings.length} | ${row.seconds.toFixed(1)}${timing} |`);
 }
 
@@ -219,6 +223,34 @@ function countFiles(dir: string): number {
     return count;
 }
 
+/**
+ * Every build composed without kustomize (src/validate/compose.ts), compared with kubectl kustomize's, in each tree
+ * of each <dir> (a directory of trees, or `--tree <dir>` for one): composed, declined, mismatches (exit 1 if any).
+ */
+async function compareBuilds(args: string[]): Promise<void> {
+    const { compareTree } = await import("./compareBuilds.ts");
+    const trees = [
+        ...positional(args).flatMap((dir) => readdirSync(dir).filter((name) => statSync(path.join(dir, name)).isDirectory()).sort().map((name) => path.join(dir, name))),
+        ...flags(args, "--tree"),
+    ];
+    console.log("| tree | commit | kustomizations | composed | declined | mismatches |");
+    let mismatches = 0;
+    for (const tree of trees) {
+        let commit = "";
+        try {
+            commit = String(JSON.parse(readFileSync(path.join(tree, ".corpus.json"), "utf8")).commit ?? "").slice(0, 12);
+        } catch {
+            // a tree not made by prepare
+        }
+        const kustomizations = (await listYamlFiles(tree)).filter((file) => /(^|\/)(kustomization\.ya?ml|Kustomization)$/.test(file)).length;
+        const result = await compareTree(tree);
+        mismatches += result.mismatches.length;
+        console.log(`| ${path.basename(tree)} | ${commit} | ${kustomizations} | ${result.composed} | ${result.declined} | ${result.mismatches.length} |`);
+        for (const mismatch of result.mismatches) console.log(`  MISMATCH ${path.basename(tree)}: ${mismatch}`);
+    }
+    if (mismatches > 0) process.exitCode = 1;
+}
+
 /** The timing module (moto_server, aws-cli) is loaded only with --time. */
 async function timePushes(treeDir: string, rootPath?: string): Promise<Record<string, number>> {
     const { timePushes: time } = await import("./validationCorpusTiming.ts");
@@ -227,6 +259,7 @@ async function timePushes(treeDir: string, rootPath?: string): Promise<Record<st
 
 if (command === "prepare") prepare(rest);
 else if (command === "check") await check(rest);
+else if (command === "compare-builds") await compareBuilds(rest);
 else {
     console.error("usage: node scripts/validationCorpus.ts prepare <git-dir> <rev> <out-dir> [--git-source <name>]... | check <dir> [--root <tree>=<path>]... [--time] [--json]");
     process.exitCode = 2;

@@ -25,25 +25,44 @@ async function timed(command: Command, extraEnv: Record<string, string> = {}): P
     return seconds;
 }
 
-/** Seconds: bucketops cold, bucketops unchanged, aws cold, aws unchanged. */
+/**
+ * Seconds: bucketops cold, bucketops unchanged, aws cold, aws unchanged. A tree holding a Secret in the clear is
+ * refused by push's secret scan: it is timed with --allow-plain-secrets (in a new bucket, with a new cache: cold
+ * again), and `plainSecrets` is 1.
+ */
 export async function timePushes(treeDir: string, rootPath?: string): Promise<Record<string, number>> {
     moto ??= Moto.start();
     const server = await moto;
     const label = path.basename(treeDir).toLowerCase().replace(/[^a-z0-9]+/g, "-").slice(0, 30);
-    const ours = await server.freshBucket(`${label}-b`);
     const theirs = await server.freshBucket(`${label}-a`);
+    let times: { bucketopsCold: number; bucketopsUnchanged: number };
+    try {
+        times = await timeBucketops(server, treeDir, `${label}-b`, rootPath, []);
+    } catch (error) {
+        if (!/secret\(s\) in the clear/.test((error as Error).message)) throw error;
+        return { ...(await timeBucketops(server, treeDir, `${label}-p`, rootPath, ["--allow-plain-secrets"])), ...(await timeAws(server, treeDir, theirs)), plainSecrets: 1 };
+    }
+    return { ...times, ...(await timeAws(server, treeDir, theirs)) };
+}
+
+async function timeBucketops(server: Moto, treeDir: string, bucketLabel: string, rootPath: string | undefined, flags: string[]) {
+    const ours = await server.freshBucket(bucketLabel);
     const cache = mkdtempSync(path.join(tmpdir(), "bucketops-cache-"));
     try {
-        const args = ["push", treeDir, `s3://${ours}`, "--endpoint", server.endpoint, "--no-cluster", ...(rootPath ? ["--root-path", rootPath] : [])];
+        const args = ["push", treeDir, `s3://${ours}`, "--endpoint", server.endpoint, "--no-cluster", ...(rootPath ? ["--root-path", rootPath] : []), ...flags];
         const env = { BUCKETOPS_CACHE_DIR: cache };
         const bucketopsCold = await timed(bucketopsCommand(args), env);
         const bucketopsUnchanged = await timed(bucketopsCommand(args), env);
-        const awsCold = await timed(awsSyncCommand(treeDir, theirs, "", server.endpoint));
-        const awsUnchanged = await timed(awsSyncCommand(treeDir, theirs, "", server.endpoint));
-        return { bucketopsCold, bucketopsUnchanged, awsCold, awsUnchanged };
+        return { bucketopsCold, bucketopsUnchanged };
     } finally {
         rmSync(cache, { recursive: true, force: true });
     }
+}
+
+async function timeAws(server: Moto, treeDir: string, bucket: string) {
+    const awsCold = await timed(awsSyncCommand(treeDir, bucket, "", server.endpoint));
+    const awsUnchanged = await timed(awsSyncCommand(treeDir, bucket, "", server.endpoint));
+    return { awsCold, awsUnchanged };
 }
 
 export async function stopMoto(): Promise<void> {

@@ -1,6 +1,8 @@
 import path from "node:path";
 import { Worker } from "node:worker_threads";
-import { ManifestValidationError, type Problem, validateObjects, validateTree } from "../validate/index.ts";
+// Only the error type here: the validator itself loads where the checks run (the worker, or inlineChecks' first call),
+// so that `npm run render`'s main thread, busy loading the Pulumi SDK and providers, does not load it too.
+import { ManifestValidationError, type Problem } from "../validate/problems.ts";
 
 export type ObjectToCheck = { file: string; object: unknown };
 
@@ -11,7 +13,11 @@ export interface RenderChecks {
 }
 
 export function inlineChecks(root: string): RenderChecks {
-    return { deploy: async () => void (await validateTree(path.join(root, "deploy"))), objects: validateObjects };
+    const validator = () => import("../validate/index.ts");
+    return {
+        deploy: async () => void (await (await validator()).validateTree(path.join(root, "deploy"))),
+        objects: async (objects) => (await validator()).validateObjects(objects),
+    };
 }
 
 export type CheckRequest = { id: number } & ({ kind: "deploy"; dir: string } | { kind: "objects"; objects: ObjectToCheck[] });

@@ -24,6 +24,7 @@ import { parse as parseYaml, stringify } from "yaml";
 import { walkFiles } from "../fs/walk.ts";
 import { mapBounded } from "../fs/bounded.ts";
 import { composedWithFiles, type KustomizationDir } from "./builds.ts";
+import { composeBuild } from "./compose.ts";
 import { isSopsEncrypted, type ObjectChecker } from "./checkObject.ts";
 import { envsubst, EnvsubstError } from "./envsubst.ts";
 import { PREFIX_VARIABLE } from "../bucket/keys.ts";
@@ -170,6 +171,9 @@ class FluxTree {
     private readonly problemsByFile = new Map<string, Problem[]>();
     private readonly remoteWarnings = new Map<string, Problem[]>();
     private overlays = 0;
+    /** The tree's kustomization files as kustomize is given them: without their remote references (offline). */
+    private readonly rewrites: { file: string; text: string }[] = [];
+    private copied: Promise<void> | undefined;
     private readonly batches: Batches;
     private readonly root: string;
     private readonly work: string;
@@ -206,7 +210,7 @@ class FluxTree {
     }
 
     async run(): Promise<FluxTreeResult> {
-        await this.makeCopy();
+        this.findRemote();
         let queue: Entry[] = (this.options.roots ?? []).map((dir) => ({ dir, spec: {}, file: path.join(dir, "kustomization.yaml"), object: "" }));
         // What the root Kustomization (the flux stack's, which the bootstrap of a tree's own Kustomizations stands for) builds with.
         const rootSpec = this.options.substitute ? { postBuild: { substitute: this.options.substitute } } : {};
@@ -252,15 +256,8 @@ class FluxTree {
         return { problems: [...unique.values()], notes, reached: this.reached };
     }
 
-    /** A hard-linked copy of the tree (copies where the disk has no hard links), where generated files are written. */
-    private async makeCopy(): Promise<void> {
-        const files = await walkFiles(this.root, { skipFolder: (name) => name === ".git" });
-        await mapBounded(files, async (file) => {
-            const target = path.join(this.copy, path.relative(this.root, file));
-            await mkdir(path.dirname(target), { recursive: true });
-            await link(file, target).catch(() => copyFile(file, target));
-        });
-        // Remote references are found before anything is built: kustomize would reach the network for them.
+    /** Remote references are found before anything is built: kustomize would reach the network for them. */
+    private findRemote(): void {
         for (const [dir, kustomization] of this.kustomizations) {
             const content = this.parsed.get(kustomization.file)?.documents[0];
             if (!isRecord(content)) continue;
@@ -278,8 +275,27 @@ class FluxTree {
                     severity: "warning" as const,
                 })),
             );
-            if (!this.options.allowRemote) await this.writeInCopy(path.join(dir, path.basename(kustomization.file)), stringify(kept));
+            if (!this.options.allowRemote) this.rewrites.push({ file: path.join(dir, path.basename(kustomization.file)), text: stringify(kept) });
         }
+    }
+
+    /**
+     * A hard-linked copy of the tree (copies where the disk has no hard links), where generated files are written,
+     * made when kustomize first has to run (a tree whose builds are all composed needs none).
+     */
+    private copyOnce(): Promise<void> {
+        this.copied ??= this.makeCopy();
+        return this.copied;
+    }
+
+    private async makeCopy(): Promise<void> {
+        const files = await walkFiles(this.root, { skipFolder: (name) => name === ".git" });
+        await mapBounded(files, async (file) => {
+            const target = path.join(this.copy, path.relative(this.root, file));
+            await mkdir(path.dirname(target), { recursive: true });
+            await link(file, target).catch(() => copyFile(file, target));
+        });
+        for (const { file, text } of this.rewrites) await this.writeInCopy(file, text);
         // Kustomization files the listing leaves out (under hidden folders) can still be built (Flux's generator
         // walks every folder): offline, their remote references go too. One that does not parse is left to kustomize.
         if (this.options.allowRemote) return;
@@ -511,6 +527,18 @@ class FluxTree {
                 return { ok: true, objects: composed.map(({ object, file }) => ({ object: named(object), file })) };
             }
         }
+        // More that kustomize builds is certain without it (compose.ts): namespaces, ConfigMap generators, patches of
+        // custom resources, Flux's generated kustomization, with spec.patches and targetNamespace on top.
+        if (namePrefix === undefined && nameSuffix === undefined && (targetNamespace === undefined || typeof targetNamespace === "string")) {
+            const { patches, ...others } = transforming;
+            if (Object.values(others).every((value) => value === undefined) && (patches === undefined || Array.isArray(patches))) {
+                const generated = own || (await findKustomizationFile(entry.dir)) ? undefined : await generatedResources(entry.dir);
+                const sources = { kustomizations: this.kustomizations, parsed: this.parsed };
+                const composed = await composeBuild(entry.dir, sources, { targetNamespace, generated, patches: patches as unknown[] | undefined });
+                if (composed) return { ok: true, objects: composed };
+            }
+        }
+        await this.copyOnce();
         const copyDir = path.join(this.copy, path.relative(this.root, entry.dir));
         const ownFile = await findKustomizationFile(entry.dir);
         if (!ownFile) {
@@ -596,8 +624,11 @@ class FluxTree {
                 return undefined;
             }
         }
+        // Without a `$` envsubst changes nothing: the object is what it was.
+        if (!JSON.stringify(object).includes("$")) return object;
         try {
-            const text = envsubst(stringify(object), (name) => [vars.get(name) ?? (fromCluster ? PLACEHOLDER : ""), true]);
+            // No line folding: a long `${VAR:=a default}` stays on one line for envsubst to find.
+            const text = envsubst(stringify(object, { lineWidth: 0 }), (name) => [vars.get(name) ?? (fromCluster ? PLACEHOLDER : ""), true]);
             return parseYaml(text);
         } catch (error) {
             const message = error instanceof EnvsubstError ? `variable substitution failed: ${error.message}` : `is not YAML after variable substitution: ${(error as Error).message.split("\n")[0]}`;

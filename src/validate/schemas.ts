@@ -4,6 +4,8 @@
 // alone most of a second, one kind a few milliseconds. A whole API group (`kubernetes-models/apps`) is loaded only
 // for an apiVersion or kind that is not found that way, so that the message can name the ones there are.
 
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { crdModels, userSchemaModel, vendoredModels } from "./crdSchemas.ts";
 import { MODEL_PACKAGES } from "./modelPackages.ts";
 
@@ -36,6 +38,7 @@ const registry: SchemaRegistry = {
 };
 
 let vendored = false;
+const require = createRequire(import.meta.url);
 
 /** Loads the models of these objects' apiVersion and kind (once per process) and returns the registry, which answers for them. */
 export async function loadSchemas(objects: unknown[]): Promise<SchemaRegistry> {
@@ -80,7 +83,37 @@ function loadGroup(group: string): Promise<void> {
     return loading;
 }
 
+/**
+ * The subpaths each model package exports (its package.json `exports`, read once): an import of a subpath that is not
+ * among them fails (ERR_PACKAGE_PATH_NOT_EXPORTED), and failing costs Node a resolution and an exception per package
+ * and kind, so it is not tried. A key with a `*` is a pattern, as Node matches it.
+ */
+let exported: Map<string, { exact: Set<string>; patterns: [string, string][] } | undefined> | undefined;
+
+function mayExport(specifier: string): boolean {
+    exported ??= new Map(
+        MODEL_PACKAGES.map((name) => {
+            try {
+                const manifest = JSON.parse(readFileSync(require.resolve(`${name}/package.json`), "utf8")) as { exports?: unknown };
+                if (typeof manifest.exports !== "object" || manifest.exports === null || Array.isArray(manifest.exports)) return [name, undefined];
+                const keys = Object.keys(manifest.exports);
+                if (!keys.every((key) => key.startsWith("."))) return [name, undefined];
+                const patterns = keys.filter((key) => key.includes("*")).map((key): [string, string] => [key.slice(0, key.indexOf("*")), key.slice(key.indexOf("*") + 1)]);
+                return [name, { exact: new Set(keys), patterns }];
+            } catch {
+                return [name, undefined]; // not readable as expected: the import decides
+            }
+        }),
+    );
+    const name = MODEL_PACKAGES.find((candidate) => specifier.startsWith(`${candidate}/`));
+    const exports = name === undefined ? undefined : exported.get(name);
+    if (!exports) return true;
+    const subpath = `.${specifier.slice(name!.length)}`;
+    return exports.exact.has(subpath) || exports.patterns.some(([prefix, suffix]) => subpath.startsWith(prefix) && subpath.endsWith(suffix) && subpath.length >= prefix.length + suffix.length);
+}
+
 async function importIfExported(specifier: string): Promise<unknown> {
+    if (!mayExport(specifier)) return undefined;
     try {
         return await import(specifier);
     } catch (error) {

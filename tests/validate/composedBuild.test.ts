@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { promisify } from "node:util";
 import { availableParallelism } from "node:os";
 import path from "node:path";
@@ -34,7 +36,7 @@ const KINDS = [
 /**
  * A tree of kustomizations that list resources, with the cases where kustomize's build is not simply the listed
  * objects mixed in: a shared base included twice, a name used twice, one name in two namespaces, a namespace or
- * label transformer, a List, YAML anchors, empty documents and several documents a file.
+ * label transformer, a List, YAML anchors and aliases, a YAML 1.1 octal, empty documents and several documents a file.
  */
 function generateTree(seed: number): Record<string, string> {
     const next = random(seed);
@@ -64,6 +66,9 @@ function generateTree(seed: number): Record<string, string> {
             let text = documents.join("---\n");
             if (next() < 0.1) text = `---\n${text}---\n`;
             if (next() < 0.08) text = text.replace("data:\n  key: value\n", "data: &shared\n  key: value\n");
+            // A YAML 1.1 octal, which go-yaml (and so kustomize's output) reads as 493, and an alias of an anchor.
+            if (next() < 0.08) text = text.replace("data:\n  key: value\n", "data:\n  key: value\n  mode: 0755\n");
+            if (next() < 0.1) text += `---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}-alias\n  labels: &labels {a: b}\n  annotations: *labels\n`;
             if (next() < 0.06) text = `apiVersion: v1\nkind: List\nitems:\n- ${object(name).replaceAll("\n", "\n  ").trimEnd()}\n`;
             files[`${folder}/${file}`] = text;
             resources.push(file);
@@ -127,4 +132,158 @@ test("a build composed without kustomize is exactly what kubectl kustomize outpu
     t.diagnostic(`composed ${composed}, declined ${declined}`);
     // Both paths are exercised: most kustomizations compose, and the mixed-in cases make some fall back.
     assert.ok(composed >= 60 && declined >= 20, `composed ${composed}, declined ${declined}`);
+});
+
+const MORE_KINDS = [
+    ["v1", "ConfigMap", "data:\n  key: value\n"],
+    ["v1", "Service", "spec:\n  ports: [{port: 80}]\n"],
+    ["v1", "Namespace", ""],
+    ["apps/v1", "Deployment", "spec:\n  template:\n    spec:\n      containers: [{name: c, image: nginx}]\n"],
+    ["rbac.authorization.k8s.io/v1", "ClusterRole", "rules: []\n"],
+    ["rbac.authorization.k8s.io/v1", "RoleBinding", "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r}\nsubjects: [{kind: ServiceAccount, name: default}]\n"],
+    ["cert-manager.io/v1", "ClusterIssuer", "spec:\n  selfSigned: {}\n"],
+    ["helm.toolkit.fluxcd.io/v2", "HelmRelease", "spec:\n  interval: 1h\n  values:\n    list: [a, b]\n    map: {k: v}\n"],
+    ["gateway.networking.k8s.io/v1", "HTTPRoute", "spec:\n  hostnames: [\"${APP}.example.com\"]\n"],
+    ["storage.k8s.io/v1", "CSIDriver", "spec: {}\n"],
+    ["helm.toolkit.fluxcd.io/v2", "HelmRelease", "spec:\n  interval: 1h\n  values:\n    text: >-\n      folded\n        more indented\n"],
+];
+
+const PATCHES = [
+    "  - target: {kind: HelmRelease}\n    patch: |-\n      kind: HelmRelease\n      metadata: {name: x, namespace: y, labels: {patched: \"1\"}}\n      spec: {interval: 5m, values: {list: [1], map: {}}, empty: []}\n",
+    "  - target: {group: gateway.networking.k8s.io, kind: HTTPRoute}\n    patch: |-\n      apiVersion: gateway.networking.k8s.io/v1\n      kind: HTTPRoute\n      metadata: {name: x}\n      spec: {hostnames: [a.example.com], rules: [{name: r}]}\n",
+    "  - target: {kind: HelmRelease, labelSelector: team=x}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {values: {team: x, list: [c]}}}'\n",
+    "  - target: {kind: HelmRelease, labelSelector: 'team!=x'}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {values: {team: other}}}'\n",
+    "  - target: {kind: HelmRelease, labelSelector: '!team'}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {values: {team: none}}}'\n",
+    "  - target: {kind: ConfigMap}\n    patch: 'data: {patched: \"yes\"}'\n",
+    "  - target: {kind: HelmRelease, name: app-0}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {values: {one: 1}}}'\n",
+    "  - target: {kind: HelmRelease}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {values: null}}'\n",
+    "  - target: {kind: ClusterIssuer}\n    patch: '{kind: ClusterIssuer, metadata: {name: _}, spec: {selfSigned: {crlDistributionPoints: [x]}}}'\n",
+    "  - patch: 'apiVersion: helm.toolkit.fluxcd.io/v2\n\n      kind: HelmRelease\n\n      metadata: {name: app-0}\n\n      spec: {suspend: true}'\n",
+    "  - path: patch.yaml\n    target: {kind: HelmRelease}\n",
+    "  - target: {kind: HelmRelease}\n    patch: 'spec: {suspend: true}'\n",
+];
+
+/**
+ * Trees whose kustomizations set a namespace, generate ConfigMaps (files, `key=file`, literals with and without
+ * quotes, a hash suffix, a bad key, a duplicate key, a non-UTF-8 file, a behavior) and patch (inline and from a file,
+ * targets by kind, group, name and label selector, built-in kinds, a null, no target), over objects that the
+ * namespace transformer places, leaves alone, renames (a Namespace) or changes elsewhere (RoleBinding subjects); and
+ * a Flux Kustomization with spec.patches (and a targetNamespace) over one of them.
+ */
+function generateNamespacedTree(seed: number): Record<string, string> {
+    const next = random(seed);
+    const pick = <T>(items: T[]): T => items[Math.floor(next() * items.length)];
+    const files: Record<string, string> = {};
+    for (const folder of ["base", "app", "app/nested", "plain"]) {
+        const resources: string[] = [];
+        for (let i = 0; i < 1 + Math.floor(next() * 3); i++) {
+            const [apiVersion, kind, body] = i === 0 && next() < 0.8 ? MORE_KINDS[7] : next() < 0.7 ? MORE_KINDS[i % 4 === 2 ? 0 : [0, 1, 3, 7, 7, 8][Math.floor(next() * 6)]] : pick(MORE_KINDS);
+            const name = kind === "HelmRelease" && next() < 0.3 ? "app-0" : `${folder.replaceAll("/", "-")}-${i}`;
+            const namespace = (next() < 0.3 ? "  namespace: elsewhere\n" : "") + (next() < 0.4 ? `  labels: {team: ${pick(["x", "y"])}}\n` : "");
+            const file = `${name}.yaml`;
+            files[`${folder}/${file}`] = `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata:\n  name: ${name}\n${namespace}${body}`;
+            resources.push(file);
+        }
+        if (folder === "plain") continue; // Flux generates its kustomization
+        if (folder === "app") resources.push("nested");
+        if (folder === "app" && next() < 0.5) resources.push("../base");
+        files[`${folder}/values.yaml`] = `replicas: ${seed}\nname: "é ${folder}"\n`;
+        if (next() < 0.1) files[`${folder}/binary.txt`] = "\u00ff\u00fe";
+        let kustomization = `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${resources.map((r) => `  - ${r}\n`).join("")}`;
+        if (next() < 0.5) kustomization += `namespace: ${pick(["team-a", "team-b", "${NS}"])}\n`;
+        if (next() < 0.4) {
+            const sources = [
+                pick(["files: [values.yaml]", "files: [values.yaml]", "files: [conf=values.yaml]", "files: [conf=values.yaml]", "files: [values.yaml, other=values.yaml]", "files: [values.yaml, values.yaml]", "files: [binary.txt]", "files: [bad key=values.yaml]"]),
+                pick(["literals: [a=1]", "literals: [b=\"quoted\", c='single', d=x=y]", "literals: [\"e= spaced \"]", ""]),
+            ].filter(Boolean);
+            const options = pick(["  options: {disableNameSuffixHash: true}\n", "", "", "", "", "  behavior: merge\n"]);
+            kustomization += `configMapGenerator:\n  - name: ${folder.replaceAll("/", "-")}-values\n${next() < 0.3 ? "    namespace: gen\n" : ""}${sources.map((source) => `    ${source}\n`).join("")}${options.replace(/^  /, "    ")}`;
+            if (!options.includes("disableNameSuffixHash") && next() < 0.8) kustomization += "generatorOptions:\n  disableNameSuffixHash: true\n";
+        }
+        if (next() < 0.7) {
+            files[`${folder}/patch.yaml`] = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: ignored\nspec:\n  values:\n    from: file\n";
+            // Mostly patches that compose; a fifth of them one that kustomize refuses or that is declined.
+            const patch = () => (next() < 0.8 ? pick(PATCHES.filter((_, i) => ![5, 7, 9, 11].includes(i))) : pick(PATCHES));
+            kustomization += `patches:\n${[patch(), ...(next() < 0.3 ? [patch()] : [])].join("")}`;
+        }
+        files[`${folder}/kustomization.yaml`] = kustomization;
+    }
+    // A Flux Kustomization whose spec.patches and targetNamespace apply over ./app.
+    const fluxPatches = [pick(PATCHES), pick(PATCHES)].filter((patch) => !patch.includes("path:")).join("").replaceAll("\n", "\n    ");
+    files["flux/apps.yaml"] =
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\nspec:\n  interval: 1h\n  prune: true\n  sourceRef: {kind: Bucket, name: b}\n  path: ./app\n" +
+        `${next() < 0.5 ? "  targetNamespace: flux-target\n" : ""}  patches:\n    ${fluxPatches || "- target: {kind: HelmRelease}\n      patch: 'spec: {suspend: true}'\n"}`;
+    return files;
+}
+
+test("namespaces, ConfigMap generators, patches, Flux's generated kustomization, targetNamespace and spec.patches compose exactly as kubectl kustomize builds them (40 generated trees)", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    let composed = 0;
+    let declined = 0;
+    const mismatches: string[] = [];
+    await Promise.all(
+        Array.from({ length: 40 }, async (_, i) => {
+            const result = await compareTree(writeTree(generateNamespacedTree(i + 1)));
+            composed += result.composed;
+            declined += result.declined;
+            mismatches.push(...result.mismatches.map((mismatch) => `seed ${i + 1}: ${mismatch}`));
+        }),
+    );
+    t.diagnostic(`composed ${composed}, declined ${declined}`);
+    assert.deepEqual(mismatches, []);
+    assert.ok(composed >= 100 && declined >= 100, `composed ${composed}, declined ${declined}`);
+});
+
+test("the fleet's and deploy/'s patterns compose, each exactly as kubectl kustomize builds it", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const helmRelease = (name: string, labels: string) =>
+        `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: ${name}\n${labels}spec:\n  interval: 1h\n  values:\n    list: [a]\n    keep: 1\n`;
+    const root = writeTree({
+        // deploy/'s apps/dev: a base, and a strategic-merge patch from a file by kind and name.
+        "base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - release.yaml\n  - other.yaml\n  - unlabelled.yaml\n",
+        "base/release.yaml": helmRelease("podinfo", "  namespace: podinfo\n  labels: {team: y}\n"),
+        "base/other.yaml": helmRelease("other", "  labels: {team: x}\n"),
+        "base/unlabelled.yaml": helmRelease("unlabelled", ""),
+        "dev/kustomization.yaml": "resources:\n  - ../base\npatches:\n  - path: values.yaml\n    target:\n      kind: HelmRelease\n      name: podinfo\n",
+        "dev/values.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: podinfo\nspec:\n  values:\n    list: [b, c]\n    ingress:\n      hosts:\n        - host: podinfo.example.com\n          paths: [{path: /, pathType: Prefix}]\n",
+        // Label selectors: `!=` also selects an object without the label, `!key` only those.
+        "labels/kustomization.yaml":
+            "resources: [../base]\npatches:\n  - target: {kind: HelmRelease, labelSelector: 'team!=x'}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {values: {notx: true}}}'\n" +
+            "  - target: {kind: HelmRelease, labelSelector: '!team'}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {values: {none: true}}}'\n",
+        // The fleet: an app folder with a namespace and a ConfigMap generator, under a Flux Kustomization with a targetNamespace.
+        "app/kustomization.yaml":
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: team-a\nresources:\n  - release.yaml\nconfigMapGenerator:\n  - name: ${APP}-values\n    files: [values.yaml]\ngeneratorOptions:\n  disableNameSuffixHash: true\n",
+        "app/release.yaml": helmRelease("${APP}", ""),
+        "app/values.yaml": "replicaCount: 2\n",
+        // The fleet's parent: Flux Kustomizations in a folder without a kustomization.yaml, patched with defaults.
+        "apps/ks.yaml":
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: flux-system\nspec:\n  path: ./app\n  targetNamespace: team-b\n  sourceRef: {kind: Bucket, name: b}\n  postBuild:\n    substitute: {APP: app}\n" +
+            "  patches:\n    - target: {kind: HelmRelease}\n      patch: '{kind: HelmRelease, metadata: {name: _}, spec: {interval: 5m}}'\n",
+        "clusters/apps.yaml":
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef: {kind: Bucket, name: b}\n" +
+            "  patches:\n    - patch: |-\n        apiVersion: kustomize.toolkit.fluxcd.io/v1\n        kind: Kustomization\n        metadata:\n          name: all\n        spec:\n          interval: 30m\n          postBuild:\n            substituteFrom:\n              - kind: ConfigMap\n                name: cluster-settings\n      target:\n        kind: Kustomization\n",
+    });
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    // base, dev, labels and app, each also under a targetNamespace; apps and clusters generated, each also under one;
+    // the two Flux Kustomizations with spec.patches: every one composes.
+    assert.deepEqual([result.composed, result.declined], [14, 0]);
+});
+
+test("deploy/ and the bench's fleet tree validate without running kubectl: every build they need composes", async () => {
+    const { validateTree } = await import("../../src/validate/tree.ts");
+    const { writeFleetTree } = await import("../support/fleetTrees.ts");
+    const fleet = writeFleetTree(mkdtempSync(path.join(tmpdir(), "bucketops-fleet-")));
+    const before = process.env.KUBECTL;
+    // A kubectl that cannot start: any build left to it would fail the validation.
+    process.env.KUBECTL = path.join(tmpdir(), "no-such-kubectl");
+    try {
+        assert.equal((await validateTree(path.resolve(import.meta.dirname, "../../deploy"))).mode, "flux");
+        assert.equal((await validateTree(fleet.root)).mode, "flux");
+    } finally {
+        if (before === undefined) delete process.env.KUBECTL;
+        else process.env.KUBECTL = before;
+        rmSync(fleet.root, { recursive: true, force: true });
+    }
 });

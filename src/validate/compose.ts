@@ -1,0 +1,408 @@
+// What `kubectl kustomize` (kustomize v5.5.0 in kubectl 1.32) builds, computed without running it, for the
+// kustomizations where that is certain; undefined for every other one, which kustomize then builds.
+//
+// Composed: a kustomization whose fields are only `resources` (local files of plain whole objects, or folders whose
+// kustomization composes), `namespace`, `configMapGenerator` (files and literals, the name suffix hash disabled),
+// `generatorOptions: {disableNameSuffixHash: true}` and `patches` (strategic merge of custom resources, by target);
+// a folder without a kustomization file as Flux's generator lists it; and on top, a Flux Kustomization's
+// spec.patches and spec.targetNamespace (as fluxTree.ts's overlay over the path applies them). What the output is, as kubectl kustomize shows it (tests/validate/composedBuild.test.ts and
+// `scripts/validationCorpus.ts compare-builds`, which compares every kustomization of the corpus trees):
+// - resources: the files' objects as they are; an included folder's build;
+// - configMapGenerator: `{apiVersion: v1, kind: ConfigMap, metadata: {name, namespace?}, data}`, data from
+//   literals (`key=value`, one pair of enclosing quotes removed) and files (`path` keyed by its base name, or
+//   `key=path`), each file's content as it is;
+// - patches (before the namespace, as kustomize orders its transformers): see `patched`;
+// - namespace: metadata.namespace set (replaced) on every object kustomize takes as namespaced: every kind its
+//   built-in Kubernetes schema does not list as cluster-scoped, custom resources included (even a ClusterIssuer).
+// Declined (kustomize builds it): anything else, including a Namespace object under a namespace (kustomize renames
+// it), kinds whose other fields the namespace transformer changes (RoleBinding subjects, webhooks, APIService, CRD
+// conversion), a built-in kind not listed here, a List, YAML anchors or tags, a non-UTF-8 generator file, a key
+// kustomize refuses, and two objects of one kind and name (which kustomize refuses or merges).
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { KustomizationDir } from "./builds.ts";
+import { isKustomizationFile } from "./kustomizationFile.ts";
+import { isRecord } from "./problems.ts";
+import { parseYamlText, type ParsedYamlFile } from "./yamlFiles.ts";
+
+export type ComposedObject = { object: Record<string, unknown>; file: string };
+
+export interface ComposeSources {
+    kustomizations: Map<string, KustomizationDir>;
+    /** The tree's parsed files, kustomization files included, by absolute path. */
+    parsed: Map<string, ParsedYamlFile>;
+}
+
+/**
+ * The build of `dir` (its kustomization, or, without one, the kustomization Flux generates from `generated`: the
+ * files and folders it lists), with targetNamespace on top; undefined where kustomize must build it.
+ */
+export async function composeBuild(
+    dir: string,
+    sources: ComposeSources,
+    options: { targetNamespace?: string; generated?: string[]; patches?: unknown[] } = {},
+): Promise<ComposedObject[] | undefined> {
+    const own = sources.kustomizations.get(dir);
+    let objects: ComposedObject[] | undefined;
+    if (own) objects = await composeKustomization(own, sources, []);
+    else if (options.generated && options.generated.length > 0 && !sources.parsed.has(path.join(dir, "kustomization.yaml"))) {
+        objects = await composeList(options.generated, sources, [dir]);
+    }
+    if (!objects) return undefined;
+    // A Flux Kustomization's spec.patches (inline only), then its targetNamespace, over the path's build.
+    if (options.patches && options.patches.length > 0) objects = patched(objects, options.patches, dir, sources, false);
+    if (objects && options.targetNamespace !== undefined) objects = withNamespace(objects, options.targetNamespace);
+    return objects && unique(objects) ? objects : undefined;
+}
+
+const FIELDS = new Set(["apiVersion", "kind", "resources", "namespace", "configMapGenerator", "generatorOptions", "patches"]);
+
+async function composeKustomization(kustomization: KustomizationDir, sources: ComposeSources, chain: string[]): Promise<ComposedObject[] | undefined> {
+    if (chain.includes(kustomization.dir)) return undefined;
+    const parsed = sources.parsed.get(kustomization.file);
+    const content = parsed?.documents[0];
+    if (!parsed || parsed.problems.length > 0 || parsed.documents.length !== 1 || !isRecord(content)) return undefined;
+    if (!Object.keys(content).every((field) => FIELDS.has(field))) return undefined;
+    if (content.apiVersion !== undefined && content.apiVersion !== "kustomize.config.k8s.io/v1beta1") return undefined;
+    if (content.kind !== undefined && content.kind !== "Kustomization") return undefined;
+    const { resources, namespace, configMapGenerator, generatorOptions, patches } = content;
+    // No resources: kustomize refuses an empty kustomization, Flux rewrites it (see fluxTree.ts).
+    if (!Array.isArray(resources) || resources.length === 0) return undefined;
+    const references = kustomization.references.filter((reference) => reference.role === "resource" && reference.field.startsWith("resources["));
+    // A remote resource, or a value that is no path, is not among the local references.
+    if (references.length !== resources.length) return undefined;
+    const objects = await composeList(
+        references.map(({ target }) => target),
+        sources,
+        [...chain, kustomization.dir],
+    );
+    if (!objects) return undefined;
+    if (configMapGenerator !== undefined) {
+        const generated = await configMaps(configMapGenerator, generatorOptions, kustomization);
+        if (!generated) return undefined;
+        objects.push(...generated);
+    } else if (generatorOptions !== undefined) return undefined;
+    // kustomize's transformers run in a fixed order: patches, then the namespace.
+    let result: ComposedObject[] | undefined = objects;
+    if (patches !== undefined) result = Array.isArray(patches) && unique(objects) ? patched(objects, patches, kustomization.dir, sources, true) : undefined;
+    if (!result) return undefined;
+    if (namespace === undefined) return unique(result) ? result : undefined;
+    if (typeof namespace !== "string") return undefined;
+    // An empty namespace is no transformer at all.
+    const placed = namespace === "" ? result : withNamespace(result, namespace);
+    return placed && unique(placed) ? placed : undefined;
+}
+
+/** The objects of resource files and folders (each folder's kustomization composed), in order. */
+async function composeList(targets: string[], sources: ComposeSources, chain: string[]): Promise<ComposedObject[] | undefined> {
+    const objects: ComposedObject[] = [];
+    for (const target of targets) {
+        const included = sources.kustomizations.get(target);
+        const file = sources.parsed.get(target);
+        if (included) {
+            const built = await composeKustomization(included, sources, chain);
+            if (!built) return undefined;
+            objects.push(...built);
+        } else if (file && !isKustomizationFile(target) && file.plain && file.problems.length === 0 && file.documents.every(isWholeObject)) {
+            objects.push(...(file.documents as Record<string, unknown>[]).map((object) => ({ object, file: target })));
+        } else {
+            return undefined;
+        }
+    }
+    return objects;
+}
+
+/** An object kustomize takes as it is: apiVersion, kind and a name; no List, no kustomize config. */
+export function isWholeObject(document: unknown): boolean {
+    if (!isRecord(document) || typeof document.apiVersion !== "string" || typeof document.kind !== "string") return false;
+    const metadata = document.metadata;
+    return (
+        !document.apiVersion.startsWith("kustomize.config.k8s.io") &&
+        !document.kind.endsWith("List") &&
+        isRecord(metadata) &&
+        typeof metadata.name === "string" &&
+        metadata.name !== ""
+    );
+}
+
+/** No two objects share a kind and name: kustomize would refuse (or, across namespaces, keep) them; either way it decides. */
+function unique(objects: ComposedObject[]): boolean {
+    const ids = new Set<string>();
+    for (const { object } of objects) {
+        const id = `${object.kind}/${(object.metadata as { name: string }).name}`;
+        if (ids.has(id)) return false;
+        ids.add(id);
+    }
+    return true;
+}
+
+// The API groups of kustomize's built-in Kubernetes schema: a kind of these groups is composed only when it is listed
+// below. A kind of any other group (a custom resource) is namespaced for kustomize, whatever its CRD says.
+const BUILT_IN_GROUPS = new Set([
+    "",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "apiregistration.k8s.io",
+    "apps",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
+    "autoscaling",
+    "batch",
+    "certificates.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "events.k8s.io",
+    "extensions",
+    "flowcontrol.apiserver.k8s.io",
+    "internal.apiserver.k8s.io",
+    "networking.k8s.io",
+    "node.k8s.io",
+    "policy",
+    "rbac.authorization.k8s.io",
+    "resource.k8s.io",
+    "scheduling.k8s.io",
+    "storage.k8s.io",
+    "storagemigration.k8s.io",
+]);
+/** Built-in kinds whose only namespaced field is metadata.namespace. */
+const NAMESPACED = new Set([
+    "ConfigMap",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+    "PersistentVolumeClaim",
+    "Pod",
+    "Endpoints",
+    "LimitRange",
+    "ResourceQuota",
+    "apps/Deployment",
+    "apps/StatefulSet",
+    "apps/DaemonSet",
+    "apps/ReplicaSet",
+    "batch/Job",
+    "batch/CronJob",
+    "networking.k8s.io/Ingress",
+    "networking.k8s.io/NetworkPolicy",
+    "policy/PodDisruptionBudget",
+    "autoscaling/HorizontalPodAutoscaler",
+    "rbac.authorization.k8s.io/Role",
+    "coordination.k8s.io/Lease",
+]);
+/** Built-in cluster-scoped kinds the namespace transformer leaves as they are (a v1 Namespace it renames: declined). */
+const CLUSTER_SCOPED = new Set([
+    "v1/PersistentVolume",
+    "rbac.authorization.k8s.io/v1/ClusterRole",
+    "scheduling.k8s.io/v1/PriorityClass",
+    "storage.k8s.io/v1/StorageClass",
+    "networking.k8s.io/v1/IngressClass",
+]);
+
+/** kustomize's namespace transformer over these objects, or undefined where it does more than set metadata.namespace. */
+function withNamespace(objects: ComposedObject[], namespace: string): ComposedObject[] | undefined {
+    const placed: ComposedObject[] = [];
+    for (const { object, file } of objects) {
+        const apiVersion = String(object.apiVersion);
+        const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
+        const kind = String(object.kind);
+        if (CLUSTER_SCOPED.has(`${apiVersion}/${kind}`)) {
+            placed.push({ object, file });
+            continue;
+        }
+        if (BUILT_IN_GROUPS.has(group) && !NAMESPACED.has(group === "" ? kind : `${group}/${kind}`)) return undefined;
+        placed.push({ object: { ...object, metadata: { ...(object.metadata as Record<string, unknown>), namespace } }, file });
+    }
+    return placed;
+}
+
+const GENERATOR_FIELDS = new Set(["name", "namespace", "behavior", "files", "literals", "options"]);
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** The ConfigMaps of a configMapGenerator as kustomize generates them, or undefined (not composed). */
+async function configMaps(generators: unknown, globalOptions: unknown, kustomization: KustomizationDir): Promise<ComposedObject[] | undefined> {
+    if (!Array.isArray(generators)) return undefined;
+    const hashOff = (options: unknown): boolean | undefined => {
+        if (options === undefined) return undefined;
+        if (!isRecord(options) || !Object.keys(options).every((field) => field === "disableNameSuffixHash")) return undefined;
+        return options.disableNameSuffixHash === true ? true : undefined;
+    };
+    // Only `disableNameSuffixHash: true` is composed: a hashed name is also rewritten in every object that refers to it.
+    if (globalOptions !== undefined && hashOff(globalOptions) !== true) return undefined;
+    const generated: ComposedObject[] = [];
+    for (const generator of generators) {
+        if (!isRecord(generator) || !Object.keys(generator).every((field) => GENERATOR_FIELDS.has(field))) return undefined;
+        const { name, namespace, behavior, files, literals, options } = generator;
+        if (typeof name !== "string" || name === "" || (namespace !== undefined && typeof namespace !== "string")) return undefined;
+        if (behavior !== undefined && behavior !== "create") return undefined;
+        if (options !== undefined && hashOff(options) !== true) return undefined;
+        if (globalOptions === undefined && options === undefined) return undefined;
+        const data: Record<string, string> = {};
+        const add = (key: string, value: string): boolean => {
+            if (!validKey(key) || Object.hasOwn(data, key)) return false;
+            data[key] = value;
+            return true;
+        };
+        if (literals !== undefined) {
+            if (!Array.isArray(literals)) return undefined;
+            for (const literal of literals) {
+                if (typeof literal !== "string" || !literal.includes("=")) return undefined;
+                const at = literal.indexOf("=");
+                if (!add(literal.slice(0, at), withoutQuotes(literal.slice(at + 1)))) return undefined;
+            }
+        }
+        if (files !== undefined) {
+            if (!Array.isArray(files)) return undefined;
+            for (const source of files) {
+                if (typeof source !== "string") return undefined;
+                const parts = source.split("=");
+                if (parts.length > 2 || parts.some((part) => part === "")) return undefined;
+                const [key, file] = parts.length === 2 ? parts : [path.posix.basename(source), source];
+                const content = await readFile(path.resolve(kustomization.dir, file)).catch(() => undefined);
+                if (!content) return undefined;
+                let text: string;
+                try {
+                    text = utf8.decode(content);
+                } catch {
+                    return undefined; // kustomize puts it in binaryData
+                }
+                if (!add(key, text)) return undefined;
+            }
+        }
+        if (Object.keys(data).length === 0) return undefined;
+        const metadata: Record<string, unknown> = { name };
+        if (namespace !== undefined && namespace !== "") metadata.namespace = namespace;
+        generated.push({ object: { apiVersion: "v1", kind: "ConfigMap", metadata, data }, file: kustomization.file });
+    }
+    return generated;
+}
+
+/** A ConfigMap key kustomize accepts (Kubernetes' IsConfigMapKey). */
+function validKey(key: string): boolean {
+    return key.length <= 253 && /^[-._a-zA-Z0-9]+$/.test(key) && key !== "." && !key.startsWith("..");
+}
+
+/** kustomize's literal values lose one pair of enclosing quotes. */
+function withoutQuotes(value: string): string {
+    if (value.length >= 2 && value[0] === value[value.length - 1] && (value[0] === '"' || value[0] === "'")) return value.slice(1, -1);
+    return value;
+}
+
+const PATCH_FIELDS = new Set(["path", "patch", "target"]);
+const TARGET_FIELDS = new Set(["group", "version", "kind", "name", "labelSelector"]);
+
+/**
+ * kustomize's `patches` with a target, strategic-merge patches of custom resources (no built-in kind: their merge
+ * keys and strategies are another matter): for custom resources kustomize has no schema, so it merges maps key by
+ * key and replaces lists and scalars whole (a list of objects with `name` keys included), keeps each target's
+ * apiVersion, kind, name and namespace, and sets what the patch adds (an empty map or list too). Declined: a patch
+ * without a target, one without a kind or a metadata.name (kustomize refuses it), a JSON 6902 patch, a null (a deletion) or `$patch`-style directive in it, a target by namespace
+ * or annotation, a label selector other than `key=value`, `key!=value`, `key` and `!key` terms (`in`, `notin`,
+ * ...), a name that is a regular expression, a target that selects nothing, and a patch file where
+ * `files` is false (Flux's spec.patches are inline).
+ */
+function patched(objects: ComposedObject[], patches: unknown[], dir: string, sources: ComposeSources, files: boolean): ComposedObject[] | undefined {
+    let result = objects;
+    for (const entry of patches) {
+        if (!isRecord(entry) || !Object.keys(entry).every((field) => PATCH_FIELDS.has(field))) return undefined;
+        const { path: patchPath, patch, target } = entry;
+        if (!isRecord(target) || !Object.keys(target).every((field) => TARGET_FIELDS.has(field))) return undefined;
+        const { labelSelector, ...exact } = target;
+        if (!Object.values(exact).every((value) => typeof value === "string" && /^[A-Za-z0-9_-]*$/.test(value.replaceAll(".", "_")))) return undefined;
+        const labels = labelSelector === undefined ? [] : selectorTerms(labelSelector);
+        if (!labels) return undefined;
+        if (typeof target.name === "string" && !/^[A-Za-z0-9_-]+$/.test(target.name)) return undefined;
+        let document: unknown;
+        if (typeof patch === "string" && patchPath === undefined) {
+            const parsed = parseYamlText("patch", patch);
+            if (parsed.problems.length > 0 || parsed.documents.length !== 1 || !parsed.plain) return undefined;
+            document = parsed.documents[0];
+        } else if (typeof patchPath === "string" && patch === undefined && files) {
+            const parsed = sources.parsed.get(path.resolve(dir, patchPath));
+            if (!parsed || parsed.problems.length > 0 || parsed.documents.length !== 1 || !parsed.plain) return undefined;
+            document = parsed.documents[0];
+        } else {
+            return undefined;
+        }
+        if (!isRecord(document) || !mergeable(document)) return undefined;
+        const { apiVersion: _apiVersion, kind: _kind, metadata, ...rest } = document;
+        // kustomize reads a strategic-merge patch as an object: without a kind and a name it refuses it.
+        if (typeof document.kind !== "string" || document.kind === "" || !isRecord(metadata) || typeof metadata.name !== "string" || metadata.name === "") return undefined;
+        const { name: _name, namespace: _namespace, ...metadataRest } = metadata;
+        const changes: Record<string, unknown> = { ...rest, metadata: metadataRest };
+        let selected = 0;
+        const next: ComposedObject[] = [];
+        for (const item of result) {
+            if (!selects(exact, item.object) || !labels.every((term) => term(item.object))) {
+                next.push(item);
+                continue;
+            }
+            const apiVersion = String(item.object.apiVersion);
+            if (BUILT_IN_GROUPS.has(apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "")) return undefined;
+            const merged = merge(item.object, changes);
+            if (!merged) return undefined;
+            next.push({ object: merged as Record<string, unknown>, file: item.file });
+            selected++;
+        }
+        if (selected === 0) return undefined;
+        result = next;
+    }
+    return result;
+}
+
+function selects(target: Record<string, unknown>, object: Record<string, unknown>): boolean {
+    const apiVersion = String(object.apiVersion);
+    const [group, version] = apiVersion.includes("/") ? apiVersion.split("/", 2) : ["", apiVersion];
+    const name = (object.metadata as Record<string, unknown>).name;
+    return (
+        (target.kind === undefined || target.kind === "" || target.kind === object.kind) &&
+        (target.group === undefined || target.group === "" || target.group === group) &&
+        (target.version === undefined || target.version === "" || target.version === version) &&
+        (target.name === undefined || target.name === "" || target.name === name)
+    );
+}
+
+/** No null (a deletion) and no `$patch`, `$retainKeys`… directive anywhere in the patch. */
+function mergeable(value: unknown): boolean {
+    if (value === null) return false;
+    if (Array.isArray(value)) return value.every(mergeable);
+    if (isRecord(value)) return Object.entries(value).every(([key, field]) => !key.startsWith("$") && mergeable(field));
+    return true;
+}
+
+/** Maps merged key by key, everything else replaced; undefined where a map would replace a value that is not one. */
+function merge(into: unknown, changes: Record<string, unknown>): Record<string, unknown> | undefined {
+    const result: Record<string, unknown> = { ...(into as Record<string, unknown>) };
+    for (const [key, value] of Object.entries(changes)) {
+        const current = result[key];
+        if (isRecord(value) && current !== undefined) {
+            if (!isRecord(current)) return undefined;
+            const merged = merge(current, value);
+            if (!merged) return undefined;
+            result[key] = merged;
+        } else {
+            result[key] = structuredClone(value);
+        }
+    }
+    return result;
+}
+
+/** A label selector of equality and existence terms (Kubernetes' labels.Parse), as tests on an object; undefined: other. */
+function selectorTerms(selector: unknown): ((object: Record<string, unknown>) => boolean)[] | undefined {
+    if (typeof selector !== "string") return undefined;
+    const terms: ((object: Record<string, unknown>) => boolean)[] = [];
+    const labelsOf = (object: Record<string, unknown>): Record<string, unknown> => {
+        const metadata = object.metadata as Record<string, unknown>;
+        return isRecord(metadata.labels) ? metadata.labels : {};
+    };
+    const token = /^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/;
+    for (const raw of selector.split(",")) {
+        const term = raw.trim();
+        const match = /^(!?)([^!=\s]+)(?:\s*(!=|==|=)\s*([^!=\s]*))?$/.exec(term);
+        if (!match || !token.test(match[2]) || (match[4] !== undefined && match[4] !== "" && !token.test(match[4]))) return undefined;
+        const [, not, key, operator, value] = match;
+        if (not && operator) return undefined;
+        if (!operator) terms.push((object) => (key in labelsOf(object)) !== (not === "!"));
+        else if (operator === "!=") terms.push((object) => !(key in labelsOf(object)) || String(labelsOf(object)[key]) !== value);
+        else terms.push((object) => key in labelsOf(object) && String(labelsOf(object)[key]) === value);
+    }
+    return terms.length > 0 ? terms : undefined;
+}
