@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import type { ParseCache, ParsedContent } from "../validate/yamlFiles.ts";
+import type { ParsedContent } from "../validate/yamlFiles.ts";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -59,30 +59,41 @@ export class ValidationCache {
      * The parsed files of earlier runs by content (validateTree's parseCache), in one JSON file per validator
      * identity: a tree with one file changed parses and schema-checks that file only. `save` writes it back.
      */
-    contents(): ContentCache {
-        return new ContentCache(path.join(this.dir, "parsed", `${validatorIdentity()}.json`));
+    contents(): EntryCache<ParsedContent> {
+        return new EntryCache(path.join(this.dir, "parsed", `${validatorIdentity()}.json`));
+    }
+
+    /**
+     * The files the secret scan's credential rules found nothing in, by path and content (`${relative}\0${md5}`: some
+     * rules look at the file name), for this validator identity: a tree with one file changed runs them on that file.
+     */
+    cleanOfCredentials(): EntryCache<true> {
+        return new EntryCache(path.join(this.dir, "secrets", `${validatorIdentity()}.json`));
     }
 }
 
 /** At most this many contents are kept: about 10 MB of JSON for small manifests; the newest stay. */
 const MAX_CONTENTS = 25_000;
 
-/** A ParseCache read from one file at the start of a run and written back (temporary name, then rename) at its end. */
-export class ContentCache implements ParseCache {
+/**
+ * Entries by key read from one JSON file at the start of a run and written back (temporary name, then rename) at its
+ * end: the parse cache (a ParseCache), and the files the secret scan found clean.
+ */
+export class EntryCache<T> {
     private readonly file: string;
-    private readonly entries: Map<string, ParsedContent>;
+    private readonly entries: Map<string, T>;
     private changed = false;
 
     constructor(file: string) {
         this.file = file;
-        this.entries = new Map(readEntries(file));
+        this.entries = new Map(readEntries<T>(file));
     }
 
-    get(key: string): ParsedContent | undefined {
+    get(key: string): T | undefined {
         return this.entries.get(key);
     }
 
-    set(key: string, content: ParsedContent): void {
+    set(key: string, content: T): void {
         this.entries.delete(key); // re-inserted last: the newest
         this.entries.set(key, content);
         this.changed = true;
@@ -103,10 +114,10 @@ export class ContentCache implements ParseCache {
     }
 }
 
-function readEntries(file: string): [string, ParsedContent][] {
+function readEntries<T>(file: string): [string, T][] {
     try {
         const entries: unknown = JSON.parse(readFileSync(file, "utf8"));
-        return Array.isArray(entries) ? (entries as [string, ParsedContent][]) : [];
+        return Array.isArray(entries) ? (entries as [string, T][]) : [];
     } catch {
         return []; // none yet, or unreadable: start empty
     }

@@ -82,17 +82,28 @@ export interface ShippedFile {
     absolute: string;
 }
 
+/** Files the credential rules found nothing in before, by path and content (src/cli/validationCache.ts). */
+export interface CleanFiles {
+    known(file: ShippedFile): boolean;
+    remember(file: ShippedFile): void;
+}
+
 /**
  * Every plain Secret and credential among the files, as problems naming the file (relative to the tree) and, for a
- * Secret, the object and its first plain key. Values are never repeated in a message.
+ * Secret, the object and its first plain key. Values are never repeated in a message. The credential rules (the
+ * costly part) skip files `clean` knows; the Secret checks run on every file (a secretGenerator's files are others).
  */
-export async function findSecrets(files: ShippedFile[]): Promise<Problem[]> {
+export async function findSecrets(files: ShippedFile[], clean?: CleanFiles): Promise<Problem[]> {
     const byPath = new Map(files.map((file) => [file.relative, file]));
     const found = await mapBounded(files, async (file) => {
         const content = await readFile(file.absolute);
         if (content.length > MAX_SCANNED_BYTES || content.includes(0)) return [];
         const text = content.toString("utf8");
-        return [...plainSecrets(file, text), ...(await plainGeneratedSecrets(file, text, byPath)), ...(await credentials(file, text))];
+        const secrets = [...plainSecrets(file, text), ...(await plainGeneratedSecrets(file, text, byPath))];
+        if (clean?.known(file)) return secrets;
+        const found = await credentials(file, text);
+        if (found.length === 0) clean?.remember(file);
+        return [...secrets, ...found];
     });
     return found.flat();
 }

@@ -60,4 +60,21 @@ describe("findSecrets", () => {
         const sealed = "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  name: s\nspec:\n  encryptedData:\n    password: AgBy3i4OJSWK+PiTySYZZA==\n";
         assert.deepEqual(await found({ "db.yaml": sopsSecret("db", { password: "hunter2" }), "sealed.yaml": sealed, "blob.bin": `\0${ageIdentity()}` }), []);
     });
+
+    it("skips the credential rules for files a cache knows clean, remembers only files they find nothing in, and checks Secrets always", async () => {
+        const files = {
+            "clean.yaml": configMapWith("settings", { level: "info" }),
+            "key.yaml": configMapWith("tls", { "tls.key": privateKeyPem() }),
+            "secret.yaml": plainSecret("db", { password: "hunter2" }),
+        };
+        const root = writeTree(files);
+        const shipped = Object.keys(files).sort().map((relative) => ({ relative, absolute: path.join(root, relative) }));
+        const remembered: string[] = [];
+        const first = await findSecrets(shipped, { known: () => false, remember: (file) => remembered.push(file.relative) });
+        assert.deepEqual(first.map((problem) => problem.file).sort(), ["key.yaml", "secret.yaml"]);
+        assert.deepEqual(remembered.sort(), ["clean.yaml", "secret.yaml"], "the credential rules found nothing in these two");
+        // Known clean: the credential rules do not run on it (here, a file that would fail them), the Secret check does.
+        const again = await findSecrets(shipped, { known: (file) => file.relative !== "clean.yaml", remember: () => undefined });
+        assert.deepEqual(again.map((problem) => `${problem.file}: ${problem.field}`), ["secret.yaml: stringData.password"]);
+    });
 });
