@@ -74,8 +74,8 @@ async function scanSecrets(root: string, prefix: string, options: ValidateManife
     const scanned = options.cache?.key(options.files, `secrets\n${prefix}`, false);
     if (scanned !== undefined && options.cache!.passed(scanned)) return;
     const { findSecrets } = await import("../validate/secrets.ts");
-    // A file whose path and content the credential rules passed before is not run through them again.
-    const clean = options.cache?.cleanOfCredentials();
+    // A file whose path and content the scan passed before is not read again.
+    const clean = options.cache?.cleanOfSecrets();
     const md5s = new Map(options.files.map((file) => [file.relative, file.md5.toString("hex")]));
     const keyOf = (file: { relative: string }) => `${file.relative}\0${md5s.get(file.relative)}`;
     const found = await findSecrets(options.files, clean && { known: (file) => clean.get(keyOf(file)) === true, remember: (file) => clean.set(keyOf(file), true) });

@@ -64,10 +64,10 @@ export class ValidationCache {
     }
 
     /**
-     * The files the secret scan's credential rules found nothing in, by path and content (`${relative}\0${md5}`: some
-     * rules look at the file name), for this validator identity: a tree with one file changed runs them on that file.
+     * The files the secret scan found clean, by path and content (`${relative}\0${md5}`: some rules look at the file
+     * name), for this validator identity: a tree with one file changed is scanned in that file.
      */
-    cleanOfCredentials(): EntryCache<true> {
+    cleanOfSecrets(): EntryCache<true> {
         return new EntryCache(path.join(this.dir, "secrets", `${validatorIdentity()}.json`));
     }
 }

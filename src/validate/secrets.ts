@@ -82,7 +82,10 @@ export interface ShippedFile {
     absolute: string;
 }
 
-/** Files the credential rules found nothing in before, by path and content (src/cli/validationCache.ts). */
+/**
+ * Files found clean before, by path and content (src/cli/validationCache.ts): no plain Secret and no credential, and
+ * no secretGenerator (whose verdict depends on other files).
+ */
 export interface CleanFiles {
     known(file: ShippedFile): boolean;
     remember(file: ShippedFile): void;
@@ -90,20 +93,20 @@ export interface CleanFiles {
 
 /**
  * Every plain Secret and credential among the files, as problems naming the file (relative to the tree) and, for a
- * Secret, the object and its first plain key. Values are never repeated in a message. The credential rules (the
- * costly part) skip files `clean` knows; the Secret checks run on every file (a secretGenerator's files are others).
+ * Secret, the object and its first plain key. Values are never repeated in a message. A file `clean` knows is not
+ * read again: a tree with one file changed is scanned in that file (and its kustomizations with a secretGenerator).
  */
 export async function findSecrets(files: ShippedFile[], clean?: CleanFiles): Promise<Problem[]> {
     const byPath = new Map(files.map((file) => [file.relative, file]));
     const found = await mapBounded(files, async (file) => {
+        if (clean?.known(file)) return [];
         const content = await readFile(file.absolute);
         if (content.length > MAX_SCANNED_BYTES || content.includes(0)) return [];
         const text = content.toString("utf8");
-        const secrets = [...plainSecrets(file, text), ...(await plainGeneratedSecrets(file, text, byPath))];
-        if (clean?.known(file)) return secrets;
-        const found = await credentials(file, text);
-        if (found.length === 0) clean?.remember(file);
-        return [...secrets, ...found];
+        const generated = isKustomizationFile(file.absolute) && text.includes("secretGenerator");
+        const problems = [...plainSecrets(file, text), ...(generated ? await plainGeneratedSecrets(file, text, byPath) : []), ...(await credentials(file, text))];
+        if (problems.length === 0 && !generated) clean?.remember(file);
+        return problems;
     });
     return found.flat();
 }

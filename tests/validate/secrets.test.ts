@@ -61,20 +61,22 @@ describe("findSecrets", () => {
         assert.deepEqual(await found({ "db.yaml": sopsSecret("db", { password: "hunter2" }), "sealed.yaml": sealed, "blob.bin": `\0${ageIdentity()}` }), []);
     });
 
-    it("skips the credential rules for files a cache knows clean, remembers only files they find nothing in, and checks Secrets always", async () => {
+    it("a file a cache knows clean is not read again; only files with no finding and no secretGenerator are remembered", async () => {
         const files = {
             "clean.yaml": configMapWith("settings", { level: "info" }),
             "key.yaml": configMapWith("tls", { "tls.key": privateKeyPem() }),
             "secret.yaml": plainSecret("db", { password: "hunter2" }),
+            "gen/kustomization.yaml": "secretGenerator:\n  - name: db\n    files: [db.env]\n",
+            "gen/db.env": sopsDotenv(),
         };
         const root = writeTree(files);
         const shipped = Object.keys(files).sort().map((relative) => ({ relative, absolute: path.join(root, relative) }));
         const remembered: string[] = [];
         const first = await findSecrets(shipped, { known: () => false, remember: (file) => remembered.push(file.relative) });
         assert.deepEqual(first.map((problem) => problem.file).sort(), ["key.yaml", "secret.yaml"]);
-        assert.deepEqual(remembered.sort(), ["clean.yaml", "secret.yaml"], "the credential rules found nothing in these two");
-        // Known clean: the credential rules do not run on it (here, a file that would fail them), the Secret check does.
-        const again = await findSecrets(shipped, { known: (file) => file.relative !== "clean.yaml", remember: () => undefined });
+        assert.deepEqual(remembered.sort(), ["clean.yaml", "gen/db.env"], "a kustomization with a secretGenerator depends on other files: never remembered");
+        // Known clean: not read (here a file that would fail, to show it); the others are scanned as before.
+        const again = await findSecrets(shipped, { known: (file) => file.relative === "key.yaml", remember: () => undefined });
         assert.deepEqual(again.map((problem) => `${problem.file}: ${problem.field}`), ["secret.yaml: stringData.password"]);
     });
 });
