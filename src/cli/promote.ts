@@ -10,8 +10,8 @@ import { guardedWrite, releaseBefore, type Changes, type LeaseSettings } from ".
 import { loadHistory, type State } from "./history.ts";
 import type { Lease } from "./lease.ts";
 import type { AtomicPublish } from "./publish.ts";
-import { fluxRevision, fluxRevisions, ignorePatterns } from "./revision.ts";
-import { describeState, resolveTarget } from "./rollback.ts";
+import { fluxRevisions, ignorePatterns } from "./revision.ts";
+import { contentDiffers, describeState, resolveTarget, sameContent } from "./rollback.ts";
 import { ignoreMatcher } from "./sourceignore.ts";
 import type { ObjectEntry, ObjectStore, ObjectVersion } from "./store/types.ts";
 import type { LocalFile } from "./tree.ts";
@@ -75,6 +75,7 @@ export async function promote(from: ObjectStore, to: ObjectStore, options: Promo
     const versions = [...release.objects.values()].map((version) => ({ version, key: toPrefix + version.key.slice(fromPrefix.length) }));
     const sourceignore = await to.get(SOURCEIGNORE);
     const patterns = ignorePatterns(sourceignore, options.specIgnore);
+    const revisions = fluxRevisions(patterns);
     await validateRelease(from, versions, toPrefix, patterns, options);
 
     if (options.dryRun) {
@@ -93,14 +94,14 @@ export async function promote(from: ObjectStore, to: ObjectStore, options: Promo
             release: async (plan, objects, listing) => ({
                 facts: {
                     command: "promote",
-                    revision: fluxRevision(objects, patterns),
+                    revision: revisions.revision(objects),
                     git: release.release?.git,
                     message: options.message ?? `promote release ${release.number} of ${fromUrl}${release.release?.message ? `: ${release.release.message}` : ""}`,
                     added: plan.copies.filter(({ key }) => !plan.listed.has(key)).map(({ key }) => key),
                     modified: plan.copies.filter(({ key }) => plan.listed.has(key)).map(({ key }) => key),
                     removed: plan.deletes.map((entry) => entry.key),
                     objects,
-                    before: { objects: listing, revision: fluxRevision(listing, patterns) },
+                    before: { objects: listing, revision: revisions.revision(listing) },
                     source: { url: fromUrl, number: release.number, ...(release.release?.id ? { id: release.release.id } : {}), revision: release.revision },
                 },
                 commit: release.release?.git?.commit,
@@ -112,7 +113,7 @@ export async function promote(from: ObjectStore, to: ObjectStore, options: Promo
             lease: options.lease,
             publication: options.publication,
             concurrency: options.concurrency,
-            afterResume: async (lease, written) => options.afterResume?.(lease, releaseBefore(written, fluxRevisions(patterns))),
+            afterResume: async (lease, written) => options.afterResume?.(lease, releaseBefore(written, revisions)),
             log: options.log,
         },
     );
@@ -126,9 +127,9 @@ export async function promote(from: ObjectStore, to: ObjectStore, options: Promo
     if (altered.length > 0) {
         throw new CliError(`copied ${altered.map(({ key }) => key).join(", ")} but the content differs from release ${release.number} of ${fromUrl}`);
     }
-    const revision = fluxRevision(objects, patterns);
+    const revision = revisions.revision(objects);
     // Where Flux saw nothing before, there is nothing to go back to (a rollback would refuse the revision of nothing).
-    const undo = releaseBefore(written, fluxRevisions(patterns));
+    const undo = releaseBefore(written, revisions);
     options.log(`promoted release ${release.number} of ${fromUrl} to ${toUrl}: Flux revision ${revision}`);
     if (!to.copiesKeepEtag) options.log(`(content checked by MD5: ${SCHEME_TITLES[to.url.scheme]} gives every copy a new etag)`);
     if (undo !== undefined) options.log(`undo with: bucketops rollback ${toUrl} --to ${undo}`);
@@ -222,7 +223,7 @@ export function planPromotion(versions: { version: ObjectVersion; key: string }[
     for (const { version, key } of versions) {
         wanted.add(key);
         const now = listed.get(key);
-        if (now && (now.etag === version.etag || (now.md5 !== undefined && now.md5 === version.md5 && now.size === version.size))) keep.push(now);
+        if (now && (now.etag === version.etag || sameContent(now, version))) keep.push(now);
         else copies.push({ version, key });
     }
     const deletes = [...listed.values()].filter((entry) => !wanted.has(entry.key));
@@ -243,9 +244,3 @@ function describePromotion(plan: PromotionPlan, log: (line: string) => void): vo
     for (const { version, key } of plan.copies) log(`  < ${key} (version ${version.versionId} of ${version.key})`);
     for (const entry of plan.deletes) log(`  - ${entry.key}`);
 }
-
-function contentDiffers(entry: ObjectEntry | undefined, version: ObjectVersion): boolean {
-    if (!entry || entry.size !== version.size) return true;
-    return entry.md5 !== undefined && version.md5 !== undefined && entry.md5 !== version.md5;
-}
-

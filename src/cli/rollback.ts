@@ -172,12 +172,12 @@ function describeRollback(plan: RollbackPlan, log: (line: string) => void): void
 }
 
 /** Same bytes, as far as both MD5s are known. */
-function sameContent(entry: ObjectEntry | undefined, version: ObjectVersion): boolean {
+export function sameContent(entry: ObjectEntry | undefined, version: ObjectVersion): boolean {
     return entry !== undefined && entry.md5 !== undefined && entry.md5 === version.md5 && entry.size === version.size;
 }
 
 /** Provably different bytes (missing, other size, or other MD5 where both are known). */
-function contentDiffers(entry: ObjectEntry | undefined, version: ObjectVersion): boolean {
+export function contentDiffers(entry: ObjectEntry | undefined, version: ObjectVersion): boolean {
     if (!entry || entry.size !== version.size) return true;
     return entry.md5 !== undefined && version.md5 !== undefined && entry.md5 !== version.md5;
 }
