@@ -1,6 +1,5 @@
 import { Command, Option } from "commander";
 import { stackOutputsOf } from "../connection.ts";
-import { ApplyFailedError } from "../errors.ts";
 import {
     connectionOptions,
     DEFAULTS,
@@ -52,7 +51,7 @@ export function promoteCommand({ io, stores, args }: CommandContext): Command {
         .option("--rollback-on-failure", "when the cluster fails to apply the promotion, restore <to-url>'s previous release (atomically) and wait for that")
         .addOption(new Option("--concurrency <n>", "parallel copies").argParser(positiveInt).default(DEFAULTS.concurrency))
         .action(async (fromUrl: string, toUrl: string, flags: PromoteFlags) => {
-            const [{ awaitApply, openPublication }, { promote }, { rollback }] = await Promise.all([import("../publish.ts"), import("../promote.ts"), import("../rollback.ts")]);
+            const [{ openPublication }, { promote }, { applyOrRollBack }] = await Promise.all([import("../publish.ts"), import("../promote.ts"), import("../applyOrRollBack.ts")]);
             const log = io.out;
             // Both with the target environment's credentials: its writers are the ones granted read of the source.
             const [from, to] = await Promise.all([stores.open(fromUrl, flags, toUrl), stores.open(toUrl, flags)]);
@@ -71,32 +70,7 @@ export function promoteCommand({ io, stores, args }: CommandContext): Command {
                 specIgnore: specIgnore(flags),
                 publication,
                 message: flags.message,
-                afterResume: async (held, replaced) => {
-                    if (!publication) return;
-                    try {
-                        await awaitApply(publication, to, flags, log);
-                    } catch (error) {
-                        if (!(error instanceof ApplyFailedError) || !flags.rollbackOnFailure) throw error;
-                        if (replaced === undefined) throw new ApplyFailedError(`${error.message}\nnot rolled back: Flux saw nothing under ${toUrl} before this promotion`);
-                        const previous = /^\d+$/.test(replaced) ? `release ${replaced}` : replaced;
-                        log(`the cluster failed to apply the promotion:\n${error.message}\nrolling back to ${toUrl}'s previous state, ${previous}`);
-                        const again = await openPublication(flags, to, "rollback", log, io.err);
-                        await rollback(to, replaced, {
-                            dryRun: false,
-                            allowEmpty: false,
-                            allowIncomplete: false,
-                            lease: held, // the promotion's own: no other writer gets in between
-                            concurrency: flags.concurrency,
-                            specIgnore: specIgnore(flags),
-                            publication: again,
-                            afterResume: async () => {
-                                if (again) await awaitApply(again, to, flags, log);
-                            },
-                            log,
-                        });
-                        throw new ApplyFailedError(`${error.message}\nrolled back to ${previous}${again && flags.wait ? ", which the cluster applied" : ""}`);
-                    }
-                },
+                afterResume: (held, before) => applyOrRollBack(to, publication, { what: "promotion", where: toUrl, flags, lease: held, before, log, warn: io.err }),
                 log,
             });
         });

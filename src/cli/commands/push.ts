@@ -1,6 +1,5 @@
 import { Command, Option } from "commander";
 import type { Stores } from "../connection.ts";
-import { ApplyFailedError } from "../errors.ts";
 import {
     connectionOptions,
     DEFAULTS,
@@ -61,10 +60,10 @@ export interface PushOutput {
 export async function runPush(dir: string, url: string, flags: PushFlags, stores: Stores, { log, warn = log, rerun }: PushOutput): Promise<PushResult> {
     // What a push runs is loaded only for a push: `bucketops --help` and the other commands do not load it.
     // The store (and its SDK) loads beside them.
-    const [{ awaitApply, openPublication }, { push }, { rollback }, { ValidationCache }, store] = await Promise.all([
+    const [{ openPublication }, { push }, { applyOrRollBack }, { ValidationCache }, store] = await Promise.all([
         import("../publish.ts"),
         import("../push.ts"),
-        import("../rollback.ts"),
+        import("../applyOrRollBack.ts"),
         import("../validationCache.ts"),
         stores.open(url, flags),
     ]);
@@ -83,32 +82,7 @@ export async function runPush(dir: string, url: string, flags: PushFlags, stores
         lease: leaseSettings(flags, rerun, warn),
         specIgnore: specIgnore(flags),
         publication,
-        afterResume: async (lease, before) => {
-            if (!publication) return;
-            try {
-                await awaitApply(publication, store, flags, log);
-            } catch (error) {
-                if (!(error instanceof ApplyFailedError) || !flags.rollbackOnFailure) throw error;
-                if (!before) throw new ApplyFailedError(`${error.message}\nnot rolled back: Flux saw nothing under the prefix before this push`);
-                const previous = /^\d+$/.test(before) ? `release ${before}` : before;
-                log(`the cluster failed to apply the push:\n${error.message}\nrolling back to the prefix's previous state, ${previous}`);
-                const again = await openPublication(flags, store, "rollback", log, warn);
-                await rollback(store, before, {
-                    dryRun: false,
-                    allowEmpty: false,
-                    allowIncomplete: false,
-                    lease, // the push's own: no other writer gets in between
-                    concurrency: flags.concurrency,
-                    specIgnore: specIgnore(flags),
-                    publication: again,
-                    afterResume: async () => {
-                        if (again) await awaitApply(again, store, flags, log);
-                    },
-                    log,
-                });
-                throw new ApplyFailedError(`${error.message}\nrolled back to ${previous}${again && flags.wait ? ", which the cluster applied" : ""}`);
-            }
-        },
+        afterResume: (lease, before) => applyOrRollBack(store, publication, { what: "push", where: "the prefix", flags, lease, before, log, warn }),
         log,
     });
 }
