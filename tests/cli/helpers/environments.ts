@@ -42,30 +42,6 @@ export function environmentRevision(env: string, prefix: string, tree: Record<st
  * ${BUCKETOPS_PREFIX}, which the flux stack's root Kustomization sets to its Bucket's prefix (substitutePrefix).
  */
 export function promotableTree(tag: string): Record<string, string> {
-    const cluster = (env: string) =>
-        [
-            "apiVersion: kustomize.toolkit.fluxcd.io/v1",
-            "kind: Kustomization",
-            "metadata:",
-            "  name: apps",
-            "  namespace: flux-system",
-            "spec:",
-            "  interval: 10m",
-            "  sourceRef:",
-            "    kind: Bucket",
-            "    name: flux-bucket",
-            `  path: ./\${BUCKETOPS_PREFIX}apps/${env}`,
-            "  prune: true",
-            "",
-        ].join("\n");
-    return {
-        "README.md": `# apps ${tag}\n`,
-        "apps/staging/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - settings.yaml\n",
-        "apps/staging/settings.yaml": configMap("settings", `staging-${tag}`),
-        "apps/prod/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - settings.yaml\n",
-        "apps/prod/settings.yaml": configMap("settings", `prod-${tag}`),
-        "clusters/staging/apps.yaml": cluster("staging"),
-        "clusters/prod/apps.yaml": cluster("prod"),
-    };
+    return { ...environmentTree("staging", "${BUCKETOPS_PREFIX}", tag), ...environmentTree("prod", "${BUCKETOPS_PREFIX}", tag) };
 }
 
