@@ -6,14 +6,14 @@ import { isBucketopsKey, normalizePrefix, releaseKey, SOURCEIGNORE } from "../bu
 import { SCHEME_TITLES } from "../bucket/providers.ts";
 import { mapBounded } from "../fs/bounded.ts";
 import { CliError, UsageError } from "./errors.ts";
-import { guardedWrite, releaseBefore, type Changes, type LeaseSettings } from "./guardedWrite.ts";
+import { guardedWrite, releaseBefore, type LeaseSettings } from "./guardedWrite.ts";
 import { loadHistory, type State } from "./history.ts";
 import type { Lease } from "./lease.ts";
 import type { AtomicPublish } from "./publish.ts";
 import { fluxRevisions, ignorePatterns } from "./revision.ts";
-import { contentDiffers, describeState, resolveTarget, sameContent } from "./rollback.ts";
+import { contentDiffers, copyChanges, describeState, planCopies, resolveTarget, type CopyPlan } from "./rollback.ts";
 import { ignoreMatcher } from "./sourceignore.ts";
-import type { ObjectEntry, ObjectStore, ObjectVersion } from "./store/types.ts";
+import type { ObjectStore, ObjectVersion } from "./store/types.ts";
 import type { LocalFile } from "./tree.ts";
 import { formatBucketUrl } from "./url.ts";
 import { validateManifests, type ValidationChecks } from "./validate.ts";
@@ -80,16 +80,16 @@ export async function promote(from: ObjectStore, to: ObjectStore, options: Promo
 
     if (options.dryRun) {
         const listing = (await to.list(toPrefix)).filter((entry) => !isBucketopsKey(entry.key));
-        const plan = planPromotion(versions, listing);
+        const plan = planCopies(versions, listing);
         describePromotion(plan, options.log);
-        if (promotionChanges(to, plan)) options.log("dry run: nothing was changed");
+        if (copyChanges(to, plan)) options.log("dry run: nothing was changed");
         return { release };
     }
-    const written = await guardedWrite<PromotionPlan>(
+    const written = await guardedWrite<CopyPlan>(
         {
             command: "promote",
-            plan: (listing) => planPromotion(versions, listing),
-            changes: (plan) => promotionChanges(to, plan),
+            plan: (listing) => planCopies(versions, listing),
+            changes: (plan) => copyChanges(to, plan),
             describe: (plan) => describePromotion(plan, options.log),
             release: async (plan, objects, listing) => ({
                 facts: {
@@ -205,41 +205,7 @@ async function validateRelease(from: ObjectStore, versions: { version: ObjectVer
     }
 }
 
-/** What a promotion does to a listing of the target prefix. */
-export interface PromotionPlan {
-    listed: Map<string, ObjectEntry>;
-    /** Versions of the source copied to their target keys. */
-    copies: { version: ObjectVersion; key: string }[];
-    keep: ObjectEntry[];
-    deletes: ObjectEntry[];
-}
-
-/** Pure: the plan that makes `listing` hold `versions` at their target keys. An object is kept when its etag, or its MD5 and size, match. */
-export function planPromotion(versions: { version: ObjectVersion; key: string }[], listing: ObjectEntry[]): PromotionPlan {
-    const listed = new Map(listing.map((entry) => [entry.key, entry]));
-    const copies: PromotionPlan["copies"] = [];
-    const keep: ObjectEntry[] = [];
-    const wanted = new Set<string>();
-    for (const { version, key } of versions) {
-        wanted.add(key);
-        const now = listed.get(key);
-        if (now && (now.etag === version.etag || sameContent(now, version))) keep.push(now);
-        else copies.push({ version, key });
-    }
-    const deletes = [...listed.values()].filter((entry) => !wanted.has(entry.key));
-    return { listed, copies, keep, deletes };
-}
-
-function promotionChanges(store: ObjectStore, plan: PromotionPlan): Changes | undefined {
-    if (plan.copies.length === 0 && plan.deletes.length === 0) return undefined;
-    return {
-        keep: plan.keep,
-        deletes: plan.deletes,
-        writes: plan.copies.map(({ version, key }) => ({ key, run: () => store.restore(version, plan.listed.get(key) ?? null, key) })),
-    };
-}
-
-function describePromotion(plan: PromotionPlan, log: (line: string) => void): void {
+function describePromotion(plan: CopyPlan, log: (line: string) => void): void {
     log(`plan: ${plan.copies.length} to copy, ${plan.deletes.length} to delete, ${plan.keep.length} unchanged`);
     for (const { version, key } of plan.copies) log(`  < ${key} (version ${version.versionId} of ${version.key})`);
     for (const entry of plan.deletes) log(`  - ${entry.key}`);

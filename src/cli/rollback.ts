@@ -68,16 +68,16 @@ export async function rollback(store: ObjectStore, to: string, options: Rollback
     if (options.dryRun) {
         const plan = planRollback(target, (await store.list(prefix)).filter((entry) => !isBucketopsKey(entry.key)));
         describeRollback(plan, options.log);
-        if (rollbackChanges(store, plan)) options.log("dry run: nothing was changed");
+        if (copyChanges(store, plan)) options.log("dry run: nothing was changed");
         return { target };
     }
     let patterns: Promise<string[]> | undefined;
     const patternsOnce = () => (patterns ??= store.get(SOURCEIGNORE).then((body) => ignorePatterns(body, options.specIgnore)));
-    const written = await guardedWrite<RollbackPlan>(
+    const written = await guardedWrite<CopyPlan>(
         {
             command: "rollback",
             plan: (listing) => planRollback(target, listing),
-            changes: (plan) => rollbackChanges(store, plan),
+            changes: (plan) => copyChanges(store, plan),
             describe: (plan) => describeRollback(plan, options.log),
             release: async (plan, objects, listing) => {
                 const patterns = await patternsOnce();
@@ -86,8 +86,8 @@ export async function rollback(store: ObjectStore, to: string, options: Rollback
                     command: "rollback",
                     revision: fluxRevision(objects, patterns),
                     message: options.message ?? `rollback to ${describeState(target)}`,
-                    added: plan.restores.filter((version) => !plan.listed.has(version.key)).map((version) => version.key),
-                    modified: plan.restores.filter((version) => plan.listed.has(version.key)).map((version) => version.key),
+                    added: plan.copies.filter(({ key }) => !plan.listed.has(key)).map(({ key }) => key),
+                    modified: plan.copies.filter(({ key }) => plan.listed.has(key)).map(({ key }) => key),
                     removed: plan.deletes.map((entry) => entry.key),
                     objects,
                     before: { objects: listing, revision: fluxRevision(listing, patterns) },
@@ -102,7 +102,7 @@ export async function rollback(store: ObjectStore, to: string, options: Rollback
     if (!written.objects) return { target };
     const { plan, objects, record } = written;
     const restored = new Map(objects.map((entry) => [entry.key, entry]));
-    const altered = plan.restores.filter((version) => contentDiffers(restored.get(version.key), version));
+    const altered = plan.copies.filter(({ version, key }) => contentDiffers(restored.get(key), version));
     if (altered.length > 0) {
         throw new CliError(
             `restored ${altered.map((v) => v.key).join(", ")} but the content differs from version(s) of ` +
@@ -128,51 +128,61 @@ export async function rollback(store: ObjectStore, to: string, options: Rollback
     return { target, revision };
 }
 
-/** What a rollback does to a listing of the prefix. */
-export interface RollbackPlan {
+/**
+ * What copying versions to keys does to a listing of a prefix: a rollback copies a past release's versions over their
+ * own keys, a promotion another prefix's to the same paths under its own (src/cli/promote.ts).
+ */
+export interface CopyPlan {
     /** The listing's objects by key (bucketops' own keys left out). */
     listed: Map<string, ObjectEntry>;
-    /** Versions of the target copied back as current versions. */
-    restores: ObjectVersion[];
-    /** Objects that already hold the target's content. */
+    /** Versions copied server-side to `key` as its new current version. */
+    copies: { version: ObjectVersion; key: string }[];
+    /** Objects that already hold the wanted content. */
     keep: ObjectEntry[];
-    /** Objects the target does not have. */
+    /** Objects the wanted state does not have. */
     deletes: ObjectEntry[];
 }
 
-/** Pure: the plan that turns `listing` into `target`'s objects. An object is kept when its etag or its MD5 and size match. */
-export function planRollback(target: State, listing: ObjectEntry[]): RollbackPlan {
+/** Pure: the plan that makes `listing` hold each version at its key. An object is kept when its etag or its MD5 and size match. */
+export function planCopies(versions: { version: ObjectVersion; key: string }[], listing: ObjectEntry[]): CopyPlan {
     const listed = new Map(listing.map((entry) => [entry.key, entry]));
-    const restores: ObjectVersion[] = [];
+    const copies: CopyPlan["copies"] = [];
     const keep: ObjectEntry[] = [];
-    for (const [key, version] of target.objects) {
+    const wanted = new Set<string>();
+    for (const { version, key } of versions) {
+        wanted.add(key);
         const now = listed.get(key);
         if (now && (now.etag === version.etag || sameContent(now, version))) keep.push(now);
-        else restores.push(version);
+        else copies.push({ version, key });
     }
-    const deletes = [...listed.values()].filter((entry) => !target.objects.has(entry.key));
-    return { listed, restores, keep, deletes };
+    const deletes = [...listed.values()].filter((entry) => !wanted.has(entry.key));
+    return { listed, copies, keep, deletes };
 }
 
-/** The writes of a rollback plan (copies of old versions, conditional on the object listed); undefined: nothing to do. */
-function rollbackChanges(store: ObjectStore, plan: RollbackPlan): Changes | undefined {
-    if (plan.restores.length === 0 && plan.deletes.length === 0) return undefined;
+/** Pure: the plan that turns `listing` into `target`'s objects. */
+export function planRollback(target: State, listing: ObjectEntry[]): CopyPlan {
+    return planCopies([...target.objects.values()].map((version) => ({ version, key: version.key })), listing);
+}
+
+/** The writes of a copy plan (server-side copies, conditional on the object listed); undefined: nothing to do. */
+export function copyChanges(store: ObjectStore, plan: CopyPlan): Changes | undefined {
+    if (plan.copies.length === 0 && plan.deletes.length === 0) return undefined;
     return {
         keep: plan.keep,
         deletes: plan.deletes,
-        writes: plan.restores.map((version) => ({ key: version.key, run: () => store.restore(version, plan.listed.get(version.key) ?? null) })),
+        writes: plan.copies.map(({ version, key }) => ({ key, run: () => store.restore(version, plan.listed.get(key) ?? null, key) })),
     };
 }
 
-function describeRollback(plan: RollbackPlan, log: (line: string) => void): void {
-    log(`plan: ${plan.restores.length} to restore, ${plan.deletes.length} to delete, ${plan.keep.length} unchanged`);
-    for (const version of plan.restores) log(`  < ${version.key} (version ${version.versionId})`);
+function describeRollback(plan: CopyPlan, log: (line: string) => void): void {
+    log(`plan: ${plan.copies.length} to restore, ${plan.deletes.length} to delete, ${plan.keep.length} unchanged`);
+    for (const { version } of plan.copies) log(`  < ${version.key} (version ${version.versionId})`);
     for (const entry of plan.deletes) log(`  - ${entry.key}`);
-    if (plan.restores.length === 0 && plan.deletes.length === 0) log("already in that state: nothing to do");
+    if (plan.copies.length === 0 && plan.deletes.length === 0) log("already in that state: nothing to do");
 }
 
 /** Same bytes, as far as both MD5s are known. */
-export function sameContent(entry: ObjectEntry | undefined, version: ObjectVersion): boolean {
+function sameContent(entry: ObjectEntry | undefined, version: ObjectVersion): boolean {
     return entry !== undefined && entry.md5 !== undefined && entry.md5 === version.md5 && entry.size === version.size;
 }
 

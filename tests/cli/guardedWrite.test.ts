@@ -123,7 +123,7 @@ describe("planRollback: pure", () => {
             listing,
         );
         assert.deepEqual(plan.keep.map((e) => e.key), ["app/same.yaml", "app/copied.yaml"]);
-        assert.deepEqual(plan.restores.map((v) => v.key), ["app/changed.yaml", "app/gone.yaml"]);
+        assert.deepEqual(plan.copies.map(({ key }) => key), ["app/changed.yaml", "app/gone.yaml"]);
         assert.deepEqual(plan.deletes.map((e) => e.key), ["app/extra.yaml"]);
     });
 });
