@@ -19,6 +19,14 @@ export function normalizePrefix(prefix: string): string {
 }
 
 /**
+ * The order in which S3 lists keys (ListObjectsV2: "in UTF-8 character encoding in lexicographical order") and GCS
+ * too: by their UTF-8 bytes, which differs from JavaScript's string order (UTF-16 code units) above U+FFFF.
+ */
+export function compareKeys(a: string, b: string): number {
+    return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
+/**
  * The variable the root Kustomization's postBuild sets to the Bucket's prefix (`prod/`; "" at the bucket root) when the
  * flux stack has `substitutePrefix`: a tree whose Flux paths are written `./${BUCKETOPS_PREFIX}apps/prod` reads the
  * same under every prefix, so one environment's release can be promoted to another byte for byte. Kustomizations

@@ -1,4 +1,4 @@
-import { isBucketopsKey } from "../bucket/keys.ts";
+import { isBucketopsKey, releaseKey } from "../bucket/keys.ts";
 import { applyChanges, type ChangeSet } from "./apply.ts";
 import { CliError, InterruptedError } from "./errors.ts";
 import { Interrupts } from "./interrupts.ts";
@@ -78,7 +78,8 @@ export async function guardedWrite<P>(writer: Writer<P>, options: GuardedWriteOp
 /** The steps under the lease, with Ctrl-C and SIGTERM handled (Interrupts). */
 async function write<P>(writer: Writer<P>, options: GuardedWriteOptions<P>, lease: Lease): Promise<GuardedWriteResult<P>> {
     const { store, prefix, publication, log } = options;
-    const listing = (await store.list(prefix)).filter((entry) => !isBucketopsKey(entry.key));
+    const listed = await store.list(prefix);
+    const listing = listed.filter((entry) => !isBucketopsKey(entry.key));
     const plan = writer.plan(listing);
     writer.describe(plan);
     const changes = writer.changes(plan);
@@ -90,13 +91,16 @@ async function write<P>(writer: Writer<P>, options: GuardedWriteOptions<P>, leas
         }
         return { plan, listing };
     }
+    // The record this release follows is read while the objects are written: under the lease no one else writes it.
+    const previousRecord = listed.some((entry) => entry.key === releaseKey(prefix)) ? store.get(releaseKey(prefix)) : Promise.resolve(undefined);
+    previousRecord.catch(() => undefined);
     await beginPublish({ publication, log });
     const objects = await publishing(publication, () =>
         applyChanges(store, { prefix, ...changes }, { concurrency: options.concurrency, verb: writer.command, lease }),
     );
     lease.check();
     const { facts, commit } = await writer.release(plan, objects, listing);
-    const record = await recordRelease(store, prefix, facts, log);
+    const record = await recordRelease(store, prefix, facts, log, previousRecord);
     await publication?.resume(commit);
     await afterResume(options, lease, { plan, listing, objects, record });
     return { plan, listing, objects, record };

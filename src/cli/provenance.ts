@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { mayBeInGit } from "../fs/gitFiles.ts";
 import { createHash, randomUUID } from "node:crypto";
 import os from "node:os";
 import { promisify } from "node:util";
@@ -123,6 +124,7 @@ const GIT_TIMEOUT_MS = 5_000;
 
 /** The git facts of the repository holding `dir`; undefined outside one, or without git. */
 export async function gitInfo(dir: string): Promise<GitInfo | undefined> {
+    if (!mayBeInGit(dir)) return undefined;
     const git = async (...args: string[]) => (await promisify(execFile)("git", ["-C", dir, ...args], { timeout: GIT_TIMEOUT_MS })).stdout.trim();
     try {
         const [commit, log] = await Promise.all([git("rev-parse", "HEAD"), git("log", "-1", "--format=%an <%ae>%n%s")]);
@@ -170,9 +172,9 @@ export interface ReleaseFacts {
  * record it supersedes, with the manifest of `facts.objects`. A version id the write did not return (an S3 object the
  * release kept) comes from the previous manifest where the object is the same, else from one listing of versions.
  */
-export async function writeRelease(store: ObjectStore, prefix: string, facts: ReleaseFacts): Promise<ReleaseRecord> {
+export async function writeRelease(store: ObjectStore, prefix: string, facts: ReleaseFacts, previousBody?: Promise<Buffer | undefined>): Promise<ReleaseRecord> {
     const key = releaseKey(prefix);
-    const previous = readRelease(await store.get(key));
+    const previous = readRelease(await (previousBody ?? store.get(key)));
     const number = previous?.number ?? (previous ? (await store.listVersions(key)).filter((v) => v.key === key && !v.deleteMarker).length : 0);
     const objects = await manifest(store, prefix, facts.objects, previous);
     const log = nextLog(previous);
@@ -253,9 +255,19 @@ export function describeRelease(record: ReleaseRecord): string {
 }
 
 /** Writes the release record; the writes are done by then, so a record that cannot be written is a warning. */
-export async function recordRelease(store: ObjectStore, prefix: string, facts: ReleaseFacts, log: (line: string) => void): Promise<ReleaseRecord | undefined> {
+/**
+ * `previousBody`: the record as it is now, already asked for (GET releaseKey) under the lease, so that it is read
+ * while the objects are written: only a lease holder writes it.
+ */
+export async function recordRelease(
+    store: ObjectStore,
+    prefix: string,
+    facts: ReleaseFacts,
+    log: (line: string) => void,
+    previousBody?: Promise<Buffer | undefined>,
+): Promise<ReleaseRecord | undefined> {
     try {
-        const record = await writeRelease(store, prefix, facts);
+        const record = await writeRelease(store, prefix, facts, previousBody);
         log(`release ${record.number}: ${describeRelease(record)}`);
         return record;
     } catch (error) {

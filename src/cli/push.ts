@@ -7,10 +7,10 @@ import { planPush, type PushPlan } from "./plan.ts";
 import { fluxRevisions, ignorePatterns, type FluxRevisions } from "./revision.ts";
 import { BUCKETOPS_NAMES, isBucketopsKey, leaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
 import { gitInfo, type GitInfo, type ReleaseFacts } from "./provenance.ts";
-import { ignoreMatcher } from "./sourceignore.ts";
 import { AccessDeniedError } from "./store/errors.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
-import { contentType, describeTree, readTree, type LocalFile } from "./tree.ts";
+import { ignoreMatcher } from "./sourceignore.ts";
+import { contentType, describeTree, readTree, type LocalFile, type LocalTree } from "./tree.ts";
 import { preloadValidation, validateManifests } from "./validate.ts";
 import type { ValidationCache } from "./validationCache.ts";
 import type { ValidationChecks } from "./validate.ts";
@@ -39,6 +39,8 @@ export interface PushOptions {
     afterResume?: (lease: Lease, before: string | undefined) => Promise<void>;
     /** Ship what Git ignores too (--include-ignored); by default a tree in a Git work tree ships what Git would commit. */
     includeIgnored?: boolean;
+    /** The tree, already being read (readTree with includeIgnored); default: push reads it. */
+    tree?: Promise<LocalTree>;
     /** Ship Secrets that are not SOPS-encrypted and files matching credential patterns (--allow-plain-secrets). */
     allowPlainSecrets?: boolean;
     log: (line: string) => void;
@@ -57,11 +59,12 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     // The requests that need nothing from the tree go out at once, together, while the tree is read and validated
     // (one round trip instead of two before the plan). Each is awaited below; none may go unhandled meanwhile.
     const bucketIgnore = store.get(SOURCEIGNORE);
-    const listRequest = store.list(prefix);
-    // An identity that may not read the setting (a reader) finds out at its first write instead.
-    const versioningRequest = store.versioningEnabled().catch((error: unknown) => (error instanceof AccessDeniedError ? undefined : Promise.reject(error)));
-    for (const request of [bucketIgnore, listRequest, versioningRequest]) request.catch(() => undefined);
-    const tree = await readTree(dir, { includeIgnored: options.includeIgnored });
+    const treeRead = options.tree ?? readTree(dir, { includeIgnored: options.includeIgnored });
+    treeRead.catch(() => undefined); // awaited below, after the requests went out
+    // The listing's pages start from the keys the tree will have (S3Store.list).
+    const listRequest = store.list(prefix, treeRead.then((tree) => tree.files.map((file) => prefix + file.relative)));
+    for (const request of [bucketIgnore, listRequest]) request.catch(() => undefined);
+    const tree = await treeRead;
     const files = tree.files;
     for (const line of describeTree(dir, tree)) options.log(line);
     if (files.length === 0 && tree.ignored.length > 0) {
@@ -77,10 +80,22 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
         );
     }
     preloadValidation(files, prefix, { cache: options.validationCache, allowPlainSecrets: options.allowPlainSecrets });
+    // A push that changes nothing writes nothing, not even the lease (a reader may run it). One that does takes the
+    // lease, then plans again from a listing under it: another writer may have finished in between.
+    const planFor = (listing: ObjectEntry[]) =>
+        keepRootSourceignore(planPush(files, listing.filter((entry) => !isBucketopsKey(entry.key)), prefix, options.prune), prefix);
+    // Whether the bucket keeps versions matters only to a push that will write: asked as soon as the listing shows it
+    // will, while the tree is validated. An identity that may not read the setting (a reader) finds out at its first
+    // write instead.
+    const writes = (listing: ObjectEntry[]) =>
+        !options.dryRun && (changes(planFor(listing)) || options.publication?.leftSuspended === true || listing.some((entry) => entry.key === leaseKey(prefix)));
+    const versioningRequest = listRequest.then((listing) =>
+        writes(listing) ? store.versioningEnabled().catch((error: unknown) => (error instanceof AccessDeniedError ? undefined : Promise.reject(error))) : undefined,
+    );
+    versioningRequest.catch(() => undefined);
     // What Flux will not fetch, now and after the push: at the bucket root the tree's own .sourceignore replaces the bucket's.
     const ownIgnore = prefix === "" ? files.find((file) => file.relative === SOURCEIGNORE) : undefined;
     const patterns = ignorePatterns(ownIgnore ? await readFile(ownIgnore.absolute) : await bucketIgnore, options.specIgnore);
-    const ignored = ignoreMatcher(patterns);
     const revisions = fluxRevisions(patterns);
     // The listing runs while the tree is validated; a validation failure is reported first.
     const [validated, listed, versioned] = await Promise.allSettled([
@@ -89,7 +104,7 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
             files,
             complete: tree.ignored.length + tree.nestedRepositories.length === 0,
             allowPlainSecrets: options.allowPlainSecrets,
-            ignored,
+            ignored: ignoreMatcher(patterns),
             cache: options.validationCache,
             checks: options.validation,
             log: options.log,
@@ -106,10 +121,6 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
             : `validated ${files.length} file(s) in ${dir}`,
     );
 
-    // A push that changes nothing writes nothing, not even the lease (a reader may run it). One that does takes the
-    // lease, then plans again from a listing under it: another writer may have finished in between.
-    const planFor = (listing: ObjectEntry[]) =>
-        keepRootSourceignore(planPush(files, listing.filter((entry) => !isBucketopsKey(entry.key)), prefix, options.prune), prefix);
     const listing = listed.value;
     const plan = planFor(listing);
     // A lease or a suspended Bucket that a stopped writer left is cleared under the lease even when nothing changes.

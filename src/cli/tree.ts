@@ -46,9 +46,12 @@ export interface ReadTreeOptions {
  * for symlinks). Only the digests are kept, so memory grows with the number of files, not their size.
  */
 export async function readTree(root: string, options: ReadTreeOptions = {}): Promise<LocalTree> {
+    // Git starts at once (its processes run while this one loads the rest); its answer counts only for a directory.
+    const asked = options.includeIgnored ? undefined : gitListing(root);
+    asked?.catch(() => undefined);
     const info = await stat(root).catch(() => undefined);
     if (!info?.isDirectory()) throw new UsageError(`'${root}' is not a directory: push takes the manifest tree's root`);
-    const listing = options.includeIgnored ? undefined : await gitListing(root);
+    const listing = await asked;
     const chosen = listing
         ? { source: "git" as const, inGit: true, ...(await gitTreeFiles(root, listing, SKIPPED_DIRS)) }
         : { source: "all" as const, inGit: options.includeIgnored ? undefined : false, paths: await walkFiles(root, { skipFolder: (name) => SKIPPED_DIRS.has(name) }), ignored: [], nestedRepositories: [] };

@@ -36,6 +36,9 @@ const MAX_OUTPUT = 512 * 1024 * 1024;
  * program, a folder under a `.git` is refused (its ignore rules cannot be known) and any other is outside Git.
  */
 export async function gitListing(dir: string): Promise<GitListing | undefined> {
+    // Git finds a repository only where one of these is (setup.c's discovery): asking it elsewhere starts two processes
+    // for the answer "not a git repository".
+    if (!mayBeInGit(dir)) return undefined;
     const list = (...args: string[]) => lsFiles(dir, args);
     const [files, ignored] = await Promise.allSettled([
         list("--cached", "--others", "--exclude-standard"),
@@ -68,6 +71,20 @@ function lsFiles(dir: string, args: string[]): Promise<string[]> {
             else resolve(stdout.split("\0").filter((entry) => entry !== ""));
         });
     });
+}
+
+/**
+ * Whether Git could find a repository for `dir`: GIT_DIR or GIT_WORK_TREE set, a `.git` in it or above it, or it or a
+ * folder above it is itself a repository's directory (git's is_git_directory: HEAD, objects/ and refs/; a bare
+ * repository or a folder in a `.git`). Where none holds, `git ls-files` says "not a git repository".
+ */
+export function mayBeInGit(dir: string): boolean {
+    if (process.env.GIT_DIR !== undefined || process.env.GIT_WORK_TREE !== undefined) return true;
+    for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+        if (existsSync(path.join(current, ".git"))) return true;
+        if (["HEAD", "objects", "refs"].every((entry) => existsSync(path.join(current, entry)))) return true;
+        if (path.dirname(current) === current) return false;
+    }
 }
 
 /** Whether `dir` or a folder above it holds a `.git` (a repository's folder, or a worktree's file). */

@@ -11,7 +11,7 @@ const KEYS = 20_000;
 
 /**
  * A reader slower than bucketops writes: it takes 16 KiB, then waits 20 ms, so the pipe (64 KiB on Linux) fills and
- * Node's writes to it queue up. It prints how many states it parsed and how many keys the last one added.
+ * Node's writes to it queue up. It prints how many states it parsed and how many keys they added in all.
  */
 const SLOW_READER = `
 let text = "";
@@ -25,7 +25,7 @@ process.stdin.on("readable", function take() {
 });
 process.stdin.on("end", () => {
     const states = JSON.parse(text);
-    console.log(states.length, states.at(-1).added.length, text.length);
+    console.log(states.length, states.reduce((sum, state) => sum + state.added.length, 0), text.length);
 });
 `;
 
@@ -49,7 +49,9 @@ describe("bucketops' output through a pipe to a slow reader (moto_server)", () =
             maxBuffer: 1024 * 1024,
         });
         const [states, added, characters] = stdout.trim().split(" ").map(Number);
-        assert.equal(states, 1, "other tools' writes, one change");
+        // Other tools' writes: one change, or a few where moto paused for more than history's BURST_GAP_MS between two
+        // of the 20,000 writes (a loaded machine); either way every key is in the output once.
+        assert.ok(states >= 1 && states <= 5, `${states} states`);
         assert.equal(added, KEYS);
         assert.ok(characters > 10 * 64 * 1024, `the JSON (${characters} characters) is far more than a pipe holds`);
     });

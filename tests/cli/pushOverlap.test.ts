@@ -11,7 +11,8 @@ import { gitRepository, manifestTree, writeTree } from "../support/trees.ts";
 /**
  * A store that answers the bucket's .sourceignore only once the listing and the versioning setting were asked for:
  * a push that waited for that answer before sending them would fail here (issue 28: requests that need nothing from
- * each other go out together, one round trip before the plan instead of two).
+ * each other go out together, one round trip before the plan instead of two). The versioning setting is asked as soon
+ * as the listing shows that the push will write (and not at all when it will not).
  */
 class SlowIgnoreStore extends MemoryStore {
     readonly asked: string[] = [];
@@ -51,6 +52,7 @@ describe("push: the requests before the plan overlap (in memory)", () => {
         const first = await push(dir, store, options);
         assert.equal(first.plan.uploads.length, 3);
         assert.deepEqual(store.asked.slice(0, 3).sort(), ["get .sourceignore", "list app/", "versioning"]);
+        assert.ok(store.asked.indexOf("versioning") > store.asked.indexOf("list app/"), store.asked.join(", "));
 
         // Nothing changed: planned from the listing that went out beside the .sourceignore request, nothing written.
         const writes = store.calls.length;
@@ -58,6 +60,7 @@ describe("push: the requests before the plan overlap (in memory)", () => {
         assert.equal(again.plan.uploads.length, 0);
         assert.equal(again.plan.unchanged.length, 3);
         assert.equal(store.calls.length, writes, "a push that changes nothing writes nothing");
+        assert.equal(store.asked.filter((call) => call === "versioning").length, 1, "nor asks whether the bucket keeps versions");
     });
 
     it("reports a tree that cannot be pushed first, even when the bucket refuses the listing", async () => {

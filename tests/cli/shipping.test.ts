@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -149,6 +149,33 @@ describe("push ships what Git would ship, and refuses secrets in the clear (moto
             assert.equal(await gitListing(outside), undefined);
         } finally {
             process.env.PATH = path_;
+        }
+    });
+
+    it("starts no git where Git could find no repository, and still asks it where it could (GIT_DIR, a bare repository)", async () => {
+        // A git that only records that it ran, then answers as outside a repository.
+        const bin = mkdtempSync(path.join(tmpdir(), "fake-git-"));
+        const ran = path.join(bin, "ran");
+        writeFileSync(path.join(bin, "git"), `#!/bin/sh\necho "$@" >> ${ran}\necho "fatal: not a git repository (or any of the parent directories): .git" >&2\nexit 128\n`, { mode: 0o755 });
+        const outside = writeTree({ "app.yaml": configMap("app", "v1") });
+        const bare = mkdtempSync(path.join(tmpdir(), "bare-"));
+        execFileSync("git", ["init", "-q", "--bare", bare]);
+        const saved = { PATH: process.env.PATH, GIT_DIR: process.env.GIT_DIR };
+        process.env.PATH = `${bin}${path.delimiter}${process.env.PATH}`;
+        try {
+            assert.equal(await gitListing(outside), undefined);
+            assert.equal(existsSync(ran), false, "no git process outside a repository");
+            process.env.GIT_DIR = path.join(outside, "elsewhere.git");
+            assert.equal(await gitListing(outside), undefined);
+            assert.equal(existsSync(ran), true, "GIT_DIR names a repository: git is asked");
+            delete process.env.GIT_DIR;
+            rmSync(ran);
+            assert.equal(await gitListing(bare), undefined);
+            assert.equal(existsSync(ran), true, "a bare repository's folder: git is asked");
+        } finally {
+            process.env.PATH = saved.PATH;
+            if (saved.GIT_DIR === undefined) delete process.env.GIT_DIR;
+            else process.env.GIT_DIR = saved.GIT_DIR;
         }
     });
 

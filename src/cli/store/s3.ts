@@ -8,7 +8,8 @@ import {
     GetBucketVersioningCommand,
     GetObjectCommand,
     HeadObjectCommand,
-    paginateListObjectsV2,
+    ListObjectsV2Command,
+    type ListObjectsV2CommandOutput,
     ListObjectVersionsCommand,
     type ListObjectVersionsCommandOutput,
     PutObjectCommand,
@@ -17,6 +18,7 @@ import {
     UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import type { DeserializeHandler, HandlerExecutionContext } from "@smithy/types";
+import { compareKeys } from "../../bucket/keys.ts";
 import { CliError } from "../errors.ts";
 import { endpointUrl, type BucketUrl } from "../url.ts";
 import { accessDenied, concurrentWrite, explained, isTimeout } from "./errors.ts";
@@ -40,6 +42,10 @@ export interface S3Options {
 }
 
 const DELETE_BATCH = 1000;
+/** The most keys a ListObjectsV2 page holds (MaxKeys' default and limit). */
+const LIST_PAGE = 1000;
+/** The expected keys a listing range holds (S3Store.list): the rest of its first page is room for unexpected ones. */
+const LIST_STRIDE = LIST_PAGE - 20;
 /** `s3.amazonaws.com`, `s3.<region>.amazonaws.com`, `s3-<region>.amazonaws.com` (and .com.cn); group 1: the region. */
 const AWS_ENDPOINT = /^s3(?:[.-]([a-z0-9-]+))?\.amazonaws\.com(?:\.cn)?$/;
 
@@ -122,6 +128,8 @@ export class S3Store implements ObjectStore {
     readonly description: string;
     readonly copiesKeepEtag = true;
     private readonly client: S3Client;
+    /** Each prefix's keys as this store last listed them: where the next listing of it expects its pages to start. */
+    private readonly listed = new Map<string, string[]>();
     private readonly conditionalWrites: boolean;
 
     readonly url: BucketUrl;
@@ -194,18 +202,52 @@ export class S3Store implements ObjectStore {
         }
     }
 
-    async list(prefix: string): Promise<ObjectEntry[]> {
+    async list(prefix: string, likely?: string[] | Promise<string[]>): Promise<ObjectEntry[]> {
         return this.call(`list '${prefix}'`, async () => {
-            const entries: ObjectEntry[] = [];
-            const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.url.bucket, Prefix: prefix });
-            for await (const page of pages) {
-                for (const object of page.Contents ?? []) {
-                    const etag = trimEtag(object.ETag);
-                    entries.push({ key: object.Key!, etag, size: object.Size ?? 0, md5: md5FromEtag(etag) });
-                }
-            }
+            // ListObjectsV2 answers at most 1,000 keys a page, and each page's continuation token comes with the one
+            // before: 3 round trips one after the other for 2,021 keys. With the keys the prefix is likely to hold,
+            // the listing is cut into ranges of 1,000 of them, each listed from its first key on (StartAfter) at once:
+            // a range goes on (continuation) until it reaches the next range's start, so the keys there really are,
+            // added or gone, are each listed exactly once. A range holds LIST_STRIDE expected keys, so that its first
+            // page still reaches the next range with up to LIST_PAGE - LIST_STRIDE keys more than expected (bucketops'
+            // own records, a few new files) without another round trip. The first page is asked for at once, the
+            // expected keys (a tree still being read) or not.
+            const first = this.listPage(prefix, {});
+            first.catch(() => undefined);
+            const expected = await Promise.resolve(likely ?? this.listed.get(prefix) ?? []).catch(() => []);
+            const sorted = [...new Set(expected.filter((key) => key.startsWith(prefix)))].sort(compareKeys);
+            const starts = sorted.filter((_, index) => index % LIST_STRIDE === LIST_STRIDE - 1);
+            const ranges = await Promise.all([
+                this.listRange(prefix, first, starts[0]),
+                ...starts.map((start, index) => this.listRange(prefix, this.listPage(prefix, { StartAfter: start }), starts[index + 1])),
+            ]);
+            const entries = ranges.flat();
+            this.listed.set(prefix, entries.map((entry) => entry.key));
             return entries;
         });
+    }
+
+    private listPage(prefix: string, from: { StartAfter?: string; ContinuationToken?: string }): Promise<ListObjectsV2CommandOutput> {
+        return this.client.send(new ListObjectsV2Command({ Bucket: this.url.bucket, Prefix: prefix, ...from }));
+    }
+
+    /** The keys of the prefix from the page `first` on, up to `end` included (to the last when unset). */
+    private async listRange(prefix: string, first: Promise<ListObjectsV2CommandOutput>, end: string | undefined): Promise<ObjectEntry[]> {
+        const entries: ObjectEntry[] = [];
+        let next: Promise<ListObjectsV2CommandOutput> | undefined = first;
+        while (next) {
+            const page: ListObjectsV2CommandOutput = await next;
+            for (const object of page.Contents ?? []) {
+                if (end !== undefined && compareKeys(object.Key!, end) > 0) return entries;
+                const etag = trimEtag(object.ETag);
+                entries.push({ key: object.Key!, etag, size: object.Size ?? 0, md5: md5FromEtag(etag) });
+            }
+            // The next range starts after `end`: a page that reached it ends this one.
+            const last = page.Contents?.at(-1)?.Key;
+            if (end !== undefined && last !== undefined && compareKeys(last, end) >= 0) return entries;
+            next = page.IsTruncated && page.NextContinuationToken ? this.listPage(prefix, { ContinuationToken: page.NextContinuationToken }) : undefined;
+        }
+        return entries;
     }
 
     async get(key: string, versionId?: string): Promise<Buffer | undefined> {

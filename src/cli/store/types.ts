@@ -81,8 +81,13 @@ export interface ObjectStore {
      * revision: S3 yes (a single-part ETag is the content MD5), GCS no (etags are per generation).
      */
     readonly copiesKeepEtag: boolean;
-    /** Every current object whose key starts with `prefix`, in one paginated listing. */
-    list(prefix: string): Promise<ObjectEntry[]>;
+    /**
+     * Every current object whose key starts with `prefix`, in key order (compareKeys). `likely`: keys the prefix
+     * probably holds (the tree about to be pushed); with them, or with this store's last listing of the prefix, a
+     * store may ask for the pages of a long listing at once (each from a key it expects) rather than one after the
+     * other: the result is the same, whatever the prefix really holds.
+     */
+    list(prefix: string, likely?: string[] | Promise<string[]>): Promise<ObjectEntry[]>;
     /** The object's content (of one version when given), or undefined when it does not exist. */
     get(key: string, versionId?: string): Promise<Buffer | undefined>;
     put(key: string, body: Buffer, options: PutOptions): Promise<ObjectEntry>;
