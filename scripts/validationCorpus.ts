@@ -147,7 +147,7 @@ async function check(args: string[]): Promise<void> {
     const roots = new Map(flags(args, "--root").map((value) => value.split("=", 2) as [string, string]));
     const trees = readdirSync(dir).filter((name) => statSync(path.join(dir, name)).isDirectory()).sort();
     const rows: Row[] = [];
-    console.log("| tree | commit | files | YAML | mode | errors | warnings | validate s | bucketops cold s | bucketops unchanged s | aws cold s | aws unchanged s |");
+    console.log("| tree | commit | files | YAML | mode | errors | warnings | validate s | bucketops cold s | bucketops unchanged s | bucketops one change s | aws cold s | aws unchanged s | aws one change s |");
     for (const tree of trees) {
         const treeDir = path.join(dir, tree);
         let meta: { commit?: string } = {};

@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import type { CachedBuild } from "../validate/buildCache.ts";
 import type { ParsedContent } from "../validate/yamlFiles.ts";
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { LocalFile } from "./tree.ts";
@@ -70,10 +71,20 @@ export class ValidationCache {
     cleanOfSecrets(): EntryCache<true> {
         return new EntryCache(path.join(this.dir, "secrets", `${validatorIdentity()}.json`));
     }
+
+    /**
+     * What `kubectl kustomize` built, by everything each build read (validateTree's buildCache), for this validator
+     * identity (kubectl's included): a tree with one file changed runs kustomize only where that file is read.
+     */
+    builds(): FileEntryCache<CachedBuild> {
+        return new FileEntryCache(path.join(this.dir, "builds", validatorIdentity()), MAX_BUILDS);
+    }
 }
 
 /** At most this many contents are kept: about 10 MB of JSON for small manifests; the newest stay. */
 const MAX_CONTENTS = 25_000;
+/** At most this many builds are kept (a fleet has tens to hundreds of kustomize builds); the newest stay. */
+const MAX_BUILDS = 1_000;
 
 /**
  * Entries by key read from one JSON file at the start of a run and written back (temporary name, then rename) at its
@@ -110,6 +121,53 @@ export class EntryCache<T> {
             await rename(temporary, this.file);
         } catch {
             // e.g. a read-only home
+        }
+    }
+}
+
+/**
+ * Entries by key, one JSON file each in a folder: for entries too large to read all of at every run (builds). An
+ * entry is read when asked for; `save` writes the new ones (temporary name, then rename) and keeps the newest `max`.
+ */
+export class FileEntryCache<T> {
+    private readonly dir: string;
+    private readonly max: number;
+    private readonly added = new Map<string, T>();
+
+    constructor(dir: string, max: number) {
+        this.dir = dir;
+        this.max = max;
+    }
+
+    get(key: string): T | undefined {
+        if (this.added.has(key)) return this.added.get(key);
+        try {
+            return JSON.parse(readFileSync(path.join(this.dir, `${key}.json`), "utf8")) as T;
+        } catch {
+            return undefined; // not kept, or unreadable
+        }
+    }
+
+    set(key: string, content: T): void {
+        this.added.set(key, content);
+    }
+
+    async save(): Promise<void> {
+        if (this.added.size === 0) return;
+        try {
+            await mkdir(this.dir, { recursive: true });
+            for (const [key, content] of this.added) {
+                const temporary = path.join(this.dir, `${key}.${randomUUID()}.tmp`);
+                await writeFile(temporary, JSON.stringify(content));
+                await rename(temporary, path.join(this.dir, `${key}.json`));
+            }
+            const names = (await readdir(this.dir)).filter((name) => name.endsWith(".json"));
+            if (names.length <= this.max) return;
+            const aged = await Promise.all(names.map(async (name) => ({ name, time: (await stat(path.join(this.dir, name))).mtimeMs })));
+            aged.sort((a, b) => a.time - b.time);
+            await Promise.all(aged.slice(0, aged.length - this.max).map(({ name }) => rm(path.join(this.dir, name), { force: true })));
+        } catch {
+            // e.g. a read-only home: the next run builds again
         }
     }
 }

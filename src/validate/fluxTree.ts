@@ -17,12 +17,14 @@
 // - a SOPS-encrypted object is accepted (its values are not known offline) when the Kustomization decrypts with SOPS.
 // Remote bases and URL resources are not fetched unless allowRemote: they are left out of the build, with a warning.
 // The builds run in a copy of the tree (hard links) so that nothing is written into the user's tree.
+import { createHash } from "node:crypto";
 import { link, copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse as parseYaml, stringify } from "yaml";
 import { walkFiles } from "../fs/walk.ts";
 import { mapBounded } from "../fs/bounded.ts";
+import { buildKey, UNFOLLOWED_FIELDS, type BuildCache } from "./buildCache.ts";
 import { composedWithFiles, type KustomizationDir } from "./builds.ts";
 import { composeBuild } from "./compose.ts";
 import { isSopsEncrypted, type ObjectChecker } from "./checkObject.ts";
@@ -51,6 +53,8 @@ export interface FluxTreeOptions {
     original?: string;
     /** The root Kustomization's postBuild.substitute (the flux stack's substitutePrefix: ${BUCKETOPS_PREFIX}). */
     substitute?: Record<string, string>;
+    /** kubectl builds of earlier runs by their inputs (src/validate/buildCache.ts). */
+    buildCache?: BuildCache;
 }
 
 export interface FluxTreeResult {
@@ -538,6 +542,10 @@ class FluxTree {
                 if (composed) return { ok: true, objects: composed };
             }
         }
+        // What kubectl built before from exactly these inputs.
+        const cacheKey = this.options.buildCache ? await this.buildCacheKey(entry) : undefined;
+        const cached = cacheKey === undefined ? undefined : this.options.buildCache!.get(cacheKey);
+        if (cached) return { ok: true, objects: cached.objects.map(({ object, file }) => ({ object, file: path.resolve(this.root, file) })) };
         await this.copyOnce();
         const copyDir = path.join(this.copy, path.relative(this.root, entry.dir));
         const ownFile = await findKustomizationFile(entry.dir);
@@ -562,7 +570,47 @@ class FluxTree {
         const result = await this.batches.build({ overlay, index, dir: entry.dir, targetNamespace: entry.spec.targetNamespace });
         if (!result.ok) return { ok: false, error: this.fromCopy(result.error) };
         const objects = result.objects.map((object) => ({ object: withoutOrigin(object), file: this.originFile(object, overlay, entry) }));
+        if (cacheKey !== undefined) {
+            this.options.buildCache!.set(cacheKey, { objects: objects.map(({ object, file }) => ({ object, file: path.relative(this.root, file).split(path.sep).join("/") })) });
+        }
         return { ok: true, objects };
+    }
+
+    /**
+     * The build cache's key of an entry point (buildCache.ts), or undefined where a kept build could be wrong: remote
+     * bases fetched, a kustomization field that reads files the validator does not follow, or inputs it cannot read.
+     */
+    private async buildCacheKey(entry: Entry): Promise<string | undefined> {
+        if (this.options.allowRemote) return undefined;
+        try {
+            const inputs = new Set(await this.inputs(entry.dir));
+            const components = Array.isArray(entry.spec.components) ? entry.spec.components.filter((component) => typeof component === "string") : [];
+            for (const component of components) for (const file of await this.inputs(path.resolve(entry.dir, component))) inputs.add(file);
+            for (const file of inputs) {
+                const document = isKustomizationFile(file) ? this.parsed.get(file)?.documents[0] : undefined;
+                if (isRecord(document) && UNFOLLOWED_FIELDS.some((field) => field in document)) return undefined;
+            }
+            const { postBuild: _postBuild, ...fields } = buildFields(entry.spec);
+            const digests = await Promise.all([...inputs].map(async (file) => ({ file: path.relative(this.root, file), digest: await this.digest(file) })));
+            return buildKey(path.relative(this.root, entry.dir), fields, digests);
+        } catch {
+            return undefined;
+        }
+    }
+
+    private readonly digests = new Map<string, Promise<string>>();
+
+    /** A file's sha256 (read once per run); "missing" for a path that is not a readable file. */
+    private digest(file: string): Promise<string> {
+        let digest = this.digests.get(file);
+        if (!digest) {
+            digest = readFile(file).then(
+                (content) => createHash("sha256").update(content).digest("hex"),
+                () => "missing",
+            );
+            this.digests.set(file, digest);
+        }
+        return digest;
     }
 
     /** Paths in kustomize's messages name the copy: name the tree's files instead. */

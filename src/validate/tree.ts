@@ -1,5 +1,6 @@
 import path from "node:path";
 import { buildKustomizations, entryPoints, KUSTOMIZATION_OBJECT, startRootBuilds, stopBuilds, type KustomizationDir } from "./builds.ts";
+import type { BuildCache } from "./buildCache.ts";
 import { ObjectChecker } from "./checkObject.ts";
 import { normalizePrefix, prefixSubstitution } from "../bucket/keys.ts";
 import { mapBounded } from "../fs/bounded.ts";
@@ -30,6 +31,8 @@ export interface ValidateTreeOptions {
      * known, parse it). A file whose content is cached is not read, parsed or, if it was clean, schema-checked again.
      */
     parseCache?: { cache: ParseCache; keyOf: (file: string) => string | undefined };
+    /** What `kubectl kustomize` built in earlier runs, by everything each build reads (src/validate/buildCache.ts). */
+    buildCache?: BuildCache;
     /**
      * The root Kustomization's spec.path as Flux reads it (`./clusters/dev`, prefix included): the flux stack's
      * kustomizationPath, or push --root-path. With it, or with a Flux Kustomization reading a Bucket in the tree,
@@ -109,6 +112,7 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
             allowRemote: options.allowRemote,
             original: options.original,
             substitute,
+            buildCache: options.buildCache,
         });
         const warnings = finish(flux.problems);
         rememberClean();
@@ -122,6 +126,7 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
             prefix,
             allowRemote: options.allowRemote,
             roots: entryPoints(kustomizations, []).map(({ dir }) => dir),
+            buildCache: options.buildCache,
         });
         const found = [...built.problems];
         const unreached = (file: ParsedYamlFile) => !built.reached.has(file.file);
