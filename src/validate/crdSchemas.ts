@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { formats } from "@kubernetes-models/validate";
 import type { run as celRun } from "@bufbuild/cel";
-import { Ajv, type ValidateFunction } from "ajv";
+import type { Ajv, ValidateFunction } from "ajv";
 import { isRecord, PLACEHOLDER, SOPS_VALUE } from "./problems.ts";
 import type { SchemaModel } from "./schemas.ts";
 
@@ -19,8 +19,19 @@ import type { SchemaModel } from "./schemas.ts";
 let celRunner: typeof celRun | undefined;
 const cel = (): typeof celRun => (celRunner ??= (createRequire(import.meta.url)("@bufbuild/cel") as { run: typeof celRun }).run);
 
-const ajv = new Ajv({ strict: false, allErrors: true, logger: false, validateFormats: true });
-for (const [name, format] of Object.entries(formats)) ajv.addFormat(name, format as never);
+/**
+ * ajv's compiler, made the first time a schema of this file is compiled: the model packages' validators are compiled
+ * already, so a tree whose objects none of these schemas check never loads it (about 50 modules).
+ */
+let compiler: Ajv | undefined;
+function ajv(): Ajv {
+    if (!compiler) {
+        const { Ajv: AjvClass } = createRequire(import.meta.url)("ajv") as typeof import("ajv");
+        compiler = new AjvClass({ strict: false, allErrors: true, logger: false, validateFormats: true });
+        for (const [name, format] of Object.entries(formats)) compiler.addFormat(name, format as never);
+    }
+    return compiler;
+}
 
 /**
  * An OpenAPI v3 schema of a CRD as ajv reads it: `x-kubernetes-int-or-string` is integer or string, `nullable`
@@ -56,7 +67,7 @@ export function schemaModel(apiVersion: string, kind: string, schema: unknown): 
             this.data = data;
         }
         validate(): void {
-            compiled ??= ajv.compile(toJsonSchema(schema) as object);
+            compiled ??= ajv().compile(toJsonSchema(schema) as object);
             if (!compiled(this.data)) throw Object.assign(new Error(`${kind} does not match its schema`), { errors: compiled.errors });
             const broken = celErrors(schema, this.data, "");
             if (broken.length > 0) throw Object.assign(new Error(`${kind} breaks a validation rule of its CRD`), { errors: broken });
