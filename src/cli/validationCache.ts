@@ -76,6 +76,14 @@ export class ValidationCache {
      * What `kubectl kustomize` built, by everything each build read (validateTree's buildCache), for this validator
      * identity (kubectl's included): a tree with one file changed runs kustomize only where that file is read.
      */
+    /**
+     * Objects after postBuild substitution, by the object and its variables (validateTree's substituted), for this
+     * validator identity: a fleet's one-change push does kustomize-controller's YAML round trip only for what changed.
+     */
+    substitutions(): EntryCache<unknown> {
+        return new EntryCache(path.join(this.dir, "substituted", `${validatorIdentity()}.json`), MAX_SUBSTITUTED);
+    }
+
     builds(): FileEntryCache<CachedBuild> {
         return new FileEntryCache(path.join(this.dir, "builds", validatorIdentity()), MAX_BUILDS);
     }
@@ -83,6 +91,8 @@ export class ValidationCache {
 
 /** At most this many contents are kept: about 10 MB of JSON for small manifests; the newest stay. */
 const MAX_CONTENTS = 25_000;
+/** At most this many substituted objects are kept (a few KB each): the newest stay. */
+const MAX_SUBSTITUTED = 5_000;
 /** At most this many builds are kept (a fleet has tens to hundreds of kustomize builds); the newest stay. */
 const MAX_BUILDS = 1_000;
 
@@ -95,8 +105,11 @@ export class EntryCache<T> {
     private readonly entries: Map<string, T>;
     private changed = false;
 
-    constructor(file: string) {
+    private readonly max: number;
+
+    constructor(file: string, max = MAX_CONTENTS) {
         this.file = file;
+        this.max = max;
         this.entries = new Map(readEntries<T>(file));
     }
 
@@ -113,7 +126,7 @@ export class EntryCache<T> {
     /** Writes the contents back if this run added any; a cache that cannot be written only costs the next run its parsing. */
     async save(): Promise<void> {
         if (!this.changed) return;
-        const kept = [...this.entries].slice(-MAX_CONTENTS);
+        const kept = [...this.entries].slice(-this.max);
         try {
             await mkdir(path.dirname(this.file), { recursive: true });
             const temporary = `${this.file}.${randomUUID()}.tmp`;
@@ -189,8 +202,8 @@ export function defaultDir(): string {
 let identity: string | undefined;
 
 /**
- * What a validation's outcome depends on besides the tree: the validator's source (src/validate), the schema
- * and secret-scanning packages' versions, and the kubectl that runs the builds (its path, size and modification time).
+ * What a validation's outcome depends on besides the tree: the validator's source (src/validate), the versions of
+ * the schema packages, of the YAML parser and of the secret-scanning packages, and the kubectl that runs the builds (its path, size and modification time).
  */
 function validatorIdentity(): string {
     if (identity !== undefined) return identity;
@@ -200,7 +213,7 @@ function validatorIdentity(): string {
         const file = path.join(validator, name);
         if (statSync(file).isFile()) hash.update(name).update(readFileSync(file));
     }
-    for (const schemas of [...MODEL_PACKAGES, "@secretlint/core", "@secretlint/secretlint-rule-preset-recommend"]) {
+    for (const schemas of [...MODEL_PACKAGES, "yaml", "@secretlint/core", "@secretlint/secretlint-rule-preset-recommend"]) {
         const manifest = path.resolve(import.meta.dirname, "../../node_modules", schemas, "package.json");
         hash.update(`${schemas}@${existsSync(manifest) ? JSON.parse(readFileSync(manifest, "utf8")).version : "?"}\n`);
     }

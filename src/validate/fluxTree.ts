@@ -36,7 +36,7 @@ import { kustomizeBuild } from "./kustomize.ts";
 import { loadSchemas } from "./schemas.ts";
 import { pathKind } from "./paths.ts";
 import { isRecord, objectLabel, PLACEHOLDER, type Problem } from "./problems.ts";
-import { parseYamlStream, parseYamlText, type ParsedYamlFile } from "./yamlFiles.ts";
+import { jsonSafe, parseYamlStream, parseYamlText, type ParsedYamlFile } from "./yamlFiles.ts";
 
 export interface FluxTreeOptions {
     prefix: string;
@@ -55,6 +55,13 @@ export interface FluxTreeOptions {
     substitute?: Record<string, string>;
     /** kubectl builds of earlier runs by their inputs (src/validate/buildCache.ts). */
     buildCache?: BuildCache;
+    /**
+     * Objects after postBuild substitution from earlier runs, by the object and the variables (sha256 of both): the
+     * YAML round trip kustomize-controller's substitution needs is not repeated for an object that did not change.
+     */
+    substituted?: { get(key: string): unknown; set(key: string, object: unknown): void };
+    /** A file's content hash when the caller knows it (the push's MD5s), so that the build cache's key reads no file. */
+    contentKey?: (file: string) => string | undefined;
 }
 
 export interface FluxTreeResult {
@@ -481,8 +488,19 @@ class FluxTree {
         return result;
     }
 
+    private readonly inputsOf = new Map<string, Promise<string[]>>();
+
     /** The tree's files an entry point's build reads: kustomization files and what they reference, or the generated list. */
-    private async inputs(dir: string): Promise<string[]> {
+    private inputs(dir: string): Promise<string[]> {
+        let found = this.inputsOf.get(dir);
+        if (!found) {
+            found = this.findInputs(dir);
+            this.inputsOf.set(dir, found);
+        }
+        return found;
+    }
+
+    private async findInputs(dir: string): Promise<string[]> {
         const found = new Set<string>();
         const visit = async (folder: string) => {
             const kustomization = this.kustomizations.get(folder);
@@ -600,12 +618,13 @@ class FluxTree {
 
     private readonly digests = new Map<string, Promise<string>>();
 
-    /** A file's sha256 (read once per run); "missing" for a path that is not a readable file. */
+    /** A file's content hash: the MD5 the caller knows (contentKey), else its sha256; "missing" for no readable file. */
     private digest(file: string): Promise<string> {
         let digest = this.digests.get(file);
         if (!digest) {
-            digest = readFile(file).then(
-                (content) => createHash("sha256").update(content).digest("hex"),
+            const known = this.options.contentKey?.(file);
+            digest = known !== undefined ? Promise.resolve(`md5:${known}`) : readFile(file).then(
+                (content) => `sha256:${createHash("sha256").update(content).digest("hex")}`,
                 () => "missing",
             );
             this.digests.set(file, digest);
@@ -635,6 +654,19 @@ class FluxTree {
      * does not hold, a SOPS-encrypted one, or a value that is itself a ${VAR} is not known: those stay placeholders.
      */
     private valuesFrom(references: unknown[], namespace: string | undefined): Map<string, string> {
+        const key = JSON.stringify([references, namespace ?? null]);
+        let values = this.valuesOf.get(key);
+        if (!values) {
+            values = this.findValuesFrom(references, namespace);
+            this.valuesOf.set(key, values);
+        }
+        return values;
+    }
+
+    /** valuesFrom's answers by their references and namespace: the same for every object of a build. */
+    private readonly valuesOf = new Map<string, Map<string, string>>();
+
+    private findValuesFrom(references: unknown[], namespace: string | undefined): Map<string, string> {
         const values = new Map<string, string>();
         for (const reference of references) {
             if (!isRecord(reference) || reference.kind !== "ConfigMap" || typeof reference.name !== "string") continue;
@@ -673,11 +705,18 @@ class FluxTree {
             }
         }
         // Without a `$` envsubst changes nothing: the object is what it was.
-        if (!JSON.stringify(object).includes("$")) return object;
+        const json = JSON.stringify(object);
+        if (!json.includes("$")) return object;
+        // The same object with the same variables substituted before (the YAML round trip is most of a fleet's time).
+        const cacheKey = this.options.substituted && createHash("sha256").update(JSON.stringify([json, [...vars], fromCluster])).digest("hex");
+        const known = cacheKey === undefined ? undefined : this.options.substituted!.get(cacheKey);
+        if (known !== undefined) return known;
         try {
             // No line folding: a long `${VAR:=a default}` stays on one line for envsubst to find.
             const text = envsubst(stringify(object, { lineWidth: 0 }), (name) => [vars.get(name) ?? (fromCluster ? PLACEHOLDER : ""), true]);
-            return parseYaml(text);
+            const substituted: unknown = parseYaml(text);
+            if (cacheKey !== undefined && substituted !== undefined && jsonSafe([substituted])) this.options.substituted!.set(cacheKey, substituted);
+            return substituted;
         } catch (error) {
             const message = error instanceof EnvsubstError ? `variable substitution failed: ${error.message}` : `is not YAML after variable substitution: ${(error as Error).message.split("\n")[0]}`;
             this.problems.push({ file, object: label, field: "", message: `postBuild (${entry.object || "root"}): ${message}` });

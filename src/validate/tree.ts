@@ -9,7 +9,7 @@ import { isKustomizationFile, KUSTOMIZATION_FILE_NAMES, localReferences, type Lo
 import { isInside, pathKind } from "./paths.ts";
 import { isRecord, objectLabel, throwIfAny, type Problem } from "./problems.ts";
 import { loadSchemas, treeSchemas } from "./schemas.ts";
-import { hasFluxEntryPoints, validateFluxTree } from "./fluxTree.ts";
+import { hasFluxEntryPoints, validateFluxTree, type FluxTreeOptions } from "./fluxTree.ts";
 import { jsonSafe, listYamlFiles, parseYamlFile, type ParseCache, type ParsedYamlFile } from "./yamlFiles.ts";
 
 export interface ValidateTreeOptions {
@@ -33,6 +33,8 @@ export interface ValidateTreeOptions {
     parseCache?: { cache: ParseCache; keyOf: (file: string) => string | undefined };
     /** What `kubectl kustomize` built in earlier runs, by everything each build reads (src/validate/buildCache.ts). */
     buildCache?: BuildCache;
+    /** Objects after a Flux Kustomization's postBuild substitution in earlier runs (FluxTreeOptions.substituted). */
+    substituted?: FluxTreeOptions["substituted"];
     /**
      * The root Kustomization's spec.path as Flux reads it (`./clusters/dev`, prefix included): the flux stack's
      * kustomizationPath, or push --root-path. With it, or with a Flux Kustomization reading a Bucket in the tree,
@@ -113,6 +115,8 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
             original: options.original,
             substitute,
             buildCache: options.buildCache,
+            substituted: options.substituted,
+            contentKey: options.parseCache?.keyOf,
         });
         const warnings = finish(flux.problems);
         rememberClean();
@@ -127,6 +131,8 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
             allowRemote: options.allowRemote,
             roots: entryPoints(kustomizations, []).map(({ dir }) => dir),
             buildCache: options.buildCache,
+            substituted: options.substituted,
+            contentKey: options.parseCache?.keyOf,
         });
         const found = [...built.problems];
         const unreached = (file: ParsedYamlFile) => !built.reached.has(file.file);
