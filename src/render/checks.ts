@@ -1,3 +1,4 @@
+import module from "node:module";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 // Only the error type here: the validator itself loads where the checks run (the worker, or inlineChecks' first call),
@@ -23,6 +24,8 @@ export function inlineChecks(root: string): RenderChecks {
 export type CheckRequest = { id: number } & ({ kind: "deploy"; dir: string } | { kind: "objects"; objects: ObjectToCheck[] });
 export type CheckOutcome = { ok: true } | { ok: false; message: string; problems?: Problem[] };
 export type CheckReply = { id: number } & CheckOutcome;
+/** Whether the worker switches the compile cache on: when this thread has it (the cache is per thread). */
+export type CheckWorkerData = { compileCache: boolean };
 
 /**
  * The same checks on a worker thread. `npm run render` starts it before it loads the Pulumi SDK and providers,
@@ -30,7 +33,9 @@ export type CheckReply = { id: number } & CheckOutcome;
  * schemas it loads are the ones the rendered objects need.
  */
 export class WorkerChecks implements RenderChecks {
-    private readonly worker = new Worker(new URL("./checks.worker.ts", import.meta.url));
+    private readonly worker = new Worker(new URL("./checks.worker.ts", import.meta.url), {
+        workerData: { compileCache: module.getCompileCacheDir?.() !== undefined } satisfies CheckWorkerData,
+    });
     private readonly pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
     private nextId = 0;
     private readonly deployChecked: Promise<void>;
