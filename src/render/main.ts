@@ -2,7 +2,7 @@ import { Command } from "commander";
 import path from "node:path";
 import { UserError } from "../errors.ts";
 import { writeFolder } from "./output.ts";
-import { WorkerChecks } from "./checks.ts";
+import { inlineChecks } from "./checks.ts";
 import { previewTree } from "./previewTree.ts";
 import type { RenderedStack } from "./render.ts";
 
@@ -34,17 +34,16 @@ async function main(argv: string[]): Promise<void> {
     const { stack, out } = program.opts<{ stack: string; out: string }>();
 
     const root = path.resolve(import.meta.dirname, "../..");
-    const checks = new WorkerChecks(root);
-    try {
-        // Loaded only now: the Pulumi SDK and providers take a while, and the worker checks deploy/ meanwhile.
-        const { renderStack } = await import("./render.ts");
-        const rendered = await renderStack(root, stack, checks);
-        const target = path.resolve(out, stack);
-        writeFolder(target, rendered.files);
-        console.log(summary(stack, path.relative(process.cwd(), target) || ".", rendered));
-    } finally {
-        await checks.close();
-    }
+    const checks = inlineChecks(root);
+    // Started first, observed by renderStack (and not "unhandled" if a stack fails first); in this thread, which
+    // costs less than a worker's own start-up and second copy of the YAML parser when other processes share the cores.
+    checks.deploy().catch(() => undefined);
+    // Loaded only now, after the deploy/ check started: the Pulumi SDK and providers take a while.
+    const { renderStack } = await import("./render.ts");
+    const rendered = await renderStack(root, stack, checks);
+    const target = path.resolve(out, stack);
+    writeFolder(target, rendered.files);
+    console.log(summary(stack, path.relative(process.cwd(), target) || ".", rendered));
 }
 
 main(process.argv).catch((error: unknown) => {

@@ -8,7 +8,7 @@ import { parse } from "yaml";
 import { ConfigError } from "../../stacks/config/errors.ts";
 import { writeFolder } from "../../src/render/output.ts";
 import { renderStack } from "../../src/render/render.ts";
-import { WorkerChecks } from "../../src/render/checks.ts";
+import { inlineChecks } from "../../src/render/checks.ts";
 import { ManifestValidationError, validateObjects, validateTree } from "../../src/validate/index.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -199,28 +199,27 @@ describe("render of bad input", () => {
         });
     });
 
-    test("the checks on a worker thread report the same problems as inline", async () => {
+    test("the deploy/ check started before the stacks load (as npm run render starts it) runs once and reports what validateTree does", async () => {
         const deploy = mkdtempSync(path.join(scratch, "deploy-"));
         cpSync(path.join(root, "deploy"), deploy, { recursive: true });
         writeFileSync(path.join(deploy, "apps/dev/kustomization.yaml"), "resources:\n  - ../base/missing\n");
-        const dir = projectWith({}, deploy);
-        const inline = await validateTree(path.join(dir, "deploy")).catch((error: ManifestValidationError) => error);
-        assert.ok(inline instanceof ManifestValidationError);
-        const checks = new WorkerChecks(dir);
-        try {
-            await assert.rejects(checks.deploy(), (error: ManifestValidationError) => {
-                assert.ok(error instanceof ManifestValidationError);
-                assert.deepEqual(error.problems, inline.problems);
-                return true;
-            });
-            const object = { apiVersion: "v1", kind: "Namespace", metadata: { name: 7 } };
-            const expected = await validateObjects([{ file: "ns.yaml", object }]).catch((error: ManifestValidationError) => error);
-            assert.ok(expected instanceof ManifestValidationError);
-            await assert.rejects(checks.objects([{ file: "ns.yaml", object }]), { message: expected.message });
-            await checks.objects([{ file: "ns.yaml", object: { ...object, metadata: { name: "flux-system" } } }]);
-        } finally {
-            await checks.close();
-        }
+        const dir = projectWith({ "Pulumi.dev.yaml": readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8") }, deploy);
+        const expected = await validateTree(path.join(dir, "deploy")).catch((error: ManifestValidationError) => error);
+        assert.ok(expected instanceof ManifestValidationError);
+        const checks = inlineChecks(dir);
+        const early = checks.deploy();
+        early.catch(() => undefined);
+        assert.equal(checks.deploy(), early);
+        await assert.rejects(renderStack(dir, "dev", checks), (error: ManifestValidationError) => {
+            assert.ok(error instanceof ManifestValidationError);
+            assert.deepEqual(error.problems, expected.problems);
+            return true;
+        });
+        const object = { apiVersion: "v1", kind: "Namespace", metadata: { name: 7 } };
+        const invalid = await validateObjects([{ file: "ns.yaml", object }]).catch((error: ManifestValidationError) => error);
+        assert.ok(invalid instanceof ManifestValidationError);
+        await assert.rejects(checks.objects([{ file: "ns.yaml", object }]), { message: invalid.message });
+        await checks.objects([{ file: "ns.yaml", object: { ...object, metadata: { name: "flux-system" } } }]);
     });
 
     test("the command exits non-zero, says why and writes nothing", () => {
@@ -243,5 +242,29 @@ describe("render of bad input", () => {
         assert.match(result.stdout, /Nothing was created/);
         assert.ok(existsSync(path.join(out, "dev", "kubernetes", "bucket-flux-system-flux-bucket.yaml")));
         assert.deepEqual(readdirSync(out), ["dev"]);
+    });
+});
+
+describe("npm run render's entry (bin/render.js, one Node process)", () => {
+    test("package.json's render script is it", () => {
+        const packageJson = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
+        assert.equal(packageJson.scripts.render, "node bin/render.js");
+    });
+
+    test("writes exactly the files renderStack renders and prints what src/render/main.ts prints", async () => {
+        // Each from a folder of its own into ./out, so that both print the same paths.
+        const run = (entry: string) => {
+            const cwd = mkdtempSync(path.join(scratch, "cwd-"));
+            const result = spawnSync(process.execPath, [path.join(root, entry), "--stack", "gcp-dev", "--out", "out"], { cwd, encoding: "utf8" });
+            assert.equal(result.status, 0, result.stderr);
+            return { stdout: result.stdout, out: path.join(cwd, "out") };
+        };
+        const { stdout, out } = run("bin/render.js");
+        assert.equal(stdout, run("src/render/main.ts").stdout);
+        assert.match(stdout, /^Rendered gcp-dev and gcp-dev-flux offline into out\/gcp-dev\/$/m);
+        const { files } = await renderStack(root, "gcp-dev");
+        const written = (readdirSync(path.join(out, "gcp-dev"), { recursive: true }) as string[]).filter((file) => file.includes("."));
+        assert.deepEqual(written.sort(), [...files.keys()].sort());
+        for (const [file, content] of files) assert.equal(readFileSync(path.join(out, "gcp-dev", file), "utf8"), content, file);
     });
 });
