@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm run render`: one Node process. The Node check runs first, in plain JavaScript (an older Node cannot strip
-// types), then the compile cache is switched on before any TypeScript, the Pulumi SDK or a provider SDK is loaded:
-// it keeps their compiled code between runs, which is most of a render's start-up (BENCHMARKS.md).
+// `npm run render`, in one Node process. The Node check runs first, in plain JavaScript: an older Node cannot strip
+// types and would fail with a raw ERR_UNKNOWN_FILE_EXTENSION stack trace. Then the compile cache, before any
+// TypeScript loads: with every file's stripped and compiled code cached, Node does not even start its type stripper.
+// src/render/main.ts switches it on too (a no-op here), for when it is run directly.
 import module from "node:module";
 import { unsupported } from "./requireNode.js";
 

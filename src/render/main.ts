@@ -1,10 +1,16 @@
 import { Command } from "commander";
+import module from "node:module";
 import path from "node:path";
 import { UserError } from "../errors.ts";
 import { writeFolder } from "./output.ts";
 import { inlineChecks } from "./checks.ts";
 import { previewTree } from "./previewTree.ts";
 import type { RenderedStack } from "./render.ts";
+
+// The compile cache keeps the compiled code of the Pulumi SDK, the providers and the stacks between runs, most of a
+// render's start-up. bin/render.js (`npm run render`) switched it on already, before any TypeScript; this is for
+// `node src/render/main.ts`, before the SDK loads.
+module.enableCompileCache?.();
 
 /** What `pulumi preview` would show for each stack, then the files written and how to apply them for real. */
 function summary(stack: string, out: string, rendered: RenderedStack): string {
