@@ -268,3 +268,26 @@ describe("npm run render's entry (bin/render.js, one Node process)", () => {
         for (const [file, content] of files) assert.equal(readFileSync(path.join(out, "gcp-dev", file), "utf8"), content, file);
     });
 });
+
+describe("what a render loads", () => {
+    // In a process of its own (this one has loaded every SDK): the Pulumi packages in the module cache after a render.
+    const pulumiPackagesLoaded = (stack: string) => {
+        const script = [
+            'import { createRequire } from "node:module";',
+            `const { renderStack } = await import(${JSON.stringify(path.join(root, "src/render/render.ts"))});`,
+            `await renderStack(${JSON.stringify(root)}, ${JSON.stringify(stack)});`,
+            "const files = Object.keys(createRequire(import.meta.url).cache);",
+            'console.log(JSON.stringify([...new Set(files.flatMap((file) => file.match(/node_modules\\/@pulumi\\/([^/]+)\\//)?.[1] ?? []))].sort()));',
+        ].join("\n");
+        const result = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+        assert.equal(result.status, 0, result.stderr);
+        return JSON.parse(result.stdout);
+    };
+
+    test("only the provider SDKs its stacks use: the cluster's and the bucket's cloud, and Kubernetes for the flux stack", () => {
+        assert.deepEqual(pulumiPackagesLoaded("dev"), ["aws", "civo", "kubernetes", "pulumi"]);
+        assert.deepEqual(pulumiPackagesLoaded("gcp-dev"), ["civo", "gcp", "kubernetes", "pulumi"]);
+        assert.deepEqual(pulumiPackagesLoaded("eks-dev"), ["aws", "kubernetes", "pulumi"]);
+        assert.deepEqual(pulumiPackagesLoaded("gke-dev"), ["gcp", "kubernetes", "pulumi"]);
+    });
+});
