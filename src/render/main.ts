@@ -3,7 +3,6 @@ import module from "node:module";
 import path from "node:path";
 import { UserError } from "../errors.ts";
 import { writeFolder } from "./output.ts";
-import { inlineChecks } from "./checks.ts";
 import { previewTree } from "./previewTree.ts";
 import type { RenderedStack } from "./render.ts";
 
@@ -40,13 +39,10 @@ async function main(argv: string[]): Promise<void> {
     const { stack, out } = program.opts<{ stack: string; out: string }>();
 
     const root = path.resolve(import.meta.dirname, "../..");
-    const checks = inlineChecks(root);
-    // Started first, observed by renderStack (and not "unhandled" if a stack fails first); in this thread, which
-    // costs less than a worker's own start-up and second copy of the YAML parser when other processes share the cores.
-    checks.deploy().catch(() => undefined);
-    // Loaded only now, after the deploy/ check started: the Pulumi SDK and providers take a while.
+    // Loaded only now, after the arguments are read: the Pulumi SDK and providers take a while. The manifest checks run
+    // in this thread (renderStack's inline checks): a worker cost more CPU than it saved (BENCHMARKS.md, "Render start-up").
     const { renderStack } = await import("./render.ts");
-    const rendered = await renderStack(root, stack, checks);
+    const rendered = await renderStack(root, stack);
     const target = path.resolve(out, stack);
     writeFolder(target, rendered.files);
     console.log(summary(stack, path.relative(process.cwd(), target) || ".", rendered));

@@ -8,8 +8,7 @@ import { parse } from "yaml";
 import { ConfigError } from "../../stacks/config/errors.ts";
 import { writeFolder } from "../../src/render/output.ts";
 import { renderStack } from "../../src/render/render.ts";
-import { inlineChecks } from "../../src/render/checks.ts";
-import { ManifestValidationError, validateObjects, validateTree } from "../../src/validate/index.ts";
+import type { ManifestValidationError } from "../../src/validate/index.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const scratch = mkdtempSync(path.join(tmpdir(), "flux-bucket-render-"));
@@ -197,29 +196,6 @@ describe("render of bad input", () => {
             assert.match(error.message, /deploy\/apps\/base\/podinfo\/release\.yaml: HelmRelease\/podinfo: spec\.interval: /);
             return true;
         });
-    });
-
-    test("the deploy/ check started before the stacks load (as npm run render starts it) runs once and reports what validateTree does", async () => {
-        const deploy = mkdtempSync(path.join(scratch, "deploy-"));
-        cpSync(path.join(root, "deploy"), deploy, { recursive: true });
-        writeFileSync(path.join(deploy, "apps/dev/kustomization.yaml"), "resources:\n  - ../base/missing\n");
-        const dir = projectWith({ "Pulumi.dev.yaml": readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8") }, deploy);
-        const expected = await validateTree(path.join(dir, "deploy")).catch((error: ManifestValidationError) => error);
-        assert.ok(expected instanceof ManifestValidationError);
-        const checks = inlineChecks(dir);
-        const early = checks.deploy();
-        early.catch(() => undefined);
-        assert.equal(checks.deploy(), early);
-        await assert.rejects(renderStack(dir, "dev", checks), (error: ManifestValidationError) => {
-            assert.ok(error instanceof ManifestValidationError);
-            assert.deepEqual(error.problems, expected.problems);
-            return true;
-        });
-        const object = { apiVersion: "v1", kind: "Namespace", metadata: { name: 7 } };
-        const invalid = await validateObjects([{ file: "ns.yaml", object }]).catch((error: ManifestValidationError) => error);
-        assert.ok(invalid instanceof ManifestValidationError);
-        await assert.rejects(checks.objects([{ file: "ns.yaml", object }]), { message: invalid.message });
-        await checks.objects([{ file: "ns.yaml", object: { ...object, metadata: { name: "flux-system" } } }]);
     });
 
     test("the command exits non-zero, says why and writes nothing", () => {
