@@ -2,7 +2,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import type * as awsComponents from "../components/aws/index.ts";
 import { oidcIssuerOf } from "../components/aws/policies.ts";
-import { Cluster } from "../components/civo/index.ts";
 import type { EnvironmentIdentities } from "../components/environments.ts";
 import type * as gcpComponents from "../components/gcp/index.ts";
 import { isEksIssuer, readerServiceAccount, serviceAccountId, WORKLOAD_IDENTITY_PROVIDER } from "../src/bucket/identity.ts";
@@ -23,11 +22,14 @@ interface ClusterOutputs {
     workloadPool?: pulumi.Input<string>;
 }
 
+// Each provider SDK, the cluster's here and the bucket's in storage(), is loaded only by the stacks that use it: loading
+// one takes a good part of a second (tests/render/render.test.ts checks which ones a render loads).
 async function cluster(config: ClusterConfig): Promise<ClusterOutputs> {
     switch (config.kind) {
         case "existing":
             return config;
         case "civo": {
+            const { Cluster } = await import("../components/civo/index.ts");
             const { region, nodeSize, nodeCount, kubernetesVersion } = config;
             return { kubeconfig: new Cluster("cluster", { region, nodeSize, nodeCount, kubernetesVersion }).kubeconfig };
         }
@@ -101,7 +103,6 @@ const trustedServiceAccount = (config: InfraConfig, environment?: string) =>
 /** A project-wide id for this stack's resources (GCP pool ids: 4-32 characters, unique in the project for 30 days after deletion). */
 const stackDigest = () => createHash("sha256").update([pulumi.getOrganization(), pulumi.getProject(), pulumi.getStack()].join("/")).digest("hex").slice(0, 8);
 
-// Each cloud's SDK is loaded only by the stacks that use it: loading one takes a good part of a second.
 async function storage(config: InfraConfig, cluster: ClusterOutputs): Promise<StorageOutputs> {
     const storage: StorageConfig = config.storage;
     const keyless = config.auth === "workload-identity";

@@ -1,10 +1,15 @@
 import { Command } from "commander";
+import module from "node:module";
 import path from "node:path";
 import { UserError } from "../errors.ts";
 import { writeFolder } from "./output.ts";
-import { WorkerChecks } from "./checks.ts";
 import { previewTree } from "./previewTree.ts";
 import type { RenderedStack } from "./render.ts";
+
+// The compile cache keeps the compiled code of the Pulumi SDK, the providers and the stacks between runs, most of a
+// render's start-up. bin/render.js (`npm run render`) switched it on already, before any TypeScript; this is for
+// `node src/render/main.ts`, before the SDK loads.
+module.enableCompileCache?.();
 
 /** What `pulumi preview` would show for each stack, then the files written and how to apply them for real. */
 function summary(stack: string, out: string, rendered: RenderedStack): string {
@@ -34,17 +39,13 @@ async function main(argv: string[]): Promise<void> {
     const { stack, out } = program.opts<{ stack: string; out: string }>();
 
     const root = path.resolve(import.meta.dirname, "../..");
-    const checks = new WorkerChecks(root);
-    try {
-        // Loaded only now: the Pulumi SDK and providers take a while, and the worker checks deploy/ meanwhile.
-        const { renderStack } = await import("./render.ts");
-        const rendered = await renderStack(root, stack, checks);
-        const target = path.resolve(out, stack);
-        writeFolder(target, rendered.files);
-        console.log(summary(stack, path.relative(process.cwd(), target) || ".", rendered));
-    } finally {
-        await checks.close();
-    }
+    // Loaded only now, after the arguments are read: the Pulumi SDK and providers take a while. The manifest checks run
+    // in this thread (renderStack's inline checks): a worker cost more CPU than it saved (BENCHMARKS.md, "Render start-up").
+    const { renderStack } = await import("./render.ts");
+    const rendered = await renderStack(root, stack);
+    const target = path.resolve(out, stack);
+    writeFolder(target, rendered.files);
+    console.log(summary(stack, path.relative(process.cwd(), target) || ".", rendered));
 }
 
 main(process.argv).catch((error: unknown) => {

@@ -8,8 +8,7 @@ import { parse } from "yaml";
 import { ConfigError } from "../../stacks/config/errors.ts";
 import { writeFolder } from "../../src/render/output.ts";
 import { renderStack } from "../../src/render/render.ts";
-import { WorkerChecks } from "../../src/render/checks.ts";
-import { ManifestValidationError, validateObjects, validateTree } from "../../src/validate/index.ts";
+import type { ManifestValidationError } from "../../src/validate/index.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const scratch = mkdtempSync(path.join(tmpdir(), "flux-bucket-render-"));
@@ -199,30 +198,6 @@ describe("render of bad input", () => {
         });
     });
 
-    test("the checks on a worker thread report the same problems as inline", async () => {
-        const deploy = mkdtempSync(path.join(scratch, "deploy-"));
-        cpSync(path.join(root, "deploy"), deploy, { recursive: true });
-        writeFileSync(path.join(deploy, "apps/dev/kustomization.yaml"), "resources:\n  - ../base/missing\n");
-        const dir = projectWith({}, deploy);
-        const inline = await validateTree(path.join(dir, "deploy")).catch((error: ManifestValidationError) => error);
-        assert.ok(inline instanceof ManifestValidationError);
-        const checks = new WorkerChecks(dir);
-        try {
-            await assert.rejects(checks.deploy(), (error: ManifestValidationError) => {
-                assert.ok(error instanceof ManifestValidationError);
-                assert.deepEqual(error.problems, inline.problems);
-                return true;
-            });
-            const object = { apiVersion: "v1", kind: "Namespace", metadata: { name: 7 } };
-            const expected = await validateObjects([{ file: "ns.yaml", object }]).catch((error: ManifestValidationError) => error);
-            assert.ok(expected instanceof ManifestValidationError);
-            await assert.rejects(checks.objects([{ file: "ns.yaml", object }]), { message: expected.message });
-            await checks.objects([{ file: "ns.yaml", object: { ...object, metadata: { name: "flux-system" } } }]);
-        } finally {
-            await checks.close();
-        }
-    });
-
     test("the command exits non-zero, says why and writes nothing", () => {
         const out = mkdtempSync(path.join(scratch, "out-"));
         const result = spawnSync(process.execPath, [path.join(root, "src/render/main.ts"), "--stack", "prod", "--out", out], {
@@ -243,5 +218,52 @@ describe("render of bad input", () => {
         assert.match(result.stdout, /Nothing was created/);
         assert.ok(existsSync(path.join(out, "dev", "kubernetes", "bucket-flux-system-flux-bucket.yaml")));
         assert.deepEqual(readdirSync(out), ["dev"]);
+    });
+});
+
+describe("npm run render's entry (bin/render.js, one Node process)", () => {
+    test("package.json's render script is it", () => {
+        const packageJson = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
+        assert.equal(packageJson.scripts.render, "node bin/render.js");
+    });
+
+    test("writes exactly the files renderStack renders and prints what src/render/main.ts prints", async () => {
+        // Each from a folder of its own into ./out, so that both print the same paths.
+        const run = (entry: string) => {
+            const cwd = mkdtempSync(path.join(scratch, "cwd-"));
+            const result = spawnSync(process.execPath, [path.join(root, entry), "--stack", "gcp-dev", "--out", "out"], { cwd, encoding: "utf8" });
+            assert.equal(result.status, 0, result.stderr);
+            return { stdout: result.stdout, out: path.join(cwd, "out") };
+        };
+        const { stdout, out } = run("bin/render.js");
+        assert.equal(stdout, run("src/render/main.ts").stdout);
+        assert.match(stdout, /^Rendered gcp-dev and gcp-dev-flux offline into out\/gcp-dev\/$/m);
+        const { files } = await renderStack(root, "gcp-dev");
+        const written = (readdirSync(path.join(out, "gcp-dev"), { recursive: true }) as string[]).filter((file) => file.includes("."));
+        assert.deepEqual(written.sort(), [...files.keys()].sort());
+        for (const [file, content] of files) assert.equal(readFileSync(path.join(out, "gcp-dev", file), "utf8"), content, file);
+    });
+});
+
+describe("what a render loads", () => {
+    // In a process of its own (this one has loaded every SDK): the Pulumi packages in the module cache after a render.
+    const pulumiPackagesLoaded = (stack: string) => {
+        const script = [
+            'import { createRequire } from "node:module";',
+            `const { renderStack } = await import(${JSON.stringify(path.join(root, "src/render/render.ts"))});`,
+            `await renderStack(${JSON.stringify(root)}, ${JSON.stringify(stack)});`,
+            "const files = Object.keys(createRequire(import.meta.url).cache);",
+            'console.log(JSON.stringify([...new Set(files.flatMap((file) => file.match(/node_modules\\/@pulumi\\/([^/]+)\\//)?.[1] ?? []))].sort()));',
+        ].join("\n");
+        const result = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+        assert.equal(result.status, 0, result.stderr);
+        return JSON.parse(result.stdout);
+    };
+
+    test("only the provider SDKs its stacks use: the cluster's and the bucket's cloud, and Kubernetes for the flux stack", () => {
+        assert.deepEqual(pulumiPackagesLoaded("dev"), ["aws", "civo", "kubernetes", "pulumi"]);
+        assert.deepEqual(pulumiPackagesLoaded("gcp-dev"), ["civo", "gcp", "kubernetes", "pulumi"]);
+        assert.deepEqual(pulumiPackagesLoaded("eks-dev"), ["aws", "kubernetes", "pulumi"]);
+        assert.deepEqual(pulumiPackagesLoaded("gke-dev"), ["gcp", "kubernetes", "pulumi"]);
     });
 });
