@@ -35,6 +35,11 @@ export class ValidationCache {
         return hash.digest("hex");
     }
 
+    /** The key of checking these objects on their own (validateObjects: what a render applies), by their JSON. */
+    objectsKey(objects: unknown): string {
+        return createHash("sha256").update(`${validatorIdentity()}\nobjects\n${JSON.stringify(objects)}`).digest("hex");
+    }
+
     passed(key: string): boolean {
         return existsSync(this.entry(key));
     }

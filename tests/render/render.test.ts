@@ -267,3 +267,35 @@ describe("what a render loads", () => {
         assert.deepEqual(pulumiPackagesLoaded("gke-dev"), ["gcp", "kubernetes", "pulumi"]);
     });
 });
+
+describe("a render's checks and the validation cache", () => {
+    test("a render of an unchanged project does not load the validator; a change to deploy/ is validated again", () => {
+        const dir = projectWith({ "Pulumi.dev.yaml": readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8") });
+        const cache = mkdtempSync(path.join(scratch, "cache-"));
+        const log = path.join(scratch, "loaded.log");
+        // In a process of its own, as `npm run render` runs: whether the validator was loaded, or the error.
+        const render = () => {
+            const script = [
+                `const { renderStack } = await import(${JSON.stringify(path.join(root, "src/render/render.ts"))});`,
+                `await renderStack(${JSON.stringify(dir)}, "dev");`,
+            ].join("\n");
+            const result = spawnSync(process.execPath, ["--import", path.join(root, "tests/support/loadedModules.mjs"), "--input-type=module", "-e", script], {
+                encoding: "utf8",
+                env: { ...process.env, BUCKETOPS_CACHE_DIR: cache, LOADED_MODULES_LOG: log },
+            });
+            return { code: result.status, stderr: result.stderr, validated: readFileSync(log, "utf8").includes("/src/validate/tree.ts") };
+        };
+        assert.deepEqual(render(), { code: 0, stderr: "", validated: true }, "the first render validates");
+        assert.deepEqual(render(), { code: 0, stderr: "", validated: false }, "the same content passed: the validator is not even loaded");
+        writeFileSync(path.join(dir, "deploy/apps/base/podinfo/namespace.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: podinfo\n  labels: {team: apps}\n");
+        assert.deepEqual(render(), { code: 0, stderr: "", validated: true }, "deploy/ changed: validated again");
+        // A failure is never remembered: the broken tree is refused on every render.
+        const release = path.join(dir, "deploy/apps/base/podinfo/release.yaml");
+        writeFileSync(release, readFileSync(release, "utf8").replace(/interval: \S+/, "interval: 5"));
+        for (const attempt of [1, 2]) {
+            const refused = render();
+            assert.equal(refused.code, 1, `attempt ${attempt}`);
+            assert.match(refused.stderr, /release\.yaml: HelmRelease\/podinfo: spec\.interval: /);
+        }
+    });
+});
