@@ -1,5 +1,5 @@
 import { PUSH_DEFAULTS, runPush } from "../cli/commands/push.ts";
-import { status } from "../cli/commands/status.ts";
+import { status } from "../cli/status.ts";
 import { Stores, type StackOutputs } from "../cli/connection.ts";
 import { DEFAULTS } from "../cli/flags.ts";
 import { pushTarget, type Delivery, type Outputs } from "./lifecycle.ts";
