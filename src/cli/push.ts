@@ -10,7 +10,7 @@ import { gitInfo, type GitInfo, type ReleaseFacts } from "./provenance.ts";
 import { AccessDeniedError } from "./store/errors.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 import { ignoreMatcher } from "./sourceignore.ts";
-import { contentType, describeTree, readTree, type LocalFile, type LocalTree } from "./tree.ts";
+import { contentType, describeTree, startReadingTree, type LocalFile, type TreeReading } from "./tree.ts";
 import { preloadValidation, validateManifests } from "./validate.ts";
 import type { ValidationCache } from "./validationCache.ts";
 import type { ValidationChecks } from "./validate.ts";
@@ -39,8 +39,8 @@ export interface PushOptions {
     afterResume?: (lease: Lease, before: string | undefined) => Promise<void>;
     /** Ship what Git ignores too (--include-ignored); by default a tree in a Git work tree ships what Git would commit. */
     includeIgnored?: boolean;
-    /** The tree, already being read (readTree with includeIgnored); default: push reads it. */
-    tree?: Promise<LocalTree>;
+    /** The tree, already being read (startReadingTree with includeIgnored); default: push reads it. */
+    reading?: TreeReading;
     /** Ship Secrets that are not SOPS-encrypted and files matching credential patterns (--allow-plain-secrets). */
     allowPlainSecrets?: boolean;
     log: (line: string) => void;
@@ -59,10 +59,11 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     // The requests that need nothing from the tree go out at once, together, while the tree is read and validated
     // (one round trip instead of two before the plan). Each is awaited below; none may go unhandled meanwhile.
     const bucketIgnore = store.get(SOURCEIGNORE);
-    const treeRead = options.tree ?? readTree(dir, { includeIgnored: options.includeIgnored });
+    const reading = options.reading ?? startReadingTree(dir, { includeIgnored: options.includeIgnored });
+    const treeRead = reading.tree;
     treeRead.catch(() => undefined); // awaited below, after the requests went out
-    // The listing's pages start from the keys the tree will have (S3Store.list).
-    const listRequest = store.list(prefix, treeRead.then((tree) => tree.files.map((file) => prefix + file.relative)));
+    // The listing's pages start from the keys the tree will have (S3Store.list), known before its files are read.
+    const listRequest = store.list(prefix, reading.paths.then((paths) => paths.map((relative) => prefix + relative)));
     for (const request of [bucketIgnore, listRequest]) request.catch(() => undefined);
     const tree = await treeRead;
     const files = tree.files;

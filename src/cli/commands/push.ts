@@ -59,9 +59,9 @@ export interface PushOutput {
 
 export async function runPush(dir: string, url: string, flags: PushFlags, stores: Stores, { log, warn = log, rerun }: PushOutput): Promise<PushResult> {
     // The tree is read first: Git's processes and the file reads run while the rest loads.
-    const { readTree } = await import("../tree.ts");
-    const tree = readTree(dir, { includeIgnored: flags.includeIgnored ?? false });
-    tree.catch(() => undefined); // awaited by push, after the store opened (whose errors come first)
+    const { startReadingTree } = await import("../tree.ts");
+    const reading = startReadingTree(dir, { includeIgnored: flags.includeIgnored ?? false });
+    reading.tree.catch(() => undefined); // awaited by push, after the store opened (whose errors come first)
     // What a push runs is loaded only for a push: `bucketops --help` and the other commands do not load it.
     // The store (and its SDK) loads beside them.
     const [{ openPublication }, { push }, { applyOrRollBack }, { ValidationCache }, store] = await Promise.all([
@@ -79,7 +79,7 @@ export async function runPush(dir: string, url: string, flags: PushFlags, stores
         allowUnversioned: flags.allowUnversioned ?? false,
         skipBuild: flags.skipBuild ?? false,
         includeIgnored: flags.includeIgnored ?? false,
-        tree,
+        reading,
         allowPlainSecrets: flags.allowPlainSecrets ?? false,
         validation: validationChecks(flags, stackOutputsOf(flags), parseBucketUrl(url).prefix),
         validationCache: flags.revalidate ? undefined : new ValidationCache(),
