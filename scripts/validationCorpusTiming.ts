@@ -40,7 +40,8 @@ export async function timePushes(treeDir: string, rootPath?: string): Promise<Re
     const copy = mkdtempSync(path.join(tmpdir(), "corpus-tree-"));
     const cache = mkdtempSync(path.join(tmpdir(), "bucketops-cache-"));
     try {
-        cpSync(realpathSync(treeDir), copy, { recursive: true });
+        // verbatimSymlinks: a relative symlink stays relative (pointing inside the copy), as in the tree.
+        cpSync(realpathSync(treeDir), copy, { recursive: true, verbatimSymlinks: true });
         const theirs = await server.freshBucket(`${label}-a`);
         let flags: string[] = [];
         let ours = await server.freshBucket(`${label}-b`);
