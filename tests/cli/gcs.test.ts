@@ -145,3 +145,41 @@ describe("the GCS identity a release record names, from Application Default Cred
         assert.equal(applicationDefaultIdentity("/nonexistent/credentials.json"), undefined);
     });
 });
+
+describe("GcsStore.list: a long listing in ranges asked for at once (the JSON API stand-in's objects.list)", () => {
+    let gcs: FakeGcs;
+    const prefix = "ranges/";
+    // Names past U+FFFF sort after U+FFFD by their bytes (as GCS sorts them) but before it in JavaScript's order.
+    const names = [...Array.from({ length: 2_100 }, (_, i) => `${prefix}app-${String(Math.floor(i / 100)).padStart(3, "0")}/cm-${String(i % 100).padStart(2, "0")}.yaml`), `${prefix}app-010/\u{1F600}.yaml`, `${prefix}app-010/\uFFFD.yaml`];
+    let reference: string[];
+    before(async () => {
+        gcs = await FakeGcs.start();
+        gcs.createBucket("ranges");
+        for (const name of names) gcs.put("ranges", name, "x");
+        const store = new GcsStore(parseBucketUrl("gs://ranges"), { endpoint: gcs.endpoint });
+        reference = (await store.list(prefix)).map((entry) => entry.key);
+        assert.deepEqual(reference, [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    });
+    after(() => gcs?.close());
+
+    it("lists every name exactly once, in the bucket's order, whatever names were expected; 3 pages in one round trip when expected right", async () => {
+        const cases: Record<string, string[] | undefined> = {
+            exact: [...reference],
+            "missing 300 the bucket has": reference.filter((_, i) => i % 7 !== 0),
+            "with 500 the bucket does not have": [...reference, ...Array.from({ length: 500 }, (_, i) => `${prefix}app-005/new-${i}.yaml`)],
+            "of another prefix": reference.map((key) => key.replace(prefix, "other/")),
+        };
+        for (const [name, likely] of Object.entries(cases)) {
+            const store = new GcsStore(parseBucketUrl("gs://ranges"), { endpoint: gcs.endpoint });
+            const before = gcs.lists;
+            assert.deepEqual((await store.list(prefix, likely)).map((entry) => entry.key), reference, name);
+            if (name === "exact") {
+                assert.equal(gcs.lists - before, 3, "three ranges of up to 1,000 names, one page each");
+                // Listed again from its own last listing.
+                const again = gcs.lists;
+                assert.deepEqual((await store.list(prefix)).map((entry) => entry.key), reference);
+                assert.equal(gcs.lists - again, 3);
+            }
+        }
+    });
+});

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Storage, type File, type FileMetadata } from "@google-cloud/storage";
 import pLimit from "p-limit";
+import { compareKeys } from "../../bucket/keys.ts";
 import { CliError } from "../errors.ts";
 import { endpointUrl, type BucketUrl } from "../url.ts";
 import { accessDenied, concurrentWrite, explained } from "./errors.ts";
@@ -18,6 +19,8 @@ export interface GcsOptions {
 }
 
 const PARALLEL_DELETES = 16;
+/** The most names an objects.list page holds (maxResults' default and limit). */
+const LIST_PAGE = 1000;
 
 function entryOf(metadata: FileMetadata): ObjectEntry {
     return {
@@ -62,6 +65,8 @@ export class GcsStore implements ObjectStore {
     readonly description: string;
     readonly copiesKeepEtag = false;
     private readonly storage: Storage;
+    /** Each prefix's names as this store last listed them: where the next listing of it expects its ranges to start. */
+    private readonly listed = new Map<string, string[]>();
 
     readonly url: BucketUrl;
 
@@ -100,11 +105,26 @@ export class GcsStore implements ObjectStore {
         return this.serviceAccountEmail ?? "unknown (application default credentials)";
     }
 
-    async list(prefix: string): Promise<ObjectEntry[]> {
+    async list(prefix: string, likely?: string[] | Promise<string[]>): Promise<ObjectEntry[]> {
         return this.call(`list '${prefix}'`, async () => {
-            const [files] = await this.bucket.getFiles({ prefix, autoPaginate: true });
-            return files.map((file) => entryOf(file.metadata));
+            // objects.list answers at most 1,000 names a page, each page's token coming with the one before. With the
+            // names the prefix is likely to hold, the listing is cut into ranges of 1,000 of them, listed at once:
+            // startOffset (from, included) and endOffset (before, excluded) make the ranges exact, whatever the
+            // prefix really holds (a range with more goes on with its page token).
+            const expected = await Promise.resolve(likely ?? this.listed.get(prefix) ?? []).catch(() => []);
+            const sorted = [...new Set(expected.filter((key) => key.startsWith(prefix)))].sort(compareKeys);
+            const bounds = sorted.filter((_, index) => index > 0 && index % LIST_PAGE === 0);
+            const ranges = await Promise.all([undefined, ...bounds].map((start, index) => this.listRange(prefix, start, bounds[index])));
+            const entries = ranges.flat();
+            this.listed.set(prefix, entries.map((entry) => entry.key));
+            return entries;
         });
+    }
+
+    /** The objects of the prefix named from `startOffset` on (from the first when unset), before `endOffset` (to the last when unset). */
+    private async listRange(prefix: string, startOffset: string | undefined, endOffset: string | undefined): Promise<ObjectEntry[]> {
+        const [files] = await this.bucket.getFiles({ prefix, autoPaginate: true, ...(startOffset !== undefined ? { startOffset } : {}), ...(endOffset !== undefined ? { endOffset } : {}) });
+        return files.map((file) => entryOf(file.metadata));
     }
 
     async get(key: string, versionId?: string): Promise<Buffer | undefined> {

@@ -15,7 +15,7 @@ interface StoredObject {
 
 /**
  * A small stand-in for the GCS JSON API, enough for @google-cloud/storage's calls in bucketops
- * (no real GCS server can run here): bucket metadata, object listing with versions, media download,
+ * (no real GCS server can run here): bucket metadata, object listing with versions (pages, start and end offsets), media download,
  * multipart upload with ifGenerationMatch, delete, rewrite (copy). Versioned buckets keep noncurrent
  * generations with `timeDeleted`, like GCS. Etags are opaque per generation, as on GCS.
  */
@@ -24,6 +24,8 @@ export class FakeGcs {
     private readonly server: Server;
     private clock = 0;
     private offset = 0;
+    /** objects.list requests answered (each page is one). */
+    lists = 0;
 
     private constructor() {
         this.server = createServer((req, res) => {
@@ -151,12 +153,25 @@ export class FakeGcs {
         if ((m = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname)) && req.method === "GET") {
             const state = this.buckets.get(m[1]);
             if (!state) return notFound();
+            // objects.list (https://cloud.google.com/storage/docs/json_api/v1/objects/list): names by their bytes
+            // (lexicographically), startOffset included and endOffset excluded, at most maxResults or 1,000 items a
+            // page, and a nextPageToken that marks the last one returned (here: its name and generation, base64).
+            this.lists++;
             const prefix = q.get("prefix") ?? "";
-            const items = state.objects
+            const start = q.get("startOffset");
+            const end = q.get("endOffset");
+            const bytes = (name: string) => Buffer.from(name, "utf8");
+            const after = q.get("pageToken") ? (JSON.parse(Buffer.from(q.get("pageToken")!, "base64").toString("utf8")) as [string, string]) : undefined;
+            const order = (a: StoredObject, b: StoredObject) => Buffer.compare(bytes(a.name), bytes(b.name)) || Number(a.generation) - Number(b.generation);
+            const all = state.objects
                 .filter((o) => o.name.startsWith(prefix) && (q.get("versions") === "true" || !o.timeDeleted))
-                .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : Number(a.generation) - Number(b.generation)))
-                .map((o) => this.resource(m![1], o));
-            return this.send(res, 200, { kind: "storage#objects", items });
+                .filter((o) => (start === null || Buffer.compare(bytes(o.name), bytes(start)) >= 0) && (end === null || Buffer.compare(bytes(o.name), bytes(end)) < 0))
+                .sort(order)
+                .filter((o) => !after || order(o, { ...o, name: after[0], generation: after[1] }) > 0);
+            const page = all.slice(0, Math.min(Number(q.get("maxResults") ?? 1000), 1000));
+            const last = page.at(-1);
+            const nextPageToken = all.length > page.length && last ? Buffer.from(JSON.stringify([last.name, last.generation])).toString("base64") : undefined;
+            return this.send(res, 200, { kind: "storage#objects", items: page.map((o) => this.resource(m![1], o)), ...(nextPageToken ? { nextPageToken } : {}) });
         }
         if ((m = /^\/storage\/v1\/b\/([^/]+)$/.exec(url.pathname)) && req.method === "GET") {
             const state = this.buckets.get(m[1]);
