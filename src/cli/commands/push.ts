@@ -64,14 +64,16 @@ export async function runPush(dir: string, url: string, flags: PushFlags, stores
     reading.tree.catch(() => undefined); // awaited by push, after the store opened (whose errors come first)
     // What a push runs is loaded only for a push: `bucketops --help` and the other commands do not load it.
     // The store (and its SDK) loads beside them.
-    const [{ openPublication }, { push }, { applyOrRollBack }, { ValidationCache }, store] = await Promise.all([
+    const [{ openPublication }, { push }, { ValidationCache }, store] = await Promise.all([
         import("../publish.ts"),
         import("../push.ts"),
-        import("../applyOrRollBack.ts"),
         import("../validationCache.ts"),
         stores.open(url, flags),
     ]);
     const publication = flags.dryRun ? undefined : await openPublication(flags, store, "push", log, warn);
+    // The wait for the apply and --rollback-on-failure (and the rollback they may load) only for an atomic publish.
+    const applying = publication ? import("../applyOrRollBack.ts") : undefined;
+    applying?.catch(() => undefined);
     return push(dir, store, {
         message: flags.message,
         prune: flags.prune ?? true,
@@ -87,7 +89,7 @@ export async function runPush(dir: string, url: string, flags: PushFlags, stores
         lease: leaseSettings(flags, rerun, warn),
         specIgnore: specIgnore(flags),
         publication,
-        afterResume: (lease, before) => applyOrRollBack(store, publication, { what: "push", where: "the prefix", flags, lease, before, log, warn }),
+        afterResume: applying && (async (lease, before) => (await applying).applyOrRollBack(store, publication, { what: "push", where: "the prefix", flags, lease, before, log, warn })),
         log,
     });
 }
