@@ -7,9 +7,9 @@ import { planPush, type PushPlan } from "./plan.ts";
 import { fluxRevisions, ignorePatterns, type FluxRevisions } from "./revision.ts";
 import { BUCKETOPS_NAMES, isBucketopsKey, leaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
 import { gitInfo, type GitInfo, type ReleaseFacts } from "./provenance.ts";
+import { ignoreMatcher } from "./sourceignore.ts";
 import { AccessDeniedError } from "./store/errors.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
-import { ignoreMatcher } from "./sourceignore.ts";
 import { contentType, describeTree, startReadingTree, type LocalFile, type TreeReading } from "./tree.ts";
 import { preloadValidation, validateManifests } from "./validate.ts";
 import type { ValidationCache } from "./validationCache.ts";
@@ -88,15 +88,17 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     // Whether the bucket keeps versions matters only to a push that will write: asked as soon as the listing shows it
     // will, while the tree is validated. An identity that may not read the setting (a reader) finds out at its first
     // write instead.
-    const writes = (listing: ObjectEntry[]) =>
-        !options.dryRun && (changes(planFor(listing)) || options.publication?.leftSuspended === true || listing.some((entry) => entry.key === leaseKey(prefix)));
-    const versioningRequest = listRequest.then((listing) =>
-        writes(listing) ? store.versioningEnabled().catch((error: unknown) => (error instanceof AccessDeniedError ? undefined : Promise.reject(error))) : undefined,
+    const planned = listRequest.then(planFor);
+    const writes = (listing: ObjectEntry[], plan: PushPlan) =>
+        !options.dryRun && (changes(plan) || options.publication?.leftSuspended === true || listing.some((entry) => entry.key === leaseKey(prefix)));
+    const versioningRequest = Promise.all([listRequest, planned]).then(([listing, plan]) =>
+        writes(listing, plan) ? store.versioningEnabled().catch((error: unknown) => (error instanceof AccessDeniedError ? undefined : Promise.reject(error))) : undefined,
     );
     versioningRequest.catch(() => undefined);
     // What Flux will not fetch, now and after the push: at the bucket root the tree's own .sourceignore replaces the bucket's.
     const ownIgnore = prefix === "" ? files.find((file) => file.relative === SOURCEIGNORE) : undefined;
     const patterns = ignorePatterns(ownIgnore ? await readFile(ownIgnore.absolute) : await bucketIgnore, options.specIgnore);
+    const ignored = ignoreMatcher(patterns);
     const revisions = fluxRevisions(patterns);
     // The listing runs while the tree is validated; a validation failure is reported first.
     const [validated, listed, versioned] = await Promise.allSettled([
@@ -105,7 +107,7 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
             files,
             complete: tree.ignored.length + tree.nestedRepositories.length === 0,
             allowPlainSecrets: options.allowPlainSecrets,
-            ignored: ignoreMatcher(patterns),
+            ignored,
             cache: options.validationCache,
             checks: options.validation,
             log: options.log,
@@ -123,7 +125,7 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     );
 
     const listing = listed.value;
-    const plan = planFor(listing);
+    const plan = await planned;
     // A lease or a suspended Bucket that a stopped writer left is cleared under the lease even when nothing changes.
     let leaseLeft = false;
     if (listing.some((entry) => entry.key === leaseKey(prefix))) {
