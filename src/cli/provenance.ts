@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
-import { mayBeInGit } from "../fs/gitFiles.ts";
 import { createHash, randomUUID } from "node:crypto";
 import os from "node:os";
 import { promisify } from "node:util";
+import { mayBeInGit } from "../fs/gitFiles.ts";
 import { releaseKey } from "../bucket/keys.ts";
 import packageJson from "../../package.json" with { type: "json" };
 import { sortBytewise } from "./revision.ts";
@@ -254,8 +254,8 @@ export function describeRelease(record: ReleaseRecord): string {
     return `${record.command}${source} by ${record.identity} (${record.user})${author}${commit}${record.message ? `: ${record.message}` : ""}`;
 }
 
-/** Writes the release record; the writes are done by then, so a record that cannot be written is a warning. */
 /**
+ * Writes the release record; the writes are done by then, so a record that cannot be written is a warning.
  * `previousBody`: the record as it is now, already asked for (GET releaseKey) under the lease, so that it is read
  * while the objects are written: only a lease holder writes it.
  */
