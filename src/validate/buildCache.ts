@@ -1,7 +1,8 @@
 // Builds that `kubectl kustomize` made for earlier validations, kept by everything they read, so that a tree with one
 // file changed runs kustomize only for the entry points whose inputs changed (a fleet's one-change push). A kept build
-// is used only when its key is the same: the validator's identity (the cache's file, src/cli/validationCache.ts), the
-// entry point's folder and the Flux Kustomization fields the build uses, and the path and content of every file the
+// is used only when its key is the same: the validator's identity (the cache's folder, src/cli/validationCache.ts), the
+// entry point's folder, the Flux Kustomization fields the build uses and the file declaring it (which generated objects
+// are named after), and the path and content of every file the
 // build reads as the validator follows them (FluxTree.inputs: the kustomization files and what they reference, or
 // the files Flux's generator lists). Where kustomize may read what the validator does not follow (UNFOLLOWED fields,
 // remote bases) nothing is kept.

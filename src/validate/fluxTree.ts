@@ -610,7 +610,8 @@ class FluxTree {
             }
             const { postBuild: _postBuild, ...fields } = buildFields(entry.spec);
             const digests = await Promise.all([...inputs].map(async (file) => ({ file: path.relative(this.root, file), digest: await this.digest(file) })));
-            return buildKey(path.relative(this.root, entry.dir), fields, digests);
+            // entry.file: the objects kustomize generates (no origin) are named after the Flux Kustomization's file.
+            return buildKey(path.relative(this.root, entry.dir), [fields, path.relative(this.root, entry.file)], digests);
         } catch {
             return undefined;
         }
