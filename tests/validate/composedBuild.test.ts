@@ -287,3 +287,70 @@ test("deploy/ and the bench's fleet tree validate without running kubectl: every
         rmSync(fleet.root, { recursive: true, force: true });
     }
 });
+
+/**
+ * Scalars go-yaml v3 (kustomize's reader) reads as this project's parser does, and ones it reads otherwise, each in a
+ * ConfigMap a kustomization lists: "same" must compose and equal kubectl's build; "differs" must be declined, and
+ * kubectl's value really differs (the decline is needed); "declined" is declined without that proof (not certain).
+ */
+const SCALARS: [string, "same" | "differs" | "declined", string][] = [
+    ["folded", "same", ">\n    a b\n    c\n"],
+    ["folded-strip", "same", ">-\n    a b\n    c\n"],
+    ["folded-blank-lines", "same", ">\n    a\n\n    b\n\n\n    c\n"],
+    ["folded-leading-blank", "same", ">\n\n    a\n    b\n"],
+    ["folded-trailing-blank-clip", "same", ">\n    a\n    b\n\n\n"],
+    ["folded-trailing-blank-strip", "same", ">-\n    a\n    b\n\n\n"],
+    ["folded-blank-lines-with-spaces", "same", ">\n    a\n  \n    b\n   \n\n    c\n"],
+    ["folded-indicator", "same", ">2\n    a\n    b\n"],
+    ["folded-indicator-strip", "same", ">-2\n    a\n    b\n"],
+    ["folded-comment-after-header", "same", "> # a comment\n    a\n    b\n  # a comment after\n"],
+    ["folded-comment-after-blank", "same", ">\n    a\n\n  # a comment after a blank line\n\n"],
+    ["folded-tab-inside", "same", ">\n    a\tb\n    c  \n    d\n"],
+    ["folded-more-indented", "differs", ">-\n    first line\n      more indented\n    last\n"],
+    ["folded-more-indented-clip", "differs", ">\n    first\n      more\n"],
+    ["folded-keep", "differs", ">+\n    a\n    b\n\n"],
+    ["folded-indicator-more-indented-first", "declined", ">2\n     x\n    y\n"],
+    ["literal-keep", "same", "|+\n    a\n\n\n"],
+    ["literal", "same", "|\n    a\n      b\n"],
+    ["octal", "differs", "0755"],
+    ["octal-quoted", "same", "'0755'"],
+    ["underscore", "differs", "1_000"],
+    ["binary", "differs", "0b101"],
+    ["not-a-tag", "same", "'x != y and !z'"],
+    ["tag", "declined", "!!str 12"],
+];
+
+test("block scalars, numbers and tags: composed where go-yaml reads them as this parser does, declined where it does not", async () => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const { composeBuild } = await import("../../src/validate/compose.ts");
+    const files: Record<string, string> = {};
+    for (const [name, , scalar] of SCALARS) {
+        files[`${name}/kustomization.yaml`] = "resources: [cm.yaml]\n";
+        files[`${name}/cm.yaml`] = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  value: ${scalar}${scalar.endsWith("\n") ? "" : "\n"}  other: x\n`;
+    }
+    // A block scalar that ends the file without a final line break: go-yaml clips no line break there.
+    files["literal-at-end/kustomization.yaml"] = "resources: [cm.yaml]\n";
+    files["literal-at-end/cm.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: literal-at-end\ndata:\n  value: |\n    end";
+    const root = writeTree(files);
+    const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
+    const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
+    const sources = { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) };
+    const expected: [string, string][] = [...SCALARS.map(([name, expect]) => [name, expect] as [string, string]), ["literal-at-end", "differs"]];
+    await Promise.all(
+        expected.map(([name, expect]) =>
+            builds(async () => {
+                const dir = path.join(root, name);
+                const ours = await composeBuild(dir, sources);
+                assert.equal(ours !== undefined, expect === "same", `${name}: ${expect === "same" ? "not composed" : "composed"}`);
+                if (expect !== "differs") return;
+                const theirs = await kubectlKustomize(dir);
+                assert.ok(theirs, name);
+                const read = sources.parsed.get(path.join(dir, "cm.yaml"))!.documents;
+                assert.notDeepEqual(canonical(read), canonical(theirs), `${name}: kubectl reads it as this parser does: the decline is not needed`);
+            }),
+        ),
+    );
+    const result = await compareTree(root);
+    assert.deepEqual(result.mismatches, []);
+    assert.equal(result.composed, 2 * SCALARS.filter(([, expect]) => expect === "same").length);
+});
