@@ -1,14 +1,15 @@
 // What `kubectl kustomize` (kustomize v5.5.0 in kubectl 1.32) builds, computed without running it, for the
 // kustomizations where that is certain; undefined for every other one, which kustomize then builds.
 //
-// Composed: a kustomization whose fields are only `resources` (local files of plain whole objects, or folders whose
-// kustomization composes), `namespace`, `configMapGenerator` (files and literals, the name suffix hash disabled),
-// `generatorOptions: {disableNameSuffixHash: true}` and `patches` (strategic merge of custom resources, by target);
+// Composed: a kustomization whose fields are only `resources` (local files of whole objects that go-yaml reads as
+// this project's parser does, or whose numbers take go-yaml's value: yamlFiles.ts; or folders whose kustomization
+// composes), `namespace`, `configMapGenerator` (files and literals, the name suffix hash disabled), `generatorOptions`
+// (disableNameSuffixHash, labels, annotations) and `patches` (strategic merge of custom resources, by target);
 // a folder without a kustomization file as Flux's generator lists it; and on top, a Flux Kustomization's
 // spec.patches and spec.targetNamespace (as fluxTree.ts's overlay over the path applies them). What the output is, as kubectl kustomize shows it (tests/validate/composedBuild.test.ts and
 // `scripts/validationCorpus.ts compare-builds`, which compares every kustomization of the corpus trees):
 // - resources: the files' objects as they are; an included folder's build;
-// - configMapGenerator: `{apiVersion: v1, kind: ConfigMap, metadata: {name, namespace?}, data}`, data from
+// - configMapGenerator: `{apiVersion: v1, kind: ConfigMap, metadata: {name, namespace?, labels?, annotations?}, data}`, data from
 //   literals (`key=value`, one pair of enclosing quotes removed) and files (`path` keyed by its base name, or
 //   `key=path`), each file's content as it is;
 // - patches (before the namespace, as kustomize orders its transformers): see `patched`;
@@ -16,14 +17,14 @@
 //   built-in Kubernetes schema does not list as cluster-scoped, custom resources included (even a ClusterIssuer).
 // Declined (kustomize builds it): anything else, including a Namespace object under a namespace (kustomize renames
 // it), kinds whose other fields the namespace transformer changes (RoleBinding subjects, webhooks, APIService, CRD
-// conversion), a built-in kind not listed here, a List, YAML anchors or tags, a non-UTF-8 generator file, a key
+// conversion), a built-in kind not listed here, a List, YAML tags or merge keys, a non-UTF-8 generator file, a key
 // kustomize refuses, and two objects of one kind and name (which kustomize refuses or merges).
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { KustomizationDir } from "./builds.ts";
 import { isKustomizationFile } from "./kustomizationFile.ts";
 import { isRecord } from "./problems.ts";
-import { parseYamlText, type ParsedYamlFile } from "./yamlFiles.ts";
+import { goYamlDocuments, parseYamlText, type ParsedYamlFile } from "./yamlFiles.ts";
 
 export type ComposedObject = { object: Record<string, unknown>; file: string };
 
@@ -103,8 +104,11 @@ async function composeList(targets: string[], sources: ComposeSources, chain: st
             const built = await composeKustomization(included, sources, chain);
             if (!built) return undefined;
             objects.push(...built);
-        } else if (file && !isKustomizationFile(target) && file.plain && file.problems.length === 0 && file.documents.every(isWholeObject)) {
-            objects.push(...(file.documents as Record<string, unknown>[]).map((object) => ({ object, file: target })));
+        } else if (file && !isKustomizationFile(target) && file.problems.length === 0) {
+            // A file go-yaml reads otherwise (see yamlFiles.ts): its documents as kustomize reads them, where certain.
+            const documents = file.plain ? file.documents : goYamlDocuments(await readFile(target, "utf8").catch(() => ""));
+            if (!documents || !documents.every(isWholeObject)) return undefined;
+            objects.push(...(documents as Record<string, unknown>[]).map((object) => ({ object, file: target })));
         } else {
             return undefined;
         }
@@ -220,21 +224,22 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 /** The ConfigMaps of a configMapGenerator as kustomize generates them, or undefined (not composed). */
 async function configMaps(generators: unknown, globalOptions: unknown, kustomization: KustomizationDir): Promise<ComposedObject[] | undefined> {
     if (!Array.isArray(generators)) return undefined;
-    const hashOff = (options: unknown): boolean | undefined => {
-        if (options === undefined) return undefined;
-        if (!isRecord(options) || !Object.keys(options).every((field) => field === "disableNameSuffixHash")) return undefined;
-        return options.disableNameSuffixHash === true ? true : undefined;
-    };
-    // Only `disableNameSuffixHash: true` is composed: a hashed name is also rewritten in every object that refers to it.
-    if (globalOptions !== undefined && hashOff(globalOptions) !== true) return undefined;
+    const global = generatorOptions(globalOptions);
+    if (!global) return undefined;
     const generated: ComposedObject[] = [];
     for (const generator of generators) {
         if (!isRecord(generator) || !Object.keys(generator).every((field) => GENERATOR_FIELDS.has(field))) return undefined;
         const { name, namespace, behavior, files, literals, options } = generator;
         if (typeof name !== "string" || name === "" || (namespace !== undefined && typeof namespace !== "string")) return undefined;
         if (behavior !== undefined && behavior !== "create") return undefined;
-        if (options !== undefined && hashOff(options) !== true) return undefined;
-        if (globalOptions === undefined && options === undefined) return undefined;
+        const local = generatorOptions(options);
+        if (!local) return undefined;
+        // kustomize's MergeGlobalOptionsIntoLocal (api/types/generatoroptions.go): a generator's own labels and
+        // annotations win over the kustomization's generatorOptions, and disableNameSuffixHash is true if either is.
+        // Only a disabled hash is composed: a hashed name is also rewritten in every object that refers to it.
+        if (global.disableNameSuffixHash !== true && local.disableNameSuffixHash !== true) return undefined;
+        const labels = global.labels || local.labels ? { ...global.labels, ...local.labels } : undefined;
+        const annotations = global.annotations || local.annotations ? { ...global.annotations, ...local.annotations } : undefined;
         const data: Record<string, string> = {};
         const add = (key: string, value: string): boolean => {
             if (!validKey(key) || Object.hasOwn(data, key)) return false;
@@ -270,9 +275,32 @@ async function configMaps(generators: unknown, globalOptions: unknown, kustomiza
         if (Object.keys(data).length === 0) return undefined;
         const metadata: Record<string, unknown> = { name };
         if (namespace !== undefined && namespace !== "") metadata.namespace = namespace;
+        if (labels) metadata.labels = labels;
+        if (annotations) metadata.annotations = annotations;
         generated.push({ object: { apiVersion: "v1", kind: "ConfigMap", metadata, data }, file: kustomization.file });
     }
     return generated;
+}
+
+type GeneratorOptions = { disableNameSuffixHash?: boolean; labels?: Record<string, string>; annotations?: Record<string, string> };
+
+/**
+ * generatorOptions (a kustomization's or a generator's `options`) that are composed: `disableNameSuffixHash`, and
+ * `labels` and `annotations` (maps of strings, not empty), which kustomize sets on each generated object's metadata
+ * (api/internal/generators/utils.go, makeBaseNode / setLabelsAndAnnnotations). Undefined: anything else
+ * (`immutable`, `fileMerge`, a value that is not a string), left to kustomize.
+ */
+function generatorOptions(options: unknown): GeneratorOptions | undefined {
+    if (options === undefined) return {};
+    if (!isRecord(options)) return undefined;
+    const result: GeneratorOptions = {};
+    for (const [field, value] of Object.entries(options)) {
+        if (field === "disableNameSuffixHash" && typeof value === "boolean") result.disableNameSuffixHash = value;
+        else if ((field === "labels" || field === "annotations") && isRecord(value) && Object.keys(value).length > 0 && Object.values(value).every((entry) => typeof entry === "string")) {
+            result[field] = value as Record<string, string>;
+        } else return undefined;
+    }
+    return result;
 }
 
 /** A ConfigMap key kustomize accepts (Kubernetes' IsConfigMapKey). */
@@ -296,7 +324,7 @@ const TARGET_FIELDS = new Set(["group", "version", "kind", "name", "labelSelecto
  * apiVersion, kind, name and namespace, and sets what the patch adds (an empty map or list too). Declined: a patch
  * without a target, one without a kind or a metadata.name (kustomize refuses it), a JSON 6902 patch, a null (a deletion) or `$patch`-style directive in it, a target by namespace
  * or annotation, a label selector other than `key=value`, `key!=value`, `key` and `!key` terms (`in`, `notin`,
- * ...), a name that is a regular expression, a target that selects nothing, and a patch file where
+ * ...), a name that is a regular expression, and a patch file where
  * `files` is false (Flux's spec.patches are inline).
  */
 function patched(objects: ComposedObject[], patches: unknown[], dir: string, sources: ComposeSources, files: boolean): ComposedObject[] | undefined {
@@ -328,7 +356,6 @@ function patched(objects: ComposedObject[], patches: unknown[], dir: string, sou
         if (typeof document.kind !== "string" || document.kind === "" || !isRecord(metadata) || typeof metadata.name !== "string" || metadata.name === "") return undefined;
         const { name: _name, namespace: _namespace, ...metadataRest } = metadata;
         const changes: Record<string, unknown> = { ...rest, metadata: metadataRest };
-        let selected = 0;
         const next: ComposedObject[] = [];
         for (const item of result) {
             if (!selects(exact, item.object) || !labels.every((term) => term(item.object))) {
@@ -337,12 +364,15 @@ function patched(objects: ComposedObject[], patches: unknown[], dir: string, sou
             }
             const apiVersion = String(item.object.apiVersion);
             if (BUILT_IN_GROUPS.has(apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "")) return undefined;
+            // kustomize's merge (kyaml merge2) drops every null field of a patched object, the patch's or not
+            // (billimek/k8s-gitops' `values:` left empty): declined rather than followed.
+            if (!mergeable(item.object, false)) return undefined;
             const merged = merge(item.object, changes);
             if (!merged) return undefined;
             next.push({ object: merged as Record<string, unknown>, file: item.file });
-            selected++;
         }
-        if (selected === 0) return undefined;
+        // A target that selects nothing leaves the objects as they are (PatchTransformer.go, transformStrategicMerge:
+        // m.ApplySmPatch of an empty id set), once the patch parsed as an object (checked above).
         result = next;
     }
     return result;
@@ -360,11 +390,11 @@ function selects(target: Record<string, unknown>, object: Record<string, unknown
     );
 }
 
-/** No null (a deletion) and no `$patch`, `$retainKeys`… directive anywhere in the patch. */
-function mergeable(value: unknown): boolean {
+/** No null (a deletion) and (`directives`) no `$patch`, `$retainKeys`… directive anywhere in the value. */
+function mergeable(value: unknown, directives = true): boolean {
     if (value === null) return false;
-    if (Array.isArray(value)) return value.every(mergeable);
-    if (isRecord(value)) return Object.entries(value).every(([key, field]) => !key.startsWith("$") && mergeable(field));
+    if (Array.isArray(value)) return value.every((item) => mergeable(item, directives));
+    if (isRecord(value)) return Object.entries(value).every(([key, field]) => !(directives && key.startsWith("$")) && mergeable(field, directives));
     return true;
 }
 

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { walkFiles } from "../fs/walk.ts";
-import { isScalar, parseAllDocuments, visit, type Document } from "yaml";
+import { isAlias, isMap, isScalar, parseAllDocuments, visit, type Document } from "yaml";
 import type { Problem } from "./problems.ts";
 
 export interface ParsedYamlFile {
@@ -86,7 +86,9 @@ const MAYBE_DIFFERENT = /[!|>\r\uFEFF]|^%|<<|(^|[^0-9A-Za-z_.])[-+]?[0-9.][-+0-9
  * goyaml.v3 fork of it) reads every node of this document as this parser (YAML 1.2 core) does, judged node by node,
  * never on the text of strings or comments. Not the same, or not certain:
  * - an explicit tag (`!!str 12`, `!Ref x`) and any `%` directive;
- * - a merge key `<<` (kustomize's reader resolves it on its own terms);
+ * - a merge key `<<` of a list of maps (kustomize resolves overlapping keys otherwise: the later map's value can
+ *   win); a merge of one map, an alias of one (`<<: *labels`) or one in place, reads the same, the map's own keys
+ *   winning before and after the `<<` (tests/validate/composedBuild.test.ts);
  * - a plain scalar that go-yaml may read as another number (resolve.go, resolve(): it drops every `_` and calls
  *   strconv.ParseInt(plain, 0, 64), so `0755` is octal 493, `0b101` is 5, `1_000` is 1000, `-0x1F` is -31, where
  *   YAML 1.2 reads 755 and strings): one starting with a digit, a dot or a sign and holding `_`, a leading zero
@@ -100,19 +102,29 @@ const MAYBE_DIFFERENT = /[!|>\r\uFEFF]|^%|<<|(^|[^0-9A-Za-z_.])[-+]?[0-9.][-+0-9
  * Plain `>` and `>-`, blank lines among the lines, leading and trailing blank lines, an indentation indicator
  * (`>2`) and a comment after the header read the same (tests/validate/composedBuild.test.ts, against kubectl).
  */
-function sameInGoYaml(document: Document.Parsed, text: string): boolean {
+function sameInGoYaml(document: Document.Parsed, text: string, goNumbers = false): boolean {
     let same = true;
     visit(document, {
         Pair(_, pair) {
-            // With `merge: true` this parser's merge key holds a symbol; a quoted "<<" is declined as well.
-            if (isScalar(pair.key) && (typeof pair.key.value === "symbol" || pair.key.value === "<<")) same = false;
+            // With `merge: true` this parser's merge key holds a symbol; a quoted "<<" is declined. A merge of one map
+            // (an alias of one, or one written in place) reads the same; a list of maps does not (kustomize lets a
+            // later map's key win where an alias comes first: `<<: [*a, {k: 9}]`).
+            if (isScalar(pair.key) && (typeof pair.key.value === "symbol" || pair.key.value === "<<")) {
+                const value = isAlias(pair.value) ? pair.value.resolve(document) : pair.value;
+                if (typeof pair.key.value !== "symbol" || !isMap(value)) same = false;
+            }
             return same ? undefined : visit.BREAK;
         },
         Node(_, node) {
             if (node.tag !== undefined) same = false;
             else if (isScalar(node)) {
                 const source = node.range ? text.slice(node.range[0], node.range[1]) : "";
-                if (node.type === "PLAIN") same = !GO_NUMBER.test(source);
+                if (node.type === "PLAIN" && GO_NUMBER.test(source)) {
+                    // With goNumbers, a value (not a key) takes go-yaml's number where it is certain.
+                    const number = goNumbers && _ !== "key" ? goYamlNumber(source) : undefined;
+                    if (number === undefined) same = false;
+                    else node.value = number;
+                }
                 else if (node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED") {
                     if (!source.endsWith("\n")) same = false;
                     else if (node.type === "BLOCK_FOLDED") {
@@ -129,6 +141,46 @@ function sameInGoYaml(document: Document.Parsed, text: string): boolean {
 
 /** A plain scalar go-yaml reads as a number YAML 1.2 reads otherwise (or might): a leading zero, `0b`, a sign before `0x`/`0o`, an underscore. */
 const GO_NUMBER = /^[-+]?[0-9.][-+0-9A-Za-z.]*_|^[-+]?0[0-9bB]|^[-+]0[oOxX]/;
+
+/**
+ * The documents of a text as kustomize reads them, where that is certain although `plain` says no: the numbers go-yaml
+ * reads otherwise (`0755`, `1_000`, `0b101`) take go-yaml's value (kustomize writes that value: `defaultMode: 0755`
+ * comes out as 493), everything else as `sameInGoYaml` requires. Undefined: not certain (kustomize builds it).
+ */
+export function goYamlDocuments(text: string): unknown[] | undefined {
+    if (/\r|^%|^\uFEFF/m.test(text)) return undefined;
+    const documents: unknown[] = [];
+    for (const document of parseAllDocuments(text, { merge: true })) {
+        if (document.errors.length > 0 || !sameInGoYaml(document, text, true)) return undefined;
+        const value: unknown = document.toJS();
+        if (value !== null && value !== undefined) documents.push(value);
+    }
+    return documents;
+}
+
+/**
+ * go-yaml v3's number for a plain scalar that starts like one (resolve.go, resolve(), `case 'D', 'S'`): every `_`
+ * dropped, then strconv.ParseInt(plain, 0, 64) (Go's base prefixes `0x`, `0o`, `0b`, and a bare leading `0` for
+ * octal), then, where that fails, yamlStyleFloat `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$` and
+ * strconv.ParseFloat. Undefined where the result is not certain here: beyond 2^53, or no number (go-yaml then
+ * tries a timestamp or keeps the string: declined rather than followed).
+ */
+export function goYamlNumber(source: string): number | undefined {
+    const plain = source.replaceAll("_", "");
+    const integer = /^([-+]?)(?:0[xX]([0-9a-fA-F]+)|0[oO]([0-7]+)|0[bB]([01]+)|0([0-7]*)|([1-9][0-9]*))$/.exec(plain);
+    if (integer) {
+        const [, sign, hex, octal, binary, oldOctal, decimal] = integer;
+        const value =
+            hex !== undefined ? parseInt(hex, 16) : octal !== undefined ? parseInt(octal, 8) : binary !== undefined ? parseInt(binary, 2) : oldOctal !== undefined ? (oldOctal === "" ? 0 : parseInt(oldOctal, 8)) : parseInt(decimal, 10);
+        if (!Number.isSafeInteger(value)) return undefined;
+        return sign === "-" && value !== 0 ? -value : value;
+    }
+    if (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(plain)) {
+        const value = Number(plain);
+        return Number.isFinite(value) && !Object.is(value, -0) ? value : undefined;
+    }
+    return undefined;
+}
 
 /** Parses a kustomize build's output stream; a parse failure here is a kustomize bug, so it throws. */
 export function parseYamlStream(text: string): unknown[] {

@@ -165,7 +165,8 @@ const PATCHES = [
 
 /**
  * Trees whose kustomizations set a namespace, generate ConfigMaps (files, `key=file`, literals with and without
- * quotes, a hash suffix, a bad key, a duplicate key, a non-UTF-8 file, a behavior) and patch (inline and from a file,
+ * quotes, a hash suffix, a bad key, a duplicate key, a non-UTF-8 file, a behavior, generatorOptions and a
+ * generator's options with labels and annotations, both and either, `immutable`, an empty map) and patch (inline and from a file,
  * targets by kind, group, name and label selector, built-in kinds, a null, no target), over objects that the
  * namespace transformer places, leaves alone, renames (a Namespace) or changes elsewhere (RoleBinding subjects); and
  * a Flux Kustomization with spec.patches (and a targetNamespace) over one of them.
@@ -196,9 +197,18 @@ function generateNamespacedTree(seed: number): Record<string, string> {
                 pick(["files: [values.yaml]", "files: [values.yaml]", "files: [conf=values.yaml]", "files: [conf=values.yaml]", "files: [values.yaml, other=values.yaml]", "files: [values.yaml, values.yaml]", "files: [binary.txt]", "files: [bad key=values.yaml]"]),
                 pick(["literals: [a=1]", "literals: [b=\"quoted\", c='single', d=x=y]", "literals: [\"e= spaced \"]", ""]),
             ].filter(Boolean);
-            const options = pick(["  options: {disableNameSuffixHash: true}\n", "", "", "", "", "  behavior: merge\n"]);
+            const options = pick(["  options: {disableNameSuffixHash: true}\n", "  options: {disableNameSuffixHash: true, labels: {own: x, shared: local}, annotations: {note: own}}\n", "  options: {labels: {own: x}}\n", "", "", "", "", "  behavior: merge\n"]);
             kustomization += `configMapGenerator:\n  - name: ${folder.replaceAll("/", "-")}-values\n${next() < 0.3 ? "    namespace: gen\n" : ""}${sources.map((source) => `    ${source}\n`).join("")}${options.replace(/^  /, "    ")}`;
-            if (!options.includes("disableNameSuffixHash") && next() < 0.8) kustomization += "generatorOptions:\n  disableNameSuffixHash: true\n";
+            if (next() < 0.8) {
+                kustomization += pick([
+                    "generatorOptions:\n  disableNameSuffixHash: true\n",
+                    "generatorOptions:\n  disableNameSuffixHash: true\n",
+                    "generatorOptions:\n  disableNameSuffixHash: true\n  labels: {shared: global, grafana_dashboard: \"true\"}\n  annotations:\n    kustomize.toolkit.fluxcd.io/substitute: disabled\n",
+                    "generatorOptions:\n  annotations: {a: b}\n",
+                    "generatorOptions:\n  disableNameSuffixHash: true\n  immutable: true\n",
+                    "generatorOptions:\n  disableNameSuffixHash: true\n  labels: {}\n",
+                ]);
+            }
         }
         if (next() < 0.7) {
             files[`${folder}/patch.yaml`] = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: ignored\nspec:\n  values:\n    from: file\n";
@@ -249,10 +259,15 @@ test("the fleet's and deploy/'s patterns compose, each exactly as kubectl kustom
         // Label selectors: `!=` also selects an object without the label, `!key` only those.
         "labels/kustomization.yaml":
             "resources: [../base]\npatches:\n  - target: {kind: HelmRelease, labelSelector: 'team!=x'}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {values: {notx: true}}}'\n" +
-            "  - target: {kind: HelmRelease, labelSelector: '!team'}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {values: {none: true}}}'\n",
-        // The fleet: an app folder with a namespace and a ConfigMap generator, under a Flux Kustomization with a targetNamespace.
+            "  - target: {kind: HelmRelease, labelSelector: '!team'}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {values: {none: true}}}'\n" +
+            // A target that selects nothing (onedr0p/home-ops' HelmRelease defaults over an app without one): no change.
+            "  - target: {group: helm.toolkit.fluxcd.io, kind: HelmRelease, name: nothing-has-this-name}\n    patch: '{apiVersion: helm.toolkit.fluxcd.io/v2, kind: HelmRelease, metadata: {name: _}, spec: {install: {crds: CreateReplace}}}'\n",
+        // The fleet: an app folder with a namespace and ConfigMap generators (generatorOptions with labels and
+        // annotations, as bjw-s/home-ops' Grafana dashboards; a generator's own label wins), under a Flux
+        // Kustomization with a targetNamespace.
         "app/kustomization.yaml":
-            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: team-a\nresources:\n  - release.yaml\nconfigMapGenerator:\n  - name: ${APP}-values\n    files: [values.yaml]\ngeneratorOptions:\n  disableNameSuffixHash: true\n",
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: team-a\nresources:\n  - release.yaml\nconfigMapGenerator:\n  - name: ${APP}-values\n    files: [values.yaml]\n  - name: dashboard\n    files: [values.yaml]\n    options: {labels: {grafana_dashboard: \"false\", own: x}}\n" +
+            "generatorOptions:\n  disableNameSuffixHash: true\n  annotations:\n    kustomize.toolkit.fluxcd.io/substitute: disabled\n  labels:\n    grafana_dashboard: \"true\"\n",
         "app/release.yaml": helmRelease("${APP}", ""),
         "app/values.yaml": "replicaCount: 2\n",
         // The fleet's parent: Flux Kustomizations in a folder without a kustomization.yaml, patched with defaults.
@@ -291,9 +306,11 @@ test("deploy/ and the bench's fleet tree validate without running kubectl: every
 /**
  * Scalars go-yaml v3 (kustomize's reader) reads as this project's parser does, and ones it reads otherwise, each in a
  * ConfigMap a kustomization lists: "same" must compose and equal kubectl's build; "differs" must be declined, and
- * kubectl's value really differs (the decline is needed); "declined" is declined without that proof (not certain).
+ * kubectl's value really differs (the decline is needed); "declined" is declined without that proof (not certain);
+ * "go" (a number go-yaml reads otherwise) must compose with go-yaml's value, which kubectl's build has and YAML 1.2's
+ * reading has not.
  */
-const SCALARS: [string, "same" | "differs" | "declined", string][] = [
+const SCALARS: [string, "same" | "differs" | "declined" | "go", string][] = [
     ["folded", "same", ">\n    a b\n    c\n"],
     ["folded-strip", "same", ">-\n    a b\n    c\n"],
     ["folded-blank-lines", "same", ">\n    a\n\n    b\n\n\n    c\n"],
@@ -312,15 +329,25 @@ const SCALARS: [string, "same" | "differs" | "declined", string][] = [
     ["folded-indicator-more-indented-first", "declined", ">2\n     x\n    y\n"],
     ["literal-keep", "same", "|+\n    a\n\n\n"],
     ["literal", "same", "|\n    a\n      b\n"],
-    ["octal", "differs", "0755"],
+    ["octal", "go", "0755"],
     ["octal-quoted", "same", "'0755'"],
-    ["underscore", "differs", "1_000"],
-    ["binary", "differs", "0b101"],
+    ["underscore", "go", "1_000"],
+    ["binary", "go", "0b101"],
+    ["binary-negative", "go", "-0b101"],
+    ["hex-underscore", "go", "0x_1F"],
+    ["hex-signed", "go", "-0x1F"],
+    ["float-underscore", "go", "1_000.5"],
+    ["exponent-underscore", "go", "1e+1_0"],
+    ["octal-in-list", "go", "[0755, 1_0, x]"],
+    ["octal-8", "same", "089"],
+    ["octal-key", "declined", "{0755: x}"],
+    ["not-a-number", "declined", "1_a"],
+    ["too-large", "declined", "0777777777777777777777"],
     ["not-a-tag", "same", "'x != y and !z'"],
     ["tag", "declined", "!!str 12"],
 ];
 
-test("block scalars, numbers and tags: composed where go-yaml reads them as this parser does, declined where it does not", async () => {
+test("block scalars, numbers, tags and merge keys: composed where go-yaml reads them as this parser does, declined where it does not", async () => {
     const { compareTree } = await import("../../scripts/compareBuilds.ts");
     const { composeBuild } = await import("../../src/validate/compose.ts");
     const files: Record<string, string> = {};
@@ -331,26 +358,57 @@ test("block scalars, numbers and tags: composed where go-yaml reads them as this
     // A block scalar that ends the file without a final line break: go-yaml clips no line break there.
     files["literal-at-end/kustomization.yaml"] = "resources: [cm.yaml]\n";
     files["literal-at-end/cm.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: literal-at-end\ndata:\n  value: |\n    end";
+    // Merge keys (billimek/k8s-gitops' `<<: *labels` in a ServiceMonitor): one map, before and after the map's own
+    // keys, chained, in place; and a list of maps, where kustomize lets the later map win (after an alias of a merged map).
+    const merges: Record<string, string> = {
+        "merge-one-map": "metadata:\n  name: &app merge-one-map\n  labels: &labels {app: *app, team: x}\nspec:\n  selector:\n    <<: *labels\n    extra: x\n  before:\n    team: own\n    <<: *labels\n  after:\n    <<: *labels\n    team: own\n  chained: &chained\n    <<: *labels\n    c: 1\n  again:\n    <<: *chained\n    app: own\n  inPlace:\n    <<: {p: 1}\n    q: 2\n  nulled:\n    <<: *labels\n    team: null\n",
+        "merge-list": "metadata:\n  name: merge-list\nbase: &base {a: 1, b: 1}\nnested: &nested\n  <<: *base\n  c: 1\nspec:\n  multi:\n    <<: [*nested, {a: 9, z: 9}]\n",
+    };
+    for (const [name, body] of Object.entries(merges)) {
+        files[`${name}/kustomization.yaml`] = "resources: [sm.yaml]\n";
+        files[`${name}/sm.yaml`] = `apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\n${body}`;
+    }
     const root = writeTree(files);
     const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
     const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
     const sources = { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) };
-    const expected: [string, string][] = [...SCALARS.map(([name, expect]) => [name, expect] as [string, string]), ["literal-at-end", "differs"]];
+    const expected: [string, string][] = [
+        ...SCALARS.map(([name, expect]) => [name, expect] as [string, string]),
+        ["literal-at-end", "differs"],
+        ["merge-one-map", "same"],
+        ["merge-list", "differs"],
+    ];
     await Promise.all(
         expected.map(([name, expect]) =>
             builds(async () => {
                 const dir = path.join(root, name);
                 const ours = await composeBuild(dir, sources);
-                assert.equal(ours !== undefined, expect === "same", `${name}: ${expect === "same" ? "not composed" : "composed"}`);
-                if (expect !== "differs") return;
+                const composes = expect === "same" || expect === "go";
+                assert.equal(ours !== undefined, composes, `${name}: ${composes ? "not composed" : "composed"}`);
+                if (expect !== "differs" && expect !== "go") return;
                 const theirs = await kubectlKustomize(dir);
                 assert.ok(theirs, name);
-                const read = sources.parsed.get(path.join(dir, "cm.yaml"))!.documents;
-                assert.notDeepEqual(canonical(read), canonical(theirs), `${name}: kubectl reads it as this parser does: the decline is not needed`);
+                const read = sources.parsed.get(path.join(dir, name.startsWith("merge") ? "sm.yaml" : "cm.yaml"))!.documents;
+                assert.notDeepEqual(canonical(read), canonical(theirs), `${name}: kubectl reads it as this parser does: ${expect === "go" ? "go-yaml's number" : "the decline"} is not needed`);
             }),
         ),
     );
     const result = await compareTree(root);
     assert.deepEqual(result.mismatches, []);
-    assert.equal(result.composed, 2 * SCALARS.filter(([, expect]) => expect === "same").length);
+    assert.equal(result.composed, 2 * (SCALARS.filter(([, expect]) => expect === "same" || expect === "go").length + 1));
+});
+
+test("a patched object with a null field is left to kustomize, whose merge drops every null field of it", async () => {
+    const { composeBuild } = await import("../../src/validate/compose.ts");
+    // billimek/k8s-gitops: HelmReleases with `values:` left empty, under a Flux patch of every HelmRelease.
+    const root = writeTree({
+        "app/kustomization.yaml": "resources: [release.yaml]\npatches:\n  - target: {kind: HelmRelease}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {install: {crds: CreateReplace}}}'\n",
+        "app/release.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\nspec:\n  interval: 1h\n  values:\n    env:\n      EMPTY:\n      SET: x\n",
+    });
+    const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
+    const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
+    const dir = path.join(root, "app");
+    assert.equal(await composeBuild(dir, { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) }), undefined);
+    const theirs = (await kubectlKustomize(dir)) as { spec: { values: { env: Record<string, unknown> } } }[];
+    assert.deepEqual(theirs[0].spec.values.env, { SET: "x" });
 });
