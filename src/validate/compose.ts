@@ -41,7 +41,7 @@ export interface ComposeSources {
 export async function composeBuild(
     dir: string,
     sources: ComposeSources,
-    options: { targetNamespace?: string; generated?: string[]; patches?: unknown[] } = {},
+    options: { targetNamespace?: string; generated?: string[]; patches?: unknown[]; components?: unknown[] } = {},
 ): Promise<ComposedObject[] | undefined> {
     const own = sources.kustomizations.get(dir);
     let objects: ComposedObject[] | undefined;
@@ -50,10 +50,56 @@ export async function composeBuild(
         objects = await composeList(options.generated, sources, [dir]);
     }
     if (!objects) return undefined;
+    if (options.components && options.components.length > 0) {
+        // Flux writes spec.components into the path's own kustomization (fluxcd/pkg kustomize/kustomize_generator.go,
+        // WriteFile: `kus.Components = append(kus.Components, component)`, relative to the path), so kustomize runs
+        // them after the path's resources and before the path's own generators and transformers
+        // (api/internal/target/kusttarget.go, accumulateTarget: resources, then components, then the rest). Composed
+        // only where that order cannot matter: the path's kustomization lists resources and nothing else (or Flux
+        // generates it), and each component only adds resources (see `componentResources`).
+        if (own && !onlyResources(own, sources)) return undefined;
+        for (const component of options.components) {
+            if (typeof component !== "string" || component === "" || path.isAbsolute(component)) return undefined;
+            const added = await componentResources(path.resolve(dir, component), sources);
+            if (!added) return undefined;
+            objects.push(...added);
+        }
+    }
     // A Flux Kustomization's spec.patches (inline only), then its targetNamespace, over the path's build.
     if (options.patches && options.patches.length > 0) objects = patched(objects, options.patches, dir, sources, false);
     if (objects && options.targetNamespace !== undefined) objects = withNamespace(objects, options.targetNamespace);
     return objects && unique(objects) ? objects : undefined;
+}
+
+/** A kustomization whose only fields are apiVersion, kind and resources. */
+function onlyResources(kustomization: KustomizationDir, sources: ComposeSources): boolean {
+    const content = sources.parsed.get(kustomization.file)?.documents[0];
+    return isRecord(content) && Object.keys(content).every((field) => field === "apiVersion" || field === "kind" || field === "resources");
+}
+
+/**
+ * The objects a kustomize Component adds when its only fields are `apiVersion: kustomize.config.k8s.io/v1alpha1`,
+ * `kind: Component` and local `resources` (files of whole objects, folders whose kustomization composes), as
+ * onedr0p/home-ops' and carpenike/k8s-gitops' components are; undefined for any other (its patches and generators
+ * would act on everything accumulated before it), a missing folder included (Flux refuses it, or with
+ * ignoreMissingComponents leaves it out: kustomize decides).
+ */
+async function componentResources(dir: string, sources: ComposeSources): Promise<ComposedObject[] | undefined> {
+    const component = sources.kustomizations.get(dir);
+    if (!component) return undefined;
+    const parsed = sources.parsed.get(component.file);
+    const content = parsed?.documents[0];
+    if (!parsed || parsed.problems.length > 0 || parsed.documents.length !== 1 || !isRecord(content)) return undefined;
+    if (content.apiVersion !== "kustomize.config.k8s.io/v1alpha1" || content.kind !== "Component" || !onlyResources(component, sources)) return undefined;
+    const { resources } = content;
+    if (!Array.isArray(resources) || resources.length === 0) return undefined;
+    const references = component.references.filter((reference) => reference.role === "resource" && reference.field.startsWith("resources["));
+    if (references.length !== resources.length) return undefined;
+    return composeList(
+        references.map(({ target }) => target),
+        sources,
+        [dir],
+    );
 }
 
 const FIELDS = new Set(["apiVersion", "kind", "resources", "namespace", "configMapGenerator", "generatorOptions", "patches"]);

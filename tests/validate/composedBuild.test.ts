@@ -412,3 +412,53 @@ test("a patched object with a null field is left to kustomize, whose merge drops
     const theirs = (await kubectlKustomize(dir)) as { spec: { values: { env: Record<string, unknown> } } }[];
     assert.deepEqual(theirs[0].spec.values.env, { SET: "x" });
 });
+
+test("Flux spec.components that only add resources compose over a path that only lists resources, as kubectl kustomize builds them", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const flux = (name: string, path: string, extra: string) =>
+        `---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: ${name}\n  namespace: flux-system\nspec:\n  interval: 1h\n  path: ${path}\n  prune: true\n  sourceRef: {kind: Bucket, name: b}\n${extra}`;
+    const release = (name: string) => `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: ${name}\nspec:\n  interval: 1h\n`;
+    const root = writeTree({
+        // onedr0p/home-ops' pattern: components of resources only (a file, a folder with a Kustomization), used by apps.
+        "components/backup/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - ./pvc.yaml\n  - ./alerts\n",
+        "components/backup/pvc.yaml": "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: ${APP}\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n",
+        "components/backup/alerts/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [alert.yaml]\n",
+        "components/backup/alerts/alert.yaml": "apiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Alert\nmetadata:\n  name: ${APP}\nspec:\n  providerRef: {name: p}\n  eventSources: [{kind: HelmRelease, name: '*'}]\n",
+        "components/scaler/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [hpa.yaml]\n",
+        "components/scaler/hpa.yaml": "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: ${APP}\nspec:\n  maxReplicas: 1\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: x}\n",
+        // A component with a patch (acts on everything before it) and one that is a Kustomization: left to kustomize.
+        "components/patching/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - target: {kind: HelmRelease}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {suspend: true}}'\n",
+        "components/not-a-component/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [cm.yaml]\n",
+        "components/not-a-component/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
+        "apps/one/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [release.yaml]\n",
+        "apps/one/release.yaml": release("one"),
+        "apps/generated/release.yaml": release("generated"),
+        // A path kustomization with a namespace: Flux's order (components before it) and the overlay's differ.
+        "apps/namespaced/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: elsewhere\nresources: [release.yaml]\n",
+        "apps/namespaced/release.yaml": release("namespaced"),
+        "flux/apps.yaml":
+            flux("one", "./apps/one", "  targetNamespace: team\n  components: [../../components/backup, ../../components/scaler]\n  patches:\n    - target: {kind: HelmRelease}\n      patch: '{kind: HelmRelease, metadata: {name: _}, spec: {interval: 5m}}'\n") +
+            flux("generated", "./apps/generated", "  components: [../../components/backup]\n") +
+            flux("namespaced", "./apps/namespaced", "  components: [../../components/scaler]\n") +
+            flux("patching", "./apps/one", "  components: [../../components/patching]\n") +
+            flux("not-a-component", "./apps/one", "  components: [../../components/not-a-component]\n") +
+            flux("missing", "./apps/one", "  components: [../../components/missing]\n"),
+    });
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    // Each kustomization and generated folder as it is and under a targetNamespace (12 compose; the three Components
+    // are no kustomize build on their own: 6), and the Flux Kustomizations "one" and "generated" (the other four: declined).
+    assert.deepEqual([result.composed, result.declined], [14, 10]);
+    const { composeBuild } = await import("../../src/validate/compose.ts");
+    const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
+    const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
+    const sources = { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) };
+    const composes = async (dir: string, components: string[], generated?: string[]) => (await composeBuild(path.join(root, dir), sources, { components, generated })) !== undefined;
+    assert.equal(await composes("apps/one", ["../../components/backup", "../../components/scaler"]), true);
+    assert.equal(await composes("apps/generated", ["../../components/backup"], [path.join(root, "apps/generated/release.yaml")]), true);
+    assert.equal(await composes("apps/namespaced", ["../../components/scaler"]), false);
+    assert.equal(await composes("apps/one", ["../../components/patching"]), false);
+    assert.equal(await composes("apps/one", ["../../components/not-a-component"]), false);
+    assert.equal(await composes("apps/one", ["../../components/missing"]), false);
+});
