@@ -3,10 +3,11 @@
 //
 // Composed: a kustomization whose fields are only `resources` (local files of whole objects that go-yaml reads as
 // this project's parser does, or whose numbers take go-yaml's value: yamlFiles.ts; or folders whose kustomization
-// composes), `namespace`, `configMapGenerator` (files and literals, the name suffix hash disabled), `generatorOptions`
-// (disableNameSuffixHash, labels, annotations) and `patches` (strategic merge of custom resources, by target);
-// a folder without a kustomization file as Flux's generator lists it; and on top, a Flux Kustomization's
-// spec.patches and spec.targetNamespace (as fluxTree.ts's overlay over the path applies them). What the output is, as kubectl kustomize shows it (tests/validate/composedBuild.test.ts and
+// composes), `namespace`, `configMapGenerator` (files and literals; the name hash too, at the top of a build:
+// `withHashes`), `generatorOptions` (disableNameSuffixHash, labels, annotations), `patches` (strategic merge of
+// custom resources, by target) and, at the top, `configurations` that name ConfigMaps in custom kinds; a folder
+// without a kustomization file as Flux's generator lists it; and on top, a Flux Kustomization's spec.components
+// (of resources only), spec.patches and spec.targetNamespace (as fluxTree.ts's overlay over the path applies them). What the output is, as kubectl kustomize shows it (tests/validate/composedBuild.test.ts and
 // `scripts/validationCorpus.ts compare-builds`, which compares every kustomization of the corpus trees):
 // - resources: the files' objects as they are; an included folder's build;
 // - configMapGenerator: `{apiVersion: v1, kind: ConfigMap, metadata: {name, namespace?, labels?, annotations?}, data}`, data from
@@ -19,6 +20,7 @@
 // it), kinds whose other fields the namespace transformer changes (RoleBinding subjects, webhooks, APIService, CRD
 // conversion), a built-in kind not listed here, a List, YAML tags or merge keys, a non-UTF-8 generator file, a key
 // kustomize refuses, and two objects of one kind and name (which kustomize refuses or merges).
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { KustomizationDir } from "./builds.ts";
@@ -26,7 +28,8 @@ import { isKustomizationFile } from "./kustomizationFile.ts";
 import { isRecord } from "./problems.ts";
 import { goYamlDocuments, parseYamlText, type ParsedYamlFile } from "./yamlFiles.ts";
 
-export type ComposedObject = { object: Record<string, unknown>; file: string };
+/** `hashed`: a generated ConfigMap whose name gets kustomize's content hash at the end of the build (see `withHashes`). */
+export type ComposedObject = { object: Record<string, unknown>; file: string; hashed?: boolean };
 
 export interface ComposeSources {
     kustomizations: Map<string, KustomizationDir>;
@@ -68,7 +71,13 @@ export async function composeBuild(
     // A Flux Kustomization's spec.patches (inline only), then its targetNamespace, over the path's build.
     if (options.patches && options.patches.length > 0) objects = patched(objects, options.patches, dir, sources, false);
     if (objects && options.targetNamespace !== undefined) objects = withNamespace(objects, options.targetNamespace);
-    return objects && unique(objects) ? objects : undefined;
+    if (!objects || !unique(objects)) return undefined;
+    // kustomize names hashed generators last, then fixes every reference to them (api/internal/target/kusttarget.go,
+    // makeCustomizedResMap: addHashesToNames, then FixBackReferences), with the `configurations` of the path's own
+    // kustomization (the only level where composeKustomization takes them).
+    const references = own ? configMapReferences(own, sources) : [];
+    if (!references) return undefined;
+    return objects.some(({ hashed }) => hashed) ? withHashes(objects, references) : objects;
 }
 
 /** A kustomization whose only fields are apiVersion, kind and resources. */
@@ -103,13 +112,17 @@ async function componentResources(dir: string, sources: ComposeSources): Promise
 }
 
 const FIELDS = new Set(["apiVersion", "kind", "resources", "namespace", "configMapGenerator", "generatorOptions", "patches"]);
+/** At the top of a build (the path's own kustomization), also `configurations`: see configMapReferences. */
+const TOP_FIELDS = new Set([...FIELDS, "configurations"]);
 
 async function composeKustomization(kustomization: KustomizationDir, sources: ComposeSources, chain: string[]): Promise<ComposedObject[] | undefined> {
     if (chain.includes(kustomization.dir)) return undefined;
     const parsed = sources.parsed.get(kustomization.file);
     const content = parsed?.documents[0];
-    if (!parsed || parsed.problems.length > 0 || parsed.documents.length !== 1 || !isRecord(content)) return undefined;
-    if (!Object.keys(content).every((field) => FIELDS.has(field))) return undefined;
+    // Its literals and names as go-yaml reads them: a kustomization file that may read otherwise is left to kustomize.
+    if (!parsed || !parsed.plain || parsed.problems.length > 0 || parsed.documents.length !== 1 || !isRecord(content)) return undefined;
+    const top = chain.length === 0;
+    if (!Object.keys(content).every((field) => (top ? TOP_FIELDS : FIELDS).has(field))) return undefined;
     if (content.apiVersion !== undefined && content.apiVersion !== "kustomize.config.k8s.io/v1beta1") return undefined;
     if (content.kind !== undefined && content.kind !== "Kustomization") return undefined;
     const { resources, namespace, configMapGenerator, generatorOptions, patches } = content;
@@ -126,7 +139,8 @@ async function composeKustomization(kustomization: KustomizationDir, sources: Co
     if (!objects) return undefined;
     if (configMapGenerator !== undefined) {
         const generated = await configMaps(configMapGenerator, generatorOptions, kustomization);
-        if (!generated) return undefined;
+        // A hashed name is composed only at the top of the build, where the references to it are fixed.
+        if (!generated || (!top && generated.some(({ hashed }) => hashed))) return undefined;
         objects.push(...generated);
     } else if (generatorOptions !== undefined) return undefined;
     // kustomize's transformers run in a fixed order: patches, then the namespace.
@@ -250,18 +264,152 @@ const CLUSTER_SCOPED = new Set([
 /** kustomize's namespace transformer over these objects, or undefined where it does more than set metadata.namespace. */
 function withNamespace(objects: ComposedObject[], namespace: string): ComposedObject[] | undefined {
     const placed: ComposedObject[] = [];
-    for (const { object, file } of objects) {
+    for (const { object, file, hashed } of objects) {
         const apiVersion = String(object.apiVersion);
         const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
         const kind = String(object.kind);
         if (CLUSTER_SCOPED.has(`${apiVersion}/${kind}`)) {
-            placed.push({ object, file });
+            placed.push({ object, file, hashed });
             continue;
         }
         if (BUILT_IN_GROUPS.has(group) && !NAMESPACED.has(group === "" ? kind : `${group}/${kind}`)) return undefined;
-        placed.push({ object: { ...object, metadata: { ...(object.metadata as Record<string, unknown>), namespace } }, file });
+        placed.push({ object: { ...object, metadata: { ...(object.metadata as Record<string, unknown>), namespace } }, file, hashed });
     }
     return placed;
+}
+
+/** A field of custom kinds that names a ConfigMap, from a kustomization's `configurations` (nameReference). */
+type ConfigMapReference = { kind: string; group?: string; version?: string; path: string[] };
+
+/**
+ * The ConfigMap references a kustomization's `configurations` files declare, in the only form composed: each file a
+ * document `{nameReference: [{kind: ConfigMap, version: v1, fieldSpecs: [{path, kind, group?, version?}]}]}`, as the
+ * fleets' `kustomizeconfig.yaml` names HelmRelease `spec/valuesFrom/name`; a path of plain `/`-separated field names
+ * (no `[name=x]` selectors or escapes), no `create`. Undefined (kustomize builds it): anything else.
+ */
+function configMapReferences(kustomization: KustomizationDir, sources: ComposeSources): ConfigMapReference[] | undefined {
+    const content = sources.parsed.get(kustomization.file)?.documents[0];
+    if (!isRecord(content) || content.configurations === undefined) return [];
+    if (!Array.isArray(content.configurations)) return undefined;
+    const references: ConfigMapReference[] = [];
+    for (const file of content.configurations) {
+        if (typeof file !== "string" || /^[a-z]+:\/\//.test(file)) return undefined;
+        const parsed = sources.parsed.get(path.resolve(kustomization.dir, file));
+        const config = parsed?.documents[0];
+        if (!parsed || !parsed.plain || parsed.problems.length > 0 || parsed.documents.length !== 1 || !isRecord(config)) return undefined;
+        if (!Object.keys(config).every((field) => field === "nameReference") || !Array.isArray(config.nameReference)) return undefined;
+        for (const entry of config.nameReference) {
+            if (!isRecord(entry) || !Object.keys(entry).every((field) => ["kind", "version", "group", "fieldSpecs"].includes(field))) return undefined;
+            if (entry.kind !== "ConfigMap" || (entry.version !== undefined && entry.version !== "v1") || (entry.group !== undefined && entry.group !== "") || !Array.isArray(entry.fieldSpecs)) return undefined;
+            for (const spec of entry.fieldSpecs) {
+                if (!isRecord(spec) || !Object.keys(spec).every((field) => ["path", "kind", "group", "version"].includes(field))) return undefined;
+                const { path: fieldPath, kind, group, version } = spec;
+                if (typeof fieldPath !== "string" || !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(fieldPath)) return undefined;
+                if (typeof kind !== "string" || kind === "" || (group !== undefined && typeof group !== "string") || (version !== undefined && typeof version !== "string")) return undefined;
+                references.push({ kind, group: group || undefined, version: version || undefined, path: fieldPath.split("/") });
+            }
+        }
+    }
+    return references;
+}
+
+/**
+ * Kinds that kustomize's built-in name references let point at a ConfigMap, whatever their group
+ * (api/internal/konfig/builtinpluginconsts/namereference.go, `kind: ConfigMap`): a build holding one of them is not
+ * composed with hashed names (their many fields are not followed here).
+ */
+const CONFIG_MAP_REFERRERS = new Set(["Pod", "PodTemplate", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob", "Node", "Role", "ClusterRole", "Ingress"]);
+
+/**
+ * The hashed ConfigMaps named `<name>-<hash>` and the references to them fixed, as kustomize does at the end of a
+ * build; undefined where not certain.
+ * - The hash (api/hasher/hasher.go, encodeConfigMap and encode): sha256 of Go's json.Marshal of
+ *   `{"data": data, "kind": "ConfigMap", "name": ""}` (the name is never found: see configMapHash; keys sorted; `<`, `>`, `&`, U+2028 and U+2029 escaped as
+ *   Go escapes them), its first 10 hex digits with 0, 1, 3, a, e written g, h, k, m, t. A key or value holding a
+ *   control character other than tab, line feed and carriage return is declined (Go and JSON.stringify write
+ *   those differently across versions).
+ * - The references (api/filters/nameref/nameref.go, setScalar and selectReferral): each field a `configurations`
+ *   fieldSpec names in an object of its kind (and group and version, where given), followed through maps and
+ *   every item of a list (api/filters/fieldspec), whose string value is a hashed ConfigMap's name and whose object
+ *   is in the same namespace as the ConfigMap, takes the new name. Declined: a build with a built-in referrer kind,
+ *   such a value in another namespace (kustomize compares namespaces with `default` rules not followed here), a
+ *   path that meets a scalar before its end (kustomize fails), a value that is not a string.
+ */
+function withHashes(objects: ComposedObject[], references: ConfigMapReference[]): ComposedObject[] | undefined {
+    if (objects.some(({ object }) => CONFIG_MAP_REFERRERS.has(String(object.kind)))) return undefined;
+    const renamed = new Map<string, { namespace: unknown; name: string }>();
+    const result: ComposedObject[] = [];
+    for (const item of objects) {
+        if (!item.hashed) {
+            result.push(item);
+            continue;
+        }
+        const metadata = item.object.metadata as Record<string, unknown>;
+        const name = String(metadata.name);
+        const hash = configMapHash(item.object.data as Record<string, string>);
+        if (!hash) return undefined;
+        renamed.set(name, { namespace: metadata.namespace, name: `${name}-${hash}` });
+        const { hashed: _hashed, ...rest } = item;
+        result.push({ ...rest, object: { ...item.object, metadata: { ...metadata, name: `${name}-${hash}` } } });
+    }
+    for (let i = 0; i < result.length; i++) {
+        const { object } = result[i];
+        const apiVersion = String(object.apiVersion);
+        const [group, version] = apiVersion.includes("/") ? apiVersion.split("/", 2) : ["", apiVersion];
+        const namespace = (object.metadata as Record<string, unknown>).namespace;
+        let copy: Record<string, unknown> | undefined;
+        for (const reference of references) {
+            if (reference.kind !== object.kind || (reference.group !== undefined && reference.group !== group) || (reference.version !== undefined && reference.version !== version)) continue;
+            copy ??= structuredClone(object);
+            const fixed = fixReferences(copy, reference.path, (value) => {
+                if (typeof value !== "string") return value === null ? null : undefined;
+                const target = renamed.get(value);
+                if (!target) return value;
+                return target.namespace === namespace ? target.name : undefined;
+            });
+            if (!fixed) return undefined;
+        }
+        if (copy) result[i] = { ...result[i], object: copy };
+    }
+    return result;
+}
+
+/** Applies `rename` to the values at `fieldPath` (through maps and list items) in place; false where not certain. */
+function fixReferences(node: Record<string, unknown>, fieldPath: string[], rename: (value: unknown) => unknown): boolean {
+    const [field, ...rest] = fieldPath;
+    if (!(field in node) || node[field] === null) return true;
+    const value = node[field];
+    if (rest.length === 0) {
+        if (Array.isArray(value)) {
+            for (let i = 0; i < value.length; i++) {
+                const next = rename(value[i]);
+                if (next === undefined) return false;
+                value[i] = next;
+            }
+            return true;
+        }
+        const next = rename(value);
+        if (next === undefined) return false;
+        node[field] = next;
+        return true;
+    }
+    const children = Array.isArray(value) ? value : [value];
+    return children.every((child) => child === null || (isRecord(child) && fixReferences(child, rest, rename)));
+}
+
+/** kustomize's name suffix for a ConfigMap of this name and data (see withHashes); undefined where not certain. */
+function configMapHash(data: Record<string, string>): string | undefined {
+    const strings = [...Object.keys(data), ...Object.values(data)];
+    if (strings.some((value) => typeof value !== "string" || !value.isWellFormed() || /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(value))) return undefined;
+    const goString = (value: string) =>
+        JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    const keys = Object.keys(data).sort();
+    // The name hashed is "": getNodeValues looks `metadata/name` up as one field name (yaml.Lookup("metadata/name")),
+    // finds none and takes "" (what kubectl 1.32 writes confirms it: tests/validate/composedBuild.test.ts).
+    const json = `{"data":{${keys.map((key) => `${goString(key)}:${goString(data[key])}`).join(",")}},"kind":"ConfigMap","name":""}`;
+    const hex = createHash("sha256").update(json, "utf8").digest("hex");
+    const map: Record<string, string> = { "0": "g", "1": "h", "3": "k", a: "m", e: "t" };
+    return [...hex.slice(0, 10)].map((c) => map[c] ?? c).join("");
 }
 
 const GENERATOR_FIELDS = new Set(["name", "namespace", "behavior", "files", "literals", "options"]);
@@ -282,8 +430,7 @@ async function configMaps(generators: unknown, globalOptions: unknown, kustomiza
         if (!local) return undefined;
         // kustomize's MergeGlobalOptionsIntoLocal (api/types/generatoroptions.go): a generator's own labels and
         // annotations win over the kustomization's generatorOptions, and disableNameSuffixHash is true if either is.
-        // Only a disabled hash is composed: a hashed name is also rewritten in every object that refers to it.
-        if (global.disableNameSuffixHash !== true && local.disableNameSuffixHash !== true) return undefined;
+        const hashed = global.disableNameSuffixHash !== true && local.disableNameSuffixHash !== true;
         const labels = global.labels || local.labels ? { ...global.labels, ...local.labels } : undefined;
         const annotations = global.annotations || local.annotations ? { ...global.annotations, ...local.annotations } : undefined;
         const data: Record<string, string> = {};
@@ -323,7 +470,7 @@ async function configMaps(generators: unknown, globalOptions: unknown, kustomiza
         if (namespace !== undefined && namespace !== "") metadata.namespace = namespace;
         if (labels) metadata.labels = labels;
         if (annotations) metadata.annotations = annotations;
-        generated.push({ object: { apiVersion: "v1", kind: "ConfigMap", metadata, data }, file: kustomization.file });
+        generated.push({ object: { apiVersion: "v1", kind: "ConfigMap", metadata, data }, file: kustomization.file, ...(hashed ? { hashed } : {}) });
     }
     return generated;
 }
@@ -415,7 +562,7 @@ function patched(objects: ComposedObject[], patches: unknown[], dir: string, sou
             if (!mergeable(item.object, false)) return undefined;
             const merged = merge(item.object, changes);
             if (!merged) return undefined;
-            next.push({ object: merged as Record<string, unknown>, file: item.file });
+            next.push({ ...item, object: merged as Record<string, unknown> });
         }
         // A target that selects nothing leaves the objects as they are (PatchTransformer.go, transformStrategicMerge:
         // m.ApplySmPatch of an empty id set), once the patch parsed as an object (checked above).

@@ -58,9 +58,10 @@ export function parseYamlText(file: string, text: string): ParsedYamlFile {
     const documents: unknown[] = [];
     const problems: Problem[] = [];
     // Most files have nothing that could read differently: the node-by-node look only where the text may.
-    // A carriage return, a directive or a byte order mark: not looked into, kustomize builds such a file.
+    // A carriage return, a directive, a byte order mark, or U+0085, U+2028, U+2029 (line breaks to go-yaml, which
+    // reads YAML 1.1's; characters to YAML 1.2): not looked into, kustomize builds such a file.
     const suspect = MAYBE_DIFFERENT.test(text);
-    let plain = !suspect || !/\r|^%|^\uFEFF/m.test(text);
+    let plain = !suspect || !/[\r\u0085\u2028\u2029]|^%|^\uFEFF/m.test(text);
     // kustomize and Flux read YAML with go-yaml v3, which honours `<<` merge keys.
     for (const document of parseAllDocuments(text, { merge: true })) {
         const [first] = document.errors;
@@ -79,7 +80,7 @@ export function parseYamlText(file: string, text: string): ParsedYamlFile {
 
 // What the text must hold for a document to read differently in go-yaml v3: a tag or directive, a merge key, a
 // block scalar header, a number with a leading zero or an underscore. Without any, the parse is the same.
-const MAYBE_DIFFERENT = /[!|>\r\uFEFF]|^%|<<|(^|[^0-9A-Za-z_.])[-+]?[0-9.][-+0-9A-Za-z.]*_|(^|[^0-9A-Za-z_.])[-+]?0[0-9bBoOxX]/m;
+const MAYBE_DIFFERENT = /[!|>\r\u0085\u2028\u2029\uFEFF]|^%|<<|(^|[^0-9A-Za-z_.])[-+]?[0-9.][-+0-9A-Za-z.]*_|(^|[^0-9A-Za-z_.])[-+]?0[0-9bBoOxX]/m;
 
 /**
  * Whether go-yaml v3 (gopkg.in/yaml.v3 v3.0.1, which kustomize v5.5.0's kyaml reads with, via sigs.k8s.io/yaml's
@@ -148,7 +149,7 @@ const GO_NUMBER = /^[-+]?[0-9.][-+0-9A-Za-z.]*_|^[-+]?0[0-9bB]|^[-+]0[oOxX]/;
  * comes out as 493), everything else as `sameInGoYaml` requires. Undefined: not certain (kustomize builds it).
  */
 export function goYamlDocuments(text: string): unknown[] | undefined {
-    if (/\r|^%|^\uFEFF/m.test(text)) return undefined;
+    if (/[\r\u0085\u2028\u2029]|^%|^\uFEFF/m.test(text)) return undefined;
     const documents: unknown[] = [];
     for (const document of parseAllDocuments(text, { merge: true })) {
         if (document.errors.length > 0 || !sameInGoYaml(document, text, true)) return undefined;

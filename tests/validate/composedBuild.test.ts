@@ -344,6 +344,7 @@ const SCALARS: [string, "same" | "differs" | "declined" | "go", string][] = [
     ["not-a-number", "declined", "1_a"],
     ["too-large", "declined", "0777777777777777777777"],
     ["not-a-tag", "same", "'x != y and !z'"],
+    ["line-separator", "differs", "'a\u2028b'"],
     ["tag", "declined", "!!str 12"],
 ];
 
@@ -461,4 +462,62 @@ test("Flux spec.components that only add resources compose over a path that only
     assert.equal(await composes("apps/one", ["../../components/patching"]), false);
     assert.equal(await composes("apps/one", ["../../components/not-a-component"]), false);
     assert.equal(await composes("apps/one", ["../../components/missing"]), false);
+});
+
+test("hashed ConfigMap generators compose with kustomize's name hash, and `configurations` references to them are fixed, as kubectl kustomize builds them", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const { composeBuild } = await import("../../src/validate/compose.ts");
+    const release = (name: string, namespace: string, valuesFrom: string) =>
+        `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: ${name}\n${namespace ? `  namespace: ${namespace}\n` : ""}spec:\n  interval: 1h\n  valuesFrom:\n${valuesFrom}`;
+    const config = "nameReference:\n  - kind: ConfigMap\n    version: v1\n    fieldSpecs:\n      - path: spec/valuesFrom/name\n        kind: HelmRelease\n";
+    const app = (extra: string, resources = "[helmrelease.yaml]") =>
+        `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: ${resources}\nconfigMapGenerator:\n  - name: app-values\n    files: [values.yaml]\n  - name: app-extra\n    literals: [\"html=<a href='x'>&amp;</a>\", \"quote=say \\\"hi\\\"\", 'unicode=é ✓']\nconfigurations: [kustomizeconfig.yaml]\n${extra}`;
+    const values = "replicas: 2\nnote: \"tabs\\tand\\\\backslashes\"\n";
+    const refs = "    - {kind: ConfigMap, name: app-values}\n    - {kind: ConfigMap, name: app-extra, valuesKey: html}\n    - {kind: Secret, name: app-secret}\n";
+    const files: Record<string, string> = {};
+    const add = (dir: string, kustomization: string, helmrelease: string, more: Record<string, string> = {}) => {
+        files[`${dir}/kustomization.yaml`] = kustomization;
+        files[`${dir}/helmrelease.yaml`] = helmrelease;
+        files[`${dir}/values.yaml`] = values;
+        files[`${dir}/kustomizeconfig.yaml`] = config;
+        for (const [name, body] of Object.entries(more)) files[`${dir}/${name}`] = body;
+    };
+    // xunholy/k8s-gitops' app: a HelmRelease whose valuesFrom names hashed generators (namespaced like it, or not).
+    add("app", app(""), release("app", "", refs));
+    add("namespaced", app("namespace: apps\n"), release("app", "flux-system", refs));
+    add("same-namespace", app("").replace("  - name: app-values\n", "  - name: app-values\n    namespace: flux-system\n"), release("app", "flux-system", "    - {kind: ConfigMap, name: app-values}\n"));
+    // Declined: the referrer in another namespace; a Deployment (built-in references to ConfigMaps); a nested hashed
+    // generator; a configurations file with more than ConfigMap name references.
+    add("other-namespace", app("").replace("  - name: app-values\n", "  - name: app-values\n    namespace: elsewhere\n"), release("app", "flux-system", "    - {kind: ConfigMap, name: app-values}\n"));
+    add("deployment", app("", "[helmrelease.yaml, deployment.yaml]"), release("app", "", refs), {
+        "deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{name: c, image: i, envFrom: [{configMapRef: {name: app-values}}]}]\n",
+    });
+    files["outer/kustomization.yaml"] = "resources: [../app]\n";
+    add("wider-config", app(""), release("app", "", refs));
+    files["wider-config/kustomizeconfig.yaml"] = `${config}commonLabels:\n  - path: spec/values/labels\n    kind: HelmRelease\n    create: true\n`;
+    // A Flux Kustomization over the app: targetNamespace and a patch of the HelmRelease on top.
+    files["flux/app.yaml"] =
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\nspec:\n  interval: 1h\n  path: ./app\n  prune: true\n  sourceRef: {kind: Bucket, name: b}\n  targetNamespace: team\n" +
+        "  patches:\n    - target: {kind: HelmRelease}\n      patch: '{kind: HelmRelease, metadata: {name: _}, spec: {interval: 5m}}'\n";
+    const root = writeTree(files);
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    // app, namespaced, same-namespace and the flux folder, each as it is and under a targetNamespace; other-namespace
+    // only under one (where both objects share it); the Flux Kustomization over app. Declined: the rest.
+    assert.deepEqual([result.composed, result.declined], [10, 7]);
+    const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
+    const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
+    const sources = { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) };
+    const built = async (dir: string) => composeBuild(path.join(root, dir), sources);
+    for (const dir of ["app", "namespaced", "same-namespace"]) assert.ok(await built(dir), `${dir}: not composed`);
+    for (const dir of ["other-namespace", "deployment", "outer", "wider-config"]) assert.equal(await built(dir), undefined, `${dir}: composed`);
+    // The names really are hashed and the references really are rewritten (not only equal to kubectl's by luck).
+    const app0 = (await built("app"))!.map(({ object }) => object) as { kind: string; metadata: { name: string }; spec?: { valuesFrom: { name: string }[] } }[];
+    const names = app0.filter(({ kind }) => kind === "ConfigMap").map(({ metadata }) => metadata.name);
+    assert.equal(names.length, 2);
+    assert.ok(names.every((name) => /^app-(values|extra)-[a-z0-9]{10}$/.test(name)), names.join(", "));
+    const releaseObject = app0.find(({ kind }) => kind === "HelmRelease")!;
+    assert.deepEqual(releaseObject.spec!.valuesFrom.map(({ name }) => name).slice(0, 2).sort(), [...names].sort());
+    assert.equal(releaseObject.spec!.valuesFrom[2].name, "app-secret");
 });
