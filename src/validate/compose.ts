@@ -58,9 +58,10 @@ export async function composeBuild(
         // WriteFile: `kus.Components = append(kus.Components, component)`, relative to the path), so kustomize runs
         // them after the path's resources and before the path's own generators and transformers
         // (api/internal/target/kusttarget.go, accumulateTarget: resources, then components, then the rest). Composed
-        // only where that order cannot matter: the path's kustomization lists resources and nothing else (or Flux
-        // generates it), and each component only adds resources (see `componentResources`).
-        if (own && !onlyResources(own, sources)) return undefined;
+        // only where that order cannot matter: the path's kustomization (if any) has no transformer, only resources
+        // and what adds objects or names references at the very end (configMapGenerator, generatorOptions,
+        // configurations), and each component only adds resources (see `componentResources`).
+        if (own && !onlyAdds(own, sources)) return undefined;
         for (const component of options.components) {
             if (typeof component !== "string" || component === "" || path.isAbsolute(component)) return undefined;
             const added = await componentResources(path.resolve(dir, component), sources);
@@ -78,6 +79,13 @@ export async function composeBuild(
     const references = own ? configMapReferences(own, sources) : [];
     if (!references) return undefined;
     return objects.some(({ hashed }) => hashed) ? withHashes(objects, references) : objects;
+}
+
+/** A kustomization with no transformer: resources, generators and name-reference configurations only. */
+function onlyAdds(kustomization: KustomizationDir, sources: ComposeSources): boolean {
+    const content = sources.parsed.get(kustomization.file)?.documents[0];
+    const adding = new Set(["apiVersion", "kind", "resources", "configMapGenerator", "generatorOptions", "configurations"]);
+    return isRecord(content) && Object.keys(content).every((field) => adding.has(field));
 }
 
 /** A kustomization whose only fields are apiVersion, kind and resources. */

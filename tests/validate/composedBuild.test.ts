@@ -414,7 +414,7 @@ test("a patched object with a null field is left to kustomize, whose merge drops
     assert.deepEqual(theirs[0].spec.values.env, { SET: "x" });
 });
 
-test("Flux spec.components that only add resources compose over a path that only lists resources, as kubectl kustomize builds them", async (t) => {
+test("Flux spec.components that only add resources compose over a path without transformers, as kubectl kustomize builds them", async (t) => {
     const { compareTree } = await import("../../scripts/compareBuilds.ts");
     const flux = (name: string, path: string, extra: string) =>
         `---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: ${name}\n  namespace: flux-system\nspec:\n  interval: 1h\n  path: ${path}\n  prune: true\n  sourceRef: {kind: Bucket, name: b}\n${extra}`;
@@ -434,12 +434,18 @@ test("Flux spec.components that only add resources compose over a path that only
         "apps/one/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [release.yaml]\n",
         "apps/one/release.yaml": release("one"),
         "apps/generated/release.yaml": release("generated"),
+        // A path with a hashed generator and configurations (carpenike/k8s-gitops' and onedr0p/home-ops' apps): they
+        // only add objects and fix names at the end, so Flux's order and the overlay's agree.
+        "apps/generating/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [release.yaml]\nconfigMapGenerator:\n  - name: values\n    literals: [a=b]\nconfigurations: [config.yaml]\n",
+        "apps/generating/config.yaml": "nameReference:\n  - kind: ConfigMap\n    version: v1\n    fieldSpecs:\n      - {path: spec/valuesFrom/name, kind: HelmRelease}\n",
+        "apps/generating/release.yaml": release("generating") + "  valuesFrom: [{kind: ConfigMap, name: values}]\n",
         // A path kustomization with a namespace: Flux's order (components before it) and the overlay's differ.
         "apps/namespaced/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: elsewhere\nresources: [release.yaml]\n",
         "apps/namespaced/release.yaml": release("namespaced"),
         "flux/apps.yaml":
             flux("one", "./apps/one", "  targetNamespace: team\n  components: [../../components/backup, ../../components/scaler]\n  patches:\n    - target: {kind: HelmRelease}\n      patch: '{kind: HelmRelease, metadata: {name: _}, spec: {interval: 5m}}'\n") +
             flux("generated", "./apps/generated", "  components: [../../components/backup]\n") +
+            flux("generating", "./apps/generating", "  components: [../../components/scaler]\n  patches:\n    - target: {kind: HelmRelease}\n      patch: '{kind: HelmRelease, metadata: {name: _}, spec: {interval: 5m}}'\n") +
             flux("namespaced", "./apps/namespaced", "  components: [../../components/scaler]\n") +
             flux("patching", "./apps/one", "  components: [../../components/patching]\n") +
             flux("not-a-component", "./apps/one", "  components: [../../components/not-a-component]\n") +
@@ -448,9 +454,10 @@ test("Flux spec.components that only add resources compose over a path that only
     const result = await compareTree(root);
     t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
     assert.deepEqual(result.mismatches, []);
-    // Each kustomization and generated folder as it is and under a targetNamespace (12 compose; the three Components
-    // are no kustomize build on their own: 6), and the Flux Kustomizations "one" and "generated" (the other four: declined).
-    assert.deepEqual([result.composed, result.declined], [14, 10]);
+    // Each kustomization and generated folder as it is and under a targetNamespace (14 compose; the three Components
+    // are no kustomize build on their own: 6), and the Flux Kustomizations "one", "generated" and "generating" (the
+    // other four: declined).
+    assert.deepEqual([result.composed, result.declined], [17, 10]);
     const { composeBuild } = await import("../../src/validate/compose.ts");
     const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
     const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
