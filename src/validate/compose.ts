@@ -134,11 +134,14 @@ async function composeKustomization(kustomization: KustomizationDir, sources: Co
     if (content.apiVersion !== undefined && content.apiVersion !== "kustomize.config.k8s.io/v1beta1") return undefined;
     if (content.kind !== undefined && content.kind !== "Kustomization") return undefined;
     const { resources, namespace, configMapGenerator, generatorOptions, patches } = content;
-    // No resources: kustomize refuses an empty kustomization, Flux rewrites it (see fluxTree.ts).
-    if (!Array.isArray(resources) || resources.length === 0) return undefined;
+    // No resources and no generator: kustomize refuses an empty kustomization, Flux rewrites it (see fluxTree.ts). A
+    // kustomization of ConfigMap generators alone (bjw-s/home-ops' Grafana dashboards) builds into its ConfigMaps.
+    const generates = Array.isArray(configMapGenerator) && configMapGenerator.length > 0;
+    if (resources === undefined ? !generates : !Array.isArray(resources) || (resources.length === 0 && !generates)) return undefined;
+    const listed = (resources ?? []) as unknown[];
     const references = kustomization.references.filter((reference) => reference.role === "resource" && reference.field.startsWith("resources["));
     // A remote resource, or a value that is no path, is not among the local references.
-    if (references.length !== resources.length) return undefined;
+    if (references.length !== listed.length) return undefined;
     const objects = await composeList(
         references.map(({ target }) => target),
         sources,

@@ -502,6 +502,13 @@ test("hashed ConfigMap generators compose with kustomize's name hash, and `confi
     files["outer/kustomization.yaml"] = "resources: [../app]\n";
     add("wider-config", app(""), release("app", "", refs));
     files["wider-config/kustomizeconfig.yaml"] = `${config}commonLabels:\n  - path: spec/values/labels\n    kind: HelmRelease\n    create: true\n`;
+    // Kustomizations of generators alone (bjw-s/home-ops' Grafana dashboards, included by an app), with or without
+    // `resources: []`, hashed or not: they build into their ConfigMaps.
+    files["dashboards/kustomization.yaml"] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nconfigMapGenerator:\n  - name: dashboard\n    files: [home.json]\ngeneratorOptions:\n  disableNameSuffixHash: true\n  labels: {grafana_dashboard: \"true\"}\n";
+    files["dashboards/home.json"] = '{"title": "home", "panels": []}\n';
+    files["dashboard-user/kustomization.yaml"] = "resources: [../dashboards, release.yaml]\n";
+    files["dashboard-user/release.yaml"] = release("grafana", "", "    - {kind: ConfigMap, name: dashboard}\n");
+    files["generators-only/kustomization.yaml"] = "resources: []\nconfigMapGenerator:\n  - name: hashed\n    literals: [a=b]\n";
     // A Flux Kustomization over the app: targetNamespace and a patch of the HelmRelease on top.
     files["flux/app.yaml"] =
         "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\nspec:\n  interval: 1h\n  path: ./app\n  prune: true\n  sourceRef: {kind: Bucket, name: b}\n  targetNamespace: team\n" +
@@ -510,14 +517,14 @@ test("hashed ConfigMap generators compose with kustomize's name hash, and `confi
     const result = await compareTree(root);
     t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
     assert.deepEqual(result.mismatches, []);
-    // app, namespaced, same-namespace and the flux folder, each as it is and under a targetNamespace; other-namespace
+    // app, namespaced, same-namespace, the three generator ones and the flux folder, each as it is and under a targetNamespace; other-namespace
     // only under one (where both objects share it); the Flux Kustomization over app. Declined: the rest.
-    assert.deepEqual([result.composed, result.declined], [10, 7]);
+    assert.deepEqual([result.composed, result.declined], [16, 7]);
     const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
     const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
     const sources = { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) };
     const built = async (dir: string) => composeBuild(path.join(root, dir), sources);
-    for (const dir of ["app", "namespaced", "same-namespace"]) assert.ok(await built(dir), `${dir}: not composed`);
+    for (const dir of ["app", "namespaced", "same-namespace", "dashboards", "dashboard-user", "generators-only"]) assert.ok(await built(dir), `${dir}: not composed`);
     for (const dir of ["other-namespace", "deployment", "outer", "wider-config"]) assert.equal(await built(dir), undefined, `${dir}: composed`);
     // The names really are hashed and the references really are rewritten (not only equal to kubectl's by luck).
     const app0 = (await built("app"))!.map(({ object }) => object) as { kind: string; metadata: { name: string }; spec?: { valuesFrom: { name: string }[] } }[];
