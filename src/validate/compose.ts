@@ -119,7 +119,7 @@ async function componentResources(dir: string, sources: ComposeSources): Promise
     );
 }
 
-const FIELDS = new Set(["apiVersion", "kind", "resources", "namespace", "configMapGenerator", "generatorOptions", "patches"]);
+const FIELDS = new Set(["apiVersion", "kind", "resources", "namespace", "configMapGenerator", "generatorOptions", "patches", "commonLabels", "labels"]);
 /** At the top of a build (the path's own kustomization), also `configurations`: see configMapReferences. */
 const TOP_FIELDS = new Set([...FIELDS, "configurations"]);
 
@@ -133,7 +133,7 @@ async function composeKustomization(kustomization: KustomizationDir, sources: Co
     if (!Object.keys(content).every((field) => (top ? TOP_FIELDS : FIELDS).has(field))) return undefined;
     if (content.apiVersion !== undefined && content.apiVersion !== "kustomize.config.k8s.io/v1beta1") return undefined;
     if (content.kind !== undefined && content.kind !== "Kustomization") return undefined;
-    const { resources, namespace, configMapGenerator, generatorOptions, patches } = content;
+    const { resources, namespace, configMapGenerator, generatorOptions, patches, commonLabels, labels } = content;
     // No resources and no generator: kustomize refuses an empty kustomization, Flux rewrites it (see fluxTree.ts). A
     // kustomization of ConfigMap generators alone (bjw-s/home-ops' Grafana dashboards) builds into its ConfigMaps.
     const generates = Array.isArray(configMapGenerator) && configMapGenerator.length > 0;
@@ -154,15 +154,65 @@ async function composeKustomization(kustomization: KustomizationDir, sources: Co
         if (!generated || (!top && generated.some(({ hashed }) => hashed))) return undefined;
         objects.push(...generated);
     } else if (generatorOptions !== undefined) return undefined;
-    // kustomize's transformers run in a fixed order: patches, then the namespace.
+    // kustomize's transformers run in a fixed order: patches, then the namespace, then labels
+    // (api/internal/target/kusttarget_configplugin.go, the order of transformerConfigurators).
     let result: ComposedObject[] | undefined = objects;
     if (patches !== undefined) result = Array.isArray(patches) && unique(objects) ? patched(objects, patches, kustomization.dir, sources, true) : undefined;
     if (!result) return undefined;
-    if (namespace === undefined) return unique(result) ? result : undefined;
-    if (typeof namespace !== "string") return undefined;
-    // An empty namespace is no transformer at all.
-    const placed = namespace === "" ? result : withNamespace(result, namespace);
-    return placed && unique(placed) ? placed : undefined;
+    if (namespace !== undefined) {
+        if (typeof namespace !== "string") return undefined;
+        // An empty namespace is no transformer at all.
+        result = namespace === "" ? result : withNamespace(result, namespace);
+        if (!result) return undefined;
+    }
+    if (commonLabels !== undefined || labels !== undefined) {
+        const pairs = labelPairs(commonLabels, labels, result);
+        result = pairs && withLabels(result, pairs);
+        if (!result) return undefined;
+    }
+    return unique(result) ? result : undefined;
+}
+
+/**
+ * Kinds whose fields other than metadata.labels kustomize's commonLabels (and `labels` with includeSelectors) set:
+ * selectors and templates (api/internal/konfig/builtinpluginconsts/commonlabels.go and metadatalabels.go), matched
+ * by kind alone here (whatever the group), so a custom kind of such a name is declined too.
+ */
+const LABELLED_BEYOND_METADATA = new Set(["Service", "ReplicationController", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob", "PodDisruptionBudget", "NetworkPolicy"]);
+
+/**
+ * The labels a kustomization's `commonLabels` (a map of strings) or `labels` (entries of `pairs` alone, or with
+ * `includeSelectors: true`) set, when they set nothing but metadata.labels on these objects: `labels` without
+ * includeSelectors and includeTemplates uses the one field spec `metadata/labels` (kusttarget_configplugin.go,
+ * LabelTransformer: `fs.MergeOne(metadata/labels, create)`); commonLabels and includeSelectors also set selectors
+ * and templates of the kinds above, so no object may be of them. Both fields at once, `fields`, includeTemplates,
+ * or a value that is not a string: undefined (kustomize builds it).
+ */
+function labelPairs(commonLabels: unknown, labels: unknown, objects: ComposedObject[]): Record<string, string> | undefined {
+    const strings = stringMap;
+    const selectorsToo = () => objects.every(({ object }) => !LABELLED_BEYOND_METADATA.has(String(object.kind)));
+    if (commonLabels !== undefined && labels !== undefined) return undefined;
+    if (commonLabels !== undefined) return strings(commonLabels) && selectorsToo() ? commonLabels : undefined;
+    if (!Array.isArray(labels) || labels.length === 0) return undefined;
+    const pairs: Record<string, string> = {};
+    for (const entry of labels) {
+        if (!isRecord(entry) || !Object.keys(entry).every((field) => field === "pairs" || field === "includeSelectors") || !strings(entry.pairs)) return undefined;
+        if (entry.includeSelectors !== undefined && entry.includeSelectors !== false && !(entry.includeSelectors === true && selectorsToo())) return undefined;
+        // Each entry is one transformer, in order: a later entry's value wins.
+        Object.assign(pairs, entry.pairs);
+    }
+    return pairs;
+}
+
+/** The pairs set on every object's metadata.labels (created where absent); undefined where labels is not a map. */
+function withLabels(objects: ComposedObject[], pairs: Record<string, string>): ComposedObject[] | undefined {
+    const labelled: ComposedObject[] = [];
+    for (const item of objects) {
+        const metadata = item.object.metadata as Record<string, unknown>;
+        if (metadata.labels !== undefined && !isRecord(metadata.labels)) return undefined;
+        labelled.push({ ...item, object: { ...item.object, metadata: { ...metadata, labels: { ...(metadata.labels as Record<string, unknown> | undefined), ...pairs } } } });
+    }
+    return labelled;
 }
 
 /** The objects of resource files and folders (each folder's kustomization composed), in order. */
@@ -500,11 +550,29 @@ function generatorOptions(options: unknown): GeneratorOptions | undefined {
     const result: GeneratorOptions = {};
     for (const [field, value] of Object.entries(options)) {
         if (field === "disableNameSuffixHash" && typeof value === "boolean") result.disableNameSuffixHash = value;
-        else if ((field === "labels" || field === "annotations") && isRecord(value) && Object.keys(value).length > 0 && Object.values(value).every((entry) => typeof entry === "string")) {
-            result[field] = value as Record<string, string>;
+        else if ((field === "labels" || field === "annotations") && stringMap(value)) {
+            result[field] = value;
         } else return undefined;
     }
     return result;
+}
+
+/**
+ * A map of strings, not empty, whose keys and values kustomize reads as strings too. kustomize reads a kustomization
+ * file with sigs.k8s.io/yaml, which resolves plain scalars as YAML 1.1 does (goyaml.v2): `yes`, `on`, `y`, `off`…
+ * are booleans there, `1_000`, `0b1`, `1:20` numbers, `2001-12-14` a timestamp, where this parser (YAML 1.2) reads
+ * strings; kustomize then refuses a boolean label value or reads another string. Whether such a string was quoted is
+ * not known here: each is declined (`true`, `1` and the like are no strings here unless quoted: kept).
+ */
+function stringMap(value: unknown): value is Record<string, string> {
+    return isRecord(value) && Object.keys(value).length > 0 && Object.entries(value).every(([key, entry]) => typeof entry === "string" && yaml11String(key) && yaml11String(entry));
+}
+
+function yaml11String(value: string): boolean {
+    if (/^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/.test(value)) return false;
+    // A string that YAML 1.2 would read as a number ("1", "2.5") was quoted: a string to both. One that only YAML 1.1
+    // reads as a number or a time (`1_000`, `1:20`, `0b1`, `0x_1`, `2001-12-14`) may have been plain: declined.
+    return !(/^[-+]?[0-9.]/.test(value) && (/[_:]/.test(value) || /^[-+]?0[bBoOxX]/.test(value) || /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}/.test(value)));
 }
 
 /** A ConfigMap key kustomize accepts (Kubernetes' IsConfigMapKey). */

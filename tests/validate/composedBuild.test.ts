@@ -535,3 +535,50 @@ test("hashed ConfigMap generators compose with kustomize's name hash, and `confi
     assert.deepEqual(releaseObject.spec!.valuesFrom.map(({ name }) => name).slice(0, 2).sort(), [...names].sort());
     assert.equal(releaseObject.spec!.valuesFrom[2].name, "app-secret");
 });
+
+test("commonLabels and labels that set only metadata.labels compose, as kubectl kustomize builds them; selectors and templates are left to it", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const { composeBuild } = await import("../../src/validate/compose.ts");
+    const objects =
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n  labels: {app.kubernetes.io/name: own, keep: x}\nspec:\n  interval: 1h\n---\n" +
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n";
+    const service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  selector: {a: b}\n  ports: [{port: 80}]\n";
+    const generator = "configMapGenerator:\n  - name: values\n    literals: [a=b]\ngeneratorOptions:\n  labels: {from: options, app.kubernetes.io/name: options}\n";
+    const patch = "patches:\n  - target: {kind: HelmRelease}\n    patch: '{kind: HelmRelease, metadata: {name: _, labels: {app.kubernetes.io/instance: patched, other: patched}}}'\n";
+    const cases: Record<string, [string, boolean]> = {
+        // carpenike/k8s-gitops' apps: commonLabels or labels over a HelmRelease, a PVC, a generated ConfigMap.
+        common: [`resources: [objects.yaml]\n${generator}${patch}commonLabels:\n  app.kubernetes.io/name: app\n  app.kubernetes.io/instance: app\n`, true],
+        pairs: [`namespace: apps\nresources: [objects.yaml]\n${generator.replace("generatorOptions:\n", "generatorOptions:\n  disableNameSuffixHash: true\n")}${patch}labels:\n  - pairs: {app.kubernetes.io/name: app, app.kubernetes.io/instance: app}\n  - pairs: {app.kubernetes.io/name: second}\n`, true],
+        selectors: ["resources: [objects.yaml]\nlabels:\n  - pairs: {team: x}\n    includeSelectors: true\n", true],
+        "pairs-over-service": ["resources: [objects.yaml, service.yaml]\nlabels:\n  - pairs: {team: x}\n", true],
+        "common-over-service": ["resources: [objects.yaml, service.yaml]\ncommonLabels: {team: x}\n", false],
+        "selectors-over-service": ["resources: [objects.yaml, service.yaml]\nlabels:\n  - pairs: {team: x}\n    includeSelectors: true\n", false],
+        templates: ["resources: [objects.yaml]\nlabels:\n  - pairs: {team: x}\n    includeTemplates: true\n", false],
+        both: ["resources: [objects.yaml]\ncommonLabels: {a: b}\nlabels:\n  - pairs: {team: x}\n", false],
+        "not-a-string": ["resources: [objects.yaml]\ncommonLabels: {replicas: 2}\n", false],
+        // Labels of an included kustomization stay its own objects'.
+        nested: ["resources: [../pairs, extra.yaml]\nlabels:\n  - pairs: {outer: z}\n", true],
+        // `y` is a string to YAML 1.2 and a boolean to the YAML 1.1 reader kustomize reads kustomization files with.
+        "yaml-1.1-boolean": ["resources: [objects.yaml]\nlabels:\n  - pairs: {outer: y}\n", false],
+        "yaml-1.1-number": ["resources: [objects.yaml]\ncommonLabels: {port: 1_000}\n", false],
+        "quoted-numbers": ["resources: [objects.yaml]\ncommonLabels: {port: \"80\", ratio: '0.5', on-off: \"yes-no\"}\n", true],
+    };
+    const files: Record<string, string> = {};
+    for (const [name, [kustomization]] of Object.entries(cases)) {
+        files[`${name}/kustomization.yaml`] = kustomization;
+        files[`${name}/objects.yaml`] = objects;
+        files[`${name}/service.yaml`] = service;
+    }
+    files["nested/extra.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata: {a: b}\n";
+    const root = writeTree(files);
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
+    const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
+    const sources = { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) };
+    for (const [name, [, composes]] of Object.entries(cases)) {
+        assert.equal((await composeBuild(path.join(root, name), sources)) !== undefined, composes, `${name}: ${composes ? "not composed" : "composed"}`);
+    }
+    assert.deepEqual([result.composed, result.declined], [12, 14]);
+});
