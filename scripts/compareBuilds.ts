@@ -1,7 +1,7 @@
 // Proof that src/validate/compose.ts is what kubectl kustomize builds: for every kustomization of a tree (as it is,
 // and under a Flux targetNamespace), and for every folder without a kustomization file as Flux's generator lists
-// it (as it is, and under a targetNamespace), and for every Flux Kustomization with spec.patches (its path under
-// them and its targetNamespace, as the overlay fluxTree.ts builds), the composed build, where composeBuild gives one, is compared with
+// it (as it is, and under a targetNamespace), and for every Flux Kustomization with spec.patches or spec.components
+// (its path under them and its targetNamespace, as the overlay fluxTree.ts builds), the composed build, where composeBuild gives one, is compared with
 // `kubectl kustomize --load-restrictor=LoadRestrictionsNone` of the same (objects as a multiset, canonical JSON).
 // Used by `node scripts/validationCorpus.ts compare-builds <dir-of-trees>` and tests/validate/composedBuild.test.ts.
 // kubectl may fetch remote bases: run it where nothing can leave the machine (unshare -n).
@@ -43,7 +43,7 @@ export async function compareTree(root: string): Promise<Comparison> {
     const limit = pLimit(availableParallelism());
     const result: Comparison = { composed: 0, declined: 0, mismatches: [] };
     let overlays = 0;
-    const cases: { dir: string; generated?: string[]; targetNamespace?: string; patches?: unknown[] }[] = [];
+    const cases: { dir: string; generated?: string[]; targetNamespace?: string; patches?: unknown[]; components?: string[] }[] = [];
     for (const dir of kustomizations.keys()) cases.push({ dir }, { dir, targetNamespace: TARGET });
     const plainFolders = new Set(files.map((file) => path.dirname(file)).filter((dir) => !KUSTOMIZATION_FILE_NAMES.some((name) => parsed.has(path.join(dir, name)))));
     for (const dir of plainFolders) {
@@ -51,34 +51,42 @@ export async function compareTree(root: string): Promise<Comparison> {
         const generated = await generatedResources(dir);
         cases.push({ dir, generated }, { dir, generated, targetNamespace: TARGET });
     }
-    // Each Flux Kustomization of the tree with spec.patches: its path's build under them (and its targetNamespace).
+    // Each Flux Kustomization of the tree with spec.patches or spec.components: its path's build under them (and its
+    // targetNamespace), as fluxTree.ts's overlay builds it.
     for (const document of parsedFiles.flatMap((file) => file.documents)) {
         if (!isRecord(document) || document.kind !== "Kustomization" || !String(document.apiVersion).startsWith("kustomize.toolkit.fluxcd.io/")) continue;
         const spec = isRecord(document.spec) ? document.spec : {};
-        if (!Array.isArray(spec.patches) || spec.patches.length === 0 || typeof spec.path !== "string" || spec.path.includes("$")) continue;
+        const patches = Array.isArray(spec.patches) && spec.patches.length > 0 ? spec.patches : undefined;
+        const components = Array.isArray(spec.components) && spec.components.length > 0 && spec.components.every((c) => typeof c === "string") ? (spec.components as string[]) : undefined;
+        if ((!patches && !components) || spec.ignoreMissingComponents !== undefined || typeof spec.path !== "string" || spec.path.includes("$")) continue;
         const folder = treeFolder(spec.path, "");
         if (folder === undefined || !existsSync(path.join(root, folder))) continue;
         const dir = path.join(root, folder);
         const generated = kustomizations.has(dir) || KUSTOMIZATION_FILE_NAMES.some((name) => existsSync(path.join(dir, name))) ? undefined : await generatedResources(dir);
         const targetNamespace = typeof spec.targetNamespace === "string" ? spec.targetNamespace : undefined;
-        cases.push({ dir, generated, targetNamespace, patches: spec.patches });
+        cases.push({ dir, generated, targetNamespace, patches, components });
     }
     try {
         await Promise.all(
-            cases.map(async ({ dir, generated, targetNamespace, patches }) => {
-                const ours = await composeBuild(dir, sources, { generated, targetNamespace, patches });
+            cases.map(async ({ dir, generated, targetNamespace, patches, components }) => {
+                const ours = await composeBuild(dir, sources, { generated, targetNamespace, patches, components });
                 if (!ours) {
                     result.declined++;
                     return;
                 }
                 result.composed++;
-                const where = `${path.relative(root, dir) || "."}${generated ? " (generated)" : ""}${targetNamespace ? ` (targetNamespace)` : ""}${patches ? " (Flux patches)" : ""}`;
+                const where = `${path.relative(root, dir) || "."}${generated ? " (generated)" : ""}${targetNamespace ? ` (targetNamespace)` : ""}${patches ? " (Flux patches)" : ""}${components ? " (Flux components)" : ""}`;
                 let built = dir;
-                if (generated || targetNamespace || patches) {
+                if (generated || targetNamespace || patches || components) {
                     built = path.join(work, String(overlays++));
                     await mkdir(built, { recursive: true });
                     const resources = generated ? generated.map((resource) => path.relative(built, resource)) : [path.relative(built, dir)];
-                    const overlay = { ...(targetNamespace ? { namespace: targetNamespace } : {}), resources, ...(patches ? { patches: patches.filter(isRecord).map(({ patch, target }) => ({ patch, target })) } : {}) };
+                    const overlay = {
+                        ...(targetNamespace ? { namespace: targetNamespace } : {}),
+                        resources,
+                        ...(patches ? { patches: patches.filter(isRecord).map(({ patch, target }) => ({ patch, target })) } : {}),
+                        ...(components ? { components: components.map((component) => path.relative(built, path.resolve(dir, component))) } : {}),
+                    };
                     await writeFile(path.join(built, "kustomization.yaml"), stringify(overlay));
                 }
                 const theirs = await limit(() => kubectlKustomize(built));

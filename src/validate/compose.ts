@@ -1,14 +1,16 @@
 // What `kubectl kustomize` (kustomize v5.5.0 in kubectl 1.32) builds, computed without running it, for the
 // kustomizations where that is certain; undefined for every other one, which kustomize then builds.
 //
-// Composed: a kustomization whose fields are only `resources` (local files of plain whole objects, or folders whose
-// kustomization composes), `namespace`, `configMapGenerator` (files and literals, the name suffix hash disabled),
-// `generatorOptions: {disableNameSuffixHash: true}` and `patches` (strategic merge of custom resources, by target);
-// a folder without a kustomization file as Flux's generator lists it; and on top, a Flux Kustomization's
-// spec.patches and spec.targetNamespace (as fluxTree.ts's overlay over the path applies them). What the output is, as kubectl kustomize shows it (tests/validate/composedBuild.test.ts and
+// Composed: a kustomization whose fields are only `resources` (local files of whole objects that go-yaml reads as
+// this project's parser does, or whose numbers take go-yaml's value: yamlFiles.ts; or folders whose kustomization
+// composes), `namespace`, `configMapGenerator` (files and literals; the name hash too, at the top of a build:
+// `withHashes`), `generatorOptions` (disableNameSuffixHash, labels, annotations), `patches` (strategic merge of
+// custom resources, by target) and, at the top, `configurations` that name ConfigMaps in custom kinds; a folder
+// without a kustomization file as Flux's generator lists it; and on top, a Flux Kustomization's spec.components
+// (of resources only), spec.patches and spec.targetNamespace (as fluxTree.ts's overlay over the path applies them). What the output is, as kubectl kustomize shows it (tests/validate/composedBuild.test.ts and
 // `scripts/validationCorpus.ts compare-builds`, which compares every kustomization of the corpus trees):
 // - resources: the files' objects as they are; an included folder's build;
-// - configMapGenerator: `{apiVersion: v1, kind: ConfigMap, metadata: {name, namespace?}, data}`, data from
+// - configMapGenerator: `{apiVersion: v1, kind: ConfigMap, metadata: {name, namespace?, labels?, annotations?}, data}`, data from
 //   literals (`key=value`, one pair of enclosing quotes removed) and files (`path` keyed by its base name, or
 //   `key=path`), each file's content as it is;
 // - patches (before the namespace, as kustomize orders its transformers): see `patched`;
@@ -16,16 +18,18 @@
 //   built-in Kubernetes schema does not list as cluster-scoped, custom resources included (even a ClusterIssuer).
 // Declined (kustomize builds it): anything else, including a Namespace object under a namespace (kustomize renames
 // it), kinds whose other fields the namespace transformer changes (RoleBinding subjects, webhooks, APIService, CRD
-// conversion), a built-in kind not listed here, a List, YAML anchors or tags, a non-UTF-8 generator file, a key
+// conversion), a built-in kind not listed here, a List, YAML tags or merge keys, a non-UTF-8 generator file, a key
 // kustomize refuses, and two objects of one kind and name (which kustomize refuses or merges).
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { KustomizationDir } from "./builds.ts";
 import { isKustomizationFile } from "./kustomizationFile.ts";
 import { isRecord } from "./problems.ts";
-import { parseYamlText, type ParsedYamlFile } from "./yamlFiles.ts";
+import { goYamlDocuments, parseYamlText, type ParsedYamlFile } from "./yamlFiles.ts";
 
-export type ComposedObject = { object: Record<string, unknown>; file: string };
+/** `hashed`: a generated ConfigMap whose name gets kustomize's content hash at the end of the build (see `withHashes`). */
+export type ComposedObject = { object: Record<string, unknown>; file: string; hashed?: boolean };
 
 export interface ComposeSources {
     kustomizations: Map<string, KustomizationDir>;
@@ -40,7 +44,7 @@ export interface ComposeSources {
 export async function composeBuild(
     dir: string,
     sources: ComposeSources,
-    options: { targetNamespace?: string; generated?: string[]; patches?: unknown[] } = {},
+    options: { targetNamespace?: string; generated?: string[]; patches?: unknown[]; components?: unknown[] } = {},
 ): Promise<ComposedObject[] | undefined> {
     const own = sources.kustomizations.get(dir);
     let objects: ComposedObject[] | undefined;
@@ -49,28 +53,95 @@ export async function composeBuild(
         objects = await composeList(options.generated, sources, [dir]);
     }
     if (!objects) return undefined;
+    if (options.components && options.components.length > 0) {
+        // Flux writes spec.components into the path's own kustomization (fluxcd/pkg kustomize/kustomize_generator.go,
+        // WriteFile: `kus.Components = append(kus.Components, component)`, relative to the path), so kustomize runs
+        // them after the path's resources and before the path's own generators and transformers
+        // (api/internal/target/kusttarget.go, accumulateTarget: resources, then components, then the rest). Composed
+        // only where that order cannot matter: the path's kustomization (if any) has no transformer, only resources
+        // and what adds objects or names references at the very end (configMapGenerator, generatorOptions,
+        // configurations), and each component only adds resources (see `componentResources`).
+        if (own && !onlyAdds(own, sources)) return undefined;
+        for (const component of options.components) {
+            if (typeof component !== "string" || component === "" || path.isAbsolute(component)) return undefined;
+            const added = await componentResources(path.resolve(dir, component), sources);
+            if (!added) return undefined;
+            objects.push(...added);
+        }
+    }
     // A Flux Kustomization's spec.patches (inline only), then its targetNamespace, over the path's build.
     if (options.patches && options.patches.length > 0) objects = patched(objects, options.patches, dir, sources, false);
     if (objects && options.targetNamespace !== undefined) objects = withNamespace(objects, options.targetNamespace);
-    return objects && unique(objects) ? objects : undefined;
+    if (!objects || !unique(objects)) return undefined;
+    // kustomize names hashed generators last, then fixes every reference to them (api/internal/target/kusttarget.go,
+    // makeCustomizedResMap: addHashesToNames, then FixBackReferences), with the `configurations` of the path's own
+    // kustomization (the only level where composeKustomization takes them).
+    const references = own ? configMapReferences(own, sources) : [];
+    if (!references) return undefined;
+    return objects.some(({ hashed }) => hashed) ? withHashes(objects, references) : objects;
 }
 
-const FIELDS = new Set(["apiVersion", "kind", "resources", "namespace", "configMapGenerator", "generatorOptions", "patches"]);
+/** A kustomization with no transformer: resources, generators and name-reference configurations only. */
+function onlyAdds(kustomization: KustomizationDir, sources: ComposeSources): boolean {
+    const content = sources.parsed.get(kustomization.file)?.documents[0];
+    const adding = new Set(["apiVersion", "kind", "resources", "configMapGenerator", "generatorOptions", "configurations"]);
+    return isRecord(content) && Object.keys(content).every((field) => adding.has(field));
+}
+
+/** A kustomization whose only fields are apiVersion, kind and resources. */
+function onlyResources(kustomization: KustomizationDir, sources: ComposeSources): boolean {
+    const content = sources.parsed.get(kustomization.file)?.documents[0];
+    return isRecord(content) && Object.keys(content).every((field) => field === "apiVersion" || field === "kind" || field === "resources");
+}
+
+/**
+ * The objects a kustomize Component adds when its only fields are `apiVersion: kustomize.config.k8s.io/v1alpha1`,
+ * `kind: Component` and local `resources` (files of whole objects, folders whose kustomization composes), as
+ * onedr0p/home-ops' and carpenike/k8s-gitops' components are; undefined for any other (its patches and generators
+ * would act on everything accumulated before it), a missing folder included (Flux refuses it, or with
+ * ignoreMissingComponents leaves it out: kustomize decides).
+ */
+async function componentResources(dir: string, sources: ComposeSources): Promise<ComposedObject[] | undefined> {
+    const component = sources.kustomizations.get(dir);
+    if (!component) return undefined;
+    const parsed = sources.parsed.get(component.file);
+    const content = parsed?.documents[0];
+    if (!parsed || parsed.problems.length > 0 || parsed.documents.length !== 1 || !isRecord(content)) return undefined;
+    if (content.apiVersion !== "kustomize.config.k8s.io/v1alpha1" || content.kind !== "Component" || !onlyResources(component, sources)) return undefined;
+    const { resources } = content;
+    if (!Array.isArray(resources) || resources.length === 0) return undefined;
+    const references = component.references.filter((reference) => reference.role === "resource" && reference.field.startsWith("resources["));
+    if (references.length !== resources.length) return undefined;
+    return composeList(
+        references.map(({ target }) => target),
+        sources,
+        [dir],
+    );
+}
+
+const FIELDS = new Set(["apiVersion", "kind", "resources", "namespace", "configMapGenerator", "generatorOptions", "patches", "commonLabels", "labels"]);
+/** At the top of a build (the path's own kustomization), also `configurations`: see configMapReferences. */
+const TOP_FIELDS = new Set([...FIELDS, "configurations"]);
 
 async function composeKustomization(kustomization: KustomizationDir, sources: ComposeSources, chain: string[]): Promise<ComposedObject[] | undefined> {
     if (chain.includes(kustomization.dir)) return undefined;
     const parsed = sources.parsed.get(kustomization.file);
     const content = parsed?.documents[0];
-    if (!parsed || parsed.problems.length > 0 || parsed.documents.length !== 1 || !isRecord(content)) return undefined;
-    if (!Object.keys(content).every((field) => FIELDS.has(field))) return undefined;
+    // Its literals and names as go-yaml reads them: a kustomization file that may read otherwise is left to kustomize.
+    if (!parsed || !parsed.plain || parsed.problems.length > 0 || parsed.documents.length !== 1 || !isRecord(content)) return undefined;
+    const top = chain.length === 0;
+    if (!Object.keys(content).every((field) => (top ? TOP_FIELDS : FIELDS).has(field))) return undefined;
     if (content.apiVersion !== undefined && content.apiVersion !== "kustomize.config.k8s.io/v1beta1") return undefined;
     if (content.kind !== undefined && content.kind !== "Kustomization") return undefined;
-    const { resources, namespace, configMapGenerator, generatorOptions, patches } = content;
-    // No resources: kustomize refuses an empty kustomization, Flux rewrites it (see fluxTree.ts).
-    if (!Array.isArray(resources) || resources.length === 0) return undefined;
+    const { resources, namespace, configMapGenerator, generatorOptions, patches, commonLabels, labels } = content;
+    // No resources and no generator: kustomize refuses an empty kustomization, Flux rewrites it (see fluxTree.ts). A
+    // kustomization of ConfigMap generators alone (bjw-s/home-ops' Grafana dashboards) builds into its ConfigMaps.
+    const generates = Array.isArray(configMapGenerator) && configMapGenerator.length > 0;
+    if (resources === undefined ? !generates : !Array.isArray(resources) || (resources.length === 0 && !generates)) return undefined;
+    const listed = (resources ?? []) as unknown[];
     const references = kustomization.references.filter((reference) => reference.role === "resource" && reference.field.startsWith("resources["));
     // A remote resource, or a value that is no path, is not among the local references.
-    if (references.length !== resources.length) return undefined;
+    if (references.length !== listed.length) return undefined;
     const objects = await composeList(
         references.map(({ target }) => target),
         sources,
@@ -79,18 +150,69 @@ async function composeKustomization(kustomization: KustomizationDir, sources: Co
     if (!objects) return undefined;
     if (configMapGenerator !== undefined) {
         const generated = await configMaps(configMapGenerator, generatorOptions, kustomization);
-        if (!generated) return undefined;
+        // A hashed name is composed only at the top of the build, where the references to it are fixed.
+        if (!generated || (!top && generated.some(({ hashed }) => hashed))) return undefined;
         objects.push(...generated);
     } else if (generatorOptions !== undefined) return undefined;
-    // kustomize's transformers run in a fixed order: patches, then the namespace.
+    // kustomize's transformers run in a fixed order: patches, then the namespace, then labels
+    // (api/internal/target/kusttarget_configplugin.go, the order of transformerConfigurators).
     let result: ComposedObject[] | undefined = objects;
     if (patches !== undefined) result = Array.isArray(patches) && unique(objects) ? patched(objects, patches, kustomization.dir, sources, true) : undefined;
     if (!result) return undefined;
-    if (namespace === undefined) return unique(result) ? result : undefined;
-    if (typeof namespace !== "string") return undefined;
-    // An empty namespace is no transformer at all.
-    const placed = namespace === "" ? result : withNamespace(result, namespace);
-    return placed && unique(placed) ? placed : undefined;
+    if (namespace !== undefined) {
+        if (typeof namespace !== "string") return undefined;
+        // An empty namespace is no transformer at all.
+        result = namespace === "" ? result : withNamespace(result, namespace);
+        if (!result) return undefined;
+    }
+    if (commonLabels !== undefined || labels !== undefined) {
+        const pairs = labelPairs(commonLabels, labels, result);
+        result = pairs && withLabels(result, pairs);
+        if (!result) return undefined;
+    }
+    return unique(result) ? result : undefined;
+}
+
+/**
+ * Kinds whose fields other than metadata.labels kustomize's commonLabels (and `labels` with includeSelectors) set:
+ * selectors and templates (api/internal/konfig/builtinpluginconsts/commonlabels.go and metadatalabels.go), matched
+ * by kind alone here (whatever the group), so a custom kind of such a name is declined too.
+ */
+const LABELLED_BEYOND_METADATA = new Set(["Service", "ReplicationController", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob", "PodDisruptionBudget", "NetworkPolicy"]);
+
+/**
+ * The labels a kustomization's `commonLabels` (a map of strings) or `labels` (entries of `pairs` alone, or with
+ * `includeSelectors: true`) set, when they set nothing but metadata.labels on these objects: `labels` without
+ * includeSelectors and includeTemplates uses the one field spec `metadata/labels` (kusttarget_configplugin.go,
+ * LabelTransformer: `fs.MergeOne(metadata/labels, create)`); commonLabels and includeSelectors also set selectors
+ * and templates of the kinds above, so no object may be of them. Both fields at once, `fields`, includeTemplates,
+ * or a value that is not a string: undefined (kustomize builds it).
+ */
+function labelPairs(commonLabels: unknown, labels: unknown, objects: ComposedObject[]): Record<string, string> | undefined {
+    const strings = stringMap;
+    const selectorsToo = () => objects.every(({ object }) => !LABELLED_BEYOND_METADATA.has(String(object.kind)));
+    if (commonLabels !== undefined && labels !== undefined) return undefined;
+    if (commonLabels !== undefined) return strings(commonLabels) && selectorsToo() ? commonLabels : undefined;
+    if (!Array.isArray(labels) || labels.length === 0) return undefined;
+    const pairs: Record<string, string> = {};
+    for (const entry of labels) {
+        if (!isRecord(entry) || !Object.keys(entry).every((field) => field === "pairs" || field === "includeSelectors") || !strings(entry.pairs)) return undefined;
+        if (entry.includeSelectors !== undefined && entry.includeSelectors !== false && !(entry.includeSelectors === true && selectorsToo())) return undefined;
+        // Each entry is one transformer, in order: a later entry's value wins.
+        Object.assign(pairs, entry.pairs);
+    }
+    return pairs;
+}
+
+/** The pairs set on every object's metadata.labels (created where absent); undefined where labels is not a map. */
+function withLabels(objects: ComposedObject[], pairs: Record<string, string>): ComposedObject[] | undefined {
+    const labelled: ComposedObject[] = [];
+    for (const item of objects) {
+        const metadata = item.object.metadata as Record<string, unknown>;
+        if (metadata.labels !== undefined && !isRecord(metadata.labels)) return undefined;
+        labelled.push({ ...item, object: { ...item.object, metadata: { ...metadata, labels: { ...(metadata.labels as Record<string, unknown> | undefined), ...pairs } } } });
+    }
+    return labelled;
 }
 
 /** The objects of resource files and folders (each folder's kustomization composed), in order. */
@@ -103,8 +225,11 @@ async function composeList(targets: string[], sources: ComposeSources, chain: st
             const built = await composeKustomization(included, sources, chain);
             if (!built) return undefined;
             objects.push(...built);
-        } else if (file && !isKustomizationFile(target) && file.plain && file.problems.length === 0 && file.documents.every(isWholeObject)) {
-            objects.push(...(file.documents as Record<string, unknown>[]).map((object) => ({ object, file: target })));
+        } else if (file && !isKustomizationFile(target) && file.problems.length === 0) {
+            // A file go-yaml reads otherwise (see yamlFiles.ts): its documents as kustomize reads them, where certain.
+            const documents = file.plain ? file.documents : goYamlDocuments(await readFile(target, "utf8").catch(() => ""));
+            if (!documents || !documents.every(isWholeObject)) return undefined;
+            objects.push(...(documents as Record<string, unknown>[]).map((object) => ({ object, file: target })));
         } else {
             return undefined;
         }
@@ -200,18 +325,152 @@ const CLUSTER_SCOPED = new Set([
 /** kustomize's namespace transformer over these objects, or undefined where it does more than set metadata.namespace. */
 function withNamespace(objects: ComposedObject[], namespace: string): ComposedObject[] | undefined {
     const placed: ComposedObject[] = [];
-    for (const { object, file } of objects) {
+    for (const { object, file, hashed } of objects) {
         const apiVersion = String(object.apiVersion);
         const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
         const kind = String(object.kind);
         if (CLUSTER_SCOPED.has(`${apiVersion}/${kind}`)) {
-            placed.push({ object, file });
+            placed.push({ object, file, hashed });
             continue;
         }
         if (BUILT_IN_GROUPS.has(group) && !NAMESPACED.has(group === "" ? kind : `${group}/${kind}`)) return undefined;
-        placed.push({ object: { ...object, metadata: { ...(object.metadata as Record<string, unknown>), namespace } }, file });
+        placed.push({ object: { ...object, metadata: { ...(object.metadata as Record<string, unknown>), namespace } }, file, hashed });
     }
     return placed;
+}
+
+/** A field of custom kinds that names a ConfigMap, from a kustomization's `configurations` (nameReference). */
+type ConfigMapReference = { kind: string; group?: string; version?: string; path: string[] };
+
+/**
+ * The ConfigMap references a kustomization's `configurations` files declare, in the only form composed: each file a
+ * document `{nameReference: [{kind: ConfigMap, version: v1, fieldSpecs: [{path, kind, group?, version?}]}]}`, as the
+ * fleets' `kustomizeconfig.yaml` names HelmRelease `spec/valuesFrom/name`; a path of plain `/`-separated field names
+ * (no `[name=x]` selectors or escapes), no `create`. Undefined (kustomize builds it): anything else.
+ */
+function configMapReferences(kustomization: KustomizationDir, sources: ComposeSources): ConfigMapReference[] | undefined {
+    const content = sources.parsed.get(kustomization.file)?.documents[0];
+    if (!isRecord(content) || content.configurations === undefined) return [];
+    if (!Array.isArray(content.configurations)) return undefined;
+    const references: ConfigMapReference[] = [];
+    for (const file of content.configurations) {
+        if (typeof file !== "string" || /^[a-z]+:\/\//.test(file)) return undefined;
+        const parsed = sources.parsed.get(path.resolve(kustomization.dir, file));
+        const config = parsed?.documents[0];
+        if (!parsed || !parsed.plain || parsed.problems.length > 0 || parsed.documents.length !== 1 || !isRecord(config)) return undefined;
+        if (!Object.keys(config).every((field) => field === "nameReference") || !Array.isArray(config.nameReference)) return undefined;
+        for (const entry of config.nameReference) {
+            if (!isRecord(entry) || !Object.keys(entry).every((field) => ["kind", "version", "group", "fieldSpecs"].includes(field))) return undefined;
+            if (entry.kind !== "ConfigMap" || (entry.version !== undefined && entry.version !== "v1") || (entry.group !== undefined && entry.group !== "") || !Array.isArray(entry.fieldSpecs)) return undefined;
+            for (const spec of entry.fieldSpecs) {
+                if (!isRecord(spec) || !Object.keys(spec).every((field) => ["path", "kind", "group", "version"].includes(field))) return undefined;
+                const { path: fieldPath, kind, group, version } = spec;
+                if (typeof fieldPath !== "string" || !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(fieldPath)) return undefined;
+                if (typeof kind !== "string" || kind === "" || (group !== undefined && typeof group !== "string") || (version !== undefined && typeof version !== "string")) return undefined;
+                references.push({ kind, group: group || undefined, version: version || undefined, path: fieldPath.split("/") });
+            }
+        }
+    }
+    return references;
+}
+
+/**
+ * Kinds that kustomize's built-in name references let point at a ConfigMap, whatever their group
+ * (api/internal/konfig/builtinpluginconsts/namereference.go, `kind: ConfigMap`): a build holding one of them is not
+ * composed with hashed names (their many fields are not followed here).
+ */
+const CONFIG_MAP_REFERRERS = new Set(["Pod", "PodTemplate", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob", "Node", "Role", "ClusterRole", "Ingress"]);
+
+/**
+ * The hashed ConfigMaps named `<name>-<hash>` and the references to them fixed, as kustomize does at the end of a
+ * build; undefined where not certain.
+ * - The hash (api/hasher/hasher.go, encodeConfigMap and encode): sha256 of Go's json.Marshal of
+ *   `{"data": data, "kind": "ConfigMap", "name": ""}` (the name is never found: see configMapHash; keys sorted; `<`, `>`, `&`, U+2028 and U+2029 escaped as
+ *   Go escapes them), its first 10 hex digits with 0, 1, 3, a, e written g, h, k, m, t. A key or value holding a
+ *   control character other than tab, line feed and carriage return is declined (Go and JSON.stringify write
+ *   those differently across versions).
+ * - The references (api/filters/nameref/nameref.go, setScalar and selectReferral): each field a `configurations`
+ *   fieldSpec names in an object of its kind (and group and version, where given), followed through maps and
+ *   every item of a list (api/filters/fieldspec), whose string value is a hashed ConfigMap's name and whose object
+ *   is in the same namespace as the ConfigMap, takes the new name. Declined: a build with a built-in referrer kind,
+ *   such a value in another namespace (kustomize compares namespaces with `default` rules not followed here), a
+ *   path that meets a scalar before its end (kustomize fails), a value that is not a string.
+ */
+function withHashes(objects: ComposedObject[], references: ConfigMapReference[]): ComposedObject[] | undefined {
+    if (objects.some(({ object }) => CONFIG_MAP_REFERRERS.has(String(object.kind)))) return undefined;
+    const renamed = new Map<string, { namespace: unknown; name: string }>();
+    const result: ComposedObject[] = [];
+    for (const item of objects) {
+        if (!item.hashed) {
+            result.push(item);
+            continue;
+        }
+        const metadata = item.object.metadata as Record<string, unknown>;
+        const name = String(metadata.name);
+        const hash = configMapHash(item.object.data as Record<string, string>);
+        if (!hash) return undefined;
+        renamed.set(name, { namespace: metadata.namespace, name: `${name}-${hash}` });
+        const { hashed: _hashed, ...rest } = item;
+        result.push({ ...rest, object: { ...item.object, metadata: { ...metadata, name: `${name}-${hash}` } } });
+    }
+    for (let i = 0; i < result.length; i++) {
+        const { object } = result[i];
+        const apiVersion = String(object.apiVersion);
+        const [group, version] = apiVersion.includes("/") ? apiVersion.split("/", 2) : ["", apiVersion];
+        const namespace = (object.metadata as Record<string, unknown>).namespace;
+        let copy: Record<string, unknown> | undefined;
+        for (const reference of references) {
+            if (reference.kind !== object.kind || (reference.group !== undefined && reference.group !== group) || (reference.version !== undefined && reference.version !== version)) continue;
+            copy ??= structuredClone(object);
+            const fixed = fixReferences(copy, reference.path, (value) => {
+                if (typeof value !== "string") return value === null ? null : undefined;
+                const target = renamed.get(value);
+                if (!target) return value;
+                return target.namespace === namespace ? target.name : undefined;
+            });
+            if (!fixed) return undefined;
+        }
+        if (copy) result[i] = { ...result[i], object: copy };
+    }
+    return result;
+}
+
+/** Applies `rename` to the values at `fieldPath` (through maps and list items) in place; false where not certain. */
+function fixReferences(node: Record<string, unknown>, fieldPath: string[], rename: (value: unknown) => unknown): boolean {
+    const [field, ...rest] = fieldPath;
+    if (!(field in node) || node[field] === null) return true;
+    const value = node[field];
+    if (rest.length === 0) {
+        if (Array.isArray(value)) {
+            for (let i = 0; i < value.length; i++) {
+                const next = rename(value[i]);
+                if (next === undefined) return false;
+                value[i] = next;
+            }
+            return true;
+        }
+        const next = rename(value);
+        if (next === undefined) return false;
+        node[field] = next;
+        return true;
+    }
+    const children = Array.isArray(value) ? value : [value];
+    return children.every((child) => child === null || (isRecord(child) && fixReferences(child, rest, rename)));
+}
+
+/** kustomize's name suffix for a ConfigMap of this name and data (see withHashes); undefined where not certain. */
+function configMapHash(data: Record<string, string>): string | undefined {
+    const strings = [...Object.keys(data), ...Object.values(data)];
+    if (strings.some((value) => typeof value !== "string" || !value.isWellFormed() || /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(value))) return undefined;
+    const goString = (value: string) =>
+        JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    const keys = Object.keys(data).sort();
+    // The name hashed is "": getNodeValues looks `metadata/name` up as one field name (yaml.Lookup("metadata/name")),
+    // finds none and takes "" (what kubectl 1.32 writes confirms it: tests/validate/composedBuild.test.ts).
+    const json = `{"data":{${keys.map((key) => `${goString(key)}:${goString(data[key])}`).join(",")}},"kind":"ConfigMap","name":""}`;
+    const hex = createHash("sha256").update(json, "utf8").digest("hex");
+    const map: Record<string, string> = { "0": "g", "1": "h", "3": "k", a: "m", e: "t" };
+    return [...hex.slice(0, 10)].map((c) => map[c] ?? c).join("");
 }
 
 const GENERATOR_FIELDS = new Set(["name", "namespace", "behavior", "files", "literals", "options"]);
@@ -220,21 +479,21 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 /** The ConfigMaps of a configMapGenerator as kustomize generates them, or undefined (not composed). */
 async function configMaps(generators: unknown, globalOptions: unknown, kustomization: KustomizationDir): Promise<ComposedObject[] | undefined> {
     if (!Array.isArray(generators)) return undefined;
-    const hashOff = (options: unknown): boolean | undefined => {
-        if (options === undefined) return undefined;
-        if (!isRecord(options) || !Object.keys(options).every((field) => field === "disableNameSuffixHash")) return undefined;
-        return options.disableNameSuffixHash === true ? true : undefined;
-    };
-    // Only `disableNameSuffixHash: true` is composed: a hashed name is also rewritten in every object that refers to it.
-    if (globalOptions !== undefined && hashOff(globalOptions) !== true) return undefined;
+    const global = generatorOptions(globalOptions);
+    if (!global) return undefined;
     const generated: ComposedObject[] = [];
     for (const generator of generators) {
         if (!isRecord(generator) || !Object.keys(generator).every((field) => GENERATOR_FIELDS.has(field))) return undefined;
         const { name, namespace, behavior, files, literals, options } = generator;
         if (typeof name !== "string" || name === "" || (namespace !== undefined && typeof namespace !== "string")) return undefined;
         if (behavior !== undefined && behavior !== "create") return undefined;
-        if (options !== undefined && hashOff(options) !== true) return undefined;
-        if (globalOptions === undefined && options === undefined) return undefined;
+        const local = generatorOptions(options);
+        if (!local) return undefined;
+        // kustomize's MergeGlobalOptionsIntoLocal (api/types/generatoroptions.go): a generator's own labels and
+        // annotations win over the kustomization's generatorOptions, and disableNameSuffixHash is true if either is.
+        const hashed = global.disableNameSuffixHash !== true && local.disableNameSuffixHash !== true;
+        const labels = global.labels || local.labels ? { ...global.labels, ...local.labels } : undefined;
+        const annotations = global.annotations || local.annotations ? { ...global.annotations, ...local.annotations } : undefined;
         const data: Record<string, string> = {};
         const add = (key: string, value: string): boolean => {
             if (!validKey(key) || Object.hasOwn(data, key)) return false;
@@ -270,9 +529,50 @@ async function configMaps(generators: unknown, globalOptions: unknown, kustomiza
         if (Object.keys(data).length === 0) return undefined;
         const metadata: Record<string, unknown> = { name };
         if (namespace !== undefined && namespace !== "") metadata.namespace = namespace;
-        generated.push({ object: { apiVersion: "v1", kind: "ConfigMap", metadata, data }, file: kustomization.file });
+        if (labels) metadata.labels = labels;
+        if (annotations) metadata.annotations = annotations;
+        generated.push({ object: { apiVersion: "v1", kind: "ConfigMap", metadata, data }, file: kustomization.file, ...(hashed ? { hashed } : {}) });
     }
     return generated;
+}
+
+type GeneratorOptions = { disableNameSuffixHash?: boolean; labels?: Record<string, string>; annotations?: Record<string, string> };
+
+/**
+ * generatorOptions (a kustomization's or a generator's `options`) that are composed: `disableNameSuffixHash`, and
+ * `labels` and `annotations` (maps of strings, not empty), which kustomize sets on each generated object's metadata
+ * (api/internal/generators/utils.go, makeBaseNode / setLabelsAndAnnnotations). Undefined: anything else
+ * (`immutable`, `fileMerge`, a value that is not a string), left to kustomize.
+ */
+function generatorOptions(options: unknown): GeneratorOptions | undefined {
+    if (options === undefined) return {};
+    if (!isRecord(options)) return undefined;
+    const result: GeneratorOptions = {};
+    for (const [field, value] of Object.entries(options)) {
+        if (field === "disableNameSuffixHash" && typeof value === "boolean") result.disableNameSuffixHash = value;
+        else if ((field === "labels" || field === "annotations") && stringMap(value)) {
+            result[field] = value;
+        } else return undefined;
+    }
+    return result;
+}
+
+/**
+ * A map of strings, not empty, whose keys and values kustomize reads as strings too. kustomize reads a kustomization
+ * file with sigs.k8s.io/yaml, which resolves plain scalars as YAML 1.1 does (goyaml.v2): `yes`, `on`, `y`, `off`…
+ * are booleans there, `1_000`, `0b1`, `1:20` numbers, `2001-12-14` a timestamp, where this parser (YAML 1.2) reads
+ * strings; kustomize then refuses a boolean label value or reads another string. Whether such a string was quoted is
+ * not known here: each is declined (`true`, `1` and the like are no strings here unless quoted: kept).
+ */
+function stringMap(value: unknown): value is Record<string, string> {
+    return isRecord(value) && Object.keys(value).length > 0 && Object.entries(value).every(([key, entry]) => typeof entry === "string" && yaml11String(key) && yaml11String(entry));
+}
+
+function yaml11String(value: string): boolean {
+    if (/^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/.test(value)) return false;
+    // A string that YAML 1.2 would read as a number ("1", "2.5") was quoted: a string to both. One that only YAML 1.1
+    // reads as a number or a time (`1_000`, `1:20`, `0b1`, `0x_1`, `2001-12-14`) may have been plain: declined.
+    return !(/^[-+]?[0-9.]/.test(value) && (/[_:]/.test(value) || /^[-+]?0[bBoOxX]/.test(value) || /^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}/.test(value)));
 }
 
 /** A ConfigMap key kustomize accepts (Kubernetes' IsConfigMapKey). */
@@ -296,7 +596,7 @@ const TARGET_FIELDS = new Set(["group", "version", "kind", "name", "labelSelecto
  * apiVersion, kind, name and namespace, and sets what the patch adds (an empty map or list too). Declined: a patch
  * without a target, one without a kind or a metadata.name (kustomize refuses it), a JSON 6902 patch, a null (a deletion) or `$patch`-style directive in it, a target by namespace
  * or annotation, a label selector other than `key=value`, `key!=value`, `key` and `!key` terms (`in`, `notin`,
- * ...), a name that is a regular expression, a target that selects nothing, and a patch file where
+ * ...), a name that is a regular expression, and a patch file where
  * `files` is false (Flux's spec.patches are inline).
  */
 function patched(objects: ComposedObject[], patches: unknown[], dir: string, sources: ComposeSources, files: boolean): ComposedObject[] | undefined {
@@ -328,7 +628,6 @@ function patched(objects: ComposedObject[], patches: unknown[], dir: string, sou
         if (typeof document.kind !== "string" || document.kind === "" || !isRecord(metadata) || typeof metadata.name !== "string" || metadata.name === "") return undefined;
         const { name: _name, namespace: _namespace, ...metadataRest } = metadata;
         const changes: Record<string, unknown> = { ...rest, metadata: metadataRest };
-        let selected = 0;
         const next: ComposedObject[] = [];
         for (const item of result) {
             if (!selects(exact, item.object) || !labels.every((term) => term(item.object))) {
@@ -337,12 +636,15 @@ function patched(objects: ComposedObject[], patches: unknown[], dir: string, sou
             }
             const apiVersion = String(item.object.apiVersion);
             if (BUILT_IN_GROUPS.has(apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "")) return undefined;
+            // kustomize's merge (kyaml merge2) drops every null field of a patched object, the patch's or not
+            // (billimek/k8s-gitops' `values:` left empty): declined rather than followed.
+            if (!mergeable(item.object, false)) return undefined;
             const merged = merge(item.object, changes);
             if (!merged) return undefined;
-            next.push({ object: merged as Record<string, unknown>, file: item.file });
-            selected++;
+            next.push({ ...item, object: merged as Record<string, unknown> });
         }
-        if (selected === 0) return undefined;
+        // A target that selects nothing leaves the objects as they are (PatchTransformer.go, transformStrategicMerge:
+        // m.ApplySmPatch of an empty id set), once the patch parsed as an object (checked above).
         result = next;
     }
     return result;
@@ -360,11 +662,11 @@ function selects(target: Record<string, unknown>, object: Record<string, unknown
     );
 }
 
-/** No null (a deletion) and no `$patch`, `$retainKeys`… directive anywhere in the patch. */
-function mergeable(value: unknown): boolean {
+/** No null (a deletion) and (`directives`) no `$patch`, `$retainKeys`… directive anywhere in the value. */
+function mergeable(value: unknown, directives = true): boolean {
     if (value === null) return false;
-    if (Array.isArray(value)) return value.every(mergeable);
-    if (isRecord(value)) return Object.entries(value).every(([key, field]) => !key.startsWith("$") && mergeable(field));
+    if (Array.isArray(value)) return value.every((item) => mergeable(item, directives));
+    if (isRecord(value)) return Object.entries(value).every(([key, field]) => !(directives && key.startsWith("$")) && mergeable(field, directives));
     return true;
 }
 

@@ -550,13 +550,13 @@ class FluxTree {
             }
         }
         // More that kustomize builds is certain without it (compose.ts): namespaces, ConfigMap generators, patches of
-        // custom resources, Flux's generated kustomization, with spec.patches and targetNamespace on top.
+        // custom resources, Flux's generated kustomization, with spec.components, spec.patches and targetNamespace on top.
         if (namePrefix === undefined && nameSuffix === undefined && (targetNamespace === undefined || typeof targetNamespace === "string")) {
-            const { patches, ...others } = transforming;
-            if (Object.values(others).every((value) => value === undefined) && (patches === undefined || Array.isArray(patches))) {
+            const { patches, components, ...others } = transforming;
+            if (Object.values(others).every((value) => value === undefined) && (patches === undefined || Array.isArray(patches)) && (components === undefined || Array.isArray(components))) {
                 const generated = own || (await findKustomizationFile(entry.dir)) ? undefined : await generatedResources(entry.dir);
                 const sources = { kustomizations: this.kustomizations, parsed: this.parsed };
-                const composed = await composeBuild(entry.dir, sources, { targetNamespace, generated, patches: patches as unknown[] | undefined });
+                const composed = await composeBuild(entry.dir, sources, { targetNamespace, generated, patches: patches as unknown[] | undefined, components: components as unknown[] | undefined });
                 if (composed) return { ok: true, objects: composed };
             }
         }

@@ -29,10 +29,10 @@ describe("push's validation cache: a tree whose exact content passed is not vali
     const buildCount = () => (existsSync(builds) ? readFileSync(builds, "utf8").trim().split("\n").length : 0);
 
     it("skips an unchanged tree, validates a changed one, and never remembers a failure", async () => {
-        // A label transformer, so that validation runs kustomize (resources, a namespace, ConfigMap generators and patches
-        // of custom resources are composed without it: src/validate/compose.ts).
+        // An annotation transformer, so that validation runs kustomize (resources, a namespace, labels, ConfigMap
+        // generators and patches of custom resources are composed without it: src/validate/compose.ts).
         const tree = manifestTree(["a", "b"], "v1");
-        const dir = writeTree({ ...tree, "kustomization.yaml": `${tree["kustomization.yaml"]}commonLabels:\n  team: apps\n` });
+        const dir = writeTree({ ...tree, "kustomization.yaml": `${tree["kustomization.yaml"]}commonAnnotations:\n  team: apps\n` });
         const first = await bucketops("push", dir, "s3://cached/app", ...endpoint);
         assert.equal(first.code, 0, first.err);
         assert.match(first.out, /^validated 3 file\(s\) in \S+$/m);

@@ -165,7 +165,8 @@ const PATCHES = [
 
 /**
  * Trees whose kustomizations set a namespace, generate ConfigMaps (files, `key=file`, literals with and without
- * quotes, a hash suffix, a bad key, a duplicate key, a non-UTF-8 file, a behavior) and patch (inline and from a file,
+ * quotes, a hash suffix, a bad key, a duplicate key, a non-UTF-8 file, a behavior, generatorOptions and a
+ * generator's options with labels and annotations, both and either, `immutable`, an empty map) and patch (inline and from a file,
  * targets by kind, group, name and label selector, built-in kinds, a null, no target), over objects that the
  * namespace transformer places, leaves alone, renames (a Namespace) or changes elsewhere (RoleBinding subjects); and
  * a Flux Kustomization with spec.patches (and a targetNamespace) over one of them.
@@ -196,9 +197,18 @@ function generateNamespacedTree(seed: number): Record<string, string> {
                 pick(["files: [values.yaml]", "files: [values.yaml]", "files: [conf=values.yaml]", "files: [conf=values.yaml]", "files: [values.yaml, other=values.yaml]", "files: [values.yaml, values.yaml]", "files: [binary.txt]", "files: [bad key=values.yaml]"]),
                 pick(["literals: [a=1]", "literals: [b=\"quoted\", c='single', d=x=y]", "literals: [\"e= spaced \"]", ""]),
             ].filter(Boolean);
-            const options = pick(["  options: {disableNameSuffixHash: true}\n", "", "", "", "", "  behavior: merge\n"]);
+            const options = pick(["  options: {disableNameSuffixHash: true}\n", "  options: {disableNameSuffixHash: true, labels: {own: x, shared: local}, annotations: {note: own}}\n", "  options: {labels: {own: x}}\n", "", "", "", "", "  behavior: merge\n"]);
             kustomization += `configMapGenerator:\n  - name: ${folder.replaceAll("/", "-")}-values\n${next() < 0.3 ? "    namespace: gen\n" : ""}${sources.map((source) => `    ${source}\n`).join("")}${options.replace(/^  /, "    ")}`;
-            if (!options.includes("disableNameSuffixHash") && next() < 0.8) kustomization += "generatorOptions:\n  disableNameSuffixHash: true\n";
+            if (next() < 0.8) {
+                kustomization += pick([
+                    "generatorOptions:\n  disableNameSuffixHash: true\n",
+                    "generatorOptions:\n  disableNameSuffixHash: true\n",
+                    "generatorOptions:\n  disableNameSuffixHash: true\n  labels: {shared: global, grafana_dashboard: \"true\"}\n  annotations:\n    kustomize.toolkit.fluxcd.io/substitute: disabled\n",
+                    "generatorOptions:\n  annotations: {a: b}\n",
+                    "generatorOptions:\n  disableNameSuffixHash: true\n  immutable: true\n",
+                    "generatorOptions:\n  disableNameSuffixHash: true\n  labels: {}\n",
+                ]);
+            }
         }
         if (next() < 0.7) {
             files[`${folder}/patch.yaml`] = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: ignored\nspec:\n  values:\n    from: file\n";
@@ -249,10 +259,15 @@ test("the fleet's and deploy/'s patterns compose, each exactly as kubectl kustom
         // Label selectors: `!=` also selects an object without the label, `!key` only those.
         "labels/kustomization.yaml":
             "resources: [../base]\npatches:\n  - target: {kind: HelmRelease, labelSelector: 'team!=x'}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {values: {notx: true}}}'\n" +
-            "  - target: {kind: HelmRelease, labelSelector: '!team'}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {values: {none: true}}}'\n",
-        // The fleet: an app folder with a namespace and a ConfigMap generator, under a Flux Kustomization with a targetNamespace.
+            "  - target: {kind: HelmRelease, labelSelector: '!team'}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {values: {none: true}}}'\n" +
+            // A target that selects nothing (onedr0p/home-ops' HelmRelease defaults over an app without one): no change.
+            "  - target: {group: helm.toolkit.fluxcd.io, kind: HelmRelease, name: nothing-has-this-name}\n    patch: '{apiVersion: helm.toolkit.fluxcd.io/v2, kind: HelmRelease, metadata: {name: _}, spec: {install: {crds: CreateReplace}}}'\n",
+        // The fleet: an app folder with a namespace and ConfigMap generators (generatorOptions with labels and
+        // annotations, as bjw-s/home-ops' Grafana dashboards; a generator's own label wins), under a Flux
+        // Kustomization with a targetNamespace.
         "app/kustomization.yaml":
-            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: team-a\nresources:\n  - release.yaml\nconfigMapGenerator:\n  - name: ${APP}-values\n    files: [values.yaml]\ngeneratorOptions:\n  disableNameSuffixHash: true\n",
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: team-a\nresources:\n  - release.yaml\nconfigMapGenerator:\n  - name: ${APP}-values\n    files: [values.yaml]\n  - name: dashboard\n    files: [values.yaml]\n    options: {labels: {grafana_dashboard: \"false\", own: x}}\n" +
+            "generatorOptions:\n  disableNameSuffixHash: true\n  annotations:\n    kustomize.toolkit.fluxcd.io/substitute: disabled\n  labels:\n    grafana_dashboard: \"true\"\n",
         "app/release.yaml": helmRelease("${APP}", ""),
         "app/values.yaml": "replicaCount: 2\n",
         // The fleet's parent: Flux Kustomizations in a folder without a kustomization.yaml, patched with defaults.
@@ -286,4 +301,284 @@ test("deploy/ and the bench's fleet tree validate without running kubectl: every
         else process.env.KUBECTL = before;
         rmSync(fleet.root, { recursive: true, force: true });
     }
+});
+
+/**
+ * Scalars go-yaml v3 (kustomize's reader) reads as this project's parser does, and ones it reads otherwise, each in a
+ * ConfigMap a kustomization lists: "same" must compose and equal kubectl's build; "differs" must be declined, and
+ * kubectl's value really differs (the decline is needed); "declined" is declined without that proof (not certain);
+ * "go" (a number go-yaml reads otherwise) must compose with go-yaml's value, which kubectl's build has and YAML 1.2's
+ * reading has not.
+ */
+const SCALARS: [string, "same" | "differs" | "declined" | "go", string][] = [
+    ["folded", "same", ">\n    a b\n    c\n"],
+    ["folded-strip", "same", ">-\n    a b\n    c\n"],
+    ["folded-blank-lines", "same", ">\n    a\n\n    b\n\n\n    c\n"],
+    ["folded-leading-blank", "same", ">\n\n    a\n    b\n"],
+    ["folded-trailing-blank-clip", "same", ">\n    a\n    b\n\n\n"],
+    ["folded-trailing-blank-strip", "same", ">-\n    a\n    b\n\n\n"],
+    ["folded-blank-lines-with-spaces", "same", ">\n    a\n  \n    b\n   \n\n    c\n"],
+    ["folded-indicator", "same", ">2\n    a\n    b\n"],
+    ["folded-indicator-strip", "same", ">-2\n    a\n    b\n"],
+    ["folded-comment-after-header", "same", "> # a comment\n    a\n    b\n  # a comment after\n"],
+    ["folded-comment-after-blank", "same", ">\n    a\n\n  # a comment after a blank line\n\n"],
+    ["folded-tab-inside", "same", ">\n    a\tb\n    c  \n    d\n"],
+    ["folded-more-indented", "differs", ">-\n    first line\n      more indented\n    last\n"],
+    ["folded-more-indented-clip", "differs", ">\n    first\n      more\n"],
+    ["folded-keep", "differs", ">+\n    a\n    b\n\n"],
+    ["folded-indicator-more-indented-first", "declined", ">2\n     x\n    y\n"],
+    ["literal-keep", "same", "|+\n    a\n\n\n"],
+    ["literal", "same", "|\n    a\n      b\n"],
+    ["octal", "go", "0755"],
+    ["octal-quoted", "same", "'0755'"],
+    ["underscore", "go", "1_000"],
+    ["binary", "go", "0b101"],
+    ["binary-negative", "go", "-0b101"],
+    ["hex-underscore", "go", "0x_1F"],
+    ["hex-signed", "go", "-0x1F"],
+    ["float-underscore", "go", "1_000.5"],
+    ["exponent-underscore", "go", "1e+1_0"],
+    ["octal-in-list", "go", "[0755, 1_0, x]"],
+    ["octal-8", "same", "089"],
+    ["octal-key", "declined", "{0755: x}"],
+    ["not-a-number", "declined", "1_a"],
+    ["too-large", "declined", "0777777777777777777777"],
+    ["not-a-tag", "same", "'x != y and !z'"],
+    ["line-separator", "differs", "'a\u2028b'"],
+    ["tag", "declined", "!!str 12"],
+];
+
+test("block scalars, numbers, tags and merge keys: composed where go-yaml reads them as this parser does, declined where it does not", async () => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const { composeBuild } = await import("../../src/validate/compose.ts");
+    const files: Record<string, string> = {};
+    for (const [name, , scalar] of SCALARS) {
+        files[`${name}/kustomization.yaml`] = "resources: [cm.yaml]\n";
+        files[`${name}/cm.yaml`] = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  value: ${scalar}${scalar.endsWith("\n") ? "" : "\n"}  other: x\n`;
+    }
+    // A block scalar that ends the file without a final line break: go-yaml clips no line break there.
+    files["literal-at-end/kustomization.yaml"] = "resources: [cm.yaml]\n";
+    files["literal-at-end/cm.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: literal-at-end\ndata:\n  value: |\n    end";
+    // Merge keys (billimek/k8s-gitops' `<<: *labels` in a ServiceMonitor): one map, before and after the map's own
+    // keys, chained, in place; and a list of maps, where kustomize lets the later map win (after an alias of a merged map).
+    const merges: Record<string, string> = {
+        "merge-one-map": "metadata:\n  name: &app merge-one-map\n  labels: &labels {app: *app, team: x}\nspec:\n  selector:\n    <<: *labels\n    extra: x\n  before:\n    team: own\n    <<: *labels\n  after:\n    <<: *labels\n    team: own\n  chained: &chained\n    <<: *labels\n    c: 1\n  again:\n    <<: *chained\n    app: own\n  inPlace:\n    <<: {p: 1}\n    q: 2\n  nulled:\n    <<: *labels\n    team: null\n",
+        "merge-list": "metadata:\n  name: merge-list\nbase: &base {a: 1, b: 1}\nnested: &nested\n  <<: *base\n  c: 1\nspec:\n  multi:\n    <<: [*nested, {a: 9, z: 9}]\n",
+    };
+    for (const [name, body] of Object.entries(merges)) {
+        files[`${name}/kustomization.yaml`] = "resources: [sm.yaml]\n";
+        files[`${name}/sm.yaml`] = `apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\n${body}`;
+    }
+    const root = writeTree(files);
+    const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
+    const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
+    const sources = { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) };
+    const expected: [string, string][] = [
+        ...SCALARS.map(([name, expect]) => [name, expect] as [string, string]),
+        ["literal-at-end", "differs"],
+        ["merge-one-map", "same"],
+        ["merge-list", "differs"],
+    ];
+    await Promise.all(
+        expected.map(([name, expect]) =>
+            builds(async () => {
+                const dir = path.join(root, name);
+                const ours = await composeBuild(dir, sources);
+                const composes = expect === "same" || expect === "go";
+                assert.equal(ours !== undefined, composes, `${name}: ${composes ? "not composed" : "composed"}`);
+                if (expect !== "differs" && expect !== "go") return;
+                const theirs = await kubectlKustomize(dir);
+                assert.ok(theirs, name);
+                const read = sources.parsed.get(path.join(dir, name.startsWith("merge") ? "sm.yaml" : "cm.yaml"))!.documents;
+                assert.notDeepEqual(canonical(read), canonical(theirs), `${name}: kubectl reads it as this parser does: ${expect === "go" ? "go-yaml's number" : "the decline"} is not needed`);
+            }),
+        ),
+    );
+    const result = await compareTree(root);
+    assert.deepEqual(result.mismatches, []);
+    assert.equal(result.composed, 2 * (SCALARS.filter(([, expect]) => expect === "same" || expect === "go").length + 1));
+});
+
+test("a patched object with a null field is left to kustomize, whose merge drops every null field of it", async () => {
+    const { composeBuild } = await import("../../src/validate/compose.ts");
+    // billimek/k8s-gitops: HelmReleases with `values:` left empty, under a Flux patch of every HelmRelease.
+    const root = writeTree({
+        "app/kustomization.yaml": "resources: [release.yaml]\npatches:\n  - target: {kind: HelmRelease}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {install: {crds: CreateReplace}}}'\n",
+        "app/release.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\nspec:\n  interval: 1h\n  values:\n    env:\n      EMPTY:\n      SET: x\n",
+    });
+    const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
+    const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
+    const dir = path.join(root, "app");
+    assert.equal(await composeBuild(dir, { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) }), undefined);
+    const theirs = (await kubectlKustomize(dir)) as { spec: { values: { env: Record<string, unknown> } } }[];
+    assert.deepEqual(theirs[0].spec.values.env, { SET: "x" });
+});
+
+test("Flux spec.components that only add resources compose over a path without transformers, as kubectl kustomize builds them", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const flux = (name: string, path: string, extra: string) =>
+        `---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: ${name}\n  namespace: flux-system\nspec:\n  interval: 1h\n  path: ${path}\n  prune: true\n  sourceRef: {kind: Bucket, name: b}\n${extra}`;
+    const release = (name: string) => `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: ${name}\nspec:\n  interval: 1h\n`;
+    const root = writeTree({
+        // onedr0p/home-ops' pattern: components of resources only (a file, a folder with a Kustomization), used by apps.
+        "components/backup/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - ./pvc.yaml\n  - ./alerts\n",
+        "components/backup/pvc.yaml": "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: ${APP}\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n",
+        "components/backup/alerts/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [alert.yaml]\n",
+        "components/backup/alerts/alert.yaml": "apiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Alert\nmetadata:\n  name: ${APP}\nspec:\n  providerRef: {name: p}\n  eventSources: [{kind: HelmRelease, name: '*'}]\n",
+        "components/scaler/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [hpa.yaml]\n",
+        "components/scaler/hpa.yaml": "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: ${APP}\nspec:\n  maxReplicas: 1\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: x}\n",
+        // A component with a patch (acts on everything before it) and one that is a Kustomization: left to kustomize.
+        "components/patching/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - target: {kind: HelmRelease}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {suspend: true}}'\n",
+        "components/not-a-component/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [cm.yaml]\n",
+        "components/not-a-component/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
+        "apps/one/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [release.yaml]\n",
+        "apps/one/release.yaml": release("one"),
+        "apps/generated/release.yaml": release("generated"),
+        // A path with a hashed generator and configurations (carpenike/k8s-gitops' and onedr0p/home-ops' apps): they
+        // only add objects and fix names at the end, so Flux's order and the overlay's agree.
+        "apps/generating/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [release.yaml]\nconfigMapGenerator:\n  - name: values\n    literals: [a=b]\nconfigurations: [config.yaml]\n",
+        "apps/generating/config.yaml": "nameReference:\n  - kind: ConfigMap\n    version: v1\n    fieldSpecs:\n      - {path: spec/valuesFrom/name, kind: HelmRelease}\n",
+        "apps/generating/release.yaml": release("generating") + "  valuesFrom: [{kind: ConfigMap, name: values}]\n",
+        // A path kustomization with a namespace: Flux's order (components before it) and the overlay's differ.
+        "apps/namespaced/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: elsewhere\nresources: [release.yaml]\n",
+        "apps/namespaced/release.yaml": release("namespaced"),
+        "flux/apps.yaml":
+            flux("one", "./apps/one", "  targetNamespace: team\n  components: [../../components/backup, ../../components/scaler]\n  patches:\n    - target: {kind: HelmRelease}\n      patch: '{kind: HelmRelease, metadata: {name: _}, spec: {interval: 5m}}'\n") +
+            flux("generated", "./apps/generated", "  components: [../../components/backup]\n") +
+            flux("generating", "./apps/generating", "  components: [../../components/scaler]\n  patches:\n    - target: {kind: HelmRelease}\n      patch: '{kind: HelmRelease, metadata: {name: _}, spec: {interval: 5m}}'\n") +
+            flux("namespaced", "./apps/namespaced", "  components: [../../components/scaler]\n") +
+            flux("patching", "./apps/one", "  components: [../../components/patching]\n") +
+            flux("not-a-component", "./apps/one", "  components: [../../components/not-a-component]\n") +
+            flux("missing", "./apps/one", "  components: [../../components/missing]\n"),
+    });
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    // Each kustomization and generated folder as it is and under a targetNamespace (14 compose; the three Components
+    // are no kustomize build on their own: 6), and the Flux Kustomizations "one", "generated" and "generating" (the
+    // other four: declined).
+    assert.deepEqual([result.composed, result.declined], [17, 10]);
+    const { composeBuild } = await import("../../src/validate/compose.ts");
+    const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
+    const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
+    const sources = { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) };
+    const composes = async (dir: string, components: string[], generated?: string[]) => (await composeBuild(path.join(root, dir), sources, { components, generated })) !== undefined;
+    assert.equal(await composes("apps/one", ["../../components/backup", "../../components/scaler"]), true);
+    assert.equal(await composes("apps/generated", ["../../components/backup"], [path.join(root, "apps/generated/release.yaml")]), true);
+    assert.equal(await composes("apps/namespaced", ["../../components/scaler"]), false);
+    assert.equal(await composes("apps/one", ["../../components/patching"]), false);
+    assert.equal(await composes("apps/one", ["../../components/not-a-component"]), false);
+    assert.equal(await composes("apps/one", ["../../components/missing"]), false);
+});
+
+test("hashed ConfigMap generators compose with kustomize's name hash, and `configurations` references to them are fixed, as kubectl kustomize builds them", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const { composeBuild } = await import("../../src/validate/compose.ts");
+    const release = (name: string, namespace: string, valuesFrom: string) =>
+        `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: ${name}\n${namespace ? `  namespace: ${namespace}\n` : ""}spec:\n  interval: 1h\n  valuesFrom:\n${valuesFrom}`;
+    const config = "nameReference:\n  - kind: ConfigMap\n    version: v1\n    fieldSpecs:\n      - path: spec/valuesFrom/name\n        kind: HelmRelease\n";
+    const app = (extra: string, resources = "[helmrelease.yaml]") =>
+        `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: ${resources}\nconfigMapGenerator:\n  - name: app-values\n    files: [values.yaml]\n  - name: app-extra\n    literals: [\"html=<a href='x'>&amp;</a>\", \"quote=say \\\"hi\\\"\", 'unicode=é ✓']\nconfigurations: [kustomizeconfig.yaml]\n${extra}`;
+    const values = "replicas: 2\nnote: \"tabs\\tand\\\\backslashes\"\n";
+    const refs = "    - {kind: ConfigMap, name: app-values}\n    - {kind: ConfigMap, name: app-extra, valuesKey: html}\n    - {kind: Secret, name: app-secret}\n";
+    const files: Record<string, string> = {};
+    const add = (dir: string, kustomization: string, helmrelease: string, more: Record<string, string> = {}) => {
+        files[`${dir}/kustomization.yaml`] = kustomization;
+        files[`${dir}/helmrelease.yaml`] = helmrelease;
+        files[`${dir}/values.yaml`] = values;
+        files[`${dir}/kustomizeconfig.yaml`] = config;
+        for (const [name, body] of Object.entries(more)) files[`${dir}/${name}`] = body;
+    };
+    // xunholy/k8s-gitops' app: a HelmRelease whose valuesFrom names hashed generators (namespaced like it, or not).
+    add("app", app(""), release("app", "", refs));
+    add("namespaced", app("namespace: apps\n"), release("app", "flux-system", refs));
+    add("same-namespace", app("").replace("  - name: app-values\n", "  - name: app-values\n    namespace: flux-system\n"), release("app", "flux-system", "    - {kind: ConfigMap, name: app-values}\n"));
+    // Declined: the referrer in another namespace; a Deployment (built-in references to ConfigMaps); a nested hashed
+    // generator; a configurations file with more than ConfigMap name references.
+    add("other-namespace", app("").replace("  - name: app-values\n", "  - name: app-values\n    namespace: elsewhere\n"), release("app", "flux-system", "    - {kind: ConfigMap, name: app-values}\n"));
+    add("deployment", app("", "[helmrelease.yaml, deployment.yaml]"), release("app", "", refs), {
+        "deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{name: c, image: i, envFrom: [{configMapRef: {name: app-values}}]}]\n",
+    });
+    files["outer/kustomization.yaml"] = "resources: [../app]\n";
+    add("wider-config", app(""), release("app", "", refs));
+    files["wider-config/kustomizeconfig.yaml"] = `${config}commonLabels:\n  - path: spec/values/labels\n    kind: HelmRelease\n    create: true\n`;
+    // Kustomizations of generators alone (bjw-s/home-ops' Grafana dashboards, included by an app), with or without
+    // `resources: []`, hashed or not: they build into their ConfigMaps.
+    files["dashboards/kustomization.yaml"] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nconfigMapGenerator:\n  - name: dashboard\n    files: [home.json]\ngeneratorOptions:\n  disableNameSuffixHash: true\n  labels: {grafana_dashboard: \"true\"}\n";
+    files["dashboards/home.json"] = '{"title": "home", "panels": []}\n';
+    files["dashboard-user/kustomization.yaml"] = "resources: [../dashboards, release.yaml]\n";
+    files["dashboard-user/release.yaml"] = release("grafana", "", "    - {kind: ConfigMap, name: dashboard}\n");
+    files["generators-only/kustomization.yaml"] = "resources: []\nconfigMapGenerator:\n  - name: hashed\n    literals: [a=b]\n";
+    // A Flux Kustomization over the app: targetNamespace and a patch of the HelmRelease on top.
+    files["flux/app.yaml"] =
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\nspec:\n  interval: 1h\n  path: ./app\n  prune: true\n  sourceRef: {kind: Bucket, name: b}\n  targetNamespace: team\n" +
+        "  patches:\n    - target: {kind: HelmRelease}\n      patch: '{kind: HelmRelease, metadata: {name: _}, spec: {interval: 5m}}'\n";
+    const root = writeTree(files);
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    // app, namespaced, same-namespace, the three generator ones and the flux folder, each as it is and under a targetNamespace; other-namespace
+    // only under one (where both objects share it); the Flux Kustomization over app. Declined: the rest.
+    assert.deepEqual([result.composed, result.declined], [16, 7]);
+    const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
+    const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
+    const sources = { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) };
+    const built = async (dir: string) => composeBuild(path.join(root, dir), sources);
+    for (const dir of ["app", "namespaced", "same-namespace", "dashboards", "dashboard-user", "generators-only"]) assert.ok(await built(dir), `${dir}: not composed`);
+    for (const dir of ["other-namespace", "deployment", "outer", "wider-config"]) assert.equal(await built(dir), undefined, `${dir}: composed`);
+    // The names really are hashed and the references really are rewritten (not only equal to kubectl's by luck).
+    const app0 = (await built("app"))!.map(({ object }) => object) as { kind: string; metadata: { name: string }; spec?: { valuesFrom: { name: string }[] } }[];
+    const names = app0.filter(({ kind }) => kind === "ConfigMap").map(({ metadata }) => metadata.name);
+    assert.equal(names.length, 2);
+    assert.ok(names.every((name) => /^app-(values|extra)-[a-z0-9]{10}$/.test(name)), names.join(", "));
+    const releaseObject = app0.find(({ kind }) => kind === "HelmRelease")!;
+    assert.deepEqual(releaseObject.spec!.valuesFrom.map(({ name }) => name).slice(0, 2).sort(), [...names].sort());
+    assert.equal(releaseObject.spec!.valuesFrom[2].name, "app-secret");
+});
+
+test("commonLabels and labels that set only metadata.labels compose, as kubectl kustomize builds them; selectors and templates are left to it", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const { composeBuild } = await import("../../src/validate/compose.ts");
+    const objects =
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n  labels: {app.kubernetes.io/name: own, keep: x}\nspec:\n  interval: 1h\n---\n" +
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n";
+    const service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  selector: {a: b}\n  ports: [{port: 80}]\n";
+    const generator = "configMapGenerator:\n  - name: values\n    literals: [a=b]\ngeneratorOptions:\n  labels: {from: options, app.kubernetes.io/name: options}\n";
+    const patch = "patches:\n  - target: {kind: HelmRelease}\n    patch: '{kind: HelmRelease, metadata: {name: _, labels: {app.kubernetes.io/instance: patched, other: patched}}}'\n";
+    const cases: Record<string, [string, boolean]> = {
+        // carpenike/k8s-gitops' apps: commonLabels or labels over a HelmRelease, a PVC, a generated ConfigMap.
+        common: [`resources: [objects.yaml]\n${generator}${patch}commonLabels:\n  app.kubernetes.io/name: app\n  app.kubernetes.io/instance: app\n`, true],
+        pairs: [`namespace: apps\nresources: [objects.yaml]\n${generator.replace("generatorOptions:\n", "generatorOptions:\n  disableNameSuffixHash: true\n")}${patch}labels:\n  - pairs: {app.kubernetes.io/name: app, app.kubernetes.io/instance: app}\n  - pairs: {app.kubernetes.io/name: second}\n`, true],
+        selectors: ["resources: [objects.yaml]\nlabels:\n  - pairs: {team: x}\n    includeSelectors: true\n", true],
+        "pairs-over-service": ["resources: [objects.yaml, service.yaml]\nlabels:\n  - pairs: {team: x}\n", true],
+        "common-over-service": ["resources: [objects.yaml, service.yaml]\ncommonLabels: {team: x}\n", false],
+        "selectors-over-service": ["resources: [objects.yaml, service.yaml]\nlabels:\n  - pairs: {team: x}\n    includeSelectors: true\n", false],
+        templates: ["resources: [objects.yaml]\nlabels:\n  - pairs: {team: x}\n    includeTemplates: true\n", false],
+        both: ["resources: [objects.yaml]\ncommonLabels: {a: b}\nlabels:\n  - pairs: {team: x}\n", false],
+        "not-a-string": ["resources: [objects.yaml]\ncommonLabels: {replicas: 2}\n", false],
+        // Labels of an included kustomization stay its own objects'.
+        nested: ["resources: [../pairs, extra.yaml]\nlabels:\n  - pairs: {outer: z}\n", true],
+        // `y` is a string to YAML 1.2 and a boolean to the YAML 1.1 reader kustomize reads kustomization files with.
+        "yaml-1.1-boolean": ["resources: [objects.yaml]\nlabels:\n  - pairs: {outer: y}\n", false],
+        "yaml-1.1-number": ["resources: [objects.yaml]\ncommonLabels: {port: 1_000}\n", false],
+        "quoted-numbers": ["resources: [objects.yaml]\ncommonLabels: {port: \"80\", ratio: '0.5', on-off: \"yes-no\"}\n", true],
+    };
+    const files: Record<string, string> = {};
+    for (const [name, [kustomization]] of Object.entries(cases)) {
+        files[`${name}/kustomization.yaml`] = kustomization;
+        files[`${name}/objects.yaml`] = objects;
+        files[`${name}/service.yaml`] = service;
+    }
+    files["nested/extra.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata: {a: b}\n";
+    const root = writeTree(files);
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
+    const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
+    const sources = { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) };
+    for (const [name, [, composes]] of Object.entries(cases)) {
+        assert.equal((await composeBuild(path.join(root, name), sources)) !== undefined, composes, `${name}: ${composes ? "not composed" : "composed"}`);
+    }
+    assert.deepEqual([result.composed, result.declined], [12, 14]);
 });
