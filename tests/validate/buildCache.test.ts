@@ -138,7 +138,7 @@ test("a change builds again only the entry points that read it: another app's ke
         path.join(tree, "clusters/dev/other.yaml"),
         "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: other, namespace: flux-system}\nspec:\n  interval: 10m\n  prune: true\n  path: ./other\n  sourceRef: {kind: Bucket, name: flux-bucket}\n",
     );
-    const other = writeTree({ "kustomization.yaml": "resources: [cm.yaml]\ncommonLabels: {team: other}\n", "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\ndata: {a: b}\n" }, path.join(tree, "other"));
+    const other = writeTree({ "kustomization.yaml": "resources: [cm.yaml]\ncommonAnnotations: {team: other}\n", "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\ndata: {a: b}\n" }, path.join(tree, "other"));
     assert.equal(other, path.join(tree, "other"));
     const builds = new MemoryBuilds();
     await validateTree(tree, { rootPath: ROOT, buildCache: builds });
