@@ -212,11 +212,13 @@ export class S3Store implements ObjectStore {
             // page still reaches the next range with up to LIST_PAGE - LIST_STRIDE keys more than expected (bucketops'
             // own records, a few new files) without another round trip. The first page is asked for at once, the
             // expected keys (a tree still being read) or not.
+            let whole = false;
             const first = this.listPage(prefix, {});
-            first.catch(() => undefined);
+            first.then((page) => (whole = !page.IsTruncated), () => undefined);
             const expected = await Promise.resolve(likely ?? this.listed.get(prefix) ?? []).catch(() => []);
             const sorted = [...new Set(expected.filter((key) => key.startsWith(prefix)))].sort(compareKeys);
-            const starts = sorted.filter((_, index) => index % LIST_STRIDE === LIST_STRIDE - 1);
+            // A first page that already came back whole (an empty prefix, a first push) needs no other range.
+            const starts = whole ? [] : sorted.filter((_, index) => index % LIST_STRIDE === LIST_STRIDE - 1);
             const ranges = await Promise.all([
                 this.listRange(prefix, first, starts[0]),
                 ...starts.map((start, index) => this.listRange(prefix, this.listPage(prefix, { StartAfter: start }), starts[index + 1])),
