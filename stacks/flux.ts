@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "../components/flux/kubernetes.ts";
 import * as pulumi from "@pulumi/pulumi";
 import { BucketSync, FluxInstall } from "../components/flux/index.ts";
 import { SOURCE_CONTROLLER } from "../src/bucket/identity.ts";

@@ -1,4 +1,7 @@
-import * as civo from "@pulumi/civo";
+// The resource's own module: the package's index loads all of its 36 resources and functions (@pulumi/civo 1.0.7).
+// What the index adds besides them is the package's registration for turning resource references the engine sends
+// back into objects, which nothing here reads.
+import { KubernetesCluster } from "@pulumi/civo/kubernetesCluster.js";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface ClusterArgs {
@@ -16,14 +19,14 @@ export interface ClusterArgs {
 
 /** A Civo k3s cluster whose kubeconfig is only ever handled as a secret. */
 export class Cluster extends pulumi.ComponentResource {
-    readonly cluster: civo.KubernetesCluster;
+    readonly cluster: KubernetesCluster;
     readonly kubeconfig: pulumi.Output<string>;
     readonly apiEndpoint: pulumi.Output<string>;
 
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("fluxbucket:civo:Cluster", name, {}, opts);
 
-        this.cluster = new civo.KubernetesCluster(
+        this.cluster = new KubernetesCluster(
             name,
             {
                 name: args.clusterName,

@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./kubernetes.ts";
 import * as pulumi from "@pulumi/pulumi";
 import { OBJECT_LEVEL_WORKLOAD_IDENTITY } from "../../src/bucket/identity.ts";
 
@@ -96,7 +96,7 @@ export function workloadIdentityValues(identity: NonNullable<FluxInstallArgs["wo
 /** Flux's controllers and CRDs, installed with the flux2 Helm chart into their own namespace. */
 export class FluxInstall extends pulumi.ComponentResource {
     readonly namespace: k8s.core.v1.Namespace;
-    readonly release: k8s.helm.v3.Release;
+    readonly release: k8s.HelmRelease;
     readonly namespaceName: pulumi.Output<string>;
 
     constructor(name: string, args: FluxInstallArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -111,7 +111,7 @@ export class FluxInstall extends pulumi.ComponentResource {
         const images = Object.fromEntries(
             Object.entries(FLUX_RELEASES[args.fluxRelease ?? DEFAULT_FLUX_RELEASE]).map(([image, tag]) => [image, { ...(values[image] as object), tag }]),
         );
-        this.release = new k8s.helm.v3.Release(
+        this.release = new k8s.HelmRelease(
             name,
             {
                 name: "flux2",
