@@ -18,8 +18,12 @@ export interface BuildCache {
     set(key: string, build: CachedBuild): void;
 }
 
-/** Kustomization fields through which kustomize reads files that localReferences does not list. */
-export const UNFOLLOWED_FIELDS = ["openapi", "helmCharts", "helmGlobals", "helmChartInflationGenerator"];
+/**
+ * Kustomization fields through which kustomize reads files that localReferences does not list: the OpenAPI schema,
+ * Helm charts, and what the configurations of generator, transformer and validator plugins name in turn (their own
+ * files are listed, not the files those name).
+ */
+export const UNFOLLOWED_FIELDS = ["openapi", "helmCharts", "helmGlobals", "helmChartInflationGenerator", "generators", "transformers", "validators"];
 
 /** The key of a build: its folder and fields, then each input as `path\0sha256` in path order. */
 export function buildKey(folder: string, fields: unknown, inputs: { file: string; digest: string }[]): string {

@@ -114,7 +114,7 @@ test("a kubectl build is kept by its inputs: the same tree validates again witho
     await withoutKubectl(() => validateTree(tree, { rootPath: ROOT, buildCache: builds }));
 });
 
-test("a build that may read what the validator does not follow (openapi, helmCharts) or that fails is not kept", async () => {
+test("a build that may read what the validator does not follow (openapi, a generator's own files) or that fails is not kept", async () => {
     const tree = fleetTree();
     writeFileSync(path.join(tree, "apps/schema.json"), JSON.stringify({ definitions: {} }));
     writeFileSync(
@@ -122,6 +122,12 @@ test("a build that may read what the validator does not follow (openapi, helmCha
         "resources: [deployment.yaml]\nimages: [{name: nginx, newTag: '1.27'}]\nopenapi: {path: schema.json}\n",
     );
     const builds = new MemoryBuilds();
+    await validateTree(tree, { rootPath: ROOT, buildCache: builds });
+    assert.equal(builds.entries.size, 0);
+
+    // A built-in generator's configuration names config.txt, which the kustomization itself does not.
+    writeFileSync(path.join(tree, "apps/generator.yaml"), "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata: {name: generated}\nfiles: [config.txt]\n");
+    writeFileSync(path.join(tree, "apps/kustomization.yaml"), "resources: [deployment.yaml]\ngenerators: [generator.yaml]\n");
     await validateTree(tree, { rootPath: ROOT, buildCache: builds });
     assert.equal(builds.entries.size, 0);
 
