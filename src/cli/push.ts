@@ -89,8 +89,9 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     // will, while the tree is validated. An identity that may not read the setting (a reader) finds out at its first
     // write instead.
     const planned = listRequest.then(planFor);
-    const writes = (listing: ObjectEntry[], plan: PushPlan) =>
-        !options.dryRun && (changes(plan) || options.publication?.leftSuspended === true || listing.some((entry) => entry.key === leaseKey(prefix)));
+    const leaseListed = (listing: ObjectEntry[]) => listing.some((entry) => entry.key === leaseKey(prefix));
+    // What decides below whether the push writes (a lease found may be cleared, or be another writer's: asked anyway).
+    const writes = (listing: ObjectEntry[], plan: PushPlan) => !options.dryRun && (changes(plan) || options.publication?.leftSuspended === true || leaseListed(listing));
     const versioningRequest = Promise.all([listRequest, planned]).then(([listing, plan]) =>
         writes(listing, plan) ? store.versioningEnabled().catch((error: unknown) => (error instanceof AccessDeniedError ? undefined : Promise.reject(error))) : undefined,
     );
@@ -128,7 +129,7 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     const plan = await planned;
     // A lease or a suspended Bucket that a stopped writer left is cleared under the lease even when nothing changes.
     let leaseLeft = false;
-    if (listing.some((entry) => entry.key === leaseKey(prefix))) {
+    if (leaseListed(listing)) {
         leaseLeft = !options.dryRun && (await Lease.left(store, prefix, options.lease.breakStale));
         if (!leaseLeft) options.log(`note: the prefix's lease ${leaseKey(prefix)} is held or was left: another push or rollback may be writing it`);
     }
@@ -173,7 +174,7 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
             store,
             prefix,
             // The listing above stands for the lease's own look when it held none (Lease.take: listedAbsent).
-            lease: { ...options.lease, listedAbsent: !listing.some((entry) => entry.key === leaseKey(prefix)) },
+            lease: { ...options.lease, listedAbsent: !leaseListed(listing) },
             publication: options.publication,
             concurrency: options.concurrency,
             afterResume,
