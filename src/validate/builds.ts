@@ -1,8 +1,9 @@
 import path from "node:path";
 import type { ObjectChecker } from "./checkObject.ts";
+import { isWholeObject } from "./compose.ts";
 import { kustomizeBuild, type KustomizeBuildResult } from "./kustomize.ts";
 import { isKustomizationFile, type LocalReference } from "./kustomizationFile.ts";
-import { isRecord, type Problem } from "./problems.ts";
+import type { Problem } from "./problems.ts";
 import { loadSchemas } from "./schemas.ts";
 import { parseYamlStream, type ParsedYamlFile } from "./yamlFiles.ts";
 
@@ -202,18 +203,6 @@ function collectObjects(
         objects.push(...found);
     }
     return objects;
-}
-
-function isWholeObject(document: unknown): boolean {
-    if (!isRecord(document) || typeof document.apiVersion !== "string" || typeof document.kind !== "string") return false;
-    const metadata = document.metadata;
-    return (
-        !document.apiVersion.startsWith("kustomize.config.k8s.io") &&
-        !document.kind.endsWith("List") &&
-        isRecord(metadata) &&
-        typeof metadata.name === "string" &&
-        metadata.name !== ""
-    );
 }
 
 /**
