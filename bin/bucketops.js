@@ -1,15 +1,9 @@
 #!/usr/bin/env node
 // `npx bucketops`: Node (22.18+, 24) runs the TypeScript CLI itself by stripping its types, so there is no
 // build step. The compile cache keeps the stripped and compiled modules between runs (start-up time).
-import module from "node:module";
-import { unsupported } from "./requireNode.js";
+import { startTypeScript } from "./requireNode.js";
 
-const old = unsupported(process.versions.node, "bucketops");
-if (old) {
-    console.error(old);
-    process.exit(1);
-}
-module.enableCompileCache?.();
+startTypeScript("bucketops");
 const { main } = await import("../src/cli/main.ts");
 const code = await main(process.argv.slice(2));
 // Exit only once stdout and stderr have drained: to a pipe Node writes asynchronously, and process.exit() would cut

@@ -1,6 +1,7 @@
 // The Node check that runs before any TypeScript is loaded (bin/bucketops.js, `npm run render`): an older Node cannot
 // strip types and would fail with a raw ERR_UNKNOWN_FILE_EXTENSION stack trace. Plain JavaScript on purpose.
 import { readFileSync } from "node:fs";
+import module from "node:module";
 
 /** package.json's engines.node, e.g. "^22.18.0 || >=24.0.0": the one place the supported versions are written. */
 export const SUPPORTED = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).engines.node;
@@ -28,11 +29,16 @@ export function unsupported(version, program) {
     );
 }
 
-// As a script (`node bin/requireNode.js <program>`, package.json's render): exit 1 with the message on an old Node.
-if (process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) {
-    const message = unsupported(process.versions.node, process.argv[2] ?? "this command");
-    if (message) {
-        console.error(message);
+/**
+ * What an entry point (bin/bucketops.js, bin/render.js) does before it imports any TypeScript: on an old Node, exit 1
+ * with the message; then Node's compile cache, so that every stripped and compiled file comes from it (with all of
+ * them cached, Node does not even start its type stripper).
+ */
+export function startTypeScript(program) {
+    const old = unsupported(process.versions.node, program);
+    if (old) {
+        console.error(old);
         process.exit(1);
     }
+    module.enableCompileCache?.();
 }
