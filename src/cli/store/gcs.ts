@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { Storage, type File, type FileMetadata } from "@google-cloud/storage";
 import pLimit from "p-limit";
-import { compareKeys } from "../../bucket/keys.ts";
 import { CliError } from "../errors.ts";
 import { endpointUrl, type BucketUrl } from "../url.ts";
+import { ExpectedKeys } from "./expectedKeys.ts";
 import { accessDenied, concurrentWrite, explained } from "./errors.ts";
 import { DEFAULT_ACCESS_HINT, DEFAULT_TIMEOUTS, type NetworkTimeouts, type ObjectEntry, type ObjectStore, type ObjectVersion, type PutOptions } from "./types.ts";
 
@@ -65,8 +65,8 @@ export class GcsStore implements ObjectStore {
     readonly description: string;
     readonly copiesKeepEtag = false;
     private readonly storage: Storage;
-    /** Each prefix's names as this store last listed them: where the next listing of it expects its ranges to start. */
-    private readonly listed = new Map<string, string[]>();
+    /** Where a listing's ranges start. */
+    private readonly expected = new ExpectedKeys();
 
     readonly url: BucketUrl;
 
@@ -111,12 +111,11 @@ export class GcsStore implements ObjectStore {
             // names the prefix is likely to hold, the listing is cut into ranges of 1,000 of them, listed at once:
             // startOffset (from, included) and endOffset (before, excluded) make the ranges exact, whatever the
             // prefix really holds (a range with more goes on with its page token).
-            const expected = await Promise.resolve(likely ?? this.listed.get(prefix) ?? []).catch(() => []);
-            const sorted = [...new Set(expected.filter((key) => key.startsWith(prefix)))].sort(compareKeys);
+            const sorted = await this.expected.of(prefix, likely);
             const bounds = sorted.filter((_, index) => index > 0 && index % LIST_PAGE === 0);
             const ranges = await Promise.all([undefined, ...bounds].map((start, index) => this.listRange(prefix, start, bounds[index])));
             const entries = ranges.flat();
-            this.listed.set(prefix, entries.map((entry) => entry.key));
+            this.expected.remember(prefix, entries.map((entry) => entry.key));
             return entries;
         });
     }

@@ -21,6 +21,7 @@ import type { DeserializeHandler, HandlerExecutionContext } from "@smithy/types"
 import { compareKeys } from "../../bucket/keys.ts";
 import { CliError } from "../errors.ts";
 import { endpointUrl, type BucketUrl } from "../url.ts";
+import { ExpectedKeys } from "./expectedKeys.ts";
 import { accessDenied, concurrentWrite, explained, isTimeout } from "./errors.ts";
 import { DEFAULT_ACCESS_HINT, DEFAULT_TIMEOUTS, noAnswerRetry, type NetworkTimeouts, type ObjectEntry, type ObjectStore, type ObjectVersion, type PutOptions } from "./types.ts";
 
@@ -128,8 +129,8 @@ export class S3Store implements ObjectStore {
     readonly description: string;
     readonly copiesKeepEtag = true;
     private readonly client: S3Client;
-    /** Each prefix's keys as this store last listed them: where the next listing of it expects its pages to start. */
-    private readonly listed = new Map<string, string[]>();
+    /** Where a listing's ranges start. */
+    private readonly expected = new ExpectedKeys();
     private readonly conditionalWrites: boolean;
 
     readonly url: BucketUrl;
@@ -215,8 +216,7 @@ export class S3Store implements ObjectStore {
             let whole = false;
             const first = this.listPage(prefix, {});
             first.then((page) => (whole = !page.IsTruncated), () => undefined);
-            const expected = await Promise.resolve(likely ?? this.listed.get(prefix) ?? []).catch(() => []);
-            const sorted = [...new Set(expected.filter((key) => key.startsWith(prefix)))].sort(compareKeys);
+            const sorted = await this.expected.of(prefix, likely);
             // A first page that already came back whole (an empty prefix, a first push) needs no other range.
             const starts = whole ? [] : sorted.filter((_, index) => index % LIST_STRIDE === LIST_STRIDE - 1);
             const ranges = await Promise.all([
@@ -224,7 +224,7 @@ export class S3Store implements ObjectStore {
                 ...starts.map((start, index) => this.listRange(prefix, this.listPage(prefix, { StartAfter: start }), starts[index + 1])),
             ]);
             const entries = ranges.flat();
-            this.listed.set(prefix, entries.map((entry) => entry.key));
+            this.expected.remember(prefix, entries.map((entry) => entry.key));
             return entries;
         });
     }
