@@ -46,12 +46,8 @@ export class ValidationCache {
 
     /** Remembers a pass; a cache that cannot be written only costs the next run its validation. */
     async remember(key: string): Promise<void> {
-        const target = this.entry(key);
         try {
-            await mkdir(path.dirname(target), { recursive: true });
-            const temporary = `${target}.${randomUUID()}.tmp`;
-            await writeFile(temporary, "");
-            await rename(temporary, target);
+            await writeWhole(this.entry(key), "");
         } catch {
             // e.g. a read-only home: validation simply runs every time.
         }
@@ -133,10 +129,7 @@ export class EntryCache<T> {
         if (!this.changed) return;
         const kept = [...this.entries].slice(-this.max);
         try {
-            await mkdir(path.dirname(this.file), { recursive: true });
-            const temporary = `${this.file}.${randomUUID()}.tmp`;
-            await writeFile(temporary, JSON.stringify(kept));
-            await rename(temporary, this.file);
+            await writeWhole(this.file, JSON.stringify(kept));
         } catch {
             // e.g. a read-only home
         }
@@ -173,12 +166,7 @@ export class FileEntryCache<T> {
     async save(): Promise<void> {
         if (this.added.size === 0) return;
         try {
-            await mkdir(this.dir, { recursive: true });
-            for (const [key, content] of this.added) {
-                const temporary = path.join(this.dir, `${key}.${randomUUID()}.tmp`);
-                await writeFile(temporary, JSON.stringify(content));
-                await rename(temporary, path.join(this.dir, `${key}.json`));
-            }
+            for (const [key, content] of this.added) await writeWhole(path.join(this.dir, `${key}.json`), JSON.stringify(content));
             const names = (await readdir(this.dir)).filter((name) => name.endsWith(".json"));
             if (names.length <= this.max) return;
             const aged = await Promise.all(names.map(async (name) => ({ name, time: (await stat(path.join(this.dir, name))).mtimeMs })));
@@ -188,6 +176,14 @@ export class FileEntryCache<T> {
             // e.g. a read-only home: the next run builds again
         }
     }
+}
+
+/** Writes a cache file under a temporary name, then renames it: concurrent runs never read half of one. */
+async function writeWhole(file: string, content: string): Promise<void> {
+    await mkdir(path.dirname(file), { recursive: true });
+    const temporary = `${file}.${randomUUID()}.tmp`;
+    await writeFile(temporary, content);
+    await rename(temporary, file);
 }
 
 function readEntries<T>(file: string): [string, T][] {
