@@ -1,10 +1,8 @@
 // The render benchmark's baseline: the smallest Pulumi program worth the name (one S3 bucket from
 // @pulumi/aws) run through the same offline engine as `npm run render`, so the ratio shows what the
-// stacks themselves cost on top of starting Node, the Pulumi SDK and a provider SDK. It starts as
-// `npm run render` does (bin/render.js): the compile cache on before anything else loads.
-import module from "node:module";
-
-module.enableCompileCache?.();
+// stacks themselves cost on top of starting Node, the Pulumi SDK and a provider SDK. Run it as `node bench/baseline.js`,
+// which starts it as `npm run render` starts (the compile cache on before any TypeScript). It imports "@pulumi/aws" as
+// a one-resource program does; the components import only the classes they use (components/aws/sdk.ts).
 const aws = await import("@pulumi/aws");
 const { runOffline } = await import("../src/offline/engine.ts");
 

@@ -401,8 +401,8 @@ const renderCases: BenchCase[] = [
     renderCase(
         "render-baseline",
         "baseline: one `aws.s3.Bucket` via `runOffline`",
-        () => [process.execPath, "bench/baseline.ts"],
-        "node bench/baseline.ts",
+        () => [process.execPath, "bench/baseline.js"],
+        "node bench/baseline.js",
     ),
     ...["dev", "gcp-dev"].map((stack) =>
         renderCase(

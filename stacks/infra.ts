@@ -34,7 +34,7 @@ async function cluster(config: ClusterConfig): Promise<ClusterOutputs> {
             return { kubeconfig: new Cluster("cluster", { region, nodeSize, nodeCount, kubernetesVersion }).kubeconfig };
         }
         case "eks": {
-            const [aws, { EksCluster }] = await Promise.all([import("@pulumi/aws"), import("../components/aws/index.ts")]);
+            const [aws, { EksCluster }] = await Promise.all([import("../components/aws/sdk.ts"), import("../components/aws/index.ts")]);
             const { region, instanceType, nodeCount, kubernetesVersion: version, subnetIds } = config;
             const provider = new aws.Provider("eks", { region, defaultTags: { tags: TAGS } });
             const eks = new EksCluster("cluster", { region, version, instanceType, nodeCount, subnetIds }, { providers: [provider] });
@@ -109,7 +109,7 @@ async function storage(config: InfraConfig, cluster: ClusterOutputs): Promise<St
     const { github } = config;
     switch (storage.provider) {
         case "aws": {
-            const [aws, { FluxBucket, GithubOidcProvider }] = await Promise.all([import("@pulumi/aws"), import("../components/aws/index.ts")]);
+            const [aws, { FluxBucket, GithubOidcProvider }] = await Promise.all([import("../components/aws/sdk.ts"), import("../components/aws/index.ts")]);
             const { region, bucketName, noncurrentVersionDays, forceDestroy, environments } = storage;
             const provider = new aws.Provider("aws", { region, defaultTags: { tags: TAGS } });
             const githubProvider = github && (github.oidcProviderArn ?? new GithubOidcProvider("github", {}, { providers: [provider] }).arn);

@@ -1,4 +1,4 @@
-import * as aws from "@pulumi/aws";
+import * as aws from "./sdk.ts";
 import * as pulumi from "@pulumi/pulumi";
 import { AWS_STS_AUDIENCE } from "../../src/bucket/identity.ts";
 import { execKubeconfig } from "../kubeconfig.ts";

@@ -1,4 +1,4 @@
-import * as aws from "@pulumi/aws";
+import * as aws from "./sdk.ts";
 import * as pulumi from "@pulumi/pulumi";
 import { AWS_STS_AUDIENCE, GITHUB_OIDC_ISSUER } from "../../src/bucket/identity.ts";
 

@@ -1,4 +1,4 @@
-import * as gcp from "@pulumi/gcp";
+import * as gcp from "./sdk.ts";
 import * as pulumi from "@pulumi/pulumi";
 import { GITHUB_OIDC_ISSUER, type GithubTrust, githubSubjects, githubTrustProblem } from "../../src/bucket/identity.ts";
 

@@ -247,24 +247,37 @@ describe("npm run render's entry (bin/render.js, one Node process)", () => {
 
 describe("what a render loads", () => {
     // In a process of its own (this one has loaded every SDK): the Pulumi packages in the module cache after a render.
-    const pulumiPackagesLoaded = (stack: string) => {
+    const pulumiModulesLoaded = (stack: string) => {
         const script = [
             'import { createRequire } from "node:module";',
             `const { renderStack } = await import(${JSON.stringify(path.join(root, "src/render/render.ts"))});`,
             `await renderStack(${JSON.stringify(root)}, ${JSON.stringify(stack)});`,
             "const files = Object.keys(createRequire(import.meta.url).cache);",
-            'console.log(JSON.stringify([...new Set(files.flatMap((file) => file.match(/node_modules\\/@pulumi\\/([^/]+)\\//)?.[1] ?? []))].sort()));',
+            'console.log(JSON.stringify(files.flatMap((file) => file.match(/node_modules\\/@pulumi\\/(.+)$/)?.[1] ?? [])));',
         ].join("\n");
         const result = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
         assert.equal(result.status, 0, result.stderr);
-        return JSON.parse(result.stdout);
+        return JSON.parse(result.stdout) as string[];
     };
+    const pulumiPackagesLoaded = (stack: string) => [...new Set(pulumiModulesLoaded(stack).map((file) => file.split("/")[0]))].sort();
 
     test("only the provider SDKs its stacks use: the cluster's and the bucket's cloud, and Kubernetes for the flux stack", () => {
         assert.deepEqual(pulumiPackagesLoaded("dev"), ["aws", "civo", "kubernetes", "pulumi"]);
         assert.deepEqual(pulumiPackagesLoaded("gcp-dev"), ["civo", "gcp", "kubernetes", "pulumi"]);
         assert.deepEqual(pulumiPackagesLoaded("eks-dev"), ["aws", "kubernetes", "pulumi"]);
         assert.deepEqual(pulumiPackagesLoaded("gke-dev"), ["gcp", "kubernetes", "pulumi"]);
+    });
+
+    test("of a provider SDK, only the classes the components use: not its index, which loads every service", () => {
+        // components/aws/sdk.ts, components/gcp/sdk.ts and components/flux/kubernetes.ts import each class from its module.
+        for (const stack of ["eks-dev", "gke-dev"]) {
+            const loaded = pulumiModulesLoaded(stack);
+            for (const index of ["aws/index.js", "gcp/index.js", "kubernetes/index.js"]) assert.ok(!loaded.includes(index), `${stack} loaded @pulumi/${index}`);
+            for (const provider of ["aws", "gcp"]) {
+                const modules = loaded.filter((file) => file.startsWith(`${provider}/`)).length;
+                assert.ok(modules < 40, `${stack}: ${modules} modules of @pulumi/${provider} (its index loads about 300)`);
+            }
+        }
     });
 });
 
