@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import path from "node:path";
-import { mapBounded } from "../fs/bounded.ts";
+import { readFilesInTurn } from "../fs/bounded.ts";
 import { gitListing, gitTreeFiles } from "../fs/gitFiles.ts";
-import { readInTree, walkFiles } from "../fs/walk.ts";
+import { readTreeFile, walkFiles } from "../fs/walk.ts";
 import { UsageError } from "./errors.ts";
 
 /** A file of the local manifest tree. */
@@ -57,7 +57,7 @@ export function startReadingTree(root: string, options: ReadTreeOptions = {}): T
 }
 
 /**
- * The files of the tree with their MD5s, read a bounded number at a time: the one place that says which files of a
+ * The files of the tree with their MD5s, read one after the other (readFilesInTurn): the one place that says which files of a
  * folder push, diff, validation and the release record see. In a Git work tree they are what Git would commit
  * (see gitTreeFiles); elsewhere, or with `includeIgnored`, every file below the root but `.git/` (see src/fs/walk.ts
  * for symlinks). Only the digests are kept, so memory grows with the number of files, not their size.
@@ -74,15 +74,11 @@ export async function readTree(root: string, options: ReadTreeOptions = {}): Pro
         : { source: "all" as const, inGit: options.includeIgnored ? undefined : false, paths: await walkFiles(root, { skipFolder: (name) => SKIPPED_DIRS.has(name) }), ignored: [], nestedRepositories: [] };
     const relative = (absolute: string) => path.relative(root, absolute).split(path.sep).join("/");
     options.listed?.(chosen.paths.map(relative));
-    const files = await mapBounded(chosen.paths, async (absolute) => {
-        const content = await readInTree(absolute, () => readFile(absolute));
-        return {
-            relative: relative(absolute),
-            absolute,
-            size: content.length,
-            md5: createHash("md5").update(content).digest(),
-        };
-    });
+    const files = await readFilesInTurn(
+        chosen.paths,
+        (absolute, content) => ({ relative: relative(absolute), absolute, size: content.length, md5: createHash("md5").update(content).digest() }),
+        readTreeFile,
+    );
     return { files, source: chosen.source, inGit: chosen.inGit, ignored: chosen.ignored, nestedRepositories: chosen.nestedRepositories };
 }
 

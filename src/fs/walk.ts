@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../errors.ts";
@@ -65,10 +66,22 @@ export async function readInTree<T>(entry: string, read: () => Promise<T>): Prom
     try {
         return await read();
     } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === "EACCES" || code === "EPERM") throw new TreeEntryError(entry, "cannot be read (permission denied)");
-        throw error;
+        throw inTree(entry, error);
     }
+}
+
+/** A file of the tree, read synchronously (readFilesInTurn); a permission error becomes a TreeEntryError naming it. */
+export function readTreeFile(file: string): Buffer {
+    try {
+        return readFileSync(file);
+    } catch (error) {
+        throw inTree(file, error);
+    }
+}
+
+function inTree(entry: string, error: unknown): unknown {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === "EACCES" || code === "EPERM" ? new TreeEntryError(entry, "cannot be read (permission denied)") : error;
 }
 
 const readFolder = (dir: string) => readInTree(dir, () => readdir(dir, { withFileTypes: true }));

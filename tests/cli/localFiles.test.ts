@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import fs, { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import fsPromises from "node:fs/promises";
 import { syncBuiltinESMExports } from "node:module";
 import path from "node:path";
@@ -94,10 +94,16 @@ describe("push with bad local files (moto_server)", () => {
     it("running out of file descriptors gives one message naming the limit, exit 1, nothing uploaded", async () => {
         const dir = writeTree(manifestTree(["a", "b", "c"], "v1"));
         const emfile = Object.assign(new Error(`EMFILE: too many open files, open '${path.join(dir, "b.yaml")}'`), { code: "EMFILE", syscall: "open" });
+        // Every read of b.yaml fails so: the tree's (synchronous, src/fs/bounded.ts readFilesInTurn) and the validator's.
         const original = fsPromises.readFile;
+        const originalSync = fs.readFileSync;
         mock.method(fsPromises, "readFile", (file: unknown, ...rest: unknown[]) =>
             String(file).endsWith("b.yaml") ? Promise.reject(emfile) : (original as (...args: unknown[]) => Promise<unknown>)(file, ...rest),
         );
+        mock.method(fs, "readFileSync", (file: unknown, ...rest: unknown[]) => {
+            if (String(file).endsWith("b.yaml")) throw emfile;
+            return (originalSync as (...args: unknown[]) => unknown)(file, ...rest);
+        });
         syncBuiltinESMExports();
         try {
             const run = await push(dir, "emfile/");
