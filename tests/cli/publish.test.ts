@@ -47,6 +47,7 @@ describe("atomic publish: push and rollback suspend the Flux Bucket around their
         kubeconfig = writeTree({ kubeconfig: api.kubeconfig() });
         flags = ["--endpoint", proxy.endpoint, "--kubeconfig", path.join(kubeconfig, "kubeconfig"), "--wait-timeout", "20"];
         proxy.onForward = () => undefined;
+        proxy.onAnswered = () => undefined;
         api.onRequest = () => undefined;
     });
 
@@ -131,9 +132,14 @@ describe("atomic publish: push and rollback suspend the Flux Bucket around their
         const listedAfterResume = new Promise<void>((resolve) => (resumedListing = resolve));
         // Armed once bucketops writes an object: a reconcile that started before the push (its GETs come before the
         // suspend) must not take the race, or it would hold the barrier and the writer would change the old state.
+        // The writer goes once moto has answered bucketops' listing after the resume (the one it computes the revision
+        // from), not when that listing is sent: moto could otherwise take the writer's PUT first, and bucketops would
+        // compute the changed state, which Flux then fetches too.
         let armed = false;
         proxy.onForward = (request) => {
             if (request.method === "PUT" && !request.url.includes(".bucketops-")) armed = true;
+        };
+        proxy.onAnswered = (request) => {
             if (armed && request.method === "GET" && request.url.includes("list-type=2") && api.bucket.spec.suspend === false) resumedListing();
         };
         let raced = false;

@@ -16,6 +16,8 @@ export class CrashingProxy {
     readonly requests: S3Request[] = [];
     /** Called with each request before it is forwarded. */
     onForward: (request: S3Request) => void = () => undefined;
+    /** Called once the server's whole answer to a request has come back (what it answered is fixed by then). */
+    onAnswered: (request: S3Request) => void = () => undefined;
     /** Awaited before a request is forwarded (its body waits in the socket): a slow or held write. */
     hold: (request: S3Request) => Promise<void> | undefined = () => undefined;
 
@@ -51,6 +53,7 @@ export class CrashingProxy {
                 { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers: req.headers },
                 (answer) => {
                     res.writeHead(answer.statusCode!, answer.headers);
+                    answer.on("end", () => this.onAnswered(recorded));
                     answer.pipe(res);
                 },
             );
