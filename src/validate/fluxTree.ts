@@ -33,7 +33,6 @@ import { PREFIX_VARIABLE } from "../bucket/keys.ts";
 import { bucketKustomizationPath, fluxPathProblem, treeFolder, withPrefixVariable } from "./fluxPath.ts";
 import { isKustomizationFile, isRemote, KUSTOMIZATION_FILE_NAMES } from "./kustomizationFile.ts";
 import { kustomizeBuild } from "./kustomize.ts";
-import { loadSchemas } from "./schemas.ts";
 import { pathKind } from "./paths.ts";
 import { isRecord, objectLabel, PLACEHOLDER, type Problem } from "./problems.ts";
 import { jsonSafe, parseYamlStream, parseYamlText, type ParsedYamlFile } from "./yamlFiles.ts";
@@ -376,12 +375,14 @@ class FluxTree {
             this.report({ file: own ?? entry.file, object: own ? "Kustomization" : entry.object, field: "", message: `kustomize build failed: ${reason}` });
             return [];
         }
-        // Objects kustomize made (generators) or changed may be of kinds the tree's files do not have.
-        await loadSchemas(result.objects.map(({ object }) => object));
-        const children: Entry[] = [];
-        for (const { object, file } of result.objects) {
+        const built = result.objects.map(({ object, file }) => {
             this.reached.add(file);
-            const applied = this.postBuild(entry, object, file);
+            return { file, applied: this.postBuild(entry, object, file) };
+        });
+        // The models of the kinds checked (kustomize's generators may make kinds the tree's files do not have).
+        await this.checker.load(built.map(({ applied }) => applied).filter((applied) => applied !== undefined));
+        const children: Entry[] = [];
+        for (const { file, applied } of built) {
             if (!applied) continue;
             if (isRecord(applied) && isSopsEncrypted(applied) && entry.decrypts === false) {
                 this.problems.push({
@@ -413,6 +414,7 @@ class FluxTree {
         if (errors.length === 0) return problems;
         const source = sourceDocument(this.parsed.get(file)?.documents ?? [], built);
         if (!source) return problems;
+        await this.checker.load([source]);
         const inSource = this.checker.check(file, source);
         const same = (a: Problem, b: Problem) => a.field === b.field && a.message === b.message;
         if (errors.every((error) => inSource.some((problem) => same(problem, error) && problem.severity !== "warning"))) return problems;
