@@ -64,6 +64,26 @@ describe("validateTree with a parse cache (what bucketops keeps between pushes)"
         assert.ok(cache.hits > 0);
     });
 
+    it("checks an unchanged custom resource again when the tree's CRD of its kind changed", async () => {
+        const crd = (required: string[]) =>
+            JSON.stringify({
+                apiVersion: "apiextensions.k8s.io/v1",
+                kind: "CustomResourceDefinition",
+                metadata: { name: "widgets.example.com" },
+                spec: {
+                    group: "example.com",
+                    names: { kind: "Widget", plural: "widgets" },
+                    scope: "Namespaced",
+                    versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", properties: { spec: { type: "object", required } } } } }],
+                },
+            });
+        const dir = writeTree({ "crd.yaml": crd([]), "widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {}\n" });
+        const cache = new CountingCache();
+        await validateTree(dir, { parseCache: cache.options() });
+        writeFileSync(path.join(dir, "crd.yaml"), crd(["size"]));
+        await assert.rejects(validateTree(dir, { parseCache: cache.options() }), /widget\.yaml: Widget\/w: spec\.size: is required/);
+    });
+
     it("keeps only what JSON gives back unchanged", () => {
         assert.equal(jsonSafe({ a: [1, "x", true, null, { b: 2.5 }] }), true);
         for (const value of [Infinity, NaN, -0, new Date(0), new Map(), new Uint8Array(1), undefined]) assert.equal(jsonSafe({ a: [value] }), false, String(value));
