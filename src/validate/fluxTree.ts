@@ -181,6 +181,8 @@ class FluxTree {
     private readonly problemsByFile = new Map<string, Problem[]>();
     private readonly remoteWarnings = new Map<string, Problem[]>();
     private overlays = 0;
+    /** kustomize builds by folder and overlay (FluxTree.kustomize): one per folder and fields other than postBuild. */
+    private readonly kustomizeRuns = new Map<string, Promise<{ overlay: string; result: { ok: true; objects: unknown[] } | { ok: false; error: string } }>>();
     /** The tree's kustomization files as kustomize is given them: without their remote references (offline). */
     private readonly rewrites: { file: string; text: string }[] = [];
     private copied: Promise<void> | undefined;
@@ -582,12 +584,22 @@ class FluxTree {
                 await this.writeInCopy(ownFile, stringify({ ...content, buildMetadata: ["originAnnotations"] }));
             }
         }
-        const index = this.overlays++;
-        const overlay = path.join(this.work, "overlays", String(index));
-        await mkdir(overlay, { recursive: true });
-        const kustomization = { ...overlayFor(entry.spec, path.relative(overlay, copyDir), copyDir, overlay), labels: [{ pairs: { [OVERLAY_LABEL]: String(index) } }] };
-        await writeFile(path.join(overlay, "kustomization.yaml"), stringify(kustomization));
-        const result = await this.batches.build({ overlay, index, dir: entry.dir, targetNamespace: entry.spec.targetNamespace });
+        // Entries of one folder that differ in postBuild only (the root Kustomization, and a Kustomization of the tree
+        // with the same path) have one kustomize build; each names generated objects (no origin) after its own file.
+        const overlayOf = (overlay: string) => overlayFor(entry.spec, path.relative(overlay, copyDir), copyDir, overlay);
+        const same = `${entry.dir}\0${JSON.stringify(overlayOf(path.join(this.work, "overlays", "0")))}`;
+        let run = this.kustomizeRuns.get(same);
+        if (!run) {
+            run = (async () => {
+                const index = this.overlays++;
+                const overlay = path.join(this.work, "overlays", String(index));
+                await mkdir(overlay, { recursive: true });
+                await writeFile(path.join(overlay, "kustomization.yaml"), stringify({ ...overlayOf(overlay), labels: [{ pairs: { [OVERLAY_LABEL]: String(index) } }] }));
+                return { overlay, result: await this.batches.build({ overlay, index, dir: entry.dir, targetNamespace: entry.spec.targetNamespace }) };
+            })();
+            this.kustomizeRuns.set(same, run);
+        }
+        const { overlay, result } = await run;
         if (!result.ok) return { ok: false, error: this.fromCopy(result.error) };
         const objects = result.objects.map((object) => ({ object: withoutOrigin(object), file: this.originFile(object, overlay, entry) }));
         if (cacheKey !== undefined) {
