@@ -78,7 +78,7 @@ describe("push's validation cache: a tree whose exact content passed is not vali
 describe("the kept schema checks' context (ValidationCache.checked)", () => {
     const contextOf = (cacheDir: string, checks: object, env: Record<string, string> = {}) => {
         // A process of its own: the validator's identity is worked out once per process.
-        const script = `import { ValidationCache } from ${JSON.stringify(path.resolve("src/cli/validationCache.ts"))};
+        const script = `import { ValidationCache } from ${JSON.stringify(path.resolve(import.meta.dirname, "../../src/cli/validationCache.ts"))};
             console.log(new ValidationCache(${JSON.stringify(cacheDir)}).checked(${JSON.stringify(checks)}).context);`;
         const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, ...env }, encoding: "utf8" });
         assert.equal(child.status, 0, child.stderr);

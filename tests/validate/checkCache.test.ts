@@ -153,8 +153,8 @@ describe("validateTree with kept checks (src/validate/checkCache.ts: what push k
     it("loads no model for a kind whose every object's check is kept (a fresh process)", async () => {
         const dir = writeTree({ "web.yaml": deployment("2"), "a.yaml": configMap("a", "1") });
         const script = (tree: string) => `
-            import { validateTree } from ${JSON.stringify(path.resolve("src/validate/tree.ts"))};
-            import { typeLoaded } from ${JSON.stringify(path.resolve("src/validate/schemas.ts"))};
+            import { validateTree } from ${JSON.stringify(path.resolve(import.meta.dirname, "../../src/validate/tree.ts"))};
+            import { typeLoaded } from ${JSON.stringify(path.resolve(import.meta.dirname, "../../src/validate/schemas.ts"))};
             const entries = new Map(JSON.parse(process.env.ENTRIES));
             await validateTree(${JSON.stringify(tree)}, { checked: { cache: { get: (k) => entries.get(k), set: (k, v) => entries.set(k, v) }, context: "v" } });
             console.log(JSON.stringify({ entries: [...entries], deployment: typeLoaded({ apiVersion: "apps/v1", kind: "Deployment" }), configMap: typeLoaded({ apiVersion: "v1", kind: "ConfigMap" }) }));`;
