@@ -94,10 +94,11 @@ async function validateForFlux(root: string, prefix: string, options: ValidateMa
     const contents = options.cache?.contents();
     const builds = options.cache?.builds();
     const substituted = options.cache?.substitutions();
+    const checked = options.cache?.checked(checks);
     // The tree is validated where it is or as a copy: files are known by their path relative to either.
     const md5s = new Map(kept.map((file) => [file.relative, file.md5.toString("hex")]));
     const parseCache = (dir: string) => contents && { cache: contents, keyOf: (file: string) => md5s.get(path.relative(dir, file).split(path.sep).join("/")) };
-    const treeOptions = { prefix, build: options.build, ...checks, buildCache: builds, substituted };
+    const treeOptions = { prefix, build: options.build, ...checks, buildCache: builds, substituted, checked };
     // The validator (ajv, CEL, YAML, the schema models) is loaded only now: a tree that passed before never needs it.
     const { validateTree } = await import("../validate/tree.ts");
     try {
@@ -114,7 +115,7 @@ async function validateForFlux(root: string, prefix: string, options: ValidateMa
         }
         throw error;
     } finally {
-        await Promise.all([contents?.save(), builds?.save(), substituted?.save()]);
+        await Promise.all([contents?.save(), builds?.save(), substituted?.save(), checked?.cache.save()]);
     }
 }
 

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import type { CachedBuild } from "../validate/buildCache.ts";
+import type { KeptWarning } from "../validate/checkCache.ts";
 import type { ParsedContent } from "../validate/yamlFiles.ts";
 import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -74,10 +75,6 @@ export class ValidationCache {
     }
 
     /**
-     * What `kubectl kustomize` built, by everything each build read (validateTree's buildCache), for this validator
-     * identity (kubectl's included): a tree with one file changed runs kustomize only where that file is read.
-     */
-    /**
      * Objects after postBuild substitution, by the object and its variables (validateTree's substituted), for this
      * validator identity: a fleet's one-change push does kustomize-controller's YAML round trip only for what changed.
      */
@@ -85,8 +82,24 @@ export class ValidationCache {
         return new EntryCache(path.join(this.dir, "substituted", `${validatorIdentity()}.json`), MAX_SUBSTITUTED);
     }
 
+    /**
+     * What `kubectl kustomize` built, by everything each build read (validateTree's buildCache), for this validator
+     * identity (kubectl's included): a tree with one file changed runs kustomize only where that file is read.
+     */
     builds(): FileEntryCache<CachedBuild> {
         return new FileEntryCache(path.join(this.dir, "builds", validatorIdentity()), MAX_BUILDS);
+    }
+
+    /**
+     * The objects whose schema check passed, with its warnings, by everything the check depends on (validateTree's
+     * checked; src/validate/checkCache.ts): this validator identity, and the content of the user's schema files named
+     * by --schema-location (validateTree adds --strict, the tree's CRDs and the object). A tree with one change
+     * checks, and loads the models of, only the objects that changed.
+     */
+    checked(checks: ValidationChecks = {}): { cache: EntryCache<KeptWarning[]>; context: string } {
+        const context = createHash("sha256").update(`${validatorIdentity()}\n`);
+        for (const location of checks.schemaLocations ?? []) context.update(`${location}\0${schemaFilesDigest(location)}\n`);
+        return { cache: new EntryCache(path.join(this.dir, "checked", `${validatorIdentity()}.json`), MAX_CHECKED), context: context.digest("hex") };
     }
 }
 
@@ -94,12 +107,14 @@ export class ValidationCache {
 const MAX_CONTENTS = 25_000;
 /** At most this many substituted objects are kept (a few KB each): the newest stay. */
 const MAX_SUBSTITUTED = 5_000;
+/** At most this many checked objects are kept (about 75 bytes each: a key and, mostly, no warning); the newest stay. */
+const MAX_CHECKED = 25_000;
 /** At most this many builds are kept (a fleet has tens to hundreds of kustomize builds); the newest stay. */
 const MAX_BUILDS = 1_000;
 
 /**
  * Entries by key read from one JSON file at the start of a run and written back (temporary name, then rename) at its
- * end: the parse cache (a ParseCache), and the files the secret scan found clean.
+ * end: the parse cache (a ParseCache), the files the secret scan found clean, substituted and checked objects.
  */
 export class EntryCache<T> {
     private readonly file: string;

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { isRecord, objectLabel, PLACEHOLDER, SOPS_VALUE, type Problem } from "./problems.ts";
-import type { SchemaRegistry } from "./schemas.ts";
+import type { CheckCache, CheckKeys } from "./checkCache.ts";
+import { loadSchemas, typeLoaded, type SchemaRegistry } from "./schemas.ts";
 
 /** The parts of an ajv error that the generated validators fill in. */
 interface SchemaError {
@@ -129,23 +130,33 @@ function sizeProblems(object: Record<string, unknown>, kind: string): { field: s
  * change. That is safe because checkObject depends on nothing but the object (the file only names it
  * in problems, and a model, once loaded, stays the one for its apiVersion and kind); an object that
  * has problems is checked every time, so each of its problems names its own file.
+ *
+ * With `kept` (src/validate/checkCache.ts), checks that passed in earlier runs answer too, warnings included, and
+ * `load` loads the models of only the objects they do not answer for.
  */
 export class ObjectChecker {
-    /** The objects that passed, by apiVersion and Kind/name, to compare each object with few others. */
+    /** The objects that passed without a warning, by apiVersion and Kind/name, to compare each object with few others. */
     private readonly passed = new Map<string, unknown[]>();
 
     private readonly schemas: SchemaRegistry;
     private readonly options: CheckOptions;
+    private readonly kept: { cache: CheckCache; keys: CheckKeys } | undefined;
 
-    constructor(schemas: SchemaRegistry, options: CheckOptions = {}) {
+    constructor(schemas: SchemaRegistry, options: CheckOptions = {}, kept?: { cache: CheckCache; keys: CheckKeys }) {
         this.schemas = schemas;
         this.options = options;
+        this.kept = kept;
     }
 
-    /** Takes an object as passed (it did, in an earlier run of the same checker): returns no problem. */
-    remember(object: unknown): Problem[] {
-        this.pass(this.keyOf(object), object);
-        return [];
+    /** Loads the models that checking these objects needs: none for an object whose check is known already. */
+    async load(objects: unknown[]): Promise<void> {
+        await loadSchemas(objects.filter((object) => !this.known(object)));
+    }
+
+    private known(object: unknown): boolean {
+        if (this.passed.get(this.keyOf(object))?.some((seen) => isDeepStrictEqual(seen, object))) return true;
+        const key = this.kept?.keys.keyOf(object);
+        return key !== undefined && this.kept!.cache.get(key) !== undefined;
     }
 
     private pass(key: string, object: unknown): void {
@@ -162,8 +173,18 @@ export class ObjectChecker {
         const key = this.keyOf(object);
         const same = this.passed.get(key);
         if (same?.some((seen) => isDeepStrictEqual(seen, object))) return [];
+        const keptKey = this.kept?.keys.keyOf(object);
+        const kept = keptKey === undefined ? undefined : this.kept!.cache.get(keptKey);
+        if (kept) {
+            if (kept.length === 0) this.pass(key, object);
+            return kept.map((warning) => ({ file, ...warning }));
+        }
         const problems = checkObject(file, object, this.schemas, this.options);
         if (problems.length === 0) this.pass(key, object);
+        // A pass is kept with its warnings; a check that did not find its model loaded (load was not asked) is not.
+        if (keptKey !== undefined && problems.every((problem) => problem.severity === "warning") && typeLoaded(object)) {
+            this.kept!.cache.set(keptKey, problems.map(({ file: _file, ...warning }) => warning));
+        }
         return problems;
     }
 }

@@ -33,7 +33,6 @@ import { PREFIX_VARIABLE } from "../bucket/keys.ts";
 import { bucketKustomizationPath, fluxPathProblem, treeFolder, withPrefixVariable } from "./fluxPath.ts";
 import { isKustomizationFile, isRemote, KUSTOMIZATION_FILE_NAMES } from "./kustomizationFile.ts";
 import { kustomizeBuild } from "./kustomize.ts";
-import { loadSchemas } from "./schemas.ts";
 import { pathKind } from "./paths.ts";
 import { isRecord, objectLabel, PLACEHOLDER, type Problem } from "./problems.ts";
 import { jsonSafe, parseYamlStream, parseYamlText, type ParsedYamlFile } from "./yamlFiles.ts";
@@ -182,6 +181,8 @@ class FluxTree {
     private readonly problemsByFile = new Map<string, Problem[]>();
     private readonly remoteWarnings = new Map<string, Problem[]>();
     private overlays = 0;
+    /** kustomize builds by folder and overlay (FluxTree.kustomize): one per folder and fields other than postBuild. */
+    private readonly kustomizeRuns = new Map<string, Promise<{ overlay: string; result: { ok: true; objects: unknown[] } | { ok: false; error: string } }>>();
     /** The tree's kustomization files as kustomize is given them: without their remote references (offline). */
     private readonly rewrites: { file: string; text: string }[] = [];
     private copied: Promise<void> | undefined;
@@ -376,12 +377,14 @@ class FluxTree {
             this.report({ file: own ?? entry.file, object: own ? "Kustomization" : entry.object, field: "", message: `kustomize build failed: ${reason}` });
             return [];
         }
-        // Objects kustomize made (generators) or changed may be of kinds the tree's files do not have.
-        await loadSchemas(result.objects.map(({ object }) => object));
-        const children: Entry[] = [];
-        for (const { object, file } of result.objects) {
+        const built = result.objects.map(({ object, file }) => {
             this.reached.add(file);
-            const applied = this.postBuild(entry, object, file);
+            return { file, applied: this.postBuild(entry, object, file) };
+        });
+        // The models of the kinds checked (kustomize's generators may make kinds the tree's files do not have).
+        await this.checker.load(built.map(({ applied }) => applied).filter((applied) => applied !== undefined));
+        const children: Entry[] = [];
+        for (const { file, applied } of built) {
             if (!applied) continue;
             if (isRecord(applied) && isSopsEncrypted(applied) && entry.decrypts === false) {
                 this.problems.push({
@@ -413,6 +416,7 @@ class FluxTree {
         if (errors.length === 0) return problems;
         const source = sourceDocument(this.parsed.get(file)?.documents ?? [], built);
         if (!source) return problems;
+        await this.checker.load([source]);
         const inSource = this.checker.check(file, source);
         const same = (a: Problem, b: Problem) => a.field === b.field && a.message === b.message;
         if (errors.every((error) => inSource.some((problem) => same(problem, error) && problem.severity !== "warning"))) return problems;
@@ -580,12 +584,22 @@ class FluxTree {
                 await this.writeInCopy(ownFile, stringify({ ...content, buildMetadata: ["originAnnotations"] }));
             }
         }
-        const index = this.overlays++;
-        const overlay = path.join(this.work, "overlays", String(index));
-        await mkdir(overlay, { recursive: true });
-        const kustomization = { ...overlayFor(entry.spec, path.relative(overlay, copyDir), copyDir, overlay), labels: [{ pairs: { [OVERLAY_LABEL]: String(index) } }] };
-        await writeFile(path.join(overlay, "kustomization.yaml"), stringify(kustomization));
-        const result = await this.batches.build({ overlay, index, dir: entry.dir, targetNamespace: entry.spec.targetNamespace });
+        // Entries of one folder that differ in postBuild only (the root Kustomization, and a Kustomization of the tree
+        // with the same path) have one kustomize build; each names generated objects (no origin) after its own file.
+        const overlayOf = (overlay: string) => overlayFor(entry.spec, path.relative(overlay, copyDir), copyDir, overlay);
+        const same = `${entry.dir}\0${JSON.stringify(overlayOf(path.join(this.work, "overlays", "0")))}`;
+        let run = this.kustomizeRuns.get(same);
+        if (!run) {
+            run = (async () => {
+                const index = this.overlays++;
+                const overlay = path.join(this.work, "overlays", String(index));
+                await mkdir(overlay, { recursive: true });
+                await writeFile(path.join(overlay, "kustomization.yaml"), stringify({ ...overlayOf(overlay), labels: [{ pairs: { [OVERLAY_LABEL]: String(index) } }] }));
+                return { overlay, result: await this.batches.build({ overlay, index, dir: entry.dir, targetNamespace: entry.spec.targetNamespace }) };
+            })();
+            this.kustomizeRuns.set(same, run);
+        }
+        const { overlay, result } = await run;
         if (!result.ok) return { ok: false, error: this.fromCopy(result.error) };
         const objects = result.objects.map((object) => ({ object: withoutOrigin(object), file: this.originFile(object, overlay, entry) }));
         if (cacheKey !== undefined) {

@@ -48,13 +48,24 @@ export async function loadSchemas(objects: unknown[]): Promise<SchemaRegistry> {
     }
     const types = new Map(typesOf(objects).map((type) => [`${type.apiVersion}\0${type.kind}`, type]));
     await Promise.all(
-        [...types.values()].map(async ({ apiVersion, kind }) => {
-            if (registry.find(apiVersion, kind) || (await loadKind(apiVersion, kind))) return;
-            const group = groupModulePath(apiVersion);
-            await (loadedGroups.get(group) ?? loadGroup(group));
+        [...types].map(async ([name, { apiVersion, kind }]) => {
+            if (!registry.find(apiVersion, kind) && !(await loadKind(apiVersion, kind))) {
+                const group = groupModulePath(apiVersion);
+                await (loadedGroups.get(group) ?? loadGroup(group));
+            }
+            requested.add(name);
         }),
     );
     return registry;
+}
+
+/** The apiVersion and kind pairs loadSchemas loaded (or found no model for), in this process. */
+const requested = new Set<string>();
+
+/** Whether loadSchemas was asked for this object's apiVersion and kind: the registry answers for it as it will. */
+export function typeLoaded(object: unknown): boolean {
+    const [type] = typesOf([object]);
+    return type !== undefined && requested.has(`${type.apiVersion}\0${type.kind}`);
 }
 
 /** Loads one kind's model from whichever package exports it; false when none does. */

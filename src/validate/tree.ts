@@ -1,6 +1,7 @@
 import path from "node:path";
 import { buildKustomizations, entryPoints, KUSTOMIZATION_OBJECT, startRootBuilds, stopBuilds, type KustomizationDir } from "./builds.ts";
 import type { BuildCache } from "./buildCache.ts";
+import { CheckKeys, type KeptChecks } from "./checkCache.ts";
 import { ObjectChecker } from "./checkObject.ts";
 import { normalizePrefix, prefixSubstitution } from "../bucket/keys.ts";
 import { mapBounded } from "../fs/bounded.ts";
@@ -27,14 +28,16 @@ export interface ValidateTreeOptions {
      */
     original?: string;
     /**
-     * Parse (and schema check) results of earlier runs by content: `keyOf` gives a file's content hash (undefined: not
-     * known, parse it). A file whose content is cached is not read, parsed or, if it was clean, schema-checked again.
+     * Parse results of earlier runs by content: `keyOf` gives a file's content hash (undefined: not known, parse it).
+     * A file whose content is cached is not read or parsed again.
      */
     parseCache?: { cache: ParseCache; keyOf: (file: string) => string | undefined };
     /** What `kubectl kustomize` built in earlier runs, by everything each build reads (src/validate/buildCache.ts). */
     buildCache?: BuildCache;
     /** Objects after a Flux Kustomization's postBuild substitution in earlier runs (FluxTreeOptions.substituted). */
     substituted?: FluxTreeOptions["substituted"];
+    /** Schema checks that passed in earlier runs, by everything their outcome depends on (src/validate/checkCache.ts). */
+    checked?: KeptChecks;
     /**
      * The root Kustomization's spec.path as Flux reads it (`./clusters/dev`, prefix included): the flux stack's
      * kustomizationPath, or push --root-path. With it, or with a Flux Kustomization reading a Bucket in the tree,
@@ -92,20 +95,16 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
     const documents = [...kustomizationFiles, ...manifests].flatMap((file) => file.documents);
     const display = (absolute: string) => path.join(options.original ?? dir, path.relative(root, absolute));
     const finish = (found: Problem[]) => {
-        // Builds finish in any order; a stable sort by file keeps the report in the same order every run.
-        const byFile = found.sort((a, b) => a.file.localeCompare(b.file));
+        // Builds finish in any order (a check a cache answers sooner): a stable sort by file, then object (a component
+        // that builds use warns once per object they name) keeps the report in the same order every run.
+        const byFile = found.sort((a, b) => a.file.localeCompare(b.file) || a.object.localeCompare(b.object));
         return throwIfAny(byFile.map((problem) => ({ ...problem, file: display(problem.file) })));
     };
-    const schemas = treeSchemas(await loadSchemas(documents), documents, { schemaLocations: options.schemaLocations });
-    const checker = new ObjectChecker(schemas, { strict: options.strict });
-    // A document of a file that passed before passes again (the cache belongs to this validator and these schemas);
-    // once a tree passes, each file whose documents pass on their own is remembered so.
-    for (const file of manifests) if (contents.clean(file.file)) file.documents.forEach((document) => checker.remember(document));
-    const rememberClean = () => {
-        for (const file of manifests) {
-            if (file.problems.length === 0 && file.documents.every((document) => checker.check(file.file, document).length === 0)) contents.checked(file.file);
-        }
-    };
+    // The models are loaded for what is checked (ObjectChecker.load): not for an object whose check passed before.
+    const schemas = treeSchemas(await loadSchemas([]), documents, { schemaLocations: options.schemaLocations });
+    const checked = options.checked;
+    const keys = checked && new CheckKeys(checked.context, documents, { strict: options.strict, schemaLocations: options.schemaLocations });
+    const checker = new ObjectChecker(schemas, { strict: options.strict }, checked && keys && { cache: checked.cache, keys });
 
     if (build && hasFluxEntryPoints([...kustomizationFiles, ...manifests], options.rootPath)) {
         const flux = await validateFluxTree(root, [...kustomizationFiles, ...manifests], kustomizations, referenceProblems, checker, {
@@ -119,7 +118,6 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
             contentKey: options.parseCache?.keyOf,
         });
         const warnings = finish(flux.problems);
-        rememberClean();
         return { warnings, notes: flux.notes, mode: "flux" };
     }
 
@@ -138,14 +136,15 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
         const unreached = (file: ParsedYamlFile) => !built.reached.has(file.file);
         found.push(...[...kustomizationFiles, ...manifests].filter(unreached).flatMap((file) => file.problems));
         found.push(...referenceProblems.filter((problem) => !built.reached.has(problem.file)));
-        for (const file of standaloneFiles(manifests, kustomizations).filter(unreached)) {
+        const standalone = standaloneFiles(manifests, kustomizations).filter(unreached);
+        await checker.load(standalone.flatMap((file) => file.documents));
+        for (const file of standalone) {
             for (const document of file.documents) {
                 found.push(...(await checkTreeObject(file.file, document, checker.check(file.file, document), root, prefix, options.original, substitute)));
             }
         }
         const unique = new Map(found.map((problem) => [JSON.stringify(problem), problem]));
         const warnings = finish([...unique.values()]);
-        rememberClean();
         return { warnings, notes: [], mode: "files" };
     }
 
@@ -154,16 +153,11 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
     try {
         problems.push(...manifests.flatMap((file) => file.problems));
         const standalone = standaloneFiles(manifests, kustomizations);
+        await checker.load(standalone.flatMap((file) => file.documents));
         for (const file of standalone) {
-            const known = contents.clean(file.file);
-            let schemaClean = true;
             for (const document of file.documents) {
-                // A document of a file that passed before passes again: the cache belongs to this validator and these schemas.
-                const schemaProblems = known ? checker.remember(document) : checker.check(file.file, document);
-                schemaClean &&= schemaProblems.length === 0;
-                problems.push(...(await checkTreeObject(file.file, document, schemaProblems, root, prefix, options.original, substitute)));
+                problems.push(...(await checkTreeObject(file.file, document, checker.check(file.file, document), root, prefix, options.original, substitute)));
             }
-            if (schemaClean) contents.checked(file.file);
         }
         const fluxTargets = standalone.flatMap(({ documents }) => documents.flatMap((document) => fluxTarget(document, root, prefix, substitute)));
         const parsed = new Map(manifests.map((manifest) => [manifest.file, manifest]));
@@ -272,7 +266,6 @@ async function checkTreeObject(
 /** The tree's files parsed through the parse cache, if any: cached contents are taken as they are, new ones added. */
 class ContentsOf {
     private readonly options: ValidateTreeOptions["parseCache"];
-    private readonly keys = new Map<string, string>();
 
     constructor(options: ValidateTreeOptions["parseCache"]) {
         this.options = options;
@@ -281,26 +274,12 @@ class ContentsOf {
     async parse(file: string): Promise<ParsedYamlFile> {
         const key = this.options?.keyOf(file);
         const cached = key === undefined ? undefined : this.options!.cache.get(key);
-        if (key !== undefined) this.keys.set(file, key);
         if (cached) return { file, documents: cached.documents, problems: [], plain: cached.plain };
         const parsed = await parseYamlFile(file);
         if (key !== undefined && parsed.problems.length === 0 && jsonSafe(parsed.documents)) {
             this.options!.cache.set(key, { documents: parsed.documents, plain: parsed.plain });
         }
         return parsed;
-    }
-
-    /** Whether every document of the file passed the schema check in an earlier run. */
-    clean(file: string): boolean {
-        const key = this.keys.get(file);
-        return key !== undefined && this.options!.cache.get(key)?.clean === true;
-    }
-
-    /** Every document of the file passed the schema check. */
-    checked(file: string): void {
-        const key = this.keys.get(file);
-        const cached = key === undefined ? undefined : this.options!.cache.get(key);
-        if (cached && !cached.clean) this.options!.cache.set(key!, { ...cached, clean: true });
     }
 }
 

@@ -20,8 +20,6 @@ export interface ParsedYamlFile {
 export interface ParsedContent {
     documents: unknown[];
     plain: boolean;
-    /** Every document passed the schema check on its own (with the validator and schemas the cache belongs to). */
-    clean?: boolean;
 }
 
 /** Parsed contents by content hash (e.g. bucketops' validation cache, across runs). */

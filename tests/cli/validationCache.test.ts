@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -56,16 +57,43 @@ describe("push's validation cache: a tree whose exact content passed is not vali
         const changed = await bucketops("push", dir, "s3://cached/app", ...endpoint);
         assert.match(changed.out, /^validated 3 file\(s\) in \S+$/m);
         assert.equal(buildCount(), afterFirst + 2);
-        // Each file's parse is kept by content (tests/validate/parseCache.test.ts): the next change re-parses one file.
+        // Each file's parse is kept by content (tests/validate/parseCache.test.ts), and each object's schema check that
+        // passed (tests/validate/checkCache.test.ts): the next change parses and checks what changed.
         const [parsed] = readdirSync(path.join(scratch, "cache", "parsed"));
-        const contents = new Map(JSON.parse(readFileSync(path.join(scratch, "cache", "parsed", parsed), "utf8")) as [string, { clean?: boolean }][]);
-        assert.equal(contents.get(md5(configMap("b", "v2")))?.clean, true);
-        assert.equal(contents.get(md5(tree["a.yaml"]))?.clean, true);
+        const contents = new Map(JSON.parse(readFileSync(path.join(scratch, "cache", "parsed", parsed), "utf8")) as [string, unknown][]);
+        assert.ok(contents.has(md5(configMap("b", "v2"))) && contents.has(md5(tree["a.yaml"])));
+        const [checked] = readdirSync(path.join(scratch, "cache", "checked"));
+        const passes = JSON.parse(readFileSync(path.join(scratch, "cache", "checked", checked), "utf8")) as [string, unknown[]][];
+        assert.equal(passes.length, 3, "a and b as built (annotated), then b (v2): each kept with no warning");
+        assert.ok(passes.every(([, warnings]) => warnings.length === 0));
         writeFileSync(path.join(dir, "b.yaml"), "kind: [\n");
         for (const attempt of [1, 2]) {
             const broken = await bucketops("push", dir, "s3://cached/app", ...endpoint);
             assert.equal(broken.code, 1, `attempt ${attempt}`);
             assert.match(broken.err, /b\.yaml/);
         }
+    });
+});
+
+describe("the kept schema checks' context (ValidationCache.checked)", () => {
+    const contextOf = (cacheDir: string, checks: object, env: Record<string, string> = {}) => {
+        // A process of its own: the validator's identity is worked out once per process.
+        const script = `import { ValidationCache } from ${JSON.stringify(path.resolve(import.meta.dirname, "../../src/cli/validationCache.ts"))};
+            console.log(new ValidationCache(${JSON.stringify(cacheDir)}).checked(${JSON.stringify(checks)}).context);`;
+        const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, ...env }, encoding: "utf8" });
+        assert.equal(child.status, 0, child.stderr);
+        return child.stdout.trim();
+    };
+
+    it("changes with the validator's identity (here: another kubectl) and with a file of a --schema-location", () => {
+        const cacheDir = writeTree({});
+        const schemas = writeTree({ "widget-example-v1.json": JSON.stringify({ type: "object" }) });
+        const plain = contextOf(cacheDir, {});
+        assert.equal(contextOf(cacheDir, {}), plain, "the same validator, the same context");
+        assert.notEqual(contextOf(cacheDir, {}, { KUBECTL: "/bin/true" }), plain);
+        const located = contextOf(cacheDir, { schemaLocations: [schemas] });
+        assert.notEqual(located, plain);
+        writeFileSync(path.join(schemas, "widget-example-v1.json"), JSON.stringify({ type: "object", required: ["spec"] }));
+        assert.notEqual(contextOf(cacheDir, { schemaLocations: [schemas] }), located, "the schema file changed");
     });
 });

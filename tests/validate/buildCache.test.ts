@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
@@ -152,4 +152,51 @@ test("a change builds again only the entry points that read it: another app's ke
     writeFileSync(path.join(tree, "apps/config.txt"), "greeting=hola\n");
     await validateTree(tree, { rootPath: ROOT, buildCache: builds });
     assert.deepEqual([builds.entries.size, builds.hits], [3, 1], "the app folder built again, the other one kept");
+});
+
+test("one kustomize build serves the entry points of a folder that differ in postBuild only; each substitutes and is checked on its own", async () => {
+    // The root Kustomization (no postBuild) and a Kustomization of the tree over the same folder, as in bjw-s/home-ops.
+    const tree = writeTree({
+        "clusters/dev/kustomization.yaml": "resources: [self.yaml, web.yaml]\ncommonAnnotations: {team: apps}\n",
+        "clusters/dev/self.yaml": [
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1",
+            "kind: Kustomization",
+            "metadata: {name: cluster, namespace: flux-system}",
+            "spec:",
+            "  interval: 10m",
+            "  prune: true",
+            "  path: ./clusters/dev",
+            "  sourceRef: {kind: Bucket, name: flux-bucket}",
+            '  postBuild: {substitute: {REPLICAS: "two"}}',
+            "",
+        ].join("\n"),
+        "clusters/dev/web.yaml": [
+            "apiVersion: apps/v1",
+            "kind: Deployment",
+            "metadata: {name: web}",
+            "spec:",
+            "  replicas: ${REPLICAS}",
+            "  selector: {matchLabels: {app: web}}",
+            "  template:",
+            "    metadata: {labels: {app: web}}",
+            "    spec: {containers: [{name: web, image: nginx}]}",
+            "",
+        ].join("\n"),
+    });
+    const log = path.join(tree, "..", `${path.basename(tree)}-kubectl.log`);
+    const wrapper = path.join(tree, "..", `${path.basename(tree)}-kubectl`);
+    writeFileSync(wrapper, `#!/bin/sh\necho "$@" >> ${log}\nexec kubectl "$@"\n`, { mode: 0o755 });
+    const before = process.env.KUBECTL;
+    process.env.KUBECTL = wrapper;
+    try {
+        // The tree's Kustomization substitutes "two": refused there; the root's build leaves ${REPLICAS} (a warning).
+        await assert.rejects(validateTree(tree, { rootPath: ROOT }), /web\.yaml: Deployment\/web: spec\.replicas: must be integer \(got "two"\) after postBuild substitution \(Kustomization\/cluster\)/);
+        assert.equal(readFileSync(log, "utf8").trim().split("\n").length, 1, "one kubectl run for both");
+        writeFileSync(path.join(tree, "clusters/dev/self.yaml"), readFileSync(path.join(tree, "clusters/dev/self.yaml"), "utf8").replace('"two"', '"2"'));
+        const report = await validateTree(tree, { rootPath: ROOT });
+        assert.deepEqual(report.warnings.map(({ object, field }) => `${object} ${field}`), ["Deployment/web spec.replicas"], "the root's build, as written");
+    } finally {
+        if (before === undefined) delete process.env.KUBECTL;
+        else process.env.KUBECTL = before;
+    }
 });
