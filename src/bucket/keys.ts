@@ -23,8 +23,20 @@ export function normalizePrefix(prefix: string): string {
  * too: by their UTF-8 bytes, which differs from JavaScript's string order (UTF-16 code units) above U+FFFF.
  */
 export function compareKeys(a: string, b: string): number {
-    return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+    // UTF-8's byte order is code point order, and so is UTF-16's code unit order but for one range: a surrogate
+    // (half of a code point above U+FFFF) is below U+E000-U+FFFF as a code unit, above them as a code point. Compared
+    // unit by unit, without encoding either string (a listing compares thousands of keys).
+    const length = Math.min(a.length, b.length);
+    for (let i = 0; i < length; i++) {
+        const x = a.charCodeAt(i);
+        const y = b.charCodeAt(i);
+        if (x !== y) return x >= 0xd800 && y >= 0xd800 ? codePointRank(x) - codePointRank(y) : x - y;
+    }
+    return a.length - b.length;
 }
+
+/** A code unit from U+D800 up, ranked as the code points it stands for: surrogates after U+E000-U+FFFF. */
+const codePointRank = (unit: number) => (unit >= 0xe000 ? unit - 0x800 : unit + 0x2000);
 
 /**
  * The variable the root Kustomization's postBuild sets to the Bucket's prefix (`prod/`; "" at the bucket root) when the

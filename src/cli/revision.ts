@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { BUCKETOPS_IGNORE, SOURCEIGNORE } from "../bucket/keys.ts";
+import { BUCKETOPS_IGNORE, compareKeys, SOURCEIGNORE } from "../bucket/keys.ts";
 import { ignoreMatcher, readPatterns } from "./sourceignore.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 
@@ -35,12 +35,9 @@ export function digestIndex(index: Map<string, string>): string {
     return `sha256:${hash.digest("hex")}`;
 }
 
-/** Go's sort.Strings order: by UTF-8 bytes, which differs from JavaScript's UTF-16 order above U+FFFF. */
+/** Go's sort.Strings order: by UTF-8 bytes (compareKeys), which differs from JavaScript's UTF-16 order above U+FFFF. */
 export function sortBytewise(keys: Iterable<string>): string[] {
-    return [...keys]
-        .map((key) => ({ key, bytes: Buffer.from(key, "utf8") }))
-        .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
-        .map(({ key }) => key);
+    return [...keys].sort(compareKeys);
 }
 
 /**
