@@ -7,7 +7,6 @@ import { planPush, type PushPlan } from "./plan.ts";
 import { fluxRevisions, ignorePatterns, type FluxRevisions } from "./revision.ts";
 import { BUCKETOPS_NAMES, isBucketopsKey, leaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
 import { gitInfo, type GitInfo, type ReleaseFacts } from "./provenance.ts";
-import { ignoreMatcher } from "./sourceignore.ts";
 import { AccessDeniedError } from "./store/errors.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 import { contentType, describeTree, startReadingTree, type LocalFile, type TreeReading } from "./tree.ts";
@@ -99,8 +98,8 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     // What Flux will not fetch, now and after the push: at the bucket root the tree's own .sourceignore replaces the bucket's.
     const ownIgnore = prefix === "" ? files.find((file) => file.relative === SOURCEIGNORE) : undefined;
     const patterns = ignorePatterns(ownIgnore ? await readFile(ownIgnore.absolute) : await bucketIgnore, options.specIgnore);
-    const ignored = ignoreMatcher(patterns);
     const revisions = fluxRevisions(patterns);
+    const ignored = revisions.ignored;
     // The listing runs while the tree is validated; a validation failure is reported first.
     const [validated, listed, versioned] = await Promise.allSettled([
         validateManifests(dir, prefix, {

@@ -19,8 +19,7 @@ export function fluxRevision(objects: Iterable<KeyEtag>, ignorePatterns: string[
 }
 
 /** The key → etag index source-controller builds (the keys it will fetch). */
-export function fluxIndex(objects: Iterable<KeyEtag>, ignorePatterns: string[]): Map<string, string> {
-    const ignored = ignoreMatcher(ignorePatterns);
+export function fluxIndex(objects: Iterable<KeyEtag>, ignorePatterns: string[], ignored = ignoreMatcher(ignorePatterns)): Map<string, string> {
     const index = new Map<string, string>();
     for (const { key, etag } of objects) {
         if (key.endsWith("/") || key === SOURCEIGNORE || ignored(key)) continue;
@@ -63,18 +62,29 @@ export async function currentRevision(
 export interface FluxRevisions {
     index(objects: ObjectEntry[]): Map<string, string>;
     revision(objects: ObjectEntry[]): string;
+    /** Whether the patterns hide this key from Flux (each key matched once). */
+    ignored(key: string): boolean;
 }
 
 /**
  * Flux's index and revision of each listing a write handles, computed once per listing: the record, the result and
  * --rollback-on-failure all ask for them, and matching a large prefix's keys against the ignore patterns is the cost.
+ * Each key is matched once, whatever the listings it is in (the listing before a write and the objects after it
+ * share most keys).
  */
 export function fluxRevisions(patterns: string[]): FluxRevisions {
     const indexes = new WeakMap<ObjectEntry[], Map<string, string>>();
     const digests = new WeakMap<ObjectEntry[], string>();
+    const matches = ignoreMatcher(patterns);
+    const matched = new Map<string, boolean>();
+    const ignored = (key: string) => {
+        let known = matched.get(key);
+        if (known === undefined) matched.set(key, (known = matches(key)));
+        return known;
+    };
     const index = (objects: ObjectEntry[]) => {
         let known = indexes.get(objects);
-        if (!known) indexes.set(objects, (known = fluxIndex(objects, patterns)));
+        if (!known) indexes.set(objects, (known = fluxIndex(objects, patterns, ignored)));
         return known;
     };
     const revision = (objects: ObjectEntry[]) => {
@@ -82,5 +92,5 @@ export function fluxRevisions(patterns: string[]): FluxRevisions {
         if (!known) digests.set(objects, (known = digestIndex(index(objects))));
         return known;
     };
-    return { index, revision };
+    return { index, revision, ignored };
 }
