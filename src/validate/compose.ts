@@ -23,6 +23,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { isScalar, parseAllDocuments } from "yaml";
 import type { KustomizationDir } from "./builds.ts";
 import { isKustomizationFile } from "./kustomizationFile.ts";
 import { isRecord } from "./problems.ts";
@@ -70,7 +71,7 @@ export async function composeBuild(
         }
     }
     // A Flux Kustomization's spec.patches (inline only), then its targetNamespace, over the path's build.
-    if (options.patches && options.patches.length > 0) objects = patched(objects, options.patches, dir, sources, false);
+    if (options.patches && options.patches.length > 0) objects = await patched(objects, options.patches, dir, sources, false);
     if (objects && options.targetNamespace !== undefined) objects = withNamespace(objects, options.targetNamespace);
     if (!objects || !unique(objects)) return undefined;
     // kustomize names hashed generators last, then fixes every reference to them (api/internal/target/kusttarget.go,
@@ -157,7 +158,7 @@ async function composeKustomization(kustomization: KustomizationDir, sources: Co
     // kustomize's transformers run in a fixed order: patches, then the namespace, then labels
     // (api/internal/target/kusttarget_configplugin.go, the order of transformerConfigurators).
     let result: ComposedObject[] | undefined = objects;
-    if (patches !== undefined) result = Array.isArray(patches) && unique(objects) ? patched(objects, patches, kustomization.dir, sources, true) : undefined;
+    if (patches !== undefined) result = Array.isArray(patches) && unique(objects) ? await patched(objects, patches, kustomization.dir, sources, true) : undefined;
     if (!result) return undefined;
     if (namespace !== undefined) {
         if (typeof namespace !== "string") return undefined;
@@ -599,7 +600,7 @@ const TARGET_FIELDS = new Set(["group", "version", "kind", "name", "labelSelecto
  * ...), a name that is a regular expression, and a patch file where
  * `files` is false (Flux's spec.patches are inline).
  */
-function patched(objects: ComposedObject[], patches: unknown[], dir: string, sources: ComposeSources, files: boolean): ComposedObject[] | undefined {
+async function patched(objects: ComposedObject[], patches: unknown[], dir: string, sources: ComposeSources, files: boolean): Promise<ComposedObject[] | undefined> {
     let result = objects;
     for (const entry of patches) {
         if (!isRecord(entry) || !Object.keys(entry).every((field) => PATCH_FIELDS.has(field))) return undefined;
@@ -636,10 +637,9 @@ function patched(objects: ComposedObject[], patches: unknown[], dir: string, sou
             }
             const apiVersion = String(item.object.apiVersion);
             if (BUILT_IN_GROUPS.has(apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "")) return undefined;
-            // kustomize's merge (kyaml merge2) drops every null field of a patched object, the patch's or not
-            // (billimek/k8s-gitops' `values:` left empty): declined rather than followed.
-            if (!mergeable(item.object, false)) return undefined;
-            const merged = merge(item.object, changes);
+            const object = await withoutEmptyNulls(item);
+            if (!object) return undefined;
+            const merged = merge(object, changes);
             if (!merged) return undefined;
             next.push({ ...item, object: merged as Record<string, unknown> });
         }
@@ -668,6 +668,40 @@ function mergeable(value: unknown, directives = true): boolean {
     if (Array.isArray(value)) return value.every((item) => mergeable(item, directives));
     if (isRecord(value)) return Object.entries(value).every(([key, field]) => !(directives && key.startsWith("$")) && mergeable(field, directives));
     return true;
+}
+
+/**
+ * A patched object as kustomize's strategic merge leaves it before the patch's fields: every map field whose value
+ * is an empty null (`values:` with nothing after it, as billimek/k8s-gitops' and xunholy/k8s-gitops' HelmReleases
+ * have) removed, through maps (a map left empty stays `{}`), not inside lists, which the merge keeps whole where the
+ * patch does not replace them. A written null (`~`, `null`, `Null`, `NULL`) stays: kyaml merge2's VisitMap
+ * (kyaml/yaml/merge2/merge2.go, kustomize v5.5.0) keeps a null Dest only where its text is not empty
+ * (`MakePersistentNullNode(nodes.Dest().YNode().Value)`), and the map walker sets a field whose result is nil
+ * to nothing (walk/map.go, FieldSetter), so it goes. Each null is looked up in the object's document in its file
+ * (by kind and name, by its path there); undefined where that is not certain (a tag, a merge key, no such node).
+ */
+async function withoutEmptyNulls(item: ComposedObject): Promise<Record<string, unknown> | undefined> {
+    if (mergeable(item.object, false)) return item.object;
+    const text = await readFile(item.file, "utf8").catch(() => undefined);
+    if (text === undefined) return undefined;
+    const metadata = item.object.metadata as Record<string, unknown>;
+    const documents = parseAllDocuments(text).filter((document) => document.get("kind") === item.object.kind && document.getIn(["metadata", "name"]) === metadata.name);
+    if (documents.length !== 1 || documents[0].errors.length > 0) return undefined;
+    const [source] = documents;
+    let certain = true;
+    const dropped = (map: Record<string, unknown>, at: string[]): Record<string, unknown> =>
+        Object.fromEntries(
+            Object.entries(map).flatMap(([key, value]): [string, unknown][] => {
+                if (isRecord(value)) return [[key, dropped(value, [...at, key])]];
+                if (value !== null) return [[key, value]];
+                const node = source.getIn([...at, key], true);
+                if (!isScalar(node) || node.value !== null || node.tag !== undefined) certain = false;
+                else if (node.source === "") return [];
+                return [[key, value]];
+            }),
+        );
+    const result = dropped(item.object, []);
+    return certain ? result : undefined;
 }
 
 /** Maps merged key by key, everything else replaced; undefined where a map would replace a value that is not one. */

@@ -399,19 +399,47 @@ test("block scalars, numbers, tags and merge keys: composed where go-yaml reads 
     assert.equal(result.composed, 2 * (SCALARS.filter(([, expect]) => expect === "same" || expect === "go").length + 1));
 });
 
-test("a patched object with a null field is left to kustomize, whose merge drops every null field of it", async () => {
+test("a patched object loses its empty null fields (through maps, not in lists), as kubectl kustomize builds it; a written null stays", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
     const { composeBuild } = await import("../../src/validate/compose.ts");
-    // billimek/k8s-gitops: HelmReleases with `values:` left empty, under a Flux patch of every HelmRelease.
+    const patch = "patches:\n  - target: {kind: HelmRelease}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {install: {crds: CreateReplace}, touched: {t: 1}}}'\n";
+    // billimek/k8s-gitops' and xunholy/k8s-gitops' HelmReleases with `values:` left empty, under a patch of every
+    // HelmRelease: empty nulls go, nested ones too (a map left empty stays `{}`), list items keep theirs, a null the
+    // patch sets a map on takes it; an object the patch does not select keeps its nulls.
+    const release = (name: string, extra = "") =>
+        `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: ${name}\n  labels:\n    empty:\nspec:\n  interval: 1h\n  values:\n  nested:\n    inner:\n    deeper:\n      x:\n    keep: 1\n  emptymap: {}\n  emptylist: []\n  list:\n    - a:\n      b: 1\n    - c:\n        d:\n    -\n  touched:\n  str: ""\n${extra}`;
     const root = writeTree({
-        "app/kustomization.yaml": "resources: [release.yaml]\npatches:\n  - target: {kind: HelmRelease}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {install: {crds: CreateReplace}}}'\n",
-        "app/release.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\nspec:\n  interval: 1h\n  values:\n    env:\n      EMPTY:\n      SET: x\n",
+        "app/kustomization.yaml": `resources: [release.yaml, other.yaml]\n${patch}`,
+        "app/release.yaml": release("app"),
+        "app/other.yaml": "apiVersion: example.com/v1\nkind: Other\nmetadata:\n  name: other\nspec:\n  values:\n",
+        // A written null (`~`, `null`, `Null`) stays in kustomize's merge (billimek/k8s-gitops' `cpu: null`); one
+        // under a merge key is left to kustomize.
+        "written/kustomization.yaml": `resources: [release.yaml]\n${patch}`,
+        "written/release.yaml": release("written", "  tilde: ~\n  word: null\n  capital: Null\n  deep:\n    word: null\n    empty:\n"),
+        "merged/kustomization.yaml": `resources: [release.yaml]\n${patch}`,
+        "merged/release.yaml": release("merged", "  defaults: &defaults\n    a: 1\n    gone:\n  merged:\n    <<: *defaults\n    b: 2\n"),
+        // Flux's spec.patches over a path (billimek/k8s-gitops' root): the same merge.
+        "flux/ks.yaml":
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\nspec:\n  interval: 1h\n  path: ./app\n  prune: true\n  sourceRef: {kind: Bucket, name: b}\n" +
+            "  patches:\n    - target: {kind: HelmRelease}\n      patch: '{kind: HelmRelease, metadata: {name: _}, spec: {interval: 5m}}'\n",
     });
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    // app (as it is, under a targetNamespace, and under the Flux patches), written (twice) and flux/ as Flux's
+    // generated kustomization (twice) compose; merged (twice) does not.
+    assert.deepEqual([result.composed, result.declined], [7, 2]);
     const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
     const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
-    const dir = path.join(root, "app");
-    assert.equal(await composeBuild(dir, { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) }), undefined);
-    const theirs = (await kubectlKustomize(dir)) as { spec: { values: { env: Record<string, unknown> } } }[];
-    assert.deepEqual(theirs[0].spec.values.env, { SET: "x" });
+    const composed = await composeBuild(path.join(root, "app"), { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) });
+    const spec = (composed?.find(({ object }) => object.kind === "HelmRelease")?.object as { spec: Record<string, unknown> }).spec;
+    assert.deepEqual(spec.nested, { deeper: {}, keep: 1 });
+    assert.deepEqual(spec.list, [{ a: null, b: 1 }, { c: { d: null } }, null]);
+    assert.equal("values" in spec, false);
+    assert.deepEqual((composed?.find(({ object }) => object.kind === "Other")?.object as { spec: unknown }).spec, { values: null });
+    const written = await composeBuild(path.join(root, "written"), { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) });
+    const writtenSpec = (written?.[0].object as { spec: Record<string, unknown> }).spec;
+    assert.deepEqual([writtenSpec.tilde, writtenSpec.word, writtenSpec.capital, writtenSpec.deep], [null, null, null, { word: null }]);
 });
 
 test("Flux spec.components that only add resources compose over a path without transformers, as kubectl kustomize builds them", async (t) => {
