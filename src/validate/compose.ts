@@ -5,7 +5,7 @@
 // this project's parser does, or whose numbers take go-yaml's value: yamlFiles.ts; or folders whose kustomization
 // composes), `namespace`, `configMapGenerator` (files and literals; the name hash too, at the top of a build:
 // `withHashes`), `generatorOptions` (disableNameSuffixHash, labels, annotations), `patches` (strategic merge of
-// custom resources, by target) and, at the top, `configurations` that name ConfigMaps in custom kinds; a folder
+// custom resources, by target), `patchesStrategicMerge` (files of custom-resource patches, by id) and, at the top, `configurations` that name ConfigMaps in custom kinds; a folder
 // without a kustomization file as Flux's generator lists it; and on top, a Flux Kustomization's spec.components
 // (of resources only), spec.patches and spec.targetNamespace (as fluxTree.ts's overlay over the path applies them). What the output is, as kubectl kustomize shows it (tests/validate/composedBuild.test.ts and
 // `scripts/validationCorpus.ts compare-builds`, which compares every kustomization of the corpus trees):
@@ -13,7 +13,8 @@
 // - configMapGenerator: `{apiVersion: v1, kind: ConfigMap, metadata: {name, namespace?, labels?, annotations?}, data}`, data from
 //   literals (`key=value`, one pair of enclosing quotes removed) and files (`path` keyed by its base name, or
 //   `key=path`), each file's content as it is;
-// - patches (before the namespace, as kustomize orders its transformers): see `patched`;
+// - patchesStrategicMerge, then patches (before the namespace, as kustomize orders its transformers): see
+//   `strategicMergeFiles` and `patched`; a patched object loses its empty null fields (`withoutEmptyNulls`);
 // - namespace: metadata.namespace set (replaced) on every object kustomize takes as namespaced: every kind its
 //   built-in Kubernetes schema does not list as cluster-scoped, custom resources included (even a ClusterIssuer).
 // Declined (kustomize builds it): anything else, including a Namespace object under a namespace (kustomize renames
@@ -120,7 +121,7 @@ async function componentResources(dir: string, sources: ComposeSources): Promise
     );
 }
 
-const FIELDS = new Set(["apiVersion", "kind", "resources", "namespace", "configMapGenerator", "generatorOptions", "patches", "commonLabels", "labels"]);
+const FIELDS = new Set(["apiVersion", "kind", "resources", "namespace", "configMapGenerator", "generatorOptions", "patchesStrategicMerge", "patches", "commonLabels", "labels"]);
 /** At the top of a build (the path's own kustomization), also `configurations`: see configMapReferences. */
 const TOP_FIELDS = new Set([...FIELDS, "configurations"]);
 
@@ -134,7 +135,7 @@ async function composeKustomization(kustomization: KustomizationDir, sources: Co
     if (!Object.keys(content).every((field) => (top ? TOP_FIELDS : FIELDS).has(field))) return undefined;
     if (content.apiVersion !== undefined && content.apiVersion !== "kustomize.config.k8s.io/v1beta1") return undefined;
     if (content.kind !== undefined && content.kind !== "Kustomization") return undefined;
-    const { resources, namespace, configMapGenerator, generatorOptions, patches, commonLabels, labels } = content;
+    const { resources, namespace, configMapGenerator, generatorOptions, patches, patchesStrategicMerge, commonLabels, labels } = content;
     // No resources and no generator: kustomize refuses an empty kustomization, Flux rewrites it (see fluxTree.ts). A
     // kustomization of ConfigMap generators alone (bjw-s/home-ops' Grafana dashboards) builds into its ConfigMaps.
     const generates = Array.isArray(configMapGenerator) && configMapGenerator.length > 0;
@@ -155,10 +156,12 @@ async function composeKustomization(kustomization: KustomizationDir, sources: Co
         if (!generated || (!top && generated.some(({ hashed }) => hashed))) return undefined;
         objects.push(...generated);
     } else if (generatorOptions !== undefined) return undefined;
-    // kustomize's transformers run in a fixed order: patches, then the namespace, then labels
+    // kustomize's transformers run in a fixed order: patchesStrategicMerge, patches, then the namespace, then labels
     // (api/internal/target/kusttarget_configplugin.go, the order of transformerConfigurators).
     let result: ComposedObject[] | undefined = objects;
-    if (patches !== undefined) result = Array.isArray(patches) && unique(objects) ? await patched(objects, patches, kustomization.dir, sources, true) : undefined;
+    if (patchesStrategicMerge !== undefined) result = unique(objects) ? await strategicMergeFiles(objects, patchesStrategicMerge, kustomization.dir, sources) : undefined;
+    if (!result) return undefined;
+    if (patches !== undefined) result = Array.isArray(patches) && unique(result) ? await patched(result, patches, kustomization.dir, sources, true) : undefined;
     if (!result) return undefined;
     if (namespace !== undefined) {
         if (typeof namespace !== "string") return undefined;
@@ -623,29 +626,79 @@ async function patched(objects: ComposedObject[], patches: unknown[], dir: strin
         } else {
             return undefined;
         }
-        if (!isRecord(document) || !mergeable(document)) return undefined;
-        const { apiVersion: _apiVersion, kind: _kind, metadata, ...rest } = document;
-        // kustomize reads a strategic-merge patch as an object: without a kind and a name it refuses it.
-        if (typeof document.kind !== "string" || document.kind === "" || !isRecord(metadata) || typeof metadata.name !== "string" || metadata.name === "") return undefined;
-        const { name: _name, namespace: _namespace, ...metadataRest } = metadata;
-        const changes: Record<string, unknown> = { ...rest, metadata: metadataRest };
-        const next: ComposedObject[] = [];
-        for (const item of result) {
-            if (!selects(exact, item.object) || !labels.every((term) => term(item.object))) {
-                next.push(item);
-                continue;
-            }
-            const apiVersion = String(item.object.apiVersion);
-            if (BUILT_IN_GROUPS.has(apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "")) return undefined;
-            const object = await withoutEmptyNulls(item);
-            if (!object) return undefined;
-            const merged = merge(object, changes);
-            if (!merged) return undefined;
-            next.push({ ...item, object: merged as Record<string, unknown> });
-        }
         // A target that selects nothing leaves the objects as they are (PatchTransformer.go, transformStrategicMerge:
-        // m.ApplySmPatch of an empty id set), once the patch parsed as an object (checked above).
+        // m.ApplySmPatch of an empty id set), once the patch parsed as an object (checked in strategicMerge).
+        const next = await strategicMerge(result, document, (object) => selects(exact, object) && labels.every((term) => term(object)));
+        if (!next) return undefined;
         result = next;
+    }
+    return result;
+}
+
+/**
+ * kustomize's strategic merge of one patch document (an object with a kind and a metadata.name: kustomize refuses
+ * a patch without them) into each object `chosen` selects, custom resources only: see `patched`. The target keeps
+ * its apiVersion, kind, name and namespace (resource.go, ApplySmPatch; a patch's other apiVersion too, tried with
+ * kubectl).
+ */
+async function strategicMerge(objects: ComposedObject[], document: unknown, chosen: (object: Record<string, unknown>) => boolean): Promise<ComposedObject[] | undefined> {
+    if (!isRecord(document) || !mergeable(document)) return undefined;
+    const { apiVersion: _apiVersion, kind: _kind, metadata, ...rest } = document;
+    if (typeof document.kind !== "string" || document.kind === "" || !isRecord(metadata) || typeof metadata.name !== "string" || metadata.name === "") return undefined;
+    const { name: _name, namespace: _namespace, ...metadataRest } = metadata;
+    const changes: Record<string, unknown> = { ...rest, metadata: metadataRest };
+    const next: ComposedObject[] = [];
+    for (const item of objects) {
+        if (!chosen(item.object)) {
+            next.push(item);
+            continue;
+        }
+        if (builtIn(item.object)) return undefined;
+        const object = await withoutEmptyNulls(item);
+        if (!object) return undefined;
+        const merged = merge(object, changes);
+        if (!merged) return undefined;
+        next.push({ ...item, object: merged as Record<string, unknown> });
+    }
+    return next;
+}
+
+function builtIn(object: Record<string, unknown>): boolean {
+    const apiVersion = String(object.apiVersion);
+    return BUILT_IN_GROUPS.has(apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "");
+}
+
+/**
+ * kustomize's (deprecated) `patchesStrategicMerge` of files (toboshii/home-ops' apps): each document of each file
+ * patches the one object of its id (PatchStrategicMergeTransformer.go, Transform: `m.GetById(patch.OrgId())`):
+ * the same group, version, kind and name, and the same namespace, an absent one being `default` (kyaml
+ * resid.go, EffectiveNamespace), merged as `strategicMerge` does. Declined: an entry that is no file of the tree
+ * or whose text YAML could read as a patch itself (kustomize tries each entry as inline YAML first), a file that
+ * may read otherwise in go-yaml, a patch that matches no object or only by an earlier namespace (kustomize keeps
+ * previous ids: not followed), a patch of a built-in kind.
+ */
+async function strategicMergeFiles(objects: ComposedObject[], entries: unknown, dir: string, sources: ComposeSources): Promise<ComposedObject[] | undefined> {
+    if (!Array.isArray(entries) || entries.length === 0) return undefined;
+    let result = objects;
+    for (const entry of entries) {
+        if (typeof entry !== "string" || !/^[A-Za-z0-9_./-]+$/.test(entry)) return undefined;
+        const parsed = sources.parsed.get(path.resolve(dir, entry));
+        if (!parsed || parsed.problems.length > 0 || parsed.documents.length === 0 || !parsed.plain) return undefined;
+        for (const document of parsed.documents) {
+            if (!isRecord(document) || typeof document.apiVersion !== "string" || !isRecord(document.metadata)) return undefined;
+            const { apiVersion, kind } = document;
+            const { name, namespace } = document.metadata;
+            if (namespace !== undefined && typeof namespace !== "string") return undefined;
+            const effective = (value: unknown) => (value === undefined || value === "" ? "default" : value);
+            const id = (object: Record<string, unknown>) => {
+                const metadata = object.metadata as Record<string, unknown>;
+                return object.apiVersion === apiVersion && object.kind === kind && metadata.name === name && effective(metadata.namespace) === effective(namespace);
+            };
+            if (result.filter(({ object }) => id(object)).length !== 1) return undefined;
+            const next = await strategicMerge(result, document, id);
+            if (!next) return undefined;
+            result = next;
+        }
     }
     return result;
 }

@@ -442,6 +442,51 @@ test("a patched object loses its empty null fields (through maps, not in lists),
     assert.deepEqual([writtenSpec.tilde, writtenSpec.word, writtenSpec.capital, writtenSpec.deep], [null, null, null, { word: null }]);
 });
 
+test("patchesStrategicMerge files of custom resources compose, each patch merged into the object of its id, as kubectl kustomize builds them", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const release = (name: string, namespace: string) =>
+        `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: ${name}\n${namespace ? `  namespace: ${namespace}\n` : ""}spec:\n  interval: 1h\n  values:\n    list: [a]\n    env:\n      A: "1"\n`;
+    const patch = (name: string, namespace: string, values: string) =>
+        `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: ${name}\n${namespace ? `  namespace: ${namespace}\n` : ""}spec:\n  values:\n${values}`;
+    const app = (extra: string, more = "") => `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - release.yaml\n  - secret.yaml\n${more}${extra}`;
+    const secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: downloads\nstringData:\n  URL: x\n";
+    const root = writeTree({
+        // toboshii/home-ops' apps: a HelmRelease patched from a file (an init container and env from a Secret), with
+        // the app's namespace, and a second file with two patches, one of an object in the default namespace.
+        "app/kustomization.yaml": app("namespace: downloads\npatchesStrategicMerge:\n  - patches/postgres.yaml\n  - ./patches/more.yaml\nconfigMapGenerator:\n  - name: settings\n    literals: [a=b]\ngeneratorOptions:\n  disableNameSuffixHash: true\n", "  - other.yaml\n"),
+        "app/release.yaml": release("app", "downloads"),
+        "app/other.yaml": release("other", ""),
+        "app/secret.yaml": secret,
+        "app/patches/postgres.yaml": patch("app", "downloads", "    initContainers:\n      init-db:\n        image: postgres-init\n        envFrom:\n          - secretRef: {name: db}\n    list: [b]\n"),
+        "app/patches/more.yaml": patch("app", "downloads", "    env:\n      B: \"2\"\n") + "---\n" + patch("other", "default", "    other: true\n"),
+        // Then `patches` over the result (kustomize's order: patchesStrategicMerge first).
+        "ordered/kustomization.yaml": app("patchesStrategicMerge:\n  - patch.yaml\npatches:\n  - target: {kind: HelmRelease}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {values: {list: [c]}}}'\n"),
+        "ordered/release.yaml": release("ordered", ""),
+        "ordered/secret.yaml": secret,
+        "ordered/patch.yaml": patch("ordered", "", "    list: [b]\n    env:\n      C: \"3\"\n"),
+        // Left to kustomize: a patch that matches no object (kustomize fails), one of another namespace (the same),
+        // one of a built-in kind.
+        "nothing/kustomization.yaml": app("patchesStrategicMerge:\n  - patch.yaml\n"),
+        "nothing/release.yaml": release("nothing", ""),
+        "nothing/secret.yaml": secret,
+        "nothing/patch.yaml": patch("absent", "", "    x: 1\n"),
+        "elsewhere/kustomization.yaml": app("patchesStrategicMerge:\n  - patch.yaml\n"),
+        "elsewhere/release.yaml": release("elsewhere", "one"),
+        "elsewhere/secret.yaml": secret,
+        "elsewhere/patch.yaml": patch("elsewhere", "two", "    x: 1\n"),
+        "builtin/kustomization.yaml": app("patchesStrategicMerge:\n  - patch.yaml\n"),
+        "builtin/release.yaml": release("builtin", ""),
+        "builtin/secret.yaml": secret,
+        "builtin/patch.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: downloads\nstringData:\n  MORE: y\n",
+    });
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    // app and ordered, each as it is and under a targetNamespace; the other three, and app/patches as Flux's generated
+    // kustomization (two objects of one name), twice each, declined.
+    assert.deepEqual([result.composed, result.declined], [4, 8]);
+});
+
 test("Flux spec.components that only add resources compose over a path without transformers, as kubectl kustomize builds them", async (t) => {
     const { compareTree } = await import("../../scripts/compareBuilds.ts");
     const flux = (name: string, path: string, extra: string) =>
