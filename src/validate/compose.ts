@@ -30,7 +30,7 @@ import { isKustomizationFile } from "./kustomizationFile.ts";
 import { isRecord } from "./problems.ts";
 import { goYamlDocuments, parseYamlText, type ParsedYamlFile } from "./yamlFiles.ts";
 
-/** `hashed`: a generated ConfigMap whose name gets kustomize's content hash at the end of the build (see `withHashes`). */
+/** `hashed`: a generated ConfigMap or Secret whose name gets kustomize's content hash at the end of the build (see `withHashes`). */
 export type ComposedObject = { object: Record<string, unknown>; file: string; hashed?: boolean };
 
 export interface ComposeSources {
@@ -78,7 +78,7 @@ export async function composeBuild(
     // kustomize names hashed generators last, then fixes every reference to them (api/internal/target/kusttarget.go,
     // makeCustomizedResMap: addHashesToNames, then FixBackReferences), with the `configurations` of the path's own
     // kustomization (the only level where composeKustomization takes them).
-    const references = own ? configMapReferences(own, sources) : [];
+    const references = own ? nameReferences(own, sources) : [];
     if (!references) return undefined;
     return objects.some(({ hashed }) => hashed) ? withHashes(objects, references) : objects;
 }
@@ -86,7 +86,7 @@ export async function composeBuild(
 /** A kustomization with no transformer: resources, generators and name-reference configurations only. */
 function onlyAdds(kustomization: KustomizationDir, sources: ComposeSources): boolean {
     const content = sources.parsed.get(kustomization.file)?.documents[0];
-    const adding = new Set(["apiVersion", "kind", "resources", "configMapGenerator", "generatorOptions", "configurations"]);
+    const adding = new Set(["apiVersion", "kind", "resources", "configMapGenerator", "secretGenerator", "generatorOptions", "configurations"]);
     return isRecord(content) && Object.keys(content).every((field) => adding.has(field));
 }
 
@@ -121,8 +121,8 @@ async function componentResources(dir: string, sources: ComposeSources): Promise
     );
 }
 
-const FIELDS = new Set(["apiVersion", "kind", "resources", "namespace", "configMapGenerator", "generatorOptions", "patchesStrategicMerge", "patches", "commonLabels", "labels"]);
-/** At the top of a build (the path's own kustomization), also `configurations`: see configMapReferences. */
+const FIELDS = new Set(["apiVersion", "kind", "resources", "namespace", "configMapGenerator", "secretGenerator", "generatorOptions", "patchesStrategicMerge", "patches", "commonLabels", "labels"]);
+/** At the top of a build (the path's own kustomization), also `configurations`: see nameReferences. */
 const TOP_FIELDS = new Set([...FIELDS, "configurations"]);
 
 async function composeKustomization(kustomization: KustomizationDir, sources: ComposeSources, chain: string[]): Promise<ComposedObject[] | undefined> {
@@ -135,10 +135,10 @@ async function composeKustomization(kustomization: KustomizationDir, sources: Co
     if (!Object.keys(content).every((field) => (top ? TOP_FIELDS : FIELDS).has(field))) return undefined;
     if (content.apiVersion !== undefined && content.apiVersion !== "kustomize.config.k8s.io/v1beta1") return undefined;
     if (content.kind !== undefined && content.kind !== "Kustomization") return undefined;
-    const { resources, namespace, configMapGenerator, generatorOptions, patches, patchesStrategicMerge, commonLabels, labels } = content;
+    const { resources, namespace, configMapGenerator, secretGenerator, generatorOptions, patches, patchesStrategicMerge, commonLabels, labels } = content;
     // No resources and no generator: kustomize refuses an empty kustomization, Flux rewrites it (see fluxTree.ts). A
     // kustomization of ConfigMap generators alone (bjw-s/home-ops' Grafana dashboards) builds into its ConfigMaps.
-    const generates = Array.isArray(configMapGenerator) && configMapGenerator.length > 0;
+    const generates = (Array.isArray(configMapGenerator) && configMapGenerator.length > 0) || (Array.isArray(secretGenerator) && secretGenerator.length > 0);
     if (resources === undefined ? !generates : !Array.isArray(resources) || (resources.length === 0 && !generates)) return undefined;
     const listed = (resources ?? []) as unknown[];
     const references = kustomization.references.filter((reference) => reference.role === "resource" && reference.field.startsWith("resources["));
@@ -150,12 +150,15 @@ async function composeKustomization(kustomization: KustomizationDir, sources: Co
         [...chain, kustomization.dir],
     );
     if (!objects) return undefined;
-    if (configMapGenerator !== undefined) {
-        const generated = await configMaps(configMapGenerator, generatorOptions, kustomization);
+    // kustomize's generators in their order: ConfigMaps, then Secrets (kusttarget_configplugin.go, configureBuiltinGenerators).
+    for (const [kind, generators] of [["ConfigMap", configMapGenerator], ["Secret", secretGenerator]] as const) {
+        if (generators === undefined) continue;
+        const generated = await generate(kind, generators, generatorOptions, kustomization);
         // A hashed name is composed only at the top of the build, where the references to it are fixed.
         if (!generated || (!top && generated.some(({ hashed }) => hashed))) return undefined;
         objects.push(...generated);
-    } else if (generatorOptions !== undefined) return undefined;
+    }
+    if (configMapGenerator === undefined && secretGenerator === undefined && generatorOptions !== undefined) return undefined;
     // kustomize's transformers run in a fixed order: patchesStrategicMerge, patches, then the namespace, then labels
     // (api/internal/target/kusttarget_configplugin.go, the order of transformerConfigurators).
     let result: ComposedObject[] | undefined = objects;
@@ -343,20 +346,20 @@ function withNamespace(objects: ComposedObject[], namespace: string): ComposedOb
     return placed;
 }
 
-/** A field of custom kinds that names a ConfigMap, from a kustomization's `configurations` (nameReference). */
-type ConfigMapReference = { kind: string; group?: string; version?: string; path: string[] };
+/** A field of custom kinds that names a ConfigMap or a Secret (`to`), from a kustomization's `configurations` (nameReference). */
+type NameReference = { to: "ConfigMap" | "Secret"; kind: string; group?: string; version?: string; path: string[] };
 
 /**
- * The ConfigMap references a kustomization's `configurations` files declare, in the only form composed: each file a
- * document `{nameReference: [{kind: ConfigMap, version: v1, fieldSpecs: [{path, kind, group?, version?}]}]}`, as the
- * fleets' `kustomizeconfig.yaml` names HelmRelease `spec/valuesFrom/name`; a path of plain `/`-separated field names
+ * The ConfigMap and Secret references a kustomization's `configurations` files declare, in the only form composed:
+ * each file a document `{nameReference: [{kind: ConfigMap or Secret, version: v1, fieldSpecs: [{path, kind, group?,
+ * version?}]}]}`, as the fleets' `kustomizeconfig.yaml` names HelmRelease `spec/valuesFrom/name`; a path of plain `/`-separated field names
  * (no `[name=x]` selectors or escapes), no `create`. Undefined (kustomize builds it): anything else.
  */
-function configMapReferences(kustomization: KustomizationDir, sources: ComposeSources): ConfigMapReference[] | undefined {
+function nameReferences(kustomization: KustomizationDir, sources: ComposeSources): NameReference[] | undefined {
     const content = sources.parsed.get(kustomization.file)?.documents[0];
     if (!isRecord(content) || content.configurations === undefined) return [];
     if (!Array.isArray(content.configurations)) return undefined;
-    const references: ConfigMapReference[] = [];
+    const references: NameReference[] = [];
     for (const file of content.configurations) {
         if (typeof file !== "string" || /^[a-z]+:\/\//.test(file)) return undefined;
         const parsed = sources.parsed.get(path.resolve(kustomization.dir, file));
@@ -365,13 +368,13 @@ function configMapReferences(kustomization: KustomizationDir, sources: ComposeSo
         if (!Object.keys(config).every((field) => field === "nameReference") || !Array.isArray(config.nameReference)) return undefined;
         for (const entry of config.nameReference) {
             if (!isRecord(entry) || !Object.keys(entry).every((field) => ["kind", "version", "group", "fieldSpecs"].includes(field))) return undefined;
-            if (entry.kind !== "ConfigMap" || (entry.version !== undefined && entry.version !== "v1") || (entry.group !== undefined && entry.group !== "") || !Array.isArray(entry.fieldSpecs)) return undefined;
+            if ((entry.kind !== "ConfigMap" && entry.kind !== "Secret") || (entry.version !== undefined && entry.version !== "v1") || (entry.group !== undefined && entry.group !== "") || !Array.isArray(entry.fieldSpecs)) return undefined;
             for (const spec of entry.fieldSpecs) {
                 if (!isRecord(spec) || !Object.keys(spec).every((field) => ["path", "kind", "group", "version"].includes(field))) return undefined;
                 const { path: fieldPath, kind, group, version } = spec;
                 if (typeof fieldPath !== "string" || !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(fieldPath)) return undefined;
                 if (typeof kind !== "string" || kind === "" || (group !== undefined && typeof group !== "string") || (version !== undefined && typeof version !== "string")) return undefined;
-                references.push({ kind, group: group || undefined, version: version || undefined, path: fieldPath.split("/") });
+                references.push({ to: entry.kind, kind, group: group || undefined, version: version || undefined, path: fieldPath.split("/") });
             }
         }
     }
@@ -383,13 +386,18 @@ function configMapReferences(kustomization: KustomizationDir, sources: ComposeSo
  * (api/internal/konfig/builtinpluginconsts/namereference.go, `kind: ConfigMap`): a build holding one of them is not
  * composed with hashed names (their many fields are not followed here).
  */
-const CONFIG_MAP_REFERRERS = new Set(["Pod", "PodTemplate", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob", "Node", "Role", "ClusterRole", "Ingress"]);
+const REFERRERS = {
+    ConfigMap: new Set(["Pod", "PodTemplate", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob", "Node", "Role", "ClusterRole", "Ingress"]),
+    // namereference.go, `kind: Secret`.
+    Secret: new Set(["Pod", "PodTemplate", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob", "Role", "ClusterRole", "Ingress", "ServiceAccount", "PersistentVolume", "StorageClass"]),
+};
 
 /**
- * The hashed ConfigMaps named `<name>-<hash>` and the references to them fixed, as kustomize does at the end of a
- * build; undefined where not certain.
- * - The hash (api/hasher/hasher.go, encodeConfigMap and encode): sha256 of Go's json.Marshal of
- *   `{"data": data, "kind": "ConfigMap", "name": ""}` (the name is never found: see configMapHash; keys sorted; `<`, `>`, `&`, U+2028 and U+2029 escaped as
+ * The hashed ConfigMaps and Secrets named `<name>-<hash>` and the references to them fixed, as kustomize does at the
+ * end of a build; undefined where not certain.
+ * - The hash (api/hasher/hasher.go, encodeConfigMap, encodeSecret and encode): sha256 of Go's json.Marshal of
+ *   `{"data": data, "kind": "ConfigMap", "name": ""}` or `{"data": data, "kind": "Secret", "name": "", "type": type}`
+ *   (a Secret's data base64 as the Secret holds it; the name is never found: see generatedHash; keys sorted; `<`, `>`, `&`, U+2028 and U+2029 escaped as
  *   Go escapes them), its first 10 hex digits with 0, 1, 3, a, e written g, h, k, m, t. A key or value holding a
  *   control character other than tab, line feed and carriage return is declined (Go and JSON.stringify write
  *   those differently across versions).
@@ -400,20 +408,24 @@ const CONFIG_MAP_REFERRERS = new Set(["Pod", "PodTemplate", "Deployment", "Repli
  *   such a value in another namespace (kustomize compares namespaces with `default` rules not followed here), a
  *   path that meets a scalar before its end (kustomize fails), a value that is not a string.
  */
-function withHashes(objects: ComposedObject[], references: ConfigMapReference[]): ComposedObject[] | undefined {
-    if (objects.some(({ object }) => CONFIG_MAP_REFERRERS.has(String(object.kind)))) return undefined;
-    const renamed = new Map<string, { namespace: unknown; name: string }>();
+function withHashes(objects: ComposedObject[], references: NameReference[]): ComposedObject[] | undefined {
+    const renamed = { ConfigMap: new Map<string, { namespace: unknown; name: string }>(), Secret: new Map<string, { namespace: unknown; name: string }>() };
     const result: ComposedObject[] = [];
     for (const item of objects) {
         if (!item.hashed) {
             result.push(item);
             continue;
         }
+        const kind = item.object.kind as "ConfigMap" | "Secret";
+        if (objects.some(({ object }) => REFERRERS[kind].has(String(object.kind)))) return undefined;
         const metadata = item.object.metadata as Record<string, unknown>;
         const name = String(metadata.name);
-        const hash = configMapHash(item.object.data as Record<string, string>);
+        // kustomize's name references do not look at a `kind` beside the name (nameref.go checks it for roleRef
+        // only): a name that a ConfigMap and a Secret share could be renamed after either.
+        if (objects.some(({ object }) => object !== item.object && (object.kind === "ConfigMap" || object.kind === "Secret") && (object.metadata as Record<string, unknown>).name === name)) return undefined;
+        const hash = generatedHash(item.object);
         if (!hash) return undefined;
-        renamed.set(name, { namespace: metadata.namespace, name: `${name}-${hash}` });
+        renamed[kind].set(name, { namespace: metadata.namespace, name: `${name}-${hash}` });
         const { hashed: _hashed, ...rest } = item;
         result.push({ ...rest, object: { ...item.object, metadata: { ...metadata, name: `${name}-${hash}` } } });
     }
@@ -428,7 +440,7 @@ function withHashes(objects: ComposedObject[], references: ConfigMapReference[])
             copy ??= structuredClone(object);
             const fixed = fixReferences(copy, reference.path, (value) => {
                 if (typeof value !== "string") return value === null ? null : undefined;
-                const target = renamed.get(value);
+                const target = renamed[reference.to].get(value);
                 if (!target) return value;
                 return target.namespace === namespace ? target.name : undefined;
             });
@@ -462,8 +474,9 @@ function fixReferences(node: Record<string, unknown>, fieldPath: string[], renam
     return children.every((child) => child === null || (isRecord(child) && fixReferences(child, rest, rename)));
 }
 
-/** kustomize's name suffix for a ConfigMap of this name and data (see withHashes); undefined where not certain. */
-function configMapHash(data: Record<string, string>): string | undefined {
+/** kustomize's name suffix for a generated ConfigMap or Secret (see withHashes); undefined where not certain. */
+function generatedHash(object: Record<string, unknown>): string | undefined {
+    const data = object.data as Record<string, string>;
     const strings = [...Object.keys(data), ...Object.values(data)];
     if (strings.some((value) => typeof value !== "string" || !value.isWellFormed() || /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(value))) return undefined;
     const goString = (value: string) =>
@@ -471,24 +484,34 @@ function configMapHash(data: Record<string, string>): string | undefined {
     const keys = Object.keys(data).sort();
     // The name hashed is "": getNodeValues looks `metadata/name` up as one field name (yaml.Lookup("metadata/name")),
     // finds none and takes "" (what kubectl 1.32 writes confirms it: tests/validate/composedBuild.test.ts).
-    const json = `{"data":{${keys.map((key) => `${goString(key)}:${goString(data[key])}`).join(",")}},"kind":"ConfigMap","name":""}`;
+    const encoded = `{${keys.map((key) => `${goString(key)}:${goString(data[key])}`).join(",")}}`;
+    const json =
+        object.kind === "Secret" ? `{"data":${encoded},"kind":"Secret","name":"","type":${goString(String(object.type))}}` : `{"data":${encoded},"kind":"ConfigMap","name":""}`;
     const hex = createHash("sha256").update(json, "utf8").digest("hex");
     const map: Record<string, string> = { "0": "g", "1": "h", "3": "k", a: "m", e: "t" };
     return [...hex.slice(0, 10)].map((c) => map[c] ?? c).join("");
 }
 
 const GENERATOR_FIELDS = new Set(["name", "namespace", "behavior", "files", "literals", "options"]);
+const SECRET_GENERATOR_FIELDS = new Set([...GENERATOR_FIELDS, "type"]);
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** The ConfigMaps of a configMapGenerator as kustomize generates them, or undefined (not composed). */
-async function configMaps(generators: unknown, globalOptions: unknown, kustomization: KustomizationDir): Promise<ComposedObject[] | undefined> {
+/**
+ * The ConfigMaps of a configMapGenerator, or the Secrets of a secretGenerator, as kustomize generates them, or
+ * undefined (not composed). A Secret (api/internal/generators/secret.go, MakeSecret) has `type` (the generator's, or
+ * Opaque) and its data base64-encoded, whatever the bytes (kyaml datamap.go, encodeBase64: in lines of 70
+ * characters, each ended by a line break, once there are 70 or more); xunholy/k8s-gitops' and toboshii/home-ops'
+ * generate Secrets from SOPS-encrypted files, which kustomize-controller decrypts first and which stay as they are here.
+ */
+async function generate(kind: "ConfigMap" | "Secret", generators: unknown, globalOptions: unknown, kustomization: KustomizationDir): Promise<ComposedObject[] | undefined> {
     if (!Array.isArray(generators)) return undefined;
     const global = generatorOptions(globalOptions);
     if (!global) return undefined;
     const generated: ComposedObject[] = [];
     for (const generator of generators) {
-        if (!isRecord(generator) || !Object.keys(generator).every((field) => GENERATOR_FIELDS.has(field))) return undefined;
-        const { name, namespace, behavior, files, literals, options } = generator;
+        if (!isRecord(generator) || !Object.keys(generator).every((field) => (kind === "Secret" ? SECRET_GENERATOR_FIELDS : GENERATOR_FIELDS).has(field))) return undefined;
+        const { name, namespace, behavior, files, literals, options, type } = generator;
+        if (type !== undefined && (typeof type !== "string" || !/^[A-Za-z0-9./_-]*$/.test(type))) return undefined;
         if (typeof name !== "string" || name === "" || (namespace !== undefined && typeof namespace !== "string")) return undefined;
         if (behavior !== undefined && behavior !== "create") return undefined;
         const local = generatorOptions(options);
@@ -509,7 +532,8 @@ async function configMaps(generators: unknown, globalOptions: unknown, kustomiza
             for (const literal of literals) {
                 if (typeof literal !== "string" || !literal.includes("=")) return undefined;
                 const at = literal.indexOf("=");
-                if (!add(literal.slice(0, at), withoutQuotes(literal.slice(at + 1)))) return undefined;
+                const value = withoutQuotes(literal.slice(at + 1));
+                if (!add(literal.slice(0, at), kind === "Secret" ? base64Lines(Buffer.from(value, "utf8")) : value)) return undefined;
             }
         }
         if (files !== undefined) {
@@ -522,10 +546,13 @@ async function configMaps(generators: unknown, globalOptions: unknown, kustomiza
                 const content = await readFile(path.resolve(kustomization.dir, file)).catch(() => undefined);
                 if (!content) return undefined;
                 let text: string;
-                try {
-                    text = utf8.decode(content);
-                } catch {
-                    return undefined; // kustomize puts it in binaryData
+                if (kind === "Secret") text = base64Lines(content);
+                else {
+                    try {
+                        text = utf8.decode(content);
+                    } catch {
+                        return undefined; // kustomize puts it in binaryData
+                    }
                 }
                 if (!add(key, text)) return undefined;
             }
@@ -535,9 +562,17 @@ async function configMaps(generators: unknown, globalOptions: unknown, kustomiza
         if (namespace !== undefined && namespace !== "") metadata.namespace = namespace;
         if (labels) metadata.labels = labels;
         if (annotations) metadata.annotations = annotations;
-        generated.push({ object: { apiVersion: "v1", kind: "ConfigMap", metadata, data }, file: kustomization.file, ...(hashed ? { hashed } : {}) });
+        const object = kind === "Secret" ? { apiVersion: "v1", kind, metadata, type: type || "Opaque", data } : { apiVersion: "v1", kind, metadata, data };
+        generated.push({ object, file: kustomization.file, ...(hashed ? { hashed } : {}) });
     }
     return generated;
+}
+
+/** kyaml's encodeBase64 (datamap.go): standard base64, cut in lines of 70 characters, each ended by "\n", where it is 70 or longer. */
+function base64Lines(content: Buffer): string {
+    const encoded = content.toString("base64");
+    if (encoded.length < 70) return encoded;
+    return encoded.replace(/.{1,70}/g, "$&\n");
 }
 
 type GeneratorOptions = { disableNameSuffixHash?: boolean; labels?: Record<string, string>; annotations?: Record<string, string> };

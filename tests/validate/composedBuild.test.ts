@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { promisify } from "node:util";
 import { availableParallelism } from "node:os";
@@ -607,6 +607,67 @@ test("hashed ConfigMap generators compose with kustomize's name hash, and `confi
     const releaseObject = app0.find(({ kind }) => kind === "HelmRelease")!;
     assert.deepEqual(releaseObject.spec!.valuesFrom.map(({ name }) => name).slice(0, 2).sort(), [...names].sort());
     assert.equal(releaseObject.spec!.valuesFrom[2].name, "app-secret");
+});
+
+test("secretGenerator composes (base64 data in kustomize's lines, type, the name hash) and `configurations` references to Secrets are fixed, as kubectl kustomize builds them", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const { composeBuild } = await import("../../src/validate/compose.ts");
+    const release = (namespace: string) =>
+        `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n${namespace ? `  namespace: ${namespace}\n` : ""}spec:\n  interval: 1h\n  valuesFrom:\n    - {kind: ConfigMap, name: app-values}\n    - {kind: Secret, name: app-secret-values}\n    - {kind: Secret, name: not-generated}\n`;
+    const config = "nameReference:\n  - kind: ConfigMap\n    version: v1\n    fieldSpecs:\n      - path: spec/valuesFrom/name\n        kind: HelmRelease\n  - kind: Secret\n    version: v1\n    fieldSpecs:\n      - path: spec/valuesFrom/name\n        kind: HelmRelease\n";
+    // xunholy/k8s-gitops' game servers: a ConfigMap and a Secret (of a SOPS-encrypted file) generated in the
+    // HelmRelease's namespace, hashed, the HelmRelease's valuesFrom naming both.
+    const kustomization = (extra: string, resources = "[helmrelease.yaml]") =>
+        `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: ${resources}\nconfigMapGenerator:\n  - name: app-values\n    namespace: games\n    files: [values.yaml=./values.yaml]\nsecretGenerator:\n  - name: app-secret-values\n    namespace: games\n    files:\n      - values.yaml=values.enc.age.yaml\n      - long.txt\n      - binary.bin\n    literals: [password=s3cr3t, 'quoted=\"x y\"', empty=]\n${extra}configurations: [kustomizeconfig.yaml]\n`;
+    const files: Record<string, string> = {};
+    const add = (dir: string, body: string, helmrelease: string, more: Record<string, string> = {}) => {
+        Object.assign(files, {
+            [`${dir}/kustomization.yaml`]: body,
+            [`${dir}/helmrelease.yaml`]: helmrelease,
+            [`${dir}/values.yaml`]: "replicas: 2\n",
+            [`${dir}/values.enc.age.yaml`]: "password: ENC[AES256_GCM,data:abc=,type:str]\nsops:\n    age:\n        - recipient: age1x\n",
+            // 52 bytes: 72 base64 characters, one full line of 70 and a second one; 51: 68, one line without a break.
+            [`${dir}/long.txt`]: "x".repeat(51) + "\n",
+            [`${dir}/kustomizeconfig.yaml`]: config,
+        });
+        for (const [name, content] of Object.entries(more)) files[`${dir}/${name}`] = content;
+    };
+    add("app", kustomization("generatorOptions:\n  annotations:\n    kustomize.toolkit.fluxcd.io/substitute: disabled\n"), release("games"));
+    add("short", kustomization("").replace("x".repeat(51), ""), release("games"), { "long.txt": "x".repeat(50) + "\n" });
+    add("typed", kustomization("").replace("    literals:", "    type: kubernetes.io/basic-auth\n    options: {disableNameSuffixHash: true}\n    literals:"), release("games"));
+    // toboshii/home-ops' glauth: Secrets of files alone, no hash, under a namespace.
+    files["plain/kustomization.yaml"] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: security\nsecretGenerator:\n  - name: glauth\n    files:\n      - server.toml=server.sops.toml\ngeneratorOptions:\n  disableNameSuffixHash: true\n";
+    files["plain/server.sops.toml"] = "[ldap]\nenabled = true\n";
+    // Declined: a ConfigMap and a Secret of one name (a reference could be renamed after either); a ServiceAccount
+    // (a built-in referrer of Secrets); a hashed Secret below the top of the build.
+    add("shared-name", kustomization("").replace("name: app-values", "name: app-secret-values"), release("games"));
+    add("service-account", kustomization("", "[helmrelease.yaml, sa.yaml]"), release("games"), { "sa.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sa\n  namespace: games\nsecrets: [{name: app-secret-values}]\n" });
+    files["outer/kustomization.yaml"] = "resources: [../app]\n";
+    const root = writeTree(files);
+    for (const dir of ["app", "short", "typed", "shared-name", "service-account"]) writeFileSync(path.join(root, dir, "binary.bin"), Buffer.from([0xff, 0xfe, 0x00, 0x80]));
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    // app, short (a Secret value under 70 base64 characters), typed and plain, each as it is and under a
+    // targetNamespace (which puts the HelmRelease and the generated objects in one namespace); declined: shared-name,
+    // service-account and outer, twice each.
+    assert.deepEqual([result.composed, result.declined], [8, 6]);
+    const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
+    const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
+    const built = (await composeBuild(path.join(root, "app"), { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) }))!.map(({ object }) => object) as {
+        kind: string;
+        metadata: { name: string };
+        data?: Record<string, string>;
+        spec?: { valuesFrom: { name: string }[] };
+    }[];
+    const secret = built.find(({ kind }) => kind === "Secret")!;
+    assert.match(secret.metadata.name, /^app-secret-values-[a-z0-9]{10}$/);
+    const encoded = Buffer.from("x".repeat(51) + "\n").toString("base64");
+    assert.equal(secret.data!["long.txt"], `${encoded.slice(0, 70)}\n${encoded.slice(70)}\n`);
+    assert.deepEqual(
+        built.find(({ kind }) => kind === "HelmRelease")!.spec!.valuesFrom.map(({ name }) => name),
+        [built.find(({ kind }) => kind === "ConfigMap")!.metadata.name, secret.metadata.name, "not-generated"],
+    );
 });
 
 test("commonLabels and labels that set only metadata.labels compose, as kubectl kustomize builds them; selectors and templates are left to it", async (t) => {
