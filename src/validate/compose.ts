@@ -26,7 +26,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { isScalar, parseAllDocuments } from "yaml";
 import type { KustomizationDir } from "./builds.ts";
-import { isKustomizationFile } from "./kustomizationFile.ts";
+import { isKustomizationFile, isRemote } from "./kustomizationFile.ts";
 import { isRecord } from "./problems.ts";
 import { goYamlDocuments, parseYamlText, type ParsedYamlFile } from "./yamlFiles.ts";
 
@@ -37,6 +37,13 @@ export interface ComposeSources {
     kustomizations: Map<string, KustomizationDir>;
     /** The tree's parsed files, kustomization files included, by absolute path. */
     parsed: Map<string, ParsedYamlFile>;
+    /**
+     * Remote resources and generator files (URLs, git repositories) are left out, as validation offline leaves them
+     * out of what kustomize builds (fluxTree.ts, `withoutRemote`): a kustomization whose resources were all remote
+     * adds nothing, a generator whose files were all remote (and no literals) a ConfigMap without data. Otherwise a
+     * kustomization with a remote reference is not composed (kustomize fetches it).
+     */
+    omitRemote?: boolean;
 }
 
 /**
@@ -140,7 +147,8 @@ async function composeKustomization(kustomization: KustomizationDir, sources: Co
     // kustomization of ConfigMap generators alone (bjw-s/home-ops' Grafana dashboards) builds into its ConfigMaps.
     const generates = (Array.isArray(configMapGenerator) && configMapGenerator.length > 0) || (Array.isArray(secretGenerator) && secretGenerator.length > 0);
     if (resources === undefined ? !generates : !Array.isArray(resources) || (resources.length === 0 && !generates)) return undefined;
-    const listed = (resources ?? []) as unknown[];
+    const remote = (value: unknown) => sources.omitRemote === true && typeof value === "string" && isRemote(value);
+    const listed = ((resources ?? []) as unknown[]).filter((value) => !remote(value));
     const references = kustomization.references.filter((reference) => reference.role === "resource" && reference.field.startsWith("resources["));
     // A remote resource, or a value that is no path, is not among the local references.
     if (references.length !== listed.length) return undefined;
@@ -153,7 +161,7 @@ async function composeKustomization(kustomization: KustomizationDir, sources: Co
     // kustomize's generators in their order: ConfigMaps, then Secrets (kusttarget_configplugin.go, configureBuiltinGenerators).
     for (const [kind, generators] of [["ConfigMap", configMapGenerator], ["Secret", secretGenerator]] as const) {
         if (generators === undefined) continue;
-        const generated = await generate(kind, generators, generatorOptions, kustomization);
+        const generated = await generate(kind, generators, generatorOptions, kustomization, sources.omitRemote === true);
         // A hashed name is composed only at the top of the build, where the references to it are fixed.
         if (!generated || (!top && generated.some(({ hashed }) => hashed))) return undefined;
         objects.push(...generated);
@@ -503,7 +511,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  * characters, each ended by a line break, once there are 70 or more); xunholy/k8s-gitops' and toboshii/home-ops'
  * generate Secrets from SOPS-encrypted files, which kustomize-controller decrypts first and which stay as they are here.
  */
-async function generate(kind: "ConfigMap" | "Secret", generators: unknown, globalOptions: unknown, kustomization: KustomizationDir): Promise<ComposedObject[] | undefined> {
+async function generate(kind: "ConfigMap" | "Secret", generators: unknown, globalOptions: unknown, kustomization: KustomizationDir, omitRemote: boolean): Promise<ComposedObject[] | undefined> {
     if (!Array.isArray(generators)) return undefined;
     const global = generatorOptions(globalOptions);
     if (!global) return undefined;
@@ -540,6 +548,7 @@ async function generate(kind: "ConfigMap" | "Secret", generators: unknown, globa
             if (!Array.isArray(files)) return undefined;
             for (const source of files) {
                 if (typeof source !== "string") return undefined;
+                if (omitRemote && isRemote(source.slice(source.indexOf("=") + 1))) continue;
                 const parts = source.split("=");
                 if (parts.length > 2 || parts.some((part) => part === "")) return undefined;
                 const [key, file] = parts.length === 2 ? parts : [path.posix.basename(source), source];
@@ -557,12 +566,15 @@ async function generate(kind: "ConfigMap" | "Secret", generators: unknown, globa
                 if (!add(key, text)) return undefined;
             }
         }
-        if (Object.keys(data).length === 0) return undefined;
+        // Nothing left (toboshii/home-ops' Grafana dashboards, whose files are all URLs): kustomize generates a
+        // ConfigMap without data (tried with kubectl); its hash, a Secret's empty data: not followed.
+        const empty = Object.keys(data).length === 0;
+        if (empty && (kind === "Secret" || hashed || literals !== undefined || !Array.isArray(files) || files.length === 0)) return undefined;
         const metadata: Record<string, unknown> = { name };
         if (namespace !== undefined && namespace !== "") metadata.namespace = namespace;
         if (labels) metadata.labels = labels;
         if (annotations) metadata.annotations = annotations;
-        const object = kind === "Secret" ? { apiVersion: "v1", kind, metadata, type: type || "Opaque", data } : { apiVersion: "v1", kind, metadata, data };
+        const object = kind === "Secret" ? { apiVersion: "v1", kind, metadata, type: type || "Opaque", data } : { apiVersion: "v1", kind, metadata, ...(empty ? {} : { data }) };
         generated.push({ object, file: kustomization.file, ...(hashed ? { hashed } : {}) });
     }
     return generated;

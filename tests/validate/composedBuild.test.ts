@@ -670,6 +670,36 @@ test("secretGenerator composes (base64 data in kustomize's lines, type, the name
     );
 });
 
+test("offline, remote resources and generator files are left out of a composed build, as validation has kubectl build it", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const { composeBuild } = await import("../../src/validate/compose.ts");
+    const root = writeTree({
+        // toboshii/home-ops' CRDs: a folder whose one resource is a URL (it adds nothing offline), beside local ones.
+        "crds/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - cert-manager\n  - local\n",
+        "crds/cert-manager/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - https://github.com/cert-manager/cert-manager/releases/download/v1.8.2/cert-manager.crds.yaml\n",
+        "crds/local/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - github.com/example/crds//config?ref=v1\n  - repository.yaml\n",
+        "crds/local/repository.yaml": "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: charts\nspec:\n  url: https://charts.example.com\n  interval: 1h\n",
+        // Its Grafana dashboards: ConfigMaps generated from URLs only (no data offline), and one local file beside a URL.
+        "dashboard/kustomization.yaml":
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: flux-system\nconfigMapGenerator:\n  - name: remote-only\n    files:\n      - cluster.json=https://raw.githubusercontent.com/fluxcd/flux2/v0.31.4/manifests/monitoring/monitoring-config/dashboards/cluster.json\n" +
+            "  - name: mixed\n    files:\n      - logs.json=https://raw.githubusercontent.com/example/logs.json\n      - local.json\ngeneratorOptions:\n  disableNameSuffixHash: true\n  labels:\n    grafana_dashboard: \"true\"\n",
+        "dashboard/local.json": '{"title": "local"}\n',
+        // Hashed, a generator with nothing left is left to kustomize (its hash of no data is not followed).
+        "hashed/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nconfigMapGenerator:\n  - name: remote-only\n    files:\n      - https://raw.githubusercontent.com/example/a.json\n",
+    });
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    // crds, crds/cert-manager, crds/local and dashboard, each as it is and under a targetNamespace; hashed (twice) not.
+    assert.deepEqual([result.composed, result.declined], [8, 2]);
+    // With remote bases fetched (--allow-remote-bases), kustomize builds them.
+    const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
+    const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
+    const parsed = new Map(parsedFiles.map((file) => [file.file, file]));
+    assert.equal(await composeBuild(path.join(root, "crds"), { kustomizations, parsed }), undefined);
+    assert.equal((await composeBuild(path.join(root, "crds"), { kustomizations, parsed, omitRemote: true }))?.length, 1);
+});
+
 test("commonLabels and labels that set only metadata.labels compose, as kubectl kustomize builds them; selectors and templates are left to it", async (t) => {
     const { compareTree } = await import("../../scripts/compareBuilds.ts");
     const { composeBuild } = await import("../../src/validate/compose.ts");
