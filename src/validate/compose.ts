@@ -16,10 +16,10 @@
 // - patchesStrategicMerge, then patches (before the namespace, as kustomize orders its transformers): see
 //   `strategicMergeFiles` and `patched`; a patched object loses its empty null fields (`withoutEmptyNulls`);
 // - namespace: metadata.namespace set (replaced) on every object kustomize takes as namespaced: every kind its
-//   built-in Kubernetes schema does not list as cluster-scoped, custom resources included (even a ClusterIssuer).
+//   built-in Kubernetes schema does not list as cluster-scoped, custom resources included (even a ClusterIssuer);
+//   and on RoleBinding and ClusterRoleBinding subjects named `default` (`withSubjectsNamespace`).
 // Declined (kustomize builds it): anything else, including a Namespace object under a namespace (kustomize renames
-// it), kinds whose other fields the namespace transformer changes (RoleBinding subjects, webhooks, APIService, CRD
-// conversion), a built-in kind not listed here, a List, YAML tags or merge keys, a non-UTF-8 generator file, a key
+// it), kinds whose other fields the namespace transformer changes (APIService, CRD conversion), a built-in kind not listed here, a List, YAML tags or merge keys, a non-UTF-8 generator file, a key
 // kustomize refuses, and two objects of one kind and name (which kustomize refuses or merges).
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -348,10 +348,33 @@ function withNamespace(objects: ComposedObject[], namespace: string): ComposedOb
             placed.push({ object, file, hashed });
             continue;
         }
+        // The namespace filter's roleBindingHack (api/filters/namespace/namespace.go, kustomize v5.5.0) picks
+        // bindings by kind alone, whatever the group: the rbac ones are followed below, a custom one is declined.
+        if (kind === "RoleBinding" || kind === "ClusterRoleBinding") {
+            if (apiVersion !== "rbac.authorization.k8s.io/v1") return undefined;
+            const bound = withSubjectsNamespace(object, namespace);
+            if (!bound) return undefined;
+            placed.push({ object: kind === "RoleBinding" ? { ...bound, metadata: { ...(bound.metadata as Record<string, unknown>), namespace } } : bound, file, hashed });
+            continue;
+        }
         if (BUILT_IN_GROUPS.has(group) && !NAMESPACED.has(group === "" ? kind : `${group}/${kind}`)) return undefined;
         placed.push({ object: { ...object, metadata: { ...(object.metadata as Record<string, unknown>), namespace } }, file, hashed });
     }
     return placed;
+}
+
+/**
+ * A RoleBinding's or ClusterRoleBinding's subjects under kustomize's namespace transformer (a kustomization's
+ * `namespace`, whose setRoleBindingSubjects is unset: `defaultOnly`): each subject named `default` gets the
+ * namespace, created where absent (namespace.go, setSubjectsNamedDefault); the others, whatever their kind, stay
+ * (xunholy/k8s-gitops' ClusterRoleBindings of Groups under a targetNamespace). A ClusterRoleBinding is cluster-scoped:
+ * its metadata.namespace stays (metaNamespaceHack). Undefined where subjects is not a list of maps with string names.
+ */
+function withSubjectsNamespace(object: Record<string, unknown>, namespace: string): Record<string, unknown> | undefined {
+    const { subjects } = object;
+    if (subjects === undefined || subjects === null) return object;
+    if (!Array.isArray(subjects) || !subjects.every((subject) => isRecord(subject) && typeof subject.name === "string")) return undefined;
+    return { ...object, subjects: subjects.map((subject: Record<string, unknown>) => (subject.name === "default" ? { ...subject, namespace } : subject)) };
 }
 
 /** A field of custom kinds that names a ConfigMap or a Secret (`to`), from a kustomization's `configurations` (nameReference). */

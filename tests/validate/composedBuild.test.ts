@@ -700,6 +700,28 @@ test("offline, remote resources and generator files are left out of a composed b
     assert.equal((await composeBuild(path.join(root, "crds"), { kustomizations, parsed, omitRemote: true }))?.length, 1);
 });
 
+test("RoleBinding and ClusterRoleBinding subjects under a namespace compose (only a subject named default gets it), as kubectl kustomize builds them", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const binding = (kind: string, name: string, subjects: string) =>
+        `apiVersion: rbac.authorization.k8s.io/v1\nkind: ${kind}\nmetadata:\n  name: ${name}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\n${subjects}`;
+    const subjects =
+        "subjects:\n  - {kind: Group, name: 'example:admins', apiGroup: rbac.authorization.k8s.io}\n  - {kind: ServiceAccount, name: default}\n  - {kind: ServiceAccount, name: default, namespace: elsewhere}\n  - {kind: ServiceAccount, name: app, namespace: elsewhere}\n  - {kind: User, name: default}\n";
+    const root = writeTree({
+        // xunholy/k8s-gitops' dex-k8s-authenticator: ClusterRoleBindings of Groups, built under a targetNamespace.
+        "rbac/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [bindings.yaml]\n",
+        "rbac/bindings.yaml": [binding("ClusterRoleBinding", "cluster", subjects), binding("RoleBinding", "local", subjects), binding("ClusterRoleBinding", "none", "")].join("---\n"),
+        "namespaced/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: team\nresources: [../rbac]\n",
+        // A custom kind named RoleBinding gets the same treatment from kustomize (it looks at the kind alone): declined.
+        "custom/kustomization.yaml": "namespace: team\nresources: [binding.yaml]\n",
+        "custom/binding.yaml": "apiVersion: example.com/v1\nkind: RoleBinding\nmetadata:\n  name: custom\nsubjects: [{name: default}]\n",
+    });
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    // rbac and namespaced, each as it is and under a targetNamespace; custom (twice) declined.
+    assert.deepEqual([result.composed, result.declined], [4, 2]);
+});
+
 test("commonLabels and labels that set only metadata.labels compose, as kubectl kustomize builds them; selectors and templates are left to it", async (t) => {
     const { compareTree } = await import("../../scripts/compareBuilds.ts");
     const { composeBuild } = await import("../../src/validate/compose.ts");
