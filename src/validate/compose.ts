@@ -30,8 +30,11 @@ import { isKustomizationFile, isRemote } from "./kustomizationFile.ts";
 import { isRecord } from "./problems.ts";
 import { goYamlDocuments, parseYamlText, type ParsedYamlFile } from "./yamlFiles.ts";
 
-/** `hashed`: a generated ConfigMap or Secret whose name gets kustomize's content hash at the end of the build (see `withHashes`). */
-export type ComposedObject = { object: Record<string, unknown>; file: string; hashed?: boolean };
+/**
+ * `hashed`: a generated ConfigMap or Secret whose name gets kustomize's content hash at the end of the build (see
+ * `withHashes`); `rebound`: a RoleBinding or ClusterRoleBinding a namespace transformer went over (see `withNamespace`).
+ */
+export type ComposedObject = { object: Record<string, unknown>; file: string; hashed?: boolean; rebound?: boolean };
 
 export interface ComposeSources {
     kustomizations: Map<string, KustomizationDir>;
@@ -81,7 +84,7 @@ export async function composeBuild(
     // A Flux Kustomization's spec.patches (inline only), then its targetNamespace, over the path's build.
     if (options.patches && options.patches.length > 0) objects = await patched(objects, options.patches, dir, sources, false);
     if (objects && options.targetNamespace !== undefined) objects = withNamespace(objects, options.targetNamespace);
-    if (!objects || !unique(objects)) return undefined;
+    if (!objects || !unique(objects) || !rebindings(objects)) return undefined;
     // kustomize names hashed generators last, then fixes every reference to them (api/internal/target/kusttarget.go,
     // makeCustomizedResMap: addHashesToNames, then FixBackReferences), with the `configurations` of the path's own
     // kustomization (the only level where composeKustomization takes them).
@@ -354,13 +357,26 @@ function withNamespace(objects: ComposedObject[], namespace: string): ComposedOb
             if (apiVersion !== "rbac.authorization.k8s.io/v1") return undefined;
             const bound = withSubjectsNamespace(object, namespace);
             if (!bound) return undefined;
-            placed.push({ object: kind === "RoleBinding" ? { ...bound, metadata: { ...(bound.metadata as Record<string, unknown>), namespace } } : bound, file, hashed });
+            placed.push({ object: kind === "RoleBinding" ? { ...bound, metadata: { ...(bound.metadata as Record<string, unknown>), namespace } } : bound, file, hashed, rebound: true });
             continue;
         }
         if (BUILT_IN_GROUPS.has(group) && !NAMESPACED.has(group === "" ? kind : `${group}/${kind}`)) return undefined;
         placed.push({ object: { ...object, metadata: { ...(object.metadata as Record<string, unknown>), namespace } }, file, hashed });
     }
     return placed;
+}
+
+/**
+ * Whether no binding a namespace transformer went over names a ServiceAccount of the build among its subjects:
+ * kustomize's name references (namereference.go, `kind: ServiceAccount`, `subjects` of RoleBinding and
+ * ClusterRoleBinding) then also give the subject the ServiceAccount's new namespace (bjw-s/home-ops' and
+ * carpenike/k8s-gitops' bindings under a targetNamespace, found by compare-builds): not followed.
+ */
+function rebindings(objects: ComposedObject[]): boolean {
+    const accounts = new Set(objects.filter(({ object }) => object.kind === "ServiceAccount").map(({ object }) => (object.metadata as Record<string, unknown>).name));
+    return objects.every(
+        ({ object, rebound }) => !rebound || !Array.isArray(object.subjects) || !object.subjects.some((subject) => isRecord(subject) && subject.kind === "ServiceAccount" && accounts.has(subject.name)),
+    );
 }
 
 /**

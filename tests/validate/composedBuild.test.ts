@@ -714,12 +714,18 @@ test("RoleBinding and ClusterRoleBinding subjects under a namespace compose (onl
         // A custom kind named RoleBinding gets the same treatment from kustomize (it looks at the kind alone): declined.
         "custom/kustomization.yaml": "namespace: team\nresources: [binding.yaml]\n",
         "custom/binding.yaml": "apiVersion: example.com/v1\nkind: RoleBinding\nmetadata:\n  name: custom\nsubjects: [{name: default}]\n",
+        // A ServiceAccount of the build named by a subject: kustomize's name references move the subject with it
+        // (bjw-s/home-ops' external-secrets-pg): declined under a namespace, composed without one.
+        "account/kustomization.yaml": "resources: [binding.yaml, account.yaml]\n",
+        "account/binding.yaml": binding("ClusterRoleBinding", "account", "subjects: [{kind: ServiceAccount, name: app, namespace: database}]\n"),
+        "account/account.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app\n  namespace: database\n",
     });
     const result = await compareTree(root);
     t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
     assert.deepEqual(result.mismatches, []);
-    // rbac and namespaced, each as it is and under a targetNamespace; custom (twice) declined.
-    assert.deepEqual([result.composed, result.declined], [4, 2]);
+    // rbac and namespaced, each as it is and under a targetNamespace, and account as it is; custom (twice) and account
+    // under a targetNamespace declined.
+    assert.deepEqual([result.composed, result.declined], [5, 3]);
 });
 
 test("commonLabels and labels that set only metadata.labels compose, as kubectl kustomize builds them; selectors and templates are left to it", async (t) => {
