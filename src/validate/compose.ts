@@ -18,9 +18,10 @@
 // - namespace: metadata.namespace set (replaced) on every object kustomize takes as namespaced: every kind its
 //   built-in Kubernetes schema does not list as cluster-scoped, custom resources included (even a ClusterIssuer);
 //   and on RoleBinding and ClusterRoleBinding subjects named `default` (`withSubjectsNamespace`).
-// Declined (kustomize builds it): anything else, including a Namespace object under a namespace (kustomize renames
-// it), kinds whose other fields the namespace transformer changes (APIService, CRD conversion), a built-in kind not listed here, a List, YAML tags or merge keys, a non-UTF-8 generator file, a key
-// kustomize refuses, and two objects of one kind and name (which kustomize refuses or merges).
+// Declined (kustomize builds it): anything else, including a Namespace object under another namespace (kustomize
+// renames it), kinds whose other fields the namespace transformer changes (APIService, CRD conversion), a built-in
+// kind not listed here, a List, YAML tags or merge keys, a non-UTF-8 generator file, a key kustomize refuses, and two
+// objects of one kind and name (which kustomize refuses or merges).
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -68,8 +69,8 @@ export async function composeBuild(
     if (options.components && options.components.length > 0) {
         // Flux writes spec.components into the path's own kustomization (fluxcd/pkg kustomize/kustomize_generator.go,
         // WriteFile: `kus.Components = append(kus.Components, component)`, relative to the path), so kustomize runs
-        // them after the path's resources and before the path's own generators and transformers
-        // (api/internal/target/kusttarget.go, accumulateTarget: resources, then components, then the rest). Composed
+        // them after the path's resources and generators and before its transformers
+        // (api/internal/target/kusttarget.go, accumulateTarget: resources, generators, components, transformers). Composed
         // only where that order cannot matter: the path's kustomization (if any) has no transformer, only resources
         // and what adds objects or names references at the very end (configMapGenerator, generatorOptions,
         // configurations), and each component only adds resources (see `componentResources`).
@@ -86,11 +87,31 @@ export async function composeBuild(
     if (objects && options.targetNamespace !== undefined) objects = withNamespace(objects, options.targetNamespace);
     if (!objects || !unique(objects) || !rebindings(objects)) return undefined;
     // kustomize names hashed generators last, then fixes every reference to them (api/internal/target/kusttarget.go,
-    // makeCustomizedResMap: addHashesToNames, then FixBackReferences), with the `configurations` of the path's own
-    // kustomization (the only level where composeKustomization takes them).
-    const references = own ? nameReferences(own, sources) : [];
-    if (!references) return undefined;
+    // makeCustomizedResMap: addHashesToNames, then FixBackReferences), with the `configurations` of every
+    // kustomization the build went through (accumulateTarget merges each level's into the accumulator: MergeConfig,
+    // and accumulateDirectory's MergeAccumulator carries them up).
+    const references: NameReference[] = [];
+    const components = (options.components ?? []).filter((component) => typeof component === "string").map((component) => path.resolve(dir, component));
+    const starts = [...(own ? [dir] : (options.generated ?? [])), ...components];
+    for (const reached of reachedKustomizations(starts, sources)) {
+        const found = nameReferences(reached, sources);
+        if (!found) return undefined;
+        references.push(...found);
+    }
     return objects.some(({ hashed }) => hashed) ? withHashes(objects, references) : objects;
+}
+
+/** The kustomizations a build from these folders or files goes through (resources and components, included ones too). */
+function reachedKustomizations(starts: string[], sources: ComposeSources): KustomizationDir[] {
+    const reached = new Map<string, KustomizationDir>();
+    const visit = (target: string) => {
+        const kustomization = sources.kustomizations.get(target);
+        if (!kustomization || reached.has(target)) return;
+        reached.set(target, kustomization);
+        for (const reference of kustomization.references) visit(reference.target);
+    };
+    for (const start of starts) visit(start);
+    return [...reached.values()];
 }
 
 /** A kustomization with no transformer: resources, generators and name-reference configurations only. */
@@ -113,7 +134,7 @@ function onlyResources(kustomization: KustomizationDir, sources: ComposeSources)
  * would act on everything accumulated before it), a missing folder included (Flux refuses it, or with
  * ignoreMissingComponents leaves it out: kustomize decides).
  */
-async function componentResources(dir: string, sources: ComposeSources): Promise<ComposedObject[] | undefined> {
+async function componentResources(dir: string, sources: ComposeSources, chain: string[] = []): Promise<ComposedObject[] | undefined> {
     const component = sources.kustomizations.get(dir);
     if (!component) return undefined;
     const parsed = sources.parsed.get(component.file);
@@ -123,17 +144,16 @@ async function componentResources(dir: string, sources: ComposeSources): Promise
     const { resources } = content;
     if (!Array.isArray(resources) || resources.length === 0) return undefined;
     const references = component.references.filter((reference) => reference.role === "resource" && reference.field.startsWith("resources["));
-    if (references.length !== resources.length) return undefined;
+    if (references.length !== resources.length || chain.includes(dir)) return undefined;
     return composeList(
         references.map(({ target }) => target),
         sources,
-        [dir],
+        [...chain, dir],
     );
 }
 
-const FIELDS = new Set(["apiVersion", "kind", "resources", "namespace", "configMapGenerator", "secretGenerator", "generatorOptions", "patchesStrategicMerge", "patches", "commonLabels", "labels"]);
-/** At the top of a build (the path's own kustomization), also `configurations`: see nameReferences. */
-const TOP_FIELDS = new Set([...FIELDS, "configurations"]);
+/** `configurations`: see nameReferences, which composeBuild takes from every kustomization of the build. */
+const FIELDS = new Set(["apiVersion", "kind", "resources", "components", "namespace", "configMapGenerator", "secretGenerator", "generatorOptions", "patchesStrategicMerge", "patches", "commonLabels", "labels", "configurations"]);
 
 async function composeKustomization(kustomization: KustomizationDir, sources: ComposeSources, chain: string[]): Promise<ComposedObject[] | undefined> {
     if (chain.includes(kustomization.dir)) return undefined;
@@ -141,15 +161,16 @@ async function composeKustomization(kustomization: KustomizationDir, sources: Co
     const content = parsed?.documents[0];
     // Its literals and names as go-yaml reads them: a kustomization file that may read otherwise is left to kustomize.
     if (!parsed || !parsed.plain || parsed.problems.length > 0 || parsed.documents.length !== 1 || !isRecord(content)) return undefined;
-    const top = chain.length === 0;
-    if (!Object.keys(content).every((field) => (top ? TOP_FIELDS : FIELDS).has(field))) return undefined;
+    if (!Object.keys(content).every((field) => FIELDS.has(field))) return undefined;
     if (content.apiVersion !== undefined && content.apiVersion !== "kustomize.config.k8s.io/v1beta1") return undefined;
     if (content.kind !== undefined && content.kind !== "Kustomization") return undefined;
-    const { resources, namespace, configMapGenerator, secretGenerator, generatorOptions, patches, patchesStrategicMerge, commonLabels, labels } = content;
-    // No resources and no generator: kustomize refuses an empty kustomization, Flux rewrites it (see fluxTree.ts). A
-    // kustomization of ConfigMap generators alone (bjw-s/home-ops' Grafana dashboards) builds into its ConfigMaps.
+    const { resources, components, namespace, configMapGenerator, secretGenerator, generatorOptions, patches, patchesStrategicMerge, commonLabels, labels } = content;
+    // No resources field and no generator: kustomize refuses an empty kustomization ("kustomization.yaml is
+    // empty"), Flux rewrites it (see fluxTree.ts). `resources: []` builds into nothing (xunholy/k8s-gitops'
+    // repositories/git; tried with kubectl). A kustomization of generators alone (bjw-s/home-ops' Grafana
+    // dashboards) builds into what they generate.
     const generates = (Array.isArray(configMapGenerator) && configMapGenerator.length > 0) || (Array.isArray(secretGenerator) && secretGenerator.length > 0);
-    if (resources === undefined ? !generates : !Array.isArray(resources) || (resources.length === 0 && !generates)) return undefined;
+    if (resources === undefined ? !generates : !Array.isArray(resources)) return undefined;
     const remote = (value: unknown) => sources.omitRemote === true && typeof value === "string" && isRemote(value);
     const listed = ((resources ?? []) as unknown[]).filter((value) => !remote(value));
     const references = kustomization.references.filter((reference) => reference.role === "resource" && reference.field.startsWith("resources["));
@@ -164,12 +185,27 @@ async function composeKustomization(kustomization: KustomizationDir, sources: Co
     // kustomize's generators in their order: ConfigMaps, then Secrets (kusttarget_configplugin.go, configureBuiltinGenerators).
     for (const [kind, generators] of [["ConfigMap", configMapGenerator], ["Secret", secretGenerator]] as const) {
         if (generators === undefined) continue;
+        // A hashed name is given at the end of the whole build (composeBuild, withHashes).
         const generated = await generate(kind, generators, generatorOptions, kustomization, sources.omitRemote === true);
-        // A hashed name is composed only at the top of the build, where the references to it are fixed.
-        if (!generated || (!top && generated.some(({ hashed }) => hashed))) return undefined;
+        if (!generated) return undefined;
         objects.push(...generated);
     }
     if (configMapGenerator === undefined && secretGenerator === undefined && generatorOptions !== undefined) return undefined;
+    // Components, after the generators and before the transformers (kusttarget.go, accumulateTarget), where each only
+    // adds resources (xunholy/k8s-gitops' components/common, which adds alerts to every namespace folder).
+    if (components !== undefined) {
+        if (!Array.isArray(components) || components.length === 0) return undefined;
+        for (const component of components) {
+            if (typeof component !== "string" || component === "" || path.isAbsolute(component)) return undefined;
+            if (isRemote(component)) {
+                if (sources.omitRemote === true) continue;
+                return undefined;
+            }
+            const added = await componentResources(path.resolve(kustomization.dir, component), sources, [...chain, kustomization.dir]);
+            if (!added) return undefined;
+            objects.push(...added);
+        }
+    }
     // kustomize's transformers run in a fixed order: patchesStrategicMerge, patches, then the namespace, then labels
     // (api/internal/target/kusttarget_configplugin.go, the order of transformerConfigurators).
     let result: ComposedObject[] | undefined = objects;
@@ -347,7 +383,10 @@ function withNamespace(objects: ComposedObject[], namespace: string): ComposedOb
         const apiVersion = String(object.apiVersion);
         const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
         const kind = String(object.kind);
-        if (CLUSTER_SCOPED.has(`${apiVersion}/${kind}`)) {
+        // A v1 Namespace takes the namespace as its name (kustomize's namespace field spec `metadata/name` of kind
+        // Namespace): one of that name already stays as it is (xunholy/k8s-gitops' namespace folders).
+        const unchangedNamespace = apiVersion === "v1" && kind === "Namespace" && (object.metadata as Record<string, unknown>).name === namespace;
+        if (CLUSTER_SCOPED.has(`${apiVersion}/${kind}`) || unchangedNamespace) {
             placed.push({ object, file, hashed });
             continue;
         }

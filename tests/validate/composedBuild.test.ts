@@ -544,6 +544,30 @@ test("Flux spec.components that only add resources compose over a path without t
     assert.equal(await composes("apps/one", ["../../components/missing"]), false);
 });
 
+test("a kustomization's own components of resources, and `resources: []`, compose as kubectl kustomize builds them", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const root = writeTree({
+        // xunholy/k8s-gitops' namespace folders: a namespace, and a component adding alerts (a folder of its own) to
+        // each; the namespace transformer places the component's objects too.
+        "components/common/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - ./alerts\n",
+        "components/common/alerts/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [alert.yaml]\n",
+        "components/common/alerts/alert.yaml": "apiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Alert\nmetadata:\n  name: alerts\nspec:\n  providerRef: {name: p}\n  eventSources: [{kind: HelmRelease, name: '*'}]\n",
+        "components/patching/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - target: {kind: Alert}\n    patch: '{kind: Alert, metadata: {name: _}, spec: {suspend: true}}'\n",
+        "apps/ai/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ai\ncomponents:\n  - ../../components/common\nresources:\n  - namespace.yaml\n  - ../../empty\n",
+        "apps/ai/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ai\n",
+        // xunholy/k8s-gitops' repositories/git: `resources: []`, which builds into nothing.
+        "empty/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
+        // Left to kustomize: a component with a patch.
+        "apps/patched/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\ncomponents: [../../components/common, ../../components/patching]\nresources: [../../empty]\n",
+    });
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    // apps/ai (a Namespace under its own name: only as it is), empty and the alerts folder, as they are and under a
+    // targetNamespace; the components themselves (no build of their own) and apps/patched, twice each, declined.
+    assert.deepEqual([result.composed, result.declined], [5, 7]);
+});
+
 test("hashed ConfigMap generators compose with kustomize's name hash, and `configurations` references to them are fixed, as kubectl kustomize builds them", async (t) => {
     const { compareTree } = await import("../../scripts/compareBuilds.ts");
     const { composeBuild } = await import("../../src/validate/compose.ts");
@@ -566,13 +590,17 @@ test("hashed ConfigMap generators compose with kustomize's name hash, and `confi
     add("app", app(""), release("app", "", refs));
     add("namespaced", app("namespace: apps\n"), release("app", "flux-system", refs));
     add("same-namespace", app("").replace("  - name: app-values\n", "  - name: app-values\n    namespace: flux-system\n"), release("app", "flux-system", "    - {kind: ConfigMap, name: app-values}\n"));
-    // Declined: the referrer in another namespace; a Deployment (built-in references to ConfigMaps); a nested hashed
-    // generator; a configurations file with more than ConfigMap name references.
+    // Declined: the referrer in another namespace; a Deployment (built-in references to ConfigMaps); a configurations
+    // file with more than ConfigMap name references.
     add("other-namespace", app("").replace("  - name: app-values\n", "  - name: app-values\n    namespace: elsewhere\n"), release("app", "flux-system", "    - {kind: ConfigMap, name: app-values}\n"));
     add("deployment", app("", "[helmrelease.yaml, deployment.yaml]"), release("app", "", refs), {
         "deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{name: c, image: i, envFrom: [{configMapRef: {name: app-values}}]}]\n",
     });
-    files["outer/kustomization.yaml"] = "resources: [../app]\n";
+    // Hashed generators below the top of the build, and their kustomization's `configurations`, which kustomize
+    // merges up and applies at the end (xunholy/k8s-gitops' flux-instance app under the cluster's folder): also to
+    // a referrer outside that kustomization.
+    files["outer/kustomization.yaml"] = "resources: [../app, release.yaml]\n";
+    files["outer/release.yaml"] = release("outer", "", "    - {kind: ConfigMap, name: app-values}\n");
     add("wider-config", app(""), release("app", "", refs));
     files["wider-config/kustomizeconfig.yaml"] = `${config}commonLabels:\n  - path: spec/values/labels\n    kind: HelmRelease\n    create: true\n`;
     // Kustomizations of generators alone (bjw-s/home-ops' Grafana dashboards, included by an app), with or without
@@ -590,15 +618,18 @@ test("hashed ConfigMap generators compose with kustomize's name hash, and `confi
     const result = await compareTree(root);
     t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
     assert.deepEqual(result.mismatches, []);
-    // app, namespaced, same-namespace, the three generator ones and the flux folder, each as it is and under a targetNamespace; other-namespace
-    // only under one (where both objects share it); the Flux Kustomization over app. Declined: the rest.
-    assert.deepEqual([result.composed, result.declined], [16, 7]);
+    // app, namespaced, same-namespace, outer, the three generator ones and the flux folder, each as it is and under a
+    // targetNamespace; other-namespace only under one (where both objects share it); the Flux Kustomization over app.
+    // Declined: the rest.
+    assert.deepEqual([result.composed, result.declined], [18, 5]);
     const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
     const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
     const sources = { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) };
     const built = async (dir: string) => composeBuild(path.join(root, dir), sources);
-    for (const dir of ["app", "namespaced", "same-namespace", "dashboards", "dashboard-user", "generators-only"]) assert.ok(await built(dir), `${dir}: not composed`);
-    for (const dir of ["other-namespace", "deployment", "outer", "wider-config"]) assert.equal(await built(dir), undefined, `${dir}: composed`);
+    for (const dir of ["app", "namespaced", "same-namespace", "outer", "dashboards", "dashboard-user", "generators-only"]) assert.ok(await built(dir), `${dir}: not composed`);
+    for (const dir of ["other-namespace", "deployment", "wider-config"]) assert.equal(await built(dir), undefined, `${dir}: composed`);
+    const outer = (await built("outer"))!.map(({ object }) => object) as { kind: string; metadata: { name: string }; spec?: { valuesFrom: { name: string }[] } }[];
+    assert.match(outer.find(({ metadata }) => metadata.name === "outer")!.spec!.valuesFrom[0].name, /^app-values-[a-z0-9]{10}$/);
     // The names really are hashed and the references really are rewritten (not only equal to kubectl's by luck).
     const app0 = (await built("app"))!.map(({ object }) => object) as { kind: string; metadata: { name: string }; spec?: { valuesFrom: { name: string }[] } }[];
     const names = app0.filter(({ kind }) => kind === "ConfigMap").map(({ metadata }) => metadata.name);
@@ -639,7 +670,7 @@ test("secretGenerator composes (base64 data in kustomize's lines, type, the name
     files["plain/kustomization.yaml"] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: security\nsecretGenerator:\n  - name: glauth\n    files:\n      - server.toml=server.sops.toml\ngeneratorOptions:\n  disableNameSuffixHash: true\n";
     files["plain/server.sops.toml"] = "[ldap]\nenabled = true\n";
     // Declined: a ConfigMap and a Secret of one name (a reference could be renamed after either); a ServiceAccount
-    // (a built-in referrer of Secrets); a hashed Secret below the top of the build.
+    // (a built-in referrer of Secrets). Composed: a hashed Secret below the top of the build.
     add("shared-name", kustomization("").replace("name: app-values", "name: app-secret-values"), release("games"));
     add("service-account", kustomization("", "[helmrelease.yaml, sa.yaml]"), release("games"), { "sa.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sa\n  namespace: games\nsecrets: [{name: app-secret-values}]\n" });
     files["outer/kustomization.yaml"] = "resources: [../app]\n";
@@ -648,10 +679,10 @@ test("secretGenerator composes (base64 data in kustomize's lines, type, the name
     const result = await compareTree(root);
     t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
     assert.deepEqual(result.mismatches, []);
-    // app, short (a Secret value under 70 base64 characters), typed and plain, each as it is and under a
-    // targetNamespace (which puts the HelmRelease and the generated objects in one namespace); declined: shared-name,
-    // service-account and outer, twice each.
-    assert.deepEqual([result.composed, result.declined], [8, 6]);
+    // app, short (a Secret value under 70 base64 characters), typed, plain and outer, each as it is and under a
+    // targetNamespace (which puts the HelmRelease and the generated objects in one namespace); declined: shared-name
+    // and service-account, twice each.
+    assert.deepEqual([result.composed, result.declined], [10, 4]);
     const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
     const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
     const built = (await composeBuild(path.join(root, "app"), { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) }))!.map(({ object }) => object) as {
