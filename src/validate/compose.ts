@@ -304,11 +304,21 @@ export function isWholeObject(document: unknown): boolean {
     );
 }
 
-/** No two objects share a kind and name: kustomize would refuse (or, across namespaces, keep) them; either way it decides. */
+/**
+ * No two objects share a kind, a name and a namespace (kustomize refuses them, or with `behavior` merges them): two
+ * of one name in different namespaces are two objects to kustomize too (resid.go, Equals: the effective namespace,
+ * an absent one being `default`), as xunholy/k8s-gitops' alerts added to each namespace folder by one component. A
+ * built-in kind not known here to be namespaced is taken as cluster-scoped (its namespace not told apart).
+ */
 function unique(objects: ComposedObject[]): boolean {
     const ids = new Set<string>();
     for (const { object } of objects) {
-        const id = `${object.kind}/${(object.metadata as { name: string }).name}`;
+        const metadata = object.metadata as { name: string; namespace?: unknown };
+        const apiVersion = String(object.apiVersion);
+        const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
+        const namespaced = !BUILT_IN_GROUPS.has(group) || NAMESPACED.has(group === "" ? String(object.kind) : `${group}/${object.kind}`);
+        const namespace = namespaced ? String(metadata.namespace === undefined || metadata.namespace === "" ? "default" : metadata.namespace) : "";
+        const id = `${object.kind}/${metadata.name}/${namespace}`;
         if (ids.has(id)) return false;
         ids.add(id);
     }
@@ -510,7 +520,7 @@ function withHashes(objects: ComposedObject[], references: NameReference[]): Com
         // only): a name that a ConfigMap and a Secret share could be renamed after either.
         if (objects.some(({ object }) => object !== item.object && (object.kind === "ConfigMap" || object.kind === "Secret") && (object.metadata as Record<string, unknown>).name === name)) return undefined;
         const hash = generatedHash(item.object);
-        if (!hash) return undefined;
+        if (!hash || renamed[kind].has(name)) return undefined;
         renamed[kind].set(name, { namespace: metadata.namespace, name: `${name}-${hash}` });
         const { hashed: _hashed, ...rest } = item;
         result.push({ ...rest, object: { ...item.object, metadata: { ...metadata, name: `${name}-${hash}` } } });

@@ -555,6 +555,14 @@ test("a kustomization's own components of resources, and `resources: []`, compos
         "components/patching/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - target: {kind: Alert}\n    patch: '{kind: Alert, metadata: {name: _}, spec: {suspend: true}}'\n",
         "apps/ai/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ai\ncomponents:\n  - ../../components/common\nresources:\n  - namespace.yaml\n  - ../../empty\n",
         "apps/ai/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ai\n",
+        "apps/ml/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ml\ncomponents: [../../components/common]\nresources: [namespace.yaml]\n",
+        "apps/ml/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ml\n",
+        // Both: an Alert of one name in two namespaces is two objects to kustomize; a patch by target reaches both.
+        "apps/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [ai, ml]\npatches:\n  - target: {kind: Alert}\n    patch: '{kind: Alert, metadata: {name: _}, spec: {summary: patched}}'\n",
+        // One name in `default` and without a namespace: one id twice, which kustomize refuses.
+        "clash/kustomization.yaml": "resources: [a.yaml, b.yaml]\n",
+        "clash/a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: default\n",
+        "clash/b.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
         // xunholy/k8s-gitops' repositories/git: `resources: []`, which builds into nothing.
         "empty/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
         // Left to kustomize: a component with a patch.
@@ -563,9 +571,10 @@ test("a kustomization's own components of resources, and `resources: []`, compos
     const result = await compareTree(root);
     t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
     assert.deepEqual(result.mismatches, []);
-    // apps/ai (a Namespace under its own name: only as it is), empty and the alerts folder, as they are and under a
-    // targetNamespace; the components themselves (no build of their own) and apps/patched, twice each, declined.
-    assert.deepEqual([result.composed, result.declined], [5, 7]);
+    // apps/ai, apps/ml and apps (a Namespace under its own name: only as they are), empty and the alerts folder, as
+    // they are and under a targetNamespace; the components themselves (no build of their own), apps/patched and
+    // clash, twice each, and apps, apps/ai and apps/ml under a targetNamespace declined.
+    assert.deepEqual([result.composed, result.declined], [7, 11]);
 });
 
 test("hashed ConfigMap generators compose with kustomize's name hash, and `configurations` references to them are fixed, as kubectl kustomize builds them", async (t) => {
