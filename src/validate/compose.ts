@@ -376,6 +376,13 @@ const NAMESPACED = new Set([
     "autoscaling/HorizontalPodAutoscaler",
     "rbac.authorization.k8s.io/Role",
     "coordination.k8s.io/Lease",
+    // Cluster-scoped in Kubernetes, but newer than the schema kustomize v5.5.0 embeds (kyaml/openapi, Kubernetes
+    // v1.21.2), which takes a kind it does not know as namespaced: kustomize sets their metadata.namespace (tried with
+    // kubectl for v1alpha1, v1beta1 and v1: tests/validate/composedBuild.test.ts). xunholy/k8s-gitops' volsync.
+    "admissionregistration.k8s.io/MutatingAdmissionPolicy",
+    "admissionregistration.k8s.io/MutatingAdmissionPolicyBinding",
+    "admissionregistration.k8s.io/ValidatingAdmissionPolicy",
+    "admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding",
 ]);
 /** Built-in cluster-scoped kinds the namespace transformer leaves as they are (a v1 Namespace it renames: declined). */
 const CLUSTER_SCOPED = new Set([

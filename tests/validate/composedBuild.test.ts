@@ -776,6 +776,24 @@ test("RoleBinding and ClusterRoleBinding subjects under a namespace compose (onl
     assert.deepEqual([result.composed, result.declined], [5, 3]);
 });
 
+test("admission policies, cluster-scoped but unknown to kustomize's schema, get a namespace, as kubectl kustomize builds them", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const objects = ["v1alpha1", "v1beta1", "v1"].flatMap((version) =>
+        ["MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"].map(
+            (kind) => `apiVersion: admissionregistration.k8s.io/${version}\nkind: ${kind}\nmetadata:\n  name: ${kind.toLowerCase()}-${version}\nspec: {}\n`,
+        ),
+    );
+    const root = writeTree({
+        // xunholy/k8s-gitops' volsync maintenance: a MutatingAdmissionPolicy in a folder with a namespace.
+        "policies/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: volsync-system\nresources: [policies.yaml]\n",
+        "policies/policies.yaml": objects.join("---\n"),
+    });
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    assert.deepEqual([result.composed, result.declined], [2, 0]);
+});
+
 test("commonLabels and labels that set only metadata.labels compose, as kubectl kustomize builds them; selectors and templates are left to it", async (t) => {
     const { compareTree } = await import("../../scripts/compareBuilds.ts");
     const { composeBuild } = await import("../../src/validate/compose.ts");
