@@ -122,7 +122,7 @@ function sameInGoYaml(document: Document.Parsed, text: string, goValues = false)
             if (node.tag !== undefined) same = false;
             else if (isScalar(node)) {
                 const source = node.range ? text.slice(node.range[0], node.range[1]) : "";
-                if (node.type === "PLAIN" && GO_NUMBER.test(source)) {
+                if (node.type === "PLAIN" && GO_NUMBER.test(source) && !(node.value === source && goYamlKeepsString(source))) {
                     // With goNumbers, a value (not a key) takes go-yaml's number where it is certain.
                     const number = goValues && _ !== "key" ? goYamlNumber(source) : undefined;
                     if (number === undefined) same = false;
@@ -205,6 +205,19 @@ export function goYamlDocuments(text: string): unknown[] | undefined {
         if (value !== null && value !== undefined) documents.push(value);
     }
     return documents;
+}
+
+/**
+ * Whether go-yaml v3 keeps a plain scalar that starts like a number as the string it is (resolve.go, resolve(),
+ * `case 'D', 'S'`): no timestamp (parseTimestamp wants four digits and a `-` first), no integer for
+ * strconv.ParseInt(plain, 0, 64) and no yamlStyleFloat, with every `_` dropped (xunholy/k8s-gitops' init containers
+ * `01-wait-db`, `025-module-sql` as keys). Anything that could be one of them: false (not certain).
+ */
+export function goYamlKeepsString(source: string): boolean {
+    if (!/^[-+]?[0-9]/.test(source) || /^[0-9]{4}-/.test(source)) return false;
+    const plain = source.replaceAll("_", "");
+    if (/^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|[0-9]+)$/.test(plain)) return false;
+    return !/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(plain);
 }
 
 /**

@@ -349,7 +349,10 @@ const SCALARS: [string, "same" | "differs" | "declined" | "go", string][] = [
     ["octal-in-list", "go", "[0755, 1_0, x]"],
     ["octal-8", "same", "089"],
     ["octal-key", "declined", "{0755: x}"],
-    ["not-a-number", "declined", "1_a"],
+    ["not-a-number", "same", "1_a"],
+    // Keys and values that start like numbers and are none for go-yaml (xunholy/k8s-gitops' `01-wait-db:`).
+    ["number-like-key", "same", "{01-wait-db: a, 025-module-sql: b, 0x1G: c, 1e3x: d}"],
+    ["timestamp-like", "same", "2001-12-14x"],
     ["too-large", "declined", "0777777777777777777777"],
     ["not-a-tag", "same", "'x != y and !z'"],
     ["line-separator", "differs", "'a\u2028b'"],
