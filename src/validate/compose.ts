@@ -98,7 +98,7 @@ export async function composeBuild(
         if (!found) return undefined;
         references.push(...found);
     }
-    return objects.some(({ hashed }) => hashed) ? withHashes(objects, references) : objects;
+    return objects.some(({ hashed }) => hashed) ? withHashes(objects, [...WORKLOAD_REFERENCES, ...references]) : objects;
 }
 
 /** The kustomizations a build from these folders or files goes through (resources and components, included ones too). */
@@ -490,10 +490,37 @@ function nameReferences(kustomization: KustomizationDir, sources: ComposeSources
  * composed with hashed names (their many fields are not followed here).
  */
 const REFERRERS = {
-    ConfigMap: new Set(["Pod", "PodTemplate", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob", "Node", "Role", "ClusterRole", "Ingress"]),
+    // The workloads' references to ConfigMaps are followed (WORKLOAD_REFERENCES); these others are not.
+    ConfigMap: new Set(["Node", "Role", "ClusterRole", "Ingress"]),
     // namereference.go, `kind: Secret`.
     Secret: new Set(["Pod", "PodTemplate", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob", "Role", "ClusterRole", "Ingress", "ServiceAccount", "PersistentVolume", "StorageClass"]),
 };
+
+/**
+ * kustomize's built-in references of workloads to ConfigMaps (namereference.go, `kind: ConfigMap`): in each pod spec
+ * (Pod's own `spec` of core v1; PodTemplate's `template/spec`; Deployment, ReplicaSet, DaemonSet, StatefulSet and
+ * Job's `spec/template/spec`; CronJob's `spec/jobTemplate/spec/template/spec`, these of any group, as kustomize
+ * matches them by kind), volumes' configMap and projected sources' configMap names, and containers' and init
+ * containers' env configMapKeyRef and envFrom configMapRef names (xunholy/k8s-gitops' azerothcore Job mounts a
+ * hashed ConfigMap).
+ */
+const WORKLOAD_REFERENCES: NameReference[] = (
+    [
+        ["Pod", "spec"],
+        ["PodTemplate", "template/spec"],
+        ...["Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job"].map((kind) => [kind, "spec/template/spec"]),
+        ["CronJob", "spec/jobTemplate/spec/template/spec"],
+    ] as const
+).flatMap(([kind, podSpec]) =>
+    [
+        "volumes/configMap/name",
+        "containers/env/valueFrom/configMapKeyRef/name",
+        "initContainers/env/valueFrom/configMapKeyRef/name",
+        "containers/envFrom/configMapRef/name",
+        "initContainers/envFrom/configMapRef/name",
+        "volumes/projected/sources/configMap/name",
+    ].map((field) => ({ to: "ConfigMap" as const, kind, ...(kind === "Pod" ? { group: "", version: "v1" } : {}), path: `${podSpec}/${field}`.split("/") })),
+);
 
 /**
  * The hashed ConfigMaps and Secrets named `<name>-<hash>` and the references to them fixed, as kustomize does at the
@@ -507,9 +534,10 @@ const REFERRERS = {
  * - The references (api/filters/nameref/nameref.go, setScalar and selectReferral): each field a `configurations`
  *   fieldSpec names in an object of its kind (and group and version, where given), followed through maps and
  *   every item of a list (api/filters/fieldspec), whose string value is a hashed ConfigMap's name and whose object
- *   is in the same namespace as the ConfigMap, takes the new name. Declined: a build with a built-in referrer kind,
- *   such a value in another namespace (kustomize compares namespaces with `default` rules not followed here), a
- *   path that meets a scalar before its end (kustomize fails), a value that is not a string.
+ *   is in the same namespace as the ConfigMap, takes the new name; so do the workloads' (WORKLOAD_REFERENCES).
+ *   Declined: a build with another built-in referrer kind, such a value in another namespace (kustomize compares
+ *   namespaces with `default` rules not followed here), a path that meets a scalar before its end (kustomize fails),
+ *   a value that is not a string.
  */
 function withHashes(objects: ComposedObject[], references: NameReference[]): ComposedObject[] | undefined {
     const renamed = { ConfigMap: new Map<string, { namespace: unknown; name: string }>(), Secret: new Map<string, { namespace: unknown; name: string }>() };

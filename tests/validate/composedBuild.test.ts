@@ -610,11 +610,20 @@ test("hashed ConfigMap generators compose with kustomize's name hash, and `confi
     add("app", app(""), release("app", "", refs));
     add("namespaced", app("namespace: apps\n"), release("app", "flux-system", refs));
     add("same-namespace", app("").replace("  - name: app-values\n", "  - name: app-values\n    namespace: flux-system\n"), release("app", "flux-system", "    - {kind: ConfigMap, name: app-values}\n"));
-    // Declined: the referrer in another namespace; a Deployment (built-in references to ConfigMaps); a configurations
-    // file with more than ConfigMap name references.
+    // Workloads: kustomize's built-in references to ConfigMaps (xunholy/k8s-gitops' azerothcore Job mounting one):
+    // volumes, projected volumes, env and envFrom, in containers and init containers, a Pod, a CronJob.
+    // Declined: the referrer in another namespace; a Role (its resourceNames: built-in, not followed); a
+    // configurations file with more than ConfigMap name references.
     add("other-namespace", app("").replace("  - name: app-values\n", "  - name: app-values\n    namespace: elsewhere\n"), release("app", "flux-system", "    - {kind: ConfigMap, name: app-values}\n"));
-    add("deployment", app("", "[helmrelease.yaml, deployment.yaml]"), release("app", "", refs), {
-        "deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{name: c, image: i, envFrom: [{configMapRef: {name: app-values}}]}]\n",
+    const podSpec = (indent: string) =>
+        `containers:\n  - name: c\n    image: i\n    envFrom: [{configMapRef: {name: app-values}}, {secretRef: {name: app-values}}]\n    env:\n      - {name: A, valueFrom: {configMapKeyRef: {name: app-extra, key: html}}}\n      - {name: B, value: app-values}\ninitContainers:\n  - {name: i, image: i, envFrom: [{configMapRef: {name: app-extra}}]}\nvolumes:\n  - {name: v, configMap: {name: app-values}}\n  - {name: p, projected: {sources: [{configMap: {name: app-extra}}, {secret: {name: app-values}}]}}\n  - {name: o, configMap: {name: other}}\n`.replace(/^(?=.)/gm, indent);
+    add("deployment", app("", "[helmrelease.yaml, deployment.yaml, job.yaml, pod.yaml]"), release("app", "", refs), {
+        "deployment.yaml": `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n${podSpec("      ")}`,
+        "job.yaml": `apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: j\nspec:\n  schedule: "@daily"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n${podSpec("          ")}---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\nspec:\n  template:\n    spec:\n${podSpec("      ")}`,
+        "pod.yaml": `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n${podSpec("  ")}`,
+    });
+    add("role", app("", "[helmrelease.yaml, role.yaml]"), release("app", "", refs), {
+        "role.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: r\nrules: [{apiGroups: [''], resources: [configmaps], resourceNames: [app-values], verbs: [get]}]\n",
     });
     // Hashed generators below the top of the build, and their kustomization's `configurations`, which kustomize
     // merges up and applies at the end (xunholy/k8s-gitops' flux-instance app under the cluster's folder): also to
@@ -638,16 +647,18 @@ test("hashed ConfigMap generators compose with kustomize's name hash, and `confi
     const result = await compareTree(root);
     t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
     assert.deepEqual(result.mismatches, []);
-    // app, namespaced, same-namespace, outer, the three generator ones and the flux folder, each as it is and under a
-    // targetNamespace; other-namespace only under one (where both objects share it); the Flux Kustomization over app.
-    // Declined: the rest.
-    assert.deepEqual([result.composed, result.declined], [18, 5]);
+    // app, namespaced, same-namespace, outer, deployment, the three generator ones and the flux folder, each as it is
+    // and under a targetNamespace; other-namespace only under one (where both objects share it); the Flux
+    // Kustomization over app. Declined: the rest.
+    assert.deepEqual([result.composed, result.declined], [20, 5]);
     const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
     const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
     const sources = { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) };
     const built = async (dir: string) => composeBuild(path.join(root, dir), sources);
-    for (const dir of ["app", "namespaced", "same-namespace", "outer", "dashboards", "dashboard-user", "generators-only"]) assert.ok(await built(dir), `${dir}: not composed`);
-    for (const dir of ["other-namespace", "deployment", "wider-config"]) assert.equal(await built(dir), undefined, `${dir}: composed`);
+    for (const dir of ["app", "namespaced", "same-namespace", "outer", "deployment", "dashboards", "dashboard-user", "generators-only"]) assert.ok(await built(dir), `${dir}: not composed`);
+    for (const dir of ["other-namespace", "role", "wider-config"]) assert.equal(await built(dir), undefined, `${dir}: composed`);
+    const workloads = (await built("deployment"))!.map(({ object }) => object);
+    assert.ok(JSON.stringify(workloads.find(({ kind }) => kind === "Job")).match(/app-values-[a-z0-9]{10}/g)!.length >= 2);
     const outer = (await built("outer"))!.map(({ object }) => object) as { kind: string; metadata: { name: string }; spec?: { valuesFrom: { name: string }[] } }[];
     assert.match(outer.find(({ metadata }) => metadata.name === "outer")!.spec!.valuesFrom[0].name, /^app-values-[a-z0-9]{10}$/);
     // The names really are hashed and the references really are rewritten (not only equal to kubectl's by luck).
