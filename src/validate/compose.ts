@@ -2,17 +2,20 @@
 // kustomizations where that is certain; undefined for every other one, which kustomize then builds.
 //
 // Composed: a kustomization whose fields are only `resources` (local files of whole objects that go-yaml reads as
-// this project's parser does, or whose numbers take go-yaml's value: yamlFiles.ts; or folders whose kustomization
-// composes), `namespace`, `configMapGenerator` (files and literals; the name hash too, at the top of a build:
-// `withHashes`), `generatorOptions` (disableNameSuffixHash, labels, annotations), `patches` (strategic merge of
-// custom resources, by target), `patchesStrategicMerge` (files of custom-resource patches, by id) and, at the top, `configurations` that name ConfigMaps in custom kinds; a folder
+// this project's parser does, or whose values take go-yaml's: yamlFiles.ts; or folders whose kustomization
+// composes; offline, remote ones left out: `omitRemote`), `components` (of resources only), `namespace`,
+// `configMapGenerator` and `secretGenerator` (files and literals; the name hash too, given at the end of the build:
+// `withHashes`), `generatorOptions` (disableNameSuffixHash, labels, annotations), `patchesStrategicMerge` (files of
+// custom-resource patches, by id), `patches` (strategic merge of custom resources, by target), `labels` and
+// `commonLabels` (metadata only) and `configurations` that name ConfigMaps or Secrets in custom kinds; a folder
 // without a kustomization file as Flux's generator lists it; and on top, a Flux Kustomization's spec.components
-// (of resources only), spec.patches and spec.targetNamespace (as fluxTree.ts's overlay over the path applies them). What the output is, as kubectl kustomize shows it (tests/validate/composedBuild.test.ts and
+// (of resources only), spec.patches and spec.targetNamespace (as fluxTree.ts's overlay over the path applies
+// them). What the output is, as kubectl kustomize shows it (tests/validate/composedBuild.test.ts and
 // `scripts/validationCorpus.ts compare-builds`, which compares every kustomization of the corpus trees):
 // - resources: the files' objects as they are; an included folder's build;
-// - configMapGenerator: `{apiVersion: v1, kind: ConfigMap, metadata: {name, namespace?, labels?, annotations?}, data}`, data from
-//   literals (`key=value`, one pair of enclosing quotes removed) and files (`path` keyed by its base name, or
-//   `key=path`), each file's content as it is;
+// - generators: `{apiVersion: v1, kind: ConfigMap, metadata: {name, namespace?, labels?, annotations?}, data}`
+//   (a Secret also has `type` and base64 data), data from literals (`key=value`, one pair of enclosing quotes
+//   removed) and files (`path` keyed by its base name, or `key=path`), each file's content as it is;
 // - patchesStrategicMerge, then patches (before the namespace, as kustomize orders its transformers): see
 //   `strategicMergeFiles` and `patched`; a patched object loses its empty null fields (`withoutEmptyNulls`);
 // - namespace: metadata.namespace set (replaced) on every object kustomize takes as namespaced: every kind its
@@ -20,8 +23,8 @@
 //   and on RoleBinding and ClusterRoleBinding subjects named `default` (`withSubjectsNamespace`).
 // Declined (kustomize builds it): anything else, including a Namespace object under another namespace (kustomize
 // renames it), kinds whose other fields the namespace transformer changes (APIService, CRD conversion), a built-in
-// kind not listed here, a List, YAML tags or merge keys, a non-UTF-8 generator file, a key kustomize refuses, and two
-// objects of one kind and name (which kustomize refuses or merges).
+// kind not listed here, a List, YAML tags or merge keys of lists, a non-UTF-8 ConfigMap file, a key kustomize
+// refuses, and two objects of one kind, name and namespace (which kustomize refuses or merges).
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
