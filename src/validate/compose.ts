@@ -493,11 +493,28 @@ function nameReferences(kustomization: KustomizationDir, sources: ComposeSources
  * composed with hashed names (their many fields are not followed here).
  */
 const REFERRERS = {
-    // The workloads' references to ConfigMaps are followed (WORKLOAD_REFERENCES); these others are not.
+    // The workloads' references to ConfigMaps are followed (WORKLOAD_REFERENCES); these others are not, unless the
+    // object has none of their fields (withoutConfigMapReference).
     ConfigMap: new Set(["Node", "Role", "ClusterRole", "Ingress"]),
     // namereference.go, `kind: Secret`.
     Secret: new Set(["Pod", "PodTemplate", "Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job", "CronJob", "Role", "ClusterRole", "Ingress", "ServiceAccount", "PersistentVolume", "StorageClass"]),
 };
+
+/**
+ * Whether a Role, ClusterRole, Ingress or Node has none of the fields kustomize's built-in references to ConfigMaps
+ * name in it (namereference.go: `rules/resourceNames`, the Ingress annotation
+ * `nginx.ingress.kubernetes.io/fastcgi-params-configmap`, `spec/configSource/configMap`), so that renaming a
+ * ConfigMap cannot change it (controlplaneio-fluxcd/d2-infra's monitoring ClusterRole beside Grafana dashboards).
+ */
+function withoutConfigMapReference(object: Record<string, unknown>): boolean {
+    const metadata = object.metadata as Record<string, unknown>;
+    if (object.kind === "Role" || object.kind === "ClusterRole") {
+        return object.rules === undefined || (Array.isArray(object.rules) && object.rules.every((rule) => isRecord(rule) && rule.resourceNames === undefined));
+    }
+    if (object.kind === "Ingress") return !isRecord(metadata.annotations) || !("nginx.ingress.kubernetes.io/fastcgi-params-configmap" in metadata.annotations);
+    if (object.kind === "Node") return !isRecord(object.spec) || object.spec.configSource === undefined;
+    return false;
+}
 
 /**
  * kustomize's built-in references of workloads to ConfigMaps (namereference.go, `kind: ConfigMap`): in each pod spec
@@ -551,7 +568,7 @@ function withHashes(objects: ComposedObject[], references: NameReference[]): Com
             continue;
         }
         const kind = item.object.kind as "ConfigMap" | "Secret";
-        if (objects.some(({ object }) => REFERRERS[kind].has(String(object.kind)))) return undefined;
+        if (objects.some(({ object }) => REFERRERS[kind].has(String(object.kind)) && !(kind === "ConfigMap" && withoutConfigMapReference(object)))) return undefined;
         const metadata = item.object.metadata as Record<string, unknown>;
         const name = String(metadata.name);
         // kustomize's name references do not look at a `kind` beside the name (nameref.go checks it for roleRef
@@ -770,11 +787,12 @@ const TARGET_FIELDS = new Set(["group", "version", "kind", "name", "labelSelecto
  * kustomize's `patches` with a target, strategic-merge patches of custom resources (no built-in kind: their merge
  * keys and strategies are another matter): for custom resources kustomize has no schema, so it merges maps key by
  * key and replaces lists and scalars whole (a list of objects with `name` keys included), keeps each target's
- * apiVersion, kind, name and namespace, and sets what the patch adds (an empty map or list too). Declined: a patch
- * without a target, one without a kind or a metadata.name (kustomize refuses it), a JSON 6902 patch, a null (a deletion) or `$patch`-style directive in it, a target by namespace
- * or annotation, a label selector other than `key=value`, `key!=value`, `key` and `!key` terms (`in`, `notin`,
- * ...), a name that is a regular expression, and a patch file where
- * `files` is false (Flux's spec.patches are inline).
+ * apiVersion, kind, name and namespace, and sets what the patch adds (an empty map or list too); and JSON 6902
+ * patches (a list of operations: `jsonPatched`, any kind). Declined: a patch without a target, one without a kind
+ * or a metadata.name (kustomize refuses it), a null (a deletion) or `$patch`-style directive in it, a target by
+ * namespace or annotation, a label selector other than `key=value`, `key!=value`, `key` and `!key` terms (`in`,
+ * `notin`, ...), a name that is a regular expression, and a patch file where `files` is false (Flux's
+ * spec.patches are inline).
  */
 async function patched(objects: ComposedObject[], patches: unknown[], dir: string, sources: ComposeSources, files: boolean): Promise<ComposedObject[] | undefined> {
     let result = objects;
@@ -800,12 +818,77 @@ async function patched(objects: ComposedObject[], patches: unknown[], dir: strin
             return undefined;
         }
         // A target that selects nothing leaves the objects as they are (PatchTransformer.go, transformStrategicMerge:
-        // m.ApplySmPatch of an empty id set), once the patch parsed as an object (checked in strategicMerge).
-        const next = await strategicMerge(result, document, (object) => selects(exact, object) && labels.every((term) => term(object)));
+        // m.ApplySmPatch of an empty id set; transformJson6902: no resource selected), once the patch parsed as an
+        // object (checked in strategicMerge) or a list of operations (jsonPatched).
+        const chosen = (object: Record<string, unknown>) => selects(exact, object) && labels.every((term) => term(object));
+        const next = Array.isArray(document) ? jsonPatchedAll(result, document, chosen, sources) : await strategicMerge(result, document, chosen);
         if (!next) return undefined;
         result = next;
     }
     return result;
+}
+
+/** A JSON 6902 patch (a list of operations) applied to each object `chosen` selects: see jsonPatched. */
+function jsonPatchedAll(objects: ComposedObject[], operations: unknown[], chosen: (object: Record<string, unknown>) => boolean, sources: ComposeSources): ComposedObject[] | undefined {
+    const next: ComposedObject[] = [];
+    for (const item of objects) {
+        if (!chosen(item.object)) {
+            next.push(item);
+            continue;
+        }
+        // kustomize patches the object's JSON and reads it back (kyaml's patchjson6902 filter): the YAML styles are
+        // gone, so a value this project takes as kustomize writes it back (yamlFiles.ts, kustomizeFolded) would not
+        // be; an object from a file not read the same in go-yaml is declined, and so is one holding a null.
+        if (sources.parsed.get(item.file)?.plain !== true || !mergeable(item.object, false)) return undefined;
+        const patchedObject = jsonPatched(item.object, operations);
+        if (!patchedObject) return undefined;
+        next.push({ ...item, object: patchedObject });
+    }
+    return next;
+}
+
+/**
+ * RFC 6902 (evanphx/json-patch, which kustomize's JSON patches use) where certain: `add`, `replace` and `remove`
+ * at a path of map keys only (`~1` and `~0` unescaped), every map on the way present; `replace` and `remove` of a
+ * key that is there; `add` sets the key (replacing a value there). Declined: other operations, a path through a list
+ * or to the object's apiVersion, kind, metadata, name or namespace, a value holding a null or a string YAML 1.1
+ * reads otherwise (`yaml11Same`).
+ */
+function jsonPatched(object: Record<string, unknown>, operations: unknown[]): Record<string, unknown> | undefined {
+    const result = structuredClone(object);
+    if (operations.length === 0) return undefined;
+    for (const operation of operations) {
+        if (!isRecord(operation) || !Object.keys(operation).every((field) => field === "op" || field === "path" || field === "value")) return undefined;
+        const { op, path: pointer, value } = operation;
+        if ((op !== "add" && op !== "replace" && op !== "remove") || typeof pointer !== "string" || !pointer.startsWith("/")) return undefined;
+        if ((op === "remove") !== (value === undefined) || (value !== undefined && (!mergeable(value, false) || !yaml11Same(value)))) return undefined;
+        const tokens = pointer.slice(1).split("/");
+        if (tokens.some((token) => token === "" || /~([^01]|$)/.test(token))) return undefined;
+        const keys = tokens.map((token) => token.replaceAll("~1", "/").replaceAll("~0", "~"));
+        if (keys[0] === "apiVersion" || keys[0] === "kind" || (keys[0] === "metadata" && (keys.length < 2 || keys[1] === "name" || keys[1] === "namespace"))) return undefined;
+        let parent: Record<string, unknown> = result;
+        for (const key of keys.slice(0, -1)) {
+            const next = parent[key];
+            if (!isRecord(next)) return undefined;
+            parent = next;
+        }
+        const last = keys[keys.length - 1];
+        if (op !== "add" && !Object.hasOwn(parent, last)) return undefined;
+        if (op === "remove") delete parent[last];
+        else parent[last] = structuredClone(value);
+    }
+    return result;
+}
+
+/**
+ * Whether every string of a value (keys too) reads as that string in YAML 1.1: kustomize reads a JSON 6902 patch with
+ * sigs.k8s.io/yaml (goyaml.v2), where `value: y` is true (tried with kubectl: the annotation came out "true").
+ */
+function yaml11Same(value: unknown): boolean {
+    if (typeof value === "string") return yaml11String(value);
+    if (Array.isArray(value)) return value.every(yaml11Same);
+    if (isRecord(value)) return Object.entries(value).every(([key, entry]) => yaml11String(key) && yaml11Same(entry));
+    return true;
 }
 
 /**

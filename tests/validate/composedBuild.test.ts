@@ -622,6 +622,13 @@ test("hashed ConfigMap generators compose with kustomize's name hash, and `confi
         "job.yaml": `apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: j\nspec:\n  schedule: "@daily"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n${podSpec("          ")}---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\nspec:\n  template:\n    spec:\n${podSpec("      ")}`,
         "pod.yaml": `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n${podSpec("  ")}`,
     });
+    // A ClusterRole without resourceNames and an Ingress without the fastcgi annotation (controlplaneio-fluxcd/d2-infra's
+    // monitoring ClusterRole beside its Grafana dashboards): nothing of them names a ConfigMap, so they compose.
+    add("unnamed", app("", "[helmrelease.yaml, rbac.yaml]"), release("app", "", refs), {
+        "rbac.yaml":
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: r\nrules: [{apiGroups: [''], resources: [configmaps], verbs: [get]}]\n---\n" +
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: i\n  annotations: {nginx.ingress.kubernetes.io/rewrite-target: /}\nspec:\n  rules: [{host: x.example.com}]\n",
+    });
     add("role", app("", "[helmrelease.yaml, role.yaml]"), release("app", "", refs), {
         "role.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: r\nrules: [{apiGroups: [''], resources: [configmaps], resourceNames: [app-values], verbs: [get]}]\n",
     });
@@ -647,15 +654,15 @@ test("hashed ConfigMap generators compose with kustomize's name hash, and `confi
     const result = await compareTree(root);
     t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
     assert.deepEqual(result.mismatches, []);
-    // app, namespaced, same-namespace, outer, deployment, the three generator ones and the flux folder, each as it is
-    // and under a targetNamespace; other-namespace only under one (where both objects share it); the Flux
+    // app, namespaced, same-namespace, outer, deployment, unnamed, the three generator ones and the flux folder, each
+    // as it is and under a targetNamespace; other-namespace only under one (where both objects share it); the Flux
     // Kustomization over app. Declined: the rest.
-    assert.deepEqual([result.composed, result.declined], [20, 5]);
+    assert.deepEqual([result.composed, result.declined], [22, 5]);
     const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
     const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
     const sources = { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) };
     const built = async (dir: string) => composeBuild(path.join(root, dir), sources);
-    for (const dir of ["app", "namespaced", "same-namespace", "outer", "deployment", "dashboards", "dashboard-user", "generators-only"]) assert.ok(await built(dir), `${dir}: not composed`);
+    for (const dir of ["app", "namespaced", "same-namespace", "outer", "deployment", "unnamed", "dashboards", "dashboard-user", "generators-only"]) assert.ok(await built(dir), `${dir}: not composed`);
     for (const dir of ["other-namespace", "role", "wider-config"]) assert.equal(await built(dir), undefined, `${dir}: composed`);
     const workloads = (await built("deployment"))!.map(({ object }) => object);
     assert.ok(JSON.stringify(workloads.find(({ kind }) => kind === "Job")).match(/app-values-[a-z0-9]{10}/g)!.length >= 2);
@@ -806,6 +813,43 @@ test("admission policies, cluster-scoped but unknown to kustomize's schema, get 
     t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
     assert.deepEqual(result.mismatches, []);
     assert.deepEqual([result.composed, result.declined], [2, 0]);
+});
+
+test("JSON 6902 patches of map fields compose (add, replace, remove), as kubectl kustomize builds them", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const patch = (kind: string, name: string, operations: string) => `  - target: {kind: ${kind}, name: ${name}}\n    patch: |\n${operations.replace(/^(?=.)/gm, "      ")}`;
+    const base = {
+        "base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [issuer.yaml, release.yaml, deployment.yaml]\n",
+        "base/issuer.yaml": "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: letsencrypt\nspec:\n  acme:\n    email: a@example.com\n    privateKeySecretRef: {name: key}\n",
+        "base/release.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: kube-prometheus-stack\n  annotations: {a/b: x}\nspec:\n  interval: 1h\n  values:\n    prometheus:\n      prometheusSpec: {retention: 24h, old: 1}\n    list: [a, b]\n",
+        "base/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  replicas: 1\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{name: c, image: i}]\n",
+    };
+    const root = writeTree({
+        ...base,
+        // controlplaneio-fluxcd/d2-infra's production and staging configs: an ACME server added, a retention replaced.
+        "production/kustomization.yaml":
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [../base]\npatches:\n" +
+            patch("ClusterIssuer", "letsencrypt", "- op: add\n  path: /spec/acme/server\n  value: https://acme-v02.api.letsencrypt.org/directory\n") +
+            patch("HelmRelease", "kube-prometheus-stack", "- op: replace\n  path: /spec/values/prometheus/prometheusSpec/retention\n  value: 48h\n- op: remove\n  path: /spec/values/prometheus/prometheusSpec/old\n- op: add\n  path: /metadata/annotations/a~1b\n  value: z\n- op: add\n  path: /spec/values/list\n  value: {now: a map}\n") +
+            patch("Deployment", "d", "- op: replace\n  path: /spec/replicas\n  value: 3\n") +
+            patch("Deployment", "nothing-has-this-name", "- op: add\n  path: /spec/paused\n  value: true\n"),
+        // Left to kustomize: a path through a list, a replace of a key that is not there (kustomize fails), a test.
+        "list/kustomization.yaml": "resources: [../base]\npatches:\n" + patch("Deployment", "d", "- op: add\n  path: /spec/template/spec/containers/0/args\n  value: [x]\n"),
+        "missing/kustomization.yaml": "resources: [../base]\npatches:\n" + patch("ClusterIssuer", "letsencrypt", "- op: replace\n  path: /spec/acme/server\n  value: x\n"),
+        "test-op/kustomization.yaml": "resources: [../base]\npatches:\n" + patch("ClusterIssuer", "letsencrypt", "- op: test\n  path: /spec/acme/email\n  value: a@example.com\n"),
+        // kustomize reads a JSON 6902 patch as YAML 1.1, where `y` is true: declined.
+        "yaml11/kustomization.yaml": "resources: [../base]\npatches:\n" + patch("HelmRelease", "kube-prometheus-stack", "- op: add\n  path: /metadata/annotations/a~1b\n  value: y\n"),
+        // Flux's spec.patches take JSON 6902 patches too.
+        "flux/ks.yaml":
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: base\nspec:\n  interval: 1h\n  path: ./base\n  prune: true\n  sourceRef: {kind: Bucket, name: b}\n  patches:\n" +
+            patch("HelmRelease", "kube-prometheus-stack", "- op: add\n  path: /spec/suspend\n  value: true\n").replace(/^/gm, "  "),
+    });
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    // base, production and flux/ (generated), each as it is and under a targetNamespace, and the Flux Kustomization
+    // over base; list, missing, test-op and yaml11, twice each, declined.
+    assert.deepEqual([result.composed, result.declined], [7, 8]);
 });
 
 test("commonLabels and labels that set only metadata.labels compose, as kubectl kustomize builds them; selectors and templates are left to it", async (t) => {
