@@ -3,11 +3,13 @@
 // it (as it is, and under a targetNamespace), and for every Flux Kustomization with spec.patches or spec.components
 // (its path under them and its targetNamespace, as the overlay fluxTree.ts builds), the composed build, where composeBuild gives one, is compared with
 // `kubectl kustomize --load-restrictor=LoadRestrictionsNone` of the same (objects as a multiset, canonical JSON).
+// Remote references are compared as validation offline builds them: composed with them left out (omitRemote), and
+// built by kubectl in a copy of the tree whose kustomization files have them removed (fluxTree.ts, withoutRemote).
 // Used by `node scripts/validationCorpus.ts compare-builds <dir-of-trees>` and tests/validate/composedBuild.test.ts.
-// kubectl may fetch remote bases: run it where nothing can leave the machine (unshare -n).
+// Run it where nothing can leave the machine (unshare -n).
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import pLimit from "p-limit";
@@ -15,7 +17,7 @@ import { stringify } from "yaml";
 import { composeBuild } from "../src/validate/compose.ts";
 import { treeFolder } from "../src/validate/fluxPath.ts";
 import { isRecord } from "../src/validate/problems.ts";
-import { generatedResources } from "../src/validate/fluxTree.ts";
+import { generatedResources, withoutRemote } from "../src/validate/fluxTree.ts";
 import { isKustomizationFile, KUSTOMIZATION_FILE_NAMES } from "../src/validate/kustomizationFile.ts";
 import { readKustomizations } from "../src/validate/tree.ts";
 import { listYamlFiles, parseYamlFile, parseYamlStream } from "../src/validate/yamlFiles.ts";
@@ -38,8 +40,21 @@ export async function compareTree(root: string): Promise<Comparison> {
     const parsedFiles = await Promise.all(files.map(parseYamlFile));
     const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
     const parsed = new Map(parsedFiles.map((file) => [file.file, file]));
-    const sources = { kustomizations, parsed };
+    const sources = { kustomizations, parsed, omitRemote: true };
     const work = await mkdtemp(path.join(tmpdir(), "bucketops-compare-"));
+    // Where kubectl builds: the tree itself, or, where a kustomization has a remote reference, a copy without them.
+    const rewrites = [...kustomizations.values()].flatMap(({ file }) => {
+        const document = parsed.get(file)?.documents[0];
+        if (!isRecord(document)) return [];
+        const { kept, remote } = withoutRemote(document);
+        return remote.length > 0 ? [{ file, text: stringify(kept) }] : [];
+    });
+    const buildRoot = rewrites.length > 0 ? path.join(work, "tree") : root;
+    if (rewrites.length > 0) {
+        await cp(root, buildRoot, { recursive: true });
+        for (const { file, text } of rewrites) await writeFile(path.join(buildRoot, path.relative(root, file)), text);
+    }
+    const mirror = (file: string) => path.join(buildRoot, path.relative(root, file));
     const limit = pLimit(availableParallelism());
     const result: Comparison = { composed: 0, declined: 0, mismatches: [] };
     let overlays = 0;
@@ -76,16 +91,16 @@ export async function compareTree(root: string): Promise<Comparison> {
                 }
                 result.composed++;
                 const where = `${path.relative(root, dir) || "."}${generated ? " (generated)" : ""}${targetNamespace ? ` (targetNamespace)` : ""}${patches ? " (Flux patches)" : ""}${components ? " (Flux components)" : ""}`;
-                let built = dir;
+                let built = mirror(dir);
                 if (generated || targetNamespace || patches || components) {
                     built = path.join(work, String(overlays++));
                     await mkdir(built, { recursive: true });
-                    const resources = generated ? generated.map((resource) => path.relative(built, resource)) : [path.relative(built, dir)];
+                    const resources = generated ? generated.map((resource) => path.relative(built, mirror(resource))) : [path.relative(built, mirror(dir))];
                     const overlay = {
                         ...(targetNamespace ? { namespace: targetNamespace } : {}),
                         resources,
                         ...(patches ? { patches: patches.filter(isRecord).map(({ patch, target }) => ({ patch, target })) } : {}),
-                        ...(components ? { components: components.map((component) => path.relative(built, path.resolve(dir, component))) } : {}),
+                        ...(components ? { components: components.map((component) => path.relative(built, mirror(path.resolve(dir, component)))) } : {}),
                     };
                     await writeFile(path.join(built, "kustomization.yaml"), stringify(overlay));
                 }

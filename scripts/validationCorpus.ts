@@ -10,12 +10,14 @@
 //       `kubectl kustomize` of the same, in every tree (scripts/compareBuilds.ts); exit 1 on any difference.
 //   node scripts/validationCorpus.ts check <dir-of-trees> [--root <tree>=<path>]... [--time] [--json]
 //       Validates each tree under <dir-of-trees> as `bucketops push` does (src/validate validateTree, builds on, no
-//       network for remote bases) and prints a table: files, entry mode, errors, warnings, seconds. With --time,
+//       network for remote bases) and prints a table: files, entry mode, errors, warnings, seconds, and how many
+//       times validation started kubectl (the builds src/validate/compose.ts could not compose). With --time,
 //       also pushes each tree to moto_server (cold, then unchanged) with bucketops and with `aws s3 sync`.
 //
 // Run it where nothing can leave the machine: `unshare -n sh -c 'ip link set lo up; node scripts/validationCorpus.ts …'`.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { isMap, isScalar, parseAllDocuments, visit, type Document } from "yaml";
 import { listYamlFiles, ManifestValidationError, validateTree, type Problem } from "../src/validate/index.ts";
@@ -139,7 +141,24 @@ interface Row {
     warnings: Problem[];
     notes: string[];
     seconds: number;
+    /** kubectl processes the validation started. */
+    kubectl: number;
     timing?: Record<string, number>;
+}
+
+/**
+ * KUBECTL pointed at a wrapper that notes each start of kubectl (in a file beside it) before running the real one;
+ * returns how many starts were noted so far.
+ */
+function countKubectl(): () => number {
+    const dir = mkdtempSync(path.join(tmpdir(), "bucketops-kubectl-"));
+    const log = path.join(dir, "starts");
+    const real = execFileSync("sh", ["-c", `command -v "${process.env.KUBECTL ?? "kubectl"}"`], { encoding: "utf8" }).trim();
+    const wrapper = path.join(dir, "kubectl");
+    writeFileSync(log, "");
+    writeFileSync(wrapper, `#!/bin/sh\necho x >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    process.env.KUBECTL = wrapper;
+    return () => readFileSync(log, "utf8").length / 2;
 }
 
 async function check(args: string[]): Promise<void> {
@@ -147,7 +166,8 @@ async function check(args: string[]): Promise<void> {
     const roots = new Map(flags(args, "--root").map((value) => value.split("=", 2) as [string, string]));
     const trees = readdirSync(dir).filter((name) => statSync(path.join(dir, name)).isDirectory()).sort();
     const rows: Row[] = [];
-    console.log("| tree | commit | files | YAML | mode | errors | warnings | validate s | bucketops cold s | bucketops unchanged s | bucketops one change s | aws cold s | aws unchanged s | aws one change s |");
+    const kubectlStarts = countKubectl();
+    console.log("| tree | commit | files | YAML | mode | errors | warnings | validate s | kubectl | bucketops cold s | bucketops unchanged s | bucketops one change s | aws cold s | aws unchanged s | aws one change s |");
     for (const tree of trees) {
         const treeDir = path.join(dir, tree);
         let meta: { commit?: string } = {};
@@ -166,8 +186,10 @@ async function check(args: string[]): Promise<void> {
             warnings: [],
             notes: [],
             seconds: 0,
+            kubectl: 0,
         };
         const start = performance.now();
+        const startsBefore = kubectlStarts();
         try {
             const report = await validateTree(treeDir, { rootPath: roots.get(tree) });
             row.mode = report.mode;
@@ -179,6 +201,7 @@ async function check(args: string[]): Promise<void> {
             row.errors = error.problems;
         }
         row.seconds = (performance.now() - start) / 1000;
+        row.kubectl = kubectlStarts() - startsBefore;
         // A refused tree cannot be pushed: it is timed once its errors are fixed.
         if (args.includes("--time") && row.errors.length === 0) {
             try {
@@ -211,7 +234,7 @@ async function check(args: string[]): Promise<void> {
 function printRow(row: Row): void {
     const { plainSecrets, ...seconds } = row.timing ?? {};
     const timing = row.timing ? ` | ${Object.values(seconds).map((value) => value.toFixed(2)).join(" | ")}${plainSecrets ? " (pushed with --allow-plain-secrets)" : ""}` : "";
-    console.log(`| ${row.tree} | ${row.commit} | ${row.files} | ${row.yaml} | ${row.mode} | ${row.errors.length} | ${row.warnings.length} | ${row.seconds.toFixed(1)}${timing} |`);
+    console.log(`| ${row.tree} | ${row.commit} | ${row.files} | ${row.yaml} | ${row.mode} | ${row.errors.length} | ${row.warnings.length} | ${row.seconds.toFixed(1)} | ${row.kubectl}${timing} |`);
 }
 
 function countFiles(dir: string): number {

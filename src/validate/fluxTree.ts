@@ -559,7 +559,7 @@ class FluxTree {
             const { patches, components, ...others } = transforming;
             if (Object.values(others).every((value) => value === undefined) && (patches === undefined || Array.isArray(patches)) && (components === undefined || Array.isArray(components))) {
                 const generated = own || (await findKustomizationFile(entry.dir)) ? undefined : await generatedResources(entry.dir);
-                const sources = { kustomizations: this.kustomizations, parsed: this.parsed };
+                const sources = { kustomizations: this.kustomizations, parsed: this.parsed, omitRemote: !this.options.allowRemote };
                 const composed = await composeBuild(entry.dir, sources, { targetNamespace, generated, patches: patches as unknown[] | undefined, components: components as unknown[] | undefined });
                 if (composed) return { ok: true, objects: composed };
             }

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { walkFiles } from "../fs/walk.ts";
-import { isAlias, isMap, isScalar, parseAllDocuments, visit, type Document } from "yaml";
+import { isAlias, isMap, isScalar, parseAllDocuments, parseDocument, visit, type Document } from "yaml";
 import type { Problem } from "./problems.ts";
 
 export interface ParsedYamlFile {
@@ -94,14 +94,16 @@ const MAYBE_DIFFERENT = /[!|>\r\u0085\u2028\u2029\uFEFF]|^%|<<|(^|[^0-9A-Za-z_.]
  *   before a digit or `b`, a sign before `0x`/`0o`;
  * - a block scalar at the very end of the text without a final line break: go-yaml clips no line break there
  *   (`key: |\n  end` is "end"), this parser gives "end\n";
- * - a folded block scalar (`>`) with a more-indented or whitespace-started line: go-yaml keeps an extra line break
- *   before it (`>-` of `first\n  more` is "first\n\n  more" there, "first\n  more" here). The value shows it: a line
- *   break (or the start) followed by a space or tab, which folding of plain lines never gives;
+ * - a folded block scalar (`>`) with a more-indented or whitespace-started line: kustomize's value has an extra line
+ *   break before it (`>-` of `first\n  more` is "first\n\n  more" there, "first\n  more" here). The value shows it: a
+ *   line break (or the start) followed by a space or tab, which folding of plain lines never gives. It is go-yaml's
+ *   writing, not its reading: kustomize writes the value back in the folded style, which go-yaml v3 does wrongly
+ *   (see `kustomizeFolded`); with `goValues` such a scalar takes that value where it is certain;
  * - a folded block scalar with keep chomping (`>+`): go-yaml keeps one more trailing line break.
  * Plain `>` and `>-`, blank lines among the lines, leading and trailing blank lines, an indentation indicator
  * (`>2`) and a comment after the header read the same (tests/validate/composedBuild.test.ts, against kubectl).
  */
-function sameInGoYaml(document: Document.Parsed, text: string, goNumbers = false): boolean {
+function sameInGoYaml(document: Document.Parsed, text: string, goValues = false): boolean {
     let same = true;
     visit(document, {
         Pair(_, pair) {
@@ -118,9 +120,9 @@ function sameInGoYaml(document: Document.Parsed, text: string, goNumbers = false
             if (node.tag !== undefined) same = false;
             else if (isScalar(node)) {
                 const source = node.range ? text.slice(node.range[0], node.range[1]) : "";
-                if (node.type === "PLAIN" && GO_NUMBER.test(source)) {
+                if (node.type === "PLAIN" && GO_NUMBER.test(source) && !(node.value === source && goYamlKeepsString(source))) {
                     // With goNumbers, a value (not a key) takes go-yaml's number where it is certain.
-                    const number = goNumbers && _ !== "key" ? goYamlNumber(source) : undefined;
+                    const number = goValues && _ !== "key" ? goYamlNumber(source) : undefined;
                     if (number === undefined) same = false;
                     else node.value = number;
                 }
@@ -128,7 +130,12 @@ function sameInGoYaml(document: Document.Parsed, text: string, goNumbers = false
                     if (!source.endsWith("\n")) same = false;
                     else if (node.type === "BLOCK_FOLDED") {
                         const header = /^>([-+1-9]{0,2})/.exec(source);
-                        same = header !== null && !header[1].includes("+") && typeof node.value === "string" && !/(^|\n)[ \t]/.test(node.value);
+                        same = header !== null && !header[1].includes("+") && typeof node.value === "string";
+                        if (same && /(^|\n)[ \t]/.test(node.value as string)) {
+                            const value = goValues && _ !== "key" ? kustomizeFolded(node.value as string) : undefined;
+                            if (value === undefined) same = false;
+                            else node.value = value;
+                        }
                     }
                 }
             }
@@ -136,6 +143,47 @@ function sameInGoYaml(document: Document.Parsed, text: string, goNumbers = false
         },
     });
     return same;
+}
+
+/**
+ * The value kustomize gives a folded block scalar with a more-indented line: go-yaml v3 (v3.0.1) writes it back in the
+ * folded style (emitterc.go, yaml_emitter_write_folded_scalar) and reads that again. The writer puts an extra line
+ * break after each line that does not start with a blank when the value's FIRST character is not blank (`k := 0`
+ * where `k := i` was meant: it looks at the start of the value, not at the next line), so a line break before a
+ * more-indented line, which the folded style keeps as it is, comes back doubled; reading the written text is YAML's
+ * folding (the same in this parser; tried with kubectl: tests/validate/composedBuild.test.ts). Line wrapping at 80
+ * columns reads back as the space it replaced. Undefined where not certain: a value starting with a blank or a line
+ * break (the writer then adds an indentation hint and no extra breaks), one the writer would not write folded
+ * (yaml_emitter_analyze_scalar: a space before a line break or at the end; characters other than printable ASCII,
+ * tab included), keep chomping (two line breaks at the end).
+ */
+export function kustomizeFolded(value: string): string | undefined {
+    if (value === "" || /^[ \t\n]/.test(value) || / \n| $|\n\n$/.test(value) || /[^\n\x20-\x7e]/.test(value)) return undefined;
+    // The chomping hint (yaml_emitter_write_block_scalar_hints): strip without a final line break, clip with one.
+    const lines = [`v: >${value.endsWith("\n") ? "" : "-"}`];
+    let line = "";
+    let breaks = true;
+    let leadingSpaces = true;
+    for (const c of value) {
+        if (c === "\n") {
+            lines.push(line);
+            line = "";
+            // The extra break: the first character of the value is not blank (checked above).
+            if (!breaks && !leadingSpaces) lines.push("");
+            breaks = true;
+        } else {
+            if (breaks) {
+                line = "  ";
+                leadingSpaces = c === " ";
+            }
+            line += c;
+            breaks = false;
+        }
+    }
+    if (!breaks) lines.push(line);
+    const document = parseDocument(`${lines.join("\n")}\n`);
+    const read = document.errors.length === 0 ? document.get("v") : undefined;
+    return typeof read === "string" ? read : undefined;
 }
 
 /** A plain scalar go-yaml reads as a number YAML 1.2 reads otherwise (or might): a leading zero, `0b`, a sign before `0x`/`0o`, an underscore. */
@@ -155,6 +203,19 @@ export function goYamlDocuments(text: string): unknown[] | undefined {
         if (value !== null && value !== undefined) documents.push(value);
     }
     return documents;
+}
+
+/**
+ * Whether go-yaml v3 keeps a plain scalar that starts like a number as the string it is (resolve.go, resolve(),
+ * `case 'D', 'S'`): no timestamp (parseTimestamp wants four digits and a `-` first), no integer for
+ * strconv.ParseInt(plain, 0, 64) and no yamlStyleFloat, with every `_` dropped (xunholy/k8s-gitops' init containers
+ * `01-wait-db`, `025-module-sql` as keys). Anything that could be one of them: false (not certain).
+ */
+export function goYamlKeepsString(source: string): boolean {
+    if (!/^[-+]?[0-9]/.test(source) || /^[0-9]{4}-/.test(source)) return false;
+    const plain = source.replaceAll("_", "");
+    if (/^[-+]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|[0-9]+)$/.test(plain)) return false;
+    return !/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(plain);
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { promisify } from "node:util";
 import { availableParallelism } from "node:os";
@@ -307,8 +307,8 @@ test("deploy/ and the bench's fleet tree validate without running kubectl: every
  * Scalars go-yaml v3 (kustomize's reader) reads as this project's parser does, and ones it reads otherwise, each in a
  * ConfigMap a kustomization lists: "same" must compose and equal kubectl's build; "differs" must be declined, and
  * kubectl's value really differs (the decline is needed); "declined" is declined without that proof (not certain);
- * "go" (a number go-yaml reads otherwise) must compose with go-yaml's value, which kubectl's build has and YAML 1.2's
- * reading has not.
+ * "go" (a number go-yaml reads otherwise, a folded scalar kustomize writes back otherwise) must compose with go-yaml's
+ * value, which kubectl's build has and YAML 1.2's reading has not.
  */
 const SCALARS: [string, "same" | "differs" | "declined" | "go", string][] = [
     ["folded", "same", ">\n    a b\n    c\n"],
@@ -323,8 +323,16 @@ const SCALARS: [string, "same" | "differs" | "declined" | "go", string][] = [
     ["folded-comment-after-header", "same", "> # a comment\n    a\n    b\n  # a comment after\n"],
     ["folded-comment-after-blank", "same", ">\n    a\n\n  # a comment after a blank line\n\n"],
     ["folded-tab-inside", "same", ">\n    a\tb\n    c  \n    d\n"],
-    ["folded-more-indented", "differs", ">-\n    first line\n      more indented\n    last\n"],
-    ["folded-more-indented-clip", "differs", ">\n    first\n      more\n"],
+    // kustomize's value of a folded scalar with a more-indented line (go-yaml's writer doubles the line break before
+    // it: yamlFiles.ts, kustomizeFolded), as xunholy/k8s-gitops' and onedr0p/home-ops' MutatingAdmissionPolicies have.
+    ["folded-more-indented", "go", ">-\n    first line\n      more indented\n    last\n"],
+    ["folded-more-indented-clip", "go", ">\n    first\n      more\n"],
+    ["folded-more-indented-several", "go", ">\n    a\n      b\n      c\n    d\n\n      e\n    f\n"],
+    ["folded-more-indented-blank-around", "go", ">-\n    a\n\n      b\n\n    c\n"],
+    ["folded-more-indented-long", "go", ">\n    word00 word01 word02 word03 word04 word05 word06 word07 word08 word09 word10 word11 word12 word13 word14 word15 word16 word17 word18 word19 word20 word21 word22 word23 word24 word25 word26 word27 word28 word29\n      more\n    word00 word01 word02 word03 word04 word05 word06 word07 word08 word09 word10 word11 word12 word13 word14 word15 word16 word17 word18 word19 word20 word21 word22 word23 word24 word25 word26 word27 word28 word29\n"],
+    ["folded-more-indented-comment", "go", "> # comment\n    a\n      b\n    c\n"],
+    ["folded-trailing-space-more-indented", "declined", ">\n    a \n      b\n"],
+    ["folded-more-indented-unicode", "declined", ">\n    é\n      b\n"],
     ["folded-keep", "differs", ">+\n    a\n    b\n\n"],
     ["folded-indicator-more-indented-first", "declined", ">2\n     x\n    y\n"],
     ["literal-keep", "same", "|+\n    a\n\n\n"],
@@ -341,14 +349,17 @@ const SCALARS: [string, "same" | "differs" | "declined" | "go", string][] = [
     ["octal-in-list", "go", "[0755, 1_0, x]"],
     ["octal-8", "same", "089"],
     ["octal-key", "declined", "{0755: x}"],
-    ["not-a-number", "declined", "1_a"],
+    ["not-a-number", "same", "1_a"],
+    // Keys and values that start like numbers and are none for go-yaml (xunholy/k8s-gitops' `01-wait-db:`).
+    ["number-like-key", "same", "{01-wait-db: a, 025-module-sql: b, 0x1G: c, 1e3x: d}"],
+    ["timestamp-like", "same", "2001-12-14x"],
     ["too-large", "declined", "0777777777777777777777"],
     ["not-a-tag", "same", "'x != y and !z'"],
     ["line-separator", "differs", "'a\u2028b'"],
     ["tag", "declined", "!!str 12"],
 ];
 
-test("block scalars, numbers, tags and merge keys: composed where go-yaml reads them as this parser does, declined where it does not", async () => {
+test("block scalars, numbers, tags and merge keys: composed where go-yaml reads them as this parser does or its value is certain, declined where not", async () => {
     const { compareTree } = await import("../../scripts/compareBuilds.ts");
     const { composeBuild } = await import("../../src/validate/compose.ts");
     const files: Record<string, string> = {};
@@ -399,19 +410,92 @@ test("block scalars, numbers, tags and merge keys: composed where go-yaml reads 
     assert.equal(result.composed, 2 * (SCALARS.filter(([, expect]) => expect === "same" || expect === "go").length + 1));
 });
 
-test("a patched object with a null field is left to kustomize, whose merge drops every null field of it", async () => {
+test("a patched object loses its empty null fields (through maps, not in lists), as kubectl kustomize builds it; a written null stays", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
     const { composeBuild } = await import("../../src/validate/compose.ts");
-    // billimek/k8s-gitops: HelmReleases with `values:` left empty, under a Flux patch of every HelmRelease.
+    const patch = "patches:\n  - target: {kind: HelmRelease}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {install: {crds: CreateReplace}, touched: {t: 1}}}'\n";
+    // billimek/k8s-gitops' and xunholy/k8s-gitops' HelmReleases with `values:` left empty, under a patch of every
+    // HelmRelease: empty nulls go, nested ones too (a map left empty stays `{}`), list items keep theirs, a null the
+    // patch sets a map on takes it; an object the patch does not select keeps its nulls.
+    const release = (name: string, extra = "") =>
+        `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: ${name}\n  labels:\n    empty:\nspec:\n  interval: 1h\n  values:\n  nested:\n    inner:\n    deeper:\n      x:\n    keep: 1\n  emptymap: {}\n  emptylist: []\n  list:\n    - a:\n      b: 1\n    - c:\n        d:\n    -\n  touched:\n  str: ""\n${extra}`;
     const root = writeTree({
-        "app/kustomization.yaml": "resources: [release.yaml]\npatches:\n  - target: {kind: HelmRelease}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {install: {crds: CreateReplace}}}'\n",
-        "app/release.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\nspec:\n  interval: 1h\n  values:\n    env:\n      EMPTY:\n      SET: x\n",
+        "app/kustomization.yaml": `resources: [release.yaml, other.yaml]\n${patch}`,
+        "app/release.yaml": release("app"),
+        "app/other.yaml": "apiVersion: example.com/v1\nkind: Other\nmetadata:\n  name: other\nspec:\n  values:\n",
+        // A written null (`~`, `null`, `Null`) stays in kustomize's merge (billimek/k8s-gitops' `cpu: null`); one
+        // under a merge key is left to kustomize.
+        "written/kustomization.yaml": `resources: [release.yaml]\n${patch}`,
+        "written/release.yaml": release("written", "  tilde: ~\n  word: null\n  capital: Null\n  deep:\n    word: null\n    empty:\n"),
+        "merged/kustomization.yaml": `resources: [release.yaml]\n${patch}`,
+        "merged/release.yaml": release("merged", "  defaults: &defaults\n    a: 1\n    gone:\n  merged:\n    <<: *defaults\n    b: 2\n"),
+        // Flux's spec.patches over a path (billimek/k8s-gitops' root): the same merge.
+        "flux/ks.yaml":
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\nspec:\n  interval: 1h\n  path: ./app\n  prune: true\n  sourceRef: {kind: Bucket, name: b}\n" +
+            "  patches:\n    - target: {kind: HelmRelease}\n      patch: '{kind: HelmRelease, metadata: {name: _}, spec: {interval: 5m}}'\n",
     });
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    // app (as it is, under a targetNamespace, and under the Flux patches), written (twice) and flux/ as Flux's
+    // generated kustomization (twice) compose; merged (twice) does not.
+    assert.deepEqual([result.composed, result.declined], [7, 2]);
     const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
     const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
-    const dir = path.join(root, "app");
-    assert.equal(await composeBuild(dir, { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) }), undefined);
-    const theirs = (await kubectlKustomize(dir)) as { spec: { values: { env: Record<string, unknown> } } }[];
-    assert.deepEqual(theirs[0].spec.values.env, { SET: "x" });
+    const composed = await composeBuild(path.join(root, "app"), { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) });
+    const spec = (composed?.find(({ object }) => object.kind === "HelmRelease")?.object as { spec: Record<string, unknown> }).spec;
+    assert.deepEqual(spec.nested, { deeper: {}, keep: 1 });
+    assert.deepEqual(spec.list, [{ a: null, b: 1 }, { c: { d: null } }, null]);
+    assert.equal("values" in spec, false);
+    assert.deepEqual((composed?.find(({ object }) => object.kind === "Other")?.object as { spec: unknown }).spec, { values: null });
+    const written = await composeBuild(path.join(root, "written"), { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) });
+    const writtenSpec = (written?.[0].object as { spec: Record<string, unknown> }).spec;
+    assert.deepEqual([writtenSpec.tilde, writtenSpec.word, writtenSpec.capital, writtenSpec.deep], [null, null, null, { word: null }]);
+});
+
+test("patchesStrategicMerge files of custom resources compose, each patch merged into the object of its id, as kubectl kustomize builds them", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const release = (name: string, namespace: string) =>
+        `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: ${name}\n${namespace ? `  namespace: ${namespace}\n` : ""}spec:\n  interval: 1h\n  values:\n    list: [a]\n    env:\n      A: "1"\n`;
+    const patch = (name: string, namespace: string, values: string) =>
+        `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: ${name}\n${namespace ? `  namespace: ${namespace}\n` : ""}spec:\n  values:\n${values}`;
+    const app = (extra: string, more = "") => `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - release.yaml\n  - secret.yaml\n${more}${extra}`;
+    const secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: downloads\nstringData:\n  URL: x\n";
+    const root = writeTree({
+        // toboshii/home-ops' apps: a HelmRelease patched from a file (an init container and env from a Secret), with
+        // the app's namespace, and a second file with two patches, one of an object in the default namespace.
+        "app/kustomization.yaml": app("namespace: downloads\npatchesStrategicMerge:\n  - patches/postgres.yaml\n  - ./patches/more.yaml\nconfigMapGenerator:\n  - name: settings\n    literals: [a=b]\ngeneratorOptions:\n  disableNameSuffixHash: true\n", "  - other.yaml\n"),
+        "app/release.yaml": release("app", "downloads"),
+        "app/other.yaml": release("other", ""),
+        "app/secret.yaml": secret,
+        "app/patches/postgres.yaml": patch("app", "downloads", "    initContainers:\n      init-db:\n        image: postgres-init\n        envFrom:\n          - secretRef: {name: db}\n    list: [b]\n"),
+        "app/patches/more.yaml": patch("app", "downloads", "    env:\n      B: \"2\"\n") + "---\n" + patch("other", "default", "    other: true\n"),
+        // Then `patches` over the result (kustomize's order: patchesStrategicMerge first).
+        "ordered/kustomization.yaml": app("patchesStrategicMerge:\n  - patch.yaml\npatches:\n  - target: {kind: HelmRelease}\n    patch: '{kind: HelmRelease, metadata: {name: _}, spec: {values: {list: [c]}}}'\n"),
+        "ordered/release.yaml": release("ordered", ""),
+        "ordered/secret.yaml": secret,
+        "ordered/patch.yaml": patch("ordered", "", "    list: [b]\n    env:\n      C: \"3\"\n"),
+        // Left to kustomize: a patch that matches no object (kustomize fails), one of another namespace (the same),
+        // one of a built-in kind.
+        "nothing/kustomization.yaml": app("patchesStrategicMerge:\n  - patch.yaml\n"),
+        "nothing/release.yaml": release("nothing", ""),
+        "nothing/secret.yaml": secret,
+        "nothing/patch.yaml": patch("absent", "", "    x: 1\n"),
+        "elsewhere/kustomization.yaml": app("patchesStrategicMerge:\n  - patch.yaml\n"),
+        "elsewhere/release.yaml": release("elsewhere", "one"),
+        "elsewhere/secret.yaml": secret,
+        "elsewhere/patch.yaml": patch("elsewhere", "two", "    x: 1\n"),
+        "builtin/kustomization.yaml": app("patchesStrategicMerge:\n  - patch.yaml\n"),
+        "builtin/release.yaml": release("builtin", ""),
+        "builtin/secret.yaml": secret,
+        "builtin/patch.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: downloads\nstringData:\n  MORE: y\n",
+    });
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    // app and ordered, each as it is and under a targetNamespace; the other three, and app/patches as Flux's generated
+    // kustomization (two objects of one name), twice each, declined.
+    assert.deepEqual([result.composed, result.declined], [4, 8]);
 });
 
 test("Flux spec.components that only add resources compose over a path without transformers, as kubectl kustomize builds them", async (t) => {
@@ -471,6 +555,39 @@ test("Flux spec.components that only add resources compose over a path without t
     assert.equal(await composes("apps/one", ["../../components/missing"]), false);
 });
 
+test("a kustomization's own components of resources, and `resources: []`, compose as kubectl kustomize builds them", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const root = writeTree({
+        // xunholy/k8s-gitops' namespace folders: a namespace, and a component adding alerts (a folder of its own) to
+        // each; the namespace transformer places the component's objects too.
+        "components/common/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - ./alerts\n",
+        "components/common/alerts/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [alert.yaml]\n",
+        "components/common/alerts/alert.yaml": "apiVersion: notification.toolkit.fluxcd.io/v1beta3\nkind: Alert\nmetadata:\n  name: alerts\nspec:\n  providerRef: {name: p}\n  eventSources: [{kind: HelmRelease, name: '*'}]\n",
+        "components/patching/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - target: {kind: Alert}\n    patch: '{kind: Alert, metadata: {name: _}, spec: {suspend: true}}'\n",
+        "apps/ai/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ai\ncomponents:\n  - ../../components/common\nresources:\n  - namespace.yaml\n  - ../../empty\n",
+        "apps/ai/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ai\n",
+        "apps/ml/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ml\ncomponents: [../../components/common]\nresources: [namespace.yaml]\n",
+        "apps/ml/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ml\n",
+        // Both: an Alert of one name in two namespaces is two objects to kustomize; a patch by target reaches both.
+        "apps/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [ai, ml]\npatches:\n  - target: {kind: Alert}\n    patch: '{kind: Alert, metadata: {name: _}, spec: {summary: patched}}'\n",
+        // One name in `default` and without a namespace: one id twice, which kustomize refuses.
+        "clash/kustomization.yaml": "resources: [a.yaml, b.yaml]\n",
+        "clash/a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: default\n",
+        "clash/b.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+        // xunholy/k8s-gitops' repositories/git: `resources: []`, which builds into nothing.
+        "empty/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
+        // Left to kustomize: a component with a patch.
+        "apps/patched/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\ncomponents: [../../components/common, ../../components/patching]\nresources: [../../empty]\n",
+    });
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    // apps/ai, apps/ml and apps (a Namespace under its own name: only as they are), empty and the alerts folder, as
+    // they are and under a targetNamespace; the components themselves (no build of their own), apps/patched and
+    // clash, twice each, and apps, apps/ai and apps/ml under a targetNamespace declined.
+    assert.deepEqual([result.composed, result.declined], [7, 11]);
+});
+
 test("hashed ConfigMap generators compose with kustomize's name hash, and `configurations` references to them are fixed, as kubectl kustomize builds them", async (t) => {
     const { compareTree } = await import("../../scripts/compareBuilds.ts");
     const { composeBuild } = await import("../../src/validate/compose.ts");
@@ -493,13 +610,33 @@ test("hashed ConfigMap generators compose with kustomize's name hash, and `confi
     add("app", app(""), release("app", "", refs));
     add("namespaced", app("namespace: apps\n"), release("app", "flux-system", refs));
     add("same-namespace", app("").replace("  - name: app-values\n", "  - name: app-values\n    namespace: flux-system\n"), release("app", "flux-system", "    - {kind: ConfigMap, name: app-values}\n"));
-    // Declined: the referrer in another namespace; a Deployment (built-in references to ConfigMaps); a nested hashed
-    // generator; a configurations file with more than ConfigMap name references.
+    // Workloads: kustomize's built-in references to ConfigMaps (xunholy/k8s-gitops' azerothcore Job mounting one):
+    // volumes, projected volumes, env and envFrom, in containers and init containers, a Pod, a CronJob.
+    // Declined: the referrer in another namespace; a Role (its resourceNames: built-in, not followed); a
+    // configurations file with more than ConfigMap name references.
     add("other-namespace", app("").replace("  - name: app-values\n", "  - name: app-values\n    namespace: elsewhere\n"), release("app", "flux-system", "    - {kind: ConfigMap, name: app-values}\n"));
-    add("deployment", app("", "[helmrelease.yaml, deployment.yaml]"), release("app", "", refs), {
-        "deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{name: c, image: i, envFrom: [{configMapRef: {name: app-values}}]}]\n",
+    const podSpec = (indent: string) =>
+        `containers:\n  - name: c\n    image: i\n    envFrom: [{configMapRef: {name: app-values}}, {secretRef: {name: app-values}}]\n    env:\n      - {name: A, valueFrom: {configMapKeyRef: {name: app-extra, key: html}}}\n      - {name: B, value: app-values}\ninitContainers:\n  - {name: i, image: i, envFrom: [{configMapRef: {name: app-extra}}]}\nvolumes:\n  - {name: v, configMap: {name: app-values}}\n  - {name: p, projected: {sources: [{configMap: {name: app-extra}}, {secret: {name: app-values}}]}}\n  - {name: o, configMap: {name: other}}\n`.replace(/^(?=.)/gm, indent);
+    add("deployment", app("", "[helmrelease.yaml, deployment.yaml, job.yaml, pod.yaml]"), release("app", "", refs), {
+        "deployment.yaml": `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n${podSpec("      ")}`,
+        "job.yaml": `apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: j\nspec:\n  schedule: "@daily"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n${podSpec("          ")}---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\nspec:\n  template:\n    spec:\n${podSpec("      ")}`,
+        "pod.yaml": `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n${podSpec("  ")}`,
     });
-    files["outer/kustomization.yaml"] = "resources: [../app]\n";
+    // A ClusterRole without resourceNames and an Ingress without the fastcgi annotation (controlplaneio-fluxcd/d2-infra's
+    // monitoring ClusterRole beside its Grafana dashboards): nothing of them names a ConfigMap, so they compose.
+    add("unnamed", app("", "[helmrelease.yaml, rbac.yaml]"), release("app", "", refs), {
+        "rbac.yaml":
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: r\nrules: [{apiGroups: [''], resources: [configmaps], verbs: [get]}]\n---\n" +
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: i\n  annotations: {nginx.ingress.kubernetes.io/rewrite-target: /}\nspec:\n  rules: [{host: x.example.com}]\n",
+    });
+    add("role", app("", "[helmrelease.yaml, role.yaml]"), release("app", "", refs), {
+        "role.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: r\nrules: [{apiGroups: [''], resources: [configmaps], resourceNames: [app-values], verbs: [get]}]\n",
+    });
+    // Hashed generators below the top of the build, and their kustomization's `configurations`, which kustomize
+    // merges up and applies at the end (xunholy/k8s-gitops' flux-instance app under the cluster's folder): also to
+    // a referrer outside that kustomization.
+    files["outer/kustomization.yaml"] = "resources: [../app, release.yaml]\n";
+    files["outer/release.yaml"] = release("outer", "", "    - {kind: ConfigMap, name: app-values}\n");
     add("wider-config", app(""), release("app", "", refs));
     files["wider-config/kustomizeconfig.yaml"] = `${config}commonLabels:\n  - path: spec/values/labels\n    kind: HelmRelease\n    create: true\n`;
     // Kustomizations of generators alone (bjw-s/home-ops' Grafana dashboards, included by an app), with or without
@@ -517,15 +654,20 @@ test("hashed ConfigMap generators compose with kustomize's name hash, and `confi
     const result = await compareTree(root);
     t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
     assert.deepEqual(result.mismatches, []);
-    // app, namespaced, same-namespace, the three generator ones and the flux folder, each as it is and under a targetNamespace; other-namespace
-    // only under one (where both objects share it); the Flux Kustomization over app. Declined: the rest.
-    assert.deepEqual([result.composed, result.declined], [16, 7]);
+    // app, namespaced, same-namespace, outer, deployment, unnamed, the three generator ones and the flux folder, each
+    // as it is and under a targetNamespace; other-namespace only under one (where both objects share it); the Flux
+    // Kustomization over app. Declined: the rest.
+    assert.deepEqual([result.composed, result.declined], [22, 5]);
     const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
     const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
     const sources = { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) };
     const built = async (dir: string) => composeBuild(path.join(root, dir), sources);
-    for (const dir of ["app", "namespaced", "same-namespace", "dashboards", "dashboard-user", "generators-only"]) assert.ok(await built(dir), `${dir}: not composed`);
-    for (const dir of ["other-namespace", "deployment", "outer", "wider-config"]) assert.equal(await built(dir), undefined, `${dir}: composed`);
+    for (const dir of ["app", "namespaced", "same-namespace", "outer", "deployment", "unnamed", "dashboards", "dashboard-user", "generators-only"]) assert.ok(await built(dir), `${dir}: not composed`);
+    for (const dir of ["other-namespace", "role", "wider-config"]) assert.equal(await built(dir), undefined, `${dir}: composed`);
+    const workloads = (await built("deployment"))!.map(({ object }) => object);
+    assert.ok(JSON.stringify(workloads.find(({ kind }) => kind === "Job")).match(/app-values-[a-z0-9]{10}/g)!.length >= 2);
+    const outer = (await built("outer"))!.map(({ object }) => object) as { kind: string; metadata: { name: string }; spec?: { valuesFrom: { name: string }[] } }[];
+    assert.match(outer.find(({ metadata }) => metadata.name === "outer")!.spec!.valuesFrom[0].name, /^app-values-[a-z0-9]{10}$/);
     // The names really are hashed and the references really are rewritten (not only equal to kubectl's by luck).
     const app0 = (await built("app"))!.map(({ object }) => object) as { kind: string; metadata: { name: string }; spec?: { valuesFrom: { name: string }[] } }[];
     const names = app0.filter(({ kind }) => kind === "ConfigMap").map(({ metadata }) => metadata.name);
@@ -534,6 +676,180 @@ test("hashed ConfigMap generators compose with kustomize's name hash, and `confi
     const releaseObject = app0.find(({ kind }) => kind === "HelmRelease")!;
     assert.deepEqual(releaseObject.spec!.valuesFrom.map(({ name }) => name).slice(0, 2).sort(), [...names].sort());
     assert.equal(releaseObject.spec!.valuesFrom[2].name, "app-secret");
+});
+
+test("secretGenerator composes (base64 data in kustomize's lines, type, the name hash) and `configurations` references to Secrets are fixed, as kubectl kustomize builds them", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const { composeBuild } = await import("../../src/validate/compose.ts");
+    const release = (namespace: string) =>
+        `apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app\n${namespace ? `  namespace: ${namespace}\n` : ""}spec:\n  interval: 1h\n  valuesFrom:\n    - {kind: ConfigMap, name: app-values}\n    - {kind: Secret, name: app-secret-values}\n    - {kind: Secret, name: not-generated}\n`;
+    const config = "nameReference:\n  - kind: ConfigMap\n    version: v1\n    fieldSpecs:\n      - path: spec/valuesFrom/name\n        kind: HelmRelease\n  - kind: Secret\n    version: v1\n    fieldSpecs:\n      - path: spec/valuesFrom/name\n        kind: HelmRelease\n";
+    // xunholy/k8s-gitops' game servers: a ConfigMap and a Secret (of a SOPS-encrypted file) generated in the
+    // HelmRelease's namespace, hashed, the HelmRelease's valuesFrom naming both.
+    const kustomization = (extra: string, resources = "[helmrelease.yaml]") =>
+        `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: ${resources}\nconfigMapGenerator:\n  - name: app-values\n    namespace: games\n    files: [values.yaml=./values.yaml]\nsecretGenerator:\n  - name: app-secret-values\n    namespace: games\n    files:\n      - values.yaml=values.enc.age.yaml\n      - long.txt\n      - binary.bin\n    literals: [password=s3cr3t, 'quoted=\"x y\"', empty=]\n${extra}configurations: [kustomizeconfig.yaml]\n`;
+    const files: Record<string, string> = {};
+    const add = (dir: string, body: string, helmrelease: string, more: Record<string, string> = {}) => {
+        Object.assign(files, {
+            [`${dir}/kustomization.yaml`]: body,
+            [`${dir}/helmrelease.yaml`]: helmrelease,
+            [`${dir}/values.yaml`]: "replicas: 2\n",
+            [`${dir}/values.enc.age.yaml`]: "password: ENC[AES256_GCM,data:abc=,type:str]\nsops:\n    age:\n        - recipient: age1x\n",
+            // 52 bytes: 72 base64 characters, one full line of 70 and a second one; 51: 68, one line without a break.
+            [`${dir}/long.txt`]: "x".repeat(51) + "\n",
+            [`${dir}/kustomizeconfig.yaml`]: config,
+        });
+        for (const [name, content] of Object.entries(more)) files[`${dir}/${name}`] = content;
+    };
+    add("app", kustomization("generatorOptions:\n  annotations:\n    kustomize.toolkit.fluxcd.io/substitute: disabled\n"), release("games"));
+    add("short", kustomization("").replace("x".repeat(51), ""), release("games"), { "long.txt": "x".repeat(50) + "\n" });
+    add("typed", kustomization("").replace("    literals:", "    type: kubernetes.io/basic-auth\n    options: {disableNameSuffixHash: true}\n    literals:"), release("games"));
+    // toboshii/home-ops' glauth: Secrets of files alone, no hash, under a namespace.
+    files["plain/kustomization.yaml"] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: security\nsecretGenerator:\n  - name: glauth\n    files:\n      - server.toml=server.sops.toml\ngeneratorOptions:\n  disableNameSuffixHash: true\n";
+    files["plain/server.sops.toml"] = "[ldap]\nenabled = true\n";
+    // Declined: a ConfigMap and a Secret of one name (a reference could be renamed after either); a ServiceAccount
+    // (a built-in referrer of Secrets). Composed: a hashed Secret below the top of the build.
+    add("shared-name", kustomization("").replace("name: app-values", "name: app-secret-values"), release("games"));
+    add("service-account", kustomization("", "[helmrelease.yaml, sa.yaml]"), release("games"), { "sa.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sa\n  namespace: games\nsecrets: [{name: app-secret-values}]\n" });
+    files["outer/kustomization.yaml"] = "resources: [../app]\n";
+    const root = writeTree(files);
+    for (const dir of ["app", "short", "typed", "shared-name", "service-account"]) writeFileSync(path.join(root, dir, "binary.bin"), Buffer.from([0xff, 0xfe, 0x00, 0x80]));
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    // app, short (a Secret value under 70 base64 characters), typed, plain and outer, each as it is and under a
+    // targetNamespace (which puts the HelmRelease and the generated objects in one namespace); declined: shared-name
+    // and service-account, twice each.
+    assert.deepEqual([result.composed, result.declined], [10, 4]);
+    const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
+    const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
+    const built = (await composeBuild(path.join(root, "app"), { kustomizations, parsed: new Map(parsedFiles.map((file) => [file.file, file])) }))!.map(({ object }) => object) as {
+        kind: string;
+        metadata: { name: string };
+        data?: Record<string, string>;
+        spec?: { valuesFrom: { name: string }[] };
+    }[];
+    const secret = built.find(({ kind }) => kind === "Secret")!;
+    assert.match(secret.metadata.name, /^app-secret-values-[a-z0-9]{10}$/);
+    const encoded = Buffer.from("x".repeat(51) + "\n").toString("base64");
+    assert.equal(secret.data!["long.txt"], `${encoded.slice(0, 70)}\n${encoded.slice(70)}\n`);
+    assert.deepEqual(
+        built.find(({ kind }) => kind === "HelmRelease")!.spec!.valuesFrom.map(({ name }) => name),
+        [built.find(({ kind }) => kind === "ConfigMap")!.metadata.name, secret.metadata.name, "not-generated"],
+    );
+});
+
+test("offline, remote resources and generator files are left out of a composed build, as validation has kubectl build it", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const { composeBuild } = await import("../../src/validate/compose.ts");
+    const root = writeTree({
+        // toboshii/home-ops' CRDs: a folder whose one resource is a URL (it adds nothing offline), beside local ones.
+        "crds/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - cert-manager\n  - local\n",
+        "crds/cert-manager/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - https://github.com/cert-manager/cert-manager/releases/download/v1.8.2/cert-manager.crds.yaml\n",
+        "crds/local/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - github.com/example/crds//config?ref=v1\n  - repository.yaml\n",
+        "crds/local/repository.yaml": "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: charts\nspec:\n  url: https://charts.example.com\n  interval: 1h\n",
+        // Its Grafana dashboards: ConfigMaps generated from URLs only (no data offline), and one local file beside a URL.
+        "dashboard/kustomization.yaml":
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: flux-system\nconfigMapGenerator:\n  - name: remote-only\n    files:\n      - cluster.json=https://raw.githubusercontent.com/fluxcd/flux2/v0.31.4/manifests/monitoring/monitoring-config/dashboards/cluster.json\n" +
+            "  - name: mixed\n    files:\n      - logs.json=https://raw.githubusercontent.com/example/logs.json\n      - local.json\ngeneratorOptions:\n  disableNameSuffixHash: true\n  labels:\n    grafana_dashboard: \"true\"\n",
+        "dashboard/local.json": '{"title": "local"}\n',
+        // Hashed, a generator with nothing left is left to kustomize (its hash of no data is not followed).
+        "hashed/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nconfigMapGenerator:\n  - name: remote-only\n    files:\n      - https://raw.githubusercontent.com/example/a.json\n",
+    });
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    // crds, crds/cert-manager, crds/local and dashboard, each as it is and under a targetNamespace; hashed (twice) not.
+    assert.deepEqual([result.composed, result.declined], [8, 2]);
+    // With remote bases fetched (--allow-remote-bases), kustomize builds them.
+    const parsedFiles = await Promise.all((await listYamlFiles(root)).map(parseYamlFile));
+    const kustomizations = await readKustomizations(parsedFiles.filter(({ file }) => isKustomizationFile(file)), root, []);
+    const parsed = new Map(parsedFiles.map((file) => [file.file, file]));
+    assert.equal(await composeBuild(path.join(root, "crds"), { kustomizations, parsed }), undefined);
+    assert.equal((await composeBuild(path.join(root, "crds"), { kustomizations, parsed, omitRemote: true }))?.length, 1);
+});
+
+test("RoleBinding and ClusterRoleBinding subjects under a namespace compose (only a subject named default gets it), as kubectl kustomize builds them", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const binding = (kind: string, name: string, subjects: string) =>
+        `apiVersion: rbac.authorization.k8s.io/v1\nkind: ${kind}\nmetadata:\n  name: ${name}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\n${subjects}`;
+    const subjects =
+        "subjects:\n  - {kind: Group, name: 'example:admins', apiGroup: rbac.authorization.k8s.io}\n  - {kind: ServiceAccount, name: default}\n  - {kind: ServiceAccount, name: default, namespace: elsewhere}\n  - {kind: ServiceAccount, name: app, namespace: elsewhere}\n  - {kind: User, name: default}\n";
+    const root = writeTree({
+        // xunholy/k8s-gitops' dex-k8s-authenticator: ClusterRoleBindings of Groups, built under a targetNamespace.
+        "rbac/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [bindings.yaml]\n",
+        "rbac/bindings.yaml": [binding("ClusterRoleBinding", "cluster", subjects), binding("RoleBinding", "local", subjects), binding("ClusterRoleBinding", "none", "")].join("---\n"),
+        "namespaced/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: team\nresources: [../rbac]\n",
+        // A custom kind named RoleBinding gets the same treatment from kustomize (it looks at the kind alone): declined.
+        "custom/kustomization.yaml": "namespace: team\nresources: [binding.yaml]\n",
+        "custom/binding.yaml": "apiVersion: example.com/v1\nkind: RoleBinding\nmetadata:\n  name: custom\nsubjects: [{name: default}]\n",
+        // A ServiceAccount of the build named by a subject: kustomize's name references move the subject with it
+        // (bjw-s/home-ops' external-secrets-pg): declined under a namespace, composed without one.
+        "account/kustomization.yaml": "resources: [binding.yaml, account.yaml]\n",
+        "account/binding.yaml": binding("ClusterRoleBinding", "account", "subjects: [{kind: ServiceAccount, name: app, namespace: database}]\n"),
+        "account/account.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app\n  namespace: database\n",
+    });
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    // rbac and namespaced, each as it is and under a targetNamespace, and account as it is; custom (twice) and account
+    // under a targetNamespace declined.
+    assert.deepEqual([result.composed, result.declined], [5, 3]);
+});
+
+test("admission policies, cluster-scoped but unknown to kustomize's schema, get a namespace, as kubectl kustomize builds them", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const objects = ["v1alpha1", "v1beta1", "v1"].flatMap((version) =>
+        ["MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"].map(
+            (kind) => `apiVersion: admissionregistration.k8s.io/${version}\nkind: ${kind}\nmetadata:\n  name: ${kind.toLowerCase()}-${version}\nspec: {}\n`,
+        ),
+    );
+    const root = writeTree({
+        // xunholy/k8s-gitops' volsync maintenance: a MutatingAdmissionPolicy in a folder with a namespace.
+        "policies/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: volsync-system\nresources: [policies.yaml]\n",
+        "policies/policies.yaml": objects.join("---\n"),
+    });
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    assert.deepEqual([result.composed, result.declined], [2, 0]);
+});
+
+test("JSON 6902 patches of map fields compose (add, replace, remove), as kubectl kustomize builds them", async (t) => {
+    const { compareTree } = await import("../../scripts/compareBuilds.ts");
+    const patch = (kind: string, name: string, operations: string) => `  - target: {kind: ${kind}, name: ${name}}\n    patch: |\n${operations.replace(/^(?=.)/gm, "      ")}`;
+    const base = {
+        "base/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [issuer.yaml, release.yaml, deployment.yaml]\n",
+        "base/issuer.yaml": "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: letsencrypt\nspec:\n  acme:\n    email: a@example.com\n    privateKeySecretRef: {name: key}\n",
+        "base/release.yaml": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: kube-prometheus-stack\n  annotations: {a/b: x}\nspec:\n  interval: 1h\n  values:\n    prometheus:\n      prometheusSpec: {retention: 24h, old: 1}\n    list: [a, b]\n",
+        "base/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  replicas: 1\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{name: c, image: i}]\n",
+    };
+    const root = writeTree({
+        ...base,
+        // controlplaneio-fluxcd/d2-infra's production and staging configs: an ACME server added, a retention replaced.
+        "production/kustomization.yaml":
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [../base]\npatches:\n" +
+            patch("ClusterIssuer", "letsencrypt", "- op: add\n  path: /spec/acme/server\n  value: https://acme-v02.api.letsencrypt.org/directory\n") +
+            patch("HelmRelease", "kube-prometheus-stack", "- op: replace\n  path: /spec/values/prometheus/prometheusSpec/retention\n  value: 48h\n- op: remove\n  path: /spec/values/prometheus/prometheusSpec/old\n- op: add\n  path: /metadata/annotations/a~1b\n  value: z\n- op: add\n  path: /spec/values/list\n  value: {now: a map}\n") +
+            patch("Deployment", "d", "- op: replace\n  path: /spec/replicas\n  value: 3\n") +
+            patch("Deployment", "nothing-has-this-name", "- op: add\n  path: /spec/paused\n  value: true\n"),
+        // Left to kustomize: a path through a list, a replace of a key that is not there (kustomize fails), a test.
+        "list/kustomization.yaml": "resources: [../base]\npatches:\n" + patch("Deployment", "d", "- op: add\n  path: /spec/template/spec/containers/0/args\n  value: [x]\n"),
+        "missing/kustomization.yaml": "resources: [../base]\npatches:\n" + patch("ClusterIssuer", "letsencrypt", "- op: replace\n  path: /spec/acme/server\n  value: x\n"),
+        "test-op/kustomization.yaml": "resources: [../base]\npatches:\n" + patch("ClusterIssuer", "letsencrypt", "- op: test\n  path: /spec/acme/email\n  value: a@example.com\n"),
+        // kustomize reads a JSON 6902 patch as YAML 1.1, where `y` is true: declined.
+        "yaml11/kustomization.yaml": "resources: [../base]\npatches:\n" + patch("HelmRelease", "kube-prometheus-stack", "- op: add\n  path: /metadata/annotations/a~1b\n  value: y\n"),
+        // Flux's spec.patches take JSON 6902 patches too.
+        "flux/ks.yaml":
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: base\nspec:\n  interval: 1h\n  path: ./base\n  prune: true\n  sourceRef: {kind: Bucket, name: b}\n  patches:\n" +
+            patch("HelmRelease", "kube-prometheus-stack", "- op: add\n  path: /spec/suspend\n  value: true\n").replace(/^/gm, "  "),
+    });
+    const result = await compareTree(root);
+    t.diagnostic(`composed ${result.composed}, declined ${result.declined}`);
+    assert.deepEqual(result.mismatches, []);
+    // base, production and flux/ (generated), each as it is and under a targetNamespace, and the Flux Kustomization
+    // over base; list, missing, test-op and yaml11, twice each, declined.
+    assert.deepEqual([result.composed, result.declined], [7, 8]);
 });
 
 test("commonLabels and labels that set only metadata.labels compose, as kubectl kustomize builds them; selectors and templates are left to it", async (t) => {
