@@ -22,6 +22,17 @@ interface ClusterOutputs {
     workloadPool?: pulumi.Input<string>;
 }
 
+/**
+ * The component modules of each cloud, each loaded only by the stacks that use it (and, through them, only the provider
+ * SDK it needs). infraStack loads all of a stack's before it makes the first resource: see there.
+ */
+const componentModules = {
+    aws: () => Promise.all([import("../components/aws/sdk.ts"), import("../components/aws/index.ts")]),
+    civo: () => import("../components/civo/index.ts"),
+    gcp: () => import("../components/gcp/index.ts"),
+};
+const CLUSTER_CLOUD = { civo: "civo", eks: "aws", gke: "gcp", existing: undefined } as const;
+
 // Each provider SDK, the cluster's here and the bucket's in storage(), is loaded only by the stacks that use it: loading
 // one takes a good part of a second (tests/render/render.test.ts checks which ones a render loads).
 async function cluster(config: ClusterConfig): Promise<ClusterOutputs> {
@@ -29,19 +40,19 @@ async function cluster(config: ClusterConfig): Promise<ClusterOutputs> {
         case "existing":
             return config;
         case "civo": {
-            const { Cluster } = await import("../components/civo/index.ts");
+            const { Cluster } = await componentModules.civo();
             const { region, nodeSize, nodeCount, kubernetesVersion } = config;
             return { kubeconfig: new Cluster("cluster", { region, nodeSize, nodeCount, kubernetesVersion }).kubeconfig };
         }
         case "eks": {
-            const [aws, { EksCluster }] = await Promise.all([import("../components/aws/sdk.ts"), import("../components/aws/index.ts")]);
+            const [aws, { EksCluster }] = await componentModules.aws();
             const { region, instanceType, nodeCount, kubernetesVersion: version, subnetIds } = config;
             const provider = new aws.Provider("eks", { region, defaultTags: { tags: TAGS } });
             const eks = new EksCluster("cluster", { region, version, instanceType, nodeCount, subnetIds }, { providers: [provider] });
             return { kubeconfig: eks.kubeconfig, oidcProviderArn: eks.oidcProviderArn };
         }
         case "gke": {
-            const { GkeCluster } = await import("../components/gcp/index.ts");
+            const { GkeCluster } = await componentModules.gcp();
             const { project, location, machineType, nodeCount, kubernetesVersion: version } = config;
             const gke = new GkeCluster("cluster", { project, location, version, machineType, nodeCount, labels: TAGS });
             return { kubeconfig: gke.kubeconfig, workloadPool: gke.workloadPool };
@@ -109,7 +120,7 @@ async function storage(config: InfraConfig, cluster: ClusterOutputs): Promise<St
     const { github } = config;
     switch (storage.provider) {
         case "aws": {
-            const [aws, { FluxBucket, GithubOidcProvider }] = await Promise.all([import("../components/aws/sdk.ts"), import("../components/aws/index.ts")]);
+            const [aws, { FluxBucket, GithubOidcProvider }] = await componentModules.aws();
             const { region, bucketName, noncurrentVersionDays, forceDestroy, environments } = storage;
             const provider = new aws.Provider("aws", { region, defaultTags: { tags: TAGS } });
             const githubProvider = github && (github.oidcProviderArn ?? new GithubOidcProvider("github", {}, { providers: [provider] }).arn);
@@ -155,7 +166,7 @@ async function storage(config: InfraConfig, cluster: ClusterOutputs): Promise<St
             };
         }
         case "gcp": {
-            const { FluxBucket, GithubWorkloadIdentityPool } = await import("../components/gcp/index.ts");
+            const { FluxBucket, GithubWorkloadIdentityPool } = await componentModules.gcp();
             const { project, location, bucketName, noncurrentVersionDays, forceDestroy, environments } = storage;
             const pool = github && new GithubWorkloadIdentityPool("github", { project, poolId: `fluxbucket-gh-${stackDigest()}`, trust: github });
             const bucket = new FluxBucket("bucket", {
@@ -221,6 +232,12 @@ async function storage(config: InfraConfig, cluster: ClusterOutputs): Promise<St
  * their details pass through from config.
  */
 export async function infraStack(config: InfraConfig): Promise<InfraStackOutputs> {
+    // Every module the stack's resources come from is loaded before the first resource is made: a module loaded between
+    // two resources (the bucket's after the cluster's) let the first one's registration get further, or not, as the
+    // disk took its time, and the resources were recorded in either order (a render's resources.json differed between
+    // a fresh process and one that had loaded the modules before).
+    const clouds = new Set([CLUSTER_CLOUD[config.cluster.kind], config.storage.provider]);
+    await Promise.all((["aws", "civo", "gcp"] as const).filter((cloud) => clouds.has(cloud)).map((cloud) => componentModules[cloud]()));
     const created = await cluster(config.cluster);
     return { ...(await storage(config, created)), kubeconfig: pulumi.secret(created.kubeconfig) };
 }
