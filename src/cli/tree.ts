@@ -57,8 +57,8 @@ export function startReadingTree(root: string, options: ReadTreeOptions = {}): T
 }
 
 /**
- * The files of the tree with their MD5s, read one after the other (readFilesInTurn): the one place that says which files of a
- * folder push, diff, validation and the release record see. In a Git work tree they are what Git would commit
+ * The files of the tree with their MD5s, read one after the other (readFilesInTurn): the one place that says which
+ * files of a folder push, diff, validation and the release record see. In a Git work tree they are what Git would commit
  * (see gitTreeFiles); elsewhere, or with `includeIgnored`, every file below the root but `.git/` (see src/fs/walk.ts
  * for symlinks). Only the digests are kept, so memory grows with the number of files, not their size.
  */

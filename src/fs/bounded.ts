@@ -3,7 +3,8 @@ import pLimit from "p-limit";
 import { setImmediate as nextTurn } from "node:timers/promises";
 
 /**
- * How many files are open at once in any fan-out over a tree (reading, hashing, parsing, listing folders).
+ * How many files are open at once in any fan-out over a tree (parsing, scanning, listing folders; the tree's own
+ * reading for its MD5s is readFilesInTurn, one file at a time).
  * Far below the usual descriptor limits (macOS 256, Linux 1,024), whatever the size of the tree.
  */
 export const FILE_CONCURRENCY = 32;
