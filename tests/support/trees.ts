@@ -101,3 +101,27 @@ export function gitRepository(tree: Record<string, string>, subject: string): { 
     git("commit", "-q", "-m", subject);
     return { dir, commit: git("rev-parse", "HEAD") };
 }
+
+/**
+ * A CRD of a namespaced custom resource, Widget (example.com/v1), whose spec has an integer `size` and a string
+ * `colour`, `required` ones among them: a CR checked against a CRD of the tree.
+ */
+export const widgetCrd = (required: string[]): string =>
+    JSON.stringify({
+        apiVersion: "apiextensions.k8s.io/v1",
+        kind: "CustomResourceDefinition",
+        metadata: { name: "widgets.example.com" },
+        spec: {
+            group: "example.com",
+            names: { kind: "Widget", plural: "widgets", singular: "widget", listKind: "WidgetList" },
+            scope: "Namespaced",
+            versions: [
+                {
+                    name: "v1",
+                    served: true,
+                    storage: true,
+                    schema: { openAPIV3Schema: { type: "object", properties: { spec: { type: "object", required, properties: { size: { type: "integer" }, colour: { type: "string" } } } } } },
+                },
+            ],
+        },
+    });

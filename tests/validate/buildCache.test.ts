@@ -3,23 +3,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import type { BuildCache, CachedBuild } from "../../src/validate/buildCache.ts";
+import type { CachedBuild } from "../../src/validate/buildCache.ts";
 import { validateTree } from "../../src/validate/tree.ts";
+import { CountingCache } from "../support/countingCache.ts";
 import { writeTree } from "../support/trees.ts";
-
-/** A build cache in memory, counting what it was asked and given. */
-class MemoryBuilds implements BuildCache {
-    readonly entries = new Map<string, CachedBuild>();
-    hits = 0;
-    get(key: string) {
-        const found = this.entries.get(key);
-        if (found) this.hits++;
-        return found;
-    }
-    set(key: string, build: CachedBuild) {
-        this.entries.set(key, build);
-    }
-}
 
 const ROOT = "./clusters/dev";
 /**
@@ -79,7 +66,7 @@ const noKubectl = /kustomize build failed: cannot run ".*no-such-kubectl kustomi
 
 test("a kubectl build is kept by its inputs: the same tree validates again without kubectl, a change to any input builds again", async () => {
     const tree = fleetTree();
-    const builds = new MemoryBuilds();
+    const builds = new CountingCache<CachedBuild>();
     assert.equal((await validateTree(tree, { rootPath: ROOT, buildCache: builds })).mode, "flux");
     assert.equal(builds.entries.size, 1, "the app folder's build (the root's composes)");
     const [kept] = builds.entries.values();
@@ -121,7 +108,7 @@ test("a build that may read what the validator does not follow (openapi, a gener
         path.join(tree, "apps/kustomization.yaml"),
         "resources: [deployment.yaml]\nimages: [{name: nginx, newTag: '1.27'}]\nopenapi: {path: schema.json}\n",
     );
-    const builds = new MemoryBuilds();
+    const builds = new CountingCache<CachedBuild>();
     await validateTree(tree, { rootPath: ROOT, buildCache: builds });
     assert.equal(builds.entries.size, 0);
 
@@ -146,7 +133,7 @@ test("a change builds again only the entry points that read it: another app's ke
     );
     const other = writeTree({ "kustomization.yaml": "resources: [cm.yaml]\ncommonAnnotations: {team: other}\n", "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\ndata: {a: b}\n" }, path.join(tree, "other"));
     assert.equal(other, path.join(tree, "other"));
-    const builds = new MemoryBuilds();
+    const builds = new CountingCache<CachedBuild>();
     await validateTree(tree, { rootPath: ROOT, buildCache: builds });
     assert.deepEqual([builds.entries.size, builds.hits], [2, 0]);
     writeFileSync(path.join(tree, "apps/config.txt"), "greeting=hola\n");

@@ -3,121 +3,80 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
-import type { CheckCache, KeptWarning } from "../../src/validate/checkCache.ts";
+import type { KeptWarning } from "../../src/validate/checkCache.ts";
 import { ManifestValidationError, validateTree } from "../../src/validate/index.ts";
-import { configMap, writeTree } from "../support/trees.ts";
+import { CountingCache } from "../support/countingCache.ts";
+import { configMap, widgetCrd, writeTree } from "../support/trees.ts";
 
-/** A CheckCache in memory that counts what validateTree asked of it: the keys it answered for, the keys set. */
-class CountingCache implements CheckCache {
-    readonly entries = new Map<string, KeptWarning[]>();
-    private readonly answered = new Set<string>();
-    sets: string[] = [];
-    get(key: string) {
-        const found = this.entries.get(key);
-        if (found) this.answered.add(key);
-        return found;
-    }
-    get hits() {
-        return this.answered.size;
-    }
-    set(key: string, warnings: KeptWarning[]) {
-        this.sets.push(key);
-        this.entries.set(key, warnings);
-    }
-    reset() {
-        this.answered.clear();
-        this.sets = [];
-    }
-}
-
-const crd = (required: string[]) =>
-    JSON.stringify({
-        apiVersion: "apiextensions.k8s.io/v1",
-        kind: "CustomResourceDefinition",
-        metadata: { name: "widgets.example.com" },
-        spec: {
-            group: "example.com",
-            names: { kind: "Widget", plural: "widgets", singular: "widget", listKind: "WidgetList" },
-            scope: "Namespaced",
-            versions: [
-                {
-                    name: "v1",
-                    served: true,
-                    storage: true,
-                    schema: { openAPIV3Schema: { type: "object", properties: { spec: { type: "object", required, properties: { size: { type: "integer" }, colour: { type: "string" } } } } } },
-                },
-            ],
-        },
-    });
 const widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: default}\nspec: {size: 3}\n";
 const deployment = (replicas: string) =>
     `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: default}\nspec:\n  replicas: ${replicas}\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: nginx}]}\n`;
 
 /** A tree of files on their own (no kustomization): each document is checked as it is. */
-const files = () => ({ "a.yaml": configMap("a", "1"), "b.yaml": configMap("b", "1"), "crd.yaml": crd([]), "widget.yaml": widget });
+const files = () => ({ "a.yaml": configMap("a", "1"), "b.yaml": configMap("b", "1"), "crd.yaml": widgetCrd([]), "widget.yaml": widget });
 
 const errorOf = (run: Promise<unknown>) => run.then(() => "passed", (error: ManifestValidationError) => error.message);
 
 describe("validateTree with kept checks (src/validate/checkCache.ts: what push keeps between runs)", () => {
     it("answers for an unchanged object and checks a changed one, with the outcome of a check without it", async () => {
         const dir = writeTree(files());
-        const cache = new CountingCache();
+        const cache = new CountingCache<KeptWarning[]>();
         const validate = (context = "validator-1") => validateTree(dir, { checked: { cache, context } });
         await validate();
         assert.equal(cache.sets.length, 4, "two ConfigMaps, the CRD and the Widget passed: each is kept");
 
         cache.reset();
         await validate();
-        assert.deepEqual([cache.sets.length, cache.hits], [0, 4], "nothing is checked again");
+        assert.deepEqual([cache.sets.length, cache.keysAnswered], [0, 4], "nothing is checked again");
 
         writeFileSync(path.join(dir, "b.yaml"), configMap("b", "2"));
         cache.reset();
         await validate();
-        assert.deepEqual([cache.sets.length, cache.hits], [1, 3], "the changed ConfigMap only");
+        assert.deepEqual([cache.sets.length, cache.keysAnswered], [1, 3], "the changed ConfigMap only");
 
         // Another validator (its code or schema packages: the context) answers for nothing it did not check.
         cache.reset();
         await validate("validator-2");
-        assert.deepEqual([cache.sets.length, cache.hits], [4, 0]);
+        assert.deepEqual([cache.sets.length, cache.keysAnswered], [4, 0]);
     });
 
     it("checks the custom resources of a CRD the tree changed again, and only those", async () => {
         const dir = writeTree(files());
-        const cache = new CountingCache();
+        const cache = new CountingCache<KeptWarning[]>();
         await validateTree(dir, { checked: { cache, context: "v" } });
         // The Widget now lacks a field its CRD requires: refused, as without the cache.
-        writeFileSync(path.join(dir, "crd.yaml"), crd(["colour"]));
+        writeFileSync(path.join(dir, "crd.yaml"), widgetCrd(["colour"]));
         cache.reset();
         const withCache = await errorOf(validateTree(dir, { checked: { cache, context: "v" } }));
         assert.equal(withCache, await errorOf(validateTree(dir)));
         assert.match(withCache, /widget\.yaml: Widget\/w: spec\.colour: is required/);
-        assert.equal(cache.hits, 2, "the ConfigMaps are answered; the CRD (changed) and the Widget (its CRD changed) are checked");
+        assert.equal(cache.keysAnswered, 2, "the ConfigMaps are answered; the CRD (changed) and the Widget (its CRD changed) are checked");
         assert.equal(cache.sets.length, 1, "the new CRD passed; the Widget failed and is not kept");
 
         // A CRD of another group (added to the tree) changes nothing for the Widget.
-        writeFileSync(path.join(dir, "crd.yaml"), crd([]));
+        writeFileSync(path.join(dir, "crd.yaml"), widgetCrd([]));
         await validateTree(dir, { checked: { cache, context: "v" } });
-        writeFileSync(path.join(dir, "other.yaml"), crd([]).replaceAll("example.com", "example.org"));
+        writeFileSync(path.join(dir, "other.yaml"), widgetCrd([]).replaceAll("example.com", "example.org"));
         cache.reset();
         await validateTree(dir, { checked: { cache, context: "v" } });
-        assert.deepEqual([cache.sets.length, cache.hits], [1, 4], "only the new CRD is checked");
+        assert.deepEqual([cache.sets.length, cache.keysAnswered], [1, 4], "only the new CRD is checked");
     });
 
     it("never keeps a failure: a broken object is checked and reported every time", async () => {
         const dir = writeTree({ ...files(), "b.yaml": configMap("b", "1").replace('value: "1"', "value: 5") });
-        const cache = new CountingCache();
+        const cache = new CountingCache<KeptWarning[]>();
         for (const attempt of [1, 2]) {
             cache.reset();
             assert.match(await errorOf(validateTree(dir, { checked: { cache, context: "v" } })), /b\.yaml: ConfigMap\/b: data\.value: must be string \(got 5\)/, `attempt ${attempt}`);
         }
         assert.equal(cache.entries.size, 3);
-        assert.equal(cache.hits, 3);
+        assert.equal(cache.keysAnswered, 3);
     });
 
     it("gives a kept check's warnings again as they were, and refuses an unknown kind with strict though it passed without", async () => {
         const tree = { ...files(), "gadget.yaml": "apiVersion: example.net/v1\nkind: Gadget\nmetadata: {name: g}\n", "web.yaml": deployment("${REPLICAS}") };
         const dir = writeTree(tree);
-        const cache = new CountingCache();
+        const cache = new CountingCache<KeptWarning[]>();
         const first = await validateTree(dir, { checked: { cache, context: "v" } });
         assert.deepEqual(
             first.warnings.map(({ object, field }) => `${object} ${field}`),
@@ -127,20 +86,20 @@ describe("validateTree with kept checks (src/validate/checkCache.ts: what push k
         writeFileSync(path.join(dir, "a.yaml"), configMap("a", "2"));
         cache.reset();
         const again = await validateTree(dir, { checked: { cache, context: "v" } });
-        assert.equal(cache.hits, 5);
+        assert.equal(cache.keysAnswered, 5);
         assert.deepEqual(again, first);
         assert.deepEqual(again, await validateTree(dir), "as a validation without the cache says");
 
         cache.reset();
         assert.match(await errorOf(validateTree(dir, { strict: true, checked: { cache, context: "v" } })), /gadget\.yaml: Gadget\/g: apiVersion: no schema for Gadget/);
-        assert.equal(cache.hits, 0, "--strict is another check of every object");
+        assert.equal(cache.keysAnswered, 0, "--strict is another check of every object");
     });
 
     it("keys a built object as Flux applies it: a changed postBuild variable checks it again", async () => {
         const flux = (replicas: string) =>
             `apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\nspec:\n  interval: 10m\n  prune: true\n  path: ./apps\n  sourceRef: {kind: Bucket, name: flux-bucket}\n  postBuild: {substitute: {REPLICAS: "${replicas}"}}\n`;
         const dir = writeTree({ "clusters/dev/apps.yaml": flux("2"), "apps/web.yaml": deployment("${REPLICAS}") });
-        const cache = new CountingCache();
+        const cache = new CountingCache<KeptWarning[]>();
         const validate = () => validateTree(dir, { rootPath: "./clusters/dev", checked: { cache, context: "v" } });
         assert.deepEqual((await validate()).warnings, []);
         cache.reset();

@@ -3,21 +3,8 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { validateTree } from "../../src/validate/tree.ts";
+import { CountingCache } from "../support/countingCache.ts";
 import { writeTree } from "../support/trees.ts";
-
-/** A substitution cache in memory, counting its hits. */
-class MemorySubstituted {
-    readonly entries = new Map<string, unknown>();
-    hits = 0;
-    get(key: string) {
-        const found = this.entries.get(key);
-        if (found !== undefined) this.hits++;
-        return found;
-    }
-    set(key: string, object: unknown) {
-        this.entries.set(key, object);
-    }
-}
 
 const kustomization = (replicas: string) =>
     [
@@ -49,7 +36,7 @@ const deployment = (label: string) =>
 
 test("postBuild substitution is kept by the object and its variables: a change to either substitutes again, with Flux's outcome", async () => {
     const tree = writeTree({ "clusters/dev/apps.yaml": kustomization("2"), "apps/deployment.yaml": deployment("a"), "apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\ndata: {a: b}\n" });
-    const substituted = new MemorySubstituted();
+    const substituted = new CountingCache<unknown>();
     const validate = () => validateTree(tree, { rootPath: "./clusters/dev", substituted });
     await validate();
     assert.equal(substituted.entries.size, 1, "only the object with a ${…} is substituted");
