@@ -235,12 +235,10 @@ function reachable(from: KustomizationDir, kustomizations: Map<string, Kustomiza
     return reached;
 }
 
-/** The promise cached under key, or compute()'s, cached. */
-function once<T>(cache: Map<string, Promise<T>>, key: string, compute: () => Promise<T>): Promise<T> {
-    let result = cache.get(key);
-    if (!result) {
-        result = compute();
-        cache.set(key, result);
-    }
+/** The value cached under key, or compute()'s, cached: a promise is cached as it starts, so its callers share one run. */
+export function once<K, T>(cache: Map<K, T>, key: K, compute: () => T): T {
+    if (cache.has(key)) return cache.get(key)!;
+    const result = compute();
+    cache.set(key, result);
     return result;
 }

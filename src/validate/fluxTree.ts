@@ -25,7 +25,7 @@ import { parse as parseYaml, stringify } from "yaml";
 import { walkFiles } from "../fs/walk.ts";
 import { mapBounded } from "../fs/bounded.ts";
 import { buildKey, UNFOLLOWED_FIELDS, type BuildCache } from "./buildCache.ts";
-import { composedWithFiles, type KustomizationDir } from "./builds.ts";
+import { composedWithFiles, once, type KustomizationDir } from "./builds.ts";
 import { composeBuild } from "./compose.ts";
 import { isSopsEncrypted, type ObjectChecker } from "./checkObject.ts";
 import { envsubst, EnvsubstError } from "./envsubst.ts";
@@ -496,12 +496,7 @@ class FluxTree {
 
     /** The tree's files an entry point's build reads: kustomization files and what they reference, or the generated list. */
     private inputs(dir: string): Promise<string[]> {
-        let found = this.inputsOf.get(dir);
-        if (!found) {
-            found = this.findInputs(dir);
-            this.inputsOf.set(dir, found);
-        }
-        return found;
+        return once(this.inputsOf, dir, () => this.findInputs(dir));
     }
 
     private async findInputs(dir: string): Promise<string[]> {
@@ -588,18 +583,13 @@ class FluxTree {
         // with the same path) have one kustomize build; each names generated objects (no origin) after its own file.
         const overlayOf = (overlay: string) => overlayFor(entry.spec, path.relative(overlay, copyDir), copyDir, overlay);
         const same = `${entry.dir}\0${JSON.stringify(overlayOf(path.join(this.work, "overlays", "0")))}`;
-        let run = this.kustomizeRuns.get(same);
-        if (!run) {
-            run = (async () => {
-                const index = this.overlays++;
-                const overlay = path.join(this.work, "overlays", String(index));
-                await mkdir(overlay, { recursive: true });
-                await writeFile(path.join(overlay, "kustomization.yaml"), stringify({ ...overlayOf(overlay), labels: [{ pairs: { [OVERLAY_LABEL]: String(index) } }] }));
-                return { overlay, result: await this.batches.build({ overlay, index, dir: entry.dir, targetNamespace: entry.spec.targetNamespace }) };
-            })();
-            this.kustomizeRuns.set(same, run);
-        }
-        const { overlay, result } = await run;
+        const { overlay, result } = await once(this.kustomizeRuns, same, async () => {
+            const index = this.overlays++;
+            const overlay = path.join(this.work, "overlays", String(index));
+            await mkdir(overlay, { recursive: true });
+            await writeFile(path.join(overlay, "kustomization.yaml"), stringify({ ...overlayOf(overlay), labels: [{ pairs: { [OVERLAY_LABEL]: String(index) } }] }));
+            return { overlay, result: await this.batches.build({ overlay, index, dir: entry.dir, targetNamespace: entry.spec.targetNamespace }) };
+        });
         if (!result.ok) return { ok: false, error: this.fromCopy(result.error) };
         const objects = result.objects.map((object) => ({ object: withoutOrigin(object), file: this.originFile(object, overlay, entry) }));
         if (cacheKey !== undefined) {
@@ -635,16 +625,15 @@ class FluxTree {
 
     /** A file's content hash: the MD5 the caller knows (contentKey), else its sha256; "missing" for no readable file. */
     private digest(file: string): Promise<string> {
-        let digest = this.digests.get(file);
-        if (!digest) {
+        return once(this.digests, file, () => {
             const known = this.options.contentKey?.(file);
-            digest = known !== undefined ? Promise.resolve(`md5:${known}`) : readFile(file).then(
-                (content) => `sha256:${createHash("sha256").update(content).digest("hex")}`,
-                () => "missing",
-            );
-            this.digests.set(file, digest);
-        }
-        return digest;
+            return known !== undefined
+                ? Promise.resolve(`md5:${known}`)
+                : readFile(file).then(
+                      (content) => `sha256:${createHash("sha256").update(content).digest("hex")}`,
+                      () => "missing",
+                  );
+        });
     }
 
     /** Paths in kustomize's messages name the copy: name the tree's files instead. */
@@ -669,13 +658,7 @@ class FluxTree {
      * does not hold, a SOPS-encrypted one, or a value that is itself a ${VAR} is not known: those stay placeholders.
      */
     private valuesFrom(references: unknown[], namespace: string | undefined): Map<string, string> {
-        const key = JSON.stringify([references, namespace ?? null]);
-        let values = this.valuesOf.get(key);
-        if (!values) {
-            values = this.findValuesFrom(references, namespace);
-            this.valuesOf.set(key, values);
-        }
-        return values;
+        return once(this.valuesOf, JSON.stringify([references, namespace ?? null]), () => this.findValuesFrom(references, namespace));
     }
 
     /** valuesFrom's answers by their references and namespace: the same for every object of a build. */
