@@ -40,6 +40,8 @@ export interface GuardedWriteOptions<P> {
     prefix: string;
     /** Take the prefix's lease with these settings, or write under one the caller holds (a rollback after a failed push). */
     lease: LeaseSettings | Lease;
+    /** With a held lease: the caller's listing of the prefix taken under it (bucketops' keys included), planned from instead of listing again. */
+    listed?: ObjectEntry[];
     /** Suspends the cluster's Bucket around the writes; unset: the publish is not atomic, and the write says so. */
     publication?: AtomicPublish;
     concurrency: number;
@@ -78,7 +80,7 @@ export async function guardedWrite<P>(writer: Writer<P>, options: GuardedWriteOp
 /** The steps under the lease, with Ctrl-C and SIGTERM handled (Interrupts). */
 async function write<P>(writer: Writer<P>, options: GuardedWriteOptions<P>, lease: Lease): Promise<GuardedWriteResult<P>> {
     const { store, prefix, publication, log } = options;
-    const listed = await store.list(prefix);
+    const listed = options.listed ?? (await store.list(prefix));
     const listing = listed.filter((entry) => !isBucketopsKey(entry.key));
     const plan = writer.plan(listing);
     writer.describe(plan);

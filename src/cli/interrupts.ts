@@ -29,6 +29,26 @@ export class Interrupts {
         return Interrupts.active?.signal;
     }
 
+    /**
+     * `work`, or InterruptedError as soon as the writing run under way gets a signal (what `work` does goes on unwatched:
+     * for a wait that holds nothing back, such as validation under a lease that is let go next).
+     */
+    static async until<T>(work: Promise<T>): Promise<T> {
+        const signal = Interrupts.current;
+        if (!signal) return work;
+        if (signal.aborted) throw signal.reason;
+        let onAbort!: () => void;
+        const aborted = new Promise<never>((_, reject) => {
+            onAbort = () => reject(signal.reason);
+            signal.addEventListener("abort", onAbort, { once: true });
+        });
+        try {
+            return await Promise.race([work, aborted]);
+        } finally {
+            signal.removeEventListener("abort", onAbort);
+        }
+    }
+
     /** Runs `work` with the handlers installed (nested calls share the outer one's). */
     static async whileWriting<T>(work: () => Promise<T>): Promise<T> {
         if (Interrupts.active) return work();

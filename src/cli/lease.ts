@@ -116,13 +116,11 @@ export class Lease {
         // without looking again (one request instead of a listing and the create). The store refuses it if a lease
         // appeared since, whatever its state: the loop below then reads it and decides as before.
         if (options.conditional && options.listedAbsent) {
-            const record = newRecord(options.command, ttlMs);
             try {
-                const entry = await store.put(key, encode(record), encodeOptions(record, null));
-                return new Lease(store, key, entry, record, options);
+                const lease = await Lease.createIfAbsent(store, key, options);
+                if (lease) return lease;
             } catch (error) {
-                if (error instanceof AccessDeniedError) throw cannotTake(error, options);
-                if (!(error instanceof ConcurrentChangeError)) throw error;
+                throw error instanceof AccessDeniedError ? cannotTake(error, options) : error;
             }
         }
         for (let pause = 250; ; pause = Math.min(pause * 2, 2000)) {
@@ -149,6 +147,33 @@ export class Lease {
                 if (!(error instanceof ConcurrentChangeError)) throw error;
                 raced(); // another writer took it between our read and our write: look again
             }
+        }
+    }
+
+    /**
+     * The lease taken early, by one create-if-absent and nothing else (conditional writes only): undefined when a lease
+     * object is there (whatever its state: `take` judges it) or these credentials may not write it (a reader). For a
+     * push that lists and validates under the lease it holds; one that gets undefined goes the usual way.
+     */
+    static async tryCreate(store: ObjectStore, prefix: string, options: LeaseOptions): Promise<Lease | undefined> {
+        if (!options.conditional) return undefined;
+        try {
+            return await Lease.createIfAbsent(store, leaseKey(prefix), options);
+        } catch (error) {
+            if (error instanceof AccessDeniedError) return undefined;
+            throw error;
+        }
+    }
+
+    /** Creates the lease object only if there is none (S3 `If-None-Match: *`, GCS `ifGenerationMatch=0`); undefined if there is one. */
+    private static async createIfAbsent(store: ObjectStore, key: string, options: LeaseOptions): Promise<Lease | undefined> {
+        const record = newRecord(options.command, options.ttlMs ?? LEASE_TTL_MS);
+        try {
+            const entry = await store.put(key, encode(record), encodeOptions(record, null));
+            return new Lease(store, key, entry, record, options);
+        } catch (error) {
+            if (error instanceof ConcurrentChangeError) return undefined;
+            throw error;
         }
     }
 

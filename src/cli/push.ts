@@ -1,6 +1,8 @@
 import { readFile } from "node:fs/promises";
-import { UsageError } from "./errors.ts";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { CliError, InterruptedError, UsageError } from "./errors.ts";
 import { guardedWrite, releaseBefore, type Changes, type GuardedWriteResult, type LeaseSettings } from "./guardedWrite.ts";
+import { Interrupts } from "./interrupts.ts";
 import { Lease } from "./lease.ts";
 import type { AtomicPublish } from "./publish.ts";
 import { planPush, type PushPlan } from "./plan.ts";
@@ -9,8 +11,8 @@ import { BUCKETOPS_NAMES, isBucketopsKey, leaseKey, normalizePrefix, SOURCEIGNOR
 import { gitInfo, type GitInfo, type ReleaseFacts } from "./provenance.ts";
 import { AccessDeniedError } from "./store/errors.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
-import { contentType, describeTree, startReadingTree, type LocalFile, type TreeReading } from "./tree.ts";
-import { preloadValidation, validateManifests } from "./validate.ts";
+import { contentType, describeTree, startReadingTree, type LocalFile, type LocalTree, type TreeReading } from "./tree.ts";
+import { contentIsNew, preloadValidation, validateManifests } from "./validate.ts";
 import type { ValidationCache } from "./validationCache.ts";
 import type { ValidationChecks } from "./validate.ts";
 
@@ -55,16 +57,11 @@ export interface PushResult {
 
 export async function push(dir: string, store: ObjectStore, options: PushOptions): Promise<PushResult> {
     const prefix = normalizePrefix(store.url.prefix);
-    // The requests that need nothing from the tree go out at once, together, while the tree is read and validated
-    // (one round trip instead of two before the plan). Each is awaited below; none may go unhandled meanwhile.
+    // The bucket's .sourceignore (it needs nothing from the tree) is asked for while the tree is read.
     const bucketIgnore = store.get(SOURCEIGNORE);
+    bucketIgnore.catch(() => undefined); // awaited below, after the listing went out
     const reading = options.reading ?? startReadingTree(dir, { includeIgnored: options.includeIgnored });
-    const treeRead = reading.tree;
-    treeRead.catch(() => undefined); // awaited below, after the requests went out
-    // The listing's pages start from the keys the tree will have (S3Store.list), known before its files are read.
-    const listRequest = store.list(prefix, reading.paths.then((paths) => paths.map((relative) => prefix + relative)));
-    for (const request of [bucketIgnore, listRequest]) request.catch(() => undefined);
-    const tree = await treeRead;
+    const tree = await reading.tree;
     const files = tree.files;
     for (const line of describeTree(dir, tree)) options.log(line);
     if (files.length === 0 && tree.ignored.length > 0) {
@@ -79,16 +76,54 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
             `'${reserved.relative}' in ${dir}: the names ${BUCKETOPS_NAMES.join(" and ")} are bucketops' lease and release records, which Flux ignores; rename it`,
         );
     }
-    preloadValidation(files, prefix, { cache: options.validationCache, allowPlainSecrets: options.allowPlainSecrets });
-    // A push that changes nothing writes nothing, not even the lease (a reader may run it). One that does takes the
-    // lease, then plans again from a listing under it: another writer may have finished in between.
+    const fresh = contentIsNew(files, prefix, { cache: options.validationCache, allowPlainSecrets: options.allowPlainSecrets });
+    // Content new to this machine was most likely edited to be pushed: the push takes the lease at once (one
+    // create-if-absent) and lists the prefix once, under it, while the tree is validated; it lets go when the tree is
+    // refused or changes nothing. Otherwise (content that passed here before, or a lease already there, or credentials
+    // that may not write it) it lists without the lease and takes it only to write: see pushListed.
+    const early = fresh && !options.dryRun ? await Lease.tryCreate(store, prefix, { ...options.lease, command: "push", log: options.log }) : undefined;
+    if (!early) return pushListed(dir, store, prefix, tree, bucketIgnore, fresh, options);
+    return Interrupts.whileWriting(async () => {
+        try {
+            return await pushListed(dir, store, prefix, tree, bucketIgnore, fresh, options, early);
+        } finally {
+            await early.release();
+        }
+    });
+}
+
+/**
+ * The rest of a push, from the listing of the prefix: under `early`, the lease the push holds already, or without a
+ * lease. A push that changes nothing writes nothing but that early lease (a reader may run it). One that does and holds
+ * no lease takes it, then plans again from a listing under it: another writer may have finished in between.
+ */
+async function pushListed(
+    dir: string,
+    store: ObjectStore,
+    prefix: string,
+    tree: LocalTree,
+    bucketIgnore: Promise<Buffer | undefined>,
+    fresh: boolean | undefined,
+    options: PushOptions,
+    early?: Lease,
+): Promise<PushResult> {
+    const files = tree.files;
+    // The listing's pages start from the keys the tree has (S3Store.list).
+    const listRequest = store.list(prefix, files.map((file) => prefix + file.relative));
+    listRequest.catch(() => undefined); // awaited below, after validation
+    // Two turns of the event loop let its requests be sent (signed, then written once their sockets connect) before
+    // what follows holds the thread: loading the validator, the cache keys and ignore matches over every file (on
+    // 2,000 files the pages went out 80 ms after they were asked for, 10 ms with these turns).
+    for (let turn = 0; turn < 2; turn++) await nextTurn();
+    preloadValidation(fresh);
     const planFor = (listing: ObjectEntry[]) =>
         keepRootSourceignore(planPush(files, listing.filter((entry) => !isBucketopsKey(entry.key)), prefix, options.prune), prefix);
     // Whether the bucket keeps versions matters only to a push that will write: asked as soon as the listing shows it
     // will, while the tree is validated. An identity that may not read the setting (a reader) finds out at its first
     // write instead.
     const planned = listRequest.then(planFor);
-    const leaseListed = (listing: ObjectEntry[]) => listing.some((entry) => entry.key === leaseKey(prefix));
+    // A lease in the listing is another writer's, or one left behind: not the early one this push holds.
+    const leaseListed = (listing: ObjectEntry[]) => !early && listing.some((entry) => entry.key === leaseKey(prefix));
     // What decides below whether the push writes (a lease found may be cleared, or be another writer's: asked anyway).
     const writes = (listing: ObjectEntry[], plan: PushPlan) => !options.dryRun && (changes(plan) || options.publication?.leftSuspended === true || leaseListed(listing));
     const versioningRequest = Promise.all([listRequest, planned]).then(([listing, plan]) =>
@@ -100,8 +135,9 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     const patterns = ignorePatterns(ownIgnore ? await readFile(ownIgnore.absolute) : await bucketIgnore, options.specIgnore);
     const revisions = fluxRevisions(patterns);
     const ignored = revisions.ignored;
-    // The listing runs while the tree is validated; a validation failure is reported first.
-    const [validated, listed, versioned] = await Promise.allSettled([
+    // The listing runs while the tree is validated; a validation failure is reported first. Under the early lease
+    // Ctrl-C or SIGTERM ends the wait at once, and the lease is let go (nothing was written).
+    const settled = Promise.allSettled([
         validateManifests(dir, prefix, {
             build: !options.skipBuild,
             files,
@@ -115,6 +151,7 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
         listRequest,
         versioningRequest,
     ]);
+    const [validated, listed, versioned] = early ? await Interrupts.until(settled).catch(validationInterrupted) : await settled;
     if (validated.status === "rejected") throw validated.reason;
     if (listed.status === "rejected") throw listed.reason;
     if (versioned.status === "rejected") throw versioned.reason;
@@ -172,8 +209,10 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
         {
             store,
             prefix,
-            // The listing above stands for the lease's own look when it held none (Lease.take: listedAbsent).
-            lease: { ...options.lease, listedAbsent: !leaseListed(listing) },
+            // The listing above stands for the lease's own look when it held none (Lease.take: listedAbsent); under
+            // the early lease it is the listing the write plans from.
+            lease: early ?? { ...options.lease, listedAbsent: !leaseListed(listing) },
+            listed: early && listing,
             publication: options.publication,
             concurrency: options.concurrency,
             afterResume,
@@ -190,6 +229,12 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
         options.log(`note: the prefix's lease ${leaseKey(prefix)} was left by a writer that stopped; these credentials may not clear it`);
         return report(plan, listing, store, prefix, files, revisions, options);
     }
+}
+
+/** A signal while the tree was validated under the early lease: nothing was written, and the lease is let go next. */
+function validationInterrupted(error: unknown): never {
+    if (!(error instanceof InterruptedError)) throw error;
+    throw new CliError(`${error.message} while the tree was validated: nothing was written, and the push lets go of its lease`, error.exitCode);
 }
 
 /** The writes of a push plan: each upload conditional on the object listed (or its absence). */

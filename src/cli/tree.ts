@@ -37,23 +37,15 @@ export interface LocalTree {
 export interface ReadTreeOptions {
     /** Ship every file, what Git ignores too (push --include-ignored): today's walk, Git is not asked. */
     includeIgnored?: boolean;
-    /** Told which files the tree has (relative, '/'-separated) as soon as it is known, before they are read. */
-    listed?: (relative: string[]) => void;
 }
 
-/** A tree being read: its files' paths as soon as they are known (push asks for its listing with them), then the tree. */
+/** A tree being read (push starts reading it while the rest of the command loads). */
 export interface TreeReading {
-    paths: Promise<string[]>;
     tree: Promise<LocalTree>;
 }
 
 export function startReadingTree(root: string, options: ReadTreeOptions = {}): TreeReading {
-    let listed!: (relative: string[]) => void;
-    const paths = new Promise<string[]>((resolve) => (listed = resolve));
-    const tree = readTree(root, { ...options, listed });
-    // A tree that cannot be read has no paths; the failure is the tree's to report.
-    tree.then((read) => listed(read.files.map((file) => file.relative)), () => listed([]));
-    return { paths, tree };
+    return { tree: readTree(root, options) };
 }
 
 /**
@@ -73,7 +65,6 @@ export async function readTree(root: string, options: ReadTreeOptions = {}): Pro
         ? { source: "git" as const, inGit: true, ...(await gitTreeFiles(root, listing, SKIPPED_DIRS)) }
         : { source: "all" as const, inGit: options.includeIgnored ? undefined : false, paths: await walkFiles(root, { skipFolder: (name) => SKIPPED_DIRS.has(name) }), ignored: [], nestedRepositories: [] };
     const relative = (absolute: string) => path.relative(root, absolute).split(path.sep).join("/");
-    options.listed?.(chosen.paths.map(relative));
     const files = await readFilesInTurn(
         chosen.paths,
         (absolute, content) => ({ relative: relative(absolute), absolute, size: content.length, md5: createHash("md5").update(content).digest() }),

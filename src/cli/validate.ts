@@ -55,14 +55,23 @@ export async function validateManifests(root: string, prefix: string, options: V
 }
 
 /**
- * Starts loading the validator and the secret scan when this tree's content did not pass before (what the secret
- * scan's cache key says; it needs nothing from the bucket), so that they load while the bucket answers the requests
- * that come before validation (the bucket's .sourceignore). Loading only: what runs, and when, is validateManifests'.
+ * Whether this tree's content is new to this machine: the validation cache has never seen it pass the secret scan
+ * (whose key needs nothing from the bucket), so it will be validated. Undefined without a cache to tell (--revalidate)
+ * or a scan to go by (--allow-plain-secrets).
  */
-export function preloadValidation(files: LocalFile[], prefix: string, options: Pick<ValidateManifestsOptions, "cache" | "allowPlainSecrets">): void {
-    if (options.allowPlainSecrets) return; // no scan to go by: the validator loads when validateManifests needs it
+export function contentIsNew(files: LocalFile[], prefix: string, options: Pick<ValidateManifestsOptions, "cache" | "allowPlainSecrets">): boolean | undefined {
+    if (options.allowPlainSecrets) return undefined;
     const scanned = options.cache?.key(files, `secrets\n${prefix}`, false);
-    if (scanned !== undefined && options.cache!.passed(scanned)) return;
+    return scanned === undefined ? undefined : !options.cache!.passed(scanned);
+}
+
+/**
+ * Starts loading the validator and the secret scan when the content may not have passed before (contentIsNew: not
+ * false), so that they load while the bucket answers the requests that come before validation. Loading only: what
+ * runs, and when, is validateManifests'.
+ */
+export function preloadValidation(fresh: boolean | undefined): void {
+    if (fresh === false) return;
     for (const loading of [import("../validate/tree.ts"), import("../validate/secrets.ts")]) loading.catch(() => undefined);
 }
 

@@ -48,7 +48,7 @@ describe("bucketops with environments: several prefixes of one bucket (moto_serv
                 `  deploy/clusters/dev/apps.yaml: Kustomization/apps: spec.path: "./apps/dev" is outside the prefix prod/ this tree is pushed under; Flux keeps the prefix in artifact paths, so write ./prod/apps/dev\n` +
                 `  deploy/clusters/dev/infrastructure.yaml: Kustomization/infrastructure-controllers: spec.path: "./infrastructure/controllers" is outside the prefix prod/ this tree is pushed under; Flux keeps the prefix in artifact paths, so write ./prod/infrastructure/controllers`,
         );
-        assert.deepEqual(await moto.versions("checked", ""), []);
+        assert.deepEqual(await moto.leftBehind("checked", ""), []);
 
         const fixture = "tests/deploy/fixtures/prod";
         const right = await bucketops("push", fixture, "s3://checked/prod", ...endpoint);

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import { LEASE_NAME, RELEASE_NAME } from "../../src/bucket/keys.ts";
@@ -10,10 +14,14 @@ import { bucketops } from "./helpers/cli.ts";
 import { Moto, operationOf, type LoggedRequest } from "../support/moto.ts";
 import { manifestTree, writeTree } from "../support/trees.ts";
 
+const BIN = path.resolve(import.meta.dirname, "../../bin/bucketops.js");
+
 /**
- * Issue 28: the requests of an everyday push, pinned. A push lists the prefix once before it decides (a push that
- * changes nothing writes nothing), takes the lease with a create-if-absent that its listing stands for, lists the
- * prefix again under the lease and plans from that; it lists a third time only to delete (the check before deletes).
+ * Issue 28: the requests of an everyday push, pinned. A push of content new to this machine (an edit) takes the lease
+ * at once (a create-if-absent) and lists the prefix once, under it, while the tree is validated. A push of content that
+ * passed here before lists the prefix without the lease (a push that changes nothing then writes nothing); when it does
+ * change something it takes the lease with a create-if-absent that its listing stands for, lists again under the lease
+ * and plans from that. Either lists a third time only to delete (the check before deletes).
  * Each line names the object or the request: `LIST`, `PUT <name>`, `GET <name>`, `DELETE <name>`, `versioning`.
  */
 function named(requests: LoggedRequest[]): string[] {
@@ -23,7 +31,7 @@ function named(requests: LoggedRequest[]): string[] {
         if (operation === "GET bucket?versioning") return "versioning";
         if (operation === "DeleteObjects") return "DeleteObjects";
         const name = decodeURIComponent(request.path.split("?")[0]).split("/").at(-1);
-        return `${request.method} ${name}${request.status === 404 ? " (404)" : ""}`;
+        return `${request.method} ${name}${request.status === 404 || request.status === 412 ? ` (${request.status})` : ""}`;
     });
 }
 
@@ -43,7 +51,10 @@ describe("the requests of a push (moto_server's access log)", () => {
         return named(requests);
     };
 
-    it("a one-change re-push lists the prefix twice (before the lease, under it) and takes the lease in one request", async () => {
+    // The record the release follows is read under the lease while the objects are written: its place is not fixed.
+    const ordered = (lines: string[]) => lines.filter((line) => line !== "GET .sourceignore (404)" && line !== "versioning" && line !== `GET ${RELEASE_NAME}`);
+
+    it("a one-change re-push of an edit takes the lease in one request and lists the prefix once, under it", async () => {
         const v1 = manifestTree(["a", "b", "c"], "v1");
         const dir = writeTree(v1);
         await push(dir, "s3://requests/one/");
@@ -53,31 +64,45 @@ describe("the requests of a push (moto_server's access log)", () => {
 
         writeTree({ ...v1, "a.yaml": manifestTree(["a"], "v2")["a.yaml"] }, dir);
         const changed = await push(dir, "s3://requests/one/");
-        assert.equal(count(changed, "LIST"), 2, changed.join(", "));
-        // The record the release follows is read under the lease while the objects are written: in either order.
-        const inOrder = changed.filter((line) => line !== "GET .sourceignore (404)" && line !== "versioning" && line !== `GET ${RELEASE_NAME}`);
+        assert.equal(count(changed, "LIST"), 1, changed.join(", "));
         assert.deepEqual(
-            inOrder,
-            ["LIST", `PUT ${LEASE_NAME}`, "LIST", "PUT a.yaml", `PUT ${RELEASE_NAME}`, `DELETE ${LEASE_NAME}`],
-            "the lease before the listing under it, the write after it, the record, then the lease let go",
+            ordered(changed),
+            [`PUT ${LEASE_NAME}`, "LIST", "PUT a.yaml", `PUT ${RELEASE_NAME}`, `DELETE ${LEASE_NAME}`],
+            "the lease before the one listing, the write after it, the record, then the lease let go",
         );
         const recordRead = changed.indexOf(`GET ${RELEASE_NAME}`);
         assert.ok(recordRead > changed.lastIndexOf("LIST") && recordRead < changed.indexOf(`PUT ${RELEASE_NAME}`), changed.join(", "));
-        assert.ok(changed.indexOf("versioning") > changed.indexOf("LIST") && changed.indexOf("versioning") < changed.indexOf(`PUT ${LEASE_NAME}`), "versioning asked once the listing shows a change, before the lease");
-        assert.equal(changed.length, 9);
+        assert.ok(changed.indexOf("versioning") > changed.indexOf("LIST") && changed.indexOf("versioning") < changed.indexOf("PUT a.yaml"), "versioning asked once the listing shows a change");
+        assert.equal(changed.length, 8);
     });
 
-    it("a re-push that deletes lists a third time, after the writes and before the deletes", async () => {
+    it("a push of content that passed here before lists without the lease, and lists again under it only to write", async () => {
+        const v1 = manifestTree(["a", "b"], "v1");
+        const dir = writeTree(v1);
+        await push(dir, "s3://requests/known/");
+        writeTree(manifestTree(["a", "b"], "v2"), dir);
+        await push(dir, "s3://requests/known/");
+        // Back to v1, which passed here before: the push does not expect to write, yet the bucket holds v2.
+        writeTree(v1, dir);
+        const other = await push(dir, "s3://requests/known/");
+        const relevant = ordered(other);
+        assert.deepEqual(relevant.slice(0, 3), ["LIST", `PUT ${LEASE_NAME}`, "LIST"], other.join(", "));
+        assert.deepEqual(relevant.slice(3, 5).sort(), ["PUT a.yaml", "PUT b.yaml"], other.join(", ")); // uploads run at once
+        assert.deepEqual(relevant.slice(5), [`PUT ${RELEASE_NAME}`, `DELETE ${LEASE_NAME}`], other.join(", "));
+        assert.equal(count(other, "LIST"), 2, other.join(", "));
+        assert.ok(other.indexOf("versioning") > 0 && other.indexOf("versioning") < other.indexOf(`PUT ${LEASE_NAME}`), "versioning asked once the listing shows a change, before the lease");
+    });
+
+    it("a re-push that deletes lists a second time, after the writes and before the deletes", async () => {
         const dir = writeTree(manifestTree(["a", "b", "c"], "v1"));
         await push(dir, "s3://requests/prune/");
         const next = manifestTree(["a", "b"], "v2");
         const pruned = writeTree(next);
         const changed = await push(pruned, "s3://requests/prune/");
-        // The record read (under the lease, while the objects are written) is left out: its place is not fixed.
-        const relevant = changed.filter((line) => line !== "GET .sourceignore (404)" && line !== "versioning" && line !== `GET ${RELEASE_NAME}`);
-        assert.deepEqual(relevant.slice(0, 3), ["LIST", `PUT ${LEASE_NAME}`, "LIST"]);
+        const relevant = ordered(changed);
+        assert.deepEqual(relevant.slice(0, 2), [`PUT ${LEASE_NAME}`, "LIST"]);
         assert.deepEqual(relevant.slice(-4), ["LIST", "DELETE c.yaml", `PUT ${RELEASE_NAME}`, `DELETE ${LEASE_NAME}`]);
-        assert.equal(count(changed, "LIST"), 3, changed.join(", "));
+        assert.equal(count(changed, "LIST"), 2, changed.join(", "));
     });
 
     it("a write conditional on an object that was deleted since its listing is a concurrent change (exit 4), not a failure", async () => {
@@ -104,7 +129,8 @@ describe("the requests of a push (moto_server's access log)", () => {
         await moto.put("requests", `held/${LEASE_NAME}`, JSON.stringify({ id: "x", holder: "ada@elsewhere (pid 1)", host: "elsewhere", pid: 1, command: "push", acquired: new Date().toISOString(), expires: new Date(Date.now() + 60_000).toISOString(), state: "interrupted" }));
         writeTree(manifestTree(["a"], "v2"), dir);
         const changed = await push(dir, "s3://requests/held/");
-        const relevant = changed.filter((line) => line !== "GET .sourceignore (404)" && line !== "versioning" && line !== `GET ${RELEASE_NAME}`);
+        const relevant = ordered(changed);
+        assert.equal(relevant[0], `PUT ${LEASE_NAME} (412)`, `the edit's create-if-absent is refused: a lease is there (${changed.join(", ")})`);
         const take = relevant.indexOf(`PUT ${LEASE_NAME}`);
         assert.ok(take > 0 && relevant.slice(0, take).includes(`GET ${LEASE_NAME}`), `the lease is read before it is taken over: ${changed.join(", ")}`);
         assert.deepEqual(relevant.slice(take + 1, take + 3), ["LIST", "PUT a.yaml"], "then the listing under the lease, then the write");
@@ -163,4 +189,93 @@ describe("S3Store.list: the pages of a long listing asked for at once, from the 
         assert.deepEqual(keys, [`${prefix}.bucketops-release`, ...reference]);
         assert.equal(again, 3);
     });
+});
+
+describe("the lease a push of an edit takes before its tree is validated (moto_server)", () => {
+    let moto: Moto;
+    before(async () => {
+        moto = await Moto.start();
+        await moto.createBucket("early");
+    });
+    after(() => moto?.stop());
+
+    const run = async (...args: string[]) => {
+        const { result, requests } = await moto.recordRequests(() => bucketops("push", ...args, "--endpoint", moto.endpoint, "--skip-build"));
+        return { result, lines: named(requests).filter((line) => line !== "GET .sourceignore (404)") };
+    };
+
+    it("a refused edit lets go of the lease and writes nothing else: no object, no release", async () => {
+        const dir = writeTree(manifestTree(["a"], "v1"));
+        assert.equal((await run(dir, "s3://early/refused/")).result.code, 0);
+        const before = await moto.versions("early", "refused/");
+        writeTree({ "a.yaml": manifestTree(["a"], "v1")["a.yaml"].replace(/value: .*/, "value: 5") }, dir);
+        const { result, lines } = await run(dir, "s3://early/refused/");
+        assert.equal(result.code, 1);
+        assert.match(result.err, /is not a valid manifest tree, nothing was uploaded:\n1 manifest problem:\n.*a\.yaml: ConfigMap\/a: data\.value: must be string \(got 5\)/);
+        // (The versioning setting is asked for as soon as the listing shows a change, while the tree is validated.)
+        assert.deepEqual(lines.filter((line) => line !== "versioning"), [`PUT ${LEASE_NAME}`, "LIST", `DELETE ${LEASE_NAME}`], "the lease, the listing under it, the lease let go");
+        // What the versioned bucket keeps of it: the lease's version and its delete marker, as after every push that writes.
+        const added = (await moto.versions("early", "refused/")).filter((line) => !before.includes(line));
+        assert.equal(added.length, 2, added.join("\n"));
+        assert.ok(added.every((line) => line.startsWith(`refused/${LEASE_NAME} `)) && added.some((line) => line.endsWith(" delete-marker")), added.join("\n"));
+    });
+
+    it("an edit the bucket already has (pushed from another machine) takes and lets go of the lease, and writes nothing else", async () => {
+        const dir = writeTree(manifestTree(["a", "b"], "elsewhere"));
+        assert.equal((await run(dir, "s3://early/same/")).result.code, 0);
+        // Another machine: its validation cache has never seen this content.
+        const saved = process.env.BUCKETOPS_CACHE_DIR;
+        process.env.BUCKETOPS_CACHE_DIR = mkdtempSync(path.join(tmpdir(), "bucketops-cache-"));
+        try {
+            const { result, lines } = await run(dir, "s3://early/same/");
+            assert.equal(result.code, 0, result.err);
+            assert.match(result.out, /^uploaded 0, deleted 0, unchanged 3$/m);
+            assert.deepEqual(lines, [`PUT ${LEASE_NAME}`, "LIST", `DELETE ${LEASE_NAME}`]);
+        } finally {
+            if (saved === undefined) delete process.env.BUCKETOPS_CACHE_DIR;
+            else process.env.BUCKETOPS_CACHE_DIR = saved;
+        }
+    });
+
+    it("a dry run of an edit takes no lease", async () => {
+        const dir = writeTree(manifestTree(["a"], "dry"));
+        const { result, lines } = await run(dir, "s3://early/dry/", "--dry-run");
+        assert.equal(result.code, 0, result.err);
+        assert.deepEqual(lines, ["LIST"]);
+    });
+
+    for (const [signal, code, said] of [["SIGINT", 130, "interrupted \\(Ctrl-C\\)"], ["SIGTERM", 143, "terminated \\(SIGTERM\\)"]] as const) {
+        it(`${signal} while an edit is validated under the lease ends the push at once and lets go of the lease`, async () => {
+            const scratch = mkdtempSync(path.join(tmpdir(), "bucketops-early-"));
+            // A kubectl that says it started, then takes its time: validation is under way and will not end by itself soon.
+            const started = path.join(scratch, "kubectl-started");
+            const kubectl = path.join(scratch, "kubectl");
+            writeFileSync(kubectl, `#!/bin/sh\necho >> ${JSON.stringify(started)}\nexec sleep 20\n`, { mode: 0o755 });
+            // A strategic-merge patch of a ConfigMap: a build validation leaves to kubectl.
+            const dir = writeTree({
+                ...manifestTree(["a"], signal),
+                "kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - a.yaml\npatches:\n  - path: patch.yaml\n",
+                "patch.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: default\ndata:\n  patched: x\n",
+            });
+            const child = spawn(process.execPath, [BIN, "push", dir, `s3://early/${signal}/`, "--endpoint", moto.endpoint], {
+                stdio: ["ignore", "pipe", "pipe"],
+                env: { ...process.env, KUBECTL: kubectl, BUCKETOPS_CACHE_DIR: path.join(scratch, "cache") },
+            });
+            let stderr = "";
+            child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+            const closed = new Promise<number | null>((resolve) => child.once("close", resolve));
+            const leaseKey = `${signal}/${LEASE_NAME}`;
+            const deadline = Date.now() + 20_000;
+            while (!(existsSync(started) && Object.keys(await moto.md5s("early", `${signal}/`)).includes(leaseKey))) {
+                assert.ok(Date.now() < deadline, `kubectl did not start under the lease: ${stderr}`);
+                await new Promise((resolve) => setTimeout(resolve, 20));
+            }
+            const sent = Date.now();
+            child.kill(signal);
+            assert.equal(await closed, code, stderr);
+            assert.ok(Date.now() - sent < 5_000, "the push did not wait for validation to end");
+            assert.match(stderr, new RegExp(`^bucketops: ${said} while the tree was validated: nothing was written, and the push lets go of its lease$`, "m"));
+            assert.deepEqual(await moto.leftBehind("early", `${signal}/`), [], "the lease deleted, nothing else written");
+        });
+    }
 });

@@ -193,7 +193,7 @@ describe("push ships what Git would ship, and refuses secrets in the clear (moto
                 "(--allow-plain-secrets ships them anyway; if one was pushed before, see 'bucketops purge')",
         );
         assert.doesNotMatch(refused.err, /hunter2/);
-        assert.deepEqual(await moto.versions("ship", "secrets/"), []);
+        assert.deepEqual(await moto.leftBehind("ship", "secrets/"), []);
 
         writeFileSync(path.join(tree, "db.yaml"), sopsSecret("db", { password: "hunter2", user: "app" }));
         git(repo, "commit", "-q", "-am", "encrypt db");

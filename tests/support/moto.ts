@@ -18,7 +18,7 @@ import {
 } from "@aws-sdk/client-s3";
 import pLimit from "p-limit";
 import { mapBounded } from "../../src/fs/bounded.ts";
-import { RELEASE_NAME } from "../../src/bucket/keys.ts";
+import { LEASE_NAME, RELEASE_NAME } from "../../src/bucket/keys.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 // moto accepts any credentials; the CLI under test reads these through the SDK's default chain.
@@ -259,6 +259,18 @@ export class Moto {
             ...(listing.Versions ?? []).map((v) => `${v.Key} ${v.VersionId} ${v.ETag}`),
             ...(listing.DeleteMarkers ?? []).map((m) => `${m.Key} ${m.VersionId} delete-marker`),
         ].sort();
+    }
+
+    /**
+     * What a refused run left under the prefix: every version and delete marker but the lease's, and the lease itself
+     * if it is still there. A push of content new to this machine takes the lease before its tree is validated and
+     * deletes it when the tree is refused; a versioned bucket keeps that lease's version and delete marker.
+     */
+    async leftBehind(bucket: string, prefix: string): Promise<string[]> {
+        const isLease = (key: string) => path.posix.basename(key) === LEASE_NAME;
+        const versions = (await this.versions(bucket, prefix)).filter((line) => !isLease(line.split(" ")[0]));
+        const held = Object.keys(await this.md5s(bucket, prefix)).filter(isLease).map((key) => `${key} (lease still there)`);
+        return [...versions, ...held];
     }
 
     /**
