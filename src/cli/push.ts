@@ -76,7 +76,7 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
             `'${reserved.relative}' in ${dir}: the names ${BUCKETOPS_NAMES.join(" and ")} are bucketops' lease and release records, which Flux ignores; rename it`,
         );
     }
-    const fresh = contentIsNew(files, prefix, { cache: options.validationCache, allowPlainSecrets: options.allowPlainSecrets });
+    const fresh = contentIsNew(files, prefix, options.validationCache);
     // Content new to this machine was most likely edited to be pushed: the push takes the lease at once (one
     // create-if-absent) and lists the prefix once, under it, while the tree is validated; it lets go when the tree is
     // refused or changes nothing. Otherwise (content that passed here before, or a lease already there, or credentials
@@ -115,7 +115,7 @@ async function pushListed(
     // what follows holds the thread: loading the validator, the cache keys and ignore matches over every file (on
     // 2,000 files the pages went out 80 ms after they were asked for, 10 ms with these turns).
     for (let turn = 0; turn < 2; turn++) await nextTurn();
-    preloadValidation(fresh);
+    preloadValidation(fresh, options);
     const planFor = (listing: ObjectEntry[]) =>
         keepRootSourceignore(planPush(files, listing.filter((entry) => !isBucketopsKey(entry.key)), prefix, options.prune), prefix);
     // Whether the bucket keeps versions matters only to a push that will write: asked as soon as the listing shows it

@@ -51,28 +51,32 @@ export async function validateManifests(root: string, prefix: string, options: V
     const [secrets, validated] = await Promise.allSettled([options.allowPlainSecrets ? Promise.resolve() : scanSecrets(root, prefix, options), validateForFlux(root, prefix, options)]);
     if (secrets.status === "rejected") throw secrets.reason;
     if (validated.status === "rejected") throw validated.reason;
+    const seen = options.cache && treeKey(options.cache, options.files, prefix);
+    if (seen !== undefined && !options.cache!.passed(seen)) await options.cache!.remember(seen);
     return validated.value;
 }
 
+/** The key of a tree's whole content (every file's path and MD5, Flux-ignored ones too) for a prefix: see contentIsNew. */
+const treeKey = (cache: ValidationCache, files: LocalFile[], prefix: string) => cache.key(files, `tree\n${prefix}`, false);
+
 /**
- * Whether this tree's content is new to this machine: the validation cache has never seen it pass the secret scan
- * (whose key needs nothing from the bucket), so it will be validated. Undefined without a cache to tell (--revalidate)
- * or a scan to go by (--allow-plain-secrets).
+ * Whether this exact content (every file, for this prefix) is new to this machine: no validation of it passed here
+ * (validateManifests remembers each that did; it needs nothing from the bucket). Undefined without a cache to tell
+ * (--revalidate).
  */
-export function contentIsNew(files: LocalFile[], prefix: string, options: Pick<ValidateManifestsOptions, "cache" | "allowPlainSecrets">): boolean | undefined {
-    if (options.allowPlainSecrets) return undefined;
-    const scanned = options.cache?.key(files, `secrets\n${prefix}`, false);
-    return scanned === undefined ? undefined : !options.cache!.passed(scanned);
+export function contentIsNew(files: LocalFile[], prefix: string, cache: ValidationCache | undefined): boolean | undefined {
+    return cache && !cache.passed(treeKey(cache, files, prefix));
 }
 
 /**
- * Starts loading the validator and the secret scan when the content may not have passed before (contentIsNew: not
- * false), so that they load while the bucket answers the requests that come before validation. Loading only: what
- * runs, and when, is validateManifests'.
+ * Starts loading the validator, and the secret scan unless --allow-plain-secrets, when the content may be new
+ * (contentIsNew: not false), so that they load while the bucket answers the requests that come before validation.
+ * Loading only: what runs, and when, is validateManifests'.
  */
-export function preloadValidation(fresh: boolean | undefined): void {
+export function preloadValidation(fresh: boolean | undefined, options: Pick<ValidateManifestsOptions, "allowPlainSecrets">): void {
     if (fresh === false) return;
-    for (const loading of [import("../validate/tree.ts"), import("../validate/secrets.ts")]) loading.catch(() => undefined);
+    const loading = [import("../validate/tree.ts"), ...(options.allowPlainSecrets ? [] : [import("../validate/secrets.ts")])];
+    for (const load of loading) load.catch(() => undefined);
 }
 
 /**

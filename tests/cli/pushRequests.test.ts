@@ -237,6 +237,20 @@ describe("the lease a push of an edit takes before its tree is validated (moto_s
         }
     });
 
+    it("with --allow-plain-secrets too: an edit takes the lease first, content validated here before does not", async () => {
+        const dir = writeTree(manifestTree(["a"], "plain-v1"));
+        assert.equal((await run(dir, "s3://early/plain/", "--allow-plain-secrets")).result.code, 0);
+        const unchanged = await run(dir, "s3://early/plain/", "--allow-plain-secrets");
+        assert.deepEqual(unchanged.lines, ["LIST"]);
+        writeTree(manifestTree(["a"], "plain-v2"), dir);
+        const edited = await run(dir, "s3://early/plain/", "--allow-plain-secrets");
+        assert.equal(edited.result.code, 0, edited.result.err);
+        assert.deepEqual(
+            edited.lines.filter((line) => line !== "versioning" && line !== `GET ${RELEASE_NAME}`),
+            [`PUT ${LEASE_NAME}`, "LIST", "PUT a.yaml", `PUT ${RELEASE_NAME}`, `DELETE ${LEASE_NAME}`],
+        );
+    });
+
     it("a dry run of an edit takes no lease", async () => {
         const dir = writeTree(manifestTree(["a"], "dry"));
         const { result, lines } = await run(dir, "s3://early/dry/", "--dry-run");
