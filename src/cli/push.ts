@@ -11,7 +11,7 @@ import { BUCKETOPS_NAMES, isBucketopsKey, leaseKey, normalizePrefix, SOURCEIGNOR
 import { gitInfo, type GitInfo, type ReleaseFacts } from "./provenance.ts";
 import { AccessDeniedError } from "./store/errors.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
-import { contentType, describeTree, startReadingTree, type LocalFile, type LocalTree, type TreeReading } from "./tree.ts";
+import { contentType, describeTree, readTree, type LocalFile, type LocalTree } from "./tree.ts";
 import { contentIsNew, preloadValidation, validateManifests } from "./validate.ts";
 import type { ValidationCache } from "./validationCache.ts";
 import type { ValidationChecks } from "./validate.ts";
@@ -40,8 +40,8 @@ export interface PushOptions {
     afterResume?: (lease: Lease, before: string | undefined) => Promise<void>;
     /** Ship what Git ignores too (--include-ignored); by default a tree in a Git work tree ships what Git would commit. */
     includeIgnored?: boolean;
-    /** The tree, already being read (startReadingTree with includeIgnored); default: push reads it. */
-    reading?: TreeReading;
+    /** The tree, already being read (readTree with includeIgnored); default: push reads it. */
+    reading?: Promise<LocalTree>;
     /** Ship Secrets that are not SOPS-encrypted and files matching credential patterns (--allow-plain-secrets). */
     allowPlainSecrets?: boolean;
     log: (line: string) => void;
@@ -60,8 +60,7 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     // The bucket's .sourceignore (it needs nothing from the tree) is asked for while the tree is read.
     const bucketIgnore = store.get(SOURCEIGNORE);
     bucketIgnore.catch(() => undefined); // awaited below, after the listing went out
-    const reading = options.reading ?? startReadingTree(dir, { includeIgnored: options.includeIgnored });
-    const tree = await reading.tree;
+    const tree = await (options.reading ?? readTree(dir, { includeIgnored: options.includeIgnored }));
     const files = tree.files;
     for (const line of describeTree(dir, tree)) options.log(line);
     if (files.length === 0 && tree.ignored.length > 0) {

@@ -39,15 +39,6 @@ export interface ReadTreeOptions {
     includeIgnored?: boolean;
 }
 
-/** A tree being read (push starts reading it while the rest of the command loads). */
-export interface TreeReading {
-    tree: Promise<LocalTree>;
-}
-
-export function startReadingTree(root: string, options: ReadTreeOptions = {}): TreeReading {
-    return { tree: readTree(root, options) };
-}
-
 /**
  * The files of the tree with their MD5s, read one after the other (readFilesInTurn): the one place that says which
  * files of a folder push, diff, validation and the release record see. In a Git work tree they are what Git would commit

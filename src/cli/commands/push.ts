@@ -59,9 +59,9 @@ export interface PushOutput {
 
 export async function runPush(dir: string, url: string, flags: PushFlags, stores: Stores, { log, warn = log, rerun }: PushOutput): Promise<PushResult> {
     // The tree is read first: Git's processes and the file reads run while the rest loads.
-    const { startReadingTree } = await import("../tree.ts");
-    const reading = startReadingTree(dir, { includeIgnored: flags.includeIgnored ?? false });
-    reading.tree.catch(() => undefined); // awaited by push, after the store opened (whose errors come first)
+    const { readTree } = await import("../tree.ts");
+    const reading = readTree(dir, { includeIgnored: flags.includeIgnored ?? false });
+    reading.catch(() => undefined); // awaited by push, after the store opened (whose errors come first)
     // What a push runs is loaded only for a push: `bucketops --help` and the other commands do not load it.
     // The store (and its SDK) loads beside them.
     const [{ openPublication }, { push }, { ValidationCache }, store] = await Promise.all([
