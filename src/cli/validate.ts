@@ -56,16 +56,27 @@ export async function validateManifests(root: string, prefix: string, options: V
     return validated.value;
 }
 
+/** Each tree's key, made once: contentIsNew asks for it before validation, validateManifests after (the same files). */
+const treeKeys = new WeakMap<LocalFile[], Map<string, string>>();
+
 /** The key of a tree's whole content (every file's path and MD5, Flux-ignored ones too) for a prefix: see contentIsNew. */
-const treeKey = (cache: ValidationCache, files: LocalFile[], prefix: string) => cache.key(files, `tree\n${prefix}`, false);
+function treeKey(cache: ValidationCache, files: LocalFile[], prefix: string): string {
+    let byPrefix = treeKeys.get(files);
+    if (!byPrefix) treeKeys.set(files, (byPrefix = new Map()));
+    let key = byPrefix.get(prefix);
+    if (key === undefined) byPrefix.set(prefix, (key = cache.key(files, `tree\n${prefix}`, false)));
+    return key;
+}
 
 /**
  * Whether this exact content (every file, for this prefix) is new to this machine: no validation of it passed here
- * (validateManifests remembers each that did; it needs nothing from the bucket). Undefined without a cache to tell
- * (--revalidate).
+ * (validateManifests remembers each that did; it needs nothing from the bucket). Undefined without a cache to tell:
+ * --revalidate, or a cache that cannot remember (a read-only cache directory), where every tree would be new and every
+ * unchanged push would take and let go of the lease.
  */
 export function contentIsNew(files: LocalFile[], prefix: string, cache: ValidationCache | undefined): boolean | undefined {
-    return cache && !cache.passed(treeKey(cache, files, prefix));
+    if (!cache?.canRemember()) return undefined;
+    return !cache.passed(treeKey(cache, files, prefix));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import type { CachedBuild } from "../validate/buildCache.ts";
 import type { KeptWarning } from "../validate/checkCache.ts";
 import type { ParsedContent } from "../validate/yamlFiles.ts";
@@ -19,9 +19,29 @@ import { MODEL_PACKAGES } from "../validate/modelPackages.ts";
  */
 export class ValidationCache {
     private readonly dir: string;
+    private writable?: boolean;
 
     constructor(dir = defaultDir()) {
         this.dir = dir;
+    }
+
+    /**
+     * Whether this cache can remember a pass: its folder of passes exists or can be made, and may be written. One
+     * that cannot (a read-only home, a cache directory on a read-only file system) knows no tree; validation then runs
+     * every time, and nothing can be called new to this machine (contentIsNew).
+     */
+    canRemember(): boolean {
+        if (this.writable === undefined) {
+            const passes = path.join(this.dir, "validated");
+            try {
+                mkdirSync(passes, { recursive: true });
+                accessSync(passes, constants.W_OK);
+                this.writable = true;
+            } catch {
+                this.writable = false;
+            }
+        }
+        return this.writable;
     }
 
     /** The key of validating `files` (the ones Flux will fetch) for `prefix`, with or without the builds. */

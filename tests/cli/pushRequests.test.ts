@@ -37,6 +37,18 @@ function named(requests: LoggedRequest[]): string[] {
 
 const count = (lines: string[], line: string) => lines.filter((l) => l === line).length;
 
+/** Runs `body` with the validation cache in `dir` (BUCKETOPS_CACHE_DIR): another machine's, or one that cannot be written. */
+async function withCacheDir<T>(dir: string, body: () => Promise<T>): Promise<T> {
+    const saved = process.env.BUCKETOPS_CACHE_DIR;
+    process.env.BUCKETOPS_CACHE_DIR = dir;
+    try {
+        return await body();
+    } finally {
+        if (saved === undefined) delete process.env.BUCKETOPS_CACHE_DIR;
+        else process.env.BUCKETOPS_CACHE_DIR = saved;
+    }
+}
+
 describe("the requests of a push (moto_server's access log)", () => {
     let moto: Moto;
     before(async () => {
@@ -224,17 +236,34 @@ describe("the lease a push of an edit takes before its tree is validated (moto_s
         const dir = writeTree(manifestTree(["a", "b"], "elsewhere"));
         assert.equal((await run(dir, "s3://early/same/")).result.code, 0);
         // Another machine: its validation cache has never seen this content.
-        const saved = process.env.BUCKETOPS_CACHE_DIR;
-        process.env.BUCKETOPS_CACHE_DIR = mkdtempSync(path.join(tmpdir(), "bucketops-cache-"));
-        try {
+        await withCacheDir(mkdtempSync(path.join(tmpdir(), "bucketops-cache-")), async () => {
             const { result, lines } = await run(dir, "s3://early/same/");
             assert.equal(result.code, 0, result.err);
             assert.match(result.out, /^uploaded 0, deleted 0, unchanged 3$/m);
             assert.deepEqual(lines, [`PUT ${LEASE_NAME}`, "LIST", `DELETE ${LEASE_NAME}`]);
-        } finally {
-            if (saved === undefined) delete process.env.BUCKETOPS_CACHE_DIR;
-            else process.env.BUCKETOPS_CACHE_DIR = saved;
-        }
+        });
+    });
+
+    it("with a cache directory that cannot be written (a read-only home) no content is new: an unchanged re-push writes nothing", async () => {
+        const dir = writeTree(manifestTree(["a", "b"], "unwritable-v1"));
+        assert.equal((await run(dir, "s3://early/unwritable/")).result.code, 0);
+        // Stands for a read-only home: these tests run as root, whom file modes do not stop, so the cache directory is
+        // put under a regular file, where no one can make a folder (ENOTDIR, as EROFS or EACCES for a user).
+        const file = path.join(mkdtempSync(path.join(tmpdir(), "bucketops-cache-")), "a-file");
+        writeFileSync(file, "");
+        await withCacheDir(path.join(file, "bucketops"), async () => {
+            const unchanged = await run(dir, "s3://early/unwritable/");
+            assert.equal(unchanged.result.code, 0, unchanged.result.err);
+            assert.match(unchanged.result.out, /^validated 3 file\(s\) in \S+$/m, "validated again: the cache remembers nothing");
+            assert.deepEqual(unchanged.lines, ["LIST"], "no lease taken and let go: a versioned bucket keeps nothing of it");
+            // An edit still takes the lease to write, and plans from a listing under it.
+            writeTree(manifestTree(["a", "b"], "unwritable-v2"), dir);
+            const edited = await run(dir, "s3://early/unwritable/");
+            assert.equal(edited.result.code, 0, edited.result.err);
+            const relevant = edited.lines.filter((line) => line !== "versioning" && line !== `GET ${RELEASE_NAME}`);
+            assert.deepEqual(relevant.slice(0, 3), ["LIST", `PUT ${LEASE_NAME}`, "LIST"], edited.lines.join(", "));
+            assert.deepEqual(relevant.slice(-2), [`PUT ${RELEASE_NAME}`, `DELETE ${LEASE_NAME}`], edited.lines.join(", "));
+        });
     });
 
     it("with --allow-plain-secrets too: an edit takes the lease first, content validated here before does not", async () => {
