@@ -4,6 +4,7 @@ import type { Credentials, EnvironmentOutputs, FluxOutputs, Identities, InfraOut
 import type { IBucketSpec } from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1/BucketSpec";
 import { PROVIDER_NAMES, PROVIDERS, providersOf, URL_SCHEMES, type ProviderFacts, type UrlScheme } from "../bucket/providers.ts";
 import { CliError, UsageError } from "./errors.ts";
+import type { ClusterFlags } from "./flags.ts";
 import { openStore } from "./store/index.ts";
 import { DEFAULT_TIMEOUTS, type NetworkTimeouts, type ObjectStore } from "./store/types.ts";
 import { parseBucketUrl } from "./url.ts";
@@ -29,6 +30,15 @@ export interface ConnectionFlags {
  * them: the infra stack's (endpoint, region, credentials, kubeconfig) and the flux stack's (namespace, Bucket name).
  */
 export type StackOutputs = Partial<InfraOutputs & FluxOutputs>;
+
+/**
+ * Whether a write may publish atomically through a cluster (openPublication): a kubeconfig is given (--kubeconfig, the
+ * stack outputs) or KUBECONFIG is set, and not --no-cluster. A write without one loads nothing of the cluster's.
+ */
+export function clusterAccessOf(flags: Pick<ClusterFlags, "cluster" | "kubeconfig" | "fromStackOutputs" | "stackOutputs">): { given: boolean; any: boolean } {
+    const given = Boolean(flags.kubeconfig || stackOutputsOf(flags).kubeconfig);
+    return { given, any: flags.cluster !== false && (given || Boolean(process.env.KUBECONFIG)) };
+}
 
 /** The stack outputs of `--from-stack-outputs` files and of `stackOutputs`, merged. */
 export function stackOutputsOf(flags: Pick<ConnectionFlags, "fromStackOutputs" | "stackOutputs">): StackOutputs {

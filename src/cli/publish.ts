@@ -3,7 +3,7 @@ import type { IBucketSpec } from "@kubernetes-models/flux-cd/source.toolkit.flux
 import { isLeaseKey, normalizePrefix } from "../bucket/keys.ts";
 import { UserError } from "../errors.ts";
 import { FluxCluster, RECONCILE_ANNOTATION, type FluxObject } from "./cluster.ts";
-import { bucketStore, stackOutputsOf, timeoutsOf, type ConnectionFlags, type OpenStore } from "./connection.ts";
+import { bucketStore, clusterAccessOf, stackOutputsOf, timeoutsOf, type ConnectionFlags, type OpenStore } from "./connection.ts";
 import { CliError, InterruptedError } from "./errors.ts";
 import type { ClusterFlags, WaitFlags } from "./flags.ts";
 import { poll, requestTime, waitForApply, type ReconcileRequest } from "./readiness.ts";
@@ -267,9 +267,9 @@ export async function openPublication(
     log: (line: string) => void,
     warn: (line: string) => void = log,
 ): Promise<AtomicPublish | undefined> {
+    const { given, any } = clusterAccessOf(flags);
+    if (!any) return undefined;
     const outputs = stackOutputsOf(flags);
-    const given = Boolean(flags.kubeconfig || outputs.kubeconfig);
-    if (flags.cluster === false || (!given && !process.env.KUBECONFIG)) return undefined;
     try {
         const cluster = await FluxCluster.open({ ...flags, timeoutMs: timeoutsOf(flags).requestMs }, outputs);
         return await AtomicPublish.forTarget(cluster, store.url.bucket, store.url.prefix, command, log, warn);

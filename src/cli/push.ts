@@ -1,14 +1,14 @@
 import { readFile } from "node:fs/promises";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { CliError, InterruptedError, UsageError } from "./errors.ts";
-import { guardedWrite, releaseBefore, type Changes, type GuardedWriteResult, type LeaseSettings } from "./guardedWrite.ts";
+import type { Changes, GuardedWriteResult, LeaseSettings } from "./guardedWrite.ts";
 import { Interrupts } from "./interrupts.ts";
 import { Lease } from "./lease.ts";
 import type { AtomicPublish } from "./publish.ts";
 import { planPush, type PushPlan } from "./plan.ts";
 import { fluxRevisions, ignorePatterns, type FluxRevisions } from "./revision.ts";
 import { BUCKETOPS_NAMES, isBucketopsKey, leaseKey, normalizePrefix, SOURCEIGNORE } from "../bucket/keys.ts";
-import { gitInfo, type GitInfo, type ReleaseFacts } from "./provenance.ts";
+import type { GitInfo, ReleaseFacts } from "./provenance.ts";
 import { AccessDeniedError } from "./store/errors.ts";
 import type { ObjectEntry, ObjectStore } from "./store/types.ts";
 import { contentType, describeTree, readTree, type LocalFile, type LocalTree } from "./tree.ts";
@@ -115,6 +115,10 @@ async function pushListed(
     // 2,000 files the pages went out 80 ms after they were asked for, 10 ms with these turns).
     for (let turn = 0; turn < 2; turn++) await nextTurn();
     preloadValidation(fresh, options);
+    // What only a push that writes runs (the guarded write, the publish, the release record) loads when it may write:
+    // content new to this machine most likely changes something; content that passed here before most likely not.
+    const writing = fresh !== false && !options.dryRun ? loadWriting() : undefined;
+    writing?.catch(() => undefined);
     const planFor = (listing: ObjectEntry[]) =>
         keepRootSourceignore(planPush(files, listing.filter((entry) => !isBucketopsKey(entry.key)), prefix, options.prune), prefix);
     // Whether the bucket keeps versions matters only to a push that will write: asked as soon as the listing shows it
@@ -171,6 +175,7 @@ async function pushListed(
     const resumeOnly = options.publication?.leftSuspended === true || leaseLeft;
     if (options.dryRun || (!changes(plan) && !resumeOnly)) return report(plan, listing, store, prefix, files, revisions, options);
     refuseUnversioned(store, versioned.value, options);
+    const [{ guardedWrite, releaseBefore }, { gitInfo }] = await (writing ?? loadWriting());
     // The outcome is printed once the Bucket is resumed, before the wait for the apply.
     let result: PushResult | undefined;
     const finish = (written: GuardedWriteResult<PushPlan>) =>
@@ -229,6 +234,9 @@ async function pushListed(
         return report(plan, listing, store, prefix, files, revisions, options);
     }
 }
+
+/** What a push that writes loads besides what every push does. */
+const loadWriting = () => Promise.all([import("./guardedWrite.ts"), import("./provenance.ts")]);
 
 /** A signal while the tree was validated under the early lease: nothing was written, and the lease is let go next. */
 function validationInterrupted(error: unknown): never {

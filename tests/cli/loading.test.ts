@@ -22,6 +22,8 @@ interface Loaded {
     out: string;
     err: string;
     packages: Set<string>;
+    /** bucketops' own modules, by path (src/cli/push.ts). */
+    sources: Set<string>;
 }
 
 async function run(args: string[], env: Record<string, string> = {}): Promise<Loaded> {
@@ -35,12 +37,10 @@ async function run(args: string[], env: Record<string, string> = {}): Promise<Lo
     child.stdout.on("data", (chunk) => (out += chunk));
     child.stderr.on("data", (chunk) => (err += chunk));
     const code = await new Promise<number>((resolve) => child.once("close", (status) => resolve(status ?? 1)));
-    const packages = new Set(
-        readFileSync(log, "utf8")
-            .split("\n")
-            .flatMap((url) => url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? []),
-    );
-    return { code, out, err, packages };
+    const urls = readFileSync(log, "utf8").split("\n");
+    const packages = new Set(urls.flatMap((url) => url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? []));
+    const sources = new Set(urls.flatMap((url) => (url.includes("/node_modules/") ? [] : (url.match(/\/(src\/.*\.ts)$/)?.[1] ?? []))));
+    return { code, out, err, packages, sources };
 }
 
 const among = (packages: Set<string>, names: string[]) => [...packages].filter((name) => names.some((heavy) => (heavy.endsWith("/") ? name.startsWith(heavy) : name === heavy)));
@@ -81,6 +81,10 @@ describe("what a command loads (start-up time)", () => {
             assert.match(again.out, /^uploaded 0, deleted 0, unchanged 3$/m);
             assert.deepEqual(among(again.packages, [...VALIDATOR, "@secretlint/", "@google-cloud/storage", "@kubernetes/client-node", "cli-progress"]), []);
             assert.ok(again.packages.has("@aws-sdk/client-s3"), "the push talked to S3");
+            // Nor what only a push that writes runs: the guarded write, the release record, the cluster's side.
+            const writing = ["src/cli/guardedWrite.ts", "src/cli/apply.ts", "src/cli/provenance.ts", "src/cli/publish.ts", "src/cli/cluster.ts", "src/cli/readiness.ts"];
+            assert.ok(first.sources.has("src/cli/push.ts") && writing.every((source) => first.sources.has(source)), [...first.sources].join(" "));
+            assert.deepEqual(writing.filter((source) => again.sources.has(source)), []);
         });
     });
 });

@@ -18,7 +18,7 @@ import {
     validationChecks,
     validationOptions,
 } from "../flags.ts";
-import { stackOutputsOf } from "../connection.ts";
+import { clusterAccessOf, stackOutputsOf } from "../connection.ts";
 import { parseBucketUrl } from "../url.ts";
 import type { PushResult } from "../push.ts";
 import type { CommandContext } from "./context.ts";
@@ -62,15 +62,16 @@ export async function runPush(dir: string, url: string, flags: PushFlags, stores
     const { readTree } = await import("../tree.ts");
     const reading = readTree(dir, { includeIgnored: flags.includeIgnored ?? false });
     reading.catch(() => undefined); // awaited by push, after the store opened (whose errors come first)
-    // What a push runs is loaded only for a push: `bucketops --help` and the other commands do not load it.
-    // The store (and its SDK) loads beside them.
-    const [{ openPublication }, { push }, { ValidationCache }, store] = await Promise.all([
-        import("../publish.ts"),
+    // What a push runs is loaded only for a push: `bucketops --help` and the other commands do not load it; the
+    // cluster's side only with a kubeconfig to publish through. The store (and its SDK) loads beside them.
+    const atomic = !flags.dryRun && clusterAccessOf(flags).any;
+    const [publishing, { push }, { ValidationCache }, store] = await Promise.all([
+        atomic ? import("../publish.ts") : undefined,
         import("../push.ts"),
         import("../validationCache.ts"),
         stores.open(url, flags),
     ]);
-    const publication = flags.dryRun ? undefined : await openPublication(flags, store, "push", log, warn);
+    const publication = await publishing?.openPublication(flags, store, "push", log, warn);
     // The wait for the apply and --rollback-on-failure (and the rollback they may load) only for an atomic publish.
     const applying = publication ? import("../applyOrRollBack.ts") : undefined;
     applying?.catch(() => undefined);
