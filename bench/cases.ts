@@ -42,6 +42,8 @@ export interface BenchContext {
     treeOf: (manifests: number) => ManifestTree;
     /** The fleet tree of issue 23 (tests/support/fleetTrees.ts), written on first use. */
     fleetTree: () => ManifestTree;
+    /** The endpoint of a DelayRelay (bench/relay.ts) in front of moto with RELAY_RTT_MS round trips, started on first use. */
+    relayed: () => Promise<string>;
 }
 
 export interface Sample {
@@ -120,11 +122,11 @@ interface Fixture {
     prefix: string;
 }
 
-/** Times one sync, counting its requests and its peak RSS, and checks the prefix holds the tree. */
-async function timedSync(ctx: BenchContext, command: SyncCommand, bucket: string, fixture: Fixture, cache: string): Promise<Sample> {
+/** Times one sync (against `endpoint`, moto's own by default), counting its requests and its peak RSS, and checks the prefix holds the tree. */
+async function timedSync(ctx: BenchContext, command: SyncCommand, bucket: string, fixture: Fixture, cache: string, endpoint = ctx.moto.endpoint): Promise<Sample> {
     const { moto } = ctx;
     const tree = fixture.tree(ctx);
-    const { result, requests } = await moto.recordRequests(() => runOrFail(command(tree.root, bucket, fixture.prefix, moto.endpoint, cache), { peakRss: true }));
+    const { result, requests } = await moto.recordRequests(() => runOrFail(command(tree.root, bucket, fixture.prefix, endpoint, cache), { peakRss: true }));
     const stored = await countObjects(moto, bucket, fixture.prefix);
     if (stored !== tree.fileCount) throw new Error(`expected ${tree.fileCount} objects under '${fixture.prefix}' in ${bucket}, found ${stored}`);
     return { ms: result.ms, requests, peakRssKb: result.peakRssKb };
@@ -179,6 +181,35 @@ const pushCases = ({ treeManifests }: Sizes): BenchCase[] => {
                 },
             ];
         }),
+    );
+};
+
+/** The round trip the relayed cases add to every request: an S3 region nearby (from a CI runner in the bucket's own region it is a few ms; from a laptop often more). */
+export const RELAY_RTT_MS = 20;
+
+/**
+ * deploy/'s re-pushes again, each request one RELAY_RTT_MS round trip longer (bench/relay.ts): what the requests a
+ * command sends one after the other cost over a network, which loopback hides. The tools with bucketops' semantics
+ * (one listing, MD5s) and aws-cli; the first push is untimed and direct, as above.
+ */
+const relayedCases = (): BenchCase[] => {
+    const fixture: Fixture = { id: "relayed", what: "", tree: (ctx) => ctx.deployTree, prefix: "" };
+    return SYNC_TOOLS.filter((tool) => tool.id !== "rclone").flatMap((tool) =>
+        [false, true].map((change): BenchCase => ({
+            id: `relayed-${change ? "one-change" : "no-change"}-${tool.id}`,
+            group: `Re-push deploy/ over a ${RELAY_RTT_MS} ms round trip (a relay in front of moto), ${change ? "one file changed" : "nothing changed"}`,
+            label: tool.label,
+            slow: false,
+            shownAs: `${tool.shownAs.replace("<tree>", "deploy").replace("envs/dev/", "").replace("<moto>", "<relay>")}   (again, after the first push${change ? ", with one file changed" : ""})`,
+            sample: async (ctx) => {
+                const bucket = await ctx.moto.freshBucket(`relayed-${change ? "change" : "same"}-${tool.id}`);
+                const cache = mkdtempSync(path.join(ctx.scratch, "cache-"));
+                await runOrFail(tool.command(ctx.deployTree.root, bucket, "", ctx.moto.endpoint, cache));
+                const endpoint = await ctx.relayed();
+                const timed = () => timedSync(ctx, tool.command, bucket, fixture, cache, endpoint);
+                return change ? withOneFileChanged(ctx.deployTree, timed) : timed();
+            },
+        })),
     );
 };
 
@@ -479,5 +510,5 @@ const fleetCases = (): BenchCase[] =>
         ];
     });
 
-export const benchCases = (sizes: Sizes): BenchCase[] => [...pushCases(sizes), ...fleetCases(), ...scaleCases(sizes), ...growthCases(sizes), deliveryCase, ...pushPartsCases(sizes), revisionCase(sizes), ...historyCases, ...renderCases, testSuiteCase];
+export const benchCases = (sizes: Sizes): BenchCase[] => [...pushCases(sizes), ...relayedCases(), ...fleetCases(), ...scaleCases(sizes), ...growthCases(sizes), deliveryCase, ...pushPartsCases(sizes), revisionCase(sizes), ...historyCases, ...renderCases, testSuiteCase];
 

@@ -4,8 +4,9 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { benchCases, growthSizes, HISTORY_RELEASES, PREFIX, writeReleases, type BenchCase, type BenchContext, type Sample, type Sizes } from "./cases.ts";
+import { benchCases, growthSizes, HISTORY_RELEASES, PREFIX, RELAY_RTT_MS, writeReleases, type BenchCase, type BenchContext, type Sample, type Sizes } from "./cases.ts";
 import { Moto } from "../tests/support/moto.ts";
+import { DelayRelay } from "./relay.ts";
 import { generatedBlock, resultsTable, targetsTable, writeReport } from "./report.ts";
 import { evaluateTargets, summarize, type CaseResult } from "./targets.ts";
 import { checkTools, REPO_ROOT } from "./tools.ts";
@@ -101,6 +102,7 @@ async function main(): Promise<void> {
     let historyBucket: Promise<string> | undefined;
     let fleetTree: ManifestTree | undefined;
     const trees = new Map<number, ManifestTree>([[sizes.treeManifests, tree]]);
+    let relay: Promise<DelayRelay> | undefined;
     const ctx: BenchContext = {
         moto,
         tree,
@@ -122,6 +124,7 @@ async function main(): Promise<void> {
             })()),
         scaleTree: () => (scaleTree ??= writeManifestTree(path.join(scratch, "scale-tree"), sizes.scaleManifests)),
         fleetTree: () => (fleetTree ??= writeFleetTree(path.join(scratch, "fleet-tree"))),
+        relayed: async () => (await (relay ??= DelayRelay.start(moto.endpoint, RELAY_RTT_MS))).endpoint,
         treeOf: (manifests) => {
             if (!trees.has(manifests)) trees.set(manifests, writeManifestTree(path.join(scratch, `tree-${manifests}`), manifests));
             return trees.get(manifests)!;
@@ -135,6 +138,7 @@ async function main(): Promise<void> {
             results.push(...(await measureGroup(group, ctx, runs)));
         }
     } finally {
+        await (await relay)?.close();
         moto.stop();
         rmSync(scratch, { recursive: true, force: true });
     }
