@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { CliError, InterruptedError, UsageError } from "./errors.ts";
 import type { Changes, GuardedWriteResult, LeaseSettings } from "./guardedWrite.ts";
@@ -57,9 +59,11 @@ export interface PushResult {
 
 export async function push(dir: string, store: ObjectStore, options: PushOptions): Promise<PushResult> {
     const prefix = normalizePrefix(store.url.prefix);
-    // The bucket's .sourceignore (it needs nothing from the tree) is asked for while the tree is read.
-    const bucketIgnore = store.get(SOURCEIGNORE);
-    bucketIgnore.catch(() => undefined); // awaited below, after the listing went out
+    // The bucket's .sourceignore (it needs nothing from the tree) is asked for while the tree is read. At the bucket
+    // root a tree's own replaces it: there it is asked for only if the tree turns out not to ship one (Git ignores it).
+    const asked = prefix === "" && existsSync(path.join(dir, SOURCEIGNORE)) ? undefined : store.get(SOURCEIGNORE);
+    asked?.catch(() => undefined); // awaited below, after the listing went out
+    const bucketIgnore = () => asked ?? store.get(SOURCEIGNORE);
     const tree = await (options.reading ?? readTree(dir, { includeIgnored: options.includeIgnored }));
     const files = tree.files;
     for (const line of describeTree(dir, tree)) options.log(line);
@@ -101,7 +105,7 @@ async function pushListed(
     store: ObjectStore,
     prefix: string,
     tree: LocalTree,
-    bucketIgnore: Promise<Buffer | undefined>,
+    bucketIgnore: () => Promise<Buffer | undefined>,
     fresh: boolean | undefined,
     options: PushOptions,
     early?: Lease,
@@ -135,7 +139,7 @@ async function pushListed(
     versioningRequest.catch(() => undefined);
     // What Flux will not fetch, now and after the push: at the bucket root the tree's own .sourceignore replaces the bucket's.
     const ownIgnore = prefix === "" ? files.find((file) => file.relative === SOURCEIGNORE) : undefined;
-    const patterns = ignorePatterns(ownIgnore ? await readFile(ownIgnore.absolute) : await bucketIgnore, options.specIgnore);
+    const patterns = ignorePatterns(ownIgnore ? await readFile(ownIgnore.absolute) : await bucketIgnore(), options.specIgnore);
     const revisions = fluxRevisions(patterns);
     const ignored = revisions.ignored;
     // The listing runs while the tree is validated; a validation failure is reported first. Under the early lease

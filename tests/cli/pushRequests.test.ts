@@ -12,7 +12,7 @@ import { S3Store } from "../../src/cli/store/s3.ts";
 import { parseBucketUrl } from "../../src/cli/url.ts";
 import { bucketops } from "./helpers/cli.ts";
 import { Moto, operationOf, type LoggedRequest } from "../support/moto.ts";
-import { manifestTree, writeTree } from "../support/trees.ts";
+import { gitRepository, manifestTree, writeTree } from "../support/trees.ts";
 
 const BIN = path.resolve(import.meta.dirname, "../../bin/bucketops.js");
 
@@ -86,6 +86,22 @@ describe("the requests of a push (moto_server's access log)", () => {
         assert.ok(recordRead > changed.lastIndexOf("LIST") && recordRead < changed.indexOf(`PUT ${RELEASE_NAME}`), changed.join(", "));
         assert.ok(changed.indexOf("versioning") > changed.indexOf("LIST") && changed.indexOf("versioning") < changed.indexOf("PUT a.yaml"), "versioning asked once the listing shows a change");
         assert.equal(changed.length, 8);
+    });
+
+    it("at the bucket root a tree with its own .sourceignore does not read the bucket's, which it replaces", async () => {
+        await moto.createBucket("root-ignore");
+        const dir = writeTree({ ...manifestTree(["a"], "v1"), ".sourceignore": "*.md\n" });
+        const first = await push(dir, "s3://root-ignore/");
+        assert.ok(first.includes("PUT .sourceignore") && !first.some((line) => line.startsWith("GET .sourceignore")), first.join(", "));
+        assert.deepEqual(await push(dir, "s3://root-ignore/"), ["LIST"]);
+        // Under a prefix the bucket's is the one Flux reads: it is read as before.
+        assert.deepEqual([...(await push(dir, "s3://root-ignore/app/"))].filter((line) => line.startsWith("GET .sourceignore")), ["GET .sourceignore"]);
+        // A .sourceignore that Git ignores is not shipped: the bucket's is read after all (once the tree is read).
+        await moto.createBucket("root-ignore-git");
+        const { dir: repository } = gitRepository({ ...manifestTree(["a"], "v1"), ".gitignore": ".sourceignore\n" }, "ignored ignore file");
+        writeFileSync(path.join(repository, ".sourceignore"), "*.md\n");
+        const ignored = await push(repository, "s3://root-ignore-git/");
+        assert.ok(ignored.includes("GET .sourceignore (404)") && !ignored.includes("PUT .sourceignore"), ignored.join(", "));
     });
 
     it("a push of content that passed here before lists without the lease, and lists again under it only to write", async () => {
