@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { DeleteObjectsCommand } from "@aws-sdk/client-s3";
 import { bucketops, md5, printedRevision, revisionOf, sha256, states } from "./helpers/cli.ts";
 import { manifestTree, writeTree } from "../support/trees.ts";
+import { setEnv } from "../support/env.ts";
 import { apart, Moto } from "../support/moto.ts";
 
 describe("bucketops history and rollback against moto_server", () => {
@@ -201,8 +202,7 @@ describe("bucketops history and rollback against moto_server", () => {
         const releaseGets = (requests: { method: string; path: string }[]) =>
             requests.filter((r) => r.method === "GET" && r.path.startsWith("/hist/app/.bucketops-release")).length;
         const cacheDir = mkdtempSync(path.join(tmpdir(), "bucketops-cache-"));
-        const saved = process.env.BUCKETOPS_CACHE_DIR;
-        process.env.BUCKETOPS_CACHE_DIR = cacheDir;
+        const restore = setEnv({ BUCKETOPS_CACHE_DIR: cacheDir });
         try {
             const cold = await moto.recordRequests(() => bucketops("history", url, ...endpoint, "--json"));
             const releases = states(cold.result).filter((state) => state.release).length;
@@ -220,7 +220,7 @@ describe("bucketops history and rollback against moto_server", () => {
             assert.equal(releaseGets(torn.requests), 1);
             assert.equal(torn.result.out, cold.result.out);
         } finally {
-            process.env.BUCKETOPS_CACHE_DIR = saved;
+            restore();
             rmSync(cacheDir, { recursive: true, force: true });
         }
     });

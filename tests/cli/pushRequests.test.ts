@@ -11,6 +11,7 @@ import { ConcurrentChangeError } from "../../src/cli/errors.ts";
 import { S3Store } from "../../src/cli/store/s3.ts";
 import { parseBucketUrl } from "../../src/cli/url.ts";
 import { bucketops } from "./helpers/cli.ts";
+import { setEnv } from "../support/env.ts";
 import { Moto, operationOf, type LoggedRequest } from "../support/moto.ts";
 import { gitRepository, manifestTree, writeTree } from "../support/trees.ts";
 
@@ -39,13 +40,11 @@ const count = (lines: string[], line: string) => lines.filter((l) => l === line)
 
 /** Runs `body` with the validation cache in `dir` (BUCKETOPS_CACHE_DIR): another machine's, or one that cannot be written. */
 async function withCacheDir<T>(dir: string, body: () => Promise<T>): Promise<T> {
-    const saved = process.env.BUCKETOPS_CACHE_DIR;
-    process.env.BUCKETOPS_CACHE_DIR = dir;
+    const restore = setEnv({ BUCKETOPS_CACHE_DIR: dir });
     try {
         return await body();
     } finally {
-        if (saved === undefined) delete process.env.BUCKETOPS_CACHE_DIR;
-        else process.env.BUCKETOPS_CACHE_DIR = saved;
+        restore();
     }
 }
 

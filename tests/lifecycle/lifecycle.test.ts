@@ -11,6 +11,7 @@ import { treeProblems } from "../../src/lifecycle/tree.ts";
 import { bucketopsDelivery } from "../../src/lifecycle/delivery.ts";
 import { FakeKubeApi } from "../cli/helpers/kube.ts";
 import { revisionOf } from "../cli/helpers/cli.ts";
+import { setEnv } from "../support/env.ts";
 import { Moto } from "../support/moto.ts";
 import { manifestTree, prefixed, writeTree } from "../support/trees.ts";
 
@@ -307,10 +308,8 @@ describe("npm run up's push and wait, with the outputs only in memory (moto_serv
     it("pushes the tree to the flux stack's prefix, waits for Flux, and writes no credential to disk", async () => {
         const secret = `lifecycle-secret-${process.pid}-${Date.now()}`;
         const scratch = mkdtempSync(path.join(tmpdir(), "flux-bucket-up-"));
-        const saved = { TMPDIR: process.env.TMPDIR, BUCKETOPS_CACHE_DIR: process.env.BUCKETOPS_CACHE_DIR };
-        process.env.TMPDIR = path.join(scratch, "tmp");
-        process.env.BUCKETOPS_CACHE_DIR = path.join(scratch, "cache");
-        mkdirSync(process.env.TMPDIR);
+        const restore = setEnv({ TMPDIR: path.join(scratch, "tmp"), BUCKETOPS_CACHE_DIR: path.join(scratch, "cache") });
+        mkdirSync(process.env.TMPDIR!);
         const tree = manifestTree(["a", "b"], "v1");
         const dir = writeTree(tree, mkdtempSync(path.join(scratch, "tree-")));
         const expected = revisionOf(prefixed("clusters/", tree));
@@ -353,8 +352,7 @@ describe("npm run up's push and wait, with the outputs only in memory (moto_serv
         try {
             await up({ stacks: STACKS, tree: dir, yes: true, from: "infra", credentialProblems: [] }, runner, bucketopsDelivery(out.log, 20), out);
         } finally {
-            Object.assign(process.env, saved);
-            for (const [name, value] of Object.entries(saved)) if (value === undefined) delete process.env[name];
+            restore();
         }
         assert.deepEqual(await moto.contents("lifecycle", "clusters/"), prefixed("clusters/", tree));
         assert.ok(out.lines.includes(`s3://lifecycle/clusters/: ${expected}`), out.lines.join("\n"));
