@@ -32,11 +32,12 @@ export interface ConnectionFlags {
 export type StackOutputs = Partial<InfraOutputs & FluxOutputs>;
 
 /**
- * Whether a write may publish atomically through a cluster (openPublication): a kubeconfig is given (--kubeconfig, the
- * stack outputs) or KUBECONFIG is set, and not --no-cluster. A write without one loads nothing of the cluster's.
+ * Whether a write may publish atomically through a cluster (openPublication): a kubeconfig is given (--kubeconfig, or
+ * the stack outputs, `outputs`: stackOutputsOf these flags) or KUBECONFIG is set, and not --no-cluster. A write
+ * without one loads nothing of the cluster's.
  */
-export function clusterAccessOf(flags: Pick<ClusterFlags, "cluster" | "kubeconfig" | "fromStackOutputs" | "stackOutputs">): { given: boolean; any: boolean } {
-    const given = Boolean(flags.kubeconfig || stackOutputsOf(flags).kubeconfig);
+export function clusterAccessOf(flags: Pick<ClusterFlags, "cluster" | "kubeconfig">, outputs: StackOutputs): { given: boolean; any: boolean } {
+    const given = Boolean(flags.kubeconfig || outputs.kubeconfig);
     return { given, any: flags.cluster !== false && (given || Boolean(process.env.KUBECONFIG)) };
 }
 

@@ -267,9 +267,9 @@ export async function openPublication(
     log: (line: string) => void,
     warn: (line: string) => void = log,
 ): Promise<AtomicPublish | undefined> {
-    const { given, any } = clusterAccessOf(flags);
-    if (!any) return undefined;
     const outputs = stackOutputsOf(flags);
+    const { given, any } = clusterAccessOf(flags, outputs);
+    if (!any) return undefined;
     try {
         const cluster = await FluxCluster.open({ ...flags, timeoutMs: timeoutsOf(flags).requestMs }, outputs);
         return await AtomicPublish.forTarget(cluster, store.url.bucket, store.url.prefix, command, log, warn);

@@ -64,7 +64,8 @@ export async function runPush(dir: string, url: string, flags: PushFlags, stores
     reading.catch(() => undefined); // awaited by push, after the store opened (whose errors come first)
     // What a push runs is loaded only for a push: `bucketops --help` and the other commands do not load it; the
     // cluster's side only with a kubeconfig to publish through. The store (and its SDK) loads beside them.
-    const atomic = !flags.dryRun && clusterAccessOf(flags).any;
+    const outputs = stackOutputsOf(flags);
+    const atomic = !flags.dryRun && clusterAccessOf(flags, outputs).any;
     const [publishing, { push }, { ValidationCache }, store] = await Promise.all([
         atomic ? import("../publish.ts") : undefined,
         import("../push.ts"),
@@ -84,7 +85,7 @@ export async function runPush(dir: string, url: string, flags: PushFlags, stores
         includeIgnored: flags.includeIgnored ?? false,
         reading,
         allowPlainSecrets: flags.allowPlainSecrets ?? false,
-        validation: validationChecks(flags, stackOutputsOf(flags), parseBucketUrl(url).prefix),
+        validation: validationChecks(flags, outputs, parseBucketUrl(url).prefix),
         validationCache: flags.revalidate ? undefined : new ValidationCache(),
         concurrency: flags.concurrency,
         lease: leaseSettings(flags, rerun, warn),
