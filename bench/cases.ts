@@ -105,6 +105,8 @@ const SYNC_TOOLS: { id: string; label: string; shownAs: string; command: SyncCom
     },
 ];
 
+type SyncTool = (typeof SYNC_TOOLS)[number];
+
 /** The objects under the prefix, but bucketops' own (its release record): the files a sync should have written. */
 async function countObjects(moto: Moto, bucket: string, prefix: string): Promise<number> {
     let count = 0;
@@ -132,6 +134,18 @@ async function timedSync(ctx: BenchContext, command: SyncCommand, bucket: string
     return { ms: result.ms, requests, peakRssKb: result.peakRssKb };
 }
 
+/**
+ * A re-push: an untimed first push of the fixture into a fresh bucket (an empty validation cache, moto directly), then
+ * the same push timed, with one file changed or nothing, against `endpoint` (moto's own unless given: the relay).
+ */
+async function timedRePush(ctx: BenchContext, tool: SyncTool, fixture: Fixture, change: boolean, endpoint?: () => Promise<string>): Promise<Sample> {
+    const bucket = await ctx.moto.freshBucket(`${fixture.id}-${change ? "change" : "same"}-${tool.id}`);
+    const cache = mkdtempSync(path.join(ctx.scratch, "cache-"));
+    await runOrFail(tool.command(fixture.tree(ctx).root, bucket, fixture.prefix, ctx.moto.endpoint, cache));
+    const timed = async () => timedSync(ctx, tool.command, bucket, fixture, cache, endpoint ? await endpoint() : ctx.moto.endpoint);
+    return change ? withOneFileChanged(fixture.tree(ctx), timed) : timed();
+}
+
 const count = (n: number) => n.toLocaleString("en");
 
 /**
@@ -147,13 +161,7 @@ const pushCases = ({ treeManifests }: Sizes): BenchCase[] => {
     return fixtures.flatMap((fixture) =>
         SYNC_TOOLS.flatMap((tool): BenchCase[] => {
             const shownAs = fixture.id === "deploy" ? tool.shownAs.replace("<tree>", "deploy").replace("envs/dev/", "") : tool.shownAs;
-            const rePush = (change: boolean) => async (ctx: BenchContext) => {
-                const bucket = await ctx.moto.freshBucket(`${fixture.id}-${change ? "change" : "same"}-${tool.id}`);
-                const cache = mkdtempSync(path.join(ctx.scratch, "cache-"));
-                await runOrFail(tool.command(fixture.tree(ctx).root, bucket, fixture.prefix, ctx.moto.endpoint, cache));
-                const timed = () => timedSync(ctx, tool.command, bucket, fixture, cache);
-                return change ? withOneFileChanged(fixture.tree(ctx), timed) : timed();
-            };
+            const rePush = (change: boolean) => (ctx: BenchContext) => timedRePush(ctx, tool, fixture, change);
             return [
                 {
                     id: `${fixture.id}-full-${tool.id}`,
@@ -201,14 +209,7 @@ const relayedCases = (): BenchCase[] => {
             label: tool.label,
             slow: false,
             shownAs: `${tool.shownAs.replace("<tree>", "deploy").replace("envs/dev/", "").replace("<moto>", "<relay>")}   (again, after the first push${change ? ", with one file changed" : ""})`,
-            sample: async (ctx) => {
-                const bucket = await ctx.moto.freshBucket(`relayed-${change ? "change" : "same"}-${tool.id}`);
-                const cache = mkdtempSync(path.join(ctx.scratch, "cache-"));
-                await runOrFail(tool.command(ctx.deployTree.root, bucket, "", ctx.moto.endpoint, cache));
-                const endpoint = await ctx.relayed();
-                const timed = () => timedSync(ctx, tool.command, bucket, fixture, cache, endpoint);
-                return change ? withOneFileChanged(ctx.deployTree, timed) : timed();
-            },
+            sample: (ctx) => timedRePush(ctx, tool, fixture, change, ctx.relayed),
         })),
     );
 };
@@ -500,12 +501,7 @@ const fleetCases = (): BenchCase[] =>
                 label: tool.label,
                 slow: true,
                 shownAs: `${shownAs}   (again, after the first push)`,
-                sample: async (ctx) => {
-                    const bucket = await ctx.moto.freshBucket(`fleet-same-${tool.id}`);
-                    const cache = mkdtempSync(path.join(ctx.scratch, "cache-"));
-                    await runOrFail(tool.command(ctx.fleetTree().root, bucket, "", ctx.moto.endpoint, cache));
-                    return timedSync(ctx, tool.command, bucket, fixture, cache);
-                },
+                sample: (ctx) => timedRePush(ctx, tool, fixture, false),
             },
         ];
     });
