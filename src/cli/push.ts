@@ -119,10 +119,6 @@ async function pushListed(
     // 2,000 files the pages went out 80 ms after they were asked for, 10 ms with these turns).
     for (let turn = 0; turn < 2; turn++) await nextTurn();
     preloadValidation(fresh, options);
-    // What only a push that writes runs (the guarded write, the publish, the release record) loads when it may write:
-    // content new to this machine most likely changes something; content that passed here before most likely not.
-    const writing = fresh !== false && !options.dryRun ? loadWriting() : undefined;
-    writing?.catch(() => undefined);
     const planFor = (listing: ObjectEntry[]) =>
         keepRootSourceignore(planPush(files, listing.filter((entry) => !isBucketopsKey(entry.key)), prefix, options.prune), prefix);
     // Whether the bucket keeps versions matters only to a push that will write: asked as soon as the listing shows it
@@ -133,10 +129,16 @@ async function pushListed(
     const leaseListed = (listing: ObjectEntry[]) => !early && listing.some((entry) => entry.key === leaseKey(prefix));
     // What decides below whether the push writes (a lease found may be cleared, or be another writer's: asked anyway).
     const writes = (listing: ObjectEntry[], plan: PushPlan) => !options.dryRun && (changes(plan) || options.publication?.leftSuspended === true || leaseListed(listing));
-    const versioningRequest = Promise.all([listRequest, planned]).then(([listing, plan]) =>
-        writes(listing, plan) ? store.versioningEnabled().catch((error: unknown) => (error instanceof AccessDeniedError ? undefined : Promise.reject(error))) : undefined,
+    const willWrite = Promise.all([listRequest, planned]).then(([listing, plan]) => writes(listing, plan));
+    const versioningRequest = willWrite.then((will) =>
+        will ? store.versioningEnabled().catch((error: unknown) => (error instanceof AccessDeniedError ? undefined : Promise.reject(error))) : undefined,
     );
     versioningRequest.catch(() => undefined);
+    // What only a push that writes runs (the guarded write, the publish, the release record) loads once the listing
+    // shows it will write, after that request went out, while the tree is validated: a push that changes nothing
+    // does not load it.
+    const writing = willWrite.then((will) => (will ? loadWriting() : undefined));
+    writing.catch(() => undefined);
     // What Flux will not fetch, now and after the push: at the bucket root the tree's own .sourceignore replaces the bucket's.
     const ownIgnore = prefix === "" ? files.find((file) => file.relative === SOURCEIGNORE) : undefined;
     const patterns = ignorePatterns(ownIgnore ? await readFile(ownIgnore.absolute) : await bucketIgnore(), options.specIgnore);
@@ -179,7 +181,7 @@ async function pushListed(
     const resumeOnly = options.publication?.leftSuspended === true || leaseLeft;
     if (options.dryRun || (!changes(plan) && !resumeOnly)) return report(plan, listing, store, prefix, files, revisions, options);
     refuseUnversioned(store, versioned.value, options);
-    const [{ guardedWrite, releaseBefore }, { gitInfo }] = await (writing ?? loadWriting());
+    const [{ guardedWrite, releaseBefore }, { gitInfo }] = (await writing) ?? (await loadWriting());
     // The outcome is printed once the Bucket is resumed, before the wait for the apply.
     let result: PushResult | undefined;
     const finish = (written: GuardedWriteResult<PushPlan>) =>
