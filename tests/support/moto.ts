@@ -18,7 +18,7 @@ import {
 } from "@aws-sdk/client-s3";
 import pLimit from "p-limit";
 import { mapBounded } from "../../src/fs/bounded.ts";
-import { LEASE_NAME, RELEASE_NAME } from "../../src/bucket/keys.ts";
+import { isLeaseKey, RELEASE_NAME } from "../../src/bucket/keys.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 // moto accepts any credentials; the CLI under test reads these through the SDK's default chain.
@@ -267,9 +267,8 @@ export class Moto {
      * deletes it when the tree is refused; a versioned bucket keeps that lease's version and delete marker.
      */
     async leftBehind(bucket: string, prefix: string): Promise<string[]> {
-        const isLease = (key: string) => path.posix.basename(key) === LEASE_NAME;
-        const versions = (await this.versions(bucket, prefix)).filter((line) => !isLease(line.split(" ")[0]));
-        const held = Object.keys(await this.md5s(bucket, prefix)).filter(isLease).map((key) => `${key} (lease still there)`);
+        const versions = (await this.versions(bucket, prefix)).filter((line) => !isLeaseKey(line.split(" ")[0]));
+        const held = Object.keys(await this.md5s(bucket, prefix)).filter(isLeaseKey).map((key) => `${key} (lease still there)`);
         return [...versions, ...held];
     }
 
