@@ -99,7 +99,7 @@ async function scanSecrets(root: string, prefix: string, options: ValidateManife
     if (scanned !== undefined && options.cache!.passed(scanned)) return;
     const { findSecrets } = await import("../validate/secrets.ts");
     // A file whose path and content the scan passed before is not read again.
-    const clean = options.cache?.cleanOfSecrets();
+    const clean = options.cache?.cleanOfSecrets(root);
     const md5s = new Map(options.files.map((file) => [file.relative, file.md5.toString("hex")]));
     const keyOf = (file: { relative: string }) => `${file.relative}\0${md5s.get(file.relative)}`;
     const found = await findSecrets(options.files, clean && { known: (file) => clean.get(keyOf(file)) === true, remember: (file) => clean.set(keyOf(file), true) });
@@ -115,21 +115,23 @@ async function validateForFlux(root: string, prefix: string, options: ValidateMa
     // A remote base may change without the tree changing: a check that fetched one is not remembered.
     const key = checks.allowRemote ? undefined : options.cache?.key(kept, prefix, options.build, checks);
     if (key !== undefined && options.cache!.passed(key)) return "passed before";
-    const contents = options.cache?.contents();
+    const contents = options.cache?.contents(root);
     const builds = options.cache?.builds();
-    const substituted = options.cache?.substitutions();
-    const checked = options.cache?.checked(checks);
+    const substituted = options.cache?.substitutions(root);
+    const checked = options.cache?.checked(root, checks);
     // The tree is validated where it is or as a copy: files are known by their path relative to either.
     const md5s = new Map(kept.map((file) => [file.relative, file.md5.toString("hex")]));
     const parseCache = (dir: string) => contents && { cache: contents, keyOf: (file: string) => md5s.get(path.relative(dir, file).split(path.sep).join("/")) };
     const treeOptions = { prefix, build: options.build, ...checks, buildCache: builds, substituted, checked };
     // The validator (ajv, CEL, YAML, the schema models) is loaded only now: a tree that passed before never needs it.
     const { validateTree } = await import("../validate/tree.ts");
+    let whole = false;
     try {
         const report =
             kept.length === options.files.length && options.complete !== false
                 ? await validateTree(root, { ...treeOptions, parseCache: parseCache(root) })
                 : await validateFilteredCopy(validateTree, root, kept, treeOptions, parseCache);
+        whole = true;
         reportWarnings(report, log);
         if (key !== undefined) await options.cache!.remember(key);
         return "validated";
@@ -139,7 +141,7 @@ async function validateForFlux(root: string, prefix: string, options: ValidateMa
         }
         throw error;
     } finally {
-        await Promise.all([contents?.save(), builds?.save(), substituted?.save(), checked?.cache.save()]);
+        await Promise.all([contents?.save(whole), builds?.save(), substituted?.save(whole), checked?.cache.save(whole)]);
     }
 }
 

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import type { CachedBuild } from "../validate/buildCache.ts";
 import type { KeptWarning } from "../validate/checkCache.ts";
 import type { ParsedContent } from "../validate/yamlFiles.ts";
@@ -79,27 +79,27 @@ export class ValidationCache {
     }
 
     /**
-     * The parsed files of earlier runs by content (validateTree's parseCache), in one JSON file per validator
-     * identity: a tree with one file changed parses and schema-checks that file only. `save` writes it back.
+     * The parsed files of the tree at `tree` by content (validateTree's parseCache), for this validator identity: a
+     * tree with one file changed parses and schema-checks that file only. `save` writes it back.
      */
-    contents(): EntryCache<ParsedContent> {
-        return new EntryCache(path.join(this.dir, "parsed", `${validatorIdentity()}.json`));
+    contents(tree: string): EntryCache<ParsedContent> {
+        return new EntryCache(this.treeFile("parsed", tree));
     }
 
     /**
-     * The files the secret scan found clean, by path and content (`${relative}\0${md5}`: some rules look at the file
-     * name), for this validator identity: a tree with one file changed is scanned in that file.
+     * The files of the tree at `tree` that the secret scan found clean, by path and content (`${relative}\0${md5}`:
+     * some rules look at the file name), for this validator identity: a tree with one file changed is scanned in that file.
      */
-    cleanOfSecrets(): EntryCache<true> {
-        return new EntryCache(path.join(this.dir, "secrets", `${validatorIdentity()}.json`));
+    cleanOfSecrets(tree: string): EntryCache<true> {
+        return new EntryCache(this.treeFile("secrets", tree));
     }
 
     /**
-     * Objects after postBuild substitution, by the object and its variables (validateTree's substituted), for this
-     * validator identity: a fleet's one-change push does kustomize-controller's YAML round trip only for what changed.
+     * The tree's objects after postBuild substitution, by the object and its variables (validateTree's substituted),
+     * for this validator identity: a fleet's one-change push does kustomize-controller's YAML round trip only for what changed.
      */
-    substitutions(): EntryCache<unknown> {
-        return new EntryCache(path.join(this.dir, "substituted", `${validatorIdentity()}.json`), MAX_SUBSTITUTED);
+    substitutions(tree: string): EntryCache<unknown> {
+        return new EntryCache(this.treeFile("substituted", tree), MAX_SUBSTITUTED);
     }
 
     /**
@@ -116,11 +116,32 @@ export class ValidationCache {
      * by --schema-location (validateTree adds --strict, the tree's CRDs and the object). A tree with one change
      * checks, and loads the models of, only the objects that changed.
      */
-    checked(checks: ValidationChecks = {}): { cache: EntryCache<KeptWarning[]>; context: string } {
+    checked(tree: string, checks: ValidationChecks = {}): { cache: EntryCache<KeptWarning[]>; context: string } {
         const context = createHash("sha256").update(`${validatorIdentity()}\n`);
         for (const location of checks.schemaLocations ?? []) context.update(`${location}\0${schemaFilesDigest(location)}\n`);
-        return { cache: new EntryCache(path.join(this.dir, "checked", `${validatorIdentity()}.json`), MAX_CHECKED), context: context.digest("hex") };
+        return { cache: new EntryCache(this.treeFile("checked", tree), MAX_CHECKED), context: context.digest("hex") };
     }
+
+    /**
+     * `<kind>/<validator identity>/<tree>.json`: a file per tree (by its real path), so that a run reads what its own
+     * tree left and not what every tree validated on this machine did. In one file for all trees, a one-change push of
+     * an 11-file tree read and wrote back the 2.8 MB that a dozen real repositories had left (0.29 → 0.38 s, 101 →
+     * 134 MiB; BENCHMARKS.md, "Seventh pass").
+     */
+    private treeFile(kind: string, tree: string): string {
+        return path.join(this.dir, kind, validatorIdentity(), `${treeName(tree)}.json`);
+    }
+}
+
+/** A tree's name in the per-tree caches: the sha256 of its real path (the same tree however the command line names it). */
+function treeName(tree: string): string {
+    let real = path.resolve(tree);
+    try {
+        real = realpathSync(real);
+    } catch {
+        // not there (any more): its path as given
+    }
+    return createHash("sha256").update(real).digest("hex").slice(0, 32);
 }
 
 /** At most this many contents are kept: about 10 MB of JSON for small manifests; the newest stay. */
@@ -131,40 +152,59 @@ const MAX_SUBSTITUTED = 5_000;
 const MAX_CHECKED = 25_000;
 /** At most this many builds are kept (a fleet has tens to hundreds of kustomize builds); the newest stay. */
 const MAX_BUILDS = 1_000;
+/** At most this many trees keep their files in each per-tree cache (EntryCache); those validated last stay. */
+const MAX_TREES = 50;
 
 /**
- * Entries by key read from one JSON file at the start of a run and written back (temporary name, then rename) at its
- * end: the parse cache (a ParseCache), the files the secret scan found clean, substituted and checked objects.
+ * One tree's entries by key, read from one JSON file at the start of a run and written back (temporary name, then
+ * rename) at its end: the parse cache (a ParseCache), the files the secret scan found clean, substituted and checked
+ * objects. `save` after a whole run keeps what the run used and, of the rest, the newest, as many again (what an edit
+ * replaced, for an edit taken back): however often a tree is edited, its file stays about its size, and is read whole by
+ * each run that validates it. The folder keeps the files of the `trees` trees validated last.
  */
 export class EntryCache<T> {
     private readonly file: string;
     private readonly entries: Map<string, T>;
+    private readonly used = new Set<string>();
     private changed = false;
 
     private readonly max: number;
+    private readonly trees: number;
 
-    constructor(file: string, max = MAX_CONTENTS) {
+    constructor(file: string, max = MAX_CONTENTS, trees = MAX_TREES) {
         this.file = file;
         this.max = max;
+        this.trees = trees;
         this.entries = new Map(readEntries<T>(file));
     }
 
     get(key: string): T | undefined {
-        return this.entries.get(key);
+        const content = this.entries.get(key);
+        if (content !== undefined) this.used.add(key);
+        return content;
     }
 
     set(key: string, content: T): void {
         this.entries.delete(key); // re-inserted last: the newest
         this.entries.set(key, content);
+        this.used.add(key);
         this.changed = true;
     }
 
-    /** Writes the contents back if this run added any; a cache that cannot be written only costs the next run its parsing. */
-    async save(): Promise<void> {
+    /**
+     * Writes the contents back if this run added any; a cache that cannot be written only costs the next run its
+     * parsing. `whole`: the run went through the tree (a validation that failed may have stopped short of some of it,
+     * whose entries then stay).
+     */
+    async save(whole = true): Promise<void> {
         if (!this.changed) return;
-        const kept = [...this.entries].slice(-this.max);
+        const all = [...this.entries];
+        const used = all.filter(([key]) => this.used.has(key));
+        const rest = all.filter(([key]) => !this.used.has(key));
+        const kept = (whole ? [...rest.slice(Math.max(0, rest.length - used.length)), ...used] : all).slice(-this.max);
         try {
             await writeWhole(this.file, JSON.stringify(kept));
+            await keepNewest(path.dirname(this.file), this.trees);
         } catch {
             // e.g. a read-only home
         }
@@ -202,15 +242,20 @@ export class FileEntryCache<T> {
         if (this.added.size === 0) return;
         try {
             for (const [key, content] of this.added) await writeWhole(path.join(this.dir, `${key}.json`), JSON.stringify(content));
-            const names = (await readdir(this.dir)).filter((name) => name.endsWith(".json"));
-            if (names.length <= this.max) return;
-            const aged = await Promise.all(names.map(async (name) => ({ name, time: (await stat(path.join(this.dir, name))).mtimeMs })));
-            aged.sort((a, b) => a.time - b.time);
-            await Promise.all(aged.slice(0, aged.length - this.max).map(({ name }) => rm(path.join(this.dir, name), { force: true })));
+            await keepNewest(this.dir, this.max);
         } catch {
             // e.g. a read-only home: the next run builds again
         }
     }
+}
+
+/** Removes all but the `max` newest (last written) `.json` files of `dir`. */
+async function keepNewest(dir: string, max: number): Promise<void> {
+    const names = (await readdir(dir)).filter((name) => name.endsWith(".json"));
+    if (names.length <= max) return;
+    const aged = await Promise.all(names.map(async (name) => ({ name, time: (await stat(path.join(dir, name)).catch(() => undefined))?.mtimeMs ?? 0 })));
+    aged.sort((a, b) => a.time - b.time);
+    await Promise.all(aged.slice(0, aged.length - max).map(({ name }) => rm(path.join(dir, name), { force: true })));
 }
 
 /** Writes a cache file under a temporary name, then renames it: concurrent runs never read half of one. */

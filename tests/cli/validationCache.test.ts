@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { bucketops, md5 } from "./helpers/cli.ts";
+import { EntryCache } from "../../src/cli/validationCache.ts";
 import { Moto } from "../support/moto.ts";
 import { configMap, manifestTree, writeTree } from "../support/trees.ts";
 
@@ -59,11 +61,9 @@ describe("push's validation cache: a tree whose exact content passed is not vali
         assert.equal(buildCount(), afterFirst + 2);
         // Each file's parse is kept by content (tests/validate/parseCache.test.ts), and each object's schema check that
         // passed (tests/validate/checkCache.test.ts): the next change parses and checks what changed.
-        const [parsed] = readdirSync(path.join(scratch, "cache", "parsed"));
-        const contents = new Map(JSON.parse(readFileSync(path.join(scratch, "cache", "parsed", parsed), "utf8")) as [string, unknown][]);
+        const contents = new Map(treeEntries(path.join(scratch, "cache"), "parsed"));
         assert.ok(contents.has(md5(configMap("b", "v2"))) && contents.has(md5(tree["a.yaml"])));
-        const [checked] = readdirSync(path.join(scratch, "cache", "checked"));
-        const passes = JSON.parse(readFileSync(path.join(scratch, "cache", "checked", checked), "utf8")) as [string, unknown[]][];
+        const passes = treeEntries(path.join(scratch, "cache"), "checked") as [string, unknown[]][];
         assert.equal(passes.length, 3, "a and b as built (annotated), then b (v2): each kept with no warning");
         assert.ok(passes.every(([, warnings]) => warnings.length === 0));
         writeFileSync(path.join(dir, "b.yaml"), "kind: [\n");
@@ -75,11 +75,78 @@ describe("push's validation cache: a tree whose exact content passed is not vali
     });
 });
 
+describe("the per-tree caches: a run reads what its own tree left (moto_server)", () => {
+    let moto: Moto;
+    const cache = writeTree({});
+    before(async () => {
+        moto = await Moto.start();
+        await moto.createBucket("trees");
+        process.env.BUCKETOPS_CACHE_DIR = cache;
+    });
+    after(() => moto?.stop());
+
+    it("keeps each tree's parses and checks in a file of its own, about the tree's size however often it is edited", async () => {
+        // A large tree validated first, then a small one edited four times, as a user pushes several repositories.
+        const large = writeTree(manifestTree(Array.from({ length: 40 }, (_, i) => `large-${i}`), "v1"));
+        const small = writeTree(manifestTree(["a", "b"], "v1"));
+        const push = async (dir: string, prefix: string) => {
+            const run = await bucketops("push", dir, `s3://trees/${prefix}`, "--endpoint", moto.endpoint);
+            assert.equal(run.code, 0, run.err);
+        };
+        await push(large, "large");
+        await push(small, "small");
+        for (const version of ["v2", "v3", "v4", "v5"]) {
+            writeFileSync(path.join(small, "b.yaml"), configMap("b", version));
+            await push(small, "small");
+        }
+        for (const kind of ["parsed", "checked"]) {
+            const files = readdirSync(path.join(cache, kind), { recursive: true }).filter((name) => String(name).endsWith(".json"));
+            assert.equal(files.length, 2, `${kind}: a file per tree`);
+        }
+        // The small tree's file: its three files as they are (the kustomization, a, b v5) and, of what its edits
+        // replaced, the newest, as many again (b v2 to v4): nothing of the large tree, and not every version of b.
+        const parsed = treeEntries(cache, "parsed", small);
+        const keys = new Set(parsed.map(([key]) => key));
+        assert.ok(keys.has(md5(configMap("b", "v5"))) && keys.has(md5(configMap("a", "a-v1"))), "the tree as it is now");
+        assert.ok(keys.has(md5(configMap("b", "v4"))), "the version the last edit replaced");
+        assert.ok(!keys.has(md5(configMap("b", "b-v1"))), "the oldest version is gone");
+        assert.ok(parsed.length <= 6, `${parsed.length} parses kept for a 3-file tree`);
+        assert.ok(!keys.has(md5(configMap("large-0", "large-0-v1"))), "nothing of the other tree");
+        assert.equal(treeEntries(cache, "parsed", large).length, 41, "the large tree's file is its own: 40 ConfigMaps and its kustomization");
+    });
+
+    it("keeps the files of the trees validated last (EntryCache's trees)", async () => {
+        const folder = writeTree({});
+        for (const tree of ["one", "two", "three"]) {
+            const entries = new EntryCache<string>(path.join(folder, `${tree}.json`), 10, 2);
+            entries.set("key", tree);
+            await entries.save();
+            await new Promise((resolve) => setTimeout(resolve, 20)); // modification times a clock step apart
+        }
+        assert.deepEqual(readdirSync(folder).sort(), ["three.json", "two.json"]);
+        // A run that stopped short of its tree (a failed validation) keeps what it did not reach.
+        const kept = new EntryCache<string>(path.join(folder, "two.json"), 10, 2);
+        assert.equal(kept.get("key"), "two");
+        const partial = new EntryCache<string>(path.join(folder, "three.json"), 10, 2);
+        partial.set("other", "x");
+        await partial.save(false);
+        assert.equal(new EntryCache<string>(path.join(folder, "three.json")).get("key"), "three");
+    });
+});
+
+/** The entries of a per-tree cache (`<kind>/<validator identity>/<tree>.json`): the tree at `dir`, or the only one. */
+function treeEntries(cache: string, kind: string, dir?: string): [string, unknown][] {
+    const files = (readdirSync(path.join(cache, kind), { recursive: true }) as string[]).filter((name) => name.endsWith(".json"));
+    const name = dir === undefined ? files[0] : files.find((file) => file.endsWith(`${createHash("sha256").update(realpathSync(dir)).digest("hex").slice(0, 32)}.json`));
+    assert.ok(name !== undefined && (dir !== undefined || files.length === 1), `${kind}: ${files.join(", ")}`);
+    return JSON.parse(readFileSync(path.join(cache, kind, name), "utf8")) as [string, unknown][];
+}
+
 describe("the kept schema checks' context (ValidationCache.checked)", () => {
     const contextOf = (cacheDir: string, checks: object, env: Record<string, string> = {}) => {
         // A process of its own: the validator's identity is worked out once per process.
         const script = `import { ValidationCache } from ${JSON.stringify(path.resolve(import.meta.dirname, "../../src/cli/validationCache.ts"))};
-            console.log(new ValidationCache(${JSON.stringify(cacheDir)}).checked(${JSON.stringify(checks)}).context);`;
+            console.log(new ValidationCache(${JSON.stringify(cacheDir)}).checked(".", ${JSON.stringify(checks)}).context);`;
         const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, ...env }, encoding: "utf8" });
         assert.equal(child.status, 0, child.stderr);
         return child.stdout.trim();
