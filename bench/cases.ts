@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { paginateListObjectsV2 } from "@aws-sdk/client-s3";
 import { runOrFail, timeCommand } from "./measure.ts";
@@ -44,6 +44,11 @@ export interface BenchContext {
     fleetTree: () => ManifestTree;
     /** The endpoint of a DelayRelay (bench/relay.ts) in front of moto with RELAY_RTT_MS round trips, started on first use. */
     relayed: () => Promise<string>;
+    /**
+     * A validation cache folder that the manifest tree and the fleet tree were validated into (an untimed `push
+     * --dry-run` of each), made on first use: the cache of a user who pushes other trees from the same machine.
+     */
+    sharedCache: () => Promise<string>;
 }
 
 export interface Sample {
@@ -138,9 +143,23 @@ async function timedSync(ctx: BenchContext, command: SyncCommand, bucket: string
  * A re-push: an untimed first push of the fixture into a fresh bucket (an empty validation cache, moto directly), then
  * the same push timed, with one file changed or nothing, against `endpoint` (moto's own unless given: the relay).
  */
-async function timedRePush(ctx: BenchContext, tool: SyncTool, fixture: Fixture, change: boolean, endpoint?: () => Promise<string>): Promise<Sample> {
+/** A copy of ctx.sharedCache for one sample: the change it times is new to it, as in the other samples. */
+async function copyOfSharedCache(ctx: BenchContext): Promise<string> {
+    const copy = mkdtempSync(path.join(ctx.scratch, "cache-"));
+    cpSync(await ctx.sharedCache(), copy, { recursive: true });
+    return copy;
+}
+
+/** `endpoint`: where the timed push goes (default: moto); `cache`: bucketops' validation cache (default: a new one). */
+async function timedRePush(
+    ctx: BenchContext,
+    tool: SyncTool,
+    fixture: Fixture,
+    change: boolean,
+    { endpoint, cache: cacheDir }: { endpoint?: () => Promise<string>; cache?: () => Promise<string> } = {},
+): Promise<Sample> {
     const bucket = await ctx.moto.freshBucket(`${fixture.id}-${change ? "change" : "same"}-${tool.id}`);
-    const cache = mkdtempSync(path.join(ctx.scratch, "cache-"));
+    const cache = cacheDir ? await cacheDir() : mkdtempSync(path.join(ctx.scratch, "cache-"));
     await runOrFail(tool.command(fixture.tree(ctx).root, bucket, fixture.prefix, ctx.moto.endpoint, cache));
     const timed = async () => timedSync(ctx, tool.command, bucket, fixture, cache, endpoint ? await endpoint() : ctx.moto.endpoint);
     return change ? withOneFileChanged(fixture.tree(ctx), timed) : timed();
@@ -187,6 +206,19 @@ const pushCases = ({ treeManifests }: Sizes): BenchCase[] => {
                     shownAs: `${shownAs}   (again, after the first push, with one file changed)`,
                     sample: rePush(true),
                 },
+                // A user's validation cache is not new: it holds what their other trees left.
+                ...(fixture.id === "deploy" && tool.id === "bucketops"
+                    ? [
+                          {
+                              id: "deploy-one-change-bucketops-shared-cache",
+                              group: `Re-push ${fixture.what}, one file changed`,
+                              label: `${tool.label}, its validation cache shared with the ${count(treeManifests)}-manifest and fleet trees`,
+                              slow: false,
+                              shownAs: `${shownAs}   (again, after the first push, with one file changed; BUCKETOPS_CACHE_DIR holds what \`push --dry-run\` of the ${count(treeManifests)}-manifest and fleet trees left)`,
+                              sample: (ctx: BenchContext) => timedRePush(ctx, tool, fixture, true, { cache: () => copyOfSharedCache(ctx) }),
+                          },
+                      ]
+                    : []),
             ];
         }),
     );
@@ -209,7 +241,7 @@ const relayedCases = (): BenchCase[] => {
             label: tool.label,
             slow: false,
             shownAs: `${tool.shownAs.replace("<tree>", "deploy").replace("envs/dev/", "").replace("<moto>", "<relay>")}   (again, after the first push${change ? ", with one file changed" : ""})`,
-            sample: (ctx) => timedRePush(ctx, tool, fixture, change, ctx.relayed),
+            sample: (ctx) => timedRePush(ctx, tool, fixture, change, { endpoint: ctx.relayed }),
         })),
     );
 };

@@ -9,7 +9,8 @@ import { Moto } from "../tests/support/moto.ts";
 import { DelayRelay } from "./relay.ts";
 import { generatedBlock, resultsTable, targetsTable, writeReport } from "./report.ts";
 import { evaluateTargets, summarize, type CaseResult } from "./targets.ts";
-import { checkTools, REPO_ROOT } from "./tools.ts";
+import { bucketopsCommand, checkTools, REPO_ROOT } from "./tools.ts";
+import { runOrFail } from "./measure.ts";
 import { writeFleetTree } from "../tests/support/fleetTrees.ts";
 import { writeManifestTree, type ManifestTree } from "../tests/support/trees.ts";
 
@@ -103,6 +104,7 @@ async function main(): Promise<void> {
     let fleetTree: ManifestTree | undefined;
     const trees = new Map<number, ManifestTree>([[sizes.treeManifests, tree]]);
     let relay: Promise<DelayRelay> | undefined;
+    let sharedCache: Promise<string> | undefined;
     const ctx: BenchContext = {
         moto,
         tree,
@@ -125,6 +127,17 @@ async function main(): Promise<void> {
         scaleTree: () => (scaleTree ??= writeManifestTree(path.join(scratch, "scale-tree"), sizes.scaleManifests)),
         fleetTree: () => (fleetTree ??= writeFleetTree(path.join(scratch, "fleet-tree"))),
         relayed: async () => (await (relay ??= DelayRelay.start(moto.endpoint, RELAY_RTT_MS))).endpoint,
+        sharedCache: () =>
+            (sharedCache ??= (async () => {
+                console.error("  validating the manifest tree and the fleet tree into one cache (not measured)...");
+                const dir = path.join(scratch, "shared-cache");
+                const bucket = await moto.freshBucket("shared-cache");
+                for (const [root, prefix] of [[tree.root, PREFIX], [ctx.fleetTree().root, ""]]) {
+                    const command = bucketopsCommand(["push", root, `s3://${bucket}/${prefix}`, "--endpoint", moto.endpoint, "--region", "us-east-1", "--dry-run"]);
+                    await runOrFail({ ...command, env: { ...command.env, BUCKETOPS_CACHE_DIR: dir } });
+                }
+                return dir;
+            })()),
         treeOf: (manifests) => {
             if (!trees.has(manifests)) trees.set(manifests, writeManifestTree(path.join(scratch, `tree-${manifests}`), manifests));
             return trees.get(manifests)!;

@@ -81,9 +81,11 @@ function rcloneTarget(results: Map<string, CaseResult>, fixture: "deploy" | "pus
 
 const RSS_LIMIT_MIB = 100;
 
-/** Issue 28: the peak RSS of every deploy/ push (first, unchanged, one change), median of its runs. */
+/** Issue 28: the peak RSS of every deploy/ push (first, unchanged, one change, one change with a shared cache), median of its runs. */
 function deployRssTarget(results: Map<string, CaseResult>): TargetOutcome | undefined {
-    const rows = ["full", "no-change", "one-change"].map((kind) => [kind, results.get(`deploy-${kind}-bucketops`)] as const).filter(([, result]) => result);
+    const rows = ["full", "no-change", "one-change", "one-change-shared-cache"]
+        .map((kind) => [kind, results.get(kind === "one-change-shared-cache" ? "deploy-one-change-bucketops-shared-cache" : `deploy-${kind}-bucketops`)] as const)
+        .filter(([, result]) => result);
     const measured = rows
         .map(([kind, result]) => [kind, median(result!.samples.flatMap((s) => (s.peakRssKb === undefined ? [] : [s.peakRssKb / 1024])))] as const)
         .filter(([, mib]) => Number.isFinite(mib));
