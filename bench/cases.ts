@@ -139,10 +139,6 @@ async function timedSync(ctx: BenchContext, command: SyncCommand, bucket: string
     return { ms: result.ms, requests, peakRssKb: result.peakRssKb };
 }
 
-/**
- * A re-push: an untimed first push of the fixture into a fresh bucket (an empty validation cache, moto directly), then
- * the same push timed, with one file changed or nothing, against `endpoint` (moto's own unless given: the relay).
- */
 /** A copy of ctx.sharedCache for one sample: the change it times is new to it, as in the other samples. */
 async function copyOfSharedCache(ctx: BenchContext): Promise<string> {
     const copy = mkdtempSync(path.join(ctx.scratch, "cache-"));
@@ -150,7 +146,11 @@ async function copyOfSharedCache(ctx: BenchContext): Promise<string> {
     return copy;
 }
 
-/** `endpoint`: where the timed push goes (default: moto); `cache`: bucketops' validation cache (default: a new one). */
+/**
+ * A re-push: an untimed first push of the fixture into a fresh bucket (moto directly), then the same push timed, with
+ * one file changed or nothing, against `endpoint` (moto's own unless given: the relay); both with `cache` as
+ * bucketops' validation cache (a new, empty one unless given).
+ */
 async function timedRePush(
     ctx: BenchContext,
     tool: SyncTool,
