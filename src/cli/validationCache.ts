@@ -124,9 +124,8 @@ export class ValidationCache {
 
     /**
      * `<kind>/<validator identity>/<tree>.json`: a file per tree (by its real path), so that a run reads what its own
-     * tree left and not what every tree validated on this machine did. In one file for all trees, a one-change push of
-     * an 11-file tree read and wrote back the 2.8 MB that a dozen real repositories had left (0.29 → 0.38 s, 101 →
-     * 134 MiB; BENCHMARKS.md, "Seventh pass").
+     * tree left and not what every tree validated on this machine did (one file for all trees made an edit's push of a
+     * small tree pay for every other tree: BENCHMARKS.md, "Seventh pass", has the figures).
      */
     private treeFile(kind: string, tree: string): string {
         return path.join(this.dir, kind, validatorIdentity(), `${treeName(tree)}.json`);
