@@ -29,7 +29,7 @@ import { composedWithFiles, once, type KustomizationDir } from "./builds.ts";
 import { composeBuild } from "./compose.ts";
 import { isSopsEncrypted, type ObjectChecker } from "./checkObject.ts";
 import { envsubst, EnvsubstError } from "./envsubst.ts";
-import { PREFIX_VARIABLE } from "../bucket/keys.ts";
+import { compareKeys, PREFIX_VARIABLE } from "../bucket/keys.ts";
 import { bucketKustomizationPath, fluxPathProblem, treeFolder, withPrefixVariable } from "./fluxPath.ts";
 import { isKustomizationFile, isRemote, KUSTOMIZATION_FILE_NAMES } from "./kustomizationFile.ts";
 import { kustomizeBuild } from "./kustomize.ts";
@@ -240,6 +240,7 @@ class FluxTree {
             // A file declaring a Bucket Kustomization that nothing built yet: the cluster's bootstrap applies it. The
             // shallowest first, one at a time: what it builds usually reaches the others (the Kustomizations of apps).
             // A file under a folder that some Kustomization of the tree builds is that one's child, not a root.
+            // Ties go by the paths' bytes, as Git lists them: not localeCompare, whose order follows the user's locale.
             const declaredFolders = [...this.parsed.values()].flatMap((file) =>
                 file.documents.flatMap((document) =>
                     declaredEntries(document, this.artifacts).flatMap(({ fluxPath }) => {
@@ -252,7 +253,7 @@ class FluxTree {
             const candidates = [...this.parsed.values()]
                 .filter((file) => !this.reached.has(file.file) && !selfRoots.has(path.dirname(file.file)))
                 .filter((file) => file.documents.some((document) => declaredEntries(document, this.artifacts).length > 0))
-                .sort((a, b) => Number(isChild(a.file)) - Number(isChild(b.file)) || depth(a.file) - depth(b.file) || a.file.localeCompare(b.file));
+                .sort((a, b) => Number(isChild(a.file)) - Number(isChild(b.file)) || depth(a.file) - depth(b.file) || compareKeys(a.file, b.file));
             const next = candidates[0];
             if (!next) break;
             selfRoots.add(path.dirname(next.file));

@@ -3,7 +3,7 @@ import { buildKustomizations, entryPoints, KUSTOMIZATION_OBJECT, startRootBuilds
 import type { BuildCache } from "./buildCache.ts";
 import { CheckKeys, type KeptChecks } from "./checkCache.ts";
 import { ObjectChecker } from "./checkObject.ts";
-import { normalizePrefix, prefixSubstitution } from "../bucket/keys.ts";
+import { compareKeys, normalizePrefix, prefixSubstitution } from "../bucket/keys.ts";
 import { mapBounded } from "../fs/bounded.ts";
 import { bucketKustomizationPath, fluxPathProblem, treeFolder, withPrefixVariable } from "./fluxPath.ts";
 import { isKustomizationFile, KUSTOMIZATION_FILE_NAMES, localReferences, type LocalReference } from "./kustomizationFile.ts";
@@ -96,8 +96,9 @@ export async function validateTree(dir: string, options: ValidateTreeOptions = {
     const display = (absolute: string) => path.join(options.original ?? dir, path.relative(root, absolute));
     const finish = (found: Problem[]) => {
         // Builds finish in any order (a check a cache answers sooner): a stable sort by file, then object (a component
-        // that builds use warns once per object they name) keeps the report in the same order every run.
-        const byFile = found.sort((a, b) => a.file.localeCompare(b.file) || a.object.localeCompare(b.object));
+        // that builds use warns once per object they name) keeps the report in the same order every run, and on every
+        // machine: by the bytes (as Git lists paths), not localeCompare, whose order follows the locale (LANG, LC_ALL).
+        const byFile = found.sort((a, b) => compareKeys(a.file, b.file) || compareKeys(a.object, b.object));
         return throwIfAny(byFile.map((problem) => ({ ...problem, file: display(problem.file) })));
     };
     // The models are loaded for what is checked (ObjectChecker.load): not for an object whose check passed before.
