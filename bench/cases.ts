@@ -342,7 +342,7 @@ const pushPartsCases = ({ treeManifests }: Sizes): BenchCase[] => {
             group,
             label: "`bucketops --help`: start Node, load every CLI module",
             slow: false,
-            shownAs: "node bin/bucketops.js --help",
+            shownAs: "bin/bucketops.js --help",
             sample: () => timed(bucketopsCommand(["--help"])),
         },
         {

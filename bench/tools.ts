@@ -67,9 +67,10 @@ export function checkTools(): Record<string, string> {
 }
 
 export const bucketopsCommand = (args: string[]): Command => ({
-    // What `npx bucketops` runs, without npx's own package lookup.
-    argv: [process.execPath, path.join(REPO_ROOT, "bin", "bucketops.js"), ...args],
-    env: S3_ENV,
+    // What `npx bucketops` runs, without npx's own package lookup: the bin as a program, which starts `node` from PATH
+    // with its V8 settings (bin/bucketops.js); this Node first on PATH, so that it is the Node measured.
+    argv: [path.join(REPO_ROOT, "bin", "bucketops.js"), ...args],
+    env: { ...S3_ENV, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ""}` },
 });
 
 export const awsSyncCommand = (dir: string, bucket: string, prefix: string, endpoint: string): Command => ({

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { satisfies, SUPPORTED } from "../../bin/requireNode.js";
@@ -45,6 +47,43 @@ describe("the bucketops executable (bin/bucketops.js)", () => {
         }
         for (const command of ["status", "resume"]) {
             assert.match(help(command), /--kubeconfig <file> kubeconfig \(default: the stack outputs' kubeconfig, else KUBECONFIG, else ~\/\.kube\/config\)/);
+        }
+    });
+});
+
+describe("bin/bucketops.js run as a program (npx bucketops, npm's link)", () => {
+    // The first line of the file is sh's: it starts `node` from PATH with V8's young generation capped. This Node
+    // first on PATH; NODE_OPTIONS --import prints what Node was started with, before the CLI runs.
+    const printExecArgv = "--import=data:text/javascript,process.stderr.write(JSON.stringify(process.execArgv)+'\\n')";
+    const run = (file: string, args: string[], nodeOptions = printExecArgv) =>
+        spawnSync(file, args, {
+            encoding: "utf8",
+            env: { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}`, NODE_OPTIONS: nodeOptions },
+        });
+    const startedWith = (stderr: string) => JSON.parse(stderr.split("\n")[0]) as string[];
+
+    it("starts Node with 2 to 4 MiB semi-spaces and passes every argument through unchanged, spaces and quotes included", () => {
+        const result = run(bin, ["revision", "ftp://a b/'c\" $HOME"]);
+        assert.equal(result.status, 2, result.stderr);
+        assert.deepEqual(startedWith(result.stderr), ["--min-semi-space-size=2", "--max-semi-space-size=4"]);
+        assert.equal(result.stderr.split("\n")[1], "bucketops: invalid bucket URL 'ftp://a b/'c\" $HOME': expected s3://<bucket>[/<prefix>] or gs://<bucket>[/<prefix>]");
+    });
+
+    it("runs through a symlink in another folder, as npm links a bin", (t) => {
+        const dir = mkdtempSync(path.join(tmpdir(), "bucketops-link-"));
+        t.after(() => rmSync(dir, { recursive: true, force: true }));
+        symlinkSync(bin, path.join(dir, "bucketops"));
+        const result = run(path.join(dir, "bucketops"), ["--help"]);
+        assert.equal(result.status, 0, result.stderr);
+        assert.deepEqual(startedWith(result.stderr), ["--min-semi-space-size=2", "--max-semi-space-size=4"]);
+        assert.match(result.stdout, /^Usage: bucketops /);
+    });
+
+    it("leaves the young generation to NODE_OPTIONS when it sizes it", () => {
+        for (const size of ["--max-semi-space-size=16", "--max_semi_space_size=1"]) {
+            const result = run(bin, ["--help"], `${size} ${printExecArgv}`);
+            assert.equal(result.status, 0, `${size}: ${result.stderr}`);
+            assert.deepEqual(startedWith(result.stderr), [], size);
         }
     });
 });
