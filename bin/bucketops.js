@@ -3,7 +3,7 @@
 // The line above is sh's (to JavaScript a string and a comment): run as a program (`npx bucketops`, a PATH link), this
 // file starts Node with V8's young generation between 2 and 4 MiB semi-spaces, unless NODE_OPTIONS sizes it. V8 sizes
 // it for long-running servers, from 1 MiB growing to 16 (two of them resident), where a push lasts a second or a
-// minute: the cap keeps a first deploy/ push 6 MiB and a 757- or 2,000-file one 45-75 MiB lower at the same speed,
+// minute: the cap keeps a first deploy/ push 6 MiB and a 757- or 2,000-file one 45-90 MiB lower at the same speed,
 // and starting at 2 saves the scavenges of loading the CLI (BENCHMARKS.md, "Eighth pass"). V8 reads both only as Node
 // starts (v8.setFlagsFromString comes too late), and `#!/usr/bin/env -S node …` would fail on BusyBox's env (Alpine).
 // `node bin/bucketops.js` runs without them.
