@@ -10,6 +10,9 @@ import { treeOf } from "./expectProblems.ts";
 // reports, and which Kustomization it takes as a root first, must not depend on the machine it runs on.
 const LOCALES = ["C.UTF-8", "en_US.UTF-8", "da_DK.UTF-8", "lt_LT.UTF-8"];
 
+/** Our environment with this locale, as a user's shell would set it. */
+const inLocale = (locale: string) => ({ ...process.env, LC_ALL: locale, LANG: locale });
+
 const VALIDATE = pathToFileURL(path.resolve(import.meta.dirname, "../../src/validate/index.ts")).href;
 
 /** The files of the problems validateTree reports for `dir`, as a child process with this locale sees them. */
@@ -21,8 +24,7 @@ function reportedFiles(dir: string, locale: string): string[] {
             if (!(error instanceof ManifestValidationError)) throw error;
             console.log(JSON.stringify(error.problems.map((problem) => problem.file)));
         }`;
-    const env = { ...process.env, LC_ALL: locale, LANG: locale };
-    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script, dir], { env, encoding: "utf8" });
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script, dir], { env: inLocale(locale), encoding: "utf8" });
     return (JSON.parse(out) as string[]).map((file) => path.relative(dir, file));
 }
 
@@ -34,7 +36,7 @@ describe("validation does not depend on the locale", () => {
         // The locales must really differ here, or the test proves nothing: localeCompare orders these three ways.
         const byLocale = (locale: string) =>
             execFileSync(process.execPath, ["-e", `console.log(JSON.stringify(${JSON.stringify(files)}.sort((a, b) => a.localeCompare(b))))`], {
-                env: { ...process.env, LC_ALL: locale, LANG: locale },
+                env: inLocale(locale),
                 encoding: "utf8",
             });
         assert.equal(new Set(LOCALES.map(byLocale)).size, 3);
