@@ -12,7 +12,7 @@ import { S3Store } from "../src/cli/store/s3.ts";
 import { parseBucketUrl } from "../src/cli/url.ts";
 import { walkFiles } from "../src/fs/walk.ts";
 import { isBucketopsKey } from "../src/bucket/keys.ts";
-import { awsSyncCommand, bucketopsCommand, rcloneChecksumCommand, rcloneSyncCommand, type Command } from "./tools.ts";
+import { awsSyncCommand, bucketopsCommand, rcloneChecksumCommand, rcloneSyncCommand, sdkFloorCommand, type Command } from "./tools.ts";
 
 /** The prefix every S3 case writes to or reads, in its own bucket. */
 export const PREFIX = "envs/dev/";
@@ -111,6 +111,18 @@ const SYNC_TOOLS: { id: string; label: string; shownAs: string; command: SyncCom
 ];
 
 type SyncTool = (typeof SYNC_TOOLS)[number];
+
+/**
+ * Not a tool but a floor (bench/sdkFloor.cjs): Node and @aws-sdk/client-s3, started as the bin starts, listing the
+ * prefix and putting what changed, with no bucketops code. Shown beside deploy/'s re-pushes, where start-up is most of
+ * the time, to tell bucketops' own share of it from Node's and the SDK's.
+ */
+const SDK_FLOOR: SyncTool = {
+    id: "sdk-floor",
+    label: "the SDK alone: Node, `@aws-sdk/client-s3`, one listing and a PutObject per changed file (no bucketops code)",
+    shownAs: "bench/sdkFloor.cjs <tree> <moto> <bucket> ''   (as bin/bucketops.js starts Node)",
+    command: (dir, bucket, prefix, endpoint) => sdkFloorCommand(dir, bucket, prefix, endpoint),
+};
 
 /** The objects under the prefix, but bucketops' own (its release record): the files a sync should have written. */
 async function countObjects(moto: Moto, bucket: string, prefix: string): Promise<number> {
@@ -217,6 +229,14 @@ const pushCases = ({ treeManifests }: Sizes): BenchCase[] => {
                               shownAs: `${shownAs}   (again, after the first push, with one file changed; BUCKETOPS_CACHE_DIR holds what \`push --dry-run\` of the ${count(treeManifests)}-manifest and fleet trees left)`,
                               sample: (ctx: BenchContext) => timedRePush(ctx, tool, fixture, true, { cache: () => copyOfSharedCache(ctx) }),
                           },
+                          ...[false, true].map((change) => ({
+                              id: `deploy-${change ? "one-change" : "no-change"}-${SDK_FLOOR.id}`,
+                              group: `Re-push ${fixture.what}, ${change ? "one file changed" : "nothing changed"}`,
+                              label: SDK_FLOOR.label,
+                              slow: false,
+                              shownAs: `${SDK_FLOOR.shownAs}   (again, after the first push${change ? ", with one file changed" : ""})`,
+                              sample: (ctx: BenchContext) => timedRePush(ctx, SDK_FLOOR, fixture, change),
+                          })),
                       ]
                     : []),
             ];

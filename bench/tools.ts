@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "..");
@@ -66,11 +67,34 @@ export function checkTools(): Record<string, string> {
     return versions;
 }
 
+/** S3_ENV with the bench's own Node first on PATH, for what starts `node` from PATH: so that it is the Node measured. */
+const thisNodeFirst = () => ({ ...S3_ENV, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ""}` });
+
 export const bucketopsCommand = (args: string[]): Command => ({
     // What `npx bucketops` runs, without npx's own package lookup: the bin as a program, which starts `node` from PATH
-    // with its V8 settings (bin/bucketops.js); this Node first on PATH, so that it is the Node measured.
+    // with its V8 settings (bin/bucketops.js).
     argv: [path.join(REPO_ROOT, "bin", "bucketops.js"), ...args],
-    env: { ...S3_ENV, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ""}` },
+    env: thisNodeFirst(),
+});
+
+/**
+ * The V8 options bin/bucketops.js starts Node with (its second line, sh's: `exec node <options> "$0" "$@"`), read from
+ * there so that the floor below starts as the bin does.
+ */
+export function binNodeOptions(): string[] {
+    const launch = readFileSync(path.join(REPO_ROOT, "bin", "bucketops.js"), "utf8").split("\n")[1];
+    const options = /exec node ((?:--\S+ )+)"\$0"/.exec(launch)?.[1];
+    if (!options) throw new Error(`bin/bucketops.js: no 'exec node <options> "$0"' on its second line: ${launch}`);
+    return options.trim().split(" ");
+}
+
+/**
+ * bench/sdkFloor.cjs: Node, started as the bin starts it (through sh, with its options), the SDK, one listing and a
+ * PutObject per changed file; what every push through @aws-sdk/client-s3 costs before any bucketops code runs.
+ */
+export const sdkFloorCommand = (dir: string, bucket: string, prefix: string, endpoint: string): Command => ({
+    argv: ["/bin/sh", "-c", 'exec node "$@"', "sdk-floor", ...binNodeOptions(), path.join(REPO_ROOT, "bench", "sdkFloor.cjs"), dir, endpoint, bucket, prefix],
+    env: thisNodeFirst(),
 });
 
 export const awsSyncCommand = (dir: string, bucket: string, prefix: string, endpoint: string): Command => ({
