@@ -1,6 +1,4 @@
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import path from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { CliError, InterruptedError, UsageError } from "./errors.ts";
 import type { Changes, GuardedWriteResult, LeaseSettings } from "./guardedWrite.ts";
@@ -59,11 +57,11 @@ export interface PushResult {
 
 export async function push(dir: string, store: ObjectStore, options: PushOptions): Promise<PushResult> {
     const prefix = normalizePrefix(store.url.prefix);
-    // The bucket's .sourceignore (it needs nothing from the tree) is asked for while the tree is read. At the bucket
-    // root a tree's own replaces it: there it is asked for only if the tree turns out not to ship one (Git ignores it).
-    const asked = prefix === "" && existsSync(path.join(dir, SOURCEIGNORE)) ? undefined : store.get(SOURCEIGNORE);
+    // The bucket's root .sourceignore, which Flux reads whatever the prefix: under a prefix it is asked for while the
+    // tree is read (it needs nothing from the tree). At the bucket root the listing of the prefix shows whether there
+    // is one, and a tree's own replaces it: see rootIgnore.
+    const asked = prefix === "" ? undefined : store.get(SOURCEIGNORE);
     asked?.catch(() => undefined); // awaited below, after the listing went out
-    const bucketIgnore = () => asked ?? store.get(SOURCEIGNORE);
     const tree = await (options.reading ?? readTree(dir, { includeIgnored: options.includeIgnored }));
     const files = tree.files;
     for (const line of describeTree(dir, tree)) options.log(line);
@@ -85,10 +83,10 @@ export async function push(dir: string, store: ObjectStore, options: PushOptions
     // refused or changes nothing. Otherwise (content that passed here before, or a lease already there, or credentials
     // that may not write it) it lists without the lease and takes it only to write: see pushListed.
     const early = fresh && !options.dryRun ? await Lease.tryCreate(store, prefix, { ...options.lease, command: "push", log: options.log }) : undefined;
-    if (!early) return pushListed(dir, store, prefix, tree, bucketIgnore, fresh, options);
+    if (!early) return pushListed(dir, store, prefix, tree, asked, fresh, options);
     return Interrupts.whileWriting(async () => {
         try {
-            return await pushListed(dir, store, prefix, tree, bucketIgnore, fresh, options, early);
+            return await pushListed(dir, store, prefix, tree, asked, fresh, options, early);
         } finally {
             await early.release();
         }
@@ -105,7 +103,7 @@ async function pushListed(
     store: ObjectStore,
     prefix: string,
     tree: LocalTree,
-    bucketIgnore: () => Promise<Buffer | undefined>,
+    askedIgnore: Promise<Buffer | undefined> | undefined,
     fresh: boolean | undefined,
     options: PushOptions,
     early?: Lease,
@@ -141,7 +139,7 @@ async function pushListed(
     writing.catch(() => undefined);
     // What Flux will not fetch, now and after the push: at the bucket root the tree's own .sourceignore replaces the bucket's.
     const ownIgnore = prefix === "" ? files.find((file) => file.relative === SOURCEIGNORE) : undefined;
-    const patterns = ignorePatterns(ownIgnore ? await readFile(ownIgnore.absolute) : await bucketIgnore(), options.specIgnore);
+    const patterns = ignorePatterns(ownIgnore ? await readFile(ownIgnore.absolute) : await (askedIgnore ?? rootIgnore(store, listRequest)), options.specIgnore);
     const revisions = fluxRevisions(patterns);
     const ignored = revisions.ignored;
     // The listing runs while the tree is validated; a validation failure is reported first. Under the early lease
@@ -239,6 +237,17 @@ async function pushListed(
         options.log(`note: the prefix's lease ${leaseKey(prefix)} was left by a writer that stopped; these credentials may not clear it`);
         return report(plan, listing, store, prefix, files, revisions, options);
     }
+}
+
+/**
+ * At the bucket root, the bucket's .sourceignore for a tree that ships none (or whose own Git ignores): read only if
+ * the listing of the root, which a push makes anyway, has it. A push of a root tree into a bucket without one sends
+ * no request for it. A listing that failed shows nothing: it is read then, as under a prefix (the listing's error
+ * comes after validation, as ever).
+ */
+async function rootIgnore(store: ObjectStore, listRequest: Promise<ObjectEntry[]>): Promise<Buffer | undefined> {
+    const listing = await listRequest.catch(() => undefined);
+    return listing === undefined || listing.some((entry) => entry.key === SOURCEIGNORE) ? store.get(SOURCEIGNORE) : undefined;
 }
 
 /** What a push that writes loads besides what every push does. */

@@ -5,9 +5,10 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { DeleteObjectCommand } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { LEASE_NAME, RELEASE_NAME } from "../../src/bucket/keys.ts";
 import { ConcurrentChangeError } from "../../src/cli/errors.ts";
+import { fluxRevision, ignorePatterns } from "../../src/cli/revision.ts";
 import { S3Store } from "../../src/cli/store/s3.ts";
 import { parseBucketUrl } from "../../src/cli/url.ts";
 import { bucketops } from "./helpers/cli.ts";
@@ -95,12 +96,32 @@ describe("the requests of a push (moto_server's access log)", () => {
         assert.deepEqual(await push(dir, "s3://root-ignore/"), ["LIST"]);
         // Under a prefix the bucket's is the one Flux reads: it is read as before.
         assert.deepEqual([...(await push(dir, "s3://root-ignore/app/"))].filter((line) => line.startsWith("GET .sourceignore")), ["GET .sourceignore"]);
-        // A .sourceignore that Git ignores is not shipped: the bucket's is read after all (once the tree is read).
+        // A .sourceignore that Git ignores is not shipped: the bucket's counts, and the listing of the root shows there is none.
         await moto.createBucket("root-ignore-git");
         const { dir: repository } = gitRepository({ ...manifestTree(["a"], "v1"), ".gitignore": ".sourceignore\n" }, "ignored ignore file");
         writeFileSync(path.join(repository, ".sourceignore"), "*.md\n");
         const ignored = await push(repository, "s3://root-ignore-git/");
-        assert.ok(ignored.includes("GET .sourceignore (404)") && !ignored.includes("PUT .sourceignore"), ignored.join(", "));
+        assert.ok(!ignored.some((line) => line.includes(".sourceignore")), ignored.join(", "));
+    });
+
+    it("at the bucket root the listing tells whether the bucket has a .sourceignore: read only when listed", async () => {
+        await moto.createBucket("root-listed");
+        const tree = { ...manifestTree(["a"], "v1"), "notes.md": "not a manifest\n" };
+        const dir = writeTree(tree);
+        const first = await push(dir, "s3://root-listed/");
+        assert.ok(!first.some((line) => line.includes(".sourceignore")), first.join(", "));
+        assert.deepEqual(await push(dir, "s3://root-listed/"), ["LIST"], "nothing changed, no .sourceignore: the listing alone, as rclone's");
+        // One written by another hand (the infra stack writes it for environments): listed, so read, applied and kept.
+        await moto.s3.send(new PutObjectCommand({ Bucket: "root-listed", Key: ".sourceignore", Body: "*.md\n" }));
+        const { result, requests } = await moto.recordRequests(() => bucketops("push", dir, "s3://root-listed/", "--endpoint", moto.endpoint, "--skip-build"));
+        assert.equal(result.code, 0, result.err);
+        assert.deepEqual(named(requests), ["LIST", "GET .sourceignore"], "read after the listing showed it");
+        const md5 = (text: string) => createHash("md5").update(text).digest("hex");
+        const listed = Object.entries({ ...tree, ".sourceignore": "*.md\n" }).map(([key, text]) => ({ key, etag: md5(text) }));
+        // The revision printed is the one Flux computes with the bucket's pattern (notes.md left out).
+        const expected = fluxRevision(listed, ignorePatterns(Buffer.from("*.md\n"), undefined));
+        assert.notEqual(expected, fluxRevision(listed, ignorePatterns(undefined, undefined)), "the pattern changes the revision");
+        assert.ok(result.out.includes(`Flux revision (Bucket spec.prefix ''): ${expected}`), result.out);
     });
 
     it("a push of content that passed here before lists without the lease, and lists again under it only to write", async () => {
