@@ -5,7 +5,7 @@ import { digestIndex, fluxIndex, ignorePatterns } from "./revision.ts";
 import { isBucketopsKey, leaseKey, normalizePrefix, releaseKey, SOURCEIGNORE } from "../bucket/keys.ts";
 import { mapBounded } from "../fs/bounded.ts";
 import { ReleaseCache } from "./releaseCache.ts";
-import { describeRelease, manifestDigest, readRelease, undoDelta, type ManifestDelta, type ManifestEntry, type ReleaseRecord } from "./provenance.ts";
+import { describeRelease, LOG_RELEASES, manifestDigest, readRelease, undoDelta, type ManifestDelta, type ManifestEntry, type ReleaseRecord } from "./provenance.ts";
 import type { ObjectStore, ObjectVersion } from "./store/types.ts";
 
 /** The prefix as it was at one instant: every key's version then, and what Flux would have reported. */
@@ -149,42 +149,65 @@ async function readRecords(store: ObjectStore, recordVersions: ObjectVersion[]):
     const ordered = [...recordVersions].sort((a, b) => newestFirst(b, a) || place.get(b)! - place.get(a)!);
     const cache = ordered.length > 0 ? new ReleaseCache(store, ordered[0].key) : undefined;
     const cached = (await cache?.load()) ?? new Map<string, string>();
-    const fresh: { versionId: string; body: string }[] = [];
+    // Each version's body is read once, when followLogs reads ahead or when it is needed, whichever comes first.
+    const bodies = new Map<string, Promise<string | undefined>>();
+    const body = (version: ObjectVersion) => {
+        let reading = bodies.get(version.versionId);
+        if (!reading) {
+            reading = store.get(version.key, version.versionId).then((buffer) => buffer?.toString("utf8"), () => undefined);
+            bodies.set(version.versionId, reading);
+        }
+        return reading;
+    };
+    const fresh = new Map<string, string>();
     const read = async (version: ObjectVersion): Promise<ReleaseRecord | undefined> => {
         const known = cached.get(version.versionId);
         if (known !== undefined) return readRelease(known);
-        const body = (await store.get(version.key, version.versionId).catch(() => undefined))?.toString("utf8");
-        const record = readRelease(body);
-        if (record) fresh.push({ versionId: version.versionId, body: body! });
+        const text = await body(version);
+        const record = readRelease(text);
+        if (record) fresh.set(version.versionId, text!);
         return record;
+    };
+    const ahead = (version: ObjectVersion) => {
+        if (!cached.has(version.versionId)) void body(version);
     };
     const records: (ReleaseRecord | undefined)[] = new Array(ordered.length);
     const settled = new Array<boolean>(ordered.length).fill(false);
-    if (!(await followLogs(ordered, records, settled, read))) settled.fill(false);
+    if (!(await followLogs(ordered, records, settled, read, ahead))) settled.fill(false);
     const rest = ordered.flatMap((version, i) => (settled[i] ? [] : [{ version, i }]));
     await mapBounded(rest, async ({ version, i }) => {
         records[i] = await read(version);
         settled[i] = true;
     }, 16);
-    await cache?.remember(fresh);
+    await cache?.remember([...fresh].map(([versionId, text]) => ({ versionId, body: text })));
     const result = ordered.map((version, i) => ({ version, record: records[i] }));
     for (const [i, { record }] of result.entries()) if (record && record.number === undefined) record.number = i + 1;
     return result;
 }
 
+/** How many records followLogs asks for beyond the one it reads: those its logs will most likely need next. */
+const READ_AHEAD = 8;
+
 /**
  * Fills `records` from the newest version down, reading a record where no later log holds it and rebuilding the
  * others from logs. The i-th version (oldest first) must be release i + 1, as numbering makes it when no version is
  * missing: where that or a rebuilt manifest does not hold, returns false (then every record is read).
+ * Each record's log says where the next read is, but waiting for it would put one round trip after another (31 for
+ * 1,000 releases): while it reads one, it asks `ahead` for the next READ_AHEAD along the stride the logs so far
+ * had (a full log's, LOG_RELEASES + 1, at first). Where logs are full none is wasted; where a log is shorter (a big
+ * manifest's deltas fill LOG_BYTES) at most READ_AHEAD are.
  */
 async function followLogs(
     ordered: ObjectVersion[],
     records: (ReleaseRecord | undefined)[],
     settled: boolean[],
     read: (version: ObjectVersion) => Promise<ReleaseRecord | undefined>,
+    ahead: (version: ObjectVersion) => void,
 ): Promise<boolean> {
     let expected: ManifestEntry[] | undefined; // the manifest rebuilt for the version read next
+    let stride = LOG_RELEASES + 1;
     for (let i = ordered.length - 1; i >= 0; ) {
+        for (let next = i - stride, n = 0; next >= 0 && n < READ_AHEAD; next -= stride, n++) ahead(ordered[next]);
         const record = await read(ordered[i]);
         records[i] = record;
         settled[i] = true;
@@ -209,6 +232,7 @@ async function followLogs(
             delta = entry.delta;
         }
         if (k > 0 && delta) expected = undoDelta(manifest, delta);
+        stride = i - (k - 1);
         i = k - 1;
     }
     return true;
