@@ -411,15 +411,21 @@ export const HISTORY_RELEASES = 1000;
  * releases are written by bucketops' own writer (S3Store.put, then writeRelease with the manifest), without the lease
  * and validation a push adds, so the fixture takes seconds instead of a thousand pushes.
  */
-const historyCases: BenchCase[] = (["cold", "warm"] as const).map((cache) => ({
-    id: `history-releases-${cache}`,
+const historyCases: BenchCase[] = (["cold", "warm", "cold-relayed"] as const).map((variant) => ({
+    id: `history-releases-${variant}`,
     group: `\`bucketops history\` of ${count(HISTORY_RELEASES)} releases`,
-    label: cache === "cold" ? "`bucketops history --json`, first run (no release cache: one record read per 33 releases)" : "`bucketops history --json`, records read before (release cache)",
+    label: {
+        cold: "`bucketops history --json`, first run (no release cache: one record read per 33 releases)",
+        warm: "`bucketops history --json`, records read before (release cache)",
+        "cold-relayed": `the first run again over a ${RELAY_RTT_MS} ms round trip (the relay in front of moto)`,
+    }[variant],
     slow: true,
-    shownAs: "bucketops history s3://<bucket>/envs/dev/ --json --endpoint <moto> --region us-east-1",
+    shownAs: `bucketops history s3://<bucket>/envs/dev/ --json --endpoint ${variant === "cold-relayed" ? "<relay>" : "<moto>"} --region us-east-1`,
     sample: async (ctx) => {
         const bucket = await ctx.historyBucket();
-        const command = bucketopsCommand(["history", `s3://${bucket}/${PREFIX}`, "--json", "--endpoint", ctx.moto.endpoint, "--region", "us-east-1"]);
+        const cache = variant === "warm" ? "warm" : "cold";
+        const endpoint = variant === "cold-relayed" ? await ctx.relayed() : ctx.moto.endpoint;
+        const command = bucketopsCommand(["history", `s3://${bucket}/${PREFIX}`, "--json", "--endpoint", endpoint, "--region", "us-east-1"]);
         // cold: a cache folder of its own each run; warm: one folder, filled by a run that is not measured.
         const dir = path.join(ctx.scratch, `history-cache-${cache === "cold" ? Math.random().toString(36).slice(2) : "warm"}`);
         const cached = { ...command, env: { ...command.env, BUCKETOPS_CACHE_DIR: dir } };
