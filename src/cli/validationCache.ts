@@ -65,10 +65,14 @@ export class ValidationCache {
         return existsSync(this.entry(key));
     }
 
-    /** Remembers a pass; a cache that cannot be written only costs the next run its validation. */
+    /**
+     * Remembers a pass; a cache that cannot be written only costs the next run its validation. The passes kept are
+     * bounded (MAX_PASSES): past it, the oldest in the new pass's folder go.
+     */
     async remember(key: string): Promise<void> {
         try {
             await writeWhole(this.entry(key), "");
+            await keepNewest(path.dirname(this.entry(key)), MAX_PASSES, PASSES_KEPT, (name) => !name.endsWith(".tmp"));
         } catch {
             // e.g. a read-only home: validation simply runs every time.
         }
@@ -83,7 +87,7 @@ export class ValidationCache {
      * tree with one file changed parses and schema-checks that file only. `save` writes it back.
      */
     contents(tree: string): EntryCache<ParsedContent> {
-        return new EntryCache(this.treeFile("parsed", tree));
+        return new EntryCache(this.treeFile("parsed", tree), MAX_CONTENTS, MAX_TREES, this.keepIdentities("parsed"));
     }
 
     /**
@@ -91,7 +95,7 @@ export class ValidationCache {
      * some rules look at the file name), for this validator identity: a tree with one file changed is scanned in that file.
      */
     cleanOfSecrets(tree: string): EntryCache<true> {
-        return new EntryCache(this.treeFile("secrets", tree));
+        return new EntryCache(this.treeFile("secrets", tree), MAX_CONTENTS, MAX_TREES, this.keepIdentities("secrets"));
     }
 
     /**
@@ -99,7 +103,7 @@ export class ValidationCache {
      * for this validator identity: a fleet's one-change push does kustomize-controller's YAML round trip only for what changed.
      */
     substitutions(tree: string): EntryCache<unknown> {
-        return new EntryCache(this.treeFile("substituted", tree), MAX_SUBSTITUTED);
+        return new EntryCache(this.treeFile("substituted", tree), MAX_SUBSTITUTED, MAX_TREES, this.keepIdentities("substituted"));
     }
 
     /**
@@ -107,7 +111,7 @@ export class ValidationCache {
      * identity (kubectl's included): a tree with one file changed runs kustomize only where that file is read.
      */
     builds(): FileEntryCache<CachedBuild> {
-        return new FileEntryCache(path.join(this.dir, "builds", validatorIdentity()), MAX_BUILDS);
+        return new FileEntryCache(path.join(this.dir, "builds", validatorIdentity()), MAX_BUILDS, this.keepIdentities("builds"));
     }
 
     /**
@@ -119,7 +123,7 @@ export class ValidationCache {
     checked(tree: string, checks: ValidationChecks = {}): { cache: EntryCache<KeptWarning[]>; context: string } {
         const context = createHash("sha256").update(`${validatorIdentity()}\n`);
         for (const location of checks.schemaLocations ?? []) context.update(`${location}\0${schemaFilesDigest(location)}\n`);
-        return { cache: new EntryCache(this.treeFile("checked", tree), MAX_CHECKED), context: context.digest("hex") };
+        return { cache: new EntryCache(this.treeFile("checked", tree), MAX_CHECKED, MAX_TREES, this.keepIdentities("checked")), context: context.digest("hex") };
     }
 
     /**
@@ -129,6 +133,23 @@ export class ValidationCache {
      */
     private treeFile(kind: string, tree: string): string {
         return path.join(this.dir, kind, validatorIdentity(), `${treeName(tree)}.json`);
+    }
+
+    /**
+     * What a cache of `kind` does after it wrote: removes the folders (`<kind>/<validator identity>/`) of all
+     * identities but this run's and the MAX_IDENTITIES - 1 others written last. Another bucketops, schema package or
+     * kubectl is another identity, whose caches this one never reads: without this each upgrade left a full set.
+     */
+    private keepIdentities(kind: string): () => Promise<void> {
+        return async () => {
+            const folder = path.join(this.dir, kind);
+            const current = validatorIdentity();
+            const others = (await readdir(folder, { withFileTypes: true })).filter((entry) => entry.isDirectory() && entry.name !== current);
+            if (others.length < MAX_IDENTITIES) return;
+            const aged = await Promise.all(others.map(async ({ name }) => ({ name, time: (await stat(path.join(folder, name)).catch(() => undefined))?.mtimeMs ?? 0 })));
+            aged.sort((a, b) => b.time - a.time);
+            await Promise.all(aged.slice(MAX_IDENTITIES - 1).map(({ name }) => rm(path.join(folder, name), { recursive: true, force: true })));
+        };
     }
 }
 
@@ -153,6 +174,15 @@ const MAX_CHECKED = 25_000;
 const MAX_BUILDS = 1_000;
 /** At most this many trees keep their files in each per-tree cache (EntryCache); those validated last stay. */
 const MAX_TREES = 50;
+/**
+ * Passes kept in each of `validated/`'s 256 folders (by a key's first two hex digits), about 16,000 in all: past it,
+ * the oldest of the folder go, down to PASSES_KEPT (so that a folder is not sorted at every pass). A tree whose pass
+ * went is validated once more when it is pushed again.
+ */
+const MAX_PASSES = 64;
+const PASSES_KEPT = 48;
+/** The validator identities whose per-identity caches (parses, scans, substitutions, checks, builds) are kept. */
+const MAX_IDENTITIES = 3;
 
 /**
  * One tree's entries by key, read from one JSON file at the start of a run and written back (temporary name, then
@@ -169,11 +199,14 @@ export class EntryCache<T> {
 
     private readonly max: number;
     private readonly trees: number;
+    private readonly afterSave?: () => Promise<void>;
 
-    constructor(file: string, max = MAX_CONTENTS, trees = MAX_TREES) {
+    /** `afterSave`: what runs once the file is written (ValidationCache's pruning of other validator identities). */
+    constructor(file: string, max = MAX_CONTENTS, trees = MAX_TREES, afterSave?: () => Promise<void>) {
         this.file = file;
         this.max = max;
         this.trees = trees;
+        this.afterSave = afterSave;
         this.entries = new Map(readEntries<T>(file));
     }
 
@@ -204,6 +237,7 @@ export class EntryCache<T> {
         try {
             await writeWhole(this.file, JSON.stringify(kept));
             await keepNewest(path.dirname(this.file), this.trees);
+            await this.afterSave?.();
         } catch {
             // e.g. a read-only home
         }
@@ -218,10 +252,12 @@ export class FileEntryCache<T> {
     private readonly dir: string;
     private readonly max: number;
     private readonly added = new Map<string, T>();
+    private readonly afterSave?: () => Promise<void>;
 
-    constructor(dir: string, max: number) {
+    constructor(dir: string, max: number, afterSave?: () => Promise<void>) {
         this.dir = dir;
         this.max = max;
+        this.afterSave = afterSave;
     }
 
     get(key: string): T | undefined {
@@ -242,19 +278,20 @@ export class FileEntryCache<T> {
         try {
             for (const [key, content] of this.added) await writeWhole(path.join(this.dir, `${key}.json`), JSON.stringify(content));
             await keepNewest(this.dir, this.max);
+            await this.afterSave?.();
         } catch {
             // e.g. a read-only home: the next run builds again
         }
     }
 }
 
-/** Removes all but the `max` newest (last written) `.json` files of `dir`. */
-async function keepNewest(dir: string, max: number): Promise<void> {
-    const names = (await readdir(dir)).filter((name) => name.endsWith(".json"));
+/** When `dir` has more than `max` files (`.json` ones unless `counts` says), removes all but the `keep` newest (last written). */
+async function keepNewest(dir: string, max: number, keep = max, counts = (name: string) => name.endsWith(".json")): Promise<void> {
+    const names = (await readdir(dir)).filter(counts);
     if (names.length <= max) return;
     const aged = await Promise.all(names.map(async (name) => ({ name, time: (await stat(path.join(dir, name)).catch(() => undefined))?.mtimeMs ?? 0 })));
     aged.sort((a, b) => a.time - b.time);
-    await Promise.all(aged.slice(0, aged.length - max).map(({ name }) => rm(path.join(dir, name), { force: true })));
+    await Promise.all(aged.slice(0, aged.length - keep).map(({ name }) => rm(path.join(dir, name), { force: true })));
 }
 
 /** Writes a cache file under a temporary name, then renames it: concurrent runs never read half of one. */

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { bucketops, md5 } from "./helpers/cli.ts";
-import { EntryCache } from "../../src/cli/validationCache.ts";
+import { EntryCache, ValidationCache } from "../../src/cli/validationCache.ts";
 import { Moto } from "../support/moto.ts";
 import { configMap, manifestTree, writeTree } from "../support/trees.ts";
 
@@ -162,5 +162,61 @@ describe("the kept schema checks' context (ValidationCache.checked)", () => {
         assert.notEqual(located, plain);
         writeFileSync(path.join(schemas, "widget-example-v1.json"), JSON.stringify({ type: "object", required: ["spec"] }));
         assert.notEqual(contextOf(cacheDir, { schemaLocations: [schemas] }), located, "the schema file changed");
+    });
+});
+
+describe("what the cache keeps is bounded", () => {
+    /** A file at `file` written `age` seconds ago. */
+    const aged = (file: string, age: number) => {
+        mkdirSync(path.dirname(file), { recursive: true });
+        writeFileSync(file, "");
+        const time = Date.now() / 1000 - age;
+        utimesSync(file, time, time);
+    };
+
+    it("keeps the newest passes of a folder of validated/ once it holds more than 64, and another run's file being written", async () => {
+        const dir = writeTree({});
+        const folder = path.join(dir, "validated", "ab");
+        const keys = Array.from({ length: 63 }, (_, index) => `ab${String(index).padStart(62, "0")}`);
+        keys.forEach((key, index) => aged(path.join(folder, key), 1000 - index)); // keys[62] the newest
+        aged(path.join(folder, `${keys[0]}.1234.tmp`), 2000); // another run's, not yet renamed
+        const cache = new ValidationCache(dir);
+        await cache.remember(`ab${"f".repeat(62)}`);
+        assert.equal(readdirSync(folder).length, 63 + 1 + 1, "63 passes and the new one: not over 64, nothing goes");
+        await cache.remember(`ab${"e".repeat(62)}`);
+        const left = readdirSync(folder);
+        assert.equal(left.filter((name) => !name.endsWith(".tmp")).length, 48, "down to 48 once over 64");
+        assert.ok(left.includes(`${keys[0]}.1234.tmp`), "a file being written stays");
+        assert.ok(cache.passed(`ab${"e".repeat(62)}`) && cache.passed(`ab${"f".repeat(62)}`), "the new passes stay");
+        assert.ok(cache.passed(keys[62]) && cache.passed(keys[17]), "so do the 46 newest before them");
+        assert.ok(!cache.passed(keys[16]) && !cache.passed(keys[0]), "the oldest went");
+    });
+
+    it("keeps the per-identity caches of this validator and of the two others written last", async () => {
+        const dir = writeTree({});
+        const tree = writeTree({ "a.yaml": configMap("a", "v1") });
+        const others = ["one", "two", "three", "four"]; // "four" written last
+        for (const kind of ["parsed", "builds"]) others.forEach((name, index) => aged(path.join(dir, kind, name, "x.json"), 1000 - index));
+        // Each file written makes its folder newer: the folders' own times are what count.
+        for (const kind of ["parsed", "builds"]) others.forEach((name, index) => utimesSync(path.join(dir, kind, name), Date.now() / 1000 - 1000 + index, Date.now() / 1000 - 1000 + index));
+        const cache = new ValidationCache(dir);
+        const contents = cache.contents(tree);
+        contents.set("key", { documents: [] } as never);
+        await contents.save();
+        const builds = cache.builds();
+        builds.set("key", {} as never);
+        await builds.save();
+        for (const kind of ["parsed", "builds"]) {
+            const left = readdirSync(path.join(dir, kind)).sort();
+            assert.equal(left.length, 3, `${kind}: ${left.join(", ")}`);
+            assert.deepEqual(left.filter((name) => others.includes(name)), ["four", "three"], `${kind}: the two written last`);
+        }
+        // A cache that was not written leaves the others alone (a run that read only).
+        const kept = writeTree({});
+        others.forEach((name) => aged(path.join(kept, "parsed", name, "x.json"), 10));
+        const reader = new ValidationCache(kept).contents(tree);
+        reader.get("key");
+        await reader.save();
+        assert.equal(readdirSync(path.join(kept, "parsed")).length, 4);
     });
 });
