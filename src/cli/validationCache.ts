@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, type Dirent } from "node:fs";
 import type { CachedBuild } from "../validate/buildCache.ts";
 import type { KeptWarning } from "../validate/checkCache.ts";
 import type { ParsedContent } from "../validate/yamlFiles.ts";
@@ -72,7 +72,7 @@ export class ValidationCache {
     async remember(key: string): Promise<void> {
         try {
             await writeWhole(this.entry(key), "");
-            await keepNewest(path.dirname(this.entry(key)), MAX_PASSES, PASSES_KEPT, (name) => !name.endsWith(".tmp"));
+            await keepNewest(path.dirname(this.entry(key)), MAX_PASSES, PASSES_KEPT, (entry) => !entry.name.endsWith(".tmp"));
         } catch {
             // e.g. a read-only home: validation simply runs every time.
         }
@@ -141,15 +141,8 @@ export class ValidationCache {
      * kubectl is another identity, whose caches this one never reads: without this each upgrade left a full set.
      */
     private keepIdentities(kind: string): () => Promise<void> {
-        return async () => {
-            const folder = path.join(this.dir, kind);
-            const current = validatorIdentity();
-            const others = (await readdir(folder, { withFileTypes: true })).filter((entry) => entry.isDirectory() && entry.name !== current);
-            if (others.length < MAX_IDENTITIES) return;
-            const aged = await Promise.all(others.map(async ({ name }) => ({ name, time: (await stat(path.join(folder, name)).catch(() => undefined))?.mtimeMs ?? 0 })));
-            aged.sort((a, b) => b.time - a.time);
-            await Promise.all(aged.slice(MAX_IDENTITIES - 1).map(({ name }) => rm(path.join(folder, name), { recursive: true, force: true })));
-        };
+        const others = (entry: Dirent) => entry.isDirectory() && entry.name !== validatorIdentity();
+        return () => keepNewest(path.join(this.dir, kind), MAX_IDENTITIES - 1, MAX_IDENTITIES - 1, others);
     }
 }
 
@@ -285,13 +278,16 @@ export class FileEntryCache<T> {
     }
 }
 
-/** When `dir` has more than `max` files (`.json` ones unless `counts` says), removes all but the `keep` newest (last written). */
-async function keepNewest(dir: string, max: number, keep = max, counts = (name: string) => name.endsWith(".json")): Promise<void> {
-    const names = (await readdir(dir)).filter(counts);
+/**
+ * When `dir` holds more than `max` of the entries `counts` picks (its `.json` files unless told), removes all but the
+ * `keep` newest (last written) of them, folders with what they hold.
+ */
+async function keepNewest(dir: string, max: number, keep = max, counts = (entry: Dirent) => entry.name.endsWith(".json")): Promise<void> {
+    const names = (await readdir(dir, { withFileTypes: true })).filter(counts).map((entry) => entry.name);
     if (names.length <= max) return;
     const aged = await Promise.all(names.map(async (name) => ({ name, time: (await stat(path.join(dir, name)).catch(() => undefined))?.mtimeMs ?? 0 })));
     aged.sort((a, b) => a.time - b.time);
-    await Promise.all(aged.slice(0, aged.length - keep).map(({ name }) => rm(path.join(dir, name), { force: true })));
+    await Promise.all(aged.slice(0, aged.length - keep).map(({ name }) => rm(path.join(dir, name), { recursive: true, force: true })));
 }
 
 /** Writes a cache file under a temporary name, then renames it: concurrent runs never read half of one. */
